@@ -1,0 +1,55 @@
+"""``ndxp registry check FILE`` and ``ndxp topics``: validate a registry, create its topics."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from typing import Any
+
+from ndxp.core.registry import RegistryError
+from ndxp.core.topology import topics_for
+from ndxp.registry_file import load_registry
+from ndxp.settings import RouterSettings
+
+
+def register(sub: Any) -> None:
+    reg = sub.add_parser("registry", help="work with registry files")
+    reg_sub = reg.add_subparsers(dest="registry_command", required=True)
+    check = reg_sub.add_parser("check", help="validate a registry file, list every error")
+    check.add_argument("file")
+    check.set_defaults(func=check_cmd)
+
+    topics = sub.add_parser("topics", help="create the topics the registry needs")
+    topics.add_argument("--registry", help="registry file (default: $NDXP_REGISTRY or sample)")
+    topics.add_argument("--bootstrap", help="Kafka bootstrap (default: $NDXP_BOOTSTRAP)")
+    topics.set_defaults(func=topics_cmd)
+
+
+def check_cmd(args: argparse.Namespace) -> int:
+    try:
+        registry = load_registry(args.file)
+    except RegistryError as exc:
+        print(f"{args.file}: {len(exc.errors)} error(s)")
+        for e in exc.errors:
+            print(f"  - {e}")
+        return 1
+    kinds = Counter(m.kind.value for m in registry.members.values())
+    print(
+        f"{args.file}: ok — version {registry.version}, {len(registry.members)} members "
+        f"({len(registry.connected)} connected), {len(registry.subsystems)} subsystems, "
+        f"{len(registry.services)} services"
+    )
+    for kind, n in sorted(kinds.items()):
+        print(f"  {kind}: {n}")
+    return 0
+
+
+async def topics_cmd(args: argparse.Namespace) -> int:
+    from ndxp.kafka_admin import ensure_topics
+
+    settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
+    registry = load_registry(settings.registry_path)
+    specs = topics_for(registry, settings.partitions, settings.topic_config)
+    created = await ensure_topics(settings.bootstrap, specs)
+    print(f"ndxp: {len(specs)} topics needed, {len(created)} created")
+    return 0

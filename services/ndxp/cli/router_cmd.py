@@ -1,0 +1,60 @@
+"""``ndxp router``: run a router worker (Faust on uvloop)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from ndxp.core.topology import topics_for
+from ndxp.registry_file import load_registry
+from ndxp.settings import RouterSettings
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("router", help="run a router worker")
+    p.add_argument("--registry", type=Path, help="registry file ($NDXP_REGISTRY)")
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers ($NDXP_BOOTSTRAP)")
+    p.add_argument("--web-port", type=int, help="health endpoint port ($NDXP_ROUTER_WEB_PORT)")
+    p.add_argument("--group", help="consumer group / Faust app id ($NDXP_ROUTER_GROUP)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvloop
+    from faust.worker import Worker
+
+    from ndxp.kafka_admin import ensure_topics
+    from ndxp.router.app import create_app
+
+    settings = RouterSettings.from_env(
+        registry_path=args.registry,
+        bootstrap=args.bootstrap,
+        web_port=args.web_port,
+        group=args.group,
+    )
+    registry = load_registry(settings.registry_path)  # refuses an invalid file, every error
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    specs = topics_for(registry, settings.partitions, settings.topic_config)
+    loop.run_until_complete(ensure_topics(settings.bootstrap, specs))
+    (settings.var / "faust").mkdir(parents=True, exist_ok=True)
+    app = create_app(settings, registry)
+    logging.getLogger("ndxp.router").info(
+        "router %s: registry %s (%d ingress topics), broker %s, health http://127.0.0.1:%d/health",
+        settings.group,
+        registry.version,
+        len(registry.ingress),
+        settings.bootstrap,
+        settings.web_port,
+    )
+    worker = Worker(app, loglevel=settings.log_level, loop=loop, override_logging=False)
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,76 @@
+"""``ndxp simulate``: provider systems that answer the requests routed to chosen members.
+
+Each answer is a response to the request's client and service with
+``ndxp-correlation-id`` = the request's id, sent on the member's own ingress topic.
+The simulated body is a small JSON document, not real data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from ndxp.core import wire
+from ndxp.kafka_io import header, producer
+from ndxp.registry_file import load_registry
+from ndxp.settings import RouterSettings
+
+log = logging.getLogger("ndxp.simulate")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("simulate", help="answer requests routed to members (provider simulator)")
+    p.add_argument("members", nargs="*",
+                   help="member codes to answer for (default: every connected provider)")
+    p.add_argument("--service-time-ms", type=float, default=0.0)
+    p.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
+    p.set_defaults(func=simulate_cmd)
+
+
+async def simulate_cmd(args: argparse.Namespace) -> int:
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    settings = RouterSettings.from_env(bootstrap=args.bootstrap)
+    registry = load_registry(settings.registry_path)
+    members = args.members or sorted(
+        {str(s.route.code) for s in registry.services.values() if s.route is not None}
+    )
+    topics = [wire.egress_topic(m.split(":")[-1]) for m in members]
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=settings.bootstrap, group_id="ndxp-simulator",
+        auto_offset_reset="latest", enable_auto_commit=True,
+    )
+    p = producer(settings.bootstrap, linger_ms=2)
+    await consumer.start()
+    await p.start()
+    log.info("answering requests for %d member(s): %s", len(members), ", ".join(members))
+    try:
+        async for r in consumer:
+            h = list(r.headers)
+            if header(h, wire.H_KIND) != wire.KIND_REQUEST:
+                continue
+            if args.service_time_ms:
+                await asyncio.sleep(args.service_time_ms / 1000)
+            request_id = header(h, wire.H_ID) or ""
+            service = header(h, wire.H_SERVICE) or ""
+            body = orjson.dumps({"status": "ok", "simulated": True, "service": service,
+                                 "request_bytes": len(r.value or b"")})
+            answer = [
+                (wire.H_ID, str(uuid.uuid4()).encode()),
+                (wire.H_KIND, wire.KIND_RESPONSE.encode()),
+                (wire.H_CLIENT, (header(h, wire.H_CLIENT) or "").encode()),
+                (wire.H_SERVICE, service.encode()),
+                (wire.H_CORRELATION_ID, request_id.encode()),
+            ]
+            member = r.topic[len(wire.EGRESS_PREFIX):]
+            await p.send(wire.ingress_topic(member), body, key=r.key, headers=answer)
+    finally:
+        await consumer.stop()
+        await p.stop()
+    return 0

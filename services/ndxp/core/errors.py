@@ -1,0 +1,64 @@
+"""Rejection codes: stable, documented, never renamed (see schemas/wire.json).
+
+One root exception type (:class:`NdxpError`); a :class:`Rejection` carries a
+:class:`RejectionCode` and a precise, human-readable detail.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class RejectionCode(enum.StrEnum):
+    """Why the router refused a message. The string value is the wire form."""
+
+    MALFORMED = "MALFORMED"
+    """A required header is missing, repeated, not UTF-8, or holds an invalid identifier."""
+    TOO_LARGE = "TOO_LARGE"
+    """The message value is larger than the configured limit."""
+    UNKNOWN_CLIENT = "UNKNOWN_CLIENT"
+    """The client subsystem is not in the registry."""
+    UNKNOWN_SERVICE = "UNKNOWN_SERVICE"
+    """The service is not in the registry."""
+    NO_ROUTE = "NO_ROUTE"
+    """Neither the destination member nor any of its ancestors is connected."""
+    NOT_SENDER = "NOT_SENDER"
+    """The message names a sender that the ingress topic's member may not speak for."""
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+_DESCRIPTIONS = {
+    RejectionCode.MALFORMED: "missing, repeated or invalid header or identifier",
+    RejectionCode.TOO_LARGE: "value larger than the configured limit",
+    RejectionCode.UNKNOWN_CLIENT: "client subsystem not in the registry",
+    RejectionCode.UNKNOWN_SERVICE: "service not in the registry",
+    RejectionCode.NO_ROUTE: "no connected member at or above the destination",
+    RejectionCode.NOT_SENDER: "sender is not the ingress member or one of its descendants",
+}
+
+
+class NdxpError(Exception):
+    """Root of every error ndxp raises on purpose."""
+
+
+class InvalidIdentifier(NdxpError, ValueError):
+    """An agency code, tax code, subsystem or service id that does not parse."""
+
+    def __init__(self, kind: str, text: str, reason: str) -> None:
+        self.kind = kind
+        self.text = text
+        self.reason = reason
+        shown = text if len(text) <= 80 else text[:80] + "…"
+        super().__init__(f"invalid {kind} {shown!r}: {reason}")
+
+
+class Rejection(NdxpError):
+    """A message the router refuses, with its stable code and a precise detail."""
+
+    def __init__(self, code: RejectionCode, detail: str) -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{code}: {detail}")

@@ -1,0 +1,232 @@
+"""Routing decisions: where a message goes, or why it is refused.
+
+The router reads headers only; the value is opaque and only its size is known
+here. :meth:`Router.decide` is a pure function of the ingress topic, the
+headers, the value size and the registry.
+
+Checks, in order (the first failure decides the code):
+
+1. the ingress topic belongs to a connected member            NOT_SENDER
+2. sender headers present once, UTF-8, valid; no router-owned headers   MALFORMED
+3. value size within the limit                                TOO_LARGE
+4. request: client and service ids parse                      MALFORMED
+   the client is the ingress member or below it               NOT_SENDER
+   the client is registered                                   UNKNOWN_CLIENT
+   the service is registered                                  UNKNOWN_SERVICE
+   a connected member at or above the service's member        NO_ROUTE
+5. response: as a request with the roles swapped — the provider must be the
+   ingress member or below it, and it is routed to the client's side; it also
+   needs ``ndxp-correlation-id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ndxp.core import wire
+from ndxp.core.errors import InvalidIdentifier, Rejection, RejectionCode
+from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
+from ndxp.core.registry import Party, Registry
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The sender headers the router reads, decoded."""
+
+    id: str
+    kind: str
+    client: str | None
+    service: str | None
+    correlation_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    envelope: Envelope
+    route: MemberId
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    code: RejectionCode
+    detail: str
+    message_id: str | None
+    """The message's ``ndxp-id`` when it had a valid one (for the error notice)."""
+    notify: MemberId | None
+    """The ingress member, who gets the error notice; ``None`` if it is not connected."""
+    envelope: Envelope | None = None
+
+
+Decision = Routed | Rejected
+
+
+class Router:
+    def __init__(self, registry: Registry, max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES):
+        self.registry = registry
+        self.max_value_bytes = max_value_bytes
+
+    def decide(self, source_topic: str, headers: Headers, value_size: int) -> Decision:
+        sender = self.registry.ingress.get(source_topic)
+        message_id = _peek_id(headers)
+        envelope: Envelope | None = None
+        try:
+            if sender is None:
+                raise Rejection(
+                    RejectionCode.NOT_SENDER,
+                    f"topic {source_topic!r} is not the ingress topic of a connected member",
+                )
+            envelope = read_envelope(headers)
+            if value_size > self.max_value_bytes:
+                raise Rejection(
+                    RejectionCode.TOO_LARGE,
+                    f"value is {value_size} bytes, the limit is {self.max_value_bytes}",
+                )
+            route = self._route(envelope, sender)
+        except Rejection as rejection:
+            return Rejected(rejection.code, rejection.detail, message_id, sender, envelope)
+        return Routed(envelope, route, wire.egress_topic(route))
+
+    def _route(self, env: Envelope, sender: MemberId) -> MemberId:
+        client_text = _required(env.client, wire.H_CLIENT)
+        service_text = _required(env.service, wire.H_SERVICE)
+        if env.kind == wire.KIND_REQUEST:
+            client = self._party(client_text, self.registry.subsystems, SubsystemId.parse)
+            _authorize(sender, client_text, client, "client")
+            service = self._party(service_text, self.registry.services, ServiceId.parse)
+            _known(client, client_text, RejectionCode.UNKNOWN_CLIENT, "client")
+            _known(service, service_text, RejectionCode.UNKNOWN_SERVICE, "service")
+            destination, what = service, f"service {service_text}"
+        else:
+            if env.correlation_id is None:
+                raise Rejection(
+                    RejectionCode.MALFORMED, f"a response needs header {wire.H_CORRELATION_ID}"
+                )
+            service = self._party(service_text, self.registry.services, ServiceId.parse)
+            _authorize(sender, service_text, service, "service provider")
+            client = self._party(client_text, self.registry.subsystems, SubsystemId.parse)
+            _known(service, service_text, RejectionCode.UNKNOWN_SERVICE, "service")
+            _known(client, client_text, RejectionCode.UNKNOWN_CLIENT, "client")
+            destination, what = client, f"client {client_text}"
+        assert isinstance(destination, Party)
+        if destination.route is None:
+            raise Rejection(
+                RejectionCode.NO_ROUTE,
+                f"no connected member at or above {destination.member} for {what}",
+            )
+        return destination.route
+
+    @staticmethod
+    def _party(
+        text: str,
+        known: Mapping[str, Party],
+        parse: Callable[[str], SubsystemId | ServiceId],
+    ) -> Party | MemberId:
+        """The registered party, or the parsed member of an unregistered but valid id."""
+        party = known.get(text)
+        if party is not None:
+            return party
+        try:
+            return parse(text).member
+        except InvalidIdentifier as exc:
+            raise Rejection(RejectionCode.MALFORMED, str(exc)) from None
+
+
+def _authorize(sender: MemberId, text: str, party: Party | MemberId, role: str) -> None:
+    if isinstance(party, Party):
+        allowed = str(sender) in party.authorities
+    else:
+        allowed = party.is_self_or_descendant_of(sender)
+    if not allowed:
+        raise Rejection(
+            RejectionCode.NOT_SENDER,
+            f"{role} {text} is not {sender} or one of its units; "
+            f"a member may only send as itself",
+        )
+
+
+def _known(party: Party | MemberId, text: str, code: RejectionCode, role: str) -> None:
+    if not isinstance(party, Party):
+        raise Rejection(code, f"{role} {text} is not in the registry")
+
+
+def _required(value: str | None, name: str) -> str:
+    if value is None:
+        raise Rejection(RejectionCode.MALFORMED, f"missing header {name}")
+    return value
+
+
+_WANTED = frozenset(wire.SENDER_HEADERS)
+_FORBIDDEN = frozenset(wire.ROUTER_HEADERS)
+
+
+def read_envelope(headers: Headers) -> Envelope:
+    """Decode the sender headers; refuse missing, repeated, non-UTF-8 or invalid ones."""
+    found: dict[str, str] = {}
+    for name, raw in headers:
+        if name in _WANTED:
+            if name in found:
+                raise Rejection(RejectionCode.MALFORMED, f"header {name} is repeated")
+            found[name] = _utf8(name, raw)
+        elif name in _FORBIDDEN:
+            raise Rejection(
+                RejectionCode.MALFORMED, f"header {name} is set by the router, not by senders"
+            )
+    message_id = found.get(wire.H_ID)
+    if message_id is None:
+        raise Rejection(RejectionCode.MALFORMED, f"missing header {wire.H_ID}")
+    if not wire.valid_message_id(message_id):
+        raise Rejection(
+            RejectionCode.MALFORMED,
+            f"header {wire.H_ID} must be 1-{wire.MAX_ID_LENGTH} printable ASCII "
+            "characters without spaces",
+        )
+    kind = found.get(wire.H_KIND)
+    if kind is None:
+        raise Rejection(RejectionCode.MALFORMED, f"missing header {wire.H_KIND}")
+    if kind not in wire.SENDER_KINDS:
+        raise Rejection(
+            RejectionCode.MALFORMED,
+            f"header {wire.H_KIND} is {_clip(kind)!r}; senders may use "
+            f"{' or '.join(wire.SENDER_KINDS)}",
+        )
+    correlation_id = found.get(wire.H_CORRELATION_ID)
+    if correlation_id is not None and not wire.valid_message_id(correlation_id):
+        raise Rejection(
+            RejectionCode.MALFORMED,
+            f"header {wire.H_CORRELATION_ID} must be 1-{wire.MAX_ID_LENGTH} printable ASCII "
+            "characters without spaces",
+        )
+    return Envelope(
+        message_id, kind, found.get(wire.H_CLIENT), found.get(wire.H_SERVICE), correlation_id
+    )
+
+
+def _utf8(name: str, raw: bytes | None) -> str:
+    if raw is None:
+        raise Rejection(RejectionCode.MALFORMED, f"header {name} has no value")
+    try:
+        return bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejection(
+            RejectionCode.MALFORMED, f"header {name} is not UTF-8 (byte {exc.start})"
+        ) from None
+
+
+def _peek_id(headers: Headers) -> str | None:
+    """The first valid ``ndxp-id``, for error notices even when other headers are bad."""
+    for name, raw in headers:
+        if name == wire.H_ID and raw is not None:
+            try:
+                text = bytes(raw).decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            return text if wire.valid_message_id(text) else None
+    return None
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,31 @@
+"""Which topics a registry needs, with explicit partitions and configs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ndxp.core import wire
+from ndxp.core.registry import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: Mapping[str, str] = field(default_factory=dict)
+
+
+def topics_for(
+    registry: Registry, partitions: int, config: Mapping[str, str] | None = None
+) -> list[TopicSpec]:
+    """Ingress and egress topics of every connected member, plus the dead-letter topic."""
+    base = {"min.insync.replicas": "1", **(config or {})}
+    out: list[TopicSpec] = []
+    for member in sorted(registry.connected, key=lambda m: str(m.id)):
+        out.append(TopicSpec(wire.ingress_topic(member.id), partitions, base))
+        out.append(TopicSpec(wire.egress_topic(member.id), partitions, base))
+    # Rejected messages are kept longer than traffic: they are evidence.
+    rejected = {**base, "retention.ms": str(30 * 24 * 3600 * 1000)}
+    out.append(TopicSpec(wire.REJECTED_TOPIC, partitions, rejected))
+    return out

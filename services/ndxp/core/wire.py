@@ -1,0 +1,50 @@
+"""The wire contract: topic names and header names (documented in schemas/WIRE.md)."""
+
+from __future__ import annotations
+
+from ndxp.core.identifiers import MemberId
+
+INGRESS_PREFIX = "ndxp.in."
+EGRESS_PREFIX = "ndxp.out."
+REJECTED_TOPIC = "ndxp.rejected"
+
+# Headers the sender sets.
+H_ID = "ndxp-id"
+H_KIND = "ndxp-kind"
+H_CLIENT = "ndxp-client"
+H_SERVICE = "ndxp-service"
+H_CORRELATION_ID = "ndxp-correlation-id"
+SENDER_HEADERS = (H_ID, H_KIND, H_CLIENT, H_SERVICE, H_CORRELATION_ID)
+
+# Headers only the router sets; a sender that sets one is refused (MALFORMED).
+H_ROUTED_AT = "ndxp-routed-at"
+H_ROUTE = "ndxp-route"
+H_ERROR = "ndxp-error"
+H_ERROR_DETAIL = "ndxp-error-detail"
+H_SOURCE_TOPIC = "ndxp-source-topic"
+ROUTER_HEADERS = (H_ROUTED_AT, H_ROUTE, H_ERROR, H_ERROR_DETAIL, H_SOURCE_TOPIC)
+
+KIND_REQUEST = "request"
+KIND_RESPONSE = "response"
+KIND_ERROR = "error"
+SENDER_KINDS = (KIND_REQUEST, KIND_RESPONSE)
+
+MAX_ID_LENGTH = 128
+DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
+
+
+def ingress_topic(member: MemberId | str) -> str:
+    return f"{INGRESS_PREFIX}{_code(member)}"
+
+
+def egress_topic(member: MemberId | str) -> str:
+    return f"{EGRESS_PREFIX}{_code(member)}"
+
+
+def _code(member: MemberId | str) -> str:
+    return str(member.code) if isinstance(member, MemberId) else member
+
+
+def valid_message_id(text: str) -> bool:
+    """1–128 printable ASCII characters, no spaces (a UUID fits)."""
+    return 0 < len(text) <= MAX_ID_LENGTH and text.isascii() and text.isprintable() and " " not in text

@@ -1,0 +1,117 @@
+"""The router: a Faust app whose one agent is a thin adapter over :mod:`ndxp.core.routing`.
+
+At-least-once: Faust commits an offset only after flushing the producer, so every
+record produced for the messages it covers has been acknowledged by the broker
+(acks=all). Agent concurrency stays 1 (faust-streaming#606). An unexpected error
+(the broker refusing a write after retries) is fatal: the worker exits non-zero
+and redelivery after restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from ndxp.core.registry import Registry
+from ndxp.core.routing import Rejected, Router
+from ndxp.router.forwarding import rejection_records, routed_headers
+from ndxp.router.stats import RouterStats
+from ndxp.settings import RouterSettings
+
+log = logging.getLogger("ndxp.router")
+
+
+def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
+    app = faust.App(
+        settings.group,
+        broker=f"kafka://{settings.bootstrap}",
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_disable_leader=True,
+        topic_allow_declare=False,
+        web_host="127.0.0.1",
+        web_port=settings.web_port,
+        web_in_thread=False,
+        producer_acks=-1,
+        producer_linger=settings.producer_linger_s,
+        producer_max_batch_size=settings.producer_max_batch_size,
+        broker_max_poll_records=settings.max_poll_records,
+        stream_buffer_maxsize=settings.stream_buffer_maxsize,
+        broker_commit_interval=settings.commit_interval_s,
+        consumer_auto_offset_reset="earliest",
+        datadir=str(settings.var / "faust" / settings.group),
+    )
+    router = Router(registry, settings.max_value_bytes)
+    stats = RouterStats()
+    ingress = app.topic(
+        *sorted(registry.ingress),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    async def handle(event: EventT[Any, Any]) -> None:
+        message = event.message
+        headers = _header_list(message.headers)
+        value = message.value
+        decision = router.decide(message.topic, headers, 0 if value is None else len(value))
+        now_ms = int(time.time() * 1000)
+        if isinstance(decision, Rejected):
+            stats.on_rejected(decision.code)
+            log.info(
+                "rejected %s id=%s from %s: %s",
+                decision.code.value,
+                decision.message_id,
+                message.topic,
+                decision.detail,
+            )
+            for out in rejection_records(
+                decision, message.topic, message.key, value, headers, now_ms
+            ):
+                await event.forward(out.topic, key=out.key, value=out.value, headers=out.headers)
+            return
+        stats.on_routed()
+        await event.forward(decision.topic, headers=routed_headers(headers, decision, now_ms))
+
+    @app.agent(ingress, concurrency=1, name="ndxp.router.route")
+    async def route(stream: faust.StreamT[Any]) -> None:
+        async for event in stream.events():
+            try:
+                await handle(event)
+            except Exception:  # noqa: BLE001 - infrastructure failure: fatal by design
+                log.critical("cannot produce; exiting so a supervisor restarts the worker",
+                             exc_info=True)
+                logging.shutdown()
+                os._exit(70)
+
+    @app.page("/health")
+    async def health(self: Any, request: Any) -> Any:
+        assigned = len(app.consumer.assignment()) if app.consumer else 0
+        body = {
+            "status": "ok",
+            "ready": assigned > 0,
+            "assigned_partitions": assigned,
+            "registry_version": registry.version,
+            "ingress_topics": len(registry.ingress),
+            **stats.snapshot(),
+        }
+        return self.json(body, status=200 if assigned > 0 else 503)
+
+    app.ndxp_stats = stats  # type: ignore[attr-defined]
+    return app
+
+
+def _header_list(headers: Any) -> list[tuple[str, bytes]]:
+    if not headers:
+        return []
+    if isinstance(headers, dict):
+        return list(headers.items())
+    return list(headers)
+

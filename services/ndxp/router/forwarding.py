@@ -1,0 +1,75 @@
+"""From a routing decision to the records the router produces (pure: no Kafka here).
+
+The sender's key, value and headers are forwarded unchanged; the router appends its
+own headers. A rejection yields a dead-letter copy and, when the ingress member is
+connected, an error notice on that member's egress topic.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from ndxp.core import wire
+from ndxp.core.routing import Headers, Rejected, Routed
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+def routed_headers(headers: Headers, decision: Routed, now_ms: int) -> list[tuple[str, bytes]]:
+    return [
+        *headers,
+        (wire.H_ROUTED_AT, str(now_ms).encode()),
+        (wire.H_ROUTE, str(decision.route.code).encode()),
+    ]
+
+
+def rejection_records(
+    decision: Rejected,
+    source_topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Headers,
+    now_ms: int,
+) -> list[Outgoing]:
+    code = decision.code.value.encode()
+    detail = decision.detail.encode()
+    dead = Outgoing(
+        wire.REJECTED_TOPIC,
+        key,
+        value,
+        [
+            *headers,
+            (wire.H_ERROR, code),
+            (wire.H_ERROR_DETAIL, detail),
+            (wire.H_SOURCE_TOPIC, source_topic.encode()),
+            (wire.H_ROUTED_AT, str(now_ms).encode()),
+        ],
+    )
+    if decision.notify is None:
+        return [dead]
+    notice_headers = [
+        (wire.H_ID, str(uuid.uuid4()).encode()),
+        (wire.H_KIND, wire.KIND_ERROR.encode()),
+        (wire.H_ERROR, code),
+        (wire.H_ERROR_DETAIL, detail),
+        (wire.H_SOURCE_TOPIC, source_topic.encode()),
+        (wire.H_ROUTED_AT, str(now_ms).encode()),
+        (wire.H_ROUTE, str(decision.notify.code).encode()),
+    ]
+    if decision.message_id is not None:
+        notice_headers.append((wire.H_CORRELATION_ID, decision.message_id.encode()))
+    body = orjson.dumps(
+        {"error": decision.code.value, "detail": decision.detail, "id": decision.message_id}
+    )
+    notice = Outgoing(wire.egress_topic(decision.notify), key, body, notice_headers)
+    return [dead, notice]
