@@ -1,4 +1,6 @@
-"""Writes infra/registry/vn-sample.json, the sample registry (run: python infra/registry/make_sample.py).
+"""Writes infra/registry/vn-sample.json, the sample registry.
+
+Run: python infra/registry/make_sample.py
 
 Shape mirrors Vietnam's NDXP (see ../shared/DOMAIN.md): 22 ministries (G codes) and
 63 provinces (H codes) each with a connected LGSP, the national databases and
@@ -43,16 +45,68 @@ OTHER_MINISTRIES = [
     "Thanh tra Chính phủ (Government Inspectorate)",
 ]
 PROVINCES = [
-    "An Giang", "Bà Rịa - Vũng Tàu", "Bắc Giang", "Bắc Kạn", "Bạc Liêu", "Bắc Ninh",
-    "Bến Tre", "Bình Định", "Bình Dương", "Bình Phước", "Bình Thuận", "Cà Mau", "Cần Thơ",
-    "Cao Bằng", "Đà Nẵng", "Đắk Lắk", "Đắk Nông", "Điện Biên", "Đồng Nai", "Đồng Tháp",
-    "Gia Lai", "Hà Giang", "Hà Nam", "Hà Nội", "Hà Tĩnh", "Hải Dương", "Hải Phòng",
-    "Hậu Giang", "Hòa Bình", "Hưng Yên", "Khánh Hòa", "Kiên Giang", "Kon Tum", "Lai Châu",
-    "Lâm Đồng", "Lạng Sơn", "Lào Cai", "Long An", "Nam Định", "Ninh Bình",
-    "Ninh Thuận", "Phú Thọ", "Phú Yên", "Quảng Bình", "Quảng Nam", "Quảng Ngãi", "Quảng Ninh",
-    "Quảng Trị", "Sóc Trăng", "Sơn La", "Tây Ninh", "Thái Bình", "Thái Nguyên", "Thanh Hóa",
-    "Thừa Thiên Huế", "Tiền Giang", "TP. Hồ Chí Minh", "Trà Vinh", "Tuyên Quang", "Vĩnh Long",
-    "Vĩnh Phúc", "Yên Bái",
+    "An Giang",
+    "Bà Rịa - Vũng Tàu",
+    "Bắc Giang",
+    "Bắc Kạn",
+    "Bạc Liêu",
+    "Bắc Ninh",
+    "Bến Tre",
+    "Bình Định",
+    "Bình Dương",
+    "Bình Phước",
+    "Bình Thuận",
+    "Cà Mau",
+    "Cần Thơ",
+    "Cao Bằng",
+    "Đà Nẵng",
+    "Đắk Lắk",
+    "Đắk Nông",
+    "Điện Biên",
+    "Đồng Nai",
+    "Đồng Tháp",
+    "Gia Lai",
+    "Hà Giang",
+    "Hà Nam",
+    "Hà Nội",
+    "Hà Tĩnh",
+    "Hải Dương",
+    "Hải Phòng",
+    "Hậu Giang",
+    "Hòa Bình",
+    "Hưng Yên",
+    "Khánh Hòa",
+    "Kiên Giang",
+    "Kon Tum",
+    "Lai Châu",
+    "Lâm Đồng",
+    "Lạng Sơn",
+    "Lào Cai",
+    "Long An",
+    "Nam Định",
+    "Ninh Bình",
+    "Ninh Thuận",
+    "Phú Thọ",
+    "Phú Yên",
+    "Quảng Bình",
+    "Quảng Nam",
+    "Quảng Ngãi",
+    "Quảng Ninh",
+    "Quảng Trị",
+    "Sóc Trăng",
+    "Sơn La",
+    "Tây Ninh",
+    "Thái Bình",
+    "Thái Nguyên",
+    "Thanh Hóa",
+    "Thừa Thiên Huế",
+    "Tiền Giang",
+    "TP. Hồ Chí Minh",
+    "Trà Vinh",
+    "Tuyên Quang",
+    "Vĩnh Long",
+    "Vĩnh Phúc",
+    "Yên Bái",
 ]  # 62 names; Nghệ An is H41 (real), the rest are paired with codes synthetically.
 
 
@@ -63,8 +117,16 @@ def svc(code: str, name: str, version: str | None = "v1") -> dict[str, object]:
     return out
 
 
-def member(code: str, name: str, kind: str, *, connected: bool, synthetic: bool,
-           subsystems: list[dict[str, object]], member_class: str = "GOV") -> dict[str, object]:
+def member(
+    code: str,
+    name: str,
+    kind: str,
+    *,
+    connected: bool,
+    synthetic: bool,
+    subsystems: list[dict[str, object]],
+    member_class: str = "GOV",
+) -> dict[str, object]:
     return {
         "id": f"VN:{member_class}:{code}",
         "name": name,
@@ -83,14 +145,25 @@ def ministries() -> tuple[list[dict[str, object]], dict[str, str]]:
         real = code in REAL_MINISTRIES
         name = REAL_MINISTRIES[code] if real else next(names)
         by_name[name.split(" (")[1].rstrip(")")] = code
-        out.append(member(
-            f"000.00.00.{code}", name, "ministry_platform", connected=True, synthetic=not real,
-            subsystems=[
-                {"code": "lgsp", "name": "LGSP bộ/ngành (ministry integration platform)",
-                 "services": [svc("tiep-nhan-van-ban", "Tiếp nhận văn bản (receive documents)")]},
-                {"code": "dvc", "name": "Cổng dịch vụ công bộ/ngành (public-service portal)"},
-            ],
-        ))
+        out.append(
+            member(
+                f"000.00.00.{code}",
+                name,
+                "ministry_platform",
+                connected=True,
+                synthetic=not real,
+                subsystems=[
+                    {
+                        "code": "lgsp",
+                        "name": "LGSP bộ/ngành (ministry integration platform)",
+                        "services": [
+                            svc("tiep-nhan-van-ban", "Tiếp nhận văn bản (receive documents)")
+                        ],
+                    },
+                    {"code": "dvc", "name": "Cổng dịch vụ công bộ/ngành (public-service portal)"},
+                ],
+            )
+        )
     return out, by_name
 
 
@@ -101,124 +174,293 @@ def provinces() -> list[dict[str, object]]:
         code = f"H{n:02d}"
         real = code == "H41"
         name = "Tỉnh Nghệ An (Nghệ An province)" if real else f"Tỉnh/TP {next(names)}"
-        out.append(member(
-            f"000.00.00.{code}", name, "province_platform", connected=True, synthetic=not real,
-            subsystems=[
-                {"code": "lgsp", "name": "LGSP tỉnh (province integration platform)",
-                 "services": [svc("tiep-nhan-ho-so", "Tiếp nhận hồ sơ liên thông")]},
-                {"code": "motcua", "name": "Hệ thống một cửa điện tử (one-stop-shop system)"},
-                {"code": "dvc", "name": "Cổng dịch vụ công tỉnh (public-service portal)"},
-                {"code": "datdai", "name": "Hệ thống thông tin đất đai (land information system)",
-                 "services": [svc("thong-tin-thua-dat", "Thông tin thửa đất (land parcel)")]},
-            ],
-        ))
+        out.append(
+            member(
+                f"000.00.00.{code}",
+                name,
+                "province_platform",
+                connected=True,
+                synthetic=not real,
+                subsystems=[
+                    {
+                        "code": "lgsp",
+                        "name": "LGSP tỉnh (province integration platform)",
+                        "services": [svc("tiep-nhan-ho-so", "Tiếp nhận hồ sơ liên thông")],
+                    },
+                    {"code": "motcua", "name": "Hệ thống một cửa điện tử (one-stop-shop system)"},
+                    {"code": "dvc", "name": "Cổng dịch vụ công tỉnh (public-service portal)"},
+                    {
+                        "code": "datdai",
+                        "name": "Hệ thống thông tin đất đai (land information system)",
+                        "services": [svc("thong-tin-thua-dat", "Thông tin thửa đất (land parcel)")],
+                    },
+                ],
+            )
+        )
     return out
 
 
 def national(m: dict[str, str]) -> list[dict[str, object]]:
     """National databases and systems, as connected level-2 units of their ministries."""
+
     def unit(ministry: str, n: int) -> str:
         return f"000.00.{n:02d}.{m[ministry]}"
 
     return [
-        member(unit("Ministry of Public Security", 1),
-               "Cơ sở dữ liệu quốc gia về dân cư (national population database)",
-               "national_database", connected=True, synthetic=True, subsystems=[
-                   {"code": "dancu", "name": "CSDLQG về dân cư", "services": [
-                       svc("tra-cuu-cong-dan", "Tra cứu thông tin công dân (citizen lookup)"),
-                       svc("xac-thuc-cong-dan", "Xác thực thông tin công dân (verify citizen)"),
-                       svc("tra-cuu-ho-gia-dinh", "Tra cứu hộ gia đình (household lookup)"),
-                   ]}]),
-        member(unit("Ministry of Justice", 1),
-               "Cơ sở dữ liệu hộ tịch điện tử (civil status database)",
-               "national_database", connected=True, synthetic=True, subsystems=[
-                   {"code": "hotich", "name": "CSDL hộ tịch", "services": [
-                       svc("tra-cuu-khai-sinh", "Tra cứu khai sinh (birth record)"),
-                       svc("tra-cuu-ket-hon", "Tra cứu kết hôn (marriage record)"),
-                       svc("tra-cuu-khai-tu", "Tra cứu khai tử (death record)"),
-                   ]}]),
-        member(unit("Ministry of Natural Resources and Environment", 1),
-               "Cơ sở dữ liệu quốc gia về đất đai (national land database)",
-               "national_database", connected=True, synthetic=True, subsystems=[
-                   {"code": "datdai", "name": "CSDLQG về đất đai", "services": [
-                       svc("tra-cuu-thua-dat", "Tra cứu thửa đất (land parcel lookup)"),
-                       svc("bien-dong-dat-dai", "Biến động đất đai (land changes)"),
-                   ]}]),
-        member(unit("Ministry of Planning and Investment", 1),
-               "Cơ sở dữ liệu quốc gia về đăng ký doanh nghiệp (business registration)",
-               "national_database", connected=True, synthetic=True, subsystems=[
-                   {"code": "dkdn", "name": "Hệ thống đăng ký doanh nghiệp", "services": [
-                       svc("tra-cuu-doanh-nghiep", "Tra cứu doanh nghiệp (company lookup)"),
-                       svc("thay-doi-dang-ky", "Thay đổi đăng ký (registration changes)"),
-                   ]}]),
-        member(unit("Ministry of Labour, Invalids and Social Affairs", 1),
-               "Cơ sở dữ liệu quốc gia về bảo hiểm (national insurance database)",
-               "national_database", connected=True, synthetic=True, subsystems=[
-                   {"code": "baohiem", "name": "CSDLQG về bảo hiểm", "services": [
-                       svc("tra-cuu-bhxh", "Tra cứu quá trình đóng BHXH (social insurance)"),
-                       svc("tra-cuu-the-bhyt", "Tra cứu thẻ BHYT (health insurance card)"),
-                   ]}]),
-        member(unit("Ministry of Home Affairs", 1),
-               "Cơ sở dữ liệu quốc gia về cán bộ, công chức, viên chức (officials database)",
-               "national_database", connected=True, synthetic=True, subsystems=[
-                   {"code": "cbccvc", "name": "CSDLQG về CBCCVC", "services": [
-                       svc("tra-cuu-can-bo", "Tra cứu cán bộ (official lookup)"),
-                   ]}]),
-        member(unit("Ministry of Labour, Invalids and Social Affairs", 2),
-               "Cơ sở dữ liệu đăng ký trợ giúp xã hội (social-assistance registration)",
-               "national_database", connected=True, synthetic=True, subsystems=[
-                   {"code": "anxinh", "name": "CSDL an sinh xã hội", "services": [
-                       svc("tra-cuu-tro-giup", "Tra cứu đối tượng trợ giúp xã hội"),
-                   ]}]),
-        member("000.00.18.G12", "Tổng cục Thuế (General Department of Taxation)",
-               "national_system", connected=True, synthetic=False, subsystems=[
-                   {"code": "thue", "name": "Cổng trao đổi thông tin thuế quốc gia", "services": [
-                       svc("tra-cuu-mst", "Tra cứu mã số thuế (tax code lookup)"),
-                       svc("nghia-vu-tai-chinh", "Nghĩa vụ tài chính đất đai (land tax duty)"),
-                   ]}]),
-        member(unit("Government Office", 1),
-               "Trục liên thông văn bản quốc gia (national document exchange axis)",
-               "national_system", connected=True, synthetic=True, subsystems=[
-                   {"code": "vbdh", "name": "Trục liên thông văn bản", "services": [
-                       svc("gui-van-ban", "Gửi văn bản điện tử (send document)", None),
-                   ]}]),
-        member(unit("Government Office", 2),
-               "Cổng Dịch vụ công quốc gia (national public-service portal)",
-               "national_system", connected=True, synthetic=True, subsystems=[
-                   {"code": "dvcqg", "name": "Cổng DVCQG", "services": [
-                       svc("dong-bo-ho-so", "Đồng bộ hồ sơ (case synchronisation)"),
-                   ]}]),
+        member(
+            unit("Ministry of Public Security", 1),
+            "Cơ sở dữ liệu quốc gia về dân cư (national population database)",
+            "national_database",
+            connected=True,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "dancu",
+                    "name": "CSDLQG về dân cư",
+                    "services": [
+                        svc("tra-cuu-cong-dan", "Tra cứu thông tin công dân (citizen lookup)"),
+                        svc("xac-thuc-cong-dan", "Xác thực thông tin công dân (verify citizen)"),
+                        svc("tra-cuu-ho-gia-dinh", "Tra cứu hộ gia đình (household lookup)"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            unit("Ministry of Justice", 1),
+            "Cơ sở dữ liệu hộ tịch điện tử (civil status database)",
+            "national_database",
+            connected=True,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "hotich",
+                    "name": "CSDL hộ tịch",
+                    "services": [
+                        svc("tra-cuu-khai-sinh", "Tra cứu khai sinh (birth record)"),
+                        svc("tra-cuu-ket-hon", "Tra cứu kết hôn (marriage record)"),
+                        svc("tra-cuu-khai-tu", "Tra cứu khai tử (death record)"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            unit("Ministry of Natural Resources and Environment", 1),
+            "Cơ sở dữ liệu quốc gia về đất đai (national land database)",
+            "national_database",
+            connected=True,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "datdai",
+                    "name": "CSDLQG về đất đai",
+                    "services": [
+                        svc("tra-cuu-thua-dat", "Tra cứu thửa đất (land parcel lookup)"),
+                        svc("bien-dong-dat-dai", "Biến động đất đai (land changes)"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            unit("Ministry of Planning and Investment", 1),
+            "Cơ sở dữ liệu quốc gia về đăng ký doanh nghiệp (business registration)",
+            "national_database",
+            connected=True,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "dkdn",
+                    "name": "Hệ thống đăng ký doanh nghiệp",
+                    "services": [
+                        svc("tra-cuu-doanh-nghiep", "Tra cứu doanh nghiệp (company lookup)"),
+                        svc("thay-doi-dang-ky", "Thay đổi đăng ký (registration changes)"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            unit("Ministry of Labour, Invalids and Social Affairs", 1),
+            "Cơ sở dữ liệu quốc gia về bảo hiểm (national insurance database)",
+            "national_database",
+            connected=True,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "baohiem",
+                    "name": "CSDLQG về bảo hiểm",
+                    "services": [
+                        svc("tra-cuu-bhxh", "Tra cứu quá trình đóng BHXH (social insurance)"),
+                        svc("tra-cuu-the-bhyt", "Tra cứu thẻ BHYT (health insurance card)"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            unit("Ministry of Home Affairs", 1),
+            "Cơ sở dữ liệu quốc gia về cán bộ, công chức, viên chức (officials database)",
+            "national_database",
+            connected=True,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "cbccvc",
+                    "name": "CSDLQG về CBCCVC",
+                    "services": [
+                        svc("tra-cuu-can-bo", "Tra cứu cán bộ (official lookup)"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            unit("Ministry of Labour, Invalids and Social Affairs", 2),
+            "Cơ sở dữ liệu đăng ký trợ giúp xã hội (social-assistance registration)",
+            "national_database",
+            connected=True,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "anxinh",
+                    "name": "CSDL an sinh xã hội",
+                    "services": [
+                        svc("tra-cuu-tro-giup", "Tra cứu đối tượng trợ giúp xã hội"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            "000.00.18.G12",
+            "Tổng cục Thuế (General Department of Taxation)",
+            "national_system",
+            connected=True,
+            synthetic=False,
+            subsystems=[
+                {
+                    "code": "thue",
+                    "name": "Cổng trao đổi thông tin thuế quốc gia",
+                    "services": [
+                        svc("tra-cuu-mst", "Tra cứu mã số thuế (tax code lookup)"),
+                        svc("nghia-vu-tai-chinh", "Nghĩa vụ tài chính đất đai (land tax duty)"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            unit("Government Office", 1),
+            "Trục liên thông văn bản quốc gia (national document exchange axis)",
+            "national_system",
+            connected=True,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "vbdh",
+                    "name": "Trục liên thông văn bản",
+                    "services": [
+                        svc("gui-van-ban", "Gửi văn bản điện tử (send document)", None),
+                    ],
+                }
+            ],
+        ),
+        member(
+            unit("Government Office", 2),
+            "Cổng Dịch vụ công quốc gia (national public-service portal)",
+            "national_system",
+            connected=True,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "dvcqg",
+                    "name": "Cổng DVCQG",
+                    "services": [
+                        svc("dong-bo-ho-so", "Đồng bộ hồ sơ (case synchronisation)"),
+                    ],
+                }
+            ],
+        ),
     ]
 
 
 def units() -> list[dict[str, object]]:
     """Units below connected members (levels 2-4), not connected themselves."""
     return [
-        member("000.00.01.H41", "Sở Tư pháp tỉnh Nghệ An (Justice Department)", "unit",
-               connected=False, synthetic=True, subsystems=[
-                   {"code": "hotich", "name": "Phần mềm hộ tịch tỉnh", "services": [
-                       svc("xac-nhan-tinh-trang-hon-nhan", "Xác nhận tình trạng hôn nhân"),
-                   ]}]),
-        member("000.01.01.H41", "Phòng Tư pháp TP Vinh (city justice office)", "unit",
-               connected=False, synthetic=True, subsystems=[
-                   {"code": "motcua", "name": "Một cửa cấp huyện", "services": [
-                       svc("chung-thuc", "Chứng thực bản sao (certified copies)"),
-                   ]}]),
-        member("001.01.01.H41", "UBND phường Lê Lợi (ward people's committee)", "unit",
-               connected=False, synthetic=True, subsystems=[
-                   {"code": "motcua", "name": "Một cửa cấp xã", "services": [
-                       svc("xac-nhan-cu-tru", "Xác nhận cư trú (residence confirmation)"),
-                   ]}]),
-        member("000.41.18.G12", "Cục Thuế tỉnh Nghệ An (provincial tax department)", "unit",
-               connected=False, synthetic=True, subsystems=[
-                   {"code": "tms", "name": "Hệ thống quản lý thuế", "services": [
-                       svc("to-khai-le-phi-truoc-ba", "Tờ khai lệ phí trước bạ"),
-                   ]}]),
-        member("000.00.05.G17", "Cục Quản lý nhà và thị trường BĐS (housing department)",
-               "unit", connected=False, synthetic=True, subsystems=[
-                   {"code": "nhao", "name": "CSDL nhà ở", "services": [
-                       svc("tra-cuu-nha-o", "Tra cứu thông tin nhà ở"),
-                   ]}]),
+        member(
+            "000.00.01.H41",
+            "Sở Tư pháp tỉnh Nghệ An (Justice Department)",
+            "unit",
+            connected=False,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "hotich",
+                    "name": "Phần mềm hộ tịch tỉnh",
+                    "services": [
+                        svc("xac-nhan-tinh-trang-hon-nhan", "Xác nhận tình trạng hôn nhân"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            "000.01.01.H41",
+            "Phòng Tư pháp TP Vinh (city justice office)",
+            "unit",
+            connected=False,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "motcua",
+                    "name": "Một cửa cấp huyện",
+                    "services": [
+                        svc("chung-thuc", "Chứng thực bản sao (certified copies)"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            "001.01.01.H41",
+            "UBND phường Lê Lợi (ward people's committee)",
+            "unit",
+            connected=False,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "motcua",
+                    "name": "Một cửa cấp xã",
+                    "services": [
+                        svc("xac-nhan-cu-tru", "Xác nhận cư trú (residence confirmation)"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            "000.41.18.G12",
+            "Cục Thuế tỉnh Nghệ An (provincial tax department)",
+            "unit",
+            connected=False,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "tms",
+                    "name": "Hệ thống quản lý thuế",
+                    "services": [
+                        svc("to-khai-le-phi-truoc-ba", "Tờ khai lệ phí trước bạ"),
+                    ],
+                }
+            ],
+        ),
+        member(
+            "000.00.05.G17",
+            "Cục Quản lý nhà và thị trường BĐS (housing department)",
+            "unit",
+            connected=False,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "nhao",
+                    "name": "CSDL nhà ở",
+                    "services": [
+                        svc("tra-cuu-nha-o", "Tra cứu thông tin nhà ở"),
+                    ],
+                }
+            ],
+        ),
     ]
 
 
@@ -231,15 +473,40 @@ def outsiders() -> list[dict[str, object]]:
         ("0100686209", "MobiFone (telecom operator)", True),
         ("0312345678", "Công ty mẫu chưa kết nối (sample enterprise, not connected)", False),
     ]
-    out = [member(code, name, "enterprise", connected=connected, synthetic=True,
-                  member_class="COM", subsystems=[
-                      {"code": "xacthuc", "name": "Hệ thống xác thực khách hàng",
-                       "services": [svc("thong-bao-thue-bao", "Thông báo thuê bao")]}])
-           for code, name, connected in com]
-    out.append(member("000.00.00.K01", "Cơ quan mẫu chưa kết nối (agency not yet connected)",
-                      "national_system", connected=False, synthetic=True, subsystems=[
-                          {"code": "hethong", "name": "Hệ thống chưa kết nối",
-                           "services": [svc("tra-cuu", "Tra cứu")]}]))
+    out = [
+        member(
+            code,
+            name,
+            "enterprise",
+            connected=connected,
+            synthetic=True,
+            member_class="COM",
+            subsystems=[
+                {
+                    "code": "xacthuc",
+                    "name": "Hệ thống xác thực khách hàng",
+                    "services": [svc("thong-bao-thue-bao", "Thông báo thuê bao")],
+                }
+            ],
+        )
+        for code, name, connected in com
+    ]
+    out.append(
+        member(
+            "000.00.00.K01",
+            "Cơ quan mẫu chưa kết nối (agency not yet connected)",
+            "national_system",
+            connected=False,
+            synthetic=True,
+            subsystems=[
+                {
+                    "code": "hethong",
+                    "name": "Hệ thống chưa kết nối",
+                    "services": [svc("tra-cuu", "Tra cứu")],
+                }
+            ],
+        )
+    )
     return out
 
 
@@ -250,7 +517,7 @@ def main() -> None:
         "version": "vn-sample-1",
         "instance": "VN",
         "description": "Sample registry shaped like Vietnam's NDXP; codes marked synthetic "
-                       "are illustrative, not the official assignment.",
+        "are illustrative, not the official assignment.",
         "members": ms + provinces() + national(by_name) + units() + outsiders(),
     }
     path = Path(__file__).with_name("vn-sample.json")

@@ -5,32 +5,37 @@ from __future__ import annotations
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 
+from ndxp.core.errors import NdxpError
 from ndxp.core.topology import TopicSpec
+
+TOPIC_ALREADY_EXISTS = 36
 
 log = logging.getLogger("ndxp.topics")
 
 
 async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+    """Create the topics that do not exist yet; return the names created.
+
+    Safe to run from several processes at once: a topic another process created in the
+    meantime counts as present; any other error from the broker is raised.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="ndxp-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
         created: list[str] = []
-        # Batches keep each CreateTopics request small.
-        for i in range(0, len(missing), 50):
+        for i in range(0, len(missing), 50):  # keep each CreateTopics request small
             batch = missing[i : i + 50]
-            new = [
-                NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.config)) for s in batch
-            ]
-            try:
-                await admin.create_topics(new, timeout_ms=30000)
-            except TopicAlreadyExistsError:
-                pass
-            created.extend(s.name for s in batch)
+            new = [NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.config)) for s in batch]
+            response = await admin.create_topics(new, timeout_ms=30000)
+            for name, code, *rest in response.topic_errors:
+                if code == 0:
+                    created.append(name)
+                elif code != TOPIC_ALREADY_EXISTS:
+                    message = rest[0] if rest else ""
+                    raise NdxpError(f"cannot create topic {name}: error {code} {message}")
         if created:
             log.info("created %d topics", len(created))
         return created

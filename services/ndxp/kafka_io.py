@@ -8,9 +8,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 
 def producer(bootstrap: str, **kw: object) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **kw
-    )
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **kw)
 
 
 async def consumer_at_end(bootstrap: str, topics: Iterable[str]) -> AIOKafkaConsumer:
@@ -21,7 +19,7 @@ async def consumer_at_end(bootstrap: str, topics: Iterable[str]) -> AIOKafkaCons
     for topic in topics:
         parts = c.partitions_for_topic(topic)
         if parts is None:
-            await c._client.force_metadata_update()  # noqa: SLF001
+            await c._client.force_metadata_update()
             parts = c.partitions_for_topic(topic) or set()
         tps.extend(TopicPartition(topic, p) for p in sorted(parts))
     c.assign(tps)

@@ -35,7 +35,9 @@ class RouterSettings:
     )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> RouterSettings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> RouterSettings:
         e = os.environ if environ is None else environ
         base = cls()
         s = replace(

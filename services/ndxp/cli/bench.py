@@ -1,4 +1,7 @@
 """``ndxp bench``: placeholder, filled in below."""
+
 from typing import Any
+
+
 def register(sub: Any) -> None:
     pass

@@ -22,8 +22,12 @@ from ndxp.settings import RouterSettings
 
 def register(sub: Any) -> None:
     s = sub.add_parser("send", help="send one request (or response) as a member")
-    s.add_argument("--as", dest="member", required=True,
-                   help="sending member (code like 000.00.00.H41, or full id)")
+    s.add_argument(
+        "--as",
+        dest="member",
+        required=True,
+        help="sending member (code like 000.00.00.H41, or full id)",
+    )
     s.add_argument("--client", required=True, help="client subsystem id")
     s.add_argument("--service", required=True, help="service id")
     s.add_argument("--data", default="", help="payload text, or @FILE")
@@ -31,8 +35,11 @@ def register(sub: Any) -> None:
     s.add_argument("--id", help="message id (default: a new UUID)")
     s.add_argument("--correlation-id", help="for a response: the request's id")
     s.add_argument("--key", help="Kafka key (default: the client id)")
-    s.add_argument("--wait", action="store_true",
-                   help="print where it was routed and the response or error notice")
+    s.add_argument(
+        "--wait",
+        action="store_true",
+        help="print where it was routed and the response or error notice",
+    )
     s.add_argument("--timeout", type=float, default=15.0, help="seconds to wait (--wait)")
     s.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
     s.set_defaults(func=send_cmd)
@@ -82,8 +89,10 @@ async def send_cmd(args: argparse.Namespace) -> int:
         md = await p.send_and_wait(wire.ingress_topic(code), value, key=key, headers=headers)
     finally:
         await p.stop()
-    print(f"sent {args.kind} {message_id} to {md.topic}[{md.partition}]@{md.offset} "
-          f"({len(value)} bytes)")
+    print(
+        f"sent {args.kind} {message_id} to {md.topic}[{md.partition}]@{md.offset} "
+        f"({len(value)} bytes)"
+    )
     if watch is None:
         return 0
     try:
@@ -104,20 +113,27 @@ async def _watch(consumer: Any, message_id: str, own: str, timeout: float) -> in
                 h = list(r.headers)
                 if header(h, wire.H_ID) == message_id:
                     if r.topic == wire.REJECTED_TOPIC:
-                        print(f"rejected {header(h, wire.H_ERROR)}: "
-                              f"{header(h, wire.H_ERROR_DETAIL)}")
+                        print(
+                            f"rejected {header(h, wire.H_ERROR)}: {header(h, wire.H_ERROR_DETAIL)}"
+                        )
                         return 1
-                    print(f"routed to {r.topic} (route {header(h, wire.H_ROUTE)}, "
-                          f"routed-at {header(h, wire.H_ROUTED_AT)})")
+                    print(
+                        f"routed to {r.topic} (route {header(h, wire.H_ROUTE)}, "
+                        f"routed-at {header(h, wire.H_ROUTED_AT)})"
+                    )
                     routed = True
                 elif r.topic == own_topic and header(h, wire.H_CORRELATION_ID) == message_id:
                     if header(h, wire.H_KIND) == wire.KIND_ERROR:
-                        print(f"error notice {header(h, wire.H_ERROR)}: "
-                              f"{header(h, wire.H_ERROR_DETAIL)}")
+                        print(
+                            f"error notice {header(h, wire.H_ERROR)}: "
+                            f"{header(h, wire.H_ERROR_DETAIL)}"
+                        )
                         return 1
                     value = (r.value or b"").decode("utf-8", "replace")
-                    print(f"response {header(h, wire.H_ID)} ({len(r.value or b'')} bytes): "
-                          f"{value[:200]}")
+                    print(
+                        f"response {header(h, wire.H_ID)} ({len(r.value or b'')} bytes): "
+                        f"{value[:200]}"
+                    )
                     return 0
     if routed:
         print(f"no response within {timeout:.0f}s (is a provider simulator running?)")
@@ -129,11 +145,18 @@ async def tail_cmd(args: argparse.Namespace) -> int:
     from aiokafka import AIOKafkaConsumer
 
     settings = RouterSettings.from_env(bootstrap=args.bootstrap)
-    topic = args.member if args.member.startswith("ndxp.") else wire.egress_topic(
-        _member_code(args.member))
+    topic = (
+        args.member
+        if args.member.startswith("ndxp.")
+        else wire.egress_topic(_member_code(args.member))
+    )
     if args.from_beginning:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=settings.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
         await consumer.start()
     else:
         consumer = await consumer_at_end(settings.bootstrap, [topic])
@@ -143,9 +166,12 @@ async def tail_cmd(args: argparse.Namespace) -> int:
         async for r in consumer:
             value = r.value or b""
             line: dict[str, Any] = {
-                "topic": r.topic, "partition": r.partition, "offset": r.offset,
+                "topic": r.topic,
+                "partition": r.partition,
+                "offset": r.offset,
                 "headers": {k: (v or b"").decode("utf-8", "replace") for k, v in r.headers},
-                "size": len(value), "sha256": hashlib.sha256(value).hexdigest()[:16],
+                "size": len(value),
+                "sha256": hashlib.sha256(value).hexdigest()[:16],
             }
             if args.values:
                 line["value"] = value.decode("utf-8", "replace")

@@ -26,8 +26,9 @@ log = logging.getLogger("ndxp.simulate")
 
 def register(sub: Any) -> None:
     p = sub.add_parser("simulate", help="answer requests routed to members (provider simulator)")
-    p.add_argument("members", nargs="*",
-                   help="member codes to answer for (default: every connected provider)")
+    p.add_argument(
+        "members", nargs="*", help="member codes to answer for (default: every connected provider)"
+    )
     p.add_argument("--service-time-ms", type=float, default=0.0)
     p.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
     p.set_defaults(func=simulate_cmd)
@@ -43,8 +44,11 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
     )
     topics = [wire.egress_topic(m.split(":")[-1]) for m in members]
     consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=settings.bootstrap, group_id="ndxp-simulator",
-        auto_offset_reset="latest", enable_auto_commit=True,
+        *topics,
+        bootstrap_servers=settings.bootstrap,
+        group_id="ndxp-simulator",
+        auto_offset_reset="latest",
+        enable_auto_commit=True,
     )
     p = producer(settings.bootstrap, linger_ms=2)
     await consumer.start()
@@ -59,8 +63,14 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
                 await asyncio.sleep(args.service_time_ms / 1000)
             request_id = header(h, wire.H_ID) or ""
             service = header(h, wire.H_SERVICE) or ""
-            body = orjson.dumps({"status": "ok", "simulated": True, "service": service,
-                                 "request_bytes": len(r.value or b"")})
+            body = orjson.dumps(
+                {
+                    "status": "ok",
+                    "simulated": True,
+                    "service": service,
+                    "request_bytes": len(r.value or b""),
+                }
+            )
             answer = [
                 (wire.H_ID, str(uuid.uuid4()).encode()),
                 (wire.H_KIND, wire.KIND_RESPONSE.encode()),
@@ -68,7 +78,7 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
                 (wire.H_SERVICE, service.encode()),
                 (wire.H_CORRELATION_ID, request_id.encode()),
             ]
-            member = r.topic[len(wire.EGRESS_PREFIX):]
+            member = r.topic[len(wire.EGRESS_PREFIX) :]
             await p.send(wire.ingress_topic(member), body, key=r.key, headers=answer)
     finally:
         await consumer.stop()

@@ -1,8 +1,9 @@
 """X-Road-style identifiers on the wire.
 
-- member:    ``<instance>:<class>:<member code>``           e.g. ``VN:GOV:000.00.00.G22``
-- subsystem: ``<member>:<subsystem code>``                  e.g. ``VN:GOV:000.00.00.G22:vpcpdvcprovider``
-- service:   ``<subsystem>:<service code>[:<version>]``     e.g. ``VN:GOV:000.00.01.G02:dancu:tracuu-congdan:v1``
+- member:    ``<instance>:<class>:<member code>``, e.g. ``VN:GOV:000.00.00.G22``
+- subsystem: ``<member>:<subsystem code>``, e.g. ``VN:GOV:000.00.00.G22:vpcpdvcprovider``
+- service:   ``<subsystem>:<service code>[:<version>]``,
+  e.g. ``VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1``
 
 The member code rule is kept per member class: ``GOV`` members carry an agency code
 (Decision 20/2020/QĐ-TTg, :class:`AgencyCode`), ``COM`` members a Vietnamese tax code
@@ -14,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Union
 
 from ndxp.core.agency import AgencyCode
 from ndxp.core.errors import InvalidIdentifier
@@ -61,7 +61,7 @@ class TaxCode:
         return other in self.self_and_ancestors()
 
 
-MemberCode = Union[AgencyCode, TaxCode]
+MemberCode = AgencyCode | TaxCode
 
 # Member class -> how its member codes are parsed.
 MEMBER_CLASSES: dict[str, Callable[[str], MemberCode]] = {

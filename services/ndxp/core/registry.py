@@ -196,4 +196,3 @@ def _build(doc: RegistryDoc) -> Registry:
         raise RegistryError(errors)
     ingress = {ingress_topic(m): m for m, member in members.items() if member.connected}
     return Registry(doc.version, doc.instance, members, subsystems, services, ingress)
-

@@ -143,8 +143,7 @@ def _authorize(sender: MemberId, text: str, party: Party | MemberId, role: str) 
     if not allowed:
         raise Rejection(
             RejectionCode.NOT_SENDER,
-            f"{role} {text} is not {sender} or one of its units; "
-            f"a member may only send as itself",
+            f"{role} {text} is not {sender} or one of its units; a member may only send as itself",
         )
 
 

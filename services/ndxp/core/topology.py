@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from ndxp.core import wire
 from ndxp.core.registry import Registry
 
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
@@ -20,7 +22,13 @@ def topics_for(
     registry: Registry, partitions: int, config: Mapping[str, str] | None = None
 ) -> list[TopicSpec]:
     """Ingress and egress topics of every connected member, plus the dead-letter topic."""
-    base = {"min.insync.replicas": "1", **(config or {})}
+    base = {
+        "min.insync.replicas": "1",
+        # Above the router's own limit (TOO_LARGE, 1 MiB by default), so an oversized
+        # value reaches the router, is refused with a code and kept in ndxp.rejected.
+        "max.message.bytes": str(MAX_MESSAGE_BYTES),
+        **(config or {}),
+    }
     out: list[TopicSpec] = []
     for member in sorted(registry.connected, key=lambda m: str(m.id)):
         out.append(TopicSpec(wire.ingress_topic(member.id), partitions, base))

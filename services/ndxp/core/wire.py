@@ -47,4 +47,6 @@ def _code(member: MemberId | str) -> str:
 
 def valid_message_id(text: str) -> bool:
     """1–128 printable ASCII characters, no spaces (a UUID fits)."""
-    return 0 < len(text) <= MAX_ID_LENGTH and text.isascii() and text.isprintable() and " " not in text
+    return (
+        0 < len(text) <= MAX_ID_LENGTH and text.isascii() and text.isprintable() and " " not in text
+    )

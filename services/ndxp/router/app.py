@@ -19,7 +19,8 @@ from faust.types import EventT
 
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Rejected, Router
-from ndxp.router.forwarding import rejection_records, routed_headers
+from ndxp.core.topology import MAX_MESSAGE_BYTES
+from ndxp.router.forwarding import producible, rejection_records, routed_headers
 from ndxp.router.stats import RouterStats
 from ndxp.settings import RouterSettings
 
@@ -41,6 +42,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         producer_acks=-1,
         producer_linger=settings.producer_linger_s,
         producer_max_batch_size=settings.producer_max_batch_size,
+        producer_max_request_size=MAX_MESSAGE_BYTES + 64 * 1024,
         broker_max_poll_records=settings.max_poll_records,
         stream_buffer_maxsize=settings.stream_buffer_maxsize,
         broker_commit_interval=settings.commit_interval_s,
@@ -78,16 +80,20 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
                 await event.forward(out.topic, key=out.key, value=out.value, headers=out.headers)
             return
         stats.on_routed()
-        await event.forward(decision.topic, headers=routed_headers(headers, decision, now_ms))
+        key, value = producible(message.key, value)
+        await event.forward(
+            decision.topic, key=key, value=value, headers=routed_headers(headers, decision, now_ms)
+        )
 
     @app.agent(ingress, concurrency=1, name="ndxp.router.route")
     async def route(stream: faust.StreamT[Any]) -> None:
         async for event in stream.events():
             try:
                 await handle(event)
-            except Exception:  # noqa: BLE001 - infrastructure failure: fatal by design
-                log.critical("cannot produce; exiting so a supervisor restarts the worker",
-                             exc_info=True)
+            except Exception:
+                log.critical(
+                    "cannot produce; exiting so a supervisor restarts the worker", exc_info=True
+                )
                 logging.shutdown()
                 os._exit(70)
 
@@ -114,4 +120,3 @@ def _header_list(headers: Any) -> list[tuple[str, bytes]]:
     if isinstance(headers, dict):
         return list(headers.items())
     return list(headers)
-

@@ -25,6 +25,16 @@ class Outgoing:
     headers: Sequence[tuple[str, bytes]]
 
 
+def producible(key: bytes | None, value: bytes | None) -> tuple[bytes | None, bytes | None]:
+    """Kafka accepts a record with neither key nor value; the producer client does not.
+
+    Such a record is forwarded with an empty value (documented in schemas/WIRE.md).
+    """
+    if key is None and value is None:
+        return None, b""
+    return key, value
+
+
 def routed_headers(headers: Headers, decision: Routed, now_ms: int) -> list[tuple[str, bytes]]:
     return [
         *headers,
@@ -43,6 +53,7 @@ def rejection_records(
 ) -> list[Outgoing]:
     code = decision.code.value.encode()
     detail = decision.detail.encode()
+    key, value = producible(key, value)
     dead = Outgoing(
         wire.REJECTED_TOPIC,
         key,

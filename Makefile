@@ -1,0 +1,59 @@
+# ndxp — the front door. CI (.ci/run) calls the same targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup kafka run stop status test unit integration lint bench clean
+
+help:
+	@echo "make run      start Kafka, the router and a provider simulator (installs everything)"
+	@echo "make test     run the whole test suite (installs everything, starts its own broker)"
+	@echo "make stop     stop what make run started"
+	@echo "make lint     ruff + mypy strict on the pure core"
+	@echo "make bench    routing throughput: ndxp router vs a plain aiokafka loop"
+
+setup: $(STAMP) kafka
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,load]'
+	touch $(STAMP)
+
+kafka:
+	infra/kafka/kafka.sh fetch
+
+run: setup
+	infra/platform.sh start
+	@echo
+	@echo "Send a request as Nghệ An province's one-stop-shop to the population database:"
+	@echo "  $(BIN)/ndxp send --as 000.00.00.H41 --client VN:GOV:000.00.00.H41:motcua \\"
+	@echo "    --service VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1 --data '{\"so_dinh_danh\":\"040123456789\"}' --wait"
+
+stop:
+	infra/platform.sh stop
+
+status:
+	infra/platform.sh status
+
+test: setup
+	$(BIN)/pytest tests
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+integration: setup
+	$(BIN)/pytest tests/integration
+
+lint: setup
+	$(BIN)/ruff check services tests loadtest infra
+	$(BIN)/ruff format --check services tests loadtest infra
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m ndxp.bench.routing $(BENCH_ARGS)
+
+clean: stop
+	rm -rf var

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Starts and stops the local platform: Kafka broker, topics, router, provider simulator.
+# Idempotent. Usage: infra/platform.sh start|stop|status
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+var="${NDXP_VAR:-$repo/var}"
+ndxp="$repo/.venv/bin/ndxp"
+web_port="${NDXP_ROUTER_WEB_PORT:-6066}"
+export NDXP_BOOTSTRAP="${NDXP_BOOTSTRAP:-127.0.0.1:${NDXP_KAFKA_PORT:-9092}}"
+mkdir -p "$var/log" "$var/run"
+
+alive() { [ -f "$var/run/$1.pid" ] && kill -0 "$(cat "$var/run/$1.pid")" 2>/dev/null; }
+
+spawn() {  # name, command...
+  local name="$1"; shift
+  if alive "$name"; then echo "ndxp: $name already running (pid $(cat "$var/run/$name.pid"))"; return 0; fi
+  nohup "$@" >> "$var/log/$name.log" 2>&1 < /dev/null &
+  echo $! > "$var/run/$name.pid"
+  echo "ndxp: $name started (pid $!, log var/log/$name.log)"
+}
+
+halt() {
+  local name="$1"
+  if alive "$name"; then
+    local pid; pid="$(cat "$var/run/$name.pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+    echo "ndxp: $name stopped"
+  fi
+  rm -f "$var/run/$name.pid"
+}
+
+start() {
+  "$here/kafka/kafka.sh" start
+  "$ndxp" topics
+  spawn router "$ndxp" router
+  spawn simulator "$ndxp" simulate --service-time-ms 5
+  for _ in $(seq 1 240); do
+    if curl -fs "http://127.0.0.1:$web_port/health" > /dev/null 2>&1; then
+      echo "ndxp: router ready — health: http://127.0.0.1:$web_port/health"
+      return 0
+    fi
+    if ! alive router; then
+      echo "ndxp: router exited; last lines of var/log/router.log:" >&2
+      tail -n 30 "$var/log/router.log" >&2
+      exit 1
+    fi
+    sleep 0.25
+  done
+  echo "ndxp: router not ready after 60s; see var/log/router.log" >&2
+  exit 1
+}
+
+stop() {
+  halt simulator
+  halt router
+  "$here/kafka/kafka.sh" stop
+}
+
+status() {
+  "$here/kafka/kafka.sh" status || true
+  for n in router simulator; do
+    if alive "$n"; then echo "ndxp: $n running (pid $(cat "$var/run/$n.pid"))"; else echo "ndxp: $n not running"; fi
+  done
+  curl -fs "http://127.0.0.1:$web_port/health" && echo || true
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,54 @@
+"""The real broker (and the router) started once per test run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ndxp.settings import DEFAULT_REGISTRY
+
+from .kafka_tools import REPO, RouterProcess, free_port
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Broker:
+    bootstrap: str
+    var: Path
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    var = tmp_path_factory.mktemp("var")
+    port = free_port(pair=True)
+    env = {**os.environ, "NDXP_KAFKA_PORT": str(port), "NDXP_VAR": str(var)}
+    script = str(REPO / "infra" / "kafka" / "kafka.sh")
+    subprocess.run([script, "start"], env=env, check=True)
+    try:
+        yield Broker(f"127.0.0.1:{port}", var)
+    finally:
+        subprocess.run([script, "stop"], env=env, check=False)
+
+
+@pytest.fixture(scope="session")
+def router(kafka: Broker) -> Iterator[RouterProcess]:
+    """The router on the sample registry (it creates the topics it needs at start)."""
+    r = RouterProcess(
+        kafka.bootstrap,
+        DEFAULT_REGISTRY,
+        "ndxp-router-test",
+        kafka.var / "router.log",
+        env={"NDXP_VAR": str(kafka.var)},
+    )
+    r.start()
+    try:
+        r.wait_ready()
+        yield r
+    finally:
+        r.stop()

@@ -1,0 +1,190 @@
+"""Test-side Kafka helpers (confluent-kafka: a second, independent client on the wire)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+
+REPO = Path(__file__).resolve().parents[2]
+NDXP = REPO / ".venv" / "bin" / "ndxp"
+
+
+def free_port(pair: bool = False) -> int:
+    import socket
+
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if not pair:
+            return port
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port")
+
+
+def producer(bootstrap: str) -> Producer:
+    return Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "linger.ms": 2,
+            "message.max.bytes": 5 * 1024 * 1024,
+        }
+    )
+
+
+def send(
+    p: Producer,
+    topic: str,
+    headers: Sequence[tuple[str, bytes | None]],
+    value: bytes | None = b"{}",
+    key: bytes | None = b"k",
+    partition: int = -1,
+) -> None:
+    kw: dict[str, Any] = {"partition": partition} if partition >= 0 else {}
+    p.produce(topic, value=value, key=key, headers=list(headers), **kw)
+
+
+def request(mid: str, client: str, service: str, **extra: str) -> list[tuple[str, bytes]]:
+    h = [
+        ("ndxp-id", mid),
+        ("ndxp-kind", "request"),
+        ("ndxp-client", client),
+        ("ndxp-service", service),
+        *extra.items(),
+    ]
+    return [(k, v.encode()) for k, v in h]
+
+
+def hdr(m: Message, name: str) -> str | None:
+    for k, v in m.headers() or []:
+        if k == name:
+            return None if v is None else v.decode("utf-8", "replace")
+    return None
+
+
+class Tap:
+    """Collects what arrives on topics from the moment it is created (their high watermarks)."""
+
+    def __init__(self, bootstrap: str, topics: Iterable[str]) -> None:
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"tap-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+            }
+        )
+        meta = self.consumer.list_topics(timeout=10)
+        tps = []
+        for topic in topics:
+            for p in meta.topics[topic].partitions:
+                _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                tps.append(TopicPartition(topic, p, high))
+        self.consumer.assign(tps)
+        self.messages: list[Message] = []
+
+    def collect(self, until: Callable[[list[Message]], bool], timeout: float = 30) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while not until(self.messages) and time.monotonic() < deadline:
+            for m in self.consumer.consume(num_messages=1000, timeout=0.2):
+                if m.error() is None:
+                    self.messages.append(m)
+        return self.messages
+
+    def by_id(self, header: str = "ndxp-id") -> dict[str, list[Message]]:
+        out: dict[str, list[Message]] = {}
+        for m in self.messages:
+            out.setdefault(hdr(m, header) or "", []).append(m)
+        return out
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+@dataclass
+class RouterProcess:
+    """An ``ndxp router`` worker in its own process, as operators run it."""
+
+    bootstrap: str
+    registry: Path
+    group: str
+    log: Path
+    env: dict[str, str] = field(default_factory=dict)
+    web_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RouterProcess:
+        env = {**os.environ, **self.env}
+        cmd = [
+            str(NDXP),
+            "router",
+            "--bootstrap",
+            self.bootstrap,
+            "--registry",
+            str(self.registry),
+            "--group",
+            self.group,
+            "--web-port",
+            str(self.web_port),
+        ]
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        return self
+
+    def health(self) -> dict[str, Any] | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/health", timeout=2) as r:
+                return orjson.loads(r.read())  # type: ignore[no-any-return]
+        except Exception as exc:
+            body = getattr(exc, "read", None)
+            if body is not None:
+                try:
+                    return orjson.loads(body())  # type: ignore[no-any-return]
+                except Exception:
+                    return None
+            return None
+
+    def wait_ready(self, timeout: float = 90) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"router exited {self.proc.returncode}:\n{self.tail()}")
+            h = self.health()
+            if h and h.get("ready"):
+                return h
+            time.sleep(0.3)
+        raise RuntimeError(f"router not ready after {timeout}s:\n{self.tail()}")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def tail(self, n: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])

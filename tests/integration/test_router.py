@@ -1,0 +1,170 @@
+"""The router through the real broker: routing, rejections, byte-for-byte forwarding, poison."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import pytest
+
+from .conftest import Broker
+from .kafka_tools import RouterProcess, Tap, hdr, producer, request, send
+
+pytestmark = pytest.mark.integration
+
+IN_H41 = "ndxp.in.000.00.00.H41"
+OUT_H41 = "ndxp.out.000.00.00.H41"
+MOTCUA = "VN:GOV:000.00.00.H41:motcua"
+POP = "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+@pytest.mark.parametrize(
+    ("service", "topic", "level"),
+    [
+        ("VN:GOV:000.00.00.H42:lgsp:tiep-nhan-ho-so:v1", "ndxp.out.000.00.00.H42", 1),
+        (POP, "ndxp.out.000.00.01.G01", 2),  # connected level-2 national database
+        ("VN:GOV:000.00.01.H41:hotich:xac-nhan-tinh-trang-hon-nhan:v1", OUT_H41, 2),
+        ("VN:GOV:000.41.18.G12:tms:to-khai-le-phi-truoc-ba:v1", "ndxp.out.000.00.18.G12", 3),
+        ("VN:GOV:000.01.01.H41:motcua:chung-thuc:v1", OUT_H41, 3),
+        ("VN:GOV:001.01.01.H41:motcua:xac-nhan-cu-tru:v1", OUT_H41, 4),
+    ],
+)
+def test_request_reaches_the_nearest_connected_ancestor(
+    kafka: Broker, router: RouterProcess, service: str, topic: str, level: int
+) -> None:
+    tap = Tap(kafka.bootstrap, [topic])
+    mid = uid(f"route-l{level}")
+    p = producer(kafka.bootstrap)
+    send(p, IN_H41, request(mid, "VN:GOV:001.01.01.H41:motcua", service))
+    p.flush(10)
+    got = tap.collect(lambda ms: any(hdr(m, "ndxp-id") == mid for m in ms))
+    tap.close()
+    [m] = [m for m in got if hdr(m, "ndxp-id") == mid]
+    assert hdr(m, "ndxp-route") == topic.removeprefix("ndxp.out.")
+    assert int(hdr(m, "ndxp-routed-at") or 0) >= m.timestamp()[1] - 1000
+
+
+def test_response_goes_back_to_the_clients_platform(kafka: Broker, router: RouterProcess) -> None:
+    tap = Tap(kafka.bootstrap, [OUT_H41])
+    mid = uid("resp")
+    headers = [
+        (k, v.encode())
+        for k, v in [
+            ("ndxp-id", mid),
+            ("ndxp-kind", "response"),
+            ("ndxp-client", "VN:GOV:000.01.01.H41:motcua"),
+            ("ndxp-service", POP),
+            ("ndxp-correlation-id", "req-1"),
+        ]
+    ]
+    p = producer(kafka.bootstrap)
+    send(p, "ndxp.in.000.00.01.G01", headers)
+    p.flush(10)
+    got = tap.collect(lambda ms: any(hdr(m, "ndxp-id") == mid for m in ms))
+    tap.close()
+    [m] = [m for m in got if hdr(m, "ndxp-id") == mid]
+    assert hdr(m, "ndxp-correlation-id") == "req-1"
+    assert hdr(m, "ndxp-route") == "000.00.00.H41"
+
+
+def test_headers_key_and_value_forwarded_byte_for_byte(
+    kafka: Broker, router: RouterProcess
+) -> None:
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.01.G01"])
+    mid = uid("bytes")
+    headers = [
+        *request(mid, MOTCUA, POP),
+        ("x-trace", b"\x00\xff\xfe binary"),
+        ("x-trace", b"second"),
+        ("x-empty", b""),
+        ("Tiêu-đề", "giá trị".encode()),
+    ]
+    key = bytes(range(256))
+    value = bytes(reversed(range(256))) * 40 + "dữ liệu".encode()
+    p = producer(kafka.bootstrap)
+    send(p, IN_H41, headers, value=value, key=key)
+    p.flush(10)
+    got = tap.collect(lambda ms: any(hdr(m, "ndxp-id") == mid for m in ms))
+    tap.close()
+    [m] = [m for m in got if hdr(m, "ndxp-id") == mid]
+    assert m.key() == key
+    assert m.value() == value
+    out = m.headers() or []
+    assert out[: len(headers)] == headers
+    assert [k for k, _ in out[len(headers) :]] == ["ndxp-routed-at", "ndxp-route"]
+
+
+CASES = {
+    "MALFORMED": ([("ndxp-id", b"@ID@"), ("ndxp-kind", b"request")], 10),
+    "TOO_LARGE": (request("@ID@", MOTCUA, POP), 1024 * 1024 + 1),
+    "UNKNOWN_CLIENT": (request("@ID@", "VN:GOV:000.00.00.H41:khong-co", POP), 10),
+    "UNKNOWN_SERVICE": (request("@ID@", MOTCUA, "VN:GOV:000.00.01.G01:dancu:khong-co:v1"), 10),
+    "NO_ROUTE": (request("@ID@", MOTCUA, "VN:GOV:000.00.00.K01:hethong:tra-cuu:v1"), 10),
+    "NOT_SENDER": (request("@ID@", "VN:GOV:000.00.00.H42:motcua", POP), 10),
+}
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_every_rejection_is_kept_and_notified(
+    kafka: Broker, router: RouterProcess, code: str
+) -> None:
+    template, size = CASES[code]
+    mid = uid(code.lower())
+    headers = [(k, v.replace(b"@ID@", mid.encode())) for k, v in template]
+    value = b"v" * size
+    tap = Tap(kafka.bootstrap, ["ndxp.rejected", OUT_H41])
+    p = producer(kafka.bootstrap)
+    send(p, IN_H41, headers, value=value, key=b"key-" + code.encode())
+    p.flush(10)
+
+    def done(ms: list) -> bool:  # type: ignore[type-arg]
+        return any(m.topic() == "ndxp.rejected" and hdr(m, "ndxp-id") == mid for m in ms) and any(
+            m.topic() == OUT_H41 and hdr(m, "ndxp-correlation-id") == mid for m in ms
+        )
+
+    got = tap.collect(done)
+    tap.close()
+    [dead] = [m for m in got if m.topic() == "ndxp.rejected" and hdr(m, "ndxp-id") == mid]
+    assert hdr(dead, "ndxp-error") == code
+    assert hdr(dead, "ndxp-error-detail")
+    assert hdr(dead, "ndxp-source-topic") == IN_H41
+    assert dead.value() == value and dead.key() == b"key-" + code.encode()
+    assert (dead.headers() or [])[: len(headers)] == headers
+    [notice] = [m for m in got if m.topic() == OUT_H41 and hdr(m, "ndxp-correlation-id") == mid]
+    assert hdr(notice, "ndxp-kind") == "error"
+    assert hdr(notice, "ndxp-error") == code
+    assert orjson.loads(notice.value())["error"] == code
+    # nothing of it was routed anywhere else
+    assert not [m for m in got if m.topic() == OUT_H41 and hdr(m, "ndxp-id") == mid]
+
+
+def test_poison_messages_do_not_stall_their_partition(kafka: Broker, router: RouterProcess) -> None:
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.01.G01", "ndxp.rejected"])
+    run = uid("poison")
+    p = producer(kafka.bootstrap)
+    poison: list[list[tuple[str, bytes | None]]] = [
+        [],
+        [("ndxp-id", b"\xff\xfe"), ("ndxp-kind", b"request")],
+        [("ndxp-id", None), ("ndxp-kind", None)],
+        [(f"h{i}", b"x") for i in range(2000)],
+        [("ndxp-id", f"{run}-dup".encode()), ("ndxp-id", b"again"), ("ndxp-kind", b"request")],
+        [*request(f"{run}-forged", MOTCUA, POP), ("ndxp-route", b"000.00.00.H42")],
+        [("ndxp-id", f"{run}-kind".encode()), ("ndxp-kind", b"\x00" * 10000)],
+    ]
+    for headers in poison:
+        send(p, IN_H41, headers, value=None, key=None, partition=0)
+        for i in range(10):
+            send(p, IN_H41, request(f"{run}-good-{len(headers)}-{i}", MOTCUA, POP), partition=0)
+    p.flush(10)
+    want = {f"{run}-good-{len(h)}-{i}" for h in poison for i in range(10)}
+    got = tap.collect(lambda ms: want <= {hdr(m, "ndxp-id") for m in ms}, timeout=60)
+    tap.close()
+    assert want <= {hdr(m, "ndxp-id") for m in got if m.topic() != "ndxp.rejected"}
+    rejected = [m for m in got if m.topic() == "ndxp.rejected"]
+    assert len([m for m in rejected if hdr(m, "ndxp-source-topic") == IN_H41]) >= len(poison)
+    health = router.health()
+    assert health and health["rejected"].get("MALFORMED", 0) >= len(poison)

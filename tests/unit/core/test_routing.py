@@ -1,0 +1,211 @@
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ndxp.core import wire
+from ndxp.core.errors import RejectionCode
+from ndxp.core.registry import Registry
+from ndxp.core.routing import Rejected, Routed, Router
+
+from .conftest import small_document
+
+H41 = "ndxp.in.000.00.00.H41"
+POP = "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1"
+
+
+def request(
+    client: str = "VN:GOV:000.00.00.H41:motcua", service: str = POP, mid: str = "m-1", **extra: str
+) -> list[tuple[str, bytes]]:
+    h = [
+        (wire.H_ID, mid),
+        (wire.H_KIND, "request"),
+        (wire.H_CLIENT, client),
+        (wire.H_SERVICE, service),
+        *extra.items(),
+    ]
+    return [(k, v.encode()) for k, v in h]
+
+
+def response(
+    client: str, service: str, corr: str | None = "m-1", mid: str = "r-1"
+) -> list[tuple[str, bytes]]:
+    h = [
+        (wire.H_ID, mid),
+        (wire.H_KIND, "response"),
+        (wire.H_CLIENT, client),
+        (wire.H_SERVICE, service),
+    ]
+    if corr is not None:
+        h.append((wire.H_CORRELATION_ID, corr))
+    return [(k, v.encode()) for k, v in h]
+
+
+@pytest.fixture
+def router(registry: Registry) -> Router:
+    return Router(registry, max_value_bytes=1000)
+
+
+def routed(decision: object) -> str:
+    assert isinstance(decision, Routed), decision
+    return decision.topic
+
+
+def rejected(decision: object, code: RejectionCode) -> Rejected:
+    assert isinstance(decision, Rejected), decision
+    assert decision.code is code, decision
+    return decision
+
+
+@pytest.mark.parametrize(
+    ("service", "topic"),
+    [
+        (POP, "ndxp.out.000.00.01.G01"),  # connected national database (level 2)
+        ("VN:GOV:000.05.01.G01:dl:thong-ke", "ndxp.out.000.00.01.G01"),  # level 3 below it
+        ("VN:GOV:000.00.00.H41:motcua:tiep-nhan:v1", "ndxp.out.000.00.00.H41"),  # level 1
+        ("VN:GOV:000.00.01.H41:hotich:xac-nhan", "ndxp.out.000.00.00.H41"),  # level 2
+        ("VN:GOV:000.01.01.H41:motcua:chung-thuc", "ndxp.out.000.00.00.H41"),  # level 3
+        ("VN:GOV:001.01.01.H41:motcua:cu-tru", "ndxp.out.000.00.00.H41"),  # level 4
+    ],
+)
+def test_requests_go_to_the_nearest_connected_member(
+    router: Router, service: str, topic: str
+) -> None:
+    assert routed(router.decide(H41, request(service=service), 10)) == topic
+
+
+def test_unit_may_send_through_its_platform(router: Router) -> None:
+    d = router.decide(H41, request(client="VN:GOV:001.01.01.H41:motcua"), 10)
+    assert routed(d) == "ndxp.out.000.00.01.G01"
+    assert isinstance(d, Routed) and d.envelope.client == "VN:GOV:001.01.01.H41:motcua"
+
+
+def test_response_goes_back_to_the_clients_platform(router: Router) -> None:
+    d = router.decide("ndxp.in.000.00.01.G01", response("VN:GOV:001.01.01.H41:motcua", POP), 10)
+    assert routed(d) == "ndxp.out.000.00.00.H41"
+    # the ministry above the database may answer for it too
+    d = router.decide("ndxp.in.000.00.00.G01", response("VN:GOV:000.00.00.H42:motcua", POP), 10)
+    assert routed(d) == "ndxp.out.000.00.00.H42"
+
+
+def test_enterprise_member(router: Router) -> None:
+    d = router.decide("ndxp.in.0100109106", request(client="VN:COM:0100109106:xacthuc"), 10)
+    assert routed(d) == "ndxp.out.000.00.01.G01"
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        ([], "missing header ndxp-id"),
+        ([(wire.H_ID, b"m-1")], "missing header ndxp-kind"),
+        ([(wire.H_ID, b"m 1"), (wire.H_KIND, b"request")], "ndxp-id must be 1-128"),
+        ([(wire.H_ID, b"x" * 129), (wire.H_KIND, b"request")], "ndxp-id must be 1-128"),
+        ([(wire.H_ID, b""), (wire.H_KIND, b"request")], "ndxp-id must be 1-128"),
+        ([(wire.H_ID, b"m-1"), (wire.H_KIND, b"error")], "ndxp-kind is 'error'"),
+        ([(wire.H_ID, b"m-1"), (wire.H_KIND, b"request")], "missing header ndxp-client"),
+        (request()[:3], "missing header ndxp-service"),
+        ([*request(), (wire.H_ID, b"m-2")], "header ndxp-id is repeated"),
+        ([*request(), (wire.H_SERVICE, POP.encode())], "header ndxp-service is repeated"),
+        ([(wire.H_ID, b"m-1"), (wire.H_KIND, b"\xff\xfe")], "ndxp-kind is not UTF-8 (byte 0)"),
+        ([*request(), (wire.H_ROUTE, b"000.00.00.H42")], "ndxp-route is set by the router"),
+        ([*request(), (wire.H_ERROR, b"x")], "ndxp-error is set by the router"),
+        ([(wire.H_ID, None), (wire.H_KIND, b"request")], "ndxp-id has no value"),
+        (request(client="VN:GOV:000.00.00.h41:motcua"), "invalid subsystem id"),
+        (request(service="VN:GOV:000.00.01.G01:dancu"), "invalid service id"),
+        (
+            response(
+                "VN:GOV:000.00.00.H41:motcua", "VN:GOV:000.00.00.H41:motcua:tiep-nhan:v1", corr=None
+            ),
+            "a response needs header ndxp-correlation-id",
+        ),
+        (request(**{wire.H_CORRELATION_ID: "a b"}), "ndxp-correlation-id must be"),
+    ],
+)
+def test_malformed(router: Router, headers: list[tuple[str, bytes]], detail: str) -> None:
+    d = rejected(router.decide(H41, headers, 10), RejectionCode.MALFORMED)
+    assert detail in d.detail
+    assert str(d.notify) == "VN:GOV:000.00.00.H41"
+
+
+def test_malformed_keeps_the_id_for_the_notice(router: Router) -> None:
+    d = rejected(router.decide(H41, request(client="bad"), 10), RejectionCode.MALFORMED)
+    assert d.message_id == "m-1"
+
+
+def test_too_large(router: Router) -> None:
+    d = rejected(router.decide(H41, request(), 1001), RejectionCode.TOO_LARGE)
+    assert d.detail == "value is 1001 bytes, the limit is 1000"
+    routed(router.decide(H41, request(), 1000))
+
+
+@pytest.mark.parametrize(
+    ("topic", "headers"),
+    [
+        (H41, request(client="VN:GOV:000.00.00.H42:motcua")),  # another province
+        (H41, request(client="VN:GOV:000.00.00.H42:unregistered")),  # unknown and not ours
+        (H41, request(client="VN:GOV:000.00.00.G01:lgsp")),  # the ministry
+        ("ndxp.in.000.00.01.G01", request(client="VN:GOV:000.00.00.G01:lgsp")),  # a parent
+        (H41, request(client="VN:COM:0100109106:xacthuc")),  # another member class
+        (H41, response("VN:GOV:000.00.00.H41:motcua", POP)),  # forging the provider's answer
+        ("ndxp.in.000.00.00.H99", request()),  # not an ingress topic of a connected member
+    ],
+)
+def test_not_sender(router: Router, topic: str, headers: list[tuple[str, bytes]]) -> None:
+    rejected(router.decide(topic, headers, 10), RejectionCode.NOT_SENDER)
+
+
+def test_unknown_client_and_service(router: Router) -> None:
+    rejected(
+        router.decide(H41, request(client="VN:GOV:000.00.00.H41:khac"), 1),
+        RejectionCode.UNKNOWN_CLIENT,
+    )
+    rejected(
+        router.decide(H41, request(client="VN:GOV:000.02.01.H41:motcua"), 1),
+        RejectionCode.UNKNOWN_CLIENT,
+    )
+    rejected(
+        router.decide(H41, request(service="VN:GOV:000.00.01.G01:dancu:tra-cuu:v9"), 1),
+        RejectionCode.UNKNOWN_SERVICE,
+    )
+    rejected(
+        router.decide(H41, request(service="VN:GOV:000.00.01.G01:dancu:tra-cuu"), 1),
+        RejectionCode.UNKNOWN_SERVICE,
+    )
+    rejected(
+        router.decide("ndxp.in.000.00.01.G01", response("VN:GOV:000.00.00.H41:nope", POP), 1),
+        RejectionCode.UNKNOWN_CLIENT,
+    )
+
+
+def test_no_route(router: Router) -> None:
+    d = rejected(
+        router.decide(H41, request(service="VN:GOV:000.00.00.K01:ht:tra-cuu"), 1),
+        RejectionCode.NO_ROUTE,
+    )
+    assert "000.00.00.K01" in d.detail
+
+
+def test_unconnected_ingress_gets_no_notice(router: Router) -> None:
+    d = rejected(router.decide("ndxp.in.000.00.00.K01", request(), 1), RejectionCode.NOT_SENDER)
+    assert d.notify is None
+
+
+header_names = st.sampled_from([*wire.SENDER_HEADERS, *wire.ROUTER_HEADERS, "x-trace", ""])
+header_values = st.one_of(
+    st.binary(max_size=64),
+    st.sampled_from(
+        [b"request", b"response", b"m-1", POP.encode(), b"VN:GOV:000.00.00.H41:motcua"]
+    ),
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(st.tuples(header_names, header_values), max_size=12), st.integers(0, 5000))
+def test_any_headers_give_a_decision_never_an_exception(
+    headers: list[tuple[str, bytes]], size: int
+) -> None:
+    router = Router(Registry.from_document(small_document()), max_value_bytes=1000)
+    d = router.decide(H41, headers, size)
+    assert isinstance(d, Routed | Rejected)
+    if isinstance(d, Routed):
+        assert size <= 1000
+        assert d.topic.startswith("ndxp.out.")
