@@ -59,6 +59,15 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         value_serializer="raw",
     )
 
+    topics: dict[str, Any] = {}
+
+    def topic(name: str) -> Any:
+        """One Topic object per destination (Faust builds a new one per send otherwise)."""
+        found = topics.get(name)
+        if found is None:
+            found = topics[name] = app.topic(name, key_serializer="raw", value_serializer="raw")
+        return found
+
     async def handle(event: EventT[Any, Any]) -> None:
         message = event.message
         headers = _header_list(message.headers)
@@ -77,12 +86,12 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             for out in rejection_records(
                 decision, message.topic, message.key, value, headers, now_ms
             ):
-                await event.forward(out.topic, key=out.key, value=out.value, headers=out.headers)
+                await event.forward(topic(out.topic), key=out.key, value=out.value, headers=out.headers)
             return
         stats.on_routed()
         key, value = producible(message.key, value)
         await event.forward(
-            decision.topic, key=key, value=value, headers=routed_headers(headers, decision, now_ms)
+            topic(decision.topic), key=key, value=value, headers=routed_headers(headers, decision, now_ms)
         )
 
     @app.agent(ingress, concurrency=1, name="ndxp.router.route")

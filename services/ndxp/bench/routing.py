@@ -1,0 +1,260 @@
+"""Routing throughput: ``ndxp router`` against a plain aiokafka consume→produce loop.
+
+Both read the same pre-filled ingress topic in the same run, on the same broker, on this
+machine; the plain loop is the Python ceiling for at-least-once forwarding (consume a
+batch, produce it, flush, commit). Run: ``make bench`` (or
+``python -m ndxp.bench.routing --messages 200000``).
+
+The bench starts its own broker (port 9192, data in var/bench) so it never mixes with
+``make run``'s platform, and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ndxp.core import wire
+from ndxp.core.topology import TopicSpec, topics_for
+from ndxp.registry_file import load_registry
+from ndxp.settings import DEFAULT_REGISTRY, REPO
+
+SOURCE_MEMBER = "000.00.00.H41"
+CLIENT = "VN:GOV:000.00.00.H41:motcua"
+SERVICE = "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"
+ROUTED_TO = "ndxp.out.000.00.01.G01"
+PLAIN_OUT = "ndxp.bench.plain"
+
+
+def progress(text: str) -> None:
+    print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
+
+
+def fill(bootstrap: str, topic: str, n: int, size: int, run: str) -> float:
+    from confluent_kafka import Producer
+
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all",
+                  "enable.idempotence": True, "batch.size": 512 * 1024})
+    payload = os.urandom(size)
+    t0 = time.perf_counter()
+    for i in range(n):
+        headers = [("ndxp-id", f"{run}-{i}".encode()), ("ndxp-kind", b"request"),
+                   ("ndxp-client", CLIENT.encode()), ("ndxp-service", SERVICE.encode())]
+        while True:
+            try:
+                p.produce(topic, payload, key=str(i % 1000).encode(), headers=headers)
+                break
+            except BufferError:
+                p.poll(0.05)
+        if i % 20000 == 0:
+            p.poll(0)
+            progress(f"filling {topic}: {i:,}/{n:,}")
+    p.flush(60)
+    progress("")
+    return time.perf_counter() - t0
+
+
+async def plain_loop(bootstrap: str, topic: str, n: int) -> dict[str, float]:
+    """Consume a batch, forward each record with two added headers, flush, commit."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                                group_id=f"bench-plain-{uuid.uuid4().hex[:8]}",
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                max_poll_records=1000)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                                max_batch_size=256 * 1024)
+    await consumer.start()
+    await producer.start()
+    done = 0
+    first = 0.0
+    try:
+        while done < n:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
+            if not first and batch:
+                first = time.perf_counter()
+            for records in batch.values():
+                for r in records:
+                    h = [*r.headers, (wire.H_ROUTED_AT, str(int(time.time() * 1000)).encode()),
+                         (wire.H_ROUTE, b"000.00.01.G01")]
+                    await producer.send(PLAIN_OUT, r.value, key=r.key, headers=h)
+                    done += 1
+            await producer.flush()
+            await consumer.commit()
+            progress(f"plain aiokafka loop: {done:,}/{n:,}")
+        last = time.perf_counter()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    progress("")
+    return {"messages": done, "seconds": last - first, "rate": done / (last - first)}
+
+
+def wait_routed(web_port: int, n: int, timeout: float, router: subprocess.Popen[bytes],
+                rss: list[int]) -> None:
+    """Poll the router's health counters (cheap) until it has routed n messages."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    routed = 0
+    while routed < n and time.monotonic() < deadline:
+        if router.poll() is not None:
+            raise RuntimeError(f"router exited with {router.returncode}")
+        rss.append(_rss_kb(router.pid))
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/health", timeout=2) as r:
+                routed = int(json.loads(r.read())["routed"])
+        except OSError:
+            pass
+        progress(f"router: {routed:,}/{n:,}")
+        time.sleep(0.5)
+    progress("")
+
+
+def read_routed(bootstrap: str, run: str, n: int) -> tuple[int, int, int]:
+    """Read back the destination topic: (ids of this run, first and last routed-at ms)."""
+    from confluent_kafka import Consumer
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-count-{run}",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([ROUTED_TO])
+    seen: set[bytes] = set()
+    first, last = 0, 0
+    prefix = f"{run}-".encode()
+    idle = 0
+    try:
+        while len(seen) < n and idle < 20:
+            batch = c.consume(num_messages=5000, timeout=0.5)
+            idle = 0 if batch else idle + 1
+            for m in batch:
+                if m.error() is not None:
+                    continue
+                headers = dict(m.headers() or [])
+                mid = headers.get("ndxp-id", b"")
+                if not mid.startswith(prefix):
+                    continue
+                seen.add(mid)
+                at = int(headers["ndxp-routed-at"])
+                first = at if not first else min(first, at)
+                last = max(last, at)
+    finally:
+        c.close()
+    return len(seen), first, last
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--messages", type=int, default=100_000)
+    ap.add_argument("--size", type=int, default=512, help="payload bytes")
+    ap.add_argument("--port", type=int, default=9192, help="the bench broker's port")
+    ap.add_argument("--keep-broker", action="store_true")
+    args = ap.parse_args(argv)
+    var = REPO / "var" / "bench"
+    var.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "NDXP_KAFKA_PORT": str(args.port), "NDXP_VAR": str(var)}
+    kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
+    subprocess.run([kafka, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(var / f"kafka-{args.port}", ignore_errors=True)  # every run starts empty
+    subprocess.run([kafka, "start"], env=env, check=True)
+    bootstrap = f"127.0.0.1:{args.port}"
+    try:
+        return _run(args, bootstrap, var)
+    finally:
+        if not args.keep_broker:
+            subprocess.run([kafka, "stop"], env=env, check=False)
+
+
+def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
+    from ndxp.kafka_admin import ensure_topics
+
+    registry = load_registry(DEFAULT_REGISTRY)
+    specs = [*topics_for(registry, 3), TopicSpec(PLAIN_OUT, 3)]
+    asyncio.run(ensure_topics(bootstrap, specs))
+    run = uuid.uuid4().hex[:8]
+    source = wire.ingress_topic(SOURCE_MEMBER)
+    fill_s = fill(bootstrap, source, args.messages, args.size, run)
+    print(f"filled {source} with {args.messages:,} requests of {args.size} B in {fill_s:.1f}s",
+          file=sys.stderr)
+
+    import uvloop
+
+    plain = uvloop.run(plain_loop(bootstrap, source, args.messages))
+    plain_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    web_port = args.port + 10
+    log = var / "bench-router.log"
+    cmd = [str(REPO / ".venv" / "bin" / "ndxp"), "router", "--bootstrap", bootstrap,
+           "--group", f"bench-router-{run}", "--web-port", str(web_port)]
+    t0 = time.perf_counter()
+    with log.open("wb") as out:
+        router = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "NDXP_VAR": str(var),
+                                       "NDXP_LOG_LEVEL": "WARNING"})
+    rss: list[int] = []
+    if os.environ.get("NDXP_BENCH_PROFILE"):
+        subprocess.Popen([str(REPO / ".venv" / "bin" / "py-spy"), "record", "-d", "12", "-o",
+                          str(var / "router-profile.txt"), "-f", "raw", "-p", str(router.pid)])
+    try:
+        wait_routed(web_port, args.messages, 600, router, rss)
+        wall = time.perf_counter() - t0
+    finally:
+        router.terminate()
+        router.wait(30)
+    count, first, last = read_routed(bootstrap, run, args.messages)
+    routed_s = max(last - first, 1) / 1000
+    result: dict[str, Any] = {
+        "command": " ".join(["python -m ndxp.bench.routing", *(argv_or_default())]),
+        "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+        "messages": args.messages,
+        "payload_bytes": args.size,
+        "plain_aiokafka": {**{k: round(v, 2) for k, v in plain.items()},
+                           "peak_rss_mb": round(plain_rss_mb, 1)},
+        "router": {"messages": count, "seconds": round(routed_s, 2),
+                   "rate": round(count / routed_s, 1),
+                   "wall_seconds_with_startup": round(wall, 1),
+                   "peak_rss_mb": round(max(rss or [0]) / 1024, 1)},
+    }
+    result["ratio_router_to_plain"] = round(result["router"]["rate"] / plain["rate"], 3)
+    out = var / f"routing-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print()
+    print(f"{'':24}{'messages':>10}{'seconds':>10}{'msg/s':>10}{'peak RSS MB':>13}")
+    for name, r in (("plain aiokafka loop", result["plain_aiokafka"]),
+                    ("ndxp router (Faust)", result["router"])):
+        print(f"{name:24}{r['messages']:>10,}{r['seconds']:>10.2f}{r['rate']:>10,.0f}"
+              f"{r['peak_rss_mb']:>13.0f}")
+    print(f"router / plain = {result['ratio_router_to_plain']:.2f}   "
+          f"(router wall time incl. start-up {result['router']['wall_seconds_with_startup']}s)")
+    print(f"command: {result['command']}\nwritten: {out.relative_to(REPO)}")
+    if count < args.messages:
+        print(f"LOST: {args.messages - count} messages not routed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def argv_or_default() -> list[str]:
+    return sys.argv[1:]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
