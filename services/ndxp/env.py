@@ -10,3 +10,4 @@ ROUTER_GROUP = "NDXP_ROUTER_GROUP"  # the router's consumer group / Faust app id
 ROUTER_WEB_PORT = "NDXP_ROUTER_WEB_PORT"  # health endpoint port, default 6066
 VAR = "NDXP_VAR"  # runtime folder (data, logs, pid files), default <repo>/var
 LOG_LEVEL = "NDXP_LOG_LEVEL"  # default INFO
+REGISTRY_RELOAD_S = "NDXP_REGISTRY_RELOAD_S"  # how often the router checks the registry file

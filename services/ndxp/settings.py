@@ -24,12 +24,17 @@ class RouterSettings:
     web_port: int = 6066
     var: Path = REPO / "var"
     log_level: str = "INFO"
+    registry_reload_s: float = 2.0
     # Throughput knobs (see ../shared/STACK.md); concurrency stays 1 per agent (faust#606).
     producer_linger_s: float = 0.005
     producer_max_batch_size: int = 256 * 1024
     max_poll_records: int = 1000
     stream_buffer_maxsize: int = 16384
     commit_interval_s: float = 1.0
+    # A worker killed with SIGKILL is noticed after the session timeout; its partitions
+    # then move to the survivors (or to it again once restarted).
+    session_timeout_s: float = 10.0
+    heartbeat_interval_s: float = 3.0
     topic_config: Mapping[str, str] = field(
         default_factory=lambda: {"retention.ms": str(7 * 24 * 3600 * 1000)}
     )
@@ -50,6 +55,7 @@ class RouterSettings:
             web_port=int(e.get(env.ROUTER_WEB_PORT, base.web_port)),
             var=Path(e.get(env.VAR, str(base.var))),
             log_level=e.get(env.LOG_LEVEL, base.log_level),
+            registry_reload_s=float(e.get(env.REGISTRY_RELOAD_S, base.registry_reload_s)),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         return replace(s, **clean) if clean else s  # type: ignore[arg-type]

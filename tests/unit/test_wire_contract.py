@@ -23,7 +23,7 @@ def test_rejection_codes_and_their_descriptions() -> None:
 def test_topics_kinds_classes_limits() -> None:
     assert wire.ingress_topic("000.00.00.H41") == CONTRACT["topics"]["ingress"]["example"]
     assert wire.egress_topic("000.00.01.G01") == CONTRACT["topics"]["egress"]["example"]
-    assert wire.REJECTED_TOPIC == CONTRACT["topics"]["rejected"]["name"]
+    assert CONTRACT["topics"]["rejected"]["name"] == wire.REJECTED_TOPIC
     assert tuple(CONTRACT["kinds"]["sender"]) == wire.SENDER_KINDS
     assert CONTRACT["kinds"]["router"] == [wire.KIND_ERROR]
     assert set(CONTRACT["member_classes"]) == set(MEMBER_CLASSES)

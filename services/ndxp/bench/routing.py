@@ -43,13 +43,24 @@ def progress(text: str) -> None:
 def fill(bootstrap: str, topic: str, n: int, size: int, run: str) -> float:
     from confluent_kafka import Producer
 
-    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all",
-                  "enable.idempotence": True, "batch.size": 512 * 1024})
+    p = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 20,
+            "acks": "all",
+            "enable.idempotence": True,
+            "batch.size": 512 * 1024,
+        }
+    )
     payload = os.urandom(size)
     t0 = time.perf_counter()
     for i in range(n):
-        headers = [("ndxp-id", f"{run}-{i}".encode()), ("ndxp-kind", b"request"),
-                   ("ndxp-client", CLIENT.encode()), ("ndxp-service", SERVICE.encode())]
+        headers = [
+            ("ndxp-id", f"{run}-{i}".encode()),
+            ("ndxp-kind", b"request"),
+            ("ndxp-client", CLIENT.encode()),
+            ("ndxp-service", SERVICE.encode()),
+        ]
         while True:
             try:
                 p.produce(topic, payload, key=str(i % 1000).encode(), headers=headers)
@@ -68,12 +79,17 @@ async def plain_loop(bootstrap: str, topic: str, n: int) -> dict[str, float]:
     """Consume a batch, forward each record with two added headers, flush, commit."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
-                                group_id=f"bench-plain-{uuid.uuid4().hex[:8]}",
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                max_poll_records=1000)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                                max_batch_size=256 * 1024)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-plain-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=1000,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024
+    )
     await consumer.start()
     await producer.start()
     done = 0
@@ -85,8 +101,11 @@ async def plain_loop(bootstrap: str, topic: str, n: int) -> dict[str, float]:
                 first = time.perf_counter()
             for records in batch.values():
                 for r in records:
-                    h = [*r.headers, (wire.H_ROUTED_AT, str(int(time.time() * 1000)).encode()),
-                         (wire.H_ROUTE, b"000.00.01.G01")]
+                    h = [
+                        *r.headers,
+                        (wire.H_ROUTED_AT, str(int(time.time() * 1000)).encode()),
+                        (wire.H_ROUTE, b"000.00.01.G01"),
+                    ]
                     await producer.send(PLAIN_OUT, r.value, key=r.key, headers=h)
                     done += 1
             await producer.flush()
@@ -100,8 +119,9 @@ async def plain_loop(bootstrap: str, topic: str, n: int) -> dict[str, float]:
     return {"messages": done, "seconds": last - first, "rate": done / (last - first)}
 
 
-def wait_routed(web_port: int, n: int, timeout: float, router: subprocess.Popen[bytes],
-                rss: list[int]) -> None:
+def wait_routed(
+    web_port: int, n: int, timeout: float, router: subprocess.Popen[bytes], rss: list[int]
+) -> None:
     """Poll the router's health counters (cheap) until it has routed n messages."""
     import urllib.request
 
@@ -125,8 +145,14 @@ def read_routed(bootstrap: str, run: str, n: int) -> tuple[int, int, int]:
     """Read back the destination topic: (ids of this run, first and last routed-at ms)."""
     from confluent_kafka import Consumer
 
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-count-{run}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-count-{run}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     c.subscribe([ROUTED_TO])
     seen: set[bytes] = set()
     first, last = 0, 0
@@ -193,8 +219,10 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     run = uuid.uuid4().hex[:8]
     source = wire.ingress_topic(SOURCE_MEMBER)
     fill_s = fill(bootstrap, source, args.messages, args.size, run)
-    print(f"filled {source} with {args.messages:,} requests of {args.size} B in {fill_s:.1f}s",
-          file=sys.stderr)
+    print(
+        f"filled {source} with {args.messages:,} requests of {args.size} B in {fill_s:.1f}s",
+        file=sys.stderr,
+    )
 
     import uvloop
 
@@ -203,17 +231,40 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
 
     web_port = args.port + 10
     log = var / "bench-router.log"
-    cmd = [str(REPO / ".venv" / "bin" / "ndxp"), "router", "--bootstrap", bootstrap,
-           "--group", f"bench-router-{run}", "--web-port", str(web_port)]
+    cmd = [
+        str(REPO / ".venv" / "bin" / "ndxp"),
+        "router",
+        "--bootstrap",
+        bootstrap,
+        "--group",
+        f"bench-router-{run}",
+        "--web-port",
+        str(web_port),
+    ]
     t0 = time.perf_counter()
     with log.open("wb") as out:
-        router = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "NDXP_VAR": str(var),
-                                       "NDXP_LOG_LEVEL": "WARNING"})
+        router = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NDXP_VAR": str(var), "NDXP_LOG_LEVEL": "WARNING"},
+        )
     rss: list[int] = []
     if os.environ.get("NDXP_BENCH_PROFILE"):
-        subprocess.Popen([str(REPO / ".venv" / "bin" / "py-spy"), "record", "-d", "12", "-o",
-                          str(var / "router-profile.txt"), "-f", "raw", "-p", str(router.pid)])
+        subprocess.Popen(
+            [
+                str(REPO / ".venv" / "bin" / "py-spy"),
+                "record",
+                "-d",
+                "12",
+                "-o",
+                str(var / "router-profile.txt"),
+                "-f",
+                "raw",
+                "-p",
+                str(router.pid),
+            ]
+        )
     try:
         wait_routed(web_port, args.messages, 600, router, rss)
         wall = time.perf_counter() - t0
@@ -227,24 +278,35 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
         "messages": args.messages,
         "payload_bytes": args.size,
-        "plain_aiokafka": {**{k: round(v, 2) for k, v in plain.items()},
-                           "peak_rss_mb": round(plain_rss_mb, 1)},
-        "router": {"messages": count, "seconds": round(routed_s, 2),
-                   "rate": round(count / routed_s, 1),
-                   "wall_seconds_with_startup": round(wall, 1),
-                   "peak_rss_mb": round(max(rss or [0]) / 1024, 1)},
+        "plain_aiokafka": {
+            **{k: round(v, 2) for k, v in plain.items()},
+            "peak_rss_mb": round(plain_rss_mb, 1),
+        },
+        "router": {
+            "messages": count,
+            "seconds": round(routed_s, 2),
+            "rate": round(count / routed_s, 1),
+            "wall_seconds_with_startup": round(wall, 1),
+            "peak_rss_mb": round(max(rss or [0]) / 1024, 1),
+        },
     }
     result["ratio_router_to_plain"] = round(result["router"]["rate"] / plain["rate"], 3)
     out = var / f"routing-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(result, indent=2))
     print()
     print(f"{'':24}{'messages':>10}{'seconds':>10}{'msg/s':>10}{'peak RSS MB':>13}")
-    for name, r in (("plain aiokafka loop", result["plain_aiokafka"]),
-                    ("ndxp router (Faust)", result["router"])):
-        print(f"{name:24}{r['messages']:>10,}{r['seconds']:>10.2f}{r['rate']:>10,.0f}"
-              f"{r['peak_rss_mb']:>13.0f}")
-    print(f"router / plain = {result['ratio_router_to_plain']:.2f}   "
-          f"(router wall time incl. start-up {result['router']['wall_seconds_with_startup']}s)")
+    for name, r in (
+        ("plain aiokafka loop", result["plain_aiokafka"]),
+        ("ndxp router (Faust)", result["router"]),
+    ):
+        print(
+            f"{name:24}{r['messages']:>10,}{r['seconds']:>10.2f}{r['rate']:>10,.0f}"
+            f"{r['peak_rss_mb']:>13.0f}"
+        )
+    print(
+        f"router / plain = {result['ratio_router_to_plain']:.2f}   "
+        f"(router wall time incl. start-up {result['router']['wall_seconds_with_startup']}s)"
+    )
     print(f"command: {result['command']}\nwritten: {out.relative_to(REPO)}")
     if count < args.messages:
         print(f"LOST: {args.messages - count} messages not routed", file=sys.stderr)

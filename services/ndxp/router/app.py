@@ -19,12 +19,15 @@ from faust.types import EventT
 
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Rejected, Router
-from ndxp.core.topology import MAX_MESSAGE_BYTES
-from ndxp.router.forwarding import producible, rejection_records, routed_headers
+from ndxp.core.topology import MAX_MESSAGE_BYTES, topics_for
+from ndxp.kafka_admin import ensure_topics
+from ndxp.router.forwarding import Outgoing, producible, rejection_records, routed_headers
+from ndxp.router.registry_watch import RegistryWatch
 from ndxp.router.stats import RouterStats
 from ndxp.settings import RouterSettings
 
 log = logging.getLogger("ndxp.router")
+EXIT_FATAL = 70
 
 
 def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
@@ -46,11 +49,14 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         broker_max_poll_records=settings.max_poll_records,
         stream_buffer_maxsize=settings.stream_buffer_maxsize,
         broker_commit_interval=settings.commit_interval_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
         consumer_auto_offset_reset="earliest",
         datadir=str(settings.var / "faust" / settings.group),
     )
     router = Router(registry, settings.max_value_bytes)
     stats = RouterStats()
+    watch = RegistryWatch(settings.registry_path, registry)
     ingress = app.topic(
         *sorted(registry.ingress),
         key_type=bytes,
@@ -58,7 +64,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-
+    ingress.topics = list(ingress.topics)  # a list the agent's channel shares: see reload
     topics: dict[str, Any] = {}
 
     def topic(name: str) -> Any:
@@ -67,6 +73,9 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         if found is None:
             found = topics[name] = app.topic(name, key_serializer="raw", value_serializer="raw")
         return found
+
+    async def emit(event: EventT[Any, Any], out: Outgoing) -> None:
+        await event.forward(topic(out.topic), key=out.key, value=out.value, headers=out.headers)
 
     async def handle(event: EventT[Any, Any]) -> None:
         message = event.message
@@ -86,12 +95,12 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             for out in rejection_records(
                 decision, message.topic, message.key, value, headers, now_ms
             ):
-                await event.forward(topic(out.topic), key=out.key, value=out.value, headers=out.headers)
+                await emit(event, out)
             return
         stats.on_routed()
         key, value = producible(message.key, value)
-        await event.forward(
-            topic(decision.topic), key=key, value=value, headers=routed_headers(headers, decision, now_ms)
+        await emit(
+            event, Outgoing(decision.topic, key, value, routed_headers(headers, decision, now_ms))
         )
 
     @app.agent(ingress, concurrency=1, name="ndxp.router.route")
@@ -104,7 +113,24 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
                     "cannot produce; exiting so a supervisor restarts the worker", exc_info=True
                 )
                 logging.shutdown()
-                os._exit(70)
+                os._exit(EXIT_FATAL)
+
+    @app.timer(interval=settings.registry_reload_s)
+    async def reload_registry() -> None:
+        new = watch.poll()
+        if new is None:
+            return
+        await ensure_topics(
+            settings.bootstrap, topics_for(new, settings.partitions, settings.topic_config)
+        )
+        router.registry = new
+        added = sorted(set(new.ingress) - set(ingress.topics))
+        if added:
+            # Faust shares this list with the agent's channel; the conductor resubscribes.
+            ingress.topics.extend(added)
+            app.topics._resubscribe_sleep_lock_seconds = 1.0  # type: ignore[attr-defined]
+            app.topics._flag_changes()  # type: ignore[attr-defined]
+            log.info("subscribing to %d new ingress topic(s): %s", len(added), ", ".join(added))
 
     @app.page("/health")
     async def health(self: Any, request: Any) -> Any:
@@ -113,13 +139,12 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             "status": "ok",
             "ready": assigned > 0,
             "assigned_partitions": assigned,
-            "registry_version": registry.version,
-            "ingress_topics": len(registry.ingress),
+            "registry_version": router.registry.version,
+            "ingress_topics": len(router.registry.ingress),
             **stats.snapshot(),
         }
         return self.json(body, status=200 if assigned > 0 else 503)
 
-    app.ndxp_stats = stats  # type: ignore[attr-defined]
     return app
 
 
