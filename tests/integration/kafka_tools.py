@@ -56,8 +56,11 @@ def send(
     value: bytes | None = b"{}",
     key: bytes | None = b"k",
     partition: int = -1,
+    timestamp_ms: int = 0,
 ) -> None:
     kw: dict[str, Any] = {"partition": partition} if partition >= 0 else {}
+    if timestamp_ms:
+        kw["timestamp"] = timestamp_ms
     p.produce(topic, value=value, key=key, headers=list(headers), **kw)
 
 

@@ -86,13 +86,15 @@ def test_headers_key_and_value_forwarded_byte_for_byte(
     key = bytes(range(256))
     value = bytes(reversed(range(256))) * 40 + "dữ liệu".encode()
     p = producer(kafka.bootstrap)
-    send(p, IN_H41, headers, value=value, key=key)
+    produced_ms = 1_700_000_000_123  # an explicit production time, kept by the router
+    send(p, IN_H41, headers, value=value, key=key, timestamp_ms=produced_ms)
     p.flush(10)
     got = tap.collect(lambda ms: any(hdr(m, "ndxp-id") == mid for m in ms))
     tap.close()
     [m] = [m for m in got if hdr(m, "ndxp-id") == mid]
     assert m.key() == key
     assert m.value() == value
+    assert m.timestamp()[1] == produced_ms
     out = m.headers() or []
     assert out[: len(headers)] == headers
     assert [k for k, _ in out[len(headers) :]] == ["ndxp-routed-at", "ndxp-route"]
@@ -118,7 +120,7 @@ def test_every_rejection_is_kept_and_notified(
     value = b"v" * size
     tap = Tap(kafka.bootstrap, ["ndxp.rejected", OUT_H41])
     p = producer(kafka.bootstrap)
-    send(p, IN_H41, headers, value=value, key=b"key-" + code.encode())
+    send(p, IN_H41, headers, value=value, key=b"key-" + code.encode(), partition=1)
     p.flush(10)
 
     def done(ms: list) -> bool:  # type: ignore[type-arg]
@@ -132,6 +134,8 @@ def test_every_rejection_is_kept_and_notified(
     assert hdr(dead, "ndxp-error") == code
     assert hdr(dead, "ndxp-error-detail")
     assert hdr(dead, "ndxp-source-topic") == IN_H41
+    assert hdr(dead, "ndxp-source-partition") == "1"
+    assert (hdr(dead, "ndxp-source-offset") or "").isdigit()
     assert dead.value() == value and dead.key() == b"key-" + code.encode()
     assert (dead.headers() or [])[: len(headers)] == headers
     [notice] = [m for m in got if m.topic() == OUT_H41 and hdr(m, "ndxp-correlation-id") == mid]

@@ -4,7 +4,9 @@ from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.identifiers import MemberId
 from ndxp.core.routing import Envelope, Rejected, Routed
-from ndxp.router.forwarding import producible, rejection_records, routed_headers
+from ndxp.router.forwarding import Source, producible, rejection_records, routed_headers
+
+SRC = Source("ndxp.in.000.00.00.H41", 2, 41, 1700000000123)
 
 H41 = MemberId.parse("VN:GOV:000.00.00.H41")
 ORIGINAL = [("ndxp-id", b"m-1"), ("x-trace", b"\x00\xff"), ("x-trace", b"2")]
@@ -19,7 +21,7 @@ def test_routed_headers_keep_the_originals_and_append_the_route() -> None:
 
 def test_rejection_gives_a_dead_letter_copy_and_a_notice() -> None:
     d = Rejected(RejectionCode.NO_ROUTE, "no connected member", "m-1", H41)
-    dead, notice = rejection_records(d, "ndxp.in.000.00.00.H41", b"k", b"payload", ORIGINAL, 99)
+    dead, notice = rejection_records(d, SRC, b"k", b"payload", ORIGINAL, 99)
     assert dead.topic == wire.REJECTED_TOPIC
     assert (dead.key, dead.value) == (b"k", b"payload")
     assert dead.headers[:3] == ORIGINAL
@@ -27,8 +29,11 @@ def test_rejection_gives_a_dead_letter_copy_and_a_notice() -> None:
         wire.H_ERROR: b"NO_ROUTE",
         wire.H_ERROR_DETAIL: b"no connected member",
         wire.H_SOURCE_TOPIC: b"ndxp.in.000.00.00.H41",
+        wire.H_SOURCE_PARTITION: b"2",
+        wire.H_SOURCE_OFFSET: b"41",
         wire.H_ROUTED_AT: b"99",
     }
+    assert dead.timestamp_ms == 1700000000123  # the production time is kept
     assert notice.topic == "ndxp.out.000.00.00.H41"
     h = dict(notice.headers)
     assert h[wire.H_KIND] == b"error"
@@ -45,9 +50,9 @@ def test_rejection_gives_a_dead_letter_copy_and_a_notice() -> None:
 
 def test_no_notice_without_a_connected_sender_and_no_correlation_without_an_id() -> None:
     d = Rejected(RejectionCode.NOT_SENDER, "x", None, None)
-    assert len(rejection_records(d, "t", None, None, [], 1)) == 1
+    assert len(rejection_records(d, SRC, None, None, [], 1)) == 1
     d = Rejected(RejectionCode.MALFORMED, "x", None, H41)
-    _, notice = rejection_records(d, "t", None, None, [], 1)
+    _, notice = rejection_records(d, SRC, None, None, [], 1)
     assert wire.H_CORRELATION_ID not in dict(notice.headers)
 
 
@@ -56,5 +61,5 @@ def test_a_record_with_neither_key_nor_value_is_forwarded_with_an_empty_value() 
     assert producible(b"k", None) == (b"k", None)
     assert producible(None, b"") == (None, b"")
     d = Rejected(RejectionCode.MALFORMED, "x", None, None)
-    [dead] = rejection_records(d, "t", None, None, [], 1)
+    [dead] = rejection_records(d, SRC, None, None, [], 1)
     assert (dead.key, dead.value) == (None, b"")

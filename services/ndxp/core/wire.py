@@ -22,7 +22,17 @@ H_ROUTE = "ndxp-route"
 H_ERROR = "ndxp-error"
 H_ERROR_DETAIL = "ndxp-error-detail"
 H_SOURCE_TOPIC = "ndxp-source-topic"
-ROUTER_HEADERS = (H_ROUTED_AT, H_ROUTE, H_ERROR, H_ERROR_DETAIL, H_SOURCE_TOPIC)
+H_SOURCE_PARTITION = "ndxp-source-partition"
+H_SOURCE_OFFSET = "ndxp-source-offset"
+ROUTER_HEADERS = (
+    H_ROUTED_AT,
+    H_ROUTE,
+    H_ERROR,
+    H_ERROR_DETAIL,
+    H_SOURCE_TOPIC,
+    H_SOURCE_PARTITION,
+    H_SOURCE_OFFSET,
+)
 
 KIND_REQUEST = "request"
 KIND_RESPONSE = "response"

@@ -21,7 +21,13 @@ from ndxp.core.registry import Registry
 from ndxp.core.routing import Rejected, Router
 from ndxp.core.topology import MAX_MESSAGE_BYTES, topics_for
 from ndxp.kafka_admin import ensure_topics
-from ndxp.router.forwarding import Outgoing, producible, rejection_records, routed_headers
+from ndxp.router.forwarding import (
+    Outgoing,
+    Source,
+    producible,
+    rejection_records,
+    routed_headers,
+)
 from ndxp.router.registry_watch import RegistryWatch
 from ndxp.router.stats import RouterStats
 from ndxp.settings import RouterSettings
@@ -75,7 +81,15 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         return found
 
     async def emit(event: EventT[Any, Any], out: Outgoing) -> None:
-        await event.forward(topic(out.topic), key=out.key, value=out.value, headers=out.headers)
+        # Faust takes seconds and truncates seconds*1000 to an int: +0.5 ms keeps it exact.
+        timestamp = None if out.timestamp_ms is None else (out.timestamp_ms + 0.5) / 1000
+        await event.forward(
+            topic(out.topic),
+            key=out.key,
+            value=out.value,
+            headers=out.headers,
+            timestamp=timestamp,
+        )
 
     async def handle(event: EventT[Any, Any]) -> None:
         message = event.message
@@ -83,6 +97,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         value = message.value
         decision = router.decide(message.topic, headers, 0 if value is None else len(value))
         now_ms = int(time.time() * 1000)
+        produced_ms = _timestamp_ms(message.timestamp)
         if isinstance(decision, Rejected):
             stats.on_rejected(decision.code)
             log.info(
@@ -92,16 +107,14 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
                 message.topic,
                 decision.detail,
             )
-            for out in rejection_records(
-                decision, message.topic, message.key, value, headers, now_ms
-            ):
+            source = Source(message.topic, message.partition, message.offset, produced_ms)
+            for out in rejection_records(decision, source, message.key, value, headers, now_ms):
                 await emit(event, out)
             return
         stats.on_routed()
         key, value = producible(message.key, value)
-        await emit(
-            event, Outgoing(decision.topic, key, value, routed_headers(headers, decision, now_ms))
-        )
+        out_headers = routed_headers(headers, decision, now_ms)
+        await emit(event, Outgoing(decision.topic, key, value, out_headers, produced_ms))
 
     @app.agent(ingress, concurrency=1, name="ndxp.router.route")
     async def route(stream: faust.StreamT[Any]) -> None:
@@ -146,6 +159,11 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         return self.json(body, status=200 if assigned > 0 else 503)
 
     return app
+
+
+def _timestamp_ms(timestamp: float | None) -> int | None:
+    """Faust gives the record's Kafka timestamp in seconds."""
+    return None if timestamp is None else round(timestamp * 1000)
 
 
 def _header_list(headers: Any) -> list[tuple[str, bytes]]:

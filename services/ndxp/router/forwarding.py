@@ -18,11 +18,23 @@ from ndxp.core.routing import Headers, Rejected, Routed
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """Where a message was read: its ingress coordinates and its production time."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     topic: str
     key: bytes | None
     value: bytes | None
     headers: Sequence[tuple[str, bytes]]
+    timestamp_ms: int | None = None
+    """Kept from the original record, so its Kafka timestamp stays its production time."""
 
 
 def producible(key: bytes | None, value: bytes | None) -> tuple[bytes | None, bytes | None]:
@@ -45,7 +57,7 @@ def routed_headers(headers: Headers, decision: Routed, now_ms: int) -> list[tupl
 
 def rejection_records(
     decision: Rejected,
-    source_topic: str,
+    source: Source,
     key: bytes | None,
     value: bytes | None,
     headers: Headers,
@@ -62,9 +74,12 @@ def rejection_records(
             *headers,
             (wire.H_ERROR, code),
             (wire.H_ERROR_DETAIL, detail),
-            (wire.H_SOURCE_TOPIC, source_topic.encode()),
+            (wire.H_SOURCE_TOPIC, source.topic.encode()),
+            (wire.H_SOURCE_PARTITION, str(source.partition).encode()),
+            (wire.H_SOURCE_OFFSET, str(source.offset).encode()),
             (wire.H_ROUTED_AT, str(now_ms).encode()),
         ],
+        source.timestamp_ms,
     )
     if decision.notify is None:
         return [dead]
@@ -73,7 +88,7 @@ def rejection_records(
         (wire.H_KIND, wire.KIND_ERROR.encode()),
         (wire.H_ERROR, code),
         (wire.H_ERROR_DETAIL, detail),
-        (wire.H_SOURCE_TOPIC, source_topic.encode()),
+        (wire.H_SOURCE_TOPIC, source.topic.encode()),
         (wire.H_ROUTED_AT, str(now_ms).encode()),
         (wire.H_ROUTE, str(decision.notify.code).encode()),
     ]
