@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup kafka run stop status test unit integration lint bench clean
+.PHONY: help setup kafka run stop status test unit integration lint bench bench-ledger synth clean
 
 help:
 	@echo "make run      start Kafka, the router and a provider simulator (installs everything)"
@@ -13,6 +13,8 @@ help:
 	@echo "make stop     stop what make run started"
 	@echo "make lint     ruff + mypy strict on the pure core"
 	@echo "make bench    routing throughput: ndxp router vs a plain aiokafka loop"
+	@echo "make bench-ledger  ledger ingest rate, freshness, and report time on a large history"
+	@echo "make synth    fill the ledger with a synthetic 2021-2023 history (SYNTH_ARGS=--scale 0.01)"
 
 setup: $(STAMP) kafka
 
@@ -31,6 +33,8 @@ run: setup
 	@echo "Send a request as Nghệ An province's one-stop-shop to the population database:"
 	@echo "  $(BIN)/ndxp send --as 000.00.00.H41 --client VN:GOV:000.00.00.H41:motcua \\"
 	@echo "    --service VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1 --data '{\"so_dinh_danh\":\"040123456789\"}' --wait"
+	@echo "and find it in the ledger:"
+	@echo "  $(BIN)/ndxp sql \"SELECT message_id, kind, outcome, client, service, payload_size FROM ndxp.ledger ORDER BY routed_at DESC LIMIT 5\""
 
 stop:
 	infra/platform.sh stop
@@ -54,6 +58,12 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m ndxp.bench.routing $(BENCH_ARGS)
+
+bench-ledger: setup
+	$(BIN)/python -m ndxp.bench.ledger $(BENCH_ARGS)
+
+synth: setup
+	$(BIN)/ndxp ledger synth $(SYNTH_ARGS)
 
 clean: stop
 	rm -rf var

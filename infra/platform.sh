@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts and stops the local platform: Kafka broker, topics, router, provider simulator.
+# Starts and stops the local platform: Kafka broker, topics, router, ledger, provider simulator.
 # Idempotent. Usage: infra/platform.sh start|stop|status
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,10 +36,12 @@ start() {
   "$here/kafka/kafka.sh" start
   "$ndxp" topics
   spawn router "$ndxp" router
+  spawn ledger "$ndxp" ledger run
   spawn simulator "$ndxp" simulate --service-time-ms 5
   for _ in $(seq 1 240); do
     if curl -fs "http://127.0.0.1:$web_port/health" > /dev/null 2>&1; then
       echo "ndxp: router ready — health: http://127.0.0.1:$web_port/health"
+      wait_ledger
       return 0
     fi
     if ! alive router; then
@@ -53,18 +55,38 @@ start() {
   exit 1
 }
 
+wait_ledger() {
+  local port="${NDXP_LEDGER_WEB_PORT:-6067}"
+  for _ in $(seq 1 240); do
+    if curl -fs "http://127.0.0.1:$port/health" > /dev/null 2>&1; then
+      echo "ndxp: ledger ready — health: http://127.0.0.1:$port/health"
+      return 0
+    fi
+    if ! alive ledger; then
+      echo "ndxp: ledger exited; last lines of var/log/ledger.log:" >&2
+      tail -n 30 "$var/log/ledger.log" >&2
+      exit 1
+    fi
+    sleep 0.25
+  done
+  echo "ndxp: ledger not ready after 60s; see var/log/ledger.log" >&2
+  exit 1
+}
+
 stop() {
   halt simulator
   halt router
+  halt ledger
   "$here/kafka/kafka.sh" stop
 }
 
 status() {
   "$here/kafka/kafka.sh" status || true
-  for n in router simulator; do
+  for n in router ledger simulator; do
     if alive "$n"; then echo "ndxp: $n running (pid $(cat "$var/run/$n.pid"))"; else echo "ndxp: $n not running"; fi
   done
   curl -fs "http://127.0.0.1:$web_port/health" && echo || true
+  curl -fs "http://127.0.0.1:${NDXP_LEDGER_WEB_PORT:-6067}/health" && echo || true
 }
 
 case "${1:-}" in

@@ -59,3 +59,44 @@ class RouterSettings:
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         return replace(s, **clean) if clean else s  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    """The ledger service's settings (and what ``ndxp sql`` / ``ndxp report`` need to find it)."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    dsn: str = ""  # default: chdb:///<var>/ledger (embedded ClickHouse engine)
+    group: str = "ndxp-ledger"
+    web_port: int = 6067
+    var: Path = REPO / "var"
+    batch_rows: int = 20_000
+    batch_seconds: float = 0.5
+    max_poll_records: int = 5000
+    log_level: str = "INFO"
+
+    @property
+    def ledger_dsn(self) -> str:
+        return self.dsn or f"chdb://{self.var / 'ledger'}"
+
+    @property
+    def embedded(self) -> bool:
+        return self.ledger_dsn.startswith("chdb:")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> LedgerSettings:
+        e = os.environ if environ is None else environ
+        base = cls()
+        s = replace(
+            base,
+            bootstrap=e.get(env.BOOTSTRAP, base.bootstrap),
+            dsn=e.get(env.LEDGER_DSN, base.dsn),
+            group=e.get(env.LEDGER_GROUP, base.group),
+            web_port=int(e.get(env.LEDGER_WEB_PORT, base.web_port)),
+            var=Path(e.get(env.VAR, str(base.var))),
+            batch_rows=int(e.get(env.LEDGER_BATCH_ROWS, base.batch_rows)),
+            batch_seconds=float(e.get(env.LEDGER_BATCH_SECONDS, base.batch_seconds)),
+            log_level=e.get(env.LOG_LEVEL, base.log_level),
+        )
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return replace(s, **clean) if clean else s  # type: ignore[arg-type]

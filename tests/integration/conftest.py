@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from ndxp.ledger.store import LedgerStore
 from ndxp.settings import DEFAULT_REGISTRY
 
-from .kafka_tools import REPO, RouterProcess, free_port
+from .kafka_tools import REPO, LedgerProcess, RouterProcess, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -41,10 +42,10 @@ def router(kafka: Broker) -> Iterator[RouterProcess]:
     """The router on the sample registry (it creates the topics it needs at start)."""
     r = RouterProcess(
         kafka.bootstrap,
-        DEFAULT_REGISTRY,
-        "ndxp-router-test",
         kafka.var / "router.log",
         env={"NDXP_VAR": str(kafka.var)},
+        registry=DEFAULT_REGISTRY,
+        group="ndxp-router-test",
     )
     r.start()
     try:
@@ -52,3 +53,31 @@ def router(kafka: Broker) -> Iterator[RouterProcess]:
         yield r
     finally:
         r.stop()
+
+
+@pytest.fixture(scope="session")
+def ledger(kafka: Broker) -> Iterator[LedgerProcess]:
+    """The ledger service on an embedded ClickHouse engine in the run's folder."""
+    service = LedgerProcess(
+        kafka.bootstrap,
+        kafka.var / "ledger.log",
+        env={"NDXP_VAR": str(kafka.var), "NDXP_LEDGER_BATCH_SECONDS": "0.2"},
+        dsn=f"chdb://{kafka.var / 'ledger'}",
+    )
+    service.start()
+    try:
+        service.wait_ready()
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerStore]:
+    """A real embedded ClickHouse engine in a fresh folder (one per process at a time)."""
+    s = LedgerStore(f"chdb://{tmp_path_factory.mktemp('chdb')}")
+    s.migrate()
+    try:
+        yield s
+    finally:
+        s.close()

@@ -121,33 +121,27 @@ class Tap:
 
 
 @dataclass
-class RouterProcess:
-    """An ``ndxp router`` worker in its own process, as operators run it."""
+class ServiceProcess:
+    """An ndxp service (router worker, ledger) in its own process, as operators run it."""
 
     bootstrap: str
-    registry: Path
-    group: str
     log: Path
     env: dict[str, str] = field(default_factory=dict)
     web_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> RouterProcess:
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def is_ready(self, health: dict[str, Any]) -> bool:
+        return health.get("status") == "ok"
+
+    def start(self) -> ServiceProcess:
         env = {**os.environ, **self.env}
-        cmd = [
-            str(NDXP),
-            "router",
-            "--bootstrap",
-            self.bootstrap,
-            "--registry",
-            str(self.registry),
-            "--group",
-            self.group,
-            "--web-port",
-            str(self.web_port),
-        ]
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(
+                self.command(), stdout=out, stderr=subprocess.STDOUT, env=env
+            )
         return self
 
     def health(self) -> dict[str, Any] | None:
@@ -168,12 +162,14 @@ class RouterProcess:
         while time.monotonic() < deadline:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise RuntimeError(f"router exited {self.proc.returncode}:\n{self.tail()}")
+                raise RuntimeError(
+                    f"{self.command()[1]} exited {self.proc.returncode}:\n{self.tail()}"
+                )
             h = self.health()
-            if h and h.get("ready"):
+            if h and self.is_ready(h):
                 return h
             time.sleep(0.3)
-        raise RuntimeError(f"router not ready after {timeout}s:\n{self.tail()}")
+        raise RuntimeError(f"not ready after {timeout}s:\n{self.tail()}")
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -191,3 +187,49 @@ class RouterProcess:
 
     def tail(self, n: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+
+@dataclass
+class RouterProcess(ServiceProcess):
+    registry: Path = Path()
+    group: str = "ndxp-router"
+
+    def command(self) -> list[str]:
+        return [
+            str(NDXP),
+            "router",
+            "--bootstrap",
+            self.bootstrap,
+            "--registry",
+            str(self.registry),
+            "--group",
+            self.group,
+            "--web-port",
+            str(self.web_port),
+        ]
+
+    def is_ready(self, health: dict[str, Any]) -> bool:
+        return bool(health.get("ready"))
+
+
+@dataclass
+class LedgerProcess(ServiceProcess):
+    dsn: str = ""
+
+    def command(self) -> list[str]:
+        return [
+            str(NDXP),
+            "ledger",
+            "run",
+            "--bootstrap",
+            self.bootstrap,
+            "--dsn",
+            self.dsn,
+            "--web-port",
+            str(self.web_port),
+        ]
+
+    def sql(self, query: str) -> list[list[Any]]:
+        from ndxp.ledger.reader import ServiceReader
+
+        return [list(r) for r in ServiceReader(self.web_port).read(query)[1]]

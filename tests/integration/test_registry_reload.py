@@ -42,10 +42,10 @@ def test_new_member_can_send_without_a_restart(kafka: Broker, tmp_path: Path) ->
     path.write_text(json.dumps(REGISTRY))
     router = RouterProcess(
         kafka.bootstrap,
-        path,
-        f"ndxp-reload-{uuid.uuid4().hex[:8]}",
         tmp_path / "router.log",
         env={"NDXP_VAR": str(tmp_path), "NDXP_REGISTRY_RELOAD_S": "0.5"},
+        registry=path,
+        group=f"ndxp-reload-{uuid.uuid4().hex[:8]}",
     )
     router.start().wait_ready()
     try:

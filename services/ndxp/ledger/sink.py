@@ -1,0 +1,114 @@
+"""The ledger service: egress topics and ``ndxp.rejected`` → ClickHouse, exactly once.
+
+A plain aiokafka consumer group (pattern subscription, so members added later are
+included). Rows are batched by count and age and inserted column-oriented; the offsets a
+batch covers are committed only after its insert succeeded. A replay after a crash re-reads
+rows already inserted: the store skips ids already present (and the table is a
+ReplacingMergeTree keyed by day and id as a backstop), so the ledger holds each message once.
+All ClickHouse calls run on one worker thread (the embedded engine is not thread-safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+from ndxp.core.ledger import Row, ledger_row
+from ndxp.ledger.store import LedgerStore
+from ndxp.settings import LedgerSettings
+
+log = logging.getLogger("ndxp.ledger")
+PATTERN = r"^ndxp\.(out\..+|rejected)$"
+
+
+class LedgerSink:
+    def __init__(self, settings: LedgerSettings, store: LedgerStore, db: ThreadPoolExecutor):
+        self.settings = settings
+        self.store = store
+        self.db = db
+        self.rows: list[Row] = []
+        self.offsets: dict[TopicPartition, int] = {}
+        self.oldest: float | None = None
+        self.consumer: AIOKafkaConsumer | None = None
+        self.stats: dict[str, Any] = {
+            "records_read": 0, "rows_inserted": 0, "rows_skipped_as_duplicates": 0,
+            "batches": 0, "last_batch_rows": 0, "last_insert_ms": None, "last_insert_at": None,
+        }
+
+    async def run(self) -> None:
+        consumer = self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap,
+            group_id=self.settings.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.settings.max_poll_records,
+            metadata_max_age_ms=5000,  # see new members' egress topics within seconds
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=3000,
+        )
+        consumer.subscribe(pattern=PATTERN, listener=_FlushOnRevoke(self))
+        await consumer.start()
+        try:
+            while True:
+                batch = await consumer.getmany(timeout_ms=100)
+                for tp, records in batch.items():
+                    for r in records:
+                        row = ledger_row(r.topic, r.partition, r.offset, r.timestamp, r.value,
+                                         list(r.headers))
+                        if row is not None:
+                            self.rows.append(row)
+                        self.offsets[tp] = r.offset + 1
+                        self.stats["records_read"] += 1
+                    if self.oldest is None and records:
+                        self.oldest = time.monotonic()
+                if self._due():
+                    await self.flush()
+        finally:
+            await consumer.stop()
+
+    def _due(self) -> bool:
+        if not self.offsets:
+            return False
+        if len(self.rows) >= self.settings.batch_rows:
+            return True
+        return self.oldest is not None and (
+            time.monotonic() - self.oldest >= self.settings.batch_seconds
+        )
+
+    async def flush(self) -> None:
+        """Insert the pending rows, then commit the offsets they cover (never before)."""
+        if not self.offsets:
+            return
+        rows, offsets = self.rows, self.offsets
+        self.rows, self.offsets, self.oldest = [], {}, None
+        t0 = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        inserted = await loop.run_in_executor(self.db, self.store.insert, rows)
+        elapsed = (time.perf_counter() - t0) * 1000
+        assert self.consumer is not None
+        await self.consumer.commit(offsets)
+        self.stats["batches"] += 1
+        self.stats["rows_inserted"] += inserted
+        self.stats["rows_skipped_as_duplicates"] += len(rows) - inserted
+        self.stats["last_batch_rows"] = len(rows)
+        self.stats["last_insert_ms"] = round(elapsed, 1)
+        self.stats["last_insert_at"] = time.time()
+        log.debug("inserted %d of %d rows in %.1f ms", inserted, len(rows), elapsed)
+
+
+class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Before partitions move to another member, write and commit what was read from them."""
+
+    def __init__(self, sink: LedgerSink) -> None:
+        self.sink = sink
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self.sink.flush()
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        pass

@@ -1,0 +1,74 @@
+"""`ndxp ledger synth` + `ndxp report` on the real embedded engine reproduce the published
+shape: March 2022 ≈ 48 M transactions, 18× March 2021 (here at 1/100 scale)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from ndxp.ledger import report
+from ndxp.ledger.store import LedgerStore
+from ndxp.ledger.synth import synthesize
+from ndxp.registry_file import load_registry
+from ndxp.settings import DEFAULT_REGISTRY
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def history(store: LedgerStore) -> LedgerStore:
+    registry = load_registry(DEFAULT_REGISTRY)
+    synthesize(store, registry, 0.01, (2021, 3), (2021, 3), out=lambda s: None)
+    synthesize(store, registry, 0.01, (2022, 3), (2022, 3), out=lambda s: None)
+    return store
+
+
+def test_march_2022_has_the_published_shape(history: LedgerStore, tmp_path: Path) -> None:
+    period = report.parse_period("2022-03", None, None, None)
+    r = report.build(history, period, load_registry(DEFAULT_REGISTRY))
+    assert r["transactions"] == 480_000  # 48 M at 1/100
+    assert r["same_period_last_year"] == round(48e6 / 18 / 100)
+    assert r["growth_factor"] == pytest.approx(18.0, abs=0.05)
+    assert r["daily_average"] == pytest.approx(480_000 / 31, rel=1e-3)
+    # outcomes: ~1.2 % rejected by code, ~97.8 % answered
+    rejected = sum(n for k, n in r["outcomes"].items() if "rejected" in k)
+    assert 0.008 < rejected / r["transactions"] < 0.016
+    assert {"MALFORMED", "UNKNOWN_CLIENT", "NOT_SENDER"} <= {
+        k.split()[-1] for k in r["outcomes"] if "rejected" in k
+    }
+    assert 0.97 < r["answered_share"] < 0.995
+    # population lookups lead; provinces are the top callers, with their names
+    assert r["top_services"][0]["service"].startswith("VN:GOV:000.00.01.G01:dancu:")
+    assert all(a["agency"].startswith(("H", "G", "0")) and a["name"] for a in r["top_agencies"])
+    lat = r["round_trip_ms"]
+    assert lat["pairs"] > 400_000
+    assert 100 < lat["p50"] < 250 and lat["p50"] < lat["p90"] < lat["p99"]
+    assert len(r["daily"]) == 31 and sum(d["transactions"] for d in r["daily"]) == 480_000
+    # weekdays carry the load: every Sunday is far below every Tuesday
+    by_day = {d["day"]: d["transactions"] for d in r["daily"]}
+    assert max(by_day[d] for d in ("2022-03-06", "2022-03-13")) < 0.3 * min(
+        by_day[d] for d in ("2022-03-08", "2022-03-15")
+    )
+
+    chart = tmp_path / "march.png"
+    report.chart(r, str(chart))
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
+    assert "480,000" in report.render_table(r)
+    rows = list(csv.reader(io.StringIO(report.render_csv(r))))
+    assert ["summary", "transactions", "480000"] in rows
+    json.dumps(r)  # the JSON format serializes as is
+
+
+def test_quarter_and_range_periods(history: LedgerStore) -> None:
+    q = report.parse_period(None, "2022Q1", None, None)
+    assert (str(q.start), str(q.end), q.days) == ("2022-01-01", "2022-04-01", 90)
+    r = report.build(history, q)
+    assert r["transactions"] == 480_000  # only March was synthesized
+    rng = report.parse_period(None, None, "2022-03-01", "2022-03-07")
+    assert rng.days == 7
+    week = report.build(history, rng)
+    assert 0 < week["transactions"] < 480_000 * 7 / 31 * 1.3
