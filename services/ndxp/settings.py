@@ -84,7 +84,9 @@ class LedgerSettings:
         return self.ledger_dsn.startswith("chdb:")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> LedgerSettings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> LedgerSettings:
         e = os.environ if environ is None else environ
         base = cls()
         s = replace(

@@ -26,8 +26,9 @@ def register(sub: Any) -> None:
     mig.add_argument("--dsn")
     mig.set_defaults(func=migrate_cmd)
     syn = led_sub.add_parser("synth", help="fill the ledger with a synthetic history")
-    syn.add_argument("--scale", type=float, default=0.01,
-                     help="fraction of the published volume (default 1/100)")
+    syn.add_argument(
+        "--scale", type=float, default=0.01, help="fraction of the published volume (default 1/100)"
+    )
     syn.add_argument("--from", dest="first", default="2021-01", help="first month (2021-01)")
     syn.add_argument("--to", dest="last", default="2023-05", help="last month (2023-05)")
     syn.add_argument("--dsn")
@@ -64,8 +65,9 @@ async def run_cmd(args: argparse.Namespace) -> int:
     from ndxp.ledger.service import serve
 
     settings = _settings(args)
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     await serve(settings)
     return 0
@@ -88,8 +90,13 @@ def synth_cmd(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = LedgerStore(settings.ledger_dsn)
     store.migrate()
-    synthesize(store, load_registry(DEFAULT_REGISTRY), args.scale, parse_month(args.first),
-               parse_month(args.last))
+    synthesize(
+        store,
+        load_registry(DEFAULT_REGISTRY),
+        args.scale,
+        parse_month(args.first),
+        parse_month(args.last),
+    )
     return 0
 
 
@@ -118,8 +125,7 @@ def report_cmd(args: argparse.Namespace) -> int:
 
     period = report.parse_period(args.month, args.quarter, args.start, args.end)
     settings = _settings(args)
-    result = report.build(open_reader(settings), period, load_registry(DEFAULT_REGISTRY),
-                          args.top)
+    result = report.build(open_reader(settings), period, load_registry(DEFAULT_REGISTRY), args.top)
     if args.format == "json":
         slim = {k: v for k, v in result.items() if k != "daily_last_year"}
         sys.stdout.write(orjson.dumps(slim, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -43,8 +43,32 @@ VN = timezone(timedelta(hours=7))
 
 # Relative load by weekday (Mon..Sun) and by local hour: office hours with a morning peak.
 WEEKDAY = (1.0, 1.0, 1.0, 1.0, 0.95, 0.3, 0.12)
-HOUR = (0.08, 0.05, 0.04, 0.04, 0.05, 0.1, 0.25, 0.6, 1.5, 1.9, 1.9, 1.4, 0.6, 0.8, 1.6,
-        1.7, 1.4, 0.7, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1)
+HOUR = (
+    0.08,
+    0.05,
+    0.04,
+    0.04,
+    0.05,
+    0.1,
+    0.25,
+    0.6,
+    1.5,
+    1.9,
+    1.9,
+    1.4,
+    0.6,
+    0.8,
+    1.6,
+    1.7,
+    1.4,
+    0.7,
+    0.35,
+    0.3,
+    0.25,
+    0.2,
+    0.15,
+    0.1,
+)
 
 
 def months(first: tuple[int, int] = FIRST, last: tuple[int, int] = LAST) -> list[tuple[int, int]]:

@@ -28,8 +28,11 @@ class ServiceReader:
             return False
 
     def read(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        req = urllib.request.Request(f"{self.url}/sql", data=json.dumps({"sql": sql}).encode(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.url}/sql",
+            data=json.dumps({"sql": sql}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=600) as r:
                 body = json.loads(r.read())

@@ -42,8 +42,9 @@ def _minus_year(d: date) -> date:
         return d.replace(year=d.year - 1, day=28)
 
 
-def parse_period(month: str | None, quarter: str | None, start: str | None,
-                 end: str | None) -> Period:
+def parse_period(
+    month: str | None, quarter: str | None, start: str | None, end: str | None
+) -> Period:
     if month:
         y, m = (int(x) for x in month.split("-"))
         last = calendar.monthrange(y, m)[1]
@@ -63,22 +64,26 @@ def _where(p: Period) -> str:
     return f"day >= toDate('{p.start}') AND day < toDate('{p.end}')"
 
 
-def build(reader: Reader, period: Period, registry: Registry | None = None,
-          top: int = 10) -> dict[str, Any]:
+def build(
+    reader: Reader, period: Period, registry: Registry | None = None, top: int = 10
+) -> dict[str, Any]:
     prev = period.year_before()
     names = _level1_names(registry)
 
     def scalar(sql: str) -> int:
         return int(reader.read(sql)[1][0][0] or 0)
 
-    transactions = scalar(f"SELECT sum(messages) FROM ndxp.ledger_daily "
-                          f"WHERE kind = 'request' AND {_where(period)}")
-    previous = scalar(f"SELECT sum(messages) FROM ndxp.ledger_daily "
-                      f"WHERE kind = 'request' AND {_where(prev)}")
+    transactions = scalar(
+        f"SELECT sum(messages) FROM ndxp.ledger_daily WHERE kind = 'request' AND {_where(period)}"
+    )
+    previous = scalar(
+        f"SELECT sum(messages) FROM ndxp.ledger_daily WHERE kind = 'request' AND {_where(prev)}"
+    )
     all_messages = scalar(f"SELECT sum(messages) FROM ndxp.ledger_daily WHERE {_where(period)}")
     _, outcome_rows = reader.read(
         f"SELECT kind, outcome, error, sum(messages) FROM ndxp.ledger_daily "
-        f"WHERE {_where(period)} GROUP BY kind, outcome, error ORDER BY 4 DESC")
+        f"WHERE {_where(period)} GROUP BY kind, outcome, error ORDER BY 4 DESC"
+    )
     outcomes: dict[str, int] = {}
     for kind, outcome, error, n in outcome_rows:
         key = f"{kind} {outcome}" + (f" {error}" if error else "")
@@ -86,21 +91,29 @@ def build(reader: Reader, period: Period, registry: Registry | None = None,
     _, agency_rows = reader.read(
         f"SELECT client_level1, sum(messages) AS n FROM ndxp.ledger_daily "
         f"WHERE kind = 'request' AND {_where(period)} GROUP BY client_level1 "
-        f"ORDER BY n DESC LIMIT {top}")
+        f"ORDER BY n DESC LIMIT {top}"
+    )
     _, service_rows = reader.read(
         f"SELECT service, sum(messages) AS n FROM ndxp.ledger_daily "
         f"WHERE kind = 'request' AND {_where(period)} GROUP BY service "
-        f"ORDER BY n DESC LIMIT {top}")
+        f"ORDER BY n DESC LIMIT {top}"
+    )
     _, daily_rows = reader.read(
         f"SELECT toString(day), sum(messages) FROM ndxp.ledger_daily "
-        f"WHERE kind = 'request' AND {_where(period)} GROUP BY day ORDER BY day")
+        f"WHERE kind = 'request' AND {_where(period)} GROUP BY day ORDER BY day"
+    )
     _, prev_daily = reader.read(
         f"SELECT toString(day), sum(messages) FROM ndxp.ledger_daily "
-        f"WHERE kind = 'request' AND {_where(prev)} GROUP BY day ORDER BY day")
+        f"WHERE kind = 'request' AND {_where(prev)} GROUP BY day ORDER BY day"
+    )
     routed = sum(n for k, n in outcomes.items() if k == "request routed")
     return {
-        "period": {"label": period.label, "from": str(period.start),
-                   "to": str(period.end - timedelta(days=1)), "days": period.days},
+        "period": {
+            "label": period.label,
+            "from": str(period.start),
+            "to": str(period.end - timedelta(days=1)),
+            "days": period.days,
+        },
         "transactions": transactions,
         "messages": all_messages,
         "daily_average": round(transactions / period.days, 1) if period.days else 0,
@@ -108,8 +121,9 @@ def build(reader: Reader, period: Period, registry: Registry | None = None,
         "growth_factor": round(transactions / previous, 2) if previous else None,
         "outcomes": outcomes,
         "answered_share": round(outcomes.get("response routed", 0) / routed, 4) if routed else None,
-        "top_agencies": [{"agency": a, "name": names.get(a, ""), "transactions": int(n)}
-                         for a, n in agency_rows],
+        "top_agencies": [
+            {"agency": a, "name": names.get(a, ""), "transactions": int(n)} for a, n in agency_rows
+        ],
         "top_services": [{"service": s, "transactions": int(n)} for s, n in service_rows],
         "round_trip_ms": latency(reader, period, transactions),
         "daily": [{"day": d, "transactions": int(n)} for d, n in daily_rows],
@@ -120,10 +134,14 @@ def build(reader: Reader, period: Period, registry: Registry | None = None,
 def latency(reader: Reader, period: Period, requests: int) -> dict[str, Any]:
     """Request produced → response routed, matched by correlation id."""
     modulo = max(1, requests // LATENCY_SAMPLE)
-    in_period = (f"toDate(produced_at, 'Asia/Ho_Chi_Minh') >= toDate('{period.start}') AND "
-                 f"toDate(produced_at, 'Asia/Ho_Chi_Minh') < toDate('{period.end}')")
-    resp_window = (f"toDate(produced_at, 'Asia/Ho_Chi_Minh') >= toDate('{period.start}') AND "
-                   f"toDate(produced_at, 'Asia/Ho_Chi_Minh') <= toDate('{period.end}')")
+    in_period = (
+        f"toDate(produced_at, 'Asia/Ho_Chi_Minh') >= toDate('{period.start}') AND "
+        f"toDate(produced_at, 'Asia/Ho_Chi_Minh') < toDate('{period.end}')"
+    )
+    resp_window = (
+        f"toDate(produced_at, 'Asia/Ho_Chi_Minh') >= toDate('{period.start}') AND "
+        f"toDate(produced_at, 'Asia/Ho_Chi_Minh') <= toDate('{period.end}')"
+    )
     _, rows = reader.read(f"""
         SELECT count(), quantiles(0.5, 0.9, 0.99)(toUnixTimestamp64Milli(s.routed_at)
                                                   - toUnixTimestamp64Milli(r.produced_at))
@@ -137,8 +155,13 @@ def latency(reader: Reader, period: Period, requests: int) -> dict[str, Any]:
         ON s.correlation_id = r.message_id""")
     n, q = rows[0]
     q = list(q) if n else [None, None, None]
-    return {"pairs": int(n), "sample": f"1/{modulo}", "p50": _ms(q[0]), "p90": _ms(q[1]),
-            "p99": _ms(q[2])}
+    return {
+        "pairs": int(n),
+        "sample": f"1/{modulo}",
+        "p50": _ms(q[0]),
+        "p90": _ms(q[1]),
+        "p99": _ms(q[2]),
+    }
 
 
 def _ms(v: Any) -> float | None:
@@ -174,10 +197,14 @@ def render_table(r: dict[str, Any]) -> str:
     for key, n in r["outcomes"].items():
         lines.append(f"    {key:<34}{n:>12,}")
     lat = r["round_trip_ms"]
-    lines += ["", f"  round trip (request produced → response routed), {lat['pairs']:,} pairs, "
-                  f"sample {lat['sample']}:",
-              f"    p50 {lat['p50']} ms   p90 {lat['p90']} ms   p99 {lat['p99']} ms", "",
-              "  top agencies (client, level-1)"]
+    lines += [
+        "",
+        f"  round trip (request produced → response routed), {lat['pairs']:,} pairs, "
+        f"sample {lat['sample']}:",
+        f"    p50 {lat['p50']} ms   p90 {lat['p90']} ms   p99 {lat['p99']} ms",
+        "",
+        "  top agencies (client, level-1)",
+    ]
     for a in r["top_agencies"]:
         lines.append(f"    {a['agency']:<6}{a['name'][:44]:<46}{a['transactions']:>12,}")
     lines += ["", "  top services"]
@@ -190,8 +217,14 @@ def render_csv(r: dict[str, Any]) -> str:
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["section", "key", "value"])
-    for key in ("transactions", "messages", "daily_average", "same_period_last_year",
-                "growth_factor", "answered_share"):
+    for key in (
+        "transactions",
+        "messages",
+        "daily_average",
+        "same_period_last_year",
+        "growth_factor",
+        "answered_share",
+    ):
         w.writerow(["summary", key, r[key]])
     for key, n in r["outcomes"].items():
         w.writerow(["outcome", key, n])
@@ -214,16 +247,25 @@ def chart(r: dict[str, Any], path: str) -> None:
 
     days = [date.fromisoformat(d["day"]) for d in r["daily"]]
     values = [d["transactions"] for d in r["daily"]]
-    prev = {_plus_year(date.fromisoformat(d["day"])): d["transactions"]
-            for d in r["daily_last_year"]}
+    prev = {
+        _plus_year(date.fromisoformat(d["day"])): d["transactions"] for d in r["daily_last_year"]
+    }
     fig, ax = plt.subplots(figsize=(10, 4.5), dpi=110)
     ax.bar(days, values, color="#1f6f8b", label=f"{r['period']['label']}")
     if prev:
-        ax.plot(days, [prev.get(d, 0) for d in days], color="#e07a1f", marker="o",
-                markersize=3, label="same days a year earlier")
-    ax.set_title(f"NDXP transactions per day — {r['period']['label']}: "
-                 f"{r['transactions']:,} total, {r['daily_average']:,.0f}/day"
-                 + (f", {r['growth_factor']}× a year earlier" if r["growth_factor"] else ""))
+        ax.plot(
+            days,
+            [prev.get(d, 0) for d in days],
+            color="#e07a1f",
+            marker="o",
+            markersize=3,
+            label="same days a year earlier",
+        )
+    ax.set_title(
+        f"NDXP transactions per day — {r['period']['label']}: "
+        f"{r['transactions']:,} total, {r['daily_average']:,.0f}/day"
+        + (f", {r['growth_factor']}× a year earlier" if r["growth_factor"] else "")
+    )
     ax.set_ylabel("requests per day (Asia/Ho_Chi_Minh)")
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)

@@ -49,14 +49,21 @@ async def serve(settings: LedgerSettings) -> None:
     loop = asyncio.get_running_loop()
     store = await loop.run_in_executor(db, LedgerStore, settings.ledger_dsn)
     applied = await loop.run_in_executor(db, store.migrate)
-    log.info("ledger %s: schema up to date (%d migration(s) applied now)",
-             settings.ledger_dsn, len(applied))
+    log.info(
+        "ledger %s: schema up to date (%d migration(s) applied now)",
+        settings.ledger_dsn,
+        len(applied),
+    )
     sink = LedgerSink(settings, store, db)
     started = time.time()
 
     async def health(request: web.Request) -> web.Response:
-        body = {"status": "ok", "dsn": settings.ledger_dsn, "uptime_s": round(time.time() - started, 1),
-                **sink.stats}
+        body = {
+            "status": "ok",
+            "dsn": settings.ledger_dsn,
+            "uptime_s": round(time.time() - started, 1),
+            **sink.stats,
+        }
         return web.Response(body=dumps(body), content_type="application/json")
 
     async def sql(request: web.Request) -> web.Response:
@@ -64,13 +71,18 @@ async def serve(settings: LedgerSettings) -> None:
         try:
             columns, rows = await loop.run_in_executor(db, store.read, str(payload.get("sql", "")))
         except NdxpError as exc:
-            return web.Response(status=400, body=dumps({"error": str(exc)}),
-                                content_type="application/json")
-        except Exception as exc:  # noqa: BLE001 - the analyst's SQL failed: say why
-            return web.Response(status=400, body=dumps({"error": str(exc).strip()[:2000]}),
-                                content_type="application/json")
-        return web.Response(body=dumps({"columns": columns, "rows": rows}),
-                            content_type="application/json")
+            return web.Response(
+                status=400, body=dumps({"error": str(exc)}), content_type="application/json"
+            )
+        except Exception as exc:
+            return web.Response(
+                status=400,
+                body=dumps({"error": str(exc).strip()[:2000]}),
+                content_type="application/json",
+            )
+        return web.Response(
+            body=dumps({"columns": columns, "rows": rows}), content_type="application/json"
+        )
 
     app = web.Application(client_max_size=1024 * 1024)
     app.add_routes([web.get("/health", health), web.post("/sql", sql)])

@@ -36,8 +36,13 @@ class LedgerSink:
         self.oldest: float | None = None
         self.consumer: AIOKafkaConsumer | None = None
         self.stats: dict[str, Any] = {
-            "records_read": 0, "rows_inserted": 0, "rows_skipped_as_duplicates": 0,
-            "batches": 0, "last_batch_rows": 0, "last_insert_ms": None, "last_insert_at": None,
+            "records_read": 0,
+            "rows_inserted": 0,
+            "rows_skipped_as_duplicates": 0,
+            "batches": 0,
+            "last_batch_rows": 0,
+            "last_insert_ms": None,
+            "last_insert_at": None,
         }
 
     async def run(self) -> None:
@@ -58,8 +63,9 @@ class LedgerSink:
                 batch = await consumer.getmany(timeout_ms=100)
                 for tp, records in batch.items():
                     for r in records:
-                        row = ledger_row(r.topic, r.partition, r.offset, r.timestamp, r.value,
-                                         list(r.headers))
+                        row = ledger_row(
+                            r.topic, r.partition, r.offset, r.timestamp, r.value, list(r.headers)
+                        )
                         if row is not None:
                             self.rows.append(row)
                         self.offsets[tp] = r.offset + 1

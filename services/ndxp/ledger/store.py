@@ -20,8 +20,16 @@ log = logging.getLogger("ndxp.ledger")
 MIGRATIONS = REPO / "schemas" / "clickhouse"
 EPOCH = date(1970, 1, 1)
 # Roots of the statements `ndxp sql` lets through (as EXPLAIN AST names them).
-READ_ROOTS = ("SelectWithUnionQuery", "SelectQuery", "ShowTables", "DescribeQuery", "Explain",
-              "ShowCreate", "ExistsTableQuery", "ShowColumns")
+READ_ROOTS = (
+    "SelectWithUnionQuery",
+    "SelectQuery",
+    "ShowTables",
+    "DescribeQuery",
+    "Explain",
+    "ShowCreate",
+    "ExistsTableQuery",
+    "ShowColumns",
+)
 
 
 class ReadOnlyError(NdxpError):
@@ -51,8 +59,10 @@ class LedgerStore:
             "CREATE TABLE IF NOT EXISTS ndxp.schema_migrations (version UInt32, name String, "
             "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
         )
-        done = {r[0] for r in self.client.query("SELECT version FROM ndxp.schema_migrations")
-                .result_rows}
+        done = {
+            r[0]
+            for r in self.client.query("SELECT version FROM ndxp.schema_migrations").result_rows
+        }
         applied = []
         for path in sorted(folder.glob("[0-9][0-9][0-9]_*.sql")):
             version = int(path.name[:3])
@@ -60,8 +70,9 @@ class LedgerStore:
                 continue
             for statement in split_statements(path.read_text(encoding="utf-8")):
                 self.client.command(statement)
-            self.client.insert("ndxp.schema_migrations", [[version, path.name]],
-                               column_names=["version", "name"])
+            self.client.insert(
+                "ndxp.schema_migrations", [[version, path.name]], column_names=["version", "name"]
+            )
             applied.append(path.name)
             log.info("applied migration %s", path.name)
         return applied
@@ -77,8 +88,9 @@ class LedgerStore:
             batch = [r for r in batch if (local_day(r[PRODUCED_AT]), r[MESSAGE_ID]) not in present]
         if batch:
             columns = [list(c) for c in zip(*batch, strict=True)]
-            self.client.insert("ndxp.ledger", columns, column_names=list(COLUMNS),
-                               column_oriented=True)
+            self.client.insert(
+                "ndxp.ledger", columns, column_names=list(COLUMNS), column_oriented=True
+            )
         return len(batch)
 
     def existing(self, rows: Sequence[Row]) -> set[tuple[int, str]]:
@@ -108,11 +120,15 @@ class LedgerStore:
         try:
             ast = self.client.query(f"EXPLAIN AST {sql}").result_rows
         except Exception as exc:
-            raise ReadOnlyError(f"not a statement ClickHouse can parse: {_first_line(exc)}") from None
+            raise ReadOnlyError(
+                f"not a statement ClickHouse can parse: {_first_line(exc)}"
+            ) from None
         root = str(ast[0][0]).strip() if ast else ""
         if not root.startswith(READ_ROOTS):
-            raise ReadOnlyError(f"only reads are allowed (SELECT, WITH, SHOW, DESCRIBE, "
-                                f"EXPLAIN); this is {root.split(' ')[0] or 'unknown'}")
+            raise ReadOnlyError(
+                f"only reads are allowed (SELECT, WITH, SHOW, DESCRIBE, "
+                f"EXPLAIN); this is {root.split(' ')[0] or 'unknown'}"
+            )
 
     def command(self, sql: str) -> Any:
         return self.client.command(sql)

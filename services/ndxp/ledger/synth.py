@@ -11,7 +11,6 @@ live traffic.
 
 from __future__ import annotations
 
-
 import random
 import sys
 import time
@@ -25,10 +24,26 @@ from ndxp.ledger.store import LedgerStore
 SLOTS = 1000  # weighted choices become arrays of this many entries, indexed by a hash
 
 # Share of requests per service family (the subsystem code in the sample registry).
-FAMILY_WEIGHT = {"dancu": 40, "hotich": 15, "thue": 12, "datdai": 10, "dkdn": 8, "baohiem": 8,
-                 "cbccvc": 2, "anxinh": 2, "vbdh": 2, "dvcqg": 1}
-REJECTIONS = (("MALFORMED", 30), ("UNKNOWN_CLIENT", 35), ("UNKNOWN_SERVICE", 30),
-              ("NOT_SENDER", 10), ("NO_ROUTE", 10), ("TOO_LARGE", 5))  # per 10,000 requests
+FAMILY_WEIGHT = {
+    "dancu": 40,
+    "hotich": 15,
+    "thue": 12,
+    "datdai": 10,
+    "dkdn": 8,
+    "baohiem": 8,
+    "cbccvc": 2,
+    "anxinh": 2,
+    "vbdh": 2,
+    "dvcqg": 1,
+}
+REJECTIONS = (
+    ("MALFORMED", 30),
+    ("UNKNOWN_CLIENT", 35),
+    ("UNKNOWN_SERVICE", 30),
+    ("NOT_SENDER", 10),
+    ("NO_ROUTE", 10),
+    ("TOO_LARGE", 5),
+)  # per 10,000 requests
 UNANSWERED = 100  # per 10,000 requests routed but never answered
 
 
@@ -95,16 +110,28 @@ def _choice(text: str, member: object, route: object) -> Choice:
     parts = text.split(":")
     code = str(getattr(member, "code", ""))
     level1 = getattr(getattr(member, "code", None), "level1", code)
-    return Choice(text, code, str(level1), parts[3], parts[4] if len(parts) > 4 else "",
-                  parts[5] if len(parts) > 5 else "", str(getattr(route, "code", "")))
+    return Choice(
+        text,
+        code,
+        str(level1),
+        parts[3],
+        parts[4] if len(parts) > 4 else "",
+        parts[5] if len(parts) > 5 else "",
+        str(getattr(route, "code", "")),
+    )
 
 
 def _array(values: Sequence[str]) -> str:
-    return "[" + ",".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values) + "]"
+    return (
+        "["
+        + ",".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+        + "]"
+    )
 
 
-def month_sql(year: int, month: int, total: int, clients: list[Choice],
-              services: list[Choice]) -> str:
+def month_sql(
+    year: int, month: int, total: int, clients: list[Choice], services: list[Choice]
+) -> str:
     cells = hour_cells(year, month, total)
     cell_literal = "[" + ",".join(f"({start},{n})" for start, n in cells if n) + "]"
     rej_codes, rej_edges, edge = [], [], 0
@@ -172,9 +199,16 @@ ARRAY JOIN if(answered, [0, 1], [0]) AS part
 """
 
 
-def synthesize(store: LedgerStore, registry: Registry, scale: float,
-               first: tuple[int, int], last: tuple[int, int],
-               out: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict[str, float]:
+def synthesize(
+    store: LedgerStore,
+    registry: Registry,
+    scale: float,
+    first: tuple[int, int],
+    last: tuple[int, int],
+    out: Callable[[str], None] | None = None,
+) -> dict[str, float]:
+    """Insert the months from ``first`` to ``last`` at ``scale``; progress goes to ``out``."""
+    write = out or _to_stderr
     clients, services = client_mix(registry), service_mix(registry)
     plan = [(y, m, round(MONTHLY_REQUESTS[(y, m)] * scale)) for y, m in months(first, last)]
     grand = sum(n for *_, n in plan)
@@ -187,16 +221,19 @@ def synthesize(store: LedgerStore, registry: Registry, scale: float,
         rate = n / max(time.perf_counter() - t, 1e-9)
         width = 30
         bar = "#" * round(width * done / grand)
-        out(f"\r\033[K[{bar:<{width}}] {y}-{m:02d}: {n:>11,} requests  "
-            f"{done:>13,}/{grand:,}  ({rate:,.0f} req/s)")
+        write(
+            f"\r\033[K[{bar:<{width}}] {y}-{m:02d}: {n:>11,} requests  "
+            f"{done:>13,}/{grand:,}  ({rate:,.0f} req/s)"
+        )
     elapsed = time.perf_counter() - t0
-    out(f"\nsynthesized {done:,} requests (+ responses) in {elapsed:.1f}s")
+    write(f"\nsynthesized {done:,} requests (+ responses) in {elapsed:.1f}s\n")
     return {"requests": done, "seconds": elapsed}
+
+
+def _to_stderr(text: str) -> None:
+    print(text, end="", file=sys.stderr, flush=True)
 
 
 def parse_month(text: str) -> tuple[int, int]:
     y, m = text.split("-")
     return int(y), int(m)
-
-
-

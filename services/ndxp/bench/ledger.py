@@ -1,0 +1,240 @@
+"""Ledger benchmark: ingest rate, freshness, and `ndxp report --month` on a large history.
+
+Run: ``make bench-ledger`` (or ``python -m ndxp.bench.ledger --messages 300000 --scale 0.06``).
+
+1. ingest — N routed-message records are written to the egress topics first (as the router
+   writes them: headers, routing time), then a fresh ledger service reads and inserts them
+   all; rows/s is measured from its first insert to its last.
+2. freshness — with the ledger running, a stream at a steady rate; for each row,
+   ``ingested_at − routed_at`` (routing → visible in the ledger), p50/p99.
+3. report — ``ndxp ledger synth`` builds a history of ≥ 100 M rows at the given scale, then the
+   monthly report (March 2022) is timed, cold and warm.
+
+It starts its own broker (port 9193, var/bench-ledger) and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ndxp.bench.routing import progress
+from ndxp.settings import REPO
+
+SERVICE = "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"
+TOPICS = ["ndxp.out.000.00.01.G01", "ndxp.out.000.00.00.H41", "ndxp.out.000.00.18.G12"]
+
+
+def produce(bootstrap: str, n: int, run: str, rate: float = 0.0) -> None:
+    from confluent_kafka import Producer
+
+    p = Producer(
+        {"bootstrap.servers": bootstrap, "linger.ms": 10, "acks": "all", "enable.idempotence": True}
+    )
+    payload = os.urandom(600)
+    t0 = time.perf_counter()
+    for i in range(n):
+        now = int(time.time() * 1000)
+        headers = [
+            ("ndxp-id", f"{run}-{i}".encode()),
+            ("ndxp-kind", b"request"),
+            ("ndxp-client", b"VN:GOV:000.00.00.H41:motcua"),
+            ("ndxp-service", SERVICE.encode()),
+            ("ndxp-routed-at", str(now).encode()),
+            ("ndxp-route", b"000.00.01.G01"),
+        ]
+        while True:
+            try:
+                p.produce(TOPICS[i % 3], payload, key=str(i).encode(), headers=headers)
+                break
+            except BufferError:
+                p.poll(0.05)
+        if rate:
+            ahead = i / rate - (time.perf_counter() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+        if i % 10000 == 0:
+            p.poll(0)
+            progress(f"producing {i:,}/{n:,}")
+    p.flush(60)
+    progress("")
+
+
+def health(port: int) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+            return json.loads(r.read())  # type: ignore[no-any-return]
+    except OSError:
+        return None
+
+
+def sql(port: int, query: str) -> list[list[Any]]:
+    from ndxp.ledger.reader import ServiceReader
+
+    return [list(r) for r in ServiceReader(port).read(query)[1]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--messages", type=int, default=300_000, help="ingest test size")
+    ap.add_argument("--fresh-rate", type=float, default=2000.0, help="msg/s for freshness")
+    ap.add_argument("--fresh-seconds", type=float, default=20.0)
+    ap.add_argument(
+        "--scale",
+        type=float,
+        default=0.06,
+        help="synthetic history scale for the report test (0.06 ≈ 107 M rows)",
+    )
+    ap.add_argument("--port", type=int, default=9193)
+    args = ap.parse_args(argv)
+    var = REPO / "var" / "bench-ledger"
+    kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
+    env = {**os.environ, "NDXP_KAFKA_PORT": str(args.port), "NDXP_VAR": str(var)}
+    subprocess.run([kafka, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    subprocess.run([kafka, "start"], env=env, check=True)
+    try:
+        result = run(args, f"127.0.0.1:{args.port}", var)
+    finally:
+        subprocess.run([kafka, "stop"], env=env, check=False)
+    out = REPO / "var" / f"bench-ledger-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    print(f"written: {out.relative_to(REPO)}")
+    return 0
+
+
+def run(args: argparse.Namespace, bootstrap: str, var: Path) -> dict[str, Any]:
+    import asyncio
+
+    from ndxp.core.topology import TopicSpec
+    from ndxp.kafka_admin import ensure_topics
+
+    asyncio.run(ensure_topics(bootstrap, [TopicSpec(t, 3) for t in [*TOPICS, "ndxp.rejected"]]))
+    result: dict[str, Any] = {
+        "command": "python -m ndxp.bench.ledger " + " ".join(sys.argv[1:]),
+        "cores": os.cpu_count(),
+    }
+    # 1. ingest
+    run_id = uuid.uuid4().hex[:8]
+    produce(bootstrap, args.messages, run_id)
+    port = args.port + 20
+    ledger = subprocess.Popen(
+        [
+            str(REPO / ".venv" / "bin" / "ndxp"),
+            "ledger",
+            "run",
+            "--bootstrap",
+            bootstrap,
+            "--dsn",
+            f"chdb://{var / 'ledger'}",
+            "--web-port",
+            str(port),
+        ],
+        stdout=(var / "ledger.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "NDXP_LOG_LEVEL": "WARNING"},
+    )
+    try:
+        first = last = None
+        done = 0
+        while done < args.messages:
+            if ledger.poll() is not None:
+                raise RuntimeError("ledger exited; see var/bench-ledger/ledger.log")
+            h = health(port)
+            if h:
+                done = h["rows_inserted"]
+                if done and first is None:
+                    first = (time.perf_counter(), done)
+                last = time.perf_counter()
+            progress(f"ledger ingest: {done:,}/{args.messages:,}")
+            time.sleep(0.05)
+        progress("")
+        assert first is not None and last is not None
+        rate = (done - first[1]) / max(last - first[0], 1e-3)
+        result["ingest"] = {
+            "rows": done,
+            "rows_per_s": round(rate),
+            "peak_rss_mb": round(_hwm(ledger.pid) / 1024),
+        }
+        # 2. freshness under a steady stream
+        fresh = uuid.uuid4().hex[:8]
+        n = int(args.fresh_rate * args.fresh_seconds)
+        produce(bootstrap, n, fresh, rate=args.fresh_rate)
+        where = f"startsWith(message_id, '{fresh}-')"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if sql(port, f"SELECT count() FROM ndxp.ledger WHERE {where}")[0][0] >= n:
+                break
+            time.sleep(0.5)
+        [[count, p50, p99, mx]] = sql(
+            port,
+            f"""
+            SELECT count(), quantile(0.5)(d), quantile(0.99)(d), max(d) FROM (
+              SELECT toUnixTimestamp64Milli(ingested_at) - toUnixTimestamp64Milli(routed_at) AS d
+              FROM ndxp.ledger WHERE {where})""",
+        )
+        result["freshness_ms"] = {
+            "rate_msg_s": args.fresh_rate,
+            "rows": count,
+            "p50": round(p50),
+            "p99": round(p99),
+            "max": mx,
+        }
+    finally:
+        ledger.terminate()
+        ledger.wait(30)
+    # 3. the report over a big synthetic history (the ledger process has released the engine)
+    from ndxp.ledger import report
+    from ndxp.ledger.store import LedgerStore
+    from ndxp.ledger.synth import synthesize
+    from ndxp.registry_file import load_registry
+    from ndxp.settings import DEFAULT_REGISTRY
+
+    store = LedgerStore(f"chdb://{var / 'ledger'}")
+    registry = load_registry(DEFAULT_REGISTRY)
+    synth = synthesize(store, registry, args.scale, (2021, 1), (2023, 5))
+    [[rows]] = store.read("SELECT count() FROM ndxp.ledger")[1]
+    period = report.parse_period("2022-03", None, None, None)
+    timings = []
+    for _ in range(3):
+        t = time.perf_counter()
+        r = report.build(store, period, registry)
+        timings.append(round(time.perf_counter() - t, 3))
+    result["report"] = {
+        "history_rows": rows,
+        "synth_seconds": round(synth["seconds"], 1),
+        "synth_requests_per_s": round(synth["requests"] / synth["seconds"]),
+        "month": "2022-03",
+        "transactions": r["transactions"],
+        "growth": r["growth_factor"],
+        "seconds_cold_then_warm": timings,
+        "disk_mb": round(_du(var / "ledger") / 2**20),
+    }
+    store.close()
+    return result
+
+
+def _hwm(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _du(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
