@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 REAL_MINISTRIES = {
     "G09": "Bộ Nội vụ (Ministry of Home Affairs)",
@@ -510,19 +511,153 @@ def outsiders() -> list[dict[str, object]]:
     return out
 
 
+GOV_KINDS = [
+    "ministry_platform",
+    "province_platform",
+    "national_database",
+    "national_system",
+    "unit",
+]
+GROUPS = [
+    {
+        "name": "provinces",
+        "kinds": ["province_platform"],
+        "descendants": True,
+        "description": "the 63 provinces and every unit below them",
+    },
+    {
+        "name": "ministries",
+        "kinds": ["ministry_platform"],
+        "descendants": True,
+        "description": "the 22 ministries and every unit below them",
+    },
+    {
+        "name": "national-systems",
+        "kinds": ["national_database", "national_system"],
+        "descendants": True,
+    },
+    {
+        "name": "all-gov",
+        "kinds": GOV_KINDS,
+        "descendants": True,
+        "description": "every government agency",
+    },
+    {
+        "name": "telecoms-and-utilities",
+        "members": [
+            "VN:COM:0100100079",
+            "VN:COM:0100109106",
+            "VN:COM:0100684378",
+            "VN:COM:0100686209",
+        ],
+    },
+]
+# Which groups may call each national service family (subsystem code -> groups).
+FAMILY_GRANTS = {
+    "dancu": ["provinces", "ministries", "national-systems"],
+    "hotich": ["provinces", "ministries"],
+    "datdai": ["provinces", "ministries", "national-systems"],
+    "dkdn": ["all-gov"],
+    "baohiem": ["provinces", "ministries"],
+    "cbccvc": ["ministries", "provinces"],
+    "anxinh": ["provinces"],
+    "thue": ["provinces", "ministries", "national-systems"],
+    "vbdh": ["all-gov"],
+    "dvcqg": ["provinces", "ministries"],
+}
+
+
+def access(members: list[dict[str, Any]]) -> list[dict[str, object]]:
+    """Hundreds of grants: national services to groups, provinces' land data to the tax
+    authority and the national land database, units' services to their province."""
+    grants: list[dict[str, object]] = []
+    for m in members:
+        for sub in m["subsystems"]:
+            for s in sub.get("services", []):
+                sid = f"{m['id']}:{sub['code']}:{s['code']}" + (
+                    f":{s['version']}" if "version" in s else ""
+                )
+                if m["kind"] in ("national_database", "national_system"):
+                    for group in FAMILY_GRANTS.get(sub["code"], ["all-gov"]):
+                        grants.append({"service": sid, "group": group})
+                    if sub["code"] == "dancu" and "xac-thuc" in s["code"]:
+                        grants.append({"service": sid, "group": "telecoms-and-utilities"})
+                elif m["kind"] == "province_platform" and sub["code"] == "datdai":
+                    grants.append({"service": sid, "member": m["id"], "descendants": True})
+                    grants.append(
+                        {"service": sid, "member": "VN:GOV:000.00.18.G12", "descendants": True}
+                    )
+                    grants.append({"service": sid, "group": "national-systems"})
+                elif m["kind"] == "unit":
+                    top = "VN:GOV:000.00.00." + m["id"].rsplit(".", 1)[1]
+                    grants.append({"service": sid, "member": top, "descendants": True})
+                    if m["id"].endswith("G12"):
+                        grants.append({"service": sid, "group": "provinces"})
+                elif m["kind"] == "enterprise":
+                    grants.append({"service": sid, "group": "national-systems"})
+                else:
+                    grants.append({"service": sid, "group": "all-gov"})
+    return grants
+
+
+POP = "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"
+LIMITS = [
+    {"name": "gov-overall", "group": "all-gov", "rate": 10000, "burst": 20000, "daily": 20000000},
+    {
+        "name": "companies-overall",
+        "group": "telecoms-and-utilities",
+        "rate": 200,
+        "burst": 400,
+        "daily": 2000000,
+    },
+    {
+        "name": "provinces-citizen-lookup",
+        "group": "provinces",
+        "service": POP,
+        "rate": 5000,
+        "burst": 10000,
+        "daily": 5000000,
+    },
+    {
+        "name": "nghe-an-one-stop-citizen-lookup",
+        "subsystem": "VN:GOV:000.00.00.H41:motcua",
+        "service": POP,
+        "rate": 2000,
+        "burst": 4000,
+        "daily": 2000000,
+    },
+    {
+        "name": "ministries-land",
+        "group": "ministries",
+        "service": "VN:GOV:000.00.01.G10:datdai:tra-cuu-thua-dat:v1",
+        "rate": 200,
+        "burst": 400,
+        "daily": 500000,
+    },
+]
+
+
 def main() -> None:
     ms, by_name = ministries()
+    members = ms + provinces() + national(by_name) + units() + outsiders()
     doc = {
         "$schema": "../../schemas/registry.schema.json",
-        "version": "vn-sample-1",
+        "version": "vn-sample-2",
         "instance": "VN",
         "description": "Sample registry shaped like Vietnam's NDXP; codes marked synthetic "
         "are illustrative, not the official assignment.",
-        "members": ms + provinces() + national(by_name) + units() + outsiders(),
+        "default_access": "deny",
+        "members": members,
+        "groups": GROUPS,
+        "access": access(members),
+        "limits": LIMITS,
     }
     path = Path(__file__).with_name("vn-sample.json")
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {path} ({len(doc['members'])} members)")
+    print(
+        f"wrote {path} ({len(doc['members'])} members, {len(doc['access'])} grants, "
+        f"{len(doc['limits'])} limits)"
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.integration
 
 REGISTRY = {
     "version": "restart-test",
+    "default_access": "allow",
     "members": [
         {
             "id": "VN:GOV:000.00.00.H97",

@@ -107,6 +107,11 @@ CASES = {
     "UNKNOWN_SERVICE": (request("@ID@", MOTCUA, "VN:GOV:000.00.01.G01:dancu:khong-co:v1"), 10),
     "NO_ROUTE": (request("@ID@", MOTCUA, "VN:GOV:000.00.00.K01:hethong:tra-cuu:v1"), 10),
     "NOT_SENDER": (request("@ID@", "VN:GOV:000.00.00.H42:motcua", POP), 10),
+    # one province may not read another province's land data
+    "FORBIDDEN": (
+        request("@ID@", MOTCUA, "VN:GOV:000.00.00.H42:datdai:thong-tin-thua-dat:v1"),
+        10,
+    ),
 }
 
 

@@ -39,6 +39,12 @@ def check_cmd(args: argparse.Namespace) -> int:
         f"({len(registry.connected)} connected), {len(registry.subsystems)} subsystems, "
         f"{len(registry.services)} services"
     )
+    grants = sum(a.grants for a in registry.access.values())
+    default = "allow" if registry.default_allow else "deny"
+    print(
+        f"  access: {grants} grants on {len(registry.access)} services (default {default}); "
+        f"quotas: {len(registry.limits)} limits"
+    )
     for kind, n in sorted(kinds.items()):
         print(f"  {kind}: {n}")
     return 0

@@ -24,6 +24,10 @@ class RejectionCode(enum.StrEnum):
     """Neither the destination member nor any of its ancestors is connected."""
     NOT_SENDER = "NOT_SENDER"
     """The message names a sender that the ingress topic's member may not speak for."""
+    FORBIDDEN = "FORBIDDEN"
+    """The client has no grant for the service."""
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    """The client is over a rate or daily limit."""
 
     @property
     def description(self) -> str:
@@ -37,6 +41,8 @@ _DESCRIPTIONS = {
     RejectionCode.UNKNOWN_SERVICE: "service not in the registry",
     RejectionCode.NO_ROUTE: "no connected member at or above the destination",
     RejectionCode.NOT_SENDER: "sender is not the ingress member or one of its descendants",
+    RejectionCode.FORBIDDEN: "client has no grant for the service",
+    RejectionCode.QUOTA_EXCEEDED: "client over a rate or daily limit",
 }
 
 

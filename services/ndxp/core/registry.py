@@ -16,8 +16,10 @@ from typing import Any
 
 import msgspec
 
+from ndxp.core.access import AccessList, Principal
 from ndxp.core.errors import InvalidIdentifier, NdxpError
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
+from ndxp.core.quota import Limit, most_specific
 from ndxp.core.wire import ingress_topic
 
 
@@ -51,11 +53,43 @@ class MemberDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     subsystems: list[SubsystemDoc] = []
 
 
+class GroupDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str
+    members: list[str] = []
+    kinds: list[MemberKind] = []  # every member of these kinds is in the group
+    descendants: bool = False
+    description: str = ""
+
+
+class GrantDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    service: str
+    subsystem: str | None = None
+    member: str | None = None
+    group: str | None = None
+    descendants: bool = False
+
+
+class LimitDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    subsystem: str | None = None
+    member: str | None = None
+    group: str | None = None
+    descendants: bool = False
+    service: str | None = None
+    rate: float | None = None
+    burst: int | None = None
+    daily: int | None = None
+    name: str | None = None
+
+
 class RegistryDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     version: str
     members: list[MemberDoc]
     instance: str = "VN"
     description: str = ""
+    default_access: str = "deny"
+    groups: list[GroupDoc] = []
+    access: list[GrantDoc] = []
+    limits: list[LimitDoc] = []
     schema: str | None = msgspec.field(default=None, name="$schema")
 
 
@@ -101,6 +135,37 @@ class Registry:
     subsystems: Mapping[str, Party]
     services: Mapping[str, Party]
     ingress: Mapping[str, MemberId] = field(repr=False)
+    access: Mapping[str, AccessList] = field(default_factory=dict, repr=False)
+    limits: tuple[Limit, ...] = ()
+    default_allow: bool = False
+    _limit_cache: dict[tuple[str, str], tuple[Limit, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def allowed(self, service: str, client: Party) -> bool:
+        """May ``client`` (a registered subsystem) call ``service`` (registered)?"""
+        grants = self.access.get(service)
+        if grants is None:
+            return self.default_allow
+        member = str(client.member)
+        return grants.principal.matches(client.text, member, client.authorities)
+
+    def limits_for(self, client: Party, service: str) -> tuple[Limit, ...]:
+        """The limits a request of ``client`` to ``service`` must pass (0, 1 or 2)."""
+        key = (client.text, service)
+        found = self._limit_cache.get(key)
+        if found is None:
+            lineage = [str(m) for m in client.member.self_and_ancestors()]
+            member = lineage[0]
+            per_service = most_specific(
+                [lim for lim in self.limits if lim.service == service], client.text, member, lineage
+            )
+            overall = most_specific(
+                [lim for lim in self.limits if lim.service is None], client.text, member, lineage
+            )
+            found = tuple(lim for lim in (per_service, overall) if lim is not None)
+            self._limit_cache[key] = found
+        return found
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Registry:
@@ -192,7 +257,135 @@ def _build(doc: RegistryDoc) -> Registry:
                 services[v_text] = _party(v_text, member_id, members, v.name)
     if not any(m.connected for m in members.values()):
         errors.append("no member is connected: nothing could be routed")
+    if doc.default_access not in ("deny", "allow"):
+        errors.append(f"default_access must be 'deny' or 'allow', not {doc.default_access!r}")
+    groups = _groups(doc, members, errors)
+    access: dict[str, AccessList] = {}
+    for index, grant in enumerate(doc.access):
+        where = f"access[{index}] ({grant.service})"
+        if grant.service not in services:
+            errors.append(f"{where}: grant to a service that does not exist")
+            continue
+        principal = _principal(grant, where, members, subsystems, groups, errors)
+        if principal is not None:
+            access.setdefault(grant.service, AccessList()).add(principal)
+    limits = _limits(doc, members, subsystems, services, groups, errors)
     if errors:
         raise RegistryError(errors)
     ingress = {ingress_topic(m): m for m, member in members.items() if member.connected}
-    return Registry(doc.version, doc.instance, members, subsystems, services, ingress)
+    return Registry(
+        doc.version,
+        doc.instance,
+        members,
+        subsystems,
+        services,
+        ingress,
+        access,
+        tuple(limits),
+        doc.default_access == "allow",
+    )
+
+
+def _groups(
+    doc: RegistryDoc, members: Mapping[MemberId, Member], errors: list[str]
+) -> dict[str, Principal]:
+    groups: dict[str, Principal] = {}
+    for index, g in enumerate(doc.groups):
+        where = f"groups[{index}] ({g.name})"
+        if g.name in groups:
+            errors.append(f"{where}: duplicate group name")
+            continue
+        ids: set[str] = set()
+        for text in g.members:
+            found = _known_member(text, members)
+            if found is None:
+                errors.append(f"{where}: unknown member {text}")
+            else:
+                ids.add(found)
+        ids.update(str(m.id) for m in members.values() if m.kind in g.kinds)
+        if not ids:
+            errors.append(f"{where}: the group has no members")
+        frozen = frozenset(ids)
+        groups[g.name] = Principal(subtrees=frozen) if g.descendants else Principal(members=frozen)
+    return groups
+
+
+def _known_member(text: str, members: Mapping[MemberId, Member]) -> str | None:
+    try:
+        member_id = MemberId.parse(text)
+    except InvalidIdentifier:
+        return None
+    return str(member_id) if member_id in members else None
+
+
+def _principal(
+    spec: GrantDoc | LimitDoc,
+    where: str,
+    members: Mapping[MemberId, Member],
+    subsystems: Mapping[str, Party],
+    groups: Mapping[str, Principal],
+    errors: list[str],
+) -> Principal | None:
+    named = [k for k in ("subsystem", "member", "group") if getattr(spec, k) is not None]
+    if len(named) != 1:
+        errors.append(f"{where}: name exactly one of subsystem, member, group (got {named})")
+        return None
+    if spec.subsystem is not None:
+        if spec.subsystem not in subsystems:
+            errors.append(f"{where}: unknown subsystem {spec.subsystem}")
+            return None
+        return Principal(subsystems=frozenset({spec.subsystem}))
+    if spec.member is not None:
+        found = _known_member(spec.member, members)
+        if found is None:
+            errors.append(f"{where}: unknown member {spec.member}")
+            return None
+        one = frozenset({found})
+        return Principal(subtrees=one) if spec.descendants else Principal(members=one)
+    assert spec.group is not None
+    group = groups.get(spec.group)
+    if group is None:
+        errors.append(f"{where}: unknown group {spec.group}")
+    return group
+
+
+def _limits(
+    doc: RegistryDoc,
+    members: Mapping[MemberId, Member],
+    subsystems: Mapping[str, Party],
+    services: Mapping[str, Party],
+    groups: Mapping[str, Principal],
+    errors: list[str],
+) -> list[Limit]:
+    out: list[Limit] = []
+    names: set[str] = set()
+    for index, spec in enumerate(doc.limits):
+        lid = spec.name or f"limits[{index}]"
+        where = f"limits[{index}]" + (f" ({spec.name})" if spec.name else "")
+        if lid in names:
+            errors.append(f"{where}: duplicate limit name")
+        names.add(lid)
+        if spec.service is not None and spec.service not in services:
+            errors.append(f"{where}: limit on a service that does not exist: {spec.service}")
+        if spec.rate is None and spec.daily is None:
+            errors.append(f"{where}: give a rate (requests/s), a daily cap, or both")
+        if spec.rate is not None and spec.rate <= 0:
+            errors.append(f"{where}: rate must be above 0")
+        if spec.burst is not None and (spec.rate is None or spec.burst < 1):
+            errors.append(f"{where}: burst needs a rate and must be at least 1")
+        if spec.daily is not None and spec.daily < 0:
+            errors.append(f"{where}: daily cap must not be negative")
+        principal = _principal(spec, where, members, subsystems, groups, errors)
+        if principal is not None:
+            out.append(
+                Limit(
+                    lid,
+                    principal,
+                    spec.group is not None,
+                    spec.service,
+                    spec.rate,
+                    spec.burst,
+                    spec.daily,
+                )
+            )
+    return out

@@ -13,10 +13,14 @@ Checks, in order (the first failure decides the code):
    the client is the ingress member or below it               NOT_SENDER
    the client is registered                                   UNKNOWN_CLIENT
    the service is registered                                  UNKNOWN_SERVICE
+   the client has a grant for the service                     FORBIDDEN
    a connected member at or above the service's member        NO_ROUTE
 5. response: as a request with the roles swapped — the provider must be the
    ingress member or below it, and it is routed to the client's side; it also
-   needs ``ndxp-correlation-id``.
+   needs ``ndxp-correlation-id``. Responses are not subject to grants or quotas.
+
+Quotas (QUOTA_EXCEEDED) are decided after routing, where a client's requests are
+counted in one place (:mod:`ndxp.core.quota`, the router's quota stage).
 """
 
 from __future__ import annotations
@@ -99,6 +103,12 @@ class Router:
             service = self._party(service_text, self.registry.services, ServiceId.parse)
             _known(client, client_text, RejectionCode.UNKNOWN_CLIENT, "client")
             _known(service, service_text, RejectionCode.UNKNOWN_SERVICE, "service")
+            assert isinstance(client, Party)
+            if not self.registry.allowed(service_text, client):
+                raise Rejection(
+                    RejectionCode.FORBIDDEN,
+                    f"client {client_text} has no grant for service {service_text}",
+                )
             destination, what = service, f"service {service_text}"
         else:
             if env.correlation_id is None:

@@ -11,6 +11,18 @@ def small_document() -> dict[str, Any]:
     database, an enterprise, and an agency that is not connected."""
     return {
         "version": "test-1",
+        "default_access": "allow",
+        "groups": [{"name": "provinces", "kinds": ["province_platform"], "descendants": True}],
+        "access": [
+            # the population database's v2 is granted; a service without grants is open
+            {"service": "VN:GOV:000.00.01.G01:dancu:tra-cuu:v2", "group": "provinces"},
+            {
+                "service": "VN:GOV:000.00.01.G01:dancu:tra-cuu:v2",
+                "subsystem": "VN:COM:0100109106:xacthuc",
+            },
+            # the city office's service: the province itself only, not its units
+            {"service": "VN:GOV:000.01.01.H41:motcua:chung-thuc", "member": "VN:GOV:000.00.00.H41"},
+        ],
         "members": [
             {
                 "id": "VN:GOV:000.00.00.H41",

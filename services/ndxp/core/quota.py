@@ -1,0 +1,177 @@
+"""Quotas: token buckets and daily caps per client (pure; the clock is passed in).
+
+A limit names a principal (as grants do), optionally a service, and any of: a rate in
+requests per second with a burst size (token bucket), a daily cap counted per calendar day
+in Asia/Ho_Chi_Minh. For a request, two limits may apply, and both must pass:
+
+- the most specific limit *for this service*, and
+- the most specific limit *for the client overall* (no service named).
+
+Specificity: a limit naming the client subsystem beats one naming its member, which beats
+one naming the nearest ancestor member (with ``descendants``), then farther ancestors; a
+limit naming a group comes last. A limit applies to each client subsystem separately —
+inherited from an ancestor or a group, it is a copy per client, not a shared pool.
+
+A refused request consumes nothing: every limit is checked before any is charged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ndxp.core.access import Principal
+from ndxp.core.ledger import VN_UTC_OFFSET_S, local_day
+
+GROUP_SPECIFICITY = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    id: str  # stable key of its state, e.g. "limits[3]"
+    principal: Principal
+    group: bool
+    service: str | None
+    rate: float | None = None
+    burst: int | None = None
+    daily: int | None = None
+
+    def specificity(self, subsystem: str, member: str, lineage: list[str]) -> int | None:
+        if self.group:
+            return GROUP_SPECIFICITY if self.principal.matches(subsystem, member, lineage) else None
+        return self.principal.specificity(subsystem, member, lineage)
+
+
+def most_specific(
+    limits: Sequence[Limit], subsystem: str, member: str, lineage: list[str]
+) -> Limit | None:
+    best: tuple[int, int] | None = None
+    chosen = None
+    for order, limit in enumerate(limits):
+        score = limit.specificity(subsystem, member, lineage)
+        if score is None:
+            continue
+        rank = (score, -order)  # ties: the one listed first
+        if best is None or rank > best:
+            best, chosen = rank, limit
+    return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaHit:
+    """Why a request was refused: which limit, what it allows, when to retry."""
+
+    limit: Limit
+    kind: str  # "rate" or "daily"
+    allowed: float  # requests per second, or per day
+    retry_after_s: float
+    remaining: int = 0
+
+    @property
+    def detail(self) -> str:
+        scope = f"service {self.limit.service}" if self.limit.service else "all services"
+        what = (
+            f"{self.allowed:g} requests/s (burst {self.limit.burst})"
+            if self.kind == "rate"
+            else f"{int(self.allowed)} requests/day"
+        )
+        retry = f"retry after {self.retry_after_s:.3f}s"
+        return f"{self.kind} limit {self.limit.id} for {scope}: {what}; {retry}"
+
+
+class QuotaState:
+    """One client's quota state, kept as a plain dict (the Faust table's value).
+
+    ``b``: token buckets {limit id: [tokens, updated_ms]}; ``d``: daily caps
+    {limit id: [local day, count]}; ``a``/``r``: the replay record (see :meth:`replayed`).
+    """
+
+    MAX_RANGES = 1024
+    KEEP_OFFSETS = 200_000
+
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        self.data: dict[str, Any] = data if data is not None else {}
+
+    # -- limits -------------------------------------------------------------------------
+    def check(self, limits: Sequence[Limit], now_ms: int) -> QuotaHit | None:
+        """The first limit that refuses the request at ``now_ms``, or ``None``."""
+        for limit in limits:
+            if limit.rate is not None:
+                tokens = self._tokens(limit, now_ms)
+                if tokens < 1:
+                    wait = (1 - tokens) / limit.rate
+                    return QuotaHit(limit, "rate", limit.rate, wait, 0)
+            if limit.daily is not None:
+                used = self._used_today(limit, now_ms)
+                if used >= limit.daily:
+                    return QuotaHit(limit, "daily", limit.daily, _to_midnight(now_ms), 0)
+        return None
+
+    def charge(self, limits: Sequence[Limit], now_ms: int) -> None:
+        buckets = self.data.setdefault("b", {})
+        caps = self.data.setdefault("d", {})
+        for limit in limits:
+            if limit.rate is not None:
+                buckets[limit.id] = [
+                    self._tokens(limit, now_ms) - 1,
+                    max(now_ms, self._updated(limit)),
+                ]
+            if limit.daily is not None:
+                caps[limit.id] = [local_day(now_ms), self._used_today(limit, now_ms) + 1]
+
+    def remaining(self, limit: Limit, now_ms: int) -> int | None:
+        if limit.daily is None:
+            return None
+        return max(0, limit.daily - self._used_today(limit, now_ms))
+
+    def _tokens(self, limit: Limit, now_ms: int) -> float:
+        assert limit.rate is not None
+        burst = float(limit.burst if limit.burst is not None else max(1, round(limit.rate)))
+        state = self.data.get("b", {}).get(limit.id)
+        if state is None:
+            return burst
+        tokens, updated = float(state[0]), int(state[1])
+        elapsed = max(0, now_ms - updated) / 1000  # a clock going back adds nothing
+        return min(burst, tokens + elapsed * limit.rate)
+
+    def _updated(self, limit: Limit) -> int:
+        state = self.data.get("b", {}).get(limit.id)
+        return int(state[1]) if state else 0
+
+    def _used_today(self, limit: Limit, now_ms: int) -> int:
+        state = self.data.get("d", {}).get(limit.id)
+        if state is None or int(state[0]) != local_day(now_ms):
+            return 0
+        return int(state[1])
+
+    # -- replays ------------------------------------------------------------------------
+    def replayed(self, source: str, offset: int) -> bool | None:
+        """For a message already decided (a redelivery after a crash): was it refused?
+        ``None`` for a message not seen yet. ``source`` is its ingress topic:partition."""
+        last = self.data.get("a", {}).get(source)
+        if last is None or offset > last:
+            return None
+        return any(a <= offset <= b for a, b in self.data.get("r", {}).get(source, ()))
+
+    def record(self, source: str, offset: int, refused: bool) -> None:
+        """Remember the decision for the message at ``offset`` of ``source``. Refusals are
+        kept as offset ranges; consecutive refusals of this client extend one range."""
+        applied = self.data.setdefault("a", {})
+        previous = applied.get(source, -1)
+        applied[source] = max(offset, previous)
+        if not refused:
+            return
+        ranges: list[list[int]] = self.data.setdefault("r", {}).setdefault(source, [])
+        if ranges and ranges[-1][1] == previous:
+            ranges[-1][1] = offset
+        else:
+            ranges.append([offset, offset])
+        floor = offset - self.KEEP_OFFSETS  # far behind any replay window
+        while ranges and (ranges[0][1] < floor or len(ranges) > self.MAX_RANGES):
+            ranges.pop(0)
+
+
+def _to_midnight(now_ms: int) -> float:
+    local_s = now_ms / 1000 + VN_UTC_OFFSET_S
+    return 86400 - (local_s % 86400)

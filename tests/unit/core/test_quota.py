@@ -1,0 +1,131 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from ndxp.core.access import Principal
+from ndxp.core.quota import Limit, QuotaState, most_specific
+from ndxp.core.registry import Registry
+
+from .conftest import small_document
+
+CLIENT = "VN:GOV:001.01.01.H41:motcua"
+LINEAGE = [
+    "VN:GOV:001.01.01.H41",
+    "VN:GOV:000.01.01.H41",
+    "VN:GOV:000.00.01.H41",
+    "VN:GOV:000.00.00.H41",
+]
+T0 = int(datetime(2022, 3, 15, 9, 0, tzinfo=UTC).timestamp() * 1000)
+
+
+def rate(r: float, burst: int) -> Limit:
+    return Limit("r", Principal(), False, None, rate=r, burst=burst)
+
+
+def daily(n: int) -> Limit:
+    return Limit("d", Principal(), False, None, daily=n)
+
+
+def take(state: QuotaState, limits: list[Limit], now: int) -> bool:
+    hit = state.check(limits, now)
+    if hit is None:
+        state.charge(limits, now)
+    return hit is None
+
+
+def test_token_bucket_burst_then_rate() -> None:
+    s, lim = QuotaState(), [rate(10, 5)]
+    assert [take(s, lim, T0) for _ in range(6)] == [True] * 5 + [False]
+    hit = s.check(lim, T0)
+    assert hit is not None and hit.kind == "rate" and hit.retry_after_s == pytest.approx(0.1)
+    assert not take(s, lim, T0 + 99)  # 0.99 of a token
+    assert take(s, lim, T0 + 100)  # one token after 100 ms at 10/s
+    assert not take(s, lim, T0 + 100)
+    assert [take(s, lim, T0 + 10_000) for _ in range(6)] == [True] * 5 + [False]  # refilled
+
+
+def test_refused_requests_consume_nothing() -> None:
+    s, lim = QuotaState(), [rate(1, 1), daily(100)]
+    assert take(s, lim, T0)
+    for _ in range(50):
+        assert not take(s, lim, T0 + 10)  # refused by rate: the daily count stays at 1
+    assert s.remaining(lim[1], T0) == 99
+
+
+def test_clock_going_back_adds_no_tokens() -> None:
+    s, lim = QuotaState(), [rate(1, 1)]
+    assert take(s, lim, T0)
+    assert not take(s, lim, T0 - 60_000)
+    assert take(s, lim, T0 + 1000)
+
+
+def test_daily_cap_resets_at_vietnamese_midnight() -> None:
+    s, lim = QuotaState(), [daily(3)]
+    evening = int(datetime(2022, 3, 15, 16, 59, 0, tzinfo=UTC).timestamp() * 1000)  # 23:59 VN
+    assert [take(s, lim, evening) for _ in range(4)] == [True, True, True, False]
+    hit = s.check(lim, evening)
+    assert hit is not None and hit.kind == "daily" and hit.retry_after_s == pytest.approx(60)
+    assert "3 requests/day" in hit.detail
+    midnight = evening + 60_000  # 00:00 in Hà Nội, still 17:00 UTC on the same UTC day
+    assert take(s, lim, midnight)
+
+
+def test_most_specific_limit_wins() -> None:
+    sub = Limit("sub", Principal(subsystems=frozenset({CLIENT})), False, None, daily=1)
+    own = Limit("own", Principal(members=frozenset({LINEAGE[0]})), False, None, daily=2)
+    near = Limit("near", Principal(subtrees=frozenset({LINEAGE[1]})), False, None, daily=3)
+    far = Limit("far", Principal(subtrees=frozenset({LINEAGE[3]})), False, None, daily=4)
+    group = Limit("group", Principal(subtrees=frozenset({LINEAGE[3]})), True, None, daily=5)
+    exact_only = Limit("x", Principal(members=frozenset({LINEAGE[3]})), False, None, daily=6)
+    order = [group, far, near, own, sub]
+    for n in range(len(order)):
+        chosen = most_specific([*order[: n + 1], exact_only], CLIENT, LINEAGE[0], LINEAGE)
+        assert chosen is order[n]
+    assert most_specific([exact_only], CLIENT, LINEAGE[0], LINEAGE) is None
+
+
+def test_registry_gives_the_per_service_and_the_overall_limit() -> None:
+    doc = small_document()
+    doc["limits"] = [
+        {"name": "all", "group": "provinces", "rate": 100, "daily": 1000},
+        {
+            "name": "pop",
+            "group": "provinces",
+            "service": "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1",
+            "daily": 10,
+        },
+        {
+            "name": "pop-h41",
+            "member": "VN:GOV:000.00.00.H41",
+            "descendants": True,
+            "service": "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1",
+            "daily": 5,
+        },
+    ]
+    registry = Registry.from_document(doc)
+    client = registry.subsystems[CLIENT]
+    names = [lim.id for lim in registry.limits_for(client, "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1")]
+    assert names == ["pop-h41", "all"]
+    other = registry.subsystems["VN:GOV:000.00.00.H42:motcua"]
+    assert [
+        lim.id for lim in registry.limits_for(other, "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1")
+    ] == ["pop", "all"]
+    assert [
+        lim.id for lim in registry.limits_for(other, "VN:GOV:000.00.01.G01:dancu:tra-cuu:v2")
+    ] == ["all"]
+    viettel = registry.subsystems["VN:COM:0100109106:xacthuc"]
+    assert registry.limits_for(viettel, "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1") == ()
+
+
+def test_replays_get_their_first_decision_back() -> None:
+    s = QuotaState()
+    src = "ndxp.in.000.00.00.H41:2"
+    decisions = {10: False, 14: True, 15: True, 20: False, 31: True}  # offset -> refused
+    for offset, refused in decisions.items():
+        assert s.replayed(src, offset) is None
+        s.record(src, offset, refused)
+    for offset, refused in decisions.items():
+        assert s.replayed(src, offset) is refused
+    assert s.replayed(src, 32) is None
+    assert s.replayed("ndxp.in.000.00.00.H41:0", 10) is None
+    assert s.data["r"][src] == [[14, 15], [31, 31]]  # consecutive refusals share a range
