@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup kafka run stop status test unit integration lint bench bench-ledger synth clean
+.PHONY: help setup kafka run stop status test unit integration lint bench bench-ledger synth test-quota-crash clean
 
 help:
 	@echo "make run      start Kafka, the router and a provider simulator (installs everything)"
@@ -50,6 +50,9 @@ unit: setup
 
 integration: setup
 	$(BIN)/pytest tests/integration
+
+test-quota-crash: setup
+	$(BIN)/pytest tests/integration/test_quota.py -m quota_crash
 
 lint: setup
 	$(BIN)/ruff check services tests loadtest infra

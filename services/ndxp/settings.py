@@ -25,6 +25,9 @@ class RouterSettings:
     var: Path = REPO / "var"
     log_level: str = "INFO"
     registry_reload_s: float = 2.0
+    # The quota stage (registry limits) is off by default until a faust-streaming restart
+    # race it exposes is fixed (tests/integration/test_quota.py, the issue 4 notes).
+    quotas: bool = False
     # Throughput knobs (see ../shared/STACK.md); concurrency stays 1 per agent (faust#606).
     producer_linger_s: float = 0.005
     producer_max_batch_size: int = 256 * 1024
@@ -56,6 +59,7 @@ class RouterSettings:
             var=Path(e.get(env.VAR, str(base.var))),
             log_level=e.get(env.LOG_LEVEL, base.log_level),
             registry_reload_s=float(e.get(env.REGISTRY_RELOAD_S, base.registry_reload_s)),
+            quotas=e.get(env.QUOTAS, "off").lower() in ("on", "1", "true", "yes"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         return replace(s, **clean) if clean else s  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ ORIGINAL = [("ndxp-id", b"m-1"), ("x-trace", b"\x00\xff"), ("x-trace", b"2")]
 
 def test_routed_headers_keep_the_originals_and_append_the_route() -> None:
     env = Envelope("m-1", "request", "c", "s", None)
-    out = routed_headers(ORIGINAL, Routed(env, H41, "ndxp.out.000.00.00.H41"), 1234)
+    out = routed_headers(ORIGINAL, str(Routed(env, H41, "ndxp.out.000.00.00.H41").route.code), 1234)
     assert out[:3] == ORIGINAL
     assert out[3:] == [(wire.H_ROUTED_AT, b"1234"), (wire.H_ROUTE, b"000.00.00.H41")]
 

@@ -14,6 +14,7 @@ CONTRACT = json.loads((REPO / "schemas" / "wire.json").read_text(encoding="utf-8
 def test_headers() -> None:
     assert tuple(CONTRACT["headers"]["sender"]) == wire.SENDER_HEADERS
     assert tuple(CONTRACT["headers"]["router"]) == wire.ROUTER_HEADERS
+    assert CONTRACT["headers"]["internal"]["prefix"] == wire.INTERNAL_PREFIX
 
 
 def test_rejection_codes_and_their_descriptions() -> None:

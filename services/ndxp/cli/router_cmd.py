@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ndxp.core.topology import topics_for
+from ndxp.core.topology import quota_topics, topics_for
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings
 
@@ -43,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    specs = topics_for(registry, settings.partitions, settings.topic_config)
+    specs = [
+        *topics_for(registry, settings.partitions, settings.topic_config),
+        *quota_topics(settings.group, settings.partitions),
+    ]
     loop.run_until_complete(ensure_topics(settings.bootstrap, specs))
     (settings.var / "faust").mkdir(parents=True, exist_ok=True)
     app = create_app(settings, registry)

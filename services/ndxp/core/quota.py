@@ -172,6 +172,41 @@ class QuotaState:
             ranges.pop(0)
 
 
+@dataclass(frozen=True, slots=True)
+class QuotaDecision:
+    refused: bool
+    hit: QuotaHit | None
+    replay: bool  # the message was decided before (a redelivery): nothing was charged now
+
+
+def decide(
+    state: QuotaState, limits: Sequence[Limit], source: str, offset: int, now_ms: int
+) -> QuotaDecision:
+    """Decide one request at ``now_ms`` (its production time) and update ``state``.
+
+    A redelivered message (``source`` offset already applied) gets its first decision back
+    and is not charged again: quota counts stay exact across crashes and restarts.
+    """
+    previous = state.replayed(source, offset)
+    if previous is not None:
+        return QuotaDecision(previous, state.check(limits, now_ms) if previous else None, True)
+    hit = state.check(limits, now_ms)
+    if hit is None:
+        state.charge(limits, now_ms)
+    state.record(source, offset, hit is not None)
+    return QuotaDecision(hit is not None, hit, False)
+
+
+def policy(limit: Limit) -> str:
+    parts = []
+    if limit.rate is not None:
+        burst = limit.burst if limit.burst is not None else max(1, round(limit.rate))
+        parts.append(f"rate={limit.rate:g}/s;burst={burst}")
+    if limit.daily is not None:
+        parts.append(f"daily={limit.daily}")
+    return ";".join(parts)
+
+
 def _to_midnight(now_ms: int) -> float:
     local_s = now_ms / 1000 + VN_UTC_OFFSET_S
     return 86400 - (local_s % 86400)

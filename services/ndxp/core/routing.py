@@ -180,7 +180,7 @@ def read_envelope(headers: Headers) -> Envelope:
             if name in found:
                 raise Rejection(RejectionCode.MALFORMED, f"header {name} is repeated")
             found[name] = _utf8(name, raw)
-        elif name in _FORBIDDEN:
+        elif name in _FORBIDDEN or name.startswith(wire.INTERNAL_PREFIX):
             raise Rejection(
                 RejectionCode.MALFORMED, f"header {name} is set by the router, not by senders"
             )

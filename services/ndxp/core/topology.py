@@ -37,3 +37,22 @@ def topics_for(
     rejected = {**base, "retention.ms": str(30 * 24 * 3600 * 1000)}
     out.append(TopicSpec(wire.REJECTED_TOPIC, partitions, rejected))
     return out
+
+
+def quota_topics(group: str, partitions: int) -> list[TopicSpec]:
+    """The router's internal topics for the quota stage, named after its consumer group:
+    requests re-keyed by client, and the quota table's compacted changelog. Both have the
+    same partition count, so partition p of each lives on the same worker."""
+    base = {"max.message.bytes": str(MAX_MESSAGE_BYTES), "min.insync.replicas": "1"}
+    return [
+        TopicSpec(quota_requests_topic(group), partitions, {**base, "retention.ms": str(86400000)}),
+        TopicSpec(quota_changelog_topic(group), partitions, {**base, "cleanup.policy": "compact"}),
+    ]
+
+
+def quota_requests_topic(group: str) -> str:
+    return f"{group}-quota-requests"
+
+
+def quota_changelog_topic(group: str) -> str:
+    return f"{group}-quota-changelog"  # Faust's name for table "quota" of app ``group``

@@ -24,6 +24,11 @@ H_ERROR_DETAIL = "ndxp-error-detail"
 H_SOURCE_TOPIC = "ndxp-source-topic"
 H_SOURCE_PARTITION = "ndxp-source-partition"
 H_SOURCE_OFFSET = "ndxp-source-offset"
+# On a QUOTA_EXCEEDED rejection (in the spirit of Retry-After and RateLimit-*).
+H_QUOTA_LIMIT = "ndxp-quota-limit"  # the limit's name
+H_QUOTA_POLICY = "ndxp-quota-policy"  # e.g. "rate=2000/s;burst=4000" or "daily=5000000"
+H_QUOTA_REMAINING = "ndxp-quota-remaining"  # requests left today under that limit
+H_RETRY_AFTER = "ndxp-retry-after"  # seconds, decimal
 ROUTER_HEADERS = (
     H_ROUTED_AT,
     H_ROUTE,
@@ -32,7 +37,16 @@ ROUTER_HEADERS = (
     H_SOURCE_TOPIC,
     H_SOURCE_PARTITION,
     H_SOURCE_OFFSET,
+    H_QUOTA_LIMIT,
+    H_QUOTA_POLICY,
+    H_QUOTA_REMAINING,
+    H_RETRY_AFTER,
 )
+# Between the router's two stages only (stripped before delivery; senders may not set them).
+INTERNAL_PREFIX = "ndxp-x-"
+H_X_KEY = "ndxp-x-key"  # the sender's key (absent: the key was null)
+H_X_SOURCE = "ndxp-x-source"  # ingress topic:partition:offset
+H_X_ROUTE = "ndxp-x-route"  # the member code routing chose
 
 KIND_REQUEST = "request"
 KIND_RESPONSE = "response"

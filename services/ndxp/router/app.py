@@ -1,32 +1,57 @@
-"""The router: a Faust app whose one agent is a thin adapter over :mod:`ndxp.core.routing`.
+"""The router: a Faust app whose agents are thin adapters over the pure core.
 
-At-least-once: Faust commits an offset only after flushing the producer, so every
-record produced for the messages it covers has been acknowledged by the broker
-(acks=all). Agent concurrency stays 1 (faust-streaming#606). An unexpected error
-(the broker refusing a write after retries) is fatal: the worker exits non-zero
-and redelivery after restart loses nothing.
+Two stages:
+
+1. **route** (ingress topics): :mod:`ndxp.core.routing` decides. Responses, rejections and
+   requests with no limit go straight to their topics. A request under a limit goes to the
+   quota stage, re-keyed by its client, so all of one client's requests meet on one
+   partition — where its quota state lives.
+2. **quota** (``<group>-quota-requests``): :mod:`ndxp.core.quota` decides with a Faust table
+   co-partitioned with that topic and backed by its compacted changelog. A redelivered
+   request gets its first decision back and is not charged twice, so counts stay exact
+   across crashes.
+
+At-least-once: Faust commits an offset only after flushing the producer (acks=all), so all
+records produced for the messages it covers are on the broker. Agent concurrency stays 1
+(faust-streaming#606). An unexpected error (the broker refusing a write after retries) is
+fatal: the worker exits non-zero and redelivery after restart loses nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from typing import Any
 
 import faust
+import orjson
 from faust.types import EventT
 
+from ndxp.core import wire
+from ndxp.core.errors import RejectionCode
+from ndxp.core.quota import QuotaDecision, QuotaState, decide, policy
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Rejected, Router
-from ndxp.core.topology import MAX_MESSAGE_BYTES, topics_for
+from ndxp.core.topology import (
+    MAX_MESSAGE_BYTES,
+    quota_changelog_topic,
+    quota_requests_topic,
+    quota_topics,
+    topics_for,
+)
 from ndxp.kafka_admin import ensure_topics
+from ndxp.router.faust_fixes import never_drop_messages
 from ndxp.router.forwarding import (
     Outgoing,
     Source,
+    Staged,
+    from_quota_stage,
     producible,
     rejection_records,
     routed_headers,
+    to_quota_stage,
 )
 from ndxp.router.registry_watch import RegistryWatch
 from ndxp.router.stats import RouterStats
@@ -45,6 +70,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         value_serializer="raw",
         topic_disable_leader=True,
         topic_allow_declare=False,
+        topic_partitions=settings.partitions,
         web_host="127.0.0.1",
         web_port=settings.web_port,
         web_in_thread=False,
@@ -71,6 +97,31 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         value_serializer="raw",
     )
     ingress.topics = list(ingress.topics)  # a list the agent's channel shares: see reload
+    staged_topic = app.topic(
+        quota_requests_topic(settings.group),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    changelog = quota_changelog_topic(settings.group)
+    quota = (
+        None
+        if not settings.quotas
+        else app.Table(
+            "quota",
+            default=None,
+            partitions=settings.partitions,
+            key_type=bytes,
+            changelog_topic=app.topic(
+                changelog,
+                partitions=settings.partitions,
+                key_type=bytes,
+                key_serializer="raw",
+                value_serializer="json",
+            ),
+        )
+    )
     topics: dict[str, Any] = {}
 
     def topic(name: str) -> Any:
@@ -89,44 +140,156 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             value=out.value,
             headers=out.headers,
             timestamp=timestamp,
+            partition=out.partition,
         )
 
-    async def handle(event: EventT[Any, Any]) -> None:
+    async def reject(
+        event: EventT[Any, Any],
+        decision: Rejected,
+        source: Source,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Any,
+        extra: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        stats.on_rejected(decision.code)
+        log.info(
+            "rejected %s id=%s from %s: %s",
+            decision.code.value,
+            decision.message_id,
+            source.topic,
+            decision.detail,
+        )
+        now_ms = int(time.time() * 1000)
+        for out in rejection_records(decision, source, key, value, headers, now_ms, extra or ()):
+            await emit(event, out)
+
+    async def route_one(event: EventT[Any, Any]) -> None:
         message = event.message
         headers = _header_list(message.headers)
         value = message.value
         decision = router.decide(message.topic, headers, 0 if value is None else len(value))
-        now_ms = int(time.time() * 1000)
-        produced_ms = _timestamp_ms(message.timestamp)
+        source = Source(
+            message.topic, message.partition, message.offset, _timestamp_ms(message.timestamp)
+        )
         if isinstance(decision, Rejected):
-            stats.on_rejected(decision.code)
-            log.info(
-                "rejected %s id=%s from %s: %s",
-                decision.code.value,
-                decision.message_id,
-                message.topic,
-                decision.detail,
-            )
-            source = Source(message.topic, message.partition, message.offset, produced_ms)
-            for out in rejection_records(decision, source, message.key, value, headers, now_ms):
-                await emit(event, out)
+            await reject(event, decision, source, message.key, value, headers)
             return
+        envelope = decision.envelope
+        route = str(decision.route.code)
+        if settings.quotas and envelope.kind == wire.KIND_REQUEST:
+            client = router.registry.subsystems[envelope.client or ""]
+            if router.registry.limits_for(client, envelope.service or ""):
+                staged = to_quota_stage(
+                    staged_topic.get_topic_name(),
+                    client.text,
+                    route,
+                    source,
+                    message.key,
+                    value,
+                    headers,
+                )
+                await emit(event, staged)
+                return
         stats.on_routed()
         key, value = producible(message.key, value)
-        out_headers = routed_headers(headers, decision, now_ms)
-        await emit(event, Outgoing(decision.topic, key, value, out_headers, produced_ms))
+        now_ms = int(time.time() * 1000)
+        await emit(
+            event,
+            Outgoing(
+                decision.topic,
+                key,
+                value,
+                routed_headers(headers, route, now_ms),
+                source.timestamp_ms,
+            ),
+        )
 
-    @app.agent(ingress, concurrency=1, name="ndxp.router.route")
-    async def route(stream: faust.StreamT[Any]) -> None:
-        async for event in stream.events():
-            try:
-                await handle(event)
-            except Exception:
-                log.critical(
-                    "cannot produce; exiting so a supervisor restarts the worker", exc_info=True
-                )
-                logging.shutdown()
-                os._exit(EXIT_FATAL)
+    async def enforce_one(event: EventT[Any, Any]) -> None:
+        message = event.message
+        staged = from_quota_stage(_header_list(message.headers), _timestamp_ms(message.timestamp))
+        client_text = bytes(message.key or b"").decode()
+        registry_now = router.registry
+        client = registry_now.subsystems.get(client_text)
+        service = _first(staged.headers, wire.H_SERVICE)
+        limits = registry_now.limits_for(client, service) if client is not None else ()
+        assert quota is not None
+        state = QuotaState(quota.data.get(message.key) or {})
+        source = staged.source
+        now_ms = source.timestamp_ms if source.timestamp_ms is not None else int(time.time() * 1000)
+        verdict = decide(state, limits, f"{source.topic}:{source.partition}", source.offset, now_ms)
+        if not verdict.replay:
+            # Faust's own changelog writes go through a buffer its flush-before-commit may
+            # leave behind (faust/transport/producer.py flush_atmost gives up after 0.1 s),
+            # and a crash then rolls the state back under committed offsets: counts would
+            # drift. So the state goes in memory directly and its changelog record is sent
+            # like every other output, acknowledged before the offset is committed.
+            quota.data[message.key] = state.data
+            await emit(
+                event,
+                Outgoing(
+                    changelog, message.key, orjson.dumps(state.data), [], None, message.partition
+                ),
+            )
+        if verdict.refused:
+            await reject_quota(event, staged, message.value, verdict, state, now_ms)
+            return
+        stats.on_routed()
+        key, value = producible(staged.key, message.value)
+        out_headers = routed_headers(staged.headers, staged.route, int(time.time() * 1000))
+        await emit(
+            event,
+            Outgoing(wire.egress_topic(staged.route), key, value, out_headers, source.timestamp_ms),
+        )
+
+    async def reject_quota(
+        event: EventT[Any, Any],
+        staged: Staged,
+        value: bytes | None,
+        verdict: QuotaDecision,
+        state: QuotaState,
+        now_ms: int,
+    ) -> None:
+        hit = verdict.hit
+        extra: list[tuple[str, bytes]] = []
+        if hit is not None:
+            detail = hit.detail
+            remaining = state.remaining(hit.limit, now_ms)
+            extra = [
+                (wire.H_QUOTA_LIMIT, hit.limit.id.encode()),
+                (wire.H_QUOTA_POLICY, policy(hit.limit).encode()),
+                (wire.H_RETRY_AFTER, f"{math.ceil(hit.retry_after_s * 1000) / 1000:.3f}".encode()),
+            ]
+            if remaining is not None:
+                extra.append((wire.H_QUOTA_REMAINING, str(remaining).encode()))
+        else:
+            detail = "over a limit when first decided (redelivered after a restart)"
+        decision = Rejected(
+            RejectionCode.QUOTA_EXCEEDED,
+            detail,
+            _first(staged.headers, wire.H_ID) or None,
+            router.registry.ingress.get(staged.source.topic),
+        )
+        await reject(event, decision, staged.source, staged.key, value, staged.headers, extra)
+
+    def thin(handler: Any) -> Any:
+        async def agent(stream: faust.StreamT[Any]) -> None:
+            async for event in stream.events():
+                try:
+                    await handler(event)
+                except Exception:
+                    log.critical(
+                        "cannot produce; exiting so a supervisor restarts the worker", exc_info=True
+                    )
+                    logging.shutdown()
+                    os._exit(EXIT_FATAL)
+
+        return agent
+
+    app.agent(ingress, concurrency=1, name="ndxp.router.route")(thin(route_one))
+    if settings.quotas:
+        app.agent(staged_topic, concurrency=1, name="ndxp.router.quota")(thin(enforce_one))
+    never_drop_messages(app)  # see ndxp.router.faust_fixes: a message-loss race in Faust
 
     @app.timer(interval=settings.registry_reload_s)
     async def reload_registry() -> None:
@@ -134,7 +297,11 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         if new is None:
             return
         await ensure_topics(
-            settings.bootstrap, topics_for(new, settings.partitions, settings.topic_config)
+            settings.bootstrap,
+            [
+                *topics_for(new, settings.partitions, settings.topic_config),
+                *quota_topics(settings.group, settings.partitions),
+            ],
         )
         router.registry = new
         added = sorted(set(new.ingress) - set(ingress.topics))
@@ -154,11 +321,20 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             "assigned_partitions": assigned,
             "registry_version": router.registry.version,
             "ingress_topics": len(router.registry.ingress),
+            "quotas": settings.quotas,
+            "quota_clients": 0 if quota is None else len(quota),
             **stats.snapshot(),
         }
         return self.json(body, status=200 if assigned > 0 else 503)
 
     return app
+
+
+def _first(headers: list[tuple[str, bytes]], name: str) -> str:
+    for key, raw in headers:
+        if key == name and raw is not None:
+            return bytes(raw).decode("utf-8", "replace")
+    return ""
 
 
 def _timestamp_ms(timestamp: float | None) -> int | None:

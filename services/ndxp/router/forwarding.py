@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import orjson
 
 from ndxp.core import wire
-from ndxp.core.routing import Headers, Rejected, Routed
+from ndxp.core.routing import Headers, Rejected
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,7 @@ class Outgoing:
     headers: Sequence[tuple[str, bytes]]
     timestamp_ms: int | None = None
     """Kept from the original record, so its Kafka timestamp stays its production time."""
+    partition: int | None = None
 
 
 def producible(key: bytes | None, value: bytes | None) -> tuple[bytes | None, bytes | None]:
@@ -47,12 +48,8 @@ def producible(key: bytes | None, value: bytes | None) -> tuple[bytes | None, by
     return key, value
 
 
-def routed_headers(headers: Headers, decision: Routed, now_ms: int) -> list[tuple[str, bytes]]:
-    return [
-        *headers,
-        (wire.H_ROUTED_AT, str(now_ms).encode()),
-        (wire.H_ROUTE, str(decision.route.code).encode()),
-    ]
+def routed_headers(headers: Headers, route: str, now_ms: int) -> list[tuple[str, bytes]]:
+    return [*headers, (wire.H_ROUTED_AT, str(now_ms).encode()), (wire.H_ROUTE, route.encode())]
 
 
 def rejection_records(
@@ -62,7 +59,10 @@ def rejection_records(
     value: bytes | None,
     headers: Headers,
     now_ms: int,
+    extra: Headers = (),
 ) -> list[Outgoing]:
+    """The dead-letter copy and, when the sender is connected, its error notice; ``extra``
+    headers (quota details) go on both."""
     code = decision.code.value.encode()
     detail = decision.detail.encode()
     key, value = producible(key, value)
@@ -78,6 +78,7 @@ def rejection_records(
             (wire.H_SOURCE_PARTITION, str(source.partition).encode()),
             (wire.H_SOURCE_OFFSET, str(source.offset).encode()),
             (wire.H_ROUTED_AT, str(now_ms).encode()),
+            *extra,
         ],
         source.timestamp_ms,
     )
@@ -91,6 +92,7 @@ def rejection_records(
         (wire.H_SOURCE_TOPIC, source.topic.encode()),
         (wire.H_ROUTED_AT, str(now_ms).encode()),
         (wire.H_ROUTE, str(decision.notify.code).encode()),
+        *extra,
     ]
     if decision.message_id is not None:
         notice_headers.append((wire.H_CORRELATION_ID, decision.message_id.encode()))
@@ -99,3 +101,51 @@ def rejection_records(
     )
     notice = Outgoing(wire.egress_topic(decision.notify), key, body, notice_headers)
     return [dead, notice]
+
+
+def to_quota_stage(
+    topic: str,
+    client: str,
+    route: str,
+    source: Source,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Headers,
+) -> Outgoing:
+    """A routed request on its way to the quota stage: keyed by its client, so that all of
+    one client's requests are counted on one partition; the sender's key, the ingress
+    coordinates and the route travel in internal headers."""
+    internal = [
+        (wire.H_X_SOURCE, f"{source.topic}:{source.partition}:{source.offset}".encode()),
+        (wire.H_X_ROUTE, route.encode()),
+    ]
+    if key is not None:
+        internal.append((wire.H_X_KEY, key))
+    return Outgoing(topic, client.encode(), value, [*headers, *internal], source.timestamp_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A request read back in the quota stage."""
+
+    key: bytes | None
+    headers: list[tuple[str, bytes]]  # the sender's, internal ones removed
+    source: Source
+    route: str
+
+
+def from_quota_stage(headers: Headers, timestamp_ms: int | None) -> Staged:
+    sender: list[tuple[str, bytes]] = []
+    key: bytes | None = None
+    source, route = "", ""
+    for name, raw in headers:
+        if not name.startswith(wire.INTERNAL_PREFIX):
+            sender.append((name, raw))
+        elif name == wire.H_X_KEY:
+            key = bytes(raw)
+        elif name == wire.H_X_SOURCE:
+            source = bytes(raw).decode()
+        elif name == wire.H_X_ROUTE:
+            route = bytes(raw).decode()
+    topic, partition, offset = source.rsplit(":", 2)
+    return Staged(key, sender, Source(topic, int(partition), int(offset), timestamp_ms), route)
