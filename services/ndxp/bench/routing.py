@@ -141,8 +141,9 @@ def wait_routed(
     progress("")
 
 
-def read_routed(bootstrap: str, run: str, n: int) -> tuple[int, int, int]:
-    """Read back the destination topic: (ids of this run, first and last routed-at ms)."""
+def read_routed(bootstrap: str, run: str, n: int, since_ms: int = 0) -> tuple[int, int, int]:
+    """Read back the destination topic: (ids of this run routed after ``since_ms``, first and
+    last routed-at ms)."""
     from confluent_kafka import Consumer
 
     c = Consumer(
@@ -169,8 +170,10 @@ def read_routed(bootstrap: str, run: str, n: int) -> tuple[int, int, int]:
                 mid = headers.get("ndxp-id", b"")
                 if not mid.startswith(prefix):
                     continue
-                seen.add(mid)
                 at = int(headers["ndxp-routed-at"])
+                if at < since_ms:
+                    continue  # an earlier router run's copy
+                seen.add(mid)
                 first = at if not first else min(first, at)
                 last = max(last, at)
     finally:
@@ -229,50 +232,9 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     plain = uvloop.run(plain_loop(bootstrap, source, args.messages))
     plain_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    web_port = args.port + 10
-    log = var / "bench-router.log"
-    cmd = [
-        str(REPO / ".venv" / "bin" / "ndxp"),
-        "router",
-        "--bootstrap",
-        bootstrap,
-        "--group",
-        f"bench-router-{run}",
-        "--web-port",
-        str(web_port),
-    ]
-    t0 = time.perf_counter()
-    with log.open("wb") as out:
-        router = subprocess.Popen(
-            cmd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "NDXP_VAR": str(var), "NDXP_LOG_LEVEL": "WARNING"},
-        )
-    rss: list[int] = []
-    if os.environ.get("NDXP_BENCH_PROFILE"):
-        subprocess.Popen(
-            [
-                str(REPO / ".venv" / "bin" / "py-spy"),
-                "record",
-                "-d",
-                "12",
-                "-o",
-                str(var / "router-profile.txt"),
-                "-f",
-                "raw",
-                "-p",
-                str(router.pid),
-            ]
-        )
-    try:
-        wait_routed(web_port, args.messages, 600, router, rss)
-        wall = time.perf_counter() - t0
-    finally:
-        router.terminate()
-        router.wait(30)
-    count, first, last = read_routed(bootstrap, run, args.messages)
-    routed_s = max(last - first, 1) / 1000
+    plain_doc, checked_doc = bench_registries()
+    alone = route_with(args, bootstrap, var, run, "alone", plain_doc, quotas=False)
+    checked = route_with(args, bootstrap, var, run, "checked", checked_doc, quotas=True)
     result: dict[str, Any] = {
         "command": " ".join(["python -m ndxp.bench.routing", *(argv_or_default())]),
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
@@ -282,36 +244,107 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
             **{k: round(v, 2) for k, v in plain.items()},
             "peak_rss_mb": round(plain_rss_mb, 1),
         },
-        "router": {
-            "messages": count,
-            "seconds": round(routed_s, 2),
-            "rate": round(count / routed_s, 1),
-            "wall_seconds_with_startup": round(wall, 1),
-            "peak_rss_mb": round(max(rss or [0]) / 1024, 1),
+        "router": alone,
+        "router_with_access_and_quotas": checked,
+        "registry_for_checks": {
+            "grants": len(checked_doc.get("access", [])),
+            "limits": len(checked_doc.get("limits", [])),
         },
     }
-    result["ratio_router_to_plain"] = round(result["router"]["rate"] / plain["rate"], 3)
+    result["ratio_router_to_plain"] = round(alone["rate"] / plain["rate"], 3)
+    result["ratio_checks_to_alone"] = round(checked["rate"] / alone["rate"], 3)
     out = var / f"routing-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(result, indent=2))
     print()
-    print(f"{'':24}{'messages':>10}{'seconds':>10}{'msg/s':>10}{'peak RSS MB':>13}")
-    for name, r in (
+    print(f"{'':34}{'messages':>10}{'seconds':>10}{'msg/s':>10}{'peak RSS MB':>13}")
+    rows = (
         ("plain aiokafka loop", result["plain_aiokafka"]),
-        ("ndxp router (Faust)", result["router"]),
-    ):
+        ("ndxp router, routing alone", result["router"]),
+        ("ndxp router, grants + quotas", result["router_with_access_and_quotas"]),
+    )
+    for name, r in rows:
         print(
-            f"{name:24}{r['messages']:>10,}{r['seconds']:>10.2f}{r['rate']:>10,.0f}"
+            f"{name:34}{r['messages']:>10,}{r['seconds']:>10.2f}{r['rate']:>10,.0f}"
             f"{r['peak_rss_mb']:>13.0f}"
         )
     print(
         f"router / plain = {result['ratio_router_to_plain']:.2f}   "
-        f"(router wall time incl. start-up {result['router']['wall_seconds_with_startup']}s)"
+        f"grants+quotas / routing alone = {result['ratio_checks_to_alone']:.2f}"
     )
     print(f"command: {result['command']}\nwritten: {out.relative_to(REPO)}")
-    if count < args.messages:
-        print(f"LOST: {args.messages - count} messages not routed", file=sys.stderr)
+    lost = [r["messages"] for _, r in rows[1:] if r["messages"] < args.messages]
+    if lost:
+        print(f"LOST: a router run delivered fewer than {args.messages}", file=sys.stderr)
         return 1
     return 0
+
+
+def bench_registries() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Routing alone (no grants, no limits) and the sample's grants and limits, where the
+    bench client's own limit is raised so that it is checked on every request but never
+    refuses one."""
+    doc = json.loads(DEFAULT_REGISTRY.read_text(encoding="utf-8"))
+    plain = {k: v for k, v in doc.items() if k not in ("access", "limits", "groups")}
+    plain["default_access"] = "allow"
+    checked = json.loads(json.dumps(doc))
+    for limit in checked["limits"]:
+        if limit.get("subsystem") == CLIENT or limit.get("group") == "all-gov":
+            limit.update(rate=1e9, burst=10**9, daily=10**12)
+    return plain, checked
+
+
+def route_with(
+    args: argparse.Namespace,
+    bootstrap: str,
+    var: Path,
+    run: str,
+    label: str,
+    doc: dict[str, Any],
+    quotas: bool,
+) -> dict[str, Any]:
+    """Start a router (new group: it reads the filled topic from the start) on ``doc``,
+    wait until it routed every message, and measure its rate from the routing times."""
+    path = var / f"registry-{label}.json"
+    path.write_text(json.dumps(doc))
+    web_port = args.port + 10
+    cmd = [
+        str(REPO / ".venv" / "bin" / "ndxp"),
+        "router",
+        "--bootstrap",
+        bootstrap,
+        "--group",
+        f"bench-{label}-{run}",
+        "--web-port",
+        str(web_port),
+        "--registry",
+        str(path),
+    ]
+    env = {
+        **os.environ,
+        "NDXP_VAR": str(var),
+        "NDXP_LOG_LEVEL": "WARNING",
+        "NDXP_QUOTAS": "on" if quotas else "off",
+    }
+    started_ms = int(time.time() * 1000)
+    t0 = time.perf_counter()
+    with (var / f"bench-router-{label}.log").open("wb") as out:
+        router = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    rss: list[int] = []
+    try:
+        wait_routed(web_port, args.messages, 900, router, rss)
+        wall = time.perf_counter() - t0
+    finally:
+        router.terminate()
+        router.wait(30)
+    count, first, last = read_routed(bootstrap, run, args.messages, since_ms=started_ms)
+    routed_s = max(last - first, 1) / 1000
+    return {
+        "messages": count,
+        "seconds": round(routed_s, 2),
+        "rate": round(count / routed_s, 1),
+        "wall_seconds_with_startup": round(wall, 1),
+        "peak_rss_mb": round(max(rss or [0]) / 1024, 1),
+    }
 
 
 def argv_or_default() -> list[str]:
