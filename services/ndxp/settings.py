@@ -25,6 +25,7 @@ class RouterSettings:
     var: Path = REPO / "var"
     log_level: str = "INFO"
     registry_reload_s: float = 2.0
+    registry_topic: str = "ndxp.registry"
     # The quota stage (registry limits) is off by default until a faust-streaming restart
     # race it exposes is fixed (tests/integration/test_quota.py, the issue 4 notes).
     quotas: bool = False
@@ -59,6 +60,7 @@ class RouterSettings:
             var=Path(e.get(env.VAR, str(base.var))),
             log_level=e.get(env.LOG_LEVEL, base.log_level),
             registry_reload_s=float(e.get(env.REGISTRY_RELOAD_S, base.registry_reload_s)),
+            registry_topic=e.get(env.REGISTRY_TOPIC, base.registry_topic),
             quotas=e.get(env.QUOTAS, "off").lower() in ("on", "1", "true", "yes"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from ndxp.core.registry import RegistryError
-from ndxp.core.topology import topics_for
+from ndxp.core.topology import registry_topic, topics_for
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings
 
@@ -18,6 +18,14 @@ def register(sub: Any) -> None:
     check = reg_sub.add_parser("check", help="validate a registry file, list every error")
     check.add_argument("file")
     check.set_defaults(func=check_cmd)
+
+    pub = reg_sub.add_parser(
+        "publish", help="validate a registry and publish it to every router (no restart)"
+    )
+    pub.add_argument("file")
+    pub.add_argument("--bootstrap", help="Kafka bootstrap (default: $NDXP_BOOTSTRAP)")
+    pub.add_argument("--topic", help="registry topic (default: $NDXP_REGISTRY_TOPIC)")
+    pub.set_defaults(func=publish_cmd)
 
     topics = sub.add_parser("topics", help="create the topics the registry needs")
     topics.add_argument("--registry", help="registry file (default: $NDXP_REGISTRY or sample)")
@@ -58,4 +66,31 @@ async def topics_cmd(args: argparse.Namespace) -> int:
     specs = topics_for(registry, settings.partitions, settings.topic_config)
     created = await ensure_topics(settings.bootstrap, specs)
     print(f"ndxp: {len(specs)} topics needed, {len(created)} created")
+    return 0
+
+
+async def publish_cmd(args: argparse.Namespace) -> int:
+    """Refuse an invalid file (every error listed); else write it to the compacted topic."""
+    from ndxp.kafka_admin import ensure_topics
+    from ndxp.kafka_io import producer
+    from ndxp.router.registry_feed import REGISTRY_KEY
+
+    if check_cmd(args) != 0:
+        print(f"{args.file}: not published; the registry in force stays")
+        return 1
+    settings = RouterSettings.from_env(bootstrap=args.bootstrap, registry_topic=args.topic)
+    await ensure_topics(settings.bootstrap, [registry_topic(settings.registry_topic)])
+    with open(args.file, "rb") as f:
+        document = f.read()
+    p = producer(settings.bootstrap, max_request_size=8 * 1024 * 1024)
+    await p.start()
+    try:
+        md = await p.send_and_wait(settings.registry_topic, document, key=REGISTRY_KEY)
+    finally:
+        await p.stop()
+    version = load_registry(args.file).version
+    print(
+        f"published registry version {version} to {md.topic}@{md.offset}; "
+        f"every router worker applies it within seconds"
+    )
     return 0

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ndxp.core.topology import quota_topics, topics_for
+from ndxp.core.topology import quota_topics, registry_topic, topics_for
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings
 
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     specs = [
         *topics_for(registry, settings.partitions, settings.topic_config),
         *quota_topics(settings.group, settings.partitions),
+        registry_topic(settings.registry_topic),
     ]
     loop.run_until_complete(ensure_topics(settings.bootstrap, specs))
     (settings.var / "faust").mkdir(parents=True, exist_ok=True)

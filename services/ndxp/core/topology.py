@@ -56,3 +56,16 @@ def quota_requests_topic(group: str) -> str:
 
 def quota_changelog_topic(group: str) -> str:
     return f"{group}-quota-changelog"  # Faust's name for table "quota" of app ``group``
+
+
+def registry_topic(name: str) -> TopicSpec:
+    """The compacted topic `ndxp registry publish` writes and every router worker follows."""
+    return TopicSpec(
+        name,
+        1,
+        {
+            "cleanup.policy": "compact",
+            "min.insync.replicas": "1",
+            "max.message.bytes": str(MAX_MESSAGE_BYTES),
+        },
+    )

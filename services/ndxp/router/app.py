@@ -53,6 +53,7 @@ from ndxp.router.forwarding import (
     routed_headers,
     to_quota_stage,
 )
+from ndxp.router.registry_feed import follow
 from ndxp.router.registry_watch import RegistryWatch
 from ndxp.router.stats import RouterStats
 from ndxp.settings import RouterSettings
@@ -291,11 +292,11 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         app.agent(staged_topic, concurrency=1, name="ndxp.router.quota")(thin(enforce_one))
     never_drop_messages(app)  # see ndxp.router.faust_fixes: a message-loss race in Faust
 
-    @app.timer(interval=settings.registry_reload_s)
-    async def reload_registry() -> None:
-        new = watch.poll()
-        if new is None:
-            return
+    async def apply_registry(new: Registry) -> None:
+        """Put a new registry version in force: topics first, then routing, then the
+        subscription (a newly connected member can send and receive at once)."""
+        if new.version == router.registry.version:
+            return  # e.g. the topic's latest record is the file it was started with
         await ensure_topics(
             settings.bootstrap,
             [
@@ -304,6 +305,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             ],
         )
         router.registry = new
+        log.info("registry version %s in force", new.version)
         added = sorted(set(new.ingress) - set(ingress.topics))
         if added:
             # Faust shares this list with the agent's channel; the conductor resubscribes.
@@ -311,6 +313,16 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             app.topics._resubscribe_sleep_lock_seconds = 1.0  # type: ignore[attr-defined]
             app.topics._flag_changes()  # type: ignore[attr-defined]
             log.info("subscribing to %d new ingress topic(s): %s", len(added), ", ".join(added))
+
+    @app.timer(interval=settings.registry_reload_s)
+    async def reload_registry_file() -> None:
+        new = watch.poll()
+        if new is not None:
+            await apply_registry(new)
+
+    @app.task
+    async def follow_registry_topic() -> None:
+        await follow(settings.bootstrap, settings.registry_topic, apply_registry)
 
     @app.page("/health")
     async def health(self: Any, request: Any) -> Any:

@@ -1,0 +1,48 @@
+"""Every router worker follows the compacted registry topic (no consumer group: each worker
+reads all of it) and applies each valid version it finds; the last one wins."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from ndxp.core.registry import Registry, RegistryError
+from ndxp.registry_file import parse_registry
+
+log = logging.getLogger("ndxp.registry")
+REGISTRY_KEY = b"registry"
+
+
+async def follow(bootstrap: str, topic: str, apply: Callable[[Registry], Awaitable[None]]) -> None:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        while True:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            records = batch.get(tp, [])
+            latest = next((r for r in reversed(records) if r.key == REGISTRY_KEY), None)
+            if latest is None or latest.value is None:
+                continue
+            try:
+                registry = parse_registry(latest.value, f"{topic}@{latest.offset}")
+            except RegistryError as exc:
+                log.error(
+                    "registry at %s@%d refused, keeping the one in force: %s",
+                    topic,
+                    latest.offset,
+                    exc,
+                )
+                continue
+            await apply(registry)
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await consumer.stop()
