@@ -38,38 +38,25 @@ start() {
   spawn router "$ndxp" router
   spawn ledger "$ndxp" ledger run
   spawn simulator "$ndxp" simulate --service-time-ms 5
-  for _ in $(seq 1 240); do
-    if curl -fs "http://127.0.0.1:$web_port/health" > /dev/null 2>&1; then
-      echo "ndxp: router ready — health: http://127.0.0.1:$web_port/health"
-      wait_ledger
-      return 0
-    fi
-    if ! alive router; then
-      echo "ndxp: router exited; last lines of var/log/router.log:" >&2
-      tail -n 30 "$var/log/router.log" >&2
-      exit 1
-    fi
-    sleep 0.25
-  done
-  echo "ndxp: router not ready after 60s; see var/log/router.log" >&2
-  exit 1
+  wait_healthy router "$web_port"
+  wait_healthy ledger "${NDXP_LEDGER_WEB_PORT:-6067}"
 }
 
-wait_ledger() {
-  local port="${NDXP_LEDGER_WEB_PORT:-6067}"
+wait_healthy() {  # name, port: wait until its health endpoint answers, or show why not
+  local name="$1" port="$2"
   for _ in $(seq 1 240); do
     if curl -fs "http://127.0.0.1:$port/health" > /dev/null 2>&1; then
-      echo "ndxp: ledger ready — health: http://127.0.0.1:$port/health"
+      echo "ndxp: $name ready — health: http://127.0.0.1:$port/health"
       return 0
     fi
-    if ! alive ledger; then
-      echo "ndxp: ledger exited; last lines of var/log/ledger.log:" >&2
-      tail -n 30 "$var/log/ledger.log" >&2
+    if ! alive "$name"; then
+      echo "ndxp: $name exited; last lines of var/log/$name.log:" >&2
+      tail -n 30 "$var/log/$name.log" >&2
       exit 1
     fi
     sleep 0.25
   done
-  echo "ndxp: ledger not ready after 60s; see var/log/ledger.log" >&2
+  echo "ndxp: $name not ready after 60s; see var/log/$name.log" >&2
   exit 1
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 import uuid
@@ -73,6 +74,26 @@ def request(mid: str, client: str, service: str, **extra: str) -> list[tuple[str
         *extra.items(),
     ]
     return [(k, v.encode()) for k, v in h]
+
+
+def stream(
+    bootstrap: str, topic: str, client: str, service: str, ids: list[str], per_second: int
+) -> threading.Thread:
+    """Send a request per id at a steady rate from a background thread (started). Keys
+    spread the requests over every partition of the topic."""
+
+    def run() -> None:
+        p = producer(bootstrap)
+        for n, mid in enumerate(ids):
+            send(p, topic, request(mid, client, service), key=str(n).encode())
+            if n % 50 == 49:
+                p.poll(0)
+                time.sleep(50 / per_second)
+        p.flush(30)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
 
 
 def hdr(m: Message, name: str) -> str | None:

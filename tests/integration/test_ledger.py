@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 import uuid
 
@@ -12,7 +11,7 @@ import pytest
 from ndxp.core.errors import NdxpError
 
 from .conftest import Broker
-from .kafka_tools import LedgerProcess, RouterProcess, producer, request, send
+from .kafka_tools import LedgerProcess, RouterProcess, producer, request, send, stream
 
 pytestmark = pytest.mark.integration
 
@@ -103,28 +102,13 @@ def test_sql_endpoint_refuses_writes(ledger: LedgerProcess) -> None:
     assert ledger.sql("SELECT 1") == [[1]]
 
 
-def stream(bootstrap: str, ids: list[str], per_second: int) -> threading.Thread:
-    def run() -> None:
-        p = producer(bootstrap)
-        for n, mid in enumerate(ids):
-            send(p, IN_H41, request(mid, MOTCUA, POP), key=str(n).encode())
-            if n % 100 == 99:
-                p.poll(0)
-                time.sleep(100 / per_second)
-        p.flush(30)
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
-
-
 def test_ledger_killed_mid_stream_keeps_every_message_once(
     kafka: Broker, router: RouterProcess, ledger: LedgerProcess
 ) -> None:
     run = uuid.uuid4().hex[:8]
     ids = [f"{run}-{i}" for i in range(6000)]
     where = f"WHERE startsWith(message_id, '{run}-')"
-    writer = stream(kafka.bootstrap, ids, per_second=2000)
+    writer = stream(kafka.bootstrap, IN_H41, MOTCUA, POP, ids, per_second=2000)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         [[n]] = ledger.sql(f"SELECT count() FROM ndxp.ledger {where}")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import Broker
-from .kafka_tools import LedgerProcess, RouterProcess, Tap, hdr, producer, request, send
+from .kafka_tools import LedgerProcess, RouterProcess, Tap, hdr, stream
 
 pytestmark = pytest.mark.integration
 
@@ -86,23 +86,9 @@ def start_router(
     return r.start()
 
 
-def stream(bootstrap: str, sender: str, ids: list[str], per_second: int) -> threading.Thread:
-    def run() -> None:
-        p = producer(bootstrap)
-        client = f"VN:GOV:000.00.00.{sender}:motcua"
-        for n, mid in enumerate(ids):
-            # keys spread the client's requests over every ingress partition
-            send(
-                p, f"ndxp.in.000.00.00.{sender}", request(mid, client, SERVICE), key=str(n).encode()
-            )
-            if n % 50 == 49:
-                p.poll(0)
-                time.sleep(50 / per_second)
-        p.flush(30)
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
+def send_as(bootstrap: str, sender: str, ids: list[str], per_second: int) -> threading.Thread:
+    topic, client = f"ndxp.in.000.00.00.{sender}", f"VN:GOV:000.00.00.{sender}:motcua"
+    return stream(bootstrap, topic, client, SERVICE, ids, per_second)
 
 
 def outcome(tap: Tap, ids: list[str], timeout: float = 120) -> tuple[set[str], set[str]]:
@@ -131,7 +117,7 @@ def test_daily_cap_routes_exactly_n_of_one_and_a_half_n(kafka: Broker, tmp_path:
     )
     ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
     try:
-        stream(kafka.bootstrap, "H91", ids, per_second=2000).join()
+        send_as(kafka.bootstrap, "H91", ids, per_second=2000).join()
         routed, refused = outcome(tap, ids)
         notices = [
             m
@@ -165,7 +151,7 @@ def test_exact_when_the_router_is_killed_mid_run(
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
     ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
     try:
-        writer = stream(kafka.bootstrap, "H93", ids, per_second=600)
+        writer = send_as(kafka.bootstrap, "H93", ids, per_second=600)
         tap.collect(lambda ms: len(ms) >= cap // 6, timeout=60)
         router.kill9()
         assert writer.is_alive(), "the kill must land mid-run"
@@ -205,7 +191,7 @@ def test_exact_when_one_of_two_workers_dies(kafka: Broker, tmp_path: Path) -> No
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
     ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
     try:
-        writer = stream(kafka.bootstrap, "H95", ids, per_second=600)
+        writer = send_as(kafka.bootstrap, "H95", ids, per_second=600)
         tap.collect(lambda ms: len(ms) >= cap // 6, timeout=60)
         victim = max((first, second), key=lambda w: (w.health() or {}).get("routed", 0))
         victim.kill9()
