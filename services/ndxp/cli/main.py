@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 from ndxp.core.errors import NdxpError
@@ -38,8 +38,6 @@ def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
 
     return uvloop.run(coro)
 
-
-Handler = Callable[[argparse.Namespace], Any]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -183,13 +183,6 @@ class Registry:
         """The nearest connected member at or above ``member``, if any."""
         return _nearest_connected(member, self.members)
 
-    def member(self, text: str) -> Member:
-        """Look a member up by id text (``VN:GOV:000.00.00.H41``) or bare code."""
-        for member in self.members.values():
-            if text in (str(member.id), str(member.id.code)):
-                return member
-        raise KeyError(text)
-
 
 def _nearest_connected(member: MemberId, members: Mapping[MemberId, Member]) -> MemberId | None:
     for candidate in member.self_and_ancestors():
