@@ -10,6 +10,7 @@ ROUTER_GROUP = "NDXP_ROUTER_GROUP"  # the router's consumer group / Faust app id
 ROUTER_WEB_PORT = "NDXP_ROUTER_WEB_PORT"  # health endpoint port, default 6066
 VAR = "NDXP_VAR"  # runtime folder (data, logs, pid files), default <repo>/var
 LOG_LEVEL = "NDXP_LOG_LEVEL"  # default INFO
+LOG_FORMAT = "NDXP_LOG_FORMAT"  # json (default) or text
 REGISTRY_RELOAD_S = "NDXP_REGISTRY_RELOAD_S"  # how often the router checks the registry file
 LEDGER_DSN = "NDXP_LEDGER_DSN"  # chdb:///path (default var/ledger) or http://host:8123
 LEDGER_GROUP = "NDXP_LEDGER_GROUP"  # the ledger's consumer group, default ndxp-ledger

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import logging
 import sys
 from typing import Any
 
 import orjson
 
+from ndxp.logs import configure
 from ndxp.settings import DEFAULT_REGISTRY, LedgerSettings
 
 
@@ -65,10 +65,7 @@ async def run_cmd(args: argparse.Namespace) -> int:
     from ndxp.ledger.service import serve
 
     settings = _settings(args)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    configure(settings.log_level)
     await serve(settings)
     return 0
 

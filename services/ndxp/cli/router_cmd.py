@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ndxp.core.topology import quota_topics, registry_topic, topics_for
+from ndxp.logs import configure
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings
 
@@ -36,10 +37,7 @@ def run(args: argparse.Namespace) -> int:
         group=args.group,
     )
     registry = load_registry(settings.registry_path)  # refuses an invalid file, every error
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure(settings.log_level)
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer
 
 from ndxp.core import wire
 from ndxp.kafka_io import header, producer
+from ndxp.logs import configure
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings
 
@@ -35,8 +36,7 @@ def register(sub: Any) -> None:
 
 
 async def simulate_cmd(args: argparse.Namespace) -> int:
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    configure("INFO")
     settings = RouterSettings.from_env(bootstrap=args.bootstrap)
     registry = load_registry(settings.registry_path)
     members = args.members or sorted(

@@ -160,6 +160,11 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             decision.message_id,
             source.topic,
             decision.detail,
+            extra={
+                "code": decision.code.value,
+                "message_id": decision.message_id,
+                "source": f"{source.topic}:{source.partition}:{source.offset}",
+            },
         )
         now_ms = int(time.time() * 1000)
         for out in rejection_records(decision, source, key, value, headers, now_ms, extra or ()):
