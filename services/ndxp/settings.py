@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from ndxp import env
 from ndxp.core import wire
@@ -47,24 +48,22 @@ class RouterSettings:
     def from_env(
         cls, environ: Mapping[str, str] | None = None, **overrides: object
     ) -> RouterSettings:
-        e = os.environ if environ is None else environ
-        base = cls()
-        s = replace(
-            base,
-            bootstrap=e.get(env.BOOTSTRAP, base.bootstrap),
-            registry_path=Path(e.get(env.REGISTRY, str(base.registry_path))),
-            max_value_bytes=int(e.get(env.MAX_VALUE_BYTES, base.max_value_bytes)),
-            partitions=int(e.get(env.PARTITIONS, base.partitions)),
-            group=e.get(env.ROUTER_GROUP, base.group),
-            web_port=int(e.get(env.ROUTER_WEB_PORT, base.web_port)),
-            var=Path(e.get(env.VAR, str(base.var))),
-            log_level=e.get(env.LOG_LEVEL, base.log_level),
-            registry_reload_s=float(e.get(env.REGISTRY_RELOAD_S, base.registry_reload_s)),
-            registry_topic=e.get(env.REGISTRY_TOPIC, base.registry_topic),
-            quotas=e.get(env.QUOTAS, "off").lower() in ("on", "1", "true", "yes"),
-        )
-        clean = {k: v for k, v in overrides.items() if v is not None}
-        return replace(s, **clean) if clean else s  # type: ignore[arg-type]
+        return _from_env(cls(), _ROUTER_ENV, environ, overrides)
+
+
+_ROUTER_ENV = {
+    "bootstrap": env.BOOTSTRAP,
+    "registry_path": env.REGISTRY,
+    "max_value_bytes": env.MAX_VALUE_BYTES,
+    "partitions": env.PARTITIONS,
+    "group": env.ROUTER_GROUP,
+    "web_port": env.ROUTER_WEB_PORT,
+    "var": env.VAR,
+    "log_level": env.LOG_LEVEL,
+    "registry_reload_s": env.REGISTRY_RELOAD_S,
+    "registry_topic": env.REGISTRY_TOPIC,
+    "quotas": env.QUOTAS,
+}
 
 
 @dataclass(frozen=True)
@@ -93,18 +92,46 @@ class LedgerSettings:
     def from_env(
         cls, environ: Mapping[str, str] | None = None, **overrides: object
     ) -> LedgerSettings:
-        e = os.environ if environ is None else environ
-        base = cls()
-        s = replace(
-            base,
-            bootstrap=e.get(env.BOOTSTRAP, base.bootstrap),
-            dsn=e.get(env.LEDGER_DSN, base.dsn),
-            group=e.get(env.LEDGER_GROUP, base.group),
-            web_port=int(e.get(env.LEDGER_WEB_PORT, base.web_port)),
-            var=Path(e.get(env.VAR, str(base.var))),
-            batch_rows=int(e.get(env.LEDGER_BATCH_ROWS, base.batch_rows)),
-            batch_seconds=float(e.get(env.LEDGER_BATCH_SECONDS, base.batch_seconds)),
-            log_level=e.get(env.LOG_LEVEL, base.log_level),
-        )
-        clean = {k: v for k, v in overrides.items() if v is not None}
-        return replace(s, **clean) if clean else s  # type: ignore[arg-type]
+        return _from_env(cls(), _LEDGER_ENV, environ, overrides)
+
+
+_LEDGER_ENV = {
+    "bootstrap": env.BOOTSTRAP,
+    "dsn": env.LEDGER_DSN,
+    "group": env.LEDGER_GROUP,
+    "web_port": env.LEDGER_WEB_PORT,
+    "var": env.VAR,
+    "batch_rows": env.LEDGER_BATCH_ROWS,
+    "batch_seconds": env.LEDGER_BATCH_SECONDS,
+    "log_level": env.LOG_LEVEL,
+}
+
+_S = TypeVar("_S", RouterSettings, LedgerSettings)
+
+
+def _from_env(
+    base: _S,
+    names: Mapping[str, str],
+    environ: Mapping[str, str] | None,
+    overrides: Mapping[str, object],
+) -> _S:
+    """``base`` with each field named in ``names`` read from its environment variable
+    (converted to the default's type), then the non-``None`` ``overrides`` (CLI flags)."""
+    e = os.environ if environ is None else environ
+    changes: dict[str, object] = {}
+    for name, var in names.items():
+        text = e.get(var)
+        if text is not None:
+            changes[name] = _convert(getattr(base, name), text)
+    changes.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _convert(default: object, text: str) -> object:
+    if isinstance(default, bool):
+        return text.strip().lower() in ("on", "1", "true", "yes")
+    if isinstance(default, Path):
+        return Path(text)
+    if isinstance(default, int | float):
+        return type(default)(text)
+    return text

@@ -1,0 +1,30 @@
+from pathlib import Path
+
+from ndxp.settings import LedgerSettings, RouterSettings
+
+
+def test_environment_then_flags() -> None:
+    environ = {
+        "NDXP_QUOTAS": "on",
+        "NDXP_PARTITIONS": "5",
+        "NDXP_REGISTRY": "/x.json",
+        "NDXP_REGISTRY_RELOAD_S": "0.5",
+        "NDXP_BOOTSTRAP": "h:1",
+    }
+    s = RouterSettings.from_env(environ, bootstrap=None, web_port=7)
+    assert (s.quotas, s.partitions, s.registry_path, s.registry_reload_s) == (
+        True,
+        5,
+        Path("/x.json"),
+        0.5,
+    )
+    assert (s.bootstrap, s.web_port) == ("h:1", 7)  # a None flag leaves the environment's value
+    assert RouterSettings.from_env({}) == RouterSettings()
+    assert RouterSettings.from_env({"NDXP_QUOTAS": "off"}).quotas is False
+
+
+def test_ledger_dsn_defaults_to_the_embedded_engine_in_var() -> None:
+    s = LedgerSettings.from_env({"NDXP_VAR": "/tmp/v", "NDXP_LEDGER_BATCH_SECONDS": "0.2"})
+    assert (s.ledger_dsn, s.embedded, s.batch_seconds) == ("chdb:///tmp/v/ledger", True, 0.2)
+    server = LedgerSettings.from_env({"NDXP_LEDGER_DSN": "http://h:8123"})
+    assert not server.embedded
