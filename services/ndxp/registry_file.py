@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -28,12 +29,17 @@ def parse_registry(text: str | bytes, source: str = "<registry>") -> Registry:
         document = json.loads(text)
     except ValueError as exc:
         raise RegistryError([f"{source}: not JSON: {exc}"]) from None
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
-    problems = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    problems = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if problems:
         raise RegistryError([f"{_path(e.absolute_path)}: {e.message}" for e in problems])
     return Registry.from_document(document)
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    """Built once per process: every reload and every published version is checked."""
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
 
 
 def _path(parts: object) -> str:

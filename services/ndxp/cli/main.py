@@ -12,13 +12,13 @@ from ndxp.core.errors import NdxpError
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ndxp.cli import bench, client, ledger_cmd, registry_cmd, router_cmd, simulate
+    from ndxp.cli import client, ledger_cmd, registry_cmd, router_cmd, simulate
 
     parser = argparse.ArgumentParser(
         prog="ndxp", description="National data exchange router on Kafka."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (router_cmd, client, simulate, registry_cmd, ledger_cmd, bench):
+    for module in (router_cmd, client, simulate, registry_cmd, ledger_cmd):
         module.register(sub)
     args = parser.parse_args(argv)
     try:

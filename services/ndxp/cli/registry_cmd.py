@@ -6,7 +6,7 @@ import argparse
 from collections import Counter
 from typing import Any
 
-from ndxp.core.registry import RegistryError
+from ndxp.core.registry import Registry, RegistryError
 from ndxp.core.topology import registry_topic, topics_for
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings
@@ -34,16 +34,21 @@ def register(sub: Any) -> None:
 
 
 def check_cmd(args: argparse.Namespace) -> int:
+    return 0 if checked(args.file) is not None else 1
+
+
+def checked(path: str) -> Registry | None:
+    """Load and validate a registry file, printing a summary or every error."""
     try:
-        registry = load_registry(args.file)
+        registry = load_registry(path)
     except RegistryError as exc:
-        print(f"{args.file}: {len(exc.errors)} error(s)")
+        print(f"{path}: {len(exc.errors)} error(s)")
         for e in exc.errors:
             print(f"  - {e}")
-        return 1
+        return None
     kinds = Counter(m.kind.value for m in registry.members.values())
     print(
-        f"{args.file}: ok — version {registry.version}, {len(registry.members)} members "
+        f"{path}: ok — version {registry.version}, {len(registry.members)} members "
         f"({len(registry.connected)} connected), {len(registry.subsystems)} subsystems, "
         f"{len(registry.services)} services"
     )
@@ -55,7 +60,7 @@ def check_cmd(args: argparse.Namespace) -> int:
     )
     for kind, n in sorted(kinds.items()):
         print(f"  {kind}: {n}")
-    return 0
+    return registry
 
 
 async def topics_cmd(args: argparse.Namespace) -> int:
@@ -75,7 +80,8 @@ async def publish_cmd(args: argparse.Namespace) -> int:
     from ndxp.kafka_io import producer
     from ndxp.router.registry_feed import REGISTRY_KEY
 
-    if check_cmd(args) != 0:
+    registry = checked(args.file)
+    if registry is None:
         print(f"{args.file}: not published; the registry in force stays")
         return 1
     settings = RouterSettings.from_env(bootstrap=args.bootstrap, registry_topic=args.topic)

@@ -106,7 +106,7 @@ def build(
         f"SELECT toString(day), sum(messages) FROM ndxp.ledger_daily "
         f"WHERE kind = 'request' AND {_where(prev)} GROUP BY day ORDER BY day"
     )
-    routed = sum(n for k, n in outcomes.items() if k == "request routed")
+    routed = outcomes.get("request routed", 0)
     return {
         "period": {
             "label": period.label,

@@ -1,7 +1,0 @@
-"""``ndxp bench``: placeholder, filled in below."""
-
-from typing import Any
-
-
-def register(sub: Any) -> None:
-    pass
