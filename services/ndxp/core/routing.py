@@ -75,7 +75,6 @@ class Router:
 
     def decide(self, source_topic: str, headers: Headers, value_size: int) -> Decision:
         sender = self.registry.ingress.get(source_topic)
-        message_id = _peek_id(headers)
         envelope: Envelope | None = None
         try:
             if sender is None:
@@ -91,6 +90,8 @@ class Router:
                 )
             route = self._route(envelope, sender)
         except Rejection as rejection:
+            # Only a rejected message needs its id looked up again: for the error notice.
+            message_id = envelope.id if envelope is not None else _peek_id(headers)
             return Rejected(rejection.code, rejection.detail, message_id, sender, envelope)
         return Routed(envelope, route, wire.egress_topic(route))
 
