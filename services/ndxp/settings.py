@@ -34,6 +34,7 @@ class RouterSettings:
     producer_linger_s: float = 0.005
     producer_max_batch_size: int = 256 * 1024
     max_poll_records: int = 1000
+    fetch_max_wait_ms: int = 20  # Faust's 1500 throttles a router on many topics
     stream_buffer_maxsize: int = 16384
     commit_interval_s: float = 1.0
     # A worker killed with SIGKILL is noticed after the session timeout; its partitions

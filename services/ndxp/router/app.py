@@ -7,14 +7,21 @@ Two stages:
    quota stage, re-keyed by its client, so all of one client's requests meet on one
    partition — where its quota state lives.
 2. **quota** (``<group>-quota-requests``): :mod:`ndxp.core.quota` decides with a Faust table
-   co-partitioned with that topic and backed by its compacted changelog. A redelivered
-   request gets its first decision back and is not charged twice, so counts stay exact
-   across crashes.
+   co-partitioned with that topic and backed by its compacted changelog
+   (:mod:`ndxp.router.quota_changelog`: each dirty client's state is written and acknowledged
+   before every commit). Each client's requests arrive in one partition, in order, and the
+   decision depends only on the state and the request's production time, so a restart that
+   re-reads requests decides them exactly as before; one the state already covers gets its
+   first decision back and is not charged twice. Counts stay exact across crashes.
 
-At-least-once: Faust commits an offset only after flushing the producer (acks=all), so all
-records produced for the messages it covers are on the broker. Agent concurrency stays 1
-(faust-streaming#606). An unexpected error (the broker refusing a write after retries) is
-fatal: the worker exits non-zero and redelivery after restart loses nothing.
+Delivery: :mod:`ndxp.router.faust_fixes` makes each agent process every offset of its
+partitions once and in order, and commit only what it processed, working around message-loss
+races in faust-streaming. Agents produce through :class:`ndxp.router.outbox.Outbox`
+(aiokafka directly); Faust flushes that producer (acks=all) before it commits offsets, so
+every record produced for a message is on the broker before its offset is committed. Agent
+concurrency stays 1 (faust-streaming#606). An unexpected error (the broker refusing a write
+after retries) is fatal: the worker exits non-zero and redelivery after restart loses
+nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +33,6 @@ import time
 from typing import Any
 
 import faust
-import orjson
-from faust.types import EventT
 
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
@@ -42,7 +47,7 @@ from ndxp.core.topology import (
     topics_for,
 )
 from ndxp.kafka_admin import ensure_topics
-from ndxp.router.faust_fixes import never_drop_messages
+from ndxp.router.faust_fixes import deliver_in_order, fetch_max_wait
 from ndxp.router.forwarding import (
     Outgoing,
     Source,
@@ -53,6 +58,8 @@ from ndxp.router.forwarding import (
     routed_headers,
     to_quota_stage,
 )
+from ndxp.router.outbox import Outbox
+from ndxp.router.quota_changelog import QuotaChangelog
 from ndxp.router.registry_feed import follow
 from ndxp.router.registry_watch import RegistryWatch
 from ndxp.router.stats import RouterStats
@@ -123,29 +130,14 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             ),
         )
     )
-    topics: dict[str, Any] = {}
-
-    def topic(name: str) -> Any:
-        """One Topic object per destination (Faust builds a new one per send otherwise)."""
-        found = topics.get(name)
-        if found is None:
-            found = topics[name] = app.topic(name, key_serializer="raw", value_serializer="raw")
-        return found
-
-    async def emit(event: EventT[Any, Any], out: Outgoing) -> None:
-        # Faust takes seconds and truncates seconds*1000 to an int: +0.5 ms keeps it exact.
-        timestamp = None if out.timestamp_ms is None else (out.timestamp_ms + 0.5) / 1000
-        await event.forward(
-            topic(out.topic),
-            key=out.key,
-            value=out.value,
-            headers=out.headers,
-            timestamp=timestamp,
-            partition=out.partition,
-        )
+    changelog_writer = None
+    if quota is not None:
+        changelog_writer = QuotaChangelog(app, quota, changelog, exit_fatal)
+        changelog_writer.install()
+    outbox = Outbox(app, exit_fatal)
+    emit = outbox.put
 
     async def reject(
-        event: EventT[Any, Any],
         decision: Rejected,
         source: Source,
         key: bytes | None,
@@ -168,10 +160,9 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         )
         now_ms = int(time.time() * 1000)
         for out in rejection_records(decision, source, key, value, headers, now_ms, extra or ()):
-            await emit(event, out)
+            await emit(out)
 
-    async def route_one(event: EventT[Any, Any]) -> None:
-        message = event.message
+    async def route_one(message: Any) -> None:
         headers = _header_list(message.headers)
         value = message.value
         decision = router.decide(message.topic, headers, 0 if value is None else len(value))
@@ -179,7 +170,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             message.topic, message.partition, message.offset, _timestamp_ms(message.timestamp)
         )
         if isinstance(decision, Rejected):
-            await reject(event, decision, source, message.key, value, headers)
+            await reject(decision, source, message.key, value, headers)
             return
         envelope = decision.envelope
         route = str(decision.route.code)
@@ -195,13 +186,12 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
                     value,
                     headers,
                 )
-                await emit(event, staged)
+                await emit(staged)
                 return
         stats.on_routed()
         key, value = producible(message.key, value)
         now_ms = int(time.time() * 1000)
         await emit(
-            event,
             Outgoing(
                 decision.topic,
                 key,
@@ -211,8 +201,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             ),
         )
 
-    async def enforce_one(event: EventT[Any, Any]) -> None:
-        message = event.message
+    async def enforce_one(message: Any) -> None:
         staged = from_quota_stage(_header_list(message.headers), _timestamp_ms(message.timestamp))
         client_text = bytes(message.key or b"").decode()
         registry_now = router.registry
@@ -225,31 +214,19 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         now_ms = source.timestamp_ms if source.timestamp_ms is not None else int(time.time() * 1000)
         verdict = decide(state, limits, f"{source.topic}:{source.partition}", source.offset, now_ms)
         if not verdict.replay:
-            # Faust's own changelog writes go through a buffer its flush-before-commit may
-            # leave behind (faust/transport/producer.py flush_atmost gives up after 0.1 s),
-            # and a crash then rolls the state back under committed offsets: counts would
-            # drift. So the state goes in memory directly and its changelog record is sent
-            # like every other output, acknowledged before the offset is committed.
-            quota.data[message.key] = state.data
-            await emit(
-                event,
-                Outgoing(
-                    changelog, message.key, orjson.dumps(state.data), [], None, message.partition
-                ),
-            )
+            assert changelog_writer is not None
+            changelog_writer.changed(message.key, message.partition, state.data)
         if verdict.refused:
-            await reject_quota(event, staged, message.value, verdict, state, now_ms)
+            await reject_quota(staged, message.value, verdict, state, now_ms)
             return
         stats.on_routed()
         key, value = producible(staged.key, message.value)
         out_headers = routed_headers(staged.headers, staged.route, int(time.time() * 1000))
         await emit(
-            event,
             Outgoing(wire.egress_topic(staged.route), key, value, out_headers, source.timestamp_ms),
         )
 
     async def reject_quota(
-        event: EventT[Any, Any],
         staged: Staged,
         value: bytes | None,
         verdict: QuotaDecision,
@@ -276,26 +253,35 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             _first(staged.headers, wire.H_ID) or None,
             router.registry.ingress.get(staged.source.topic),
         )
-        await reject(event, decision, staged.source, staged.key, value, staged.headers, extra)
+        await reject(decision, staged.source, staged.key, value, staged.headers, extra)
+
+    staged_name = staged_topic.get_topic_name()
+    order = deliver_in_order(  # see ndxp.router.faust_fixes: message-loss races in Faust
+        app, lambda tp: tp.topic == staged_name or tp.topic in ingress.topics
+    )
+
+    fetch_max_wait(app, settings.fetch_max_wait_ms)
 
     def thin(handler: Any) -> Any:
         async def agent(stream: faust.StreamT[Any]) -> None:
             async for event in stream.events():
                 try:
-                    await handler(event)
+                    message = event.message
+                    if not await order.admit(message):
+                        continue
+                    await handler(message)
+                    order.done(message)
                 except Exception:
                     log.critical(
                         "cannot produce; exiting so a supervisor restarts the worker", exc_info=True
                     )
-                    logging.shutdown()
-                    os._exit(EXIT_FATAL)
+                    exit_fatal()
 
         return agent
 
     app.agent(ingress, concurrency=1, name="ndxp.router.route")(thin(route_one))
     if settings.quotas:
         app.agent(staged_topic, concurrency=1, name="ndxp.router.quota")(thin(enforce_one))
-    never_drop_messages(app)  # see ndxp.router.faust_fixes: a message-loss race in Faust
 
     async def apply_registry(new: Registry) -> None:
         """Put a new registry version in force: topics first, then routing, then the
@@ -319,6 +305,10 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             app.topics._flag_changes()  # type: ignore[attr-defined]
             log.info("subscribing to %d new ingress topic(s): %s", len(added), ", ".join(added))
 
+    @app.timer(interval=1.0)
+    async def seek_back_dropped() -> None:
+        await order.sweep()
+
     @app.timer(interval=settings.registry_reload_s)
     async def reload_registry_file() -> None:
         new = watch.poll()
@@ -340,11 +330,19 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             "ingress_topics": len(router.registry.ingress),
             "quotas": settings.quotas,
             "quota_clients": 0 if quota is None else len(quota),
+            "delivery_holes": order.holes,
+            "quota_changelog_records": 0 if changelog_writer is None else changelog_writer.records,
             **stats.snapshot(),
         }
         return self.json(body, status=200 if assigned > 0 else 503)
 
     return app
+
+
+def exit_fatal() -> None:
+    """Exit at once, non-zero, without committing: redelivery after a restart loses nothing."""
+    logging.shutdown()
+    os._exit(EXIT_FATAL)
 
 
 def _first(headers: list[tuple[str, bytes]], name: str) -> str:
