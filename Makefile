@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup kafka run stop status test unit integration lint bench bench-ledger synth test-quota-crash clean
+.PHONY: help setup kafka run stop status test unit integration lint bench bench-ledger synth soak-quota clean
 
 help:
 	@echo "make run      start Kafka, the router and a provider simulator (installs everything)"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench    routing throughput: ndxp router vs a plain aiokafka loop"
 	@echo "make bench-ledger  ledger ingest rate, freshness, and report time on a large history"
 	@echo "make synth    fill the ledger with a synthetic 2021-2023 history (SYNTH_ARGS=--scale 0.01)"
+	@echo "make soak-quota  the quota crash tests RUNS=10 times in a row"
 
 setup: $(STAMP) kafka
 
@@ -51,8 +52,12 @@ unit: setup
 integration: setup
 	$(BIN)/pytest tests/integration
 
-test-quota-crash: setup
-	$(BIN)/pytest tests/integration/test_quota.py -m quota_crash
+# The quota crash tests (kill -9, a worker dying; both quota stages) RUNS times in a row:
+# races show up in repetition, not in one run.
+RUNS ?= 10
+soak-quota: setup
+	@for i in $$(seq $(RUNS)); do echo "== run $$i of $(RUNS)"; \
+	  $(BIN)/pytest -q tests/integration/test_quota.py -k "killed or dies" || exit 1; done
 
 lint: setup
 	$(BIN)/ruff check services tests loadtest infra

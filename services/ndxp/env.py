@@ -18,6 +18,7 @@ LEDGER_WEB_PORT = "NDXP_LEDGER_WEB_PORT"  # health + read-only SQL endpoint, def
 LEDGER_BATCH_ROWS = "NDXP_LEDGER_BATCH_ROWS"  # insert when this many rows are pending
 LEDGER_BATCH_SECONDS = "NDXP_LEDGER_BATCH_SECONDS"  # ... or when the oldest waited this long
 QUOTAS = "NDXP_QUOTAS"  # "on" enforces the registry's limits (quota stage); default off
+QUOTA_STAGE = "NDXP_QUOTA_STAGE"  # hop (default) or inline: see schemas/WIRE.md
 REGISTRY_TOPIC = (
     "NDXP_REGISTRY_TOPIC"  # compacted topic carrying the registry, default ndxp.registry
 )

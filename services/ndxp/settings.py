@@ -30,6 +30,7 @@ class RouterSettings:
     # The quota stage (registry limits) is off by default until a faust-streaming restart
     # race it exposes is fixed (tests/integration/test_quota.py, the issue 4 notes).
     quotas: bool = False
+    quota_stage: str = "hop"  # or "inline" (requests keyed by client id): schemas/WIRE.md
     # Throughput knobs (see ../shared/STACK.md); concurrency stays 1 per agent (faust#606).
     producer_linger_s: float = 0.005
     producer_max_batch_size: int = 256 * 1024
@@ -64,6 +65,7 @@ _ROUTER_ENV = {
     "registry_reload_s": env.REGISTRY_RELOAD_S,
     "registry_topic": env.REGISTRY_TOPIC,
     "quotas": env.QUOTAS,
+    "quota_stage": env.QUOTA_STAGE,
 }
 
 

@@ -46,6 +46,7 @@ def producer(bootstrap: str) -> Producer:
             "enable.idempotence": True,
             "linger.ms": 2,
             "message.max.bytes": 5 * 1024 * 1024,
+            "partitioner": "murmur2_random",  # keys hashed as Kafka's Java client does
         }
     )
 
@@ -77,15 +78,23 @@ def request(mid: str, client: str, service: str, **extra: str) -> list[tuple[str
 
 
 def stream(
-    bootstrap: str, topic: str, client: str, service: str, ids: list[str], per_second: int
+    bootstrap: str,
+    topic: str,
+    client: str,
+    service: str,
+    ids: list[str],
+    per_second: int,
+    keyed: bool = False,
 ) -> threading.Thread:
     """Send a request per id at a steady rate from a background thread (started). Keys
-    spread the requests over every partition of the topic."""
+    spread the requests over every partition of the topic, or, ``keyed``, are the client id
+    (all on the client's partition)."""
 
     def run() -> None:
         p = producer(bootstrap)
         for n, mid in enumerate(ids):
-            send(p, topic, request(mid, client, service), key=str(n).encode())
+            key = client.encode() if keyed else str(n).encode()
+            send(p, topic, request(mid, client, service), key=key)
             if n % 50 == 49:
                 p.poll(0)
                 time.sleep(50 / per_second)

@@ -1,15 +1,6 @@
-"""Quotas through the real broker: exact daily caps, also across kill -9 and a worker dying.
-
-The crash variants are marked ``quota_crash`` and left out of ``make test``: they fail about
-one run in six. After a restart under load, faust-streaming 0.15.3 was seen to deliver a
-partition's messages from a position below one it had already delivered (its read-offset
-bookkeeping then *dropped* them — lost messages — until :mod:`ndxp.router.faust_fixes`
-turned the dropping off). The quota stage's replay record assumes a client's requests arrive
-in offset order, so such a re-delivery is taken for an already-routed replay: a few hundred
-requests over the cap get through (3,188 routed of a 3,000 cap in one run). Quotas are off by
-default (``NDXP_QUOTAS=on`` turns them on) so the router's no-loss guarantee is not at stake;
-``make test-quota-crash`` runs these.
-"""
+"""Quotas through the real broker: exact daily caps, also across kill -9 and a worker dying,
+with both quota stages (``hop``: requests re-keyed through an internal topic; ``inline``:
+requests keyed by their client id, decided where they arrive)."""
 
 from __future__ import annotations
 
@@ -20,6 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from ndxp.core.topology import client_partition
 
 from .conftest import Broker
 from .kafka_tools import LedgerProcess, RouterProcess, Tap, hdr, stream
@@ -74,24 +67,46 @@ def registry(sender: str, daily: int) -> dict[str, object]:
     }
 
 
+# Each test and stage sends as its own member: a router with a new group reads its ingress
+# topics from the start, so members must not share ingress topics across tests.
+SENDERS = {
+    ("cap", "hop"): "H91",
+    ("cap", "inline"): "H81",
+    ("kill", "hop"): "H93",
+    ("kill", "inline"): "H83",
+    ("pair", "hop"): "H95",
+    ("pair", "inline"): "H85",
+}
+STAGES = pytest.mark.parametrize("stage", ["hop", "inline"])
+
+
 def start_router(
-    kafka: Broker, tmp_path: Path, doc: dict[str, object], group: str, name: str = "router"
+    kafka: Broker,
+    tmp_path: Path,
+    doc: dict[str, object],
+    group: str,
+    stage: str,
+    name: str = "router",
 ) -> RouterProcess:
     path = tmp_path / "registry.json"
     path.write_text(json.dumps(doc))
     r = RouterProcess(
         kafka.bootstrap,
         tmp_path / f"{name}.log",
-        env={"NDXP_VAR": str(tmp_path), "NDXP_QUOTAS": "on"},
+        env={"NDXP_VAR": str(tmp_path), "NDXP_QUOTAS": "on", "NDXP_QUOTA_STAGE": stage},
         registry=path,
         group=group,
     )
     return r.start()
 
 
-def send_as(bootstrap: str, sender: str, ids: list[str], per_second: int) -> threading.Thread:
+def send_as(
+    bootstrap: str, sender: str, ids: list[str], per_second: int, stage: str
+) -> threading.Thread:
+    """Requests from the sender's one-stop-shop system, keyed by the client id for the
+    inline stage (as it requires), spread over the partitions for the hop stage."""
     topic, client = f"ndxp.in.000.00.00.{sender}", f"VN:GOV:000.00.00.{sender}:motcua"
-    return stream(bootstrap, topic, client, SERVICE, ids, per_second)
+    return stream(bootstrap, topic, client, SERVICE, ids, per_second, keyed=stage == "inline")
 
 
 def outcome(tap: Tap, ids: list[str], timeout: float = 120) -> tuple[set[str], set[str]]:
@@ -111,21 +126,23 @@ def outcome(tap: Tap, ids: list[str], timeout: float = 120) -> tuple[set[str], s
     return routed, refused  # type: ignore[return-value]
 
 
-def test_daily_cap_routes_exactly_n_of_one_and_a_half_n(kafka: Broker, tmp_path: Path) -> None:
-    cap, run = 200, uuid.uuid4().hex[:8]
-    router = start_router(kafka, tmp_path, registry("H91", cap), f"quota-{run}")
+@STAGES
+def test_daily_cap_routes_exactly_n_of_one_and_a_half_n(
+    kafka: Broker, tmp_path: Path, stage: str
+) -> None:
+    cap, run, sender = 200, uuid.uuid4().hex[:8], SENDERS["cap", stage]
+    router = start_router(kafka, tmp_path, registry(sender, cap), f"quota-{run}", stage)
     router.wait_ready()
-    tap = Tap(
-        kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected", "ndxp.out.000.00.00.H91"]
-    )
+    notices_topic = f"ndxp.out.000.00.00.{sender}"
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected", notices_topic])
     ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
     try:
-        send_as(kafka.bootstrap, "H91", ids, per_second=2000).join()
+        send_as(kafka.bootstrap, sender, ids, 2000, stage).join()
         routed, refused = outcome(tap, ids)
         notices = [
             m
             for m in tap.messages
-            if m.topic() == "ndxp.out.000.00.00.H91" and hdr(m, "ndxp-error") == "QUOTA_EXCEEDED"
+            if m.topic() == notices_topic and hdr(m, "ndxp-error") == "QUOTA_EXCEEDED"
         ]
     finally:
         tap.close()
@@ -141,20 +158,17 @@ def test_daily_cap_routes_exactly_n_of_one_and_a_half_n(kafka: Broker, tmp_path:
     assert len(notices) == cap // 2
 
 
-QUOTA_CRASH = pytest.mark.quota_crash  # known to fail intermittently: see the issue 4 notes
-
-
-@QUOTA_CRASH
+@STAGES
 def test_exact_when_the_router_is_killed_mid_run(
-    kafka: Broker, tmp_path: Path, ledger: LedgerProcess
+    kafka: Broker, tmp_path: Path, ledger: LedgerProcess, stage: str
 ) -> None:
-    cap, run = 3000, uuid.uuid4().hex[:8]
-    router = start_router(kafka, tmp_path, registry("H93", cap), f"quota-kill-{run}")
+    cap, run, sender = 3000, uuid.uuid4().hex[:8], SENDERS["kill", stage]
+    router = start_router(kafka, tmp_path, registry(sender, cap), f"quota-kill-{run}", stage)
     router.wait_ready()
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
     ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
     try:
-        writer = send_as(kafka.bootstrap, "H93", ids, per_second=600)
+        writer = send_as(kafka.bootstrap, sender, ids, 600, stage)
         tap.collect(lambda ms: len(ms) >= cap // 6, timeout=60)
         router.kill9()
         assert writer.is_alive(), "the kill must land mid-run"
@@ -182,19 +196,19 @@ def test_exact_when_the_router_is_killed_mid_run(
     assert rows == [["rejected", "QUOTA_EXCEEDED", cap // 2, cap // 2], ["routed", "", cap, cap]]
 
 
-@QUOTA_CRASH
-def test_exact_when_one_of_two_workers_dies(kafka: Broker, tmp_path: Path) -> None:
-    cap, run = 3000, uuid.uuid4().hex[:8]
-    doc = registry("H95", cap)
+@STAGES
+def test_exact_when_one_of_two_workers_dies(kafka: Broker, tmp_path: Path, stage: str) -> None:
+    cap, run, sender = 3000, uuid.uuid4().hex[:8], SENDERS["pair", stage]
+    doc = registry(sender, cap)
     group = f"quota-pair-{run}"
-    first = start_router(kafka, tmp_path, doc, group, "worker-1")
-    second = start_router(kafka, tmp_path, doc, group, "worker-2")
+    first = start_router(kafka, tmp_path, doc, group, stage, "worker-1")
+    second = start_router(kafka, tmp_path, doc, group, stage, "worker-2")
     first.wait_ready()
     second.wait_ready()
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
     ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
     try:
-        writer = send_as(kafka.bootstrap, "H95", ids, per_second=600)
+        writer = send_as(kafka.bootstrap, sender, ids, 600, stage)
         tap.collect(lambda ms: len(ms) >= cap // 6, timeout=60)
         victim = max((first, second), key=lambda w: (w.health() or {}).get("routed", 0))
         victim.kill9()
@@ -207,3 +221,32 @@ def test_exact_when_one_of_two_workers_dies(kafka: Broker, tmp_path: Path) -> No
         second.stop()
     assert (len(routed), len(refused)) == (cap, cap // 2)
     assert not routed & refused
+
+
+def test_inline_stage_refuses_a_request_off_its_clients_partition(
+    kafka: Broker, tmp_path: Path
+) -> None:
+    """With the inline stage, a request under a limit must arrive on its client's partition:
+    elsewhere it could be counted in two places. Refused MISPARTITIONED, with the partition
+    to use; the others are routed."""
+    run, sender = uuid.uuid4().hex[:8], "H87"
+    router = start_router(kafka, tmp_path, registry(sender, 10_000), f"quota-mis-{run}", "inline")
+    router.wait_ready()
+    client = f"VN:GOV:000.00.00.{sender}:motcua"
+    home = client_partition(client, 3)
+    ids = [f"{run}-{i}" for i in range(60)]
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
+    try:
+        send_as(kafka.bootstrap, sender, ids, 2000, "hop").join()  # keys spread: not by client
+        got = tap.collect(lambda ms: len(ms) >= len(ids), timeout=60)
+    finally:
+        tap.close()
+        router.stop()
+    misplaced = {str(i) for i in range(len(ids)) if client_partition(str(i), 3) != home}
+    assert 0 < len(misplaced) < len(ids)
+    refused = {hdr(m, "ndxp-id") for m in got if hdr(m, "ndxp-error") == "MISPARTITIONED"}
+    routed = {hdr(m, "ndxp-id") for m in got if m.topic() == "ndxp.out.000.00.00.H92"}
+    assert refused == {f"{run}-{n}" for n in misplaced}
+    assert routed == set(ids) - refused
+    detail = next(hdr(m, "ndxp-error-detail") for m in got if m.topic() == "ndxp.rejected")
+    assert f"partition {home} of ndxp.in.000.00.00.{sender}" in (detail or "")

@@ -50,6 +50,9 @@ def fill(bootstrap: str, topic: str, n: int, size: int, run: str) -> float:
             "acks": "all",
             "enable.idempotence": True,
             "batch.size": 512 * 1024,
+            # requests keyed by their client id, hashed as Kafka's Java client does: all of
+            # the client's requests on the partition where an inline quota stage counts them
+            "partitioner": "murmur2_random",
         }
     )
     payload = os.urandom(size)
@@ -63,7 +66,7 @@ def fill(bootstrap: str, topic: str, n: int, size: int, run: str) -> float:
         ]
         while True:
             try:
-                p.produce(topic, payload, key=str(i % 1000).encode(), headers=headers)
+                p.produce(topic, payload, key=CLIENT.encode(), headers=headers)
                 break
             except BufferError:
                 p.poll(0.05)
@@ -235,6 +238,7 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     plain_doc, checked_doc = bench_registries()
     alone = route_with(args, bootstrap, var, run, "alone", plain_doc, quotas=False)
     checked = route_with(args, bootstrap, var, run, "checked", checked_doc, quotas=True)
+    inline = route_with(args, bootstrap, var, run, "inline", checked_doc, quotas=True, inline=True)
     result: dict[str, Any] = {
         "command": " ".join(["python -m ndxp.bench.routing", *(argv_or_default())]),
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
@@ -246,6 +250,7 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         },
         "router": alone,
         "router_with_access_and_quotas": checked,
+        "router_with_access_and_quotas_inline": inline,
         "registry_for_checks": {
             "grants": len(checked_doc.get("access", [])),
             "limits": len(checked_doc.get("limits", [])),
@@ -253,6 +258,7 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     }
     result["ratio_router_to_plain"] = round(alone["rate"] / plain["rate"], 3)
     result["ratio_checks_to_alone"] = round(checked["rate"] / alone["rate"], 3)
+    result["ratio_inline_checks_to_alone"] = round(inline["rate"] / alone["rate"], 3)
     out = var / f"routing-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(result, indent=2))
     print()
@@ -260,7 +266,8 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     rows = (
         ("plain aiokafka loop", result["plain_aiokafka"]),
         ("ndxp router, routing alone", result["router"]),
-        ("ndxp router, grants + quotas", result["router_with_access_and_quotas"]),
+        ("ndxp router, grants + quotas (hop)", result["router_with_access_and_quotas"]),
+        ("  ... quotas inline", result["router_with_access_and_quotas_inline"]),
     )
     for name, r in rows:
         print(
@@ -269,7 +276,8 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         )
     print(
         f"router / plain = {result['ratio_router_to_plain']:.2f}   "
-        f"grants+quotas / routing alone = {result['ratio_checks_to_alone']:.2f}"
+        f"grants+quotas / routing alone = {result['ratio_checks_to_alone']:.2f} (hop), "
+        f"{result['ratio_inline_checks_to_alone']:.2f} (inline)"
     )
     print(f"command: {result['command']}\nwritten: {out.relative_to(REPO)}")
     lost = [r["messages"] for _, r in rows[1:] if r["messages"] < args.messages]
@@ -301,6 +309,7 @@ def route_with(
     label: str,
     doc: dict[str, Any],
     quotas: bool,
+    inline: bool = False,
 ) -> dict[str, Any]:
     """Start a router (new group: it reads the filled topic from the start) on ``doc``,
     wait until it routed every message, and measure its rate from the routing times."""
@@ -324,6 +333,7 @@ def route_with(
         "NDXP_VAR": str(var),
         "NDXP_LOG_LEVEL": "WARNING",
         "NDXP_QUOTAS": "on" if quotas else "off",
+        "NDXP_QUOTA_STAGE": "inline" if inline else "hop",
     }
     started_ms = int(time.time() * 1000)
     t0 = time.perf_counter()

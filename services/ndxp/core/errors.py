@@ -28,6 +28,9 @@ class RejectionCode(enum.StrEnum):
     """The client has no grant for the service."""
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     """The client is over a rate or daily limit."""
+    MISPARTITIONED = "MISPARTITIONED"
+    """A request under a limit arrived on a partition other than its client's, where the
+    router decides quotas inline (key requests by the client id)."""
 
     @property
     def description(self) -> str:
@@ -43,6 +46,7 @@ _DESCRIPTIONS = {
     RejectionCode.NOT_SENDER: "sender is not the ingress member or one of its descendants",
     RejectionCode.FORBIDDEN: "client has no grant for the service",
     RejectionCode.QUOTA_EXCEEDED: "client over a rate or daily limit",
+    RejectionCode.MISPARTITIONED: "request under a limit not on its client's partition",
 }
 
 

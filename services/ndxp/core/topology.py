@@ -69,3 +69,38 @@ def registry_topic(name: str) -> TopicSpec:
             "max.message.bytes": str(MAX_MESSAGE_BYTES),
         },
     )
+
+
+def client_partition(client: str, partitions: int) -> int:
+    """The partition of a member's ingress topic where the requests of ``client`` belong when
+    the router decides quotas inline: Kafka's default partitioner for the key ``client``
+    (murmur2, as the Java client and aiokafka hash keys; librdkafka with
+    ``partitioner=murmur2_random``). A sender that keys its requests by its client id lands
+    there without computing anything."""
+    return (_murmur2(client.encode()) & 0x7FFFFFFF) % partitions
+
+
+def _murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), as an unsigned int."""
+    m, r, mask = 0x5BD1E995, 24, 0xFFFFFFFF
+    length = len(data)
+    h = (0x9747B28C ^ length) & mask
+    whole = length - length % 4
+    for i in range(0, whole, 4):
+        k = data[i] | data[i + 1] << 8 | data[i + 2] << 16 | data[i + 3] << 24
+        k = (k * m) & mask
+        k ^= k >> r
+        k = (k * m) & mask
+        h = ((h * m) & mask) ^ k
+    extra = length % 4
+    if extra >= 3:
+        h ^= data[whole + 2] << 16
+    if extra >= 2:
+        h ^= data[whole + 1] << 8
+    if extra >= 1:
+        h ^= data[whole]
+        h = (h * m) & mask
+    h ^= h >> 13
+    h = (h * m) & mask
+    h ^= h >> 15
+    return h

@@ -41,6 +41,7 @@ from ndxp.core.registry import Registry
 from ndxp.core.routing import Rejected, Router
 from ndxp.core.topology import (
     MAX_MESSAGE_BYTES,
+    client_partition,
     quota_changelog_topic,
     quota_requests_topic,
     quota_topics,
@@ -112,6 +113,19 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
+    staged_name = staged_topic.get_topic_name()
+    if settings.quota_stage not in ("hop", "inline"):
+        raise ValueError(f"quota stage must be hop or inline, not {settings.quota_stage!r}")
+    inline = settings.quota_stage == "inline"
+    homes: dict[str, int] = {}
+
+    def home_partition(client: str) -> int:
+        """Where an inline quota stage counts this client's requests (cached per client)."""
+        found = homes.get(client)
+        if found is None:
+            found = homes[client] = client_partition(client, settings.partitions)
+        return found
+
     changelog = quota_changelog_topic(settings.group)
     quota = (
         None
@@ -177,16 +191,26 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         if settings.quotas and envelope.kind == wire.KIND_REQUEST:
             client = router.registry.subsystems[envelope.client or ""]
             if router.registry.limits_for(client, envelope.service or ""):
-                staged = to_quota_stage(
-                    staged_topic.get_topic_name(),
-                    client.text,
-                    route,
-                    source,
-                    message.key,
-                    value,
-                    headers,
+                if not inline:
+                    await emit(
+                        to_quota_stage(
+                            staged_name, client.text, route, source, message.key, value, headers
+                        )
+                    )
+                    return
+                home = home_partition(client.text)
+                if message.partition == home:
+                    staged = Staged(message.key, headers, source, route)
+                    await enforce(client.text.encode(), message.partition, staged, value)
+                    return
+                misplaced = Rejected(
+                    RejectionCode.MISPARTITIONED,
+                    f"requests of {client.text} are counted on partition {home} of "
+                    f"{message.topic}, not {message.partition}: key them by the client id",
+                    decision.envelope.id,
+                    router.registry.ingress.get(message.topic),
                 )
-                await emit(staged)
+                await reject(misplaced, source, message.key, value, headers)
                 return
         stats.on_routed()
         key, value = producible(message.key, value)
@@ -203,24 +227,30 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
 
     async def enforce_one(message: Any) -> None:
         staged = from_quota_stage(_header_list(message.headers), _timestamp_ms(message.timestamp))
-        client_text = bytes(message.key or b"").decode()
+        await enforce(message.key, message.partition, staged, message.value)
+
+    async def enforce(
+        client_key: bytes, partition: int, staged: Staged, value: bytes | None
+    ) -> None:
+        """Decide a request under a limit, on the partition where its client is counted."""
+        client_text = client_key.decode()
         registry_now = router.registry
         client = registry_now.subsystems.get(client_text)
         service = _first(staged.headers, wire.H_SERVICE)
         limits = registry_now.limits_for(client, service) if client is not None else ()
         assert quota is not None
-        state = QuotaState(quota.data.get(message.key) or {})
+        state = QuotaState(quota.data.get(client_key) or {})
         source = staged.source
         now_ms = source.timestamp_ms if source.timestamp_ms is not None else int(time.time() * 1000)
         verdict = decide(state, limits, f"{source.topic}:{source.partition}", source.offset, now_ms)
         if not verdict.replay:
             assert changelog_writer is not None
-            changelog_writer.changed(message.key, message.partition, state.data)
+            changelog_writer.changed(client_key, partition, state.data)
         if verdict.refused:
-            await reject_quota(staged, message.value, verdict, state, now_ms)
+            await reject_quota(staged, value, verdict, state, now_ms)
             return
         stats.on_routed()
-        key, value = producible(staged.key, message.value)
+        key, value = producible(staged.key, value)
         out_headers = routed_headers(staged.headers, staged.route, int(time.time() * 1000))
         await emit(
             Outgoing(wire.egress_topic(staged.route), key, value, out_headers, source.timestamp_ms),
@@ -255,7 +285,6 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         )
         await reject(decision, staged.source, staged.key, value, staged.headers, extra)
 
-    staged_name = staged_topic.get_topic_name()
     order = deliver_in_order(  # see ndxp.router.faust_fixes: message-loss races in Faust
         app, lambda tp: tp.topic == staged_name or tp.topic in ingress.topics
     )
@@ -280,7 +309,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         return agent
 
     app.agent(ingress, concurrency=1, name="ndxp.router.route")(thin(route_one))
-    if settings.quotas:
+    if settings.quotas and not inline:
         app.agent(staged_topic, concurrency=1, name="ndxp.router.quota")(thin(enforce_one))
 
     async def apply_registry(new: Registry) -> None:
@@ -329,6 +358,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             "registry_version": router.registry.version,
             "ingress_topics": len(router.registry.ingress),
             "quotas": settings.quotas,
+            "quota_stage": settings.quota_stage,
             "quota_clients": 0 if quota is None else len(quota),
             "delivery_holes": order.holes,
             "quota_changelog_records": 0 if changelog_writer is None else changelog_writer.records,

@@ -1,0 +1,30 @@
+"""The inline quota stage's partition function agrees with Kafka's default partitioner."""
+
+from __future__ import annotations
+
+from aiokafka.partitioner import DefaultPartitioner
+
+from ndxp.core.topology import client_partition
+
+
+def test_same_partition_as_the_kafka_default_partitioner() -> None:
+    clients = [
+        "VN:GOV:000.00.00.H41:motcua",
+        "VN:GOV:000.00.01.G01:dancu",
+        "VN:COM:0100109106:hoadon",
+        "x",
+        "ab",
+        "abc",
+        "abcd",
+        "Việt Nam",
+    ]
+    for n in (1, 3, 7, 12):
+        for client in clients:
+            key = client.encode()
+            expected = DefaultPartitioner()(key, list(range(n)), list(range(n)))
+            assert client_partition(client, n) == expected, (client, n)
+
+
+def test_clients_spread_over_partitions() -> None:
+    seen = {client_partition(f"VN:GOV:000.00.{i:02d}.H41:motcua", 3) for i in range(30)}
+    assert seen == {0, 1, 2}
