@@ -17,7 +17,7 @@ LEDGER_GROUP = "NDXP_LEDGER_GROUP"  # the ledger's consumer group, default ndxp-
 LEDGER_WEB_PORT = "NDXP_LEDGER_WEB_PORT"  # health + read-only SQL endpoint, default 6067
 LEDGER_BATCH_ROWS = "NDXP_LEDGER_BATCH_ROWS"  # insert when this many rows are pending
 LEDGER_BATCH_SECONDS = "NDXP_LEDGER_BATCH_SECONDS"  # ... or when the oldest waited this long
-QUOTAS = "NDXP_QUOTAS"  # "on" enforces the registry's limits (quota stage); default off
+QUOTAS = "NDXP_QUOTAS"  # "on" (default) enforces the registry's limits; "off" skips them
 QUOTA_STAGE = "NDXP_QUOTA_STAGE"  # hop (default) or inline: see schemas/WIRE.md
 REGISTRY_TOPIC = (
     "NDXP_REGISTRY_TOPIC"  # compacted topic carrying the registry, default ndxp.registry

@@ -27,9 +27,7 @@ class RouterSettings:
     log_level: str = "INFO"
     registry_reload_s: float = 2.0
     registry_topic: str = "ndxp.registry"
-    # The quota stage (registry limits) is off by default until a faust-streaming restart
-    # race it exposes is fixed (tests/integration/test_quota.py, the issue 4 notes).
-    quotas: bool = False
+    quotas: bool = True  # enforce the registry's limits (NDXP_QUOTAS=off: routing alone)
     quota_stage: str = "hop"  # or "inline" (requests keyed by client id): schemas/WIRE.md
     # Throughput knobs (see ../shared/STACK.md); concurrency stays 1 per agent (faust#606).
     producer_linger_s: float = 0.005

@@ -5,7 +5,7 @@ from ndxp.settings import LedgerSettings, RouterSettings
 
 def test_environment_then_flags() -> None:
     environ = {
-        "NDXP_QUOTAS": "on",
+        "NDXP_QUOTAS": "off",
         "NDXP_PARTITIONS": "5",
         "NDXP_REGISTRY": "/x.json",
         "NDXP_REGISTRY_RELOAD_S": "0.5",
@@ -13,14 +13,15 @@ def test_environment_then_flags() -> None:
     }
     s = RouterSettings.from_env(environ, bootstrap=None, web_port=7)
     assert (s.quotas, s.partitions, s.registry_path, s.registry_reload_s) == (
-        True,
+        False,
         5,
         Path("/x.json"),
         0.5,
     )
     assert (s.bootstrap, s.web_port) == ("h:1", 7)  # a None flag leaves the environment's value
     assert RouterSettings.from_env({}) == RouterSettings()
-    assert RouterSettings.from_env({"NDXP_QUOTAS": "off"}).quotas is False
+    assert RouterSettings().quotas is True
+    assert RouterSettings.from_env({"NDXP_QUOTA_STAGE": "inline"}).quota_stage == "inline"
 
 
 def test_ledger_dsn_defaults_to_the_embedded_engine_in_var() -> None:
