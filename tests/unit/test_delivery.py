@@ -73,9 +73,15 @@ def run(order: InOrder, offsets: list[int]) -> list[int]:
     return processed
 
 
+def tracker(consumer: FakeConsumer) -> InOrder:
+    order = InOrder(consumer, lambda tp: True)
+    order.assigned = {A}
+    return order
+
+
 def test_messages_are_processed_once_and_in_order() -> None:
     consumer = FakeConsumer()
-    order = InOrder(consumer, lambda tp: True)
+    order = tracker(consumer)
     order.on_bases({A: 100})
     # 100, 101; a hole (Faust dropped 102..104): seek back, skip; redelivery; duplicates
     assert run(order, [100, 101, 105, 102, 103, 104, 105, 101, 106]) == [
@@ -93,7 +99,7 @@ def test_messages_are_processed_once_and_in_order() -> None:
 
 def test_a_repeated_hole_seeks_once_until_the_retry_time() -> None:
     consumer = FakeConsumer()
-    order = InOrder(consumer, lambda tp: True)
+    order = tracker(consumer)
     order.on_bases({A: 0})
     assert run(order, [5, 6, 7]) == []
     assert consumer.seeks == [(A, 0)]
@@ -110,9 +116,18 @@ def test_bases_never_move_processing_backwards() -> None:
     assert order.next == {A: 41}
 
 
+def test_messages_of_a_revoked_partition_are_not_processed() -> None:
+    order = tracker(FakeConsumer())
+    order.on_bases({A: 0})
+    assert run(order, [0, 1]) == [0, 1]
+    order.assigned.discard(A)  # a rebalance gave it to another worker
+    assert run(order, [2, 3]) == []
+    assert order.next[A] == 2
+
+
 def test_an_idle_partition_fetched_past_is_sought_back() -> None:
     consumer = FakeConsumer()
-    order = InOrder(consumer, lambda tp: True)
+    order = tracker(consumer)
     order.on_bases({A: 50})
     consumer.high[A] = 50
     asyncio.run(order.sweep())

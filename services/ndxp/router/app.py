@@ -1,16 +1,20 @@
 """The router: a Faust app whose agents are thin adapters over the pure core.
 
-Two stages:
-
 1. **route** (ingress topics): :mod:`ndxp.core.routing` decides. Responses, rejections and
-   requests with no limit go straight to their topics. A request under a limit goes to the
-   quota stage, re-keyed by its client, so all of one client's requests meet on one
-   partition — where its quota state lives.
-2. **quota** (``<group>-quota-requests``): :mod:`ndxp.core.quota` decides with a Faust table
-   co-partitioned with that topic and backed by its compacted changelog
+   requests with no limit go straight to their topics.
+2. **quota**: a request under a limit is decided by :mod:`ndxp.core.quota` against its
+   client's state in a Faust table backed by a compacted changelog
    (:mod:`ndxp.router.quota_changelog`: each dirty client's state is written and acknowledged
-   before every commit). Each client's requests arrive in one partition, in order, and the
-   decision depends only on the state and the request's production time, so a restart that
+   before every commit). All of one client's requests must be counted in one place, in one
+   order (``settings.quota_stage``):
+
+   - ``hop``: the request is re-keyed by its client to ``<group>-quota-requests`` and decided
+     by a second agent, with the table co-partitioned with that topic;
+   - ``inline``: senders key requests by client id, so they arrive on the client's partition
+     of the ingress topic, and the route agent decides at once (table co-partitioned with the
+     ingress topics); a limited request elsewhere is refused ``MISPARTITIONED``.
+
+   A decision depends only on the state and the request's production time, so a restart that
    re-reads requests decides them exactly as before; one the state already covers gets its
    first decision back and is not charged twice. Counts stay exact across crashes.
 

@@ -24,7 +24,9 @@ below it was processed. faust-streaming breaks this in three places:
 
 The fix, installed by :func:`deliver_in_order`:
 
-- :class:`InOrder` sits in front of each agent: it knows, per partition, the next offset to
+- :class:`InOrder` sits in front of each agent. It drops messages of partitions revoked from
+  this worker (still in Faust's buffers after a rebalance: processing them would race the
+  partition's new owner). It knows, per partition, the next offset to
   process (from the committed offset, or the partition's first offset when none was
   committed). A message at that offset is processed; one below it was processed already by
   this worker and is skipped; one above it means messages were dropped, so the partition is
@@ -86,6 +88,7 @@ class InOrder:
         self.consumer = consumer
         self.is_stream = is_stream
         self.next: dict[Any, int] = {}
+        self.assigned: set[Any] = set()  # this worker's partitions, as of the last rebalance
         self.seeking: dict[Any, float] = {}
         self.progress: dict[Any, float] = {}
         self.holes = 0  # times Faust skipped messages and we sought back (health, tests)
@@ -93,6 +96,8 @@ class InOrder:
     async def admit(self, message: Any) -> bool:
         """Whether to process ``message`` now (False: skip it, it was or will be delivered)."""
         tp, offset = message.tp, message.offset
+        if tp not in self.assigned:
+            return False  # revoked: fetched before a rebalance, another worker owns it now
         expected = self.next.get(tp)
         if expected is None:
             expected = self.next[tp] = await self._start(tp)
@@ -217,8 +222,20 @@ def deliver_in_order(app: Any, is_stream: Callable[[Any], bool]) -> InOrder:
             consumer._acked_index[tp].difference_update(before - set(acked))
         return end
 
+    assigned, revoked = consumer.on_partitions_assigned, consumer.on_partitions_revoked
+
+    async def on_partitions_assigned(partitions: set[Any], generation_id: int = 0) -> None:
+        order.assigned = set(partitions)
+        await assigned(partitions, generation_id)
+
+    async def on_partitions_revoked(partitions: set[Any]) -> None:
+        order.assigned.difference_update(partitions)  # stop at once: no zombie decisions
+        await revoked(partitions)
+
     consumer.perform_seek = perform_seek
     consumer._new_offset = new_offset
+    consumer.on_partitions_assigned = on_partitions_assigned
+    consumer.on_partitions_revoked = on_partitions_revoked
     return order
 
 
