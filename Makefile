@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup kafka run stop status test unit integration lint bench bench-ledger synth soak-quota clean
+.PHONY: help setup kafka run stop status test unit integration lint bench bench-ledger synth soak-quota loadtest clean
 
 help:
 	@echo "make run      start Kafka, the router and a provider simulator (installs everything)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench-ledger  ledger ingest rate, freshness, and report time on a large history"
 	@echo "make synth    fill the ledger with a synthetic 2021-2023 history (SYNTH_ARGS=--scale 0.01)"
 	@echo "make soak-quota  the quota crash tests RUNS=10 times in a row"
+	@echo "make loadtest PROFILE=steady|workday|peak|stress DURATION=60  Locust, verified against the ledger"
 
 setup: $(STAMP) kafka
 
@@ -51,6 +52,14 @@ unit: setup
 
 integration: setup
 	$(BIN)/pytest tests/integration
+
+# A Locust profile, headless, against the platform (started if needed), verified against the
+# ledger; report in var/loadtest/. PROFILE: steady | workday | peak | stress.
+PROFILE ?= steady
+DURATION ?= 60
+PROCESSES ?= 1
+loadtest: setup
+	$(BIN)/python loadtest/run.py --profile $(PROFILE) --duration $(DURATION) --processes $(PROCESSES)
 
 # The quota crash tests (kill -9, a worker dying; both quota stages) RUNS times in a row:
 # races show up in repetition, not in one run.

@@ -34,9 +34,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a command on uvloop. SIGTERM cancels it, so its ``finally`` blocks run: consumers
+    leave their group at once (a restarted service is assigned its partitions without waiting
+    for the old member's session to time out) and nothing uncommitted is committed."""
+    import signal
+
     import uvloop
 
-    return uvloop.run(coro)
+    async def main() -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            return 128 + signal.SIGTERM
+
+    return uvloop.run(main())
 
 
 if __name__ == "__main__":

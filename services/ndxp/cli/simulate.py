@@ -49,38 +49,62 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
         group_id="ndxp-simulator",
         auto_offset_reset="latest",
         enable_auto_commit=True,
+        fetch_max_wait_ms=10,  # a long poll on idle topics would delay the busy ones
     )
     p = producer(settings.bootstrap, linger_ms=2)
     await consumer.start()
     await p.start()
     log.info("answering requests for %d member(s): %s", len(members), ", ".join(members))
+    in_flight = asyncio.Semaphore(10_000)
+    tasks: set[asyncio.Task[None]] = set()
     try:
         async for r in consumer:
             h = list(r.headers)
             if header(h, wire.H_KIND) != wire.KIND_REQUEST:
                 continue
-            if args.service_time_ms:
-                await asyncio.sleep(args.service_time_ms / 1000)
-            request_id = header(h, wire.H_ID) or ""
-            service = header(h, wire.H_SERVICE) or ""
-            body = orjson.dumps(
-                {
-                    "status": "ok",
-                    "simulated": True,
-                    "service": service,
-                    "request_bytes": len(r.value or b""),
-                }
-            )
-            answer = [
-                (wire.H_ID, str(uuid.uuid4()).encode()),
-                (wire.H_KIND, wire.KIND_RESPONSE.encode()),
-                (wire.H_CLIENT, (header(h, wire.H_CLIENT) or "").encode()),
-                (wire.H_SERVICE, service.encode()),
-                (wire.H_CORRELATION_ID, request_id.encode()),
-            ]
-            member = r.topic[len(wire.EGRESS_PREFIX) :]
-            await p.send(wire.ingress_topic(member), body, key=r.key, headers=answer)
+            if not args.service_time_ms:
+                await answer(p, r, h)
+                continue
+            # the service time is each answer's latency, not a limit on the rate: answers wait
+            # side by side (bounded, so a flood cannot exhaust memory)
+            await in_flight.acquire()
+            task = asyncio.create_task(answer_later(p, r, h, args.service_time_ms, in_flight))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
     finally:
         await consumer.stop()
         await p.stop()
     return 0
+
+
+async def answer_later(
+    p: Any, r: Any, h: list[tuple[str, bytes]], service_time_ms: float, slots: asyncio.Semaphore
+) -> None:
+    try:
+        await asyncio.sleep(service_time_ms / 1000)
+        await answer(p, r, h)
+    finally:
+        slots.release()
+
+
+async def answer(p: Any, r: Any, h: list[tuple[str, bytes]]) -> None:
+    """A response to the request's client and service, on the provider's ingress topic."""
+    request_id = header(h, wire.H_ID) or ""
+    service = header(h, wire.H_SERVICE) or ""
+    body = orjson.dumps(
+        {
+            "status": "ok",
+            "simulated": True,
+            "service": service,
+            "request_bytes": len(r.value or b""),
+        }
+    )
+    response = [
+        (wire.H_ID, str(uuid.uuid4()).encode()),
+        (wire.H_KIND, wire.KIND_RESPONSE.encode()),
+        (wire.H_CLIENT, (header(h, wire.H_CLIENT) or "").encode()),
+        (wire.H_SERVICE, service.encode()),
+        (wire.H_CORRELATION_ID, request_id.encode()),
+    ]
+    member = r.topic[len(wire.EGRESS_PREFIX) :]
+    await p.send(wire.ingress_topic(member), body, key=r.key, headers=response)

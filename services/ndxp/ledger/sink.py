@@ -53,6 +53,7 @@ class LedgerSink:
             auto_offset_reset="earliest",
             max_poll_records=self.settings.max_poll_records,
             metadata_max_age_ms=5000,  # see new members' egress topics within seconds
+            fetch_max_wait_ms=20,  # a long poll on idle topics would hold up the busy ones
             session_timeout_ms=10000,
             heartbeat_interval_ms=3000,
         )

@@ -1,0 +1,213 @@
+"""A Kafka client for Locust that never blocks a greenlet (see ../shared/STACK.md).
+
+One per Locust process, created after fork (librdkafka does not survive it): a confluent-kafka
+producer and a consumer on every member's egress topic, both driven by ``poll(0)`` /
+``consume(timeout=0)`` from background greenlets that yield with ``gevent.sleep``. ``flush()``
+is never called while the load runs.
+
+A request's response time is its true round trip: produced → routed → the provider simulator
+→ response routed → back on the requester's egress topic. Responses and error notices are
+matched to requests by ``ndxp-correlation-id`` and reported to Locust through
+``events.request``; a refusal is a failure named by its rejection code, a request with no
+answer after ``timeout_s`` a ``TIMEOUT`` failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+
+class Refused(Exception):
+    """An error notice from the router: the request was refused with this code."""
+
+
+class Timeout(Exception):
+    """No response or error notice within the timeout."""
+
+
+@dataclass
+class Pending:
+    started: float  # perf_counter when produced
+    name: str  # Locust's request name: the service
+
+
+@dataclass
+class Counts:
+    sent: int = 0  # produce() accepted
+    delivered: int = 0  # acknowledged by the broker
+    send_failed: int = 0
+    answered: int = 0
+    refused: int = 0
+    timed_out: int = 0
+    late: int = 0  # an answer after its request had timed out
+    by_code: dict[str, int] = field(default_factory=dict)
+
+
+class KafkaClient:
+    def __init__(
+        self,
+        bootstrap: str,
+        egress_topics: Iterable[str],
+        request_event: Any,
+        timeout_s: float = 30.0,
+        tag: str = "",
+    ) -> None:
+        self.request_event = request_event
+        self.timeout_s = timeout_s
+        self.tag = tag
+        self.counts = Counts()
+        self.pending: dict[str, Pending] = {}
+        self.timed_out: set[str] = set()
+        self.producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 5,
+                # keys are client ids, hashed as Kafka's Java client does: every request of a
+                # client lands on its partition (the router's inline quota stage needs it)
+                "partitioner": "murmur2_random",
+                "queue.buffering.max.messages": 500_000,
+            }
+        )
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"ndxp-loadtest-{os.getpid()}",  # required; no offsets committed
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 10,
+            }
+        )
+        self._assign_from_now(sorted(set(egress_topics)))
+        self._stopping = False
+        self._greenlets = [gevent.spawn(self._poll_loop), gevent.spawn(self._expire_loop)]
+
+    # -- sending -----------------------------------------------------------------------
+    def request(
+        self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]], name: str
+    ) -> None:
+        message_id = next(v for k, v in headers if k == "ndxp-id").decode()
+        self.pending[message_id] = Pending(time.perf_counter(), name)
+        while True:
+            try:
+                self.producer.produce(
+                    topic, value, key=key, headers=headers, on_delivery=self._delivered
+                )
+                break
+            except BufferError:  # the local queue is full: let librdkafka drain, yield
+                self.producer.poll(0)
+                gevent.sleep(0.005)
+        self.counts.sent += 1
+
+    def _delivered(self, err: Any, msg: Any) -> None:
+        if err is None:
+            self.counts.delivered += 1
+            return
+        self.counts.send_failed += 1
+        message_id = dict(msg.headers() or []).get("ndxp-id", b"").decode()
+        pending = self.pending.pop(message_id, None)
+        if pending is not None:
+            self._fire(pending, 0, KafkaException(err))
+
+    # -- receiving ---------------------------------------------------------------------
+    def _assign_from_now(self, topics: list[str]) -> None:
+        """Read every egress partition from now on: no consumer group, no rebalance."""
+        now_ms = int(time.time() * 1000)
+        metadata = self.consumer.list_topics(timeout=30)
+        wanted = [
+            TopicPartition(t, p, now_ms)
+            for t in topics
+            if t in metadata.topics
+            for p in metadata.topics[t].partitions
+        ]
+        resolved = self.consumer.offsets_for_times(wanted, timeout=30)
+        for tp in resolved:
+            if tp.offset < 0:  # nothing at or after now: start at the end
+                tp.offset = self.consumer.get_watermark_offsets(tp, timeout=30)[1]
+        self.consumer.assign(resolved)
+
+    def _poll_loop(self) -> None:
+        while not self._stopping:
+            self.producer.poll(0)
+            messages = self.consumer.consume(num_messages=1000, timeout=0)
+            for m in messages:
+                if m.error() is None:
+                    self._answer(m)
+            if not messages:
+                gevent.sleep(0.002)
+
+    def _answer(self, m: Any) -> None:
+        headers = dict(m.headers() or [])
+        correlation = headers.get("ndxp-correlation-id")
+        if correlation is None:
+            return
+        message_id = correlation.decode()
+        pending = self.pending.pop(message_id, None)
+        if pending is None:
+            if message_id in self.timed_out:
+                self.counts.late += 1
+            return  # another process's request, or a duplicate
+        kind = headers.get("ndxp-kind", b"").decode()
+        elapsed_ms = (time.perf_counter() - pending.started) * 1000
+        if kind == "error":
+            code = headers.get("ndxp-error", b"ERROR").decode()
+            self.counts.refused += 1
+            self.counts.by_code[code] = self.counts.by_code.get(code, 0) + 1
+            self._fire(pending, elapsed_ms, Refused(code), len(m.value() or b""))
+        else:
+            self.counts.answered += 1
+            self._fire(pending, elapsed_ms, None, len(m.value() or b""))
+
+    def _expire_loop(self) -> None:
+        while not self._stopping:
+            gevent.sleep(1.0)
+            self.expire()
+
+    def expire(self) -> None:
+        limit = time.perf_counter() - self.timeout_s
+        late = [i for i, p in self.pending.items() if p.started < limit]
+        for message_id in late:
+            pending = self.pending.pop(message_id)
+            self.timed_out.add(message_id)
+            self.counts.timed_out += 1
+            self._fire(pending, self.timeout_s * 1000, Timeout(f"no answer in {self.timeout_s:g}s"))
+
+    def _fire(self, p: Pending, ms: float, exc: Exception | None, length: int = 0) -> None:
+        self.request_event.fire(
+            request_type="kafka",
+            name=p.name,
+            response_time=ms,
+            response_length=length,
+            exception=exc,
+            context={},
+        )
+
+    # -- the end -----------------------------------------------------------------------
+    def drain(self, wait_s: float) -> None:
+        """After the load: deliver what is queued, then wait for the answers still due."""
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and (len(self.producer) or self.pending):
+            gevent.sleep(0.05)
+        self.expire_all()
+
+    def expire_all(self) -> None:
+        self.timeout_s = 0.0
+        self.expire()
+
+    def close(self, summary_dir: str | None) -> None:
+        self._stopping = True
+        gevent.joinall(self._greenlets, timeout=2)
+        self.producer.flush(10)
+        self.consumer.close()
+        if summary_dir:
+            path = Path(summary_dir) / f"process-{os.getpid()}.json"
+            path.write_text(json.dumps({"tag": self.tag, **self.counts.__dict__}))

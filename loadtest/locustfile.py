@@ -1,0 +1,119 @@
+"""Locust load test for ndxp: each user is a connected member's client system calling services.
+
+Run through ``make loadtest PROFILE=steady DURATION=60`` (headless, then verified against the
+ledger: ``loadtest/run.py``), or ``.venv/bin/locust -f loadtest/locustfile.py`` for the web UI
+(http://localhost:8089) against a platform started with ``make run``. Distributed mode works as
+usual (``--master`` / ``--worker``, or ``--processes N``): every process opens its own Kafka
+client after fork.
+
+Environment:
+  NDXP_BOOTSTRAP        the broker (default 127.0.0.1:9092)
+  NDXP_REGISTRY         the registry the users are drawn from (default: the sample)
+  NDXP_PROFILE          steady | workday | peak | stress (default steady)      loadtest/profiles.py
+  NDXP_DURATION_S       how long the profile runs (default 60; stress stops at its SLO breach)
+  NDXP_USER_RATE        requests per second per user (default 1)
+  NDXP_LOADTEST_RUN     prefix of the request ids (default: random), to find them in the ledger
+  NDXP_LOADTEST_OUT     folder for per-process counts (written at the end)
+  NDXP_LOADTEST_TIMEOUT_S  a request with no answer after this is a TIMEOUT failure (default 30)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import uuid
+from pathlib import Path
+
+from locust import LoadTestShape, User, constant_throughput, events, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kafka_client import KafkaClient
+from profiles import shape_for
+
+from ndxp.core import traffic, wire
+from ndxp.registry_file import load_registry
+from ndxp.settings import DEFAULT_REGISTRY
+
+BOOTSTRAP = os.environ.get("NDXP_BOOTSTRAP", "127.0.0.1:9092")
+REGISTRY = load_registry(Path(os.environ.get("NDXP_REGISTRY") or DEFAULT_REGISTRY))
+CLIENTS = traffic.clients(REGISTRY)
+RUN = os.environ.get("NDXP_LOADTEST_RUN") or uuid.uuid4().hex[:8]
+USER_RATE = float(os.environ.get("NDXP_USER_RATE", "1"))
+TIMEOUT_S = float(os.environ.get("NDXP_LOADTEST_TIMEOUT_S", "30"))
+
+_client: KafkaClient | None = None
+_sequence = 0
+
+
+def kafka() -> KafkaClient:
+    """This process's client, created on first use (after Locust forked its workers)."""
+    global _client
+    if _client is None:
+        topics = [wire.egress_topic(m.id) for m in REGISTRY.connected]
+        _client = KafkaClient(BOOTSTRAP, topics, events.request, TIMEOUT_S, tag=RUN)
+    return _client
+
+
+def next_id() -> str:
+    global _sequence
+    _sequence += 1
+    return f"lt{RUN}-{os.getpid()}-{_sequence}"
+
+
+class MemberSystem(User):
+    """A client system (a one-stop shop, a portal, a ministry's platform, an enterprise) of a
+    connected member, drawn by how much such systems send; it calls the services it is
+    granted, population lookups most."""
+
+    wait_time = constant_throughput(USER_RATE)
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+        self.client_system = traffic.pick(self.rng, CLIENTS)
+        self.topic = wire.ingress_topic(self.client_system.sender)
+        self.key = self.client_system.id.encode()
+        self.kafka = kafka()
+
+    @task
+    def call_a_service(self) -> None:
+        service = traffic.pick_service(self.rng, self.client_system)
+        size = traffic.payload_size(self.rng)
+        headers = [
+            ("ndxp-id", next_id().encode()),
+            ("ndxp-kind", b"request"),
+            ("ndxp-client", self.key),
+            ("ndxp-service", service.encode()),
+        ]
+        name = service.split(":", 3)[3]  # subsystem:service:version, e.g. dancu:tra-cuu-cong-dan:v1
+        self.kafka.request(self.topic, self.key, os.urandom(size), headers, name)
+
+
+class Profile(LoadTestShape):
+    """The load profile named by NDXP_PROFILE (loadtest/profiles.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shape = shape_for(
+            os.environ.get("NDXP_PROFILE", "steady"),
+            float(os.environ.get("NDXP_DURATION_S", "60")),
+            USER_RATE,
+            os.environ.get("NDXP_LOADTEST_OUT"),
+        )
+
+    def tick(self) -> tuple[int, float] | None:
+        return self.shape.tick(self.get_run_time(), self.runner)
+
+
+@events.test_stop.add_listener
+def drain(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the answers still due, so that the final statistics count them."""
+    if _client is not None:
+        _client.drain(TIMEOUT_S)
+
+
+@events.quitting.add_listener
+def close(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
+    if _client is not None:
+        _client.close(os.environ.get("NDXP_LOADTEST_OUT"))
