@@ -18,24 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ndxp.core.registry import MemberKind, Registry
+from ndxp.core.traffic import client_weight, service_weights
 from ndxp.ledger.history import MONTHLY_REQUESTS, hour_cells, months
 from ndxp.ledger.store import LedgerStore
 
 SLOTS = 1000  # weighted choices become arrays of this many entries, indexed by a hash
 
-# Share of requests per service family (the subsystem code in the sample registry).
-FAMILY_WEIGHT = {
-    "dancu": 40,
-    "hotich": 15,
-    "thue": 12,
-    "datdai": 10,
-    "dkdn": 8,
-    "baohiem": 8,
-    "cbccvc": 2,
-    "anxinh": 2,
-    "vbdh": 2,
-    "dvcqg": 1,
-}
 REJECTIONS = (
     ("MALFORMED", 30),
     ("UNKNOWN_CLIENT", 35),
@@ -73,36 +61,21 @@ def client_mix(registry: Registry) -> list[Choice]:
     items: list[tuple[Choice, float]] = []
     rank = 0
     for text, party in sorted(registry.subsystems.items()):
-        member = registry.members[party.member]
         if party.route is None:
             continue
-        share = {"motcua": 0.6, "dvc": 0.3, "lgsp": 0.1}.get(text.rsplit(":", 1)[1], 0.0)
-        if member.kind is MemberKind.PROVINCE_PLATFORM:
+        if registry.members[party.member].kind is MemberKind.PROVINCE_PLATFORM:
             rank += 1
-            weight = share * (3.0 if rank % 17 == 0 else 1.0) / (1 + (rank % 7) / 3)
-        elif member.kind is MemberKind.MINISTRY_PLATFORM:
-            weight = share * 0.5
-        elif member.kind is MemberKind.ENTERPRISE:
-            weight = 0.4
-        else:
-            continue
+        weight = client_weight(registry, text, rank)
         if weight > 0:
             items.append((_choice(text, party.member, party.route), weight))
     return _spread(items)
 
 
 def service_mix(registry: Registry) -> list[Choice]:
-    families: dict[str, list[tuple[str, object, object]]] = {}
-    for text, party in registry.services.items():
-        family = text.split(":")[3]
-        if family in FAMILY_WEIGHT and party.route is not None:
-            families.setdefault(family, []).append((text, party.member, party.route))
-    items: list[tuple[Choice, float]] = []
-    for family, services in families.items():
-        harmonic = sum(1 / (n + 1) for n in range(len(services)))
-        for n, (text, member, route) in enumerate(sorted(services, key=lambda s: s[0])):
-            share = FAMILY_WEIGHT[family] / (n + 1) / harmonic  # Zipf within the family
-            items.append((_choice(text, member, route), share))
+    items = [
+        (_choice(text, registry.services[text].member, registry.services[text].route), share)
+        for text, share in sorted(service_weights(registry).items())
+    ]
     return _spread(items)
 
 
