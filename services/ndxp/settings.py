@@ -27,6 +27,7 @@ class RouterSettings:
     log_level: str = "INFO"
     registry_reload_s: float = 2.0
     registry_topic: str = "ndxp.registry"
+    caught_up_lag: int = 1000  # health says "caught up" while fewer messages wait than this
     quotas: bool = True  # enforce the registry's limits (NDXP_QUOTAS=off: routing alone)
     quota_stage: str = "hop"  # or "inline" (requests keyed by client id): schemas/WIRE.md
     # Throughput knobs (see ../shared/STACK.md); concurrency stays 1 per agent (faust#606).
@@ -80,6 +81,7 @@ class LedgerSettings:
     batch_seconds: float = 0.5
     max_poll_records: int = 5000
     log_level: str = "INFO"
+    caught_up_lag: int = 5000  # health says "caught up" while fewer messages wait than this
 
     @property
     def ledger_dsn(self) -> str:

@@ -52,6 +52,7 @@ COLUMNS = (
 Row = tuple[Any, ...]
 MESSAGE_ID = COLUMNS.index("message_id")
 PRODUCED_AT = COLUMNS.index("produced_at")
+ROUTED_AT = COLUMNS.index("routed_at")
 
 
 VN_UTC_OFFSET_S = 7 * 3600  # Asia/Ho_Chi_Minh: UTC+7, no daylight saving since 1975

@@ -23,6 +23,7 @@ from aiohttp import web
 from ndxp.core.errors import NdxpError
 from ndxp.ledger.sink import LedgerSink
 from ndxp.ledger.store import LedgerStore
+from ndxp.metrics import CONTENT_TYPE
 from ndxp.settings import LedgerSettings
 
 log = logging.getLogger("ndxp.ledger")
@@ -58,8 +59,11 @@ async def serve(settings: LedgerSettings) -> None:
     started = time.time()
 
     async def health(request: web.Request) -> web.Response:
+        behind = int(sum(v for _, v in sink.lag()))
         body = {
             "status": "ok",
+            "caught_up": behind <= settings.caught_up_lag,
+            "lag": behind,
             "dsn": settings.ledger_dsn,
             "uptime_s": round(time.time() - started, 1),
             **sink.stats,
@@ -85,7 +89,15 @@ async def serve(settings: LedgerSettings) -> None:
         )
 
     app = web.Application(client_max_size=1024 * 1024)
-    app.add_routes([web.get("/health", health), web.post("/sql", sql)])
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(
+            body=sink.metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE}
+        )
+
+    app.add_routes(
+        [web.get("/health", health), web.get("/metrics", metrics), web.post("/sql", sql)]
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.web_port).start()

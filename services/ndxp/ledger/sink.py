@@ -18,8 +18,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
-from ndxp.core.ledger import Row, ledger_row
+from ndxp.core.ledger import ROUTED_AT, Row, ledger_row
 from ndxp.ledger.store import LedgerStore
+from ndxp.metrics import SIZE_BUCKETS, Metrics
 from ndxp.settings import LedgerSettings
 
 log = logging.getLogger("ndxp.ledger")
@@ -35,6 +36,26 @@ class LedgerSink:
         self.offsets: dict[TopicPartition, int] = {}
         self.oldest: float | None = None
         self.consumer: AIOKafkaConsumer | None = None
+        self.positions: dict[TopicPartition, int] = {}  # next offset to read, per partition
+        self.metrics = Metrics()
+        m = self.metrics
+        self.m_rows = m.counter(
+            "ndxp_ledger_rows_total", "Rows read, by fate (inserted, duplicate)", ("fate",)
+        )
+        self.m_batch = m.histogram(
+            "ndxp_ledger_batch_rows", "Rows per insert", buckets=SIZE_BUCKETS
+        )
+        self.m_insert = m.histogram("ndxp_ledger_insert_seconds", "Time of one insert")
+        self.m_fresh = m.histogram(
+            "ndxp_ledger_freshness_seconds",
+            "From a message's routing to its row being in the ledger",
+        )
+        m.gauge(
+            "ndxp_ledger_consumer_lag",
+            "Messages not yet read, per partition (high watermark - position)",
+            ("topic", "partition"),
+            self.lag,
+        )
         self.stats: dict[str, Any] = {
             "records_read": 0,
             "rows_inserted": 0,
@@ -69,7 +90,7 @@ class LedgerSink:
                         )
                         if row is not None:
                             self.rows.append(row)
-                        self.offsets[tp] = r.offset + 1
+                        self.offsets[tp] = self.positions[tp] = r.offset + 1
                         self.stats["records_read"] += 1
                     if self.oldest is None and records:
                         self.oldest = time.monotonic()
@@ -99,6 +120,13 @@ class LedgerSink:
         elapsed = (time.perf_counter() - t0) * 1000
         assert self.consumer is not None
         await self.consumer.commit(offsets)
+        now_ms = time.time() * 1000
+        for row in rows:
+            self.m_fresh.observe(max(0.0, now_ms - row[ROUTED_AT]) / 1000)
+        self.m_rows.inc("inserted", by=inserted)
+        self.m_rows.inc("duplicate", by=len(rows) - inserted)
+        self.m_batch.observe(len(rows))
+        self.m_insert.observe(elapsed / 1000)
         self.stats["batches"] += 1
         self.stats["rows_inserted"] += inserted
         self.stats["rows_skipped_as_duplicates"] += len(rows) - inserted
@@ -106,6 +134,16 @@ class LedgerSink:
         self.stats["last_insert_ms"] = round(elapsed, 1)
         self.stats["last_insert_at"] = time.time()
         log.debug("inserted %d of %d rows in %.1f ms", inserted, len(rows), elapsed)
+
+    def lag(self) -> list[tuple[tuple[str, ...], float]]:
+        out = []
+        if self.consumer is None:
+            return out
+        for tp, position in self.positions.items():
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None:
+                out.append(((tp.topic, str(tp.partition)), float(max(0, highwater - position))))
+        return out
 
 
 class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]

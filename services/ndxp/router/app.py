@@ -52,6 +52,7 @@ from ndxp.core.topology import (
     topics_for,
 )
 from ndxp.kafka_admin import ensure_topics
+from ndxp.metrics import CONTENT_TYPE
 from ndxp.router.faust_fixes import deliver_in_order, fetch_max_wait
 from ndxp.router.forwarding import (
     Outgoing,
@@ -162,8 +163,9 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         value: bytes | None,
         headers: Any,
         extra: list[tuple[str, bytes]] | None = None,
+        limit: str | None = None,
     ) -> None:
-        stats.on_rejected(decision.code)
+        stats.on_rejected(decision.code, source.topic, limit)
         log.info(
             "rejected %s id=%s from %s: %s",
             decision.code.value,
@@ -216,7 +218,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
                 )
                 await reject(misplaced, source, message.key, value, headers)
                 return
-        stats.on_routed()
+        stats.on_routed(message.topic, source.timestamp_ms)
         key, value = producible(message.key, value)
         now_ms = int(time.time() * 1000)
         await emit(
@@ -253,7 +255,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         if verdict.refused:
             await reject_quota(staged, value, verdict, state, now_ms)
             return
-        stats.on_routed()
+        stats.on_routed(source.topic, source.timestamp_ms)
         key, value = producible(staged.key, value)
         out_headers = routed_headers(staged.headers, staged.route, int(time.time() * 1000))
         await emit(
@@ -287,7 +289,8 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             _first(staged.headers, wire.H_ID) or None,
             router.registry.ingress.get(staged.source.topic),
         )
-        await reject(decision, staged.source, staged.key, value, staged.headers, extra)
+        limit = None if hit is None else hit.limit.id
+        await reject(decision, staged.source, staged.key, value, staged.headers, extra, limit)
 
     order = deliver_in_order(  # see ndxp.router.faust_fixes: message-loss races in Faust
         app, lambda tp: tp.topic == staged_name or tp.topic in ingress.topics
@@ -295,15 +298,17 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
 
     fetch_max_wait(app, settings.fetch_max_wait_ms)
 
-    def thin(handler: Any) -> Any:
+    def thin(handler: Any, stage: str) -> Any:
         async def agent(stream: faust.StreamT[Any]) -> None:
             async for event in stream.events():
                 try:
                     message = event.message
                     if not await order.admit(message):
                         continue
+                    started = time.perf_counter()
                     await handler(message)
                     order.done(message)
+                    stats.processing.observe(time.perf_counter() - started, stage)
                 except Exception:
                     log.critical(
                         "cannot produce; exiting so a supervisor restarts the worker", exc_info=True
@@ -312,9 +317,9 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
 
         return agent
 
-    app.agent(ingress, concurrency=1, name="ndxp.router.route")(thin(route_one))
+    app.agent(ingress, concurrency=1, name="ndxp.router.route")(thin(route_one, "route"))
     if settings.quotas and not inline:
-        app.agent(staged_topic, concurrency=1, name="ndxp.router.quota")(thin(enforce_one))
+        app.agent(staged_topic, concurrency=1, name="ndxp.router.quota")(thin(enforce_one, "quota"))
 
     async def apply_registry(new: Registry) -> None:
         """Put a new registry version in force: topics first, then routing, then the
@@ -352,12 +357,42 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     async def follow_registry_topic() -> None:
         await follow(settings.bootstrap, settings.registry_topic, apply_registry)
 
+    def lag() -> list[tuple[tuple[str, ...], float]]:
+        """Per assigned partition: messages after the next one to process."""
+        out = []
+        for tp in list(order.assigned):
+            expected = order.next.get(tp)
+            if expected is None or not order.is_stream(tp):
+                continue
+            try:
+                highwater = app.consumer.highwater(tp)
+            except Exception:  # no fetch response for it yet
+                continue
+            if highwater is not None:
+                out.append(((tp.topic, str(tp.partition)), float(max(0, highwater - expected))))
+        return out
+
+    stats.watch(
+        lag,
+        lambda: router.registry.version,
+        lambda: order.holes,
+        lambda: 0 if changelog_writer is None else changelog_writer.records,
+    )
+
+    @app.page("/metrics")
+    async def metrics(self: Any, request: Any) -> Any:
+        return self.text(stats.metrics.render(), content_type=CONTENT_TYPE)
+
     @app.page("/health")
     async def health(self: Any, request: Any) -> Any:
+        """Up, ready (partitions assigned) and caught up (lag under a threshold)."""
         assigned = len(app.consumer.assignment()) if app.consumer else 0
+        behind = int(sum(v for _, v in lag()))
         body = {
             "status": "ok",
             "ready": assigned > 0,
+            "caught_up": assigned > 0 and behind <= settings.caught_up_lag,
+            "lag": behind,
             "assigned_partitions": assigned,
             "registry_version": router.registry.version,
             "ingress_topics": len(router.registry.ingress),
