@@ -5,14 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup kafka run stop status test unit integration lint bench bench-ledger synth soak-quota loadtest clean
+.PHONY: help setup kafka run stop status test unit integration lint bench bench-routing bench-ledger synth soak-quota loadtest clean
 
 help:
 	@echo "make run      start Kafka, the router and a provider simulator (installs everything)"
 	@echo "make test     run the whole test suite (installs everything, starts its own broker)"
 	@echo "make stop     stop what make run started"
 	@echo "make lint     ruff + mypy strict on the pure core"
-	@echo "make bench    routing throughput: ndxp router vs a plain aiokafka loop"
+	@echo "make bench    capacity: drain and sustained rates, latency, two workers (DAY=1: 1.5 M requests)"
+	@echo "make bench-routing  routing alone vs access checks + quotas (hop, inline) vs a plain aiokafka loop"
 	@echo "make bench-ledger  ledger ingest rate, freshness, and report time on a large history"
 	@echo "make synth    fill the ledger with a synthetic 2021-2023 history (SYNTH_ARGS=--scale 0.01)"
 	@echo "make soak-quota  the quota crash tests RUNS=10 times in a row"
@@ -73,7 +74,11 @@ lint: setup
 	$(BIN)/ruff format --check services tests loadtest infra
 	$(BIN)/mypy
 
+# The capacity benchmark; DAY=1 adds one national day (1.5 M requests) through router and ledger.
 bench: setup
+	$(BIN)/python -m ndxp.bench.capacity $(if $(DAY),--day) $(BENCH_ARGS)
+
+bench-routing: setup
 	$(BIN)/python -m ndxp.bench.routing $(BENCH_ARGS)
 
 bench-ledger: setup

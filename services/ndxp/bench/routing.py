@@ -40,7 +40,9 @@ def progress(text: str) -> None:
     print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
 
 
-def fill(bootstrap: str, topic: str, n: int, size: int, run: str) -> float:
+def fill(bootstrap: str, topic: str, n: int, size: int, run: str, spread: bool = False) -> float:
+    """Pre-fill ``topic`` with ``n`` requests of the bench client, keyed by its client id (all
+    on its partition), or ``spread`` over every partition by varied keys."""
     from confluent_kafka import Producer
 
     p = Producer(
@@ -66,7 +68,8 @@ def fill(bootstrap: str, topic: str, n: int, size: int, run: str) -> float:
         ]
         while True:
             try:
-                p.produce(topic, payload, key=CLIENT.encode(), headers=headers)
+                key = str(i % 1000).encode() if spread else CLIENT.encode()
+                p.produce(topic, payload, key=key, headers=headers)
                 break
             except BufferError:
                 p.poll(0.05)
@@ -144,9 +147,11 @@ def wait_routed(
     progress("")
 
 
-def read_routed(bootstrap: str, run: str, n: int, since_ms: int = 0) -> tuple[int, int, int]:
+def read_routed(
+    bootstrap: str, run: str, n: int, since_ms: int = 0, patience_s: float = 10.0
+) -> tuple[int, int, int]:
     """Read back the destination topic: (ids of this run routed after ``since_ms``, first and
-    last routed-at ms)."""
+    last routed-at ms), giving up after ``patience_s`` without a new message."""
     from confluent_kafka import Consumer
 
     c = Consumer(
@@ -163,7 +168,7 @@ def read_routed(bootstrap: str, run: str, n: int, since_ms: int = 0) -> tuple[in
     prefix = f"{run}-".encode()
     idle = 0
     try:
-        while len(seen) < n and idle < 20:
+        while len(seen) < n and idle < patience_s * 2:
             batch = c.consume(num_messages=5000, timeout=0.5)
             idle = 0 if batch else idle + 1
             for m in batch:

@@ -1,0 +1,469 @@
+"""The capacity benchmark (``make bench``): what this box sustains, measured in one run.
+
+1. **Drain rates** on the same pre-filled topic: a plain aiokafka consume → produce → flush →
+   commit loop (the Python ceiling), ``ndxp router`` routing alone, and ``ndxp router`` with
+   access checks and quotas (inline stage; sample registry, 326 grants, limits on every client).
+2. **Sustained rates and latency**: a paced producer at 1,000 tx/s, then at 80 % of the router's
+   drain rate, each for ``--seconds``, into a router with checks and quotas on: the rate in and
+   the rate out, the lag at the end, and produced → routed p50/p99 (the routed record keeps the
+   request's Kafka timestamp; the router adds its routing time).
+3. **Two workers** sharing the partitions of a backlog: the rate, and — one worker killed with
+   SIGKILL mid-run — every message still routed (distinct ids counted on the egress topic).
+4. **One national day** (``--day``): 1.5 million requests through the router (checks and quotas
+   on) into the ledger: wall time until the last row is in the ledger, and loss/duplicates
+   counted in the ledger.
+
+It starts its own broker (port 9194, ``var/bench-capacity``), prints a table and writes JSON.
+Ledger ingest alone is ``make bench-ledger``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ndxp.bench import routing
+from ndxp.core import wire
+from ndxp.core.topology import TopicSpec, topics_for
+from ndxp.registry_file import load_registry
+from ndxp.settings import DEFAULT_REGISTRY, REPO
+
+NATIONAL_DAY = 1_500_000
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--messages", type=int, default=100_000, help="backlog for drain rates")
+    ap.add_argument("--seconds", type=float, default=20.0, help="each sustained-rate run")
+    ap.add_argument("--day", action="store_true", help="also route and ledger 1.5 M requests")
+    ap.add_argument("--port", type=int, default=9194)
+    args = ap.parse_args(argv)
+    var = REPO / "var" / "bench-capacity"
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    env = {**os.environ, "NDXP_KAFKA_PORT": str(args.port), "NDXP_VAR": str(var)}
+    kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
+    subprocess.run([kafka, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([kafka, "start"], env=env, check=True)
+    try:
+        return run(args, f"127.0.0.1:{args.port}", var)
+    finally:
+        subprocess.run([kafka, "stop"], env=env, check=False)
+
+
+def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
+    import asyncio
+
+    import uvloop
+
+    from ndxp.kafka_admin import ensure_topics
+
+    registry = load_registry(DEFAULT_REGISTRY)
+    specs = [*topics_for(registry, 3), TopicSpec(routing.PLAIN_OUT, 3)]
+    asyncio.run(ensure_topics(bootstrap, specs))
+    plain_doc, checked_doc = routing.bench_registries()
+    result: dict[str, Any] = {
+        "command": "python -m ndxp.bench.capacity " + " ".join(sys.argv[1:]),
+        "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+    }
+
+    # 1. drain rates on one backlog
+    source = wire.ingress_topic(routing.SOURCE_MEMBER)
+    run_id = uuid.uuid4().hex[:8]
+    routing.fill(bootstrap, source, args.messages, 512, run_id)
+    plain = uvloop.run(routing.plain_loop(bootstrap, source, args.messages))
+    ns = argparse.Namespace(port=args.port, messages=args.messages)
+    alone = routing.route_with(ns, bootstrap, var, run_id, "alone", plain_doc, quotas=False)
+    checked = routing.route_with(
+        ns, bootstrap, var, run_id, "checked", checked_doc, quotas=True, inline=True
+    )
+    result["drain"] = {
+        "messages": args.messages,
+        "plain_aiokafka_rate": round(plain["rate"]),
+        "router_alone": alone,
+        "router_with_checks": checked,
+    }
+    top = checked["rate"]
+
+    # 2. sustained rates and latency
+    path = var / "registry-checked.json"
+    sustained = []
+    for rate in (1000.0, round(0.8 * top)):
+        sustained.append(paced(bootstrap, var, path, rate, args.seconds, args.port + 20))
+    result["sustained"] = sustained
+
+    # 3. two workers, one killed
+    result["two_workers"] = two_workers(bootstrap, var, path, args.messages, args.port + 30)
+
+    # 4. one national day
+    if args.day:
+        result["day"] = national_day(bootstrap, var, path, args.port + 40)
+
+    out = var.parent / "bench" / f"capacity-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    report(result, out)
+    lost = sum(s["lost"] for s in sustained) + result["two_workers"]["lost"]
+    lost += result.get("day", {}).get("lost", 0)
+    return 1 if lost else 0
+
+
+def start_router(
+    bootstrap: str,
+    var: Path,
+    registry: Path,
+    group: str,
+    port: int,
+    label: str,
+    quotas: bool = True,
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "NDXP_VAR": str(var),
+        "NDXP_LOG_LEVEL": "WARNING",
+        "NDXP_QUOTAS": "on" if quotas else "off",
+        "NDXP_QUOTA_STAGE": "inline",
+    }
+    cmd = [str(REPO / ".venv" / "bin" / "ndxp"), "router", "--bootstrap", bootstrap]
+    cmd += ["--group", group, "--web-port", str(port), "--registry", str(registry)]
+    with (var / f"router-{label}.log").open("wb") as log:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def health(port: int) -> dict[str, Any]:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+            return json.loads(r.read())  # type: ignore[no-any-return]
+    except OSError as exc:
+        body = getattr(exc, "read", None)
+        return json.loads(body()) if body else {}
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"router exited with {proc.returncode}")
+        if health(port).get("ready"):
+            return
+        time.sleep(0.3)
+    raise RuntimeError("router not ready")
+
+
+def paced(
+    bootstrap: str, var: Path, registry: Path, rate: float, seconds: float, port: int
+) -> dict[str, Any]:
+    """Requests at ``rate`` for ``seconds`` into a running router; rate out, lag, latency."""
+    group = f"cap-paced-{uuid.uuid4().hex[:6]}"
+    router = start_router(bootstrap, var, registry, group, port, f"paced-{int(rate)}")
+    rss: list[int] = []
+    try:
+        wait_ready(port, router)
+        run_id = uuid.uuid4().hex[:8]
+        reader = EgressReader(bootstrap, run_id)
+        reader.start()
+        reader.caught_up.wait(120)
+        routing.progress(f"sustained: {rate:,.0f} tx/s for {seconds:g} s")
+        sent, send_s = send_paced(bootstrap, run_id, rate, seconds, router.pid, rss)
+        lag_at_stop = max(0, sent - reader.count)
+        deadline = time.monotonic() + 30
+        while reader.count < sent and time.monotonic() < deadline:
+            time.sleep(0.2)
+        lag_after = max(0, sent - reader.count)
+        time.sleep(0.5)
+        reader.stop()
+    finally:
+        router.terminate()
+        router.wait(30)
+    routing.progress("")
+    latencies = sorted(reader.latencies)
+    window = reader.window_rate()
+    return {
+        "target_tps": rate,
+        "sent": sent,
+        "rate_in": round(sent / send_s, 1),
+        "rate_out": round(window, 1),
+        "routed": reader.count,
+        "lost": max(0, sent - reader.count),
+        "lag_at_end_of_sending": lag_at_stop,
+        "lag_30s_later": lag_after,
+        "p50_ms": _pct(latencies, 0.50),
+        "p99_ms": _pct(latencies, 0.99),
+        "max_ms": latencies[-1] if latencies else None,
+        "router_peak_rss_mb": round(max(rss or [0]) / 1024, 1),
+    }
+
+
+def send_paced(
+    bootstrap: str, run_id: str, rate: float, seconds: float, pid: int, rss: list[int]
+) -> tuple[int, float]:
+    from confluent_kafka import Producer
+
+    p = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 2,
+            "acks": "all",
+            "enable.idempotence": True,
+            "partitioner": "murmur2_random",
+        }
+    )
+    topic = wire.ingress_topic(routing.SOURCE_MEMBER)
+    payload = os.urandom(512)
+    headers_base = [
+        ("ndxp-kind", b"request"),
+        ("ndxp-client", routing.CLIENT.encode()),
+        ("ndxp-service", routing.SERVICE.encode()),
+    ]
+    key = routing.CLIENT.encode()
+    n = 0
+    t0 = time.perf_counter()
+    next_check = t0
+    while True:
+        now = time.perf_counter()
+        elapsed = now - t0
+        if elapsed >= seconds:
+            break
+        due = int(elapsed * rate)
+        while n < due:
+            mid = f"{run_id}-{n}".encode()
+            p.produce(topic, payload, key=key, headers=[("ndxp-id", mid), *headers_base])
+            n += 1
+        p.poll(0)
+        if now >= next_check:
+            rss.append(routing._rss_kb(pid))
+            next_check = now + 0.5
+        time.sleep(0.001)
+    p.flush(30)
+    return n, time.perf_counter() - t0
+
+
+class EgressReader(threading.Thread):
+    """Counts this run's ids on the routed topic and their produced → routed latency."""
+
+    def __init__(self, bootstrap: str, run_id: str) -> None:
+        super().__init__(daemon=True)
+        from confluent_kafka import Consumer
+
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"cap-reader-{run_id}",
+                "auto.offset.reset": "earliest",  # from the start: nothing of the run missed
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 10,
+            }
+        )
+        self.consumer.subscribe([routing.ROUTED_TO])
+        while not self.consumer.assignment():
+            self.consumer.poll(0.1)
+        self.prefix = f"{run_id}-".encode()
+        self.seen: set[bytes] = set()
+        self.latencies: list[float] = []
+        self.times: list[float] = []
+        self.count = 0
+        self._stop = threading.Event()
+        self.caught_up = threading.Event()  # read what was there before the run
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            batch = self.consumer.consume(num_messages=5000, timeout=0.2)
+            if not batch:
+                self.caught_up.set()
+            for m in batch:
+                if m.error() is not None:
+                    continue
+                headers = dict(m.headers() or [])
+                mid = headers.get("ndxp-id", b"")
+                if not mid.startswith(self.prefix) or mid in self.seen:
+                    continue
+                self.seen.add(mid)
+                self.count += 1
+                routed_at = int(headers.get("ndxp-routed-at", b"0"))
+                produced = m.timestamp()[1]
+                self.latencies.append(max(0, routed_at - produced))
+                self.times.append(routed_at / 1000)
+        self.consumer.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(10)
+
+    def window_rate(self) -> float:
+        """Routed per second between the 10th and the 90th percentile of routing times."""
+        times = sorted(self.times)
+        if len(times) < 10:
+            return 0.0
+        lo, hi = times[len(times) // 10], times[len(times) * 9 // 10]
+        return (len(times) * 0.8) / max(hi - lo, 1e-3)
+
+
+def two_workers(bootstrap: str, var: Path, registry: Path, n: int, port: int) -> dict[str, Any]:
+    """A backlog routed by two workers of one group; one killed with SIGKILL at 30 %."""
+    run_id = uuid.uuid4().hex[:8]
+    # a backlog spread over every partition (keys differ), routed without quotas: a client's
+    # quota is counted in one place, so one client's requests cannot be spread over workers
+    source = wire.ingress_topic(routing.SOURCE_MEMBER)
+    routing.fill(bootstrap, source, n, 512, run_id, spread=True)
+    group = f"cap-pair-{run_id}"
+    plain = var / "registry-alone.json"
+    first = start_router(bootstrap, var, plain, group, port, "pair-1", quotas=False)
+    second = start_router(bootstrap, var, plain, group, port + 1, "pair-2", quotas=False)
+    started_ms = int(time.time() * 1000)
+    killed_at = None
+    try:
+        wait_ready(port, first)
+        wait_ready(port + 1, second)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            routed = sum(int(health(p).get("routed", 0)) for p in (port, port + 1))
+            routing.progress(f"two workers: {routed:,}/{n:,} routed")
+            if killed_at is None and routed >= 0.3 * n:
+                victim = max((port, port + 1), key=lambda p: int(health(p).get("routed", 0)))
+                (first if victim == port else second).send_signal(signal.SIGKILL)
+                killed_at = routed
+            if killed_at is not None:
+                break
+            time.sleep(0.3)
+        count, first_ms, last_ms = routing.read_routed(
+            bootstrap, run_id, n, since_ms=started_ms, patience_s=60
+        )
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(30)
+    routing.progress("")
+    return {
+        "messages": n,
+        "killed_after": killed_at,
+        "routed_distinct": count,
+        "lost": n - count,
+        "rate_overall": round(count / max((last_ms - first_ms) / 1000, 1e-3), 1),
+    }
+
+
+def national_day(bootstrap: str, var: Path, registry: Path, port: int) -> dict[str, Any]:
+    """1.5 M requests, router with checks and quotas, ledger: wall time, loss, duplicates."""
+    from ndxp.ledger.reader import ServiceReader
+
+    run_id = uuid.uuid4().hex[:8]
+    source = wire.ingress_topic(routing.SOURCE_MEMBER)
+    fill_s = routing.fill(bootstrap, source, NATIONAL_DAY, 512, run_id)
+    env = {**os.environ, "NDXP_VAR": str(var), "NDXP_LOG_LEVEL": "WARNING"}
+    ledger_cmd = [str(REPO / ".venv" / "bin" / "ndxp"), "ledger", "run"]
+    ledger_env = {
+        **env,
+        "NDXP_BOOTSTRAP": bootstrap,
+        "NDXP_LEDGER_WEB_PORT": str(port + 1),
+        "NDXP_LEDGER_GROUP": f"cap-ledger-{run_id}",
+        "NDXP_LEDGER_DSN": f"chdb://{var / 'ledger-day'}",
+    }
+    t0 = time.perf_counter()
+    router = start_router(bootstrap, var, registry, f"cap-day-{run_id}", port, "day")
+    with (var / "ledger-day.log").open("wb") as log:
+        ledger = subprocess.Popen(ledger_cmd, stdout=log, stderr=subprocess.STDOUT, env=ledger_env)
+    reader = ServiceReader(port + 1)
+    rss_router: list[int] = []
+    rss_ledger: list[int] = []
+    q = (
+        "SELECT count(), uniqExact(message_id) FROM ndxp.ledger "
+        f"WHERE kind = 'request' AND startsWith(message_id, '{run_id}-')"
+    )
+    rows = distinct = 0
+    routed_done = None
+    try:
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline:
+            rss_router.append(routing._rss_kb(router.pid))
+            rss_ledger.append(routing._rss_kb(ledger.pid))
+            routed = int(health(port).get("routed", 0))
+            if routed >= NATIONAL_DAY and routed_done is None:
+                routed_done = time.perf_counter() - t0
+            if reader.alive():
+                rows, distinct = (int(x) for x in reader.read(q)[1][0])
+            routing.progress(
+                f"one day: routed {routed:,}, in the ledger {distinct:,} of {NATIONAL_DAY:,}"
+            )
+            if distinct >= NATIONAL_DAY:
+                break
+            time.sleep(2)
+        wall = time.perf_counter() - t0
+    finally:
+        for proc in (router, ledger):
+            proc.terminate()
+            proc.wait(60)
+    routing.progress("")
+    return {
+        "requests": NATIONAL_DAY,
+        "fill_seconds": round(fill_s, 1),
+        "routed_seconds": round(routed_done or 0, 1),
+        "routed_and_ledgered_seconds": round(wall, 1),
+        "in_ledger": distinct,
+        "ledger_rows": rows,
+        "lost": NATIONAL_DAY - distinct,
+        "duplicated": rows - distinct,
+        "router_peak_rss_mb": round(max(rss_router or [0]) / 1024, 1),
+        "ledger_peak_rss_mb": round(max(rss_ledger or [0]) / 1024, 1),
+    }
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return float(values[min(len(values) - 1, int(q * len(values)))])
+
+
+def report(r: dict[str, Any], out: Path) -> None:
+    d = r["drain"]
+    print()
+    print(f"capacity on {r['machine']['cores']} cores (broker on the same box)")
+    print(f"  drain, {d['messages']:,} requests:")
+    print(f"    plain aiokafka loop            {d['plain_aiokafka_rate']:>8,} msg/s")
+    print(
+        f"    router, routing alone          {d['router_alone']['rate']:>8,.0f} msg/s  "
+        f"{d['router_alone']['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"    router, checks + quotas        {d['router_with_checks']['rate']:>8,.0f} msg/s  "
+        f"{d['router_with_checks']['peak_rss_mb']:.0f} MB  "
+        f"({d['router_with_checks']['rate'] / d['plain_aiokafka_rate']:.2f} of the plain loop)"
+    )
+    print("  sustained, checks + quotas on:")
+    for s in r["sustained"]:
+        print(
+            f"    {s['target_tps']:>6,.0f} tx/s target: in {s['rate_in']:,.0f}/s, out "
+            f"{s['rate_out']:,.0f}/s, produced→routed p50 {s['p50_ms']} ms p99 {s['p99_ms']} ms, "
+            f"lost {s['lost']}, {s['router_peak_rss_mb']:.0f} MB"
+        )
+    w = r["two_workers"]
+    print(
+        f"  two workers, one killed after {w['killed_after']:,}: {w['routed_distinct']:,} of "
+        f"{w['messages']:,} routed ({w['rate_overall']:,.0f} msg/s overall), lost {w['lost']}"
+    )
+    if "day" in r:
+        day = r["day"]
+        print(
+            f"  one national day ({day['requests']:,} requests): routed in "
+            f"{day['routed_seconds']:,.0f} s, routed and in the ledger in "
+            f"{day['routed_and_ledgered_seconds']:,.0f} s; lost {day['lost']}, duplicated "
+            f"{day['duplicated']}; router {day['router_peak_rss_mb']:.0f} MB, ledger "
+            f"{day['ledger_peak_rss_mb']:.0f} MB"
+        )
+    print(f"command: {r['command']}\nwritten: {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
