@@ -118,6 +118,24 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     return 1 if lost else 0
 
 
+def skip_backlog(bootstrap: str, group: str, topics: list[str]) -> None:
+    """Commit ``group``'s offsets at the end of ``topics``: a router or ledger started in that
+    group begins with what is produced next, not with earlier phases' messages."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        metadata = c.list_topics(timeout=30)
+        ends = []
+        for topic in topics:
+            for p in metadata.topics[topic].partitions:
+                high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
+                ends.append(TopicPartition(topic, p, high))
+        c.commit(offsets=ends, asynchronous=False)
+    finally:
+        c.close()
+
+
 def start_router(
     bootstrap: str,
     var: Path,
@@ -167,6 +185,7 @@ def paced(
 ) -> dict[str, Any]:
     """Requests at ``rate`` for ``seconds`` into a running router; rate out, lag, latency."""
     group = f"cap-paced-{uuid.uuid4().hex[:6]}"
+    skip_backlog(bootstrap, group, [wire.ingress_topic(routing.SOURCE_MEMBER)])
     router = start_router(bootstrap, var, registry, group, port, f"paced-{int(rate)}")
     rss: list[int] = []
     try:
@@ -203,6 +222,7 @@ def paced(
         "p50_ms": _pct(latencies, 0.50),
         "p99_ms": _pct(latencies, 0.99),
         "max_ms": latencies[-1] if latencies else None,
+        "p99_ms_by_second": by_second(reader.pairs),
         "router_peak_rss_mb": round(max(rss or [0]) / 1024, 1),
     }
 
@@ -283,6 +303,7 @@ class EgressReader(threading.Thread):
         self.prefix = f"{run_id}-".encode()
         self.seen: set[bytes] = set()
         self.latencies: list[float] = []
+        self.pairs: list[tuple[int, int]] = []  # (routed at, latency) ms
         self.times: list[float] = []
         self.count = 0
         self._halt = threading.Event()
@@ -306,6 +327,7 @@ class EgressReader(threading.Thread):
                 produced = m.timestamp()[1]
                 self.latencies.append(max(0, routed_at - produced))
                 self.times.append(routed_at / 1000)
+                self.pairs.append((routed_at, max(0, routed_at - produced)))
 
         self.consumer.close()
 
@@ -328,8 +350,9 @@ def two_workers(bootstrap: str, var: Path, registry: Path, n: int, port: int) ->
     # a backlog spread over every partition (keys differ), routed without quotas: a client's
     # quota is counted in one place, so one client's requests cannot be spread over workers
     source = wire.ingress_topic(routing.SOURCE_MEMBER)
-    routing.fill(bootstrap, source, n, 512, run_id, spread=True)
     group = f"cap-pair-{run_id}"
+    skip_backlog(bootstrap, group, [source])
+    routing.fill(bootstrap, source, n, 512, run_id, spread=True)
     plain = var / "registry-alone.json"
     first = start_router(bootstrap, var, plain, group, port, "pair-1", quotas=False)
     second = start_router(bootstrap, var, plain, group, port + 1, "pair-2", quotas=False)
@@ -374,6 +397,10 @@ def national_day(bootstrap: str, var: Path, registry: Path, port: int) -> dict[s
 
     run_id = uuid.uuid4().hex[:8]
     source = wire.ingress_topic(routing.SOURCE_MEMBER)
+    skip_backlog(bootstrap, f"cap-day-{run_id}", [source])
+    registry_doc = load_registry(DEFAULT_REGISTRY)
+    egress = [wire.egress_topic(m.id) for m in registry_doc.connected] + [wire.REJECTED_TOPIC]
+    skip_backlog(bootstrap, f"cap-ledger-{run_id}", egress)
     fill_s = routing.fill(bootstrap, source, NATIONAL_DAY, 512, run_id)
     env = {**os.environ, "NDXP_VAR": str(var), "NDXP_LOG_LEVEL": "WARNING"}
     ledger_cmd = [str(REPO / ".venv" / "bin" / "ndxp"), "ledger", "run"]
@@ -431,6 +458,17 @@ def national_day(bootstrap: str, var: Path, registry: Path, port: int) -> dict[s
         "router_peak_rss_mb": round(max(rss_router or [0]) / 1024, 1),
         "ledger_peak_rss_mb": round(max(rss_ledger or [0]) / 1024, 1),
     }
+
+
+def by_second(pairs: list[tuple[int, int]]) -> list[float | None]:
+    """p99 latency of the messages routed in each second of the run (where a tail comes from)."""
+    if not pairs:
+        return []
+    start = min(t for t, _ in pairs)
+    buckets: dict[int, list[float]] = {}
+    for t, latency in pairs:
+        buckets.setdefault((t - start) // 1000, []).append(latency)
+    return [_pct(sorted(buckets.get(s, [])), 0.99) for s in range(max(buckets) + 1)]
 
 
 def _pct(values: list[float], q: float) -> float | None:
