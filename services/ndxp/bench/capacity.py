@@ -259,6 +259,10 @@ def send_paced(
         ("ndxp-service", routing.SERVICE.encode()),
     ]
     key = routing.CLIENT.encode()
+    # connect first (metadata, producer id): the first requests' timestamps must not include
+    # the producer's own start-up; this one's id does not carry the run's prefix
+    p.produce(topic, payload, key=key, headers=[("ndxp-id", f"{run_id}w".encode()), *headers_base])
+    p.flush(30)
     n = 0
     t0 = time.perf_counter()
     next_check = t0
