@@ -138,3 +138,13 @@ def test_an_idle_partition_fetched_past_is_sought_back() -> None:
     order.progress[A] -= InOrder.IDLE_S + 1
     asyncio.run(order.sweep())
     assert consumer.seeks == [(A, 50)]
+
+
+def test_lag_counts_what_waits_after_the_next_offset() -> None:
+    consumer = FakeConsumer()
+    order = tracker(consumer)
+    order.on_bases({A: 50})
+    consumer.high[A] = 80
+    assert order.lag() == [((A.topic, "0"), 30.0)]
+    order.assigned.clear()
+    assert order.lag() == []

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ndxp.core.registry import MemberKind, Registry
+from ndxp.core.registry import MemberKind, Party, Registry
 
 # Share of requests per service family (the subsystem code in the sample registry).
 FAMILY_WEIGHT = {
@@ -71,26 +71,33 @@ def service_weights(registry: Registry) -> dict[str, float]:
     return out
 
 
-def clients(registry: Registry) -> list[Client]:
-    """Every connected client system that may call at least one weighted service."""
-    weights = service_weights(registry)
-    out: list[Client] = []
+def weighted_clients(registry: Registry) -> Iterator[tuple[str, Party, float]]:
+    """Every connected client subsystem with its weight (provinces ranked in code order)."""
     rank = 0
     for text, party in sorted(registry.subsystems.items()):
         if party.route is None:
             continue
         if registry.members[party.member].kind is MemberKind.PROVINCE_PLATFORM:
             rank += 1
-        weight = client_weight(registry, text, rank)
+        yield text, party, client_weight(registry, text, rank)
+
+
+def clients(registry: Registry) -> list[Client]:
+    """Every connected client system that may call at least one weighted service."""
+    weights = service_weights(registry)
+    out: list[Client] = []
+    for text, party, weight in weighted_clients(registry):
         allowed = [s for s in sorted(weights) if registry.allowed(s, party)]
         if weight > 0 and allowed:
+            assert party.route is not None
+            services = tuple(allowed)
             out.append(
                 Client(
                     text,
                     str(party.route.code),
                     weight,
-                    tuple(allowed),
-                    tuple(weights[s] for s in allowed),
+                    services,
+                    tuple(weights[s] for s in services),
                 )
             )
     return out

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ndxp.core.registry import MemberKind, Registry
-from ndxp.core.traffic import client_weight, service_weights
+from ndxp.core.registry import Registry
+from ndxp.core.traffic import service_weights, weighted_clients
 from ndxp.ledger.history import MONTHLY_REQUESTS, hour_cells, months
 from ndxp.ledger.store import LedgerStore
 
@@ -58,16 +58,11 @@ def _spread(items: Sequence[tuple[Choice, float]]) -> list[Choice]:
 
 
 def client_mix(registry: Registry) -> list[Choice]:
-    items: list[tuple[Choice, float]] = []
-    rank = 0
-    for text, party in sorted(registry.subsystems.items()):
-        if party.route is None:
-            continue
-        if registry.members[party.member].kind is MemberKind.PROVINCE_PLATFORM:
-            rank += 1
-        weight = client_weight(registry, text, rank)
-        if weight > 0:
-            items.append((_choice(text, party.member, party.route), weight))
+    items = [
+        (_choice(text, party.member, party.route), weight)
+        for text, party, weight in weighted_clients(registry)
+        if weight > 0
+    ]
     return _spread(items)
 
 

@@ -357,23 +357,8 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     async def follow_registry_topic() -> None:
         await follow(settings.bootstrap, settings.registry_topic, apply_registry)
 
-    def lag() -> list[tuple[tuple[str, ...], float]]:
-        """Per assigned partition: messages after the next one to process."""
-        out = []
-        for tp in list(order.assigned):
-            expected = order.next.get(tp)
-            if expected is None or not order.is_stream(tp):
-                continue
-            try:
-                highwater = app.consumer.highwater(tp)
-            except Exception:  # no fetch response for it yet
-                continue
-            if highwater is not None:
-                out.append(((tp.topic, str(tp.partition)), float(max(0, highwater - expected))))
-        return out
-
     stats.watch(
-        lag,
+        order.lag,
         lambda: router.registry.version,
         lambda: order.holes,
         lambda: 0 if changelog_writer is None else changelog_writer.records,
@@ -387,7 +372,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     async def health(self: Any, request: Any) -> Any:
         """Up, ready (partitions assigned) and caught up (lag under a threshold)."""
         assigned = len(app.consumer.assignment()) if app.consumer else 0
-        behind = int(sum(v for _, v in lag()))
+        behind = int(sum(v for _, v in order.lag()))
         body = {
             "status": "ok",
             "ready": assigned > 0,

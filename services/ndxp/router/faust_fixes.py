@@ -123,6 +123,21 @@ class InOrder:
                 self.next[tp] = max(base, self.next.get(tp, base))
                 self.progress[tp] = now  # idle is counted from here
 
+    def lag(self) -> list[tuple[tuple[str, ...], float]]:
+        """Per assigned partition: messages after the next one to process (metrics, health)."""
+        out = []
+        for tp in list(self.assigned):
+            expected = self.next.get(tp)
+            if expected is None or not self.is_stream(tp):
+                continue
+            try:
+                highwater = self.consumer.highwater(tp)
+            except Exception:  # no fetch response for it yet
+                continue
+            if highwater is not None:
+                out.append(((tp.topic, str(tp.partition)), float(max(0, highwater - expected))))
+        return out
+
     async def sweep(self) -> None:
         """Seek back partitions where Faust dropped the tail of what it fetched: nothing
         processed for a while although the broker has messages past the next offset."""
