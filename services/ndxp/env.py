@@ -22,3 +22,9 @@ QUOTA_STAGE = "NDXP_QUOTA_STAGE"  # hop (default) or inline: see schemas/WIRE.md
 REGISTRY_TOPIC = (
     "NDXP_REGISTRY_TOPIC"  # compacted topic carrying the registry, default ndxp.registry
 )
+# Router throughput knobs (see services/ndxp/settings.py and the README's benchmarks)
+ROUTER_MAX_POLL_RECORDS = "NDXP_ROUTER_MAX_POLL_RECORDS"  # default 1000
+ROUTER_STREAM_BUFFER = "NDXP_ROUTER_STREAM_BUFFER"  # Faust stream_buffer_maxsize, default 16384
+ROUTER_LINGER_S = "NDXP_ROUTER_LINGER_S"  # producer linger, default 0.005
+ROUTER_FETCH_MAX_WAIT_MS = "NDXP_ROUTER_FETCH_MAX_WAIT_MS"  # default 20
+ROUTER_DIRECT_DELIVERY = "NDXP_ROUTER_DIRECT_DELIVERY"  # experimental, default off

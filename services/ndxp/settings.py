@@ -35,6 +35,7 @@ class RouterSettings:
     producer_max_batch_size: int = 256 * 1024
     max_poll_records: int = 1000
     fetch_max_wait_ms: int = 20  # Faust's 1500 throttles a router on many topics
+    direct_delivery: bool = False  # experimental: ndxp.router.faust_fixes.direct_delivery
     stream_buffer_maxsize: int = 16384
     commit_interval_s: float = 1.0
     # A worker killed with SIGKILL is noticed after the session timeout; its partitions
@@ -65,6 +66,11 @@ _ROUTER_ENV = {
     "registry_topic": env.REGISTRY_TOPIC,
     "quotas": env.QUOTAS,
     "quota_stage": env.QUOTA_STAGE,
+    "max_poll_records": env.ROUTER_MAX_POLL_RECORDS,
+    "stream_buffer_maxsize": env.ROUTER_STREAM_BUFFER,
+    "producer_linger_s": env.ROUTER_LINGER_S,
+    "fetch_max_wait_ms": env.ROUTER_FETCH_MAX_WAIT_MS,
+    "direct_delivery": env.ROUTER_DIRECT_DELIVERY,
 }
 
 

@@ -53,7 +53,7 @@ from ndxp.core.topology import (
 )
 from ndxp.kafka_admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
-from ndxp.router.faust_fixes import deliver_in_order, fetch_max_wait
+from ndxp.router.faust_fixes import deliver_in_order, direct_delivery, fetch_max_wait
 from ndxp.router.forwarding import (
     Outgoing,
     Source,
@@ -297,6 +297,8 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     )
 
     fetch_max_wait(app, settings.fetch_max_wait_ms)
+    if settings.direct_delivery:
+        direct_delivery(app)
 
     def thin(handler: Any, stage: str) -> Any:
         async def agent(stream: faust.StreamT[Any]) -> None:
