@@ -1,0 +1,71 @@
+"""How far the router's settings take it: the router (access checks and quotas, inline stage)
+drains the same backlog once per setting, in one run on this machine.
+
+Run: ``python -m ndxp.bench.sweep [--messages 40000]`` (own broker on port 9196,
+``var/bench-sweep``). Prints one line per setting; the figures are in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+from ndxp.bench import routing
+from ndxp.core import wire
+from ndxp.core.topology import topics_for
+from ndxp.kafka_admin import ensure_topics
+from ndxp.registry_file import load_registry
+from ndxp.settings import DEFAULT_REGISTRY, REPO
+
+CASES = [
+    ("default (poll 1000, buffer 16384, linger 5 ms, fetch wait 20 ms)", {}),
+    ("poll 500", {"NDXP_ROUTER_MAX_POLL_RECORDS": "500"}),
+    ("poll 5000", {"NDXP_ROUTER_MAX_POLL_RECORDS": "5000"}),
+    ("stream buffer 4096", {"NDXP_ROUTER_STREAM_BUFFER": "4096"}),
+    ("stream buffer 65536", {"NDXP_ROUTER_STREAM_BUFFER": "65536"}),
+    ("linger 1 ms", {"NDXP_ROUTER_LINGER_S": "0.001"}),
+    ("linger 20 ms", {"NDXP_ROUTER_LINGER_S": "0.02"}),
+    ("fetch wait 1500 ms (Faust's)", {"NDXP_ROUTER_FETCH_MAX_WAIT_MS": "1500"}),
+    ("direct delivery (experimental)", {"NDXP_ROUTER_DIRECT_DELIVERY": "on"}),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--messages", type=int, default=40_000)
+    ap.add_argument("--port", type=int, default=9196)
+    args = ap.parse_args(argv)
+    var = REPO / "var" / "bench-sweep"
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    env = {**os.environ, "NDXP_KAFKA_PORT": str(args.port), "NDXP_VAR": str(var)}
+    kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
+    subprocess.run([kafka, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
+    bootstrap = f"127.0.0.1:{args.port}"
+    try:
+        asyncio.run(ensure_topics(bootstrap, topics_for(load_registry(DEFAULT_REGISTRY), 3)))
+        run = uuid.uuid4().hex[:8]
+        source = wire.ingress_topic(routing.SOURCE_MEMBER)
+        routing.fill(bootstrap, source, args.messages, 512, run)
+        _, checked = routing.bench_registries()
+        for n, (label, extra) in enumerate(CASES):
+            os.environ.update(extra)
+            try:
+                r = routing.route_with(args, bootstrap, var, run, f"s{n}", checked, True, True)
+            finally:
+                for key in extra:
+                    os.environ.pop(key)
+            print(f"{label:66} {r['rate']:>8,.0f} msg/s {r['peak_rss_mb']:>5.0f} MB", flush=True)
+    finally:
+        subprocess.run([kafka, "stop"], env=env, stdout=subprocess.DEVNULL)
+    print(f"command: python -m ndxp.bench.sweep {' '.join(argv or sys.argv[1:])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
