@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ndxp.bench import routing
+from ndxp.bench.broker import own_broker
 from ndxp.core import wire
 from ndxp.core.topology import TopicSpec, topics_for
 from ndxp.registry_file import load_registry
@@ -50,15 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     var = REPO / "var" / "bench-capacity"
     shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
-    env = {**os.environ, "NDXP_KAFKA_PORT": str(args.port), "NDXP_VAR": str(var)}
-    kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
-    subprocess.run([kafka, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([kafka, "start"], env=env, check=True)
-    try:
-        return run(args, f"127.0.0.1:{args.port}", var)
-    finally:
-        subprocess.run([kafka, "stop"], env=env, check=False)
+    with own_broker(args.port, var) as bootstrap:
+        return run(args, bootstrap, var)
 
 
 def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:

@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ndxp.bench.broker import own_broker
 from ndxp.bench.routing import progress
 from ndxp.settings import REPO
 
@@ -97,16 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=9193)
     args = ap.parse_args(argv)
     var = REPO / "var" / "bench-ledger"
-    kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
-    env = {**os.environ, "NDXP_KAFKA_PORT": str(args.port), "NDXP_VAR": str(var)}
-    subprocess.run([kafka, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
     shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
-    subprocess.run([kafka, "start"], env=env, check=True)
-    try:
-        result = run(args, f"127.0.0.1:{args.port}", var)
-    finally:
-        subprocess.run([kafka, "stop"], env=env, check=False)
+    with own_broker(args.port, var) as bootstrap:
+        result = run(args, bootstrap, var)
     out = REPO / "var" / f"bench-ledger-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

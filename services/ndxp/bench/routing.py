@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -206,19 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=9192, help="the bench broker's port")
     ap.add_argument("--keep-broker", action="store_true")
     args = ap.parse_args(argv)
-    var = REPO / "var" / "bench"
-    var.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "NDXP_KAFKA_PORT": str(args.port), "NDXP_VAR": str(var)}
-    kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
-    subprocess.run([kafka, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
-    shutil.rmtree(var / f"kafka-{args.port}", ignore_errors=True)  # every run starts empty
-    subprocess.run([kafka, "start"], env=env, check=True)
-    bootstrap = f"127.0.0.1:{args.port}"
-    try:
-        return _run(args, bootstrap, var)
-    finally:
-        if not args.keep_broker:
-            subprocess.run([kafka, "stop"], env=env, check=False)
+    from ndxp.bench.broker import own_broker
+
+    with own_broker(args.port, REPO / "var" / "bench", keep=args.keep_broker) as bootstrap:
+        return _run(args, bootstrap, REPO / "var" / "bench")
 
 
 def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:

@@ -11,11 +11,11 @@ import argparse
 import asyncio
 import os
 import shutil
-import subprocess
 import sys
 import uuid
 
 from ndxp.bench import routing
+from ndxp.bench.broker import own_broker
 from ndxp.core import wire
 from ndxp.core.topology import topics_for
 from ndxp.kafka_admin import ensure_topics
@@ -42,12 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     var = REPO / "var" / "bench-sweep"
     shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
-    env = {**os.environ, "NDXP_KAFKA_PORT": str(args.port), "NDXP_VAR": str(var)}
-    kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
-    subprocess.run([kafka, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
-    bootstrap = f"127.0.0.1:{args.port}"
-    try:
+    with own_broker(args.port, var) as bootstrap:
         asyncio.run(ensure_topics(bootstrap, topics_for(load_registry(DEFAULT_REGISTRY), 3)))
         run = uuid.uuid4().hex[:8]
         source = wire.ingress_topic(routing.SOURCE_MEMBER)
@@ -61,8 +56,6 @@ def main(argv: list[str] | None = None) -> int:
                 for key in extra:
                     os.environ.pop(key)
             print(f"{label:66} {r['rate']:>8,.0f} msg/s {r['peak_rss_mb']:>5.0f} MB", flush=True)
-    finally:
-        subprocess.run([kafka, "stop"], env=env, stdout=subprocess.DEVNULL)
     print(f"command: python -m ndxp.bench.sweep {' '.join(argv or sys.argv[1:])}")
     return 0
 

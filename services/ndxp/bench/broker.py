@@ -1,0 +1,29 @@
+"""The benchmarks' own Kafka broker: on its own port and data folder, so a benchmark never
+mixes with ``make run``'s platform, empty at every start, stopped at the end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ndxp.settings import REPO
+
+
+@contextmanager
+def own_broker(port: int, var: Path, keep: bool = False) -> Iterator[str]:
+    """Start an empty broker on ``port`` with its data under ``var``; yield its bootstrap."""
+    env = {**os.environ, "NDXP_KAFKA_PORT": str(port), "NDXP_VAR": str(var)}
+    kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
+    subprocess.run([kafka, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(var / f"kafka-{port}", ignore_errors=True)
+    var.mkdir(parents=True, exist_ok=True)
+    subprocess.run([kafka, "start"], env=env, check=True)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        if not keep:
+            subprocess.run([kafka, "stop"], env=env, check=False)
