@@ -95,6 +95,21 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     for rate in (1000.0, round(0.8 * top)):
         sustained.append(paced(bootstrap, var, path, rate, args.seconds, args.port + 20))
     result["sustained"] = sustained
+    # the highest sustained rate: 80 % of the drain rate, then +10 % steps until it is not
+    probes = [sustained[-1]]
+    for factor in (0.9, 1.0, 1.1, 1.2):
+        if not holds(probes[-1]):
+            break
+        probes.append(
+            paced(bootstrap, var, path, round(factor * top), args.seconds, args.port + 20)
+        )
+    held = [p for p in probes if holds(p)]
+    result["highest_sustained"] = {
+        "tps": max((p["rate_in"] for p in held), default=None),
+        "rule": "rate out >= 97 % of rate in, backlog at the end of sending under 0.5 s of "
+        "input, nothing lost",
+        "probes": [{**{k: p[k] for k in PROBE_KEYS}, "held": holds(p)} for p in probes],
+    }
 
     # 3. two workers, one killed
     result["two_workers"] = two_workers(bootstrap, var, path, args.messages, args.port + 30)
@@ -219,6 +234,18 @@ def paced(
         "p99_ms_by_second": by_second(reader.pairs),
         "router_peak_rss_mb": round(max(rss or [0]) / 1024, 1),
     }
+
+
+PROBE_KEYS = ("target_tps", "rate_in", "rate_out", "lag_at_end_of_sending", "p99_ms")
+
+
+def holds(probe: dict[str, Any]) -> bool:
+    """Rate in = rate out with a bounded backlog: the rate is sustained."""
+    return (
+        probe["lost"] == 0
+        and probe["rate_out"] >= 0.97 * probe["rate_in"]
+        and probe["lag_at_end_of_sending"] <= 0.5 * probe["rate_in"]
+    )
 
 
 def warm_up(bootstrap: str, port: int, n: int = 500) -> None:
@@ -497,6 +524,12 @@ def report(r: dict[str, Any], out: Path) -> None:
             f"{s['rate_out']:,.0f}/s, produced→routed p50 {s['p50_ms']} ms p99 {s['p99_ms']} ms, "
             f"lost {s['lost']}, {s['router_peak_rss_mb']:.0f} MB"
         )
+    h = r["highest_sustained"]
+    steps = ", ".join(
+        f"{p['rate_in']:,.0f} {'held' if p['held'] else 'not held'}" for p in h["probes"]
+    )
+    top = "none" if h["tps"] is None else f"{h['tps']:,.0f} tx/s"
+    print(f"  highest sustained rate, checks + quotas on: {top} (probes: {steps})")
     w = r["two_workers"]
     print(
         f"  two workers (routing alone): {w['rate_both_workers']:,.0f} msg/s together; one "
