@@ -148,3 +148,40 @@ def test_lag_counts_what_waits_after_the_next_offset() -> None:
     assert order.lag() == [((A.topic, "0"), 30.0)]
     order.assigned.clear()
     assert order.lag() == []
+
+
+def test_direct_delivery_finishes_in_place_or_through_faust_when_it_must_wait() -> None:
+    from types import SimpleNamespace
+
+    from ndxp.router.faust_fixes import direct_delivery
+
+    async def go() -> list[str]:
+        log: list[str] = []
+        suspend = asyncio.Event()
+
+        async def faust_wait_first(*coros: Any) -> None:
+            log.append("faust")
+            await coros[0]
+            for c in coros[1:]:
+                c.close()
+
+        consumer = SimpleNamespace(suspend_flow=suspend, wait_first=faust_wait_first)
+        direct_delivery(SimpleNamespace(consumer=consumer))
+
+        async def quick(n: int) -> None:
+            log.append(f"quick {n}")
+
+        gate = asyncio.get_running_loop().create_future()
+
+        async def blocked() -> None:
+            await gate  # a full stream buffer
+            log.append("delivered after waiting")
+
+        await consumer.wait_first(quick(1), suspend.wait())
+        asyncio.get_running_loop().call_later(0.01, gate.set_result, None)
+        await consumer.wait_first(blocked(), suspend.wait())
+        suspend.set()
+        await consumer.wait_first(quick(2), suspend.wait())  # suspended: dropped
+        return log
+
+    assert asyncio.run(go()) == ["quick 1", "faust", "delivered after waiting"]

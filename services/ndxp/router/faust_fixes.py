@@ -274,21 +274,47 @@ def fetch_max_wait(app: Any, ms: int) -> None:
 
 def direct_delivery(app: Any) -> None:
     """Experimental (``NDXP_ROUTER_DIRECT_DELIVERY=on``): hand each fetched message to the
-    streams directly instead of through ``wait_first(callback, suspend_flow.wait())``, which
-    creates two tasks per message. A bare Faust agent went from 6,100 to 9,900 events/s with
-    it. When the flow is suspended the rest of the batch is dropped as before (the in-order
-    guard seeks back for it); a delivery already waiting on a full stream buffer finishes
-    when Faust clears the buffers for the rebalance, and messages of revoked partitions are
-    dropped by :class:`InOrder`. NOT SAFE YET, off by default: in its first crash-test run the
-    surviving worker of two stopped deciding after the rebalance (1,138 of 4,500 requests in
-    test_exact_when_one_of_two_workers_dies[inline]) — a delivery blocked across it, probably."""
-    consumer = app.consumer
+    streams without ``wait_first(callback, suspend_flow.wait())``, which creates two tasks
+    per message. A bare Faust agent went from 6,100 to 9,900 events/s without it.
 
-    async def wait_first(callback: Any, suspended: Any) -> None:
-        suspended.close()
+    The delivery coroutine is run in place until it finishes or has to wait (a full stream
+    buffer). Only then does it go through Faust's ``wait_first``, so a delivery that waits is
+    still abandoned when a rebalance suspends the flow (a first version that awaited it
+    directly stalled a surviving worker in a crash test). When the flow is already suspended
+    the message is dropped as before: the in-order guard seeks back for it. Off by default
+    until the crash tests have been repeated with it."""
+    consumer = app.consumer
+    faust_wait_first = consumer.wait_first
+
+    async def wait_first(callback: Any, suspended: Any) -> Any:
         if consumer.suspend_flow.is_set():
             callback.close()
-            return
-        await callback
+            suspended.close()
+            return None
+        try:
+            waiting_on = callback.send(None)
+        except StopIteration:
+            suspended.close()
+            return None
+        return await faust_wait_first(_resume(callback, waiting_on), suspended)
 
     consumer.wait_first = wait_first
+
+
+async def _resume(coro: Any, waiting_on: Any) -> None:
+    """Drive a coroutine that was started by hand and stopped at an await, as a task would."""
+    import asyncio
+
+    try:
+        while True:
+            if waiting_on is None:  # a bare yield (asyncio.sleep(0))
+                await asyncio.sleep(0)
+            else:
+                waiting_on._asyncio_future_blocking = False
+                await asyncio.wait({waiting_on})
+            try:
+                waiting_on = coro.send(None)
+            except StopIteration:
+                return
+    finally:
+        coro.close()  # abandoned (cancelled) or finished: no-op when it has returned
