@@ -159,8 +159,8 @@ def test_direct_delivery_finishes_in_place_or_through_faust_when_it_must_wait() 
         log: list[str] = []
         suspend = asyncio.Event()
 
-        async def faust_wait_first(*coros: Any) -> None:
-            log.append("faust")
+        async def faust_wait_first(*coros: Any, **kw: Any) -> None:
+            log.append("faust" + (f" {kw}" if kw else ""))
             await coros[0]
             for c in coros[1:]:
                 c.close()
@@ -182,6 +182,13 @@ def test_direct_delivery_finishes_in_place_or_through_faust_when_it_must_wait() 
         await consumer.wait_first(blocked(), suspend.wait())
         suspend.set()
         await consumer.wait_first(quick(2), suspend.wait())  # suspended: dropped
+        await consumer.wait_first(quick(3), timeout=1.0)  # Service.wait(): Faust's own
         return log
 
-    assert asyncio.run(go()) == ["quick 1", "faust", "delivered after waiting"]
+    assert asyncio.run(go()) == [
+        "quick 1",
+        "faust",
+        "delivered after waiting",
+        "faust {'timeout': 1.0}",
+        "quick 3",
+    ]

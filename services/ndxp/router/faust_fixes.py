@@ -279,14 +279,19 @@ def direct_delivery(app: Any) -> None:
 
     The delivery coroutine is run in place until it finishes or has to wait (a full stream
     buffer). Only then does it go through Faust's ``wait_first``, so a delivery that waits is
-    still abandoned when a rebalance suspends the flow (a first version that awaited it
-    directly stalled a surviving worker in a crash test). When the flow is already suspended
+    still abandoned when a rebalance suspends the flow. Every other use of ``wait_first``
+    (``Service.wait(..., timeout=...)`` during rebalances) goes to Faust's own: a first
+    version that replaced those too crashed a worker's fetcher at its first rebalance, which
+    is how a surviving worker "stalled" in the crash tests. When the flow is already suspended
     the message is dropped as before: the in-order guard seeks back for it. Off by default
     until the crash tests have been repeated with it."""
     consumer = app.consumer
     faust_wait_first = consumer.wait_first
 
-    async def wait_first(callback: Any, suspended: Any) -> Any:
+    async def wait_first(*coros: Any, **kw: Any) -> Any:
+        if kw or len(coros) != 2:  # Service.wait() and the like: Faust's own, untouched
+            return await faust_wait_first(*coros, **kw)
+        callback, suspended = coros
         if consumer.suspend_flow.is_set():
             callback.close()
             suspended.close()
