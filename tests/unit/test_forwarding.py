@@ -63,3 +63,19 @@ def test_a_record_with_neither_key_nor_value_is_forwarded_with_an_empty_value() 
     d = Rejected(RejectionCode.MALFORMED, "x", None, None)
     [dead] = rejection_records(d, SRC, None, None, [], 1)
     assert (dead.key, dead.value) == (None, b"")
+
+
+def test_quota_headers_say_which_limit_what_it_allows_and_when_to_retry() -> None:
+    from ndxp.core.access import Principal
+    from ndxp.core.quota import Limit, QuotaHit
+    from ndxp.router.forwarding import quota_headers
+
+    limit = Limit("h41-daily", Principal(subsystems=frozenset({"c"})), False, None, daily=5)
+    headers = dict(quota_headers(QuotaHit(limit, "daily", 5, 3600.0004), 0))
+    assert headers == {
+        "ndxp-quota-limit": b"h41-daily",
+        "ndxp-quota-policy": b"daily=5",
+        "ndxp-retry-after": b"3600.001",
+        "ndxp-quota-remaining": b"0",
+    }
+    assert "ndxp-quota-remaining" not in dict(quota_headers(QuotaHit(limit, "rate", 5, 0.2), None))

@@ -31,7 +31,6 @@ nothing.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from typing import Any
@@ -40,7 +39,7 @@ import faust
 
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
-from ndxp.core.quota import QuotaDecision, QuotaState, decide, policy
+from ndxp.core.quota import QuotaDecision, QuotaState, decide
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Rejected, Router
 from ndxp.core.topology import (
@@ -60,6 +59,7 @@ from ndxp.router.forwarding import (
     Staged,
     from_quota_stage,
     producible,
+    quota_headers,
     rejection_records,
     routed_headers,
     to_quota_stage,
@@ -273,14 +273,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         extra: list[tuple[str, bytes]] = []
         if hit is not None:
             detail = hit.detail
-            remaining = state.remaining(hit.limit, now_ms)
-            extra = [
-                (wire.H_QUOTA_LIMIT, hit.limit.id.encode()),
-                (wire.H_QUOTA_POLICY, policy(hit.limit).encode()),
-                (wire.H_RETRY_AFTER, f"{math.ceil(hit.retry_after_s * 1000) / 1000:.3f}".encode()),
-            ]
-            if remaining is not None:
-                extra.append((wire.H_QUOTA_REMAINING, str(remaining).encode()))
+            extra = quota_headers(hit, state.remaining(hit.limit, now_ms))
         else:
             detail = "over a limit when first decided (redelivered after a restart)"
         decision = Rejected(

@@ -7,6 +7,7 @@ connected, an error notice on that member's egress topic.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import orjson
 
 from ndxp.core import wire
+from ndxp.core.quota import QuotaHit, policy
 from ndxp.core.routing import Headers, Rejected
 
 
@@ -149,3 +151,16 @@ def from_quota_stage(headers: Headers, timestamp_ms: int | None) -> Staged:
             route = bytes(raw).decode()
     topic, partition, offset = source.rsplit(":", 2)
     return Staged(key, sender, Source(topic, int(partition), int(offset), timestamp_ms), route)
+
+
+def quota_headers(hit: QuotaHit, remaining: int | None) -> list[tuple[str, bytes]]:
+    """What a QUOTA_EXCEEDED refusal says: which limit, what it allows, when to retry, and
+    how many requests are left today under it (for a daily cap)."""
+    out = [
+        (wire.H_QUOTA_LIMIT, hit.limit.id.encode()),
+        (wire.H_QUOTA_POLICY, policy(hit.limit).encode()),
+        (wire.H_RETRY_AFTER, f"{math.ceil(hit.retry_after_s * 1000) / 1000:.3f}".encode()),
+    ]
+    if remaining is not None:
+        out.append((wire.H_QUOTA_REMAINING, str(remaining).encode()))
+    return out
