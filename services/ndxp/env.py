@@ -6,6 +6,7 @@ BOOTSTRAP = "NDXP_BOOTSTRAP"  # Kafka bootstrap servers, default 127.0.0.1:9092
 REGISTRY = "NDXP_REGISTRY"  # path of the registry file
 MAX_VALUE_BYTES = "NDXP_MAX_VALUE_BYTES"  # TOO_LARGE above this, default 1 MiB
 PARTITIONS = "NDXP_PARTITIONS"  # partitions of each ingress/egress topic, default 3
+REPLICATION = "NDXP_REPLICATION"  # replicas of each topic ndxp creates, default 1 (cluster: 3)
 ROUTER_GROUP = "NDXP_ROUTER_GROUP"  # the router's consumer group / Faust app id
 ROUTER_WEB_PORT = "NDXP_ROUTER_WEB_PORT"  # health endpoint port, default 6066
 VAR = "NDXP_VAR"  # runtime folder (data, logs, pid files), default <repo>/var

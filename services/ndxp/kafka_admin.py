@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from ndxp import env
 from ndxp.core.errors import NdxpError
 from ndxp.core.topology import TopicSpec
 
@@ -20,6 +22,7 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
     Safe to run from several processes at once: a topic another process created in the
     meantime counts as present; any other error from the broker is raised.
     """
+    replication = replication_factor()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="ndxp-admin")
     await admin.start()
     try:
@@ -28,7 +31,10 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
         created: list[str] = []
         for i in range(0, len(missing), 50):  # keep each CreateTopics request small
             batch = missing[i : i + 50]
-            new = [NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.config)) for s in batch]
+            new = [
+                NewTopic(s.name, s.partitions, replication, topic_configs=_configs(s, replication))
+                for s in batch
+            ]
             response = await admin.create_topics(new, timeout_ms=30000)
             for name, code, *rest in response.topic_errors:
                 if code == 0:
@@ -41,3 +47,18 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
         return created
     finally:
         await admin.close()
+
+
+def replication_factor() -> int:
+    """Replicas of each topic ndxp creates: 1 on a single broker (the default), 3 on a
+    cluster (``NDXP_REPLICATION=3``, set by ``make cluster``)."""
+    return int(os.environ.get(env.REPLICATION, "1"))
+
+
+def _configs(spec: TopicSpec, replication: int) -> dict[str, str]:
+    """A replicated topic takes a write only when all but one of its replicas have it
+    (with acks=all): one broker may die without losing an acknowledged record."""
+    configs = dict(spec.config)
+    if replication > 1:
+        configs.setdefault("min.insync.replicas", str(replication - 1))
+    return configs

@@ -334,6 +334,11 @@ def route_with(
     t0 = time.perf_counter()
     with (var / f"bench-router-{label}.log").open("wb") as out:
         router = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    profile = os.environ.get("NDXP_BENCH_PYSPY")  # a folder: py-spy stacks of each router go there
+    if profile:
+        spy = [str(REPO / ".venv" / "bin" / "py-spy"), "record", "-p", str(router.pid), "-d", "15"]
+        spy += ["-f", "raw", "-o", str(Path(profile) / f"router-{label}.txt")]
+        subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rss: list[int] = []
     try:
         wait_routed(web_port, args.messages, 900, router, rss)
