@@ -60,5 +60,5 @@ def _configs(spec: TopicSpec, replication: int) -> dict[str, str]:
     (with acks=all): one broker may die without losing an acknowledged record."""
     configs = dict(spec.config)
     if replication > 1:
-        configs.setdefault("min.insync.replicas", str(replication - 1))
+        configs["min.insync.replicas"] = str(replication - 1)
     return configs
