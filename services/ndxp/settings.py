@@ -35,7 +35,7 @@ class RouterSettings:
     producer_max_batch_size: int = 256 * 1024
     max_poll_records: int = 1000
     fetch_max_wait_ms: int = 20  # Faust's 1500 throttles a router on many topics
-    direct_delivery: bool = False  # experimental: ndxp.router.faust_fixes.direct_delivery
+    direct_delivery: bool = True  # ndxp.router.faust_fixes.direct_delivery (off: Faust's own)
     stream_buffer_maxsize: int = 16384
     commit_interval_s: float = 1.0
     # A worker killed with SIGKILL is noticed after the session timeout; its partitions

@@ -23,7 +23,7 @@ from ndxp.registry_file import load_registry
 from ndxp.settings import DEFAULT_REGISTRY, REPO
 
 CASES = [
-    ("default (poll 1000, buffer 16384, linger 5 ms, fetch wait 20 ms)", {}),
+    ("default (poll 1000, buffer 16384, linger 5 ms, fetch wait 20 ms, direct)", {}),
     ("poll 500", {"NDXP_ROUTER_MAX_POLL_RECORDS": "500"}),
     ("poll 5000", {"NDXP_ROUTER_MAX_POLL_RECORDS": "5000"}),
     ("stream buffer 4096", {"NDXP_ROUTER_STREAM_BUFFER": "4096"}),
@@ -31,7 +31,10 @@ CASES = [
     ("linger 1 ms", {"NDXP_ROUTER_LINGER_S": "0.001"}),
     ("linger 20 ms", {"NDXP_ROUTER_LINGER_S": "0.02"}),
     ("fetch wait 1500 ms (Faust's)", {"NDXP_ROUTER_FETCH_MAX_WAIT_MS": "1500"}),
-    ("direct delivery (experimental)", {"NDXP_ROUTER_DIRECT_DELIVERY": "on"}),
+    (
+        "Faust's per-message wait_first (direct delivery off)",
+        {"NDXP_ROUTER_DIRECT_DELIVERY": "off"},
+    ),
 ]
 
 

@@ -52,7 +52,12 @@ from ndxp.core.topology import (
 )
 from ndxp.kafka_admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
-from ndxp.router.faust_fixes import deliver_in_order, direct_delivery, fetch_max_wait
+from ndxp.router.faust_fixes import (
+    deliver_in_order,
+    direct_delivery,
+    fetch_max_wait,
+    idempotent_producer,
+)
 from ndxp.router.forwarding import (
     Outgoing,
     Source,
@@ -290,6 +295,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     )
 
     fetch_max_wait(app, settings.fetch_max_wait_ms)
+    idempotent_producer(app)
     if settings.direct_delivery:
         direct_delivery(app)
 
