@@ -21,6 +21,54 @@ REPO = Path(__file__).resolve().parents[2]
 NDXP = REPO / ".venv" / "bin" / "ndxp"
 
 
+PROVIDER = "VN:GOV:000.00.00.H92"
+SERVICE = f"{PROVIDER}:dv:tra-cuu:v1"
+
+
+def capped_registry(sender: str, daily: int) -> dict[str, object]:
+    """A sender whose one-stop-shop system may call the provider ``daily`` times a day."""
+    return {
+        "version": f"quota-{sender}",
+        "members": [
+            {
+                "id": f"VN:GOV:000.00.00.{sender}",
+                "name": "sender (test)",
+                "kind": "province_platform",
+                "connected": True,
+                "synthetic": True,
+                "subsystems": [{"code": "motcua"}],
+            },
+            {
+                "id": PROVIDER,
+                "name": "provider (test)",
+                "kind": "province_platform",
+                "connected": True,
+                "synthetic": True,
+                "subsystems": [{"code": "dv", "services": [{"code": "tra-cuu", "version": "v1"}]}],
+            },
+        ],
+        "access": [
+            {"service": SERVICE, "member": f"VN:GOV:000.00.00.{sender}", "descendants": True}
+        ],
+        "limits": [
+            {
+                "name": "sender-daily",
+                "member": f"VN:GOV:000.00.00.{sender}",
+                "descendants": True,
+                "service": SERVICE,
+                "daily": daily,
+            },
+            {
+                "name": "sender-overall",
+                "member": f"VN:GOV:000.00.00.{sender}",
+                "descendants": True,
+                "rate": 100000,
+                "burst": 100000,
+            },
+        ],
+    }
+
+
 def free_port(pair: bool = False) -> int:
     import socket
 

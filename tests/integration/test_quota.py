@@ -15,57 +15,10 @@ import pytest
 from ndxp.core.topology import client_partition
 
 from .conftest import Broker
-from .kafka_tools import LedgerProcess, RouterProcess, Tap, hdr, stream
+from .kafka_tools import SERVICE, LedgerProcess, RouterProcess, Tap, hdr, stream
+from .kafka_tools import capped_registry as registry
 
 pytestmark = pytest.mark.integration
-
-PROVIDER = "VN:GOV:000.00.00.H92"
-SERVICE = f"{PROVIDER}:dv:tra-cuu:v1"
-
-
-def registry(sender: str, daily: int) -> dict[str, object]:
-    """A sender whose one-stop-shop system may call the provider ``daily`` times a day."""
-    return {
-        "version": f"quota-{sender}",
-        "members": [
-            {
-                "id": f"VN:GOV:000.00.00.{sender}",
-                "name": "sender (test)",
-                "kind": "province_platform",
-                "connected": True,
-                "synthetic": True,
-                "subsystems": [{"code": "motcua"}],
-            },
-            {
-                "id": PROVIDER,
-                "name": "provider (test)",
-                "kind": "province_platform",
-                "connected": True,
-                "synthetic": True,
-                "subsystems": [{"code": "dv", "services": [{"code": "tra-cuu", "version": "v1"}]}],
-            },
-        ],
-        "access": [
-            {"service": SERVICE, "member": f"VN:GOV:000.00.00.{sender}", "descendants": True}
-        ],
-        "limits": [
-            {
-                "name": "sender-daily",
-                "member": f"VN:GOV:000.00.00.{sender}",
-                "descendants": True,
-                "service": SERVICE,
-                "daily": daily,
-            },
-            {
-                "name": "sender-overall",
-                "member": f"VN:GOV:000.00.00.{sender}",
-                "descendants": True,
-                "rate": 100000,
-                "burst": 100000,
-            },
-        ],
-    }
-
 
 # Each test and stage sends as its own member: a router with a new group reads its ingress
 # topics from the start, so members must not share ingress topics across tests.
