@@ -5,12 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup kafka run stop status test unit integration lint bench bench-routing bench-ledger synth soak-quota loadtest clean
+.PHONY: help setup kafka run stop status cluster cluster-stop faults test unit integration lint bench bench-routing bench-ledger synth soak-quota loadtest clean
 
 help:
 	@echo "make run      start Kafka, the router and a provider simulator (installs everything)"
 	@echo "make test     run the whole test suite (installs everything, starts its own broker)"
 	@echo "make stop     stop what make run started"
+	@echo "make cluster  the platform on a three-broker Kafka cluster (replication 3); make cluster-stop"
+	@echo "make faults   the fault suite, long variant: kills brokers, routers, the ledger; prints a table"
 	@echo "make lint     ruff + mypy strict on the pure core"
 	@echo "make bench    capacity: drain and sustained rates, latency, two workers (DAY=1: 1.5 M requests)"
 	@echo "make bench-routing  routing alone vs access checks + quotas (hop, inline) vs a plain aiokafka loop"
@@ -44,6 +46,23 @@ stop:
 
 status:
 	infra/platform.sh status
+
+# The same platform on three KRaft brokers (infra/kafka/cluster.sh, ports 9292-9294): topics
+# replicated 3 times, min.insync.replicas 2, idempotent acks=all producers. Stop make run first
+# (the same web ports); runtime files in var/cluster-mode.
+cluster: setup
+	NDXP_CLUSTER=1 infra/platform.sh start
+	@echo
+	@echo "Kill a broker (kill -9) and bring it back: infra/kafka/cluster.sh kill 1; infra/kafka/cluster.sh start-node 1"
+	@echo "Send with: NDXP_BOOTSTRAP=$$(infra/kafka/cluster.sh bootstrap) $(BIN)/ndxp send ... (as for make run)"
+
+cluster-stop:
+	NDXP_CLUSTER=1 infra/platform.sh stop
+
+# The fault suite's long variant (a short one runs in make test): a three-broker cluster of its
+# own; faults under a steady stream; a table of sent/routed/refused/ledger/lost/duplicated.
+faults: setup
+	NDXP_FAULTS=long $(BIN)/pytest -v tests/faults
 
 test: setup
 	$(BIN)/pytest tests

@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # Starts and stops the local platform: Kafka broker, topics, router, ledger, provider simulator.
 # Idempotent. Usage: infra/platform.sh start|stop|status
+# NDXP_CLUSTER=1: on the three-node cluster of infra/kafka/cluster.sh instead of one broker,
+# topics replicated 3 times (min.insync.replicas 2), runtime files in var/cluster-mode.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-var="${NDXP_VAR:-$repo/var}"
 ndxp="$repo/.venv/bin/ndxp"
 web_port="${NDXP_ROUTER_WEB_PORT:-6066}"
-export NDXP_BOOTSTRAP="${NDXP_BOOTSTRAP:-127.0.0.1:${NDXP_KAFKA_PORT:-9092}}"
+if [ "${NDXP_CLUSTER:-0}" = "1" ]; then
+  var="${NDXP_VAR:-$repo/var/cluster-mode}"
+  export NDXP_VAR="$var"
+  kafka="$here/kafka/cluster.sh"
+  export NDXP_BOOTSTRAP="${NDXP_BOOTSTRAP:-$("$kafka" bootstrap)}"
+  export NDXP_REPLICATION="${NDXP_REPLICATION:-3}"
+else
+  var="${NDXP_VAR:-$repo/var}"
+  kafka="$here/kafka/kafka.sh"
+  export NDXP_BOOTSTRAP="${NDXP_BOOTSTRAP:-127.0.0.1:${NDXP_KAFKA_PORT:-9092}}"
+fi
 mkdir -p "$var/log" "$var/run"
 
 alive() { [ -f "$var/run/$1.pid" ] && kill -0 "$(cat "$var/run/$1.pid")" 2>/dev/null; }
@@ -17,7 +28,7 @@ spawn() {  # name, command...
   if alive "$name"; then echo "ndxp: $name already running (pid $(cat "$var/run/$name.pid"))"; return 0; fi
   nohup "$@" >> "$var/log/$name.log" 2>&1 < /dev/null &
   echo $! > "$var/run/$name.pid"
-  echo "ndxp: $name started (pid $!, log var/log/$name.log)"
+  echo "ndxp: $name started (pid $!, log $var/log/$name.log)"
 }
 
 halt() {
@@ -33,7 +44,7 @@ halt() {
 }
 
 start() {
-  "$here/kafka/kafka.sh" start
+  "$kafka" start
   "$ndxp" topics
   spawn router "$ndxp" router
   spawn ledger "$ndxp" ledger run
@@ -50,13 +61,13 @@ wait_healthy() {  # name, port: wait until its health endpoint answers, or show 
       return 0
     fi
     if ! alive "$name"; then
-      echo "ndxp: $name exited; last lines of var/log/$name.log:" >&2
+      echo "ndxp: $name exited; last lines of $var/log/$name.log:" >&2
       tail -n 30 "$var/log/$name.log" >&2
       exit 1
     fi
     sleep 0.25
   done
-  echo "ndxp: $name not ready after 60s; see var/log/$name.log" >&2
+  echo "ndxp: $name not ready after 60s; see $var/log/$name.log" >&2
   exit 1
 }
 
@@ -64,11 +75,11 @@ stop() {
   halt simulator
   halt router
   halt ledger
-  "$here/kafka/kafka.sh" stop
+  "$kafka" stop
 }
 
 status() {
-  "$here/kafka/kafka.sh" status || true
+  "$kafka" status || true
   for n in router ledger simulator; do
     if alive "$n"; then echo "ndxp: $n running (pid $(cat "$var/run/$n.pid"))"; else echo "ndxp: $n not running"; fi
   done
