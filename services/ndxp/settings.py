@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from ndxp import env
 from ndxp.core import wire
+from ndxp.kafka_auth import KafkaAuth
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_REGISTRY = REPO / "infra" / "registry" / "vn-sample.json"
@@ -45,6 +46,7 @@ class RouterSettings:
     topic_config: Mapping[str, str] = field(
         default_factory=lambda: {"retention.ms": str(7 * 24 * 3600 * 1000)}
     )
+    auth: KafkaAuth = field(default_factory=KafkaAuth)  # PLAINTEXT unless NDXP_KAFKA_* say
 
     @classmethod
     def from_env(
@@ -88,6 +90,7 @@ class LedgerSettings:
     max_poll_records: int = 5000
     log_level: str = "INFO"
     caught_up_lag: int = 5000  # health says "caught up" while fewer messages wait than this
+    auth: KafkaAuth = field(default_factory=KafkaAuth)  # PLAINTEXT unless NDXP_KAFKA_* say
 
     @property
     def ledger_dsn(self) -> str:
@@ -132,6 +135,7 @@ def _from_env(
         text = e.get(var)
         if text is not None:
             changes[name] = _convert(getattr(base, name), text)
+    changes["auth"] = KafkaAuth.from_env(e)
     changes.update({k: v for k, v in overrides.items() if v is not None})
     return replace(base, **changes)  # type: ignore[arg-type]
 
