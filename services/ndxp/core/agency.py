@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ndxp.core.errors import InvalidIdentifier
+from ndxp.core.errors import InvalidIdentifier, clip
 
 # Widths of the groups, left to right: level 4, level 3, level 2, level 1.
 _WIDTHS = (3, 2, 2, 3)
@@ -44,7 +44,7 @@ class AgencyCode:
         for name, width, group in zip(_NAMES, _WIDTHS, groups, strict=True):
             if len(group) != width:
                 raise InvalidIdentifier(
-                    "agency code", text, f"{name} {group!r} must have {width} characters"
+                    "agency code", text, f"{name} {clip(group)!r} must have {width} characters"
                 )
         for name, group in zip(_NAMES[:3], groups[:3], strict=True):
             if not _ascii_digits(group):

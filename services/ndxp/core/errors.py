@@ -61,8 +61,13 @@ class InvalidIdentifier(NdxpError, ValueError):
         self.kind = kind
         self.text = text
         self.reason = reason
-        shown = text if len(text) <= 80 else text[:80] + "…"
-        super().__init__(f"invalid {kind} {shown!r}: {reason}")
+        super().__init__(f"invalid {kind} {clip(text)!r}: {reason}")
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` cut for an error message: hostile input can be megabytes long, and rejection
+    details travel in Kafka headers (the dead-letter copy, the error notice)."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class Rejection(NdxpError):

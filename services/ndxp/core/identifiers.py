@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ndxp.core.agency import AgencyCode
-from ndxp.core.errors import InvalidIdentifier
+from ndxp.core.errors import InvalidIdentifier, clip
 
 _INSTANCE = re.compile(r"[A-Z][A-Z0-9-]{0,31}")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -88,14 +88,14 @@ class MemberId:
         instance, member_class, code = parts[0], parts[1], parts[2]
         if _INSTANCE.fullmatch(instance) is None:
             raise InvalidIdentifier(
-                kind, text, f"instance {instance!r} must be capitals, digits or '-' (e.g. VN)"
+                kind, text, f"instance {clip(instance)!r} must be capitals, digits or '-' (e.g. VN)"
             )
         parse_code = MEMBER_CLASSES.get(member_class)
         if parse_code is None:
             raise InvalidIdentifier(
                 kind,
                 text,
-                f"member class {member_class!r} must be one of {', '.join(MEMBER_CLASSES)}",
+                f"member class {clip(member_class)!r} must be one of {', '.join(MEMBER_CLASSES)}",
             )
         try:
             member_code = parse_code(code)
@@ -185,6 +185,6 @@ def _check(text: str, kind: str, what: str, value: str, pattern: re.Pattern[str]
         raise InvalidIdentifier(
             kind,
             text,
-            f"{what} {value!r} must start with a letter or digit and use only "
+            f"{what} {clip(value)!r} must start with a letter or digit and use only "
             f"letters, digits, '_', '.', '-' (max {64 if pattern is _CODE else 32})",
         )

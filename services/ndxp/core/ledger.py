@@ -75,11 +75,18 @@ def unique_rows(rows: Sequence[Row]) -> list[Row]:
     return out
 
 
+_ROUTER_HEADERS = frozenset(wire.ROUTER_HEADERS)
+
+
 def _headers(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, str]:
-    """First occurrence of each ndxp header, decoded leniently (the router already judged them)."""
+    """The first occurrence of each sender header and the last of each router header (the
+    router appends its own after the sender's: a dead-letter copy of a message refused for
+    forging ``ndxp-error`` or ``ndxp-routed-at`` carries the forgery first), decoded
+    leniently (the router already judged them)."""
     out: dict[str, str] = {}
     for name, raw in headers:
-        if name.startswith("ndxp-") and name not in out and raw is not None:
+        first_or_routers = name not in out or name in _ROUTER_HEADERS
+        if name.startswith("ndxp-") and raw is not None and first_or_routers:
             out[name] = bytes(raw).decode("utf-8", "replace")
     return out
 

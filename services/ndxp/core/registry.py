@@ -10,6 +10,7 @@ identifiers parse, are unique, and belong to the registry's instance.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -362,8 +363,8 @@ def _limits(
             errors.append(f"{where}: limit on a service that does not exist: {spec.service}")
         if spec.rate is None and spec.daily is None:
             errors.append(f"{where}: give a rate (requests/s), a daily cap, or both")
-        if spec.rate is not None and spec.rate <= 0:
-            errors.append(f"{where}: rate must be above 0")
+        if spec.rate is not None and not _usable_rate(spec.rate):
+            errors.append(f"{where}: rate must be above 0 (a finite number, at least 1e-300)")
         if spec.burst is not None and (spec.rate is None or spec.burst < 1):
             errors.append(f"{where}: burst needs a rate and must be at least 1")
         if spec.daily is not None and spec.daily < 0:
@@ -382,3 +383,10 @@ def _limits(
                 )
             )
     return out
+
+
+def _usable_rate(rate: float) -> bool:
+    """Above 0 and finite, and not so small that the wait for a token (1/rate s, in ms)
+    overflows: Python's JSON reader gives Infinity, NaN and 5e-324, and a JSON Schema's
+    ``exclusiveMinimum: 0`` lets them through; each crashed the quota stage."""
+    return math.isfinite(rate) and rate >= 1e-300

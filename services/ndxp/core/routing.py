@@ -8,6 +8,7 @@ Checks, in order (the first failure decides the code):
 
 1. the ingress topic belongs to a connected member            NOT_SENDER
 2. sender headers present once, UTF-8, valid; no router-owned headers   MALFORMED
+   (ndxp-client, ndxp-service; ndxp-correlation-id on a response)
 3. value size within the limit                                TOO_LARGE
 4. request: client and service ids parse                      MALFORMED
    the client is the ingress member or below it               NOT_SENDER
@@ -16,8 +17,8 @@ Checks, in order (the first failure decides the code):
    the client has a grant for the service                     FORBIDDEN
    a connected member at or above the service's member        NO_ROUTE
 5. response: as a request with the roles swapped — the provider must be the
-   ingress member or below it, and it is routed to the client's side; it also
-   needs ``ndxp-correlation-id``. Responses are not subject to grants or quotas.
+   ingress member or below it, and it is routed to the client's side. Responses
+   are not subject to grants or quotas.
 
 Quotas (QUOTA_EXCEEDED) are decided after routing, where a client's requests are
 counted in one place (:mod:`ndxp.core.quota`, the router's quota stage).
@@ -42,8 +43,8 @@ class Envelope:
 
     id: str
     kind: str
-    client: str | None
-    service: str | None
+    client: str
+    service: str
     correlation_id: str | None
 
 
@@ -96,8 +97,7 @@ class Router:
         return Routed(envelope, route, wire.egress_topic(route))
 
     def _route(self, env: Envelope, sender: MemberId) -> MemberId:
-        client_text = _required(env.client, wire.H_CLIENT)
-        service_text = _required(env.service, wire.H_SERVICE)
+        client_text, service_text = env.client, env.service
         if env.kind == wire.KIND_REQUEST:
             client = self._party(client_text, self.registry.subsystems, SubsystemId.parse)
             _authorize(sender, client_text, client, "client")
@@ -112,10 +112,6 @@ class Router:
                 )
             destination, what = service, f"service {service_text}"
         else:
-            if env.correlation_id is None:
-                raise Rejection(
-                    RejectionCode.MALFORMED, f"a response needs header {wire.H_CORRELATION_ID}"
-                )
             service = self._party(service_text, self.registry.services, ServiceId.parse)
             _authorize(sender, service_text, service, "service provider")
             client = self._party(client_text, self.registry.subsystems, SubsystemId.parse)
@@ -163,12 +159,6 @@ def _known(party: Party | MemberId, text: str, code: RejectionCode, role: str) -
         raise Rejection(code, f"{role} {text} is not in the registry")
 
 
-def _required(value: str | None, name: str) -> str:
-    if value is None:
-        raise Rejection(RejectionCode.MALFORMED, f"missing header {name}")
-    return value
-
-
 _WANTED = frozenset(wire.SENDER_HEADERS)
 _FORBIDDEN = frozenset(wire.ROUTER_HEADERS)
 
@@ -183,7 +173,8 @@ def read_envelope(headers: Headers) -> Envelope:
             found[name] = _utf8(name, raw)
         elif name in _FORBIDDEN or name.startswith(wire.INTERNAL_PREFIX):
             raise Rejection(
-                RejectionCode.MALFORMED, f"header {name} is set by the router, not by senders"
+                RejectionCode.MALFORMED,
+                f"header {_clip(name, 80)} is set by the router, not by senders",
             )
     message_id = found.get(wire.H_ID)
     if message_id is None:
@@ -203,16 +194,22 @@ def read_envelope(headers: Headers) -> Envelope:
             f"header {wire.H_KIND} is {_clip(kind)!r}; senders may use "
             f"{' or '.join(wire.SENDER_KINDS)}",
         )
+    client = found.get(wire.H_CLIENT)
+    if client is None:
+        raise Rejection(RejectionCode.MALFORMED, f"missing header {wire.H_CLIENT}")
+    service = found.get(wire.H_SERVICE)
+    if service is None:
+        raise Rejection(RejectionCode.MALFORMED, f"missing header {wire.H_SERVICE}")
     correlation_id = found.get(wire.H_CORRELATION_ID)
+    if correlation_id is None and kind == wire.KIND_RESPONSE:
+        raise Rejection(RejectionCode.MALFORMED, f"a response needs header {wire.H_CORRELATION_ID}")
     if correlation_id is not None and not wire.valid_message_id(correlation_id):
         raise Rejection(
             RejectionCode.MALFORMED,
             f"header {wire.H_CORRELATION_ID} must be 1-{wire.MAX_ID_LENGTH} printable ASCII "
             "characters without spaces",
         )
-    return Envelope(
-        message_id, kind, found.get(wire.H_CLIENT), found.get(wire.H_SERVICE), correlation_id
-    )
+    return Envelope(message_id, kind, client, service, correlation_id)
 
 
 def _utf8(name: str, raw: bytes | None) -> str:
