@@ -10,20 +10,27 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from ndxp import env
 from ndxp.core.errors import NdxpError
 from ndxp.core.topology import TopicSpec
+from ndxp.kafka_auth import KafkaAuth
 
 TOPIC_ALREADY_EXISTS = 36
 
 log = logging.getLogger("ndxp.topics")
 
 
-async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
+async def ensure_topics(
+    bootstrap: str, specs: list[TopicSpec], auth: KafkaAuth | None = None
+) -> list[str]:
     """Create the topics that do not exist yet; return the names created.
 
     Safe to run from several processes at once: a topic another process created in the
-    meantime counts as present; any other error from the broker is raised.
+    meantime counts as present; any other error from the broker is raised. ``auth``:
+    default ``NDXP_KAFKA_*`` (PLAINTEXT when unset).
     """
     replication = replication_factor()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="ndxp-admin")
+    auth = KafkaAuth.from_env() if auth is None else auth
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="ndxp-admin", **auth.aiokafka()
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

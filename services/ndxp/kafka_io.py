@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from ndxp.core.errors import NdxpError
+from ndxp.kafka_auth import KafkaAuth
 
-def producer(bootstrap: str, **kw: object) -> AIOKafkaProducer:
-    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **kw)
+
+def producer(bootstrap: str, auth: KafkaAuth | None = None, **kw: object) -> AIOKafkaProducer:
+    """An idempotent acks=all producer, as ``auth`` (default: ``NDXP_KAFKA_*``) says."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        **_auth(auth).aiokafka(),
+        **kw,
+    )
 
 
-async def consumer_at_end(bootstrap: str, topics: Iterable[str]) -> AIOKafkaConsumer:
-    """A group-less consumer assigned every partition of ``topics``, positioned at their end."""
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def consumer_at_end(
+    bootstrap: str, topics: Iterable[str], auth: KafkaAuth | None = None
+) -> AIOKafkaConsumer:
+    """A group-less consumer assigned every partition of ``topics``, positioned at their end.
+    Topics the principal may not see (secured mode) are left out."""
+    c = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **_auth(auth).aiokafka()
+    )
     await c.start()
+    topics = list(topics)
     tps: list[TopicPartition] = []
     for topic in topics:
         parts = c.partitions_for_topic(topic)
@@ -22,11 +40,54 @@ async def consumer_at_end(bootstrap: str, topics: Iterable[str]) -> AIOKafkaCons
             await c._client.force_metadata_update()
             parts = c.partitions_for_topic(topic) or set()
         tps.extend(TopicPartition(topic, p) for p in sorted(parts))
+    if not tps:
+        await c.stop()
+        raise NdxpError(f"no such topic, or not authorized to read it: {', '.join(topics)}")
     c.assign(tps)
     await c.seek_to_end(*tps)
     for tp in tps:  # resolve positions now, before anything is produced
         await c.position(tp)
     return c
+
+
+async def wait_for_topics(
+    bootstrap: str, names: Iterable[str], auth: KafkaAuth | None = None, timeout_s: float = 60.0
+) -> None:
+    """Wait until the broker's metadata has every topic in ``names`` with a leader for each
+    partition. A topic just created is not in it at once: a broker busy creating hundreds of
+    partitions publishes the newest ones seconds later, and a Faust worker that joins its group
+    meanwhile ignores them ("Ignoring missing topic") until the next rebalance."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    wanted = sorted(set(names))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="ndxp-wait", **_auth(auth).aiokafka()
+    )
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pending = [
+                t["topic"]
+                for t in await admin.describe_topics(wanted)
+                if t["error_code"] != 0
+                or not t["partitions"]
+                or any(p["error_code"] != 0 or p["leader"] < 0 for p in t["partitions"])
+            ]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise NdxpError(
+                    f"{len(pending)} topic(s) not ready after {timeout_s:.0f}s: "
+                    f"{', '.join(pending[:5])}"
+                )
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
+def _auth(auth: KafkaAuth | None) -> KafkaAuth:
+    return KafkaAuth.from_env() if auth is None else auth
 
 
 def header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:

@@ -82,8 +82,9 @@ async def send_cmd(args: argparse.Namespace) -> int:
         registry = load_registry(settings.registry_path)
         topics = {wire.egress_topic(code), wire.REJECTED_TOPIC}
         topics.update(wire.egress_topic(m.id) for m in registry.connected)
-        watch = await consumer_at_end(settings.bootstrap, sorted(topics))
-    p = producer(settings.bootstrap)
+        # in secured mode a member sees only its own egress topic: the others are left out
+        watch = await consumer_at_end(settings.bootstrap, sorted(topics), settings.auth)
+    p = producer(settings.bootstrap, settings.auth)
     await p.start()
     try:
         md = await p.send_and_wait(wire.ingress_topic(code), value, key=key, headers=headers)
@@ -156,10 +157,11 @@ async def tail_cmd(args: argparse.Namespace) -> int:
             bootstrap_servers=settings.bootstrap,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
+            **settings.auth.aiokafka(),
         )
         await consumer.start()
     else:
-        consumer = await consumer_at_end(settings.bootstrap, [topic])
+        consumer = await consumer_at_end(settings.bootstrap, [topic], settings.auth)
     print(f"following {topic} (Ctrl-C to stop)", file=sys.stderr)
     seen = 0
     try:

@@ -12,13 +12,15 @@ from ndxp.core.errors import NdxpError
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ndxp.cli import client, ledger_cmd, registry_cmd, router_cmd, simulate
+    from aiokafka.errors import KafkaError
+
+    from ndxp.cli import client, ledger_cmd, registry_cmd, router_cmd, secure_cmd, simulate
 
     parser = argparse.ArgumentParser(
         prog="ndxp", description="National data exchange router on Kafka."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (router_cmd, client, simulate, registry_cmd, ledger_cmd):
+    for module in (router_cmd, client, simulate, registry_cmd, ledger_cmd, secure_cmd):
         module.register(sub)
     args = parser.parse_args(argv)
     try:
@@ -27,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
             result = run_async(result)
         return int(result or 0)
     except NdxpError as exc:
+        print(f"ndxp: {exc}", file=sys.stderr)
+        return 2
+    except KafkaError as exc:  # e.g. refused by a secured broker: wrong password, no ACL
         print(f"ndxp: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -65,11 +65,13 @@ def checked(path: str) -> Registry | None:
 
 async def topics_cmd(args: argparse.Namespace) -> int:
     from ndxp.kafka_admin import ensure_topics
+    from ndxp.kafka_io import wait_for_topics
 
     settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
     registry = load_registry(settings.registry_path)
     specs = topics_for(registry, settings.partitions, settings.topic_config)
-    created = await ensure_topics(settings.bootstrap, specs)
+    created = await ensure_topics(settings.bootstrap, specs, settings.auth)
+    await wait_for_topics(settings.bootstrap, [s.name for s in specs], settings.auth)
     print(f"ndxp: {len(specs)} topics needed, {len(created)} created")
     return 0
 
@@ -85,10 +87,12 @@ async def publish_cmd(args: argparse.Namespace) -> int:
         print(f"{args.file}: not published; the registry in force stays")
         return 1
     settings = RouterSettings.from_env(bootstrap=args.bootstrap, registry_topic=args.topic)
-    await ensure_topics(settings.bootstrap, [registry_topic(settings.registry_topic)])
+    await ensure_topics(
+        settings.bootstrap, [registry_topic(settings.registry_topic)], settings.auth
+    )
     with open(args.file, "rb") as f:
         document = f.read()
-    p = producer(settings.bootstrap, max_request_size=8 * 1024 * 1024)
+    p = producer(settings.bootstrap, settings.auth, max_request_size=8 * 1024 * 1024)
     await p.start()
     try:
         md = await p.send_and_wait(settings.registry_topic, document, key=REGISTRY_KEY)

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from faust.worker import Worker
 
     from ndxp.kafka_admin import ensure_topics
+    from ndxp.kafka_io import wait_for_topics
     from ndxp.router.app import create_app
 
     settings = RouterSettings.from_env(
@@ -46,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
         *quota_topics(settings.group, settings.partitions),
         registry_topic(settings.registry_topic),
     ]
-    loop.run_until_complete(ensure_topics(settings.bootstrap, specs))
+    loop.run_until_complete(ensure_topics(settings.bootstrap, specs, settings.auth))
+    # subscribe only once every topic is in the metadata (topics just created may not be yet)
+    names = [s.name for s in specs]
+    loop.run_until_complete(wait_for_topics(settings.bootstrap, names, settings.auth))
     (settings.var / "faust").mkdir(parents=True, exist_ok=True)
     app = create_app(settings, registry)
     logging.getLogger("ndxp.router").info(

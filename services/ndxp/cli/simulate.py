@@ -31,6 +31,11 @@ def register(sub: Any) -> None:
         "members", nargs="*", help="member codes to answer for (default: every connected provider)"
     )
     p.add_argument("--service-time-ms", type=float, default=0.0)
+    p.add_argument(
+        "--group",
+        default="ndxp-simulator",
+        help="consumer group (secured mode: one of the member's own, e.g. <code>.simulator)",
+    )
     p.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
     p.set_defaults(func=simulate_cmd)
 
@@ -46,12 +51,13 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=settings.bootstrap,
-        group_id="ndxp-simulator",
+        group_id=args.group,
         auto_offset_reset="latest",
         enable_auto_commit=True,
         fetch_max_wait_ms=10,  # a long poll on idle topics would delay the busy ones
+        **settings.auth.aiokafka(),
     )
-    p = producer(settings.bootstrap, linger_ms=2)
+    p = producer(settings.bootstrap, settings.auth, linger_ms=2)
     await consumer.start()
     await p.start()
     log.info("answering requests for %d member(s): %s", len(members), ", ".join(members))

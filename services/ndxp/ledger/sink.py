@@ -77,6 +77,7 @@ class LedgerSink:
             fetch_max_wait_ms=20,  # a long poll on idle topics would hold up the busy ones
             session_timeout_ms=10000,
             heartbeat_interval_ms=3000,
+            **self.settings.auth.aiokafka(),
         )
         consumer.subscribe(pattern=PATTERN, listener=_FlushOnRevoke(self))
         await consumer.start()

@@ -84,6 +84,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     app = faust.App(
         settings.group,
         broker=f"kafka://{settings.bootstrap}",
+        broker_credentials=settings.auth.faust_credentials(),
         store="memory://",
         key_serializer="raw",
         value_serializer="raw",

@@ -10,15 +10,25 @@ from collections.abc import Awaitable, Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ndxp.core.registry import Registry, RegistryError
+from ndxp.kafka_auth import KafkaAuth
 from ndxp.registry_file import parse_registry
 
 log = logging.getLogger("ndxp.registry")
 REGISTRY_KEY = b"registry"
 
 
-async def follow(bootstrap: str, topic: str, apply: Callable[[Registry], Awaitable[None]]) -> None:
+async def follow(
+    bootstrap: str,
+    topic: str,
+    apply: Callable[[Registry], Awaitable[None]],
+    auth: KafkaAuth | None = None,  # default: NDXP_KAFKA_* (PLAINTEXT when unset)
+) -> None:
+    auth = KafkaAuth.from_env() if auth is None else auth
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **auth.aiokafka(),
     )
     await consumer.start()
     try:

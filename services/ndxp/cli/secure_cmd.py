@@ -1,0 +1,92 @@
+"""``ndxp users`` and ``ndxp acls show|apply``: secured mode's principals and ACLs.
+
+Run as a super user (``NDXP_KAFKA_USER=ndxp-admin``,
+``NDXP_KAFKA_PASSWORD_FILE=$NDXP_VAR/secrets/ndxp-admin.password``) against the secured
+broker (``infra/kafka/secure.sh``). Passwords are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ndxp.core.acl import ServicePrincipals, acl_entries, users
+from ndxp.registry_file import load_registry
+from ndxp.settings import LedgerSettings, RouterSettings
+
+
+def register(sub: Any) -> None:
+    u = sub.add_parser(
+        "users",
+        help="secured mode: a SCRAM user per connected member, plus ndxp-router and ndxp-ledger",
+    )
+    _common(u)
+    u.add_argument("--secrets", type=Path, help="password files folder (default $NDXP_VAR/secrets)")
+    u.add_argument(
+        "--prune", action="store_true", help="delete SCRAM users that are not in the registry"
+    )
+    u.set_defaults(func=users_cmd)
+
+    acls = sub.add_parser("acls", help="secured mode: the broker ACLs derived from the registry")
+    acls_sub = acls.add_subparsers(dest="acls_command", required=True)
+    show = acls_sub.add_parser("show", help="print the ACLs the registry implies (no broker)")
+    _common(show)
+    show.set_defaults(func=show_cmd)
+    apply = acls_sub.add_parser("apply", help="create the missing ACLs on the broker")
+    _common(apply)
+    apply.add_argument(
+        "--prune", action="store_true", help="also delete every ACL that is not derived"
+    )
+    apply.set_defaults(func=apply_cmd)
+
+
+def _common(p: Any) -> None:
+    p.add_argument("--registry", type=Path, help="registry file ($NDXP_REGISTRY or the sample)")
+    p.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
+
+
+def _principals(router: RouterSettings) -> ServicePrincipals:
+    return ServicePrincipals(
+        router_group=router.group,
+        ledger_group=LedgerSettings.from_env().group,
+        registry_topic=router.registry_topic,
+    )
+
+
+def users_cmd(args: argparse.Namespace) -> int:
+    from ndxp.kafka_security import apply_users
+
+    settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
+    registry = load_registry(settings.registry_path)
+    secrets_dir = args.secrets or settings.var / "secrets"
+    names = users(registry, _principals(settings))
+    result = apply_users(settings.bootstrap, settings.auth, names, secrets_dir, args.prune)
+    print(
+        f"ndxp: {len(result.upserted)} SCRAM-SHA-512 users set on {settings.bootstrap} "
+        f"({len(result.upserted) - 2} members, ndxp-router, ndxp-ledger); "
+        f"{len(result.new_passwords)} new password file(s) in {secrets_dir}"
+        + (f"; deleted {', '.join(result.deleted)}" if result.deleted else "")
+    )
+    return 0
+
+
+def show_cmd(args: argparse.Namespace) -> int:
+    settings = RouterSettings.from_env(registry_path=args.registry)
+    for entry in acl_entries(load_registry(settings.registry_path), _principals(settings)):
+        print(entry)
+    return 0
+
+
+def apply_cmd(args: argparse.Namespace) -> int:
+    from ndxp.kafka_security import apply_acls
+
+    settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
+    entries = acl_entries(load_registry(settings.registry_path), _principals(settings))
+    result = apply_acls(settings.bootstrap, settings.auth, entries, args.prune)
+    print(
+        f"ndxp: {len(entries)} ACLs derived from the registry: {len(result.created)} created, "
+        f"{result.kept} already there"
+        + (f", {len(result.deleted)} others deleted" if args.prune else "")
+    )
+    return 0
