@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup kafka run stop status cluster cluster-stop faults test unit integration lint bench bench-routing bench-ledger synth soak-quota loadtest clean
+.PHONY: help setup kafka run stop status cluster cluster-stop faults secure secure-stop secure-status test unit integration lint bench bench-routing bench-ledger synth soak-quota loadtest clean
 
 help:
 	@echo "make run      start Kafka, the router and a provider simulator (installs everything)"
@@ -13,6 +13,7 @@ help:
 	@echo "make stop     stop what make run started"
 	@echo "make cluster  the platform on a three-broker Kafka cluster (replication 3); make cluster-stop"
 	@echo "make faults   the fault suite, long variant: kills brokers, routers, the ledger; prints a table"
+	@echo "make secure   the platform in secured mode (SASL/SCRAM, ACLs per agency); make secure-stop"
 	@echo "make lint     ruff + mypy strict on the pure core"
 	@echo "make bench    capacity: drain and sustained rates, latency, two workers (DAY=1: 1.5 M requests)"
 	@echo "make bench-routing  routing alone vs access checks + quotas (hop, inline) vs a plain aiokafka loop"
@@ -43,6 +44,26 @@ run: setup
 
 stop:
 	infra/platform.sh stop
+
+# Secured mode: SASL/SCRAM + ACLs from the registry; each agency, the router and the ledger
+# authenticate as their own principal (passwords in var/secrets/, never printed).
+SECURE_BOOTSTRAP := 127.0.0.1:$(or $(NDXP_SECURE_PORT),9392)
+SECURE_SECRETS := $(or $(NDXP_VAR),var)/secrets
+secure: setup
+	infra/secure-platform.sh start
+	@echo
+	@echo "Secured broker on $(SECURE_BOOTSTRAP). Send as Nghệ An province with its own credentials:"
+	@echo "  NDXP_BOOTSTRAP=$(SECURE_BOOTSTRAP) NDXP_KAFKA_USER=000.00.00.H41 NDXP_KAFKA_PASSWORD_FILE=$(SECURE_SECRETS)/000.00.00.H41.password \\"
+	@echo "  $(BIN)/ndxp send --as 000.00.00.H41 --client VN:GOV:000.00.00.H41:motcua \\"
+	@echo "    --service VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1 --data '{\"so_dinh_danh\":\"040123456789\"}' --wait"
+	@echo "(with --as another agency the broker refuses the write: TopicAuthorizationFailed)."
+	@echo "Ledger: NDXP_LEDGER_WEB_PORT=6077 $(BIN)/ndxp sql \"SELECT message_id, kind, outcome FROM ndxp.ledger ORDER BY routed_at DESC LIMIT 5\""
+
+secure-stop:
+	infra/secure-platform.sh stop
+
+secure-status:
+	infra/secure-platform.sh status
 
 status:
 	infra/platform.sh status
