@@ -409,6 +409,54 @@ def test_secrets_are_private_files(secured: Secured) -> None:
 _SUPER = ("ndxp-admin", "ndxp-broker", "ndxp-controller")
 
 
+def test_apply_again_is_a_no_op_and_prune_removes_what_the_registry_does_not_imply(
+    secured: Secured,
+) -> None:
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        ResourcePatternType,
+        ResourceType,
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialUpsertion,
+    )
+
+    admin = AdminClient(secured.conf("ndxp-admin"))
+    stray = AclBinding(
+        ResourceType.TOPIC,
+        f"ndxp.out.{H42}",
+        ResourcePatternType.LITERAL,
+        f"User:{H41}",
+        "*",
+        AclOperation.READ,
+        AclPermissionType.ALLOW,
+    )
+    for future in admin.create_acls([stray]).values():
+        future.result()
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096)
+    for future in admin.alter_user_scram_credentials(
+        [UserScramCredentialUpsertion("stray-user", info, b"stray-password")]
+    ).values():
+        future.result()
+
+    args = ("--registry", str(secured.registry))
+    assert "0 created" in secured.ndxp("ndxp-admin", "acls", "apply", *args).stdout
+    pruned = secured.ndxp("ndxp-admin", "acls", "apply", "--prune", *args).stdout
+    assert "0 created" in pruned and "1 others deleted" in pruned
+    users = secured.ndxp("ndxp-admin", "users", "--prune", *args).stdout
+    assert "0 new password file(s)" in users and "deleted stray-user" in users
+    # what the members, the router and the ledger need is still there
+    p = Producer({**secured.conf(H41), "linger.ms": 0})
+    ok = request(f"after-prune-{uuid.uuid4()}", MOTCUA_H41, SERVICE)
+    assert delivery_errors(p, [(f"ndxp.in.{H41}", ok), (f"ndxp.out.{H42}", ok)]) == [
+        None,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    ]
+
+
 def test_no_password_in_logs_outputs_command_lines_or_settings(
     secured: Secured, services: Services
 ) -> None:
