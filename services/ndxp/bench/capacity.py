@@ -1,8 +1,11 @@
 """The capacity benchmark (``make bench``): what this box sustains, measured in one run.
 
+0. **The broker's limit**: Kafka's own perf tools (Java client) produce (acks=all) and consume
+   a backlog of 512-byte records on the same broker.
 1. **Drain rates** on the same pre-filled topic: a plain aiokafka consume → produce → flush →
    commit loop (the Python ceiling), ``ndxp router`` routing alone, and ``ndxp router`` with
-   access checks and quotas (inline stage; sample registry, 326 grants, limits on every client).
+   access checks and quotas (inline stage; sample registry, 326 grants, limits on every client);
+   then the **ledger's ingest rate** (rows/s into the embedded ClickHouse engine).
 2. **Sustained rates and latency**: a paced producer at 1,000 tx/s, then at 80 % of the router's
    drain rate, each for ``--seconds``, into a router with checks and quotas on: the rate in and
    the rate out, the lag at the end, and produced → routed p50/p99 (the routed record keeps the
@@ -14,7 +17,7 @@
    counted in the ledger.
 
 It starts its own broker (port 9194, ``var/bench-capacity``), prints a table and writes JSON.
-Ledger ingest alone is ``make bench-ledger``.
+``make bench-ledger`` adds ledger freshness and report times.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ndxp.bench import routing
+from ndxp.bench import kafka_perf, routing
+from ndxp.bench import ledger as ledger_bench
 from ndxp.bench.broker import own_broker
 from ndxp.core import wire
 from ndxp.core.topology import TopicSpec, topics_for
@@ -40,6 +44,7 @@ from ndxp.registry_file import load_registry
 from ndxp.settings import DEFAULT_REGISTRY, REPO
 
 NATIONAL_DAY = 1_500_000
+PERF_TOPIC = "ndxp.bench.perf"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +76,14 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
     }
 
+    # 0. the broker's own limit (Kafka's perf tools, Java client)
+    asyncio.run(ensure_topics(bootstrap, [TopicSpec(PERF_TOPIC, 3)]))
+    routing.progress("broker: Kafka's perf tools")
+    result["broker"] = {
+        "produce": kafka_perf.produce(bootstrap, PERF_TOPIC, 3 * args.messages, 512),
+        "consume": kafka_perf.consume(bootstrap, PERF_TOPIC, 3 * args.messages),
+    }
+
     # 1. drain rates on one backlog
     source = wire.ingress_topic(routing.SOURCE_MEMBER)
     run_id = uuid.uuid4().hex[:8]
@@ -88,6 +101,11 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         "router_with_checks": checked,
     }
     top = checked["rate"]
+
+    # 1b. the ledger's ingest rate (its own topics and engine)
+    result["ledger_ingest"] = ledger_bench.ingest(
+        bootstrap, var / "ledger-ingest", args.messages, args.port + 50
+    )
 
     # 2. sustained rates and latency
     path = var / "registry-checked.json"
@@ -506,6 +524,11 @@ def report(r: dict[str, Any], out: Path) -> None:
     d = r["drain"]
     print()
     print(f"capacity on {r['machine']['cores']} cores (broker on the same box)")
+    b = r["broker"]
+    print(
+        f"  broker (Kafka's perf tools, 512 B): produce {b['produce']['rate']:>8,} msg/s "
+        f"(acks=all, p99 {b['produce']['p99_ms']} ms), consume {b['consume']['rate']:,} msg/s"
+    )
     print(f"  drain, {d['messages']:,} requests:")
     print(f"    plain aiokafka loop            {d['plain_aiokafka_rate']:>8,} msg/s")
     print(
@@ -516,6 +539,11 @@ def report(r: dict[str, Any], out: Path) -> None:
         f"    router, checks + quotas        {d['router_with_checks']['rate']:>8,.0f} msg/s  "
         f"{d['router_with_checks']['peak_rss_mb']:.0f} MB  "
         f"({d['router_with_checks']['rate'] / d['plain_aiokafka_rate']:.2f} of the plain loop)"
+    )
+    li = r["ledger_ingest"]
+    print(
+        f"    ledger ingest                  {li['rows_per_s']:>8,} rows/s "
+        f"{li['peak_rss_mb']:.0f} MB"
     )
     print("  sustained, checks + quotas on:")
     for s in r["sustained"]:

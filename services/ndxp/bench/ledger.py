@@ -108,21 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(args: argparse.Namespace, bootstrap: str, var: Path) -> dict[str, Any]:
+def ingest(
+    bootstrap: str, var: Path, n: int, port: int, keep_running: bool = False
+) -> dict[str, Any]:
+    """``n`` ledger records produced first, then a ledger service started on them: rows per
+    second from its first to its last insert, and its peak memory. ``keep_running``: the
+    ledger process is left running, under ``"process"``."""
     import asyncio
 
     from ndxp.core.topology import TopicSpec
     from ndxp.kafka_admin import ensure_topics
 
+    var.mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(bootstrap, [TopicSpec(t, 3) for t in [*TOPICS, "ndxp.rejected"]]))
-    result: dict[str, Any] = {
-        "command": "python -m ndxp.bench.ledger " + " ".join(sys.argv[1:]),
-        "cores": os.cpu_count(),
-    }
-    # 1. ingest
     run_id = uuid.uuid4().hex[:8]
-    produce(bootstrap, args.messages, run_id)
-    port = args.port + 20
+    produce(bootstrap, n, run_id)
     ledger = subprocess.Popen(
         [
             str(REPO / ".venv" / "bin" / "ndxp"),
@@ -137,30 +137,55 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> dict[str, Any]:
         ],
         stdout=(var / "ledger.log").open("wb"),
         stderr=subprocess.STDOUT,
-        env={**os.environ, "NDXP_LOG_LEVEL": "WARNING"},
+        env={**os.environ, "NDXP_LOG_LEVEL": "WARNING", "NDXP_LEDGER_GROUP": f"bench-{run_id}"},
     )
     try:
+        # Until it has read everything there is (other benches' rows too, on a shared
+        # broker): the rate runs from its first insert to its last.
         first = last = None
-        done = 0
-        while done < args.messages:
+        done, lag = 0, 1
+        while done < n or lag:
             if ledger.poll() is not None:
-                raise RuntimeError("ledger exited; see var/bench-ledger/ledger.log")
+                raise RuntimeError(f"ledger exited; see {var / 'ledger.log'}")
             h = health(port)
             if h:
-                done = h["rows_inserted"]
+                if h["rows_inserted"] > done:
+                    last = time.perf_counter()
+                done, lag = h["rows_inserted"], h.get("lag", 1)
                 if done and first is None:
                     first = (time.perf_counter(), done)
-                last = time.perf_counter()
-            progress(f"ledger ingest: {done:,}/{args.messages:,}")
+            progress(f"ledger ingest: {done:,} rows ({n:,} produced for it)")
             time.sleep(0.05)
         progress("")
         assert first is not None and last is not None
         rate = (done - first[1]) / max(last - first[0], 1e-3)
-        result["ingest"] = {
+        out: dict[str, Any] = {
             "rows": done,
             "rows_per_s": round(rate),
             "peak_rss_mb": round(_hwm(ledger.pid) / 1024),
         }
+    except BaseException:
+        ledger.terminate()
+        ledger.wait(30)
+        raise
+    if keep_running:
+        out["process"] = ledger
+    else:
+        ledger.terminate()
+        ledger.wait(30)
+    return out
+
+
+def run(args: argparse.Namespace, bootstrap: str, var: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "command": "python -m ndxp.bench.ledger " + " ".join(sys.argv[1:]),
+        "cores": os.cpu_count(),
+    }
+    # 1. ingest
+    port = args.port + 20
+    result["ingest"] = ingest(bootstrap, var, args.messages, port, keep_running=True)
+    ledger = result["ingest"].pop("process")
+    try:
         # 2. freshness under a steady stream
         fresh = uuid.uuid4().hex[:8]
         n = int(args.fresh_rate * args.fresh_seconds)
