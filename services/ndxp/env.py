@@ -29,6 +29,7 @@ ROUTER_STREAM_BUFFER = "NDXP_ROUTER_STREAM_BUFFER"  # Faust stream_buffer_maxsiz
 ROUTER_LINGER_S = "NDXP_ROUTER_LINGER_S"  # producer linger, default 0.005
 ROUTER_FETCH_MAX_WAIT_MS = "NDXP_ROUTER_FETCH_MAX_WAIT_MS"  # default 20
 ROUTER_DIRECT_DELIVERY = "NDXP_ROUTER_DIRECT_DELIVERY"  # default on; off: Faust's wait_first
+ROUTER_BATCH = "NDXP_ROUTER_BATCH"  # events per agent batch (Faust take_events), default 1
 # Authentication to the broker (services/ndxp/kafka_auth.py; none set = PLAINTEXT)
 KAFKA_SECURITY_PROTOCOL = "NDXP_KAFKA_SECURITY_PROTOCOL"  # PLAINTEXT, SASL_PLAINTEXT, SASL_SSL
 KAFKA_SASL_MECHANISM = "NDXP_KAFKA_SASL_MECHANISM"  # default SCRAM-SHA-512

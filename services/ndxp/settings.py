@@ -38,6 +38,7 @@ class RouterSettings:
     fetch_max_wait_ms: int = 20  # Faust's 1500 throttles a router on many topics
     direct_delivery: bool = True  # ndxp.router.faust_fixes.direct_delivery (off: Faust's own)
     stream_buffer_maxsize: int = 16384
+    batch: int = 1  # >1: the agents take events in batches (Faust take_events), see the sweep
     commit_interval_s: float = 1.0
     # A worker killed with SIGKILL is noticed after the session timeout; its partitions
     # then move to the survivors (or to it again once restarted).
@@ -73,6 +74,7 @@ _ROUTER_ENV = {
     "producer_linger_s": env.ROUTER_LINGER_S,
     "fetch_max_wait_ms": env.ROUTER_FETCH_MAX_WAIT_MS,
     "direct_delivery": env.ROUTER_DIRECT_DELIVERY,
+    "batch": env.ROUTER_BATCH,
 }
 
 

@@ -28,6 +28,8 @@ CASES = [
     ("poll 5000", {"NDXP_ROUTER_MAX_POLL_RECORDS": "5000"}),
     ("stream buffer 4096", {"NDXP_ROUTER_STREAM_BUFFER": "4096"}),
     ("stream buffer 65536", {"NDXP_ROUTER_STREAM_BUFFER": "65536"}),
+    ("agent batches of 100 events (take_events)", {"NDXP_ROUTER_BATCH": "100"}),
+    ("agent batches of 1,000 events (take_events)", {"NDXP_ROUTER_BATCH": "1000"}),
     ("linger 1 ms", {"NDXP_ROUTER_LINGER_S": "0.001"}),
     ("linger 20 ms", {"NDXP_ROUTER_LINGER_S": "0.02"}),
     ("fetch wait 1500 ms (Faust's)", {"NDXP_ROUTER_FETCH_MAX_WAIT_MS": "1500"}),
