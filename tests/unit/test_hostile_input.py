@@ -2,10 +2,12 @@
 
 Property-based: arbitrary bytes in every header, missing, repeated and forged headers,
 thousands of headers, absurd lengths, any value size. The decision never raises; its code is
-the one the check order gives (schemas/WIRE.md, ``ndxp.core.routing``); a valid message
-changed in exactly one header is refused with the code that header earns; headers that are
-not the router's business change nothing. The dead-letter copy keeps the original key,
-value and every header in order; the error notice never carries the payload.
+the one the check order gives (schemas/WIRE.md, ``ndxp.core.routing``): the topic, the
+headers themselves, the sizes (the value, then all the headers together: at most 64 KiB),
+then what the identifiers name. A valid message changed in exactly one header is refused
+with the code that header earns; headers that are not the router's business change nothing
+but the headers' size. The dead-letter copy keeps the original key, value and every header
+in order; the error notice never carries the payload.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId, TaxCode
 from ndxp.core.ledger import COLUMNS, ledger_row
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Rejected, Routed, Router
+from ndxp.core.topology import DEAD_LETTER_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, topics_for
 from ndxp.router.forwarding import (
     Source,
     Staged,
@@ -41,6 +44,7 @@ Headers = list[tuple[str, bytes | None]]
 C = RejectionCode
 
 LIMIT = 1000
+HEADER_LIMIT = 64 * 1024  # all of a message's headers together (WIRE.md)
 REGISTRY = Registry.from_document(small_document())
 ROUTER = Router(REGISTRY, max_value_bytes=LIMIT)
 SENDER = frozenset(wire.SENDER_HEADERS)
@@ -63,6 +67,16 @@ def irrelevant(name: str) -> bool:
 def id_ok(text: str) -> bool:
     """``ndxp-id``: 1-128 printable ASCII characters, no spaces (WIRE.md)."""
     return 1 <= len(text) <= 128 and all("!" <= c <= "~" for c in text)
+
+
+def header_bytes(headers: Headers) -> int:
+    """What counts against the header limit: every name in UTF-8 bytes, every value's bytes
+    (a null value counts 0), repeated headers each time."""
+    return sum(len(name.encode("utf-8")) + len(raw or b"") for name, raw in headers)
+
+
+def headers_detail(headers: Headers) -> str:
+    return f"headers are {header_bytes(headers)} bytes, the limit is {HEADER_LIMIT}"
 
 
 # -- valid messages, from the registry -------------------------------------------------------
@@ -201,9 +215,9 @@ def sender_value(headers: Headers, name: str) -> str | None:
 
 
 # -- an oracle for the checks on the headers themselves (WIRE.md) -----------------------------
-def header_stage(topic: str, headers: Headers, size: int) -> RejectionCode | None:
-    """The code decided before any identifier is looked at (topic, then every header-level
-    rule, then size), or ``None`` when the message gets as far as its identifiers."""
+def header_faults(topic: str, headers: Headers) -> RejectionCode | None:
+    """NOT_SENDER for a topic that is not an ingress, else MALFORMED for a fault in the
+    headers themselves, else ``None``."""
     if topic not in REGISTRY.ingress:
         return C.NOT_SENDER
     seen: dict[str, bytes | None] = {}
@@ -226,9 +240,26 @@ def header_stage(topic: str, headers: Headers, size: int) -> RejectionCode | Non
         return C.MALFORMED
     if correlation is not None and not id_ok(correlation):
         return C.MALFORMED
-    if size > LIMIT:
-        return C.TOO_LARGE
     return None
+
+
+def size_detail(headers: Headers, size: int) -> str | None:
+    """The TOO_LARGE detail the sizes earn (the value first, then the headers), or ``None``."""
+    if size > LIMIT:
+        return f"value is {size} bytes, the limit is {LIMIT}"
+    if header_bytes(headers) > HEADER_LIMIT:
+        return headers_detail(headers)
+    return None
+
+
+def header_stage(topic: str, headers: Headers, size: int) -> RejectionCode | None:
+    """The code decided before any identifier is looked at (the topic, then every rule on
+    the headers themselves, then the sizes), or ``None`` when the message gets as far as its
+    identifiers."""
+    fault = header_faults(topic, headers)
+    if fault is not None:
+        return fault
+    return C.TOO_LARGE if size_detail(headers, size) is not None else None
 
 
 def check_decision(topic: str, headers: Headers, size: int) -> Routed | Rejected:
@@ -260,6 +291,8 @@ def check_decision(topic: str, headers: Headers, size: int) -> Routed | Rejected
         assert d.code is expected, (d, expected)
     else:
         assert d.code not in (C.TOO_LARGE,), d
+    if d.code is C.TOO_LARGE:
+        assert d.detail == size_detail(headers, size), d.detail
     assert d.detail and len(d.detail) <= MAX_DETAIL, f"detail of {len(d.detail)} chars"
     assert d.notify == REGISTRY.ingress.get(topic)
     ids = [raw for name, raw in headers if name == wire.H_ID]
@@ -296,9 +329,12 @@ def test_any_headers_get_a_decision_with_the_code_of_the_first_failed_check(
 @settings(max_examples=150, deadline=None)
 @given(valid_messages(), sizes)
 def test_valid_messages_are_routed_or_too_large(message: tuple[Valid, Headers], size: int) -> None:
+    """Too large: a value over the limit, or headers over 64 KiB together (the extra headers
+    drawn include values of up to 900 kB, so both sides of the header limit are drawn)."""
     v, headers = message
     d = check_decision(v.topic, headers, size)
-    assert_outcome(d, v.route if size <= LIMIT else C.TOO_LARGE)
+    fits = size <= LIMIT and header_bytes(headers) <= HEADER_LIMIT
+    assert_outcome(d, v.route if fits else C.TOO_LARGE)
 
 
 @settings(max_examples=100, deadline=None)
@@ -307,11 +343,15 @@ def test_a_valid_message_on_another_members_ingress_needs_that_members_authority
     message: tuple[Valid, Headers], elsewhere: str
 ) -> None:
     """Only the sender's member or a member above it may put a message on the wire:
-    anywhere else it is NOT_SENDER, whoever it names."""
+    anywhere else it is NOT_SENDER, whoever it names (unless its headers are too large:
+    the sizes are checked before authority)."""
     v, headers = message
     own = SubsystemId.parse(v.client) if v.kind == "request" else ServiceId.parse(v.service)
     speaks = own.member.is_self_or_descendant_of(REGISTRY.ingress[elsewhere])
-    assert_outcome(check_decision(elsewhere, headers, 10), v.route if speaks else C.NOT_SENDER)
+    expected = v.route if speaks else C.NOT_SENDER
+    if header_bytes(headers) > HEADER_LIMIT:
+        expected = C.TOO_LARGE
+    assert_outcome(check_decision(elsewhere, headers, 10), expected)
 
 
 @settings(max_examples=150, deadline=None)
@@ -327,9 +367,23 @@ def test_a_valid_message_on_another_members_ingress_needs_that_members_authority
 def test_headers_that_are_not_the_routers_change_nothing(
     message: tuple[str, Headers], size: int, extra: Headers, data: st.DataObject
 ) -> None:
+    """Nothing but their size: when they take the headers over 64 KiB together, a message
+    that got past the earlier checks is TOO_LARGE instead, and nothing else changes."""
     topic, headers = message
     more = interleave(data.draw, headers, extra)
-    assert ROUTER.decide(topic, more, size) == ROUTER.decide(topic, headers, size)
+    before = ROUTER.decide(topic, headers, size)
+    after = ROUTER.decide(topic, more, size)
+    earlier = header_faults(topic, more) is not None or size > LIMIT
+    if header_bytes(more) <= HEADER_LIMIT or earlier:
+        assert after == before
+        return
+    env = before.envelope
+    assert env is not None, before
+    assert after == Rejected(
+        C.TOO_LARGE, headers_detail(more), env.id, REGISTRY.ingress[topic], env
+    )
+    if header_bytes(headers) <= HEADER_LIMIT:  # the extra headers alone tipped it
+        assert isinstance(before, Routed) or before.code is not C.TOO_LARGE
 
 
 # One header changed: (what, how) -> the code it earns. Roles: a request's sender is its
@@ -393,7 +447,8 @@ sub_codes = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True)
 
 
 # How one header of a valid message is changed; the first group are faults in the headers
-# themselves, decided before the size; the rest are about what the identifiers name.
+# themselves, decided before the sizes; the rest are about what the identifiers name, decided
+# after them.
 HEADER_FAULTS = [
     "drop",
     "repeat",
@@ -418,6 +473,21 @@ CHANGES = HEADER_FAULTS + NAMING
 
 @st.composite
 def one_header_changed(
+    draw: st.DrawFn, how: str | None = None
+) -> tuple[str, Headers, RejectionCode | MemberId, str]:
+    """A valid message changed in one header, and the outcome it earns with a value within
+    the limit: a fault in the headers themselves is MALFORMED however large the headers are;
+    anything else is TOO_LARGE once the headers are over 64 KiB together (the valid message's
+    extra headers, or an absurdly long identifier, take them there now and then)."""
+    topic, headers, expected, how = draw(_one_header_changed(how))
+    header_level = how in HEADER_FAULTS and expected is C.MALFORMED
+    if not header_level and header_bytes(headers) > HEADER_LIMIT:
+        expected = C.TOO_LARGE
+    return topic, headers, expected, how
+
+
+@st.composite
+def _one_header_changed(
     draw: st.DrawFn, how: str | None = None
 ) -> tuple[str, Headers, RejectionCode | MemberId, str]:
     how = how or draw(st.sampled_from(CHANGES))
@@ -527,26 +597,31 @@ def test_checks_run_in_order(
     change: tuple[str, Headers, RejectionCode | MemberId, str], size: int
 ) -> None:
     """Two faults at once: the earlier check decides. A topic that is not an ingress beats
-    everything; a fault in the headers themselves beats the size; the size beats every
-    check on what the identifiers name (routing.py's order)."""
+    everything; a fault in the headers themselves beats the sizes; the value's size beats
+    the headers' size, and the sizes beat every check on what the identifiers name
+    (routing.py's order)."""
     topic, headers, expected, how = change
     assert_outcome(ROUTER.decide("ndxp.in.000.00.00.K01", headers, size), C.NOT_SENDER)
     # (dropping a request's optional correlation id is no fault at all)
     header_level = how in HEADER_FAULTS and expected is C.MALFORMED
     d = check_decision(topic, headers, size)
     assert_outcome(d, C.MALFORMED if header_level else C.TOO_LARGE)
+    if not header_level:
+        assert d.detail == f"value is {size} bytes, the limit is {LIMIT}"
 
 
 @settings(max_examples=20, deadline=None)
 @given(
     valid_messages(),
-    st.integers(1000, 6000),
+    st.one_of(st.integers(1000, 12_000), st.integers(9_000, 12_000)),
     st.sampled_from([None, "router", "internal", "repeat", "null-id"]),
     st.floats(0, 1),
 )
 def test_thousands_of_headers(
     message: tuple[Valid, Headers], count: int, fault: str | None, where: float
 ) -> None:
+    """Some 6-7 bytes each: about 10,000 of them make 64 KiB, so both sides of the header
+    limit are drawn; a fault in the headers themselves is MALFORMED on either side."""
     v, headers = message
     bulk: Headers = [(f"x-{i % 13}", i.to_bytes(3, "big")) for i in range(count)]
     at = int(where * len(bulk))
@@ -560,23 +635,28 @@ def test_thousands_of_headers(
     if fault is not None:
         bulk.insert(int((1 - where) * len(bulk)), forged[fault])
     d = check_decision(v.topic, bulk, 10)
-    assert_outcome(d, v.route if fault is None else C.MALFORMED)
-    # thousands of one sender header
+    if fault is not None:
+        assert_outcome(d, C.MALFORMED)
+    else:
+        assert_outcome(d, v.route if header_bytes(bulk) <= HEADER_LIMIT else C.TOO_LARGE)
+    # thousands of one sender header (up to 96 kB of them: still MALFORMED, not TOO_LARGE)
     assert_outcome(ROUTER.decide(v.topic, [(wire.H_ID, b"m")] * count, 10), C.MALFORMED)
 
 
 @pytest.mark.parametrize(
     ("headers", "code"),
     [
-        # absurd lengths: refused, with a detail that stays short
+        # absurd lengths: refused, with a detail that stays short. A fault in the headers
+        # themselves is MALFORMED however long they are (it is decided before the sizes) ...
         ([(wire.H_ID, b"m-1"), (wire.H_KIND, b"request" * 200_000)], C.MALFORMED),
         ([(wire.H_ID, b"x" * 1_000_000), (wire.H_KIND, b"request")], C.MALFORMED),
         ([("ndxp-x-" + "a" * 1_000_000, b"")], C.MALFORMED),
+        # ... an identifier that does not parse is MALFORMED while the headers fit ...
         (
             [
                 (wire.H_ID, b"m-1"),
                 (wire.H_KIND, b"request"),
-                (wire.H_CLIENT, b"A" * 3_000_000 + b":GOV:000.00.00.H41:motcua"),
+                (wire.H_CLIENT, b"A" * 60_000 + b":GOV:000.00.00.H41:motcua"),
                 (wire.H_SERVICE, b"VN:GOV:000.00.01.G01:dancu:tra-cuu:v1"),
             ],
             C.MALFORMED,
@@ -586,9 +666,28 @@ def test_thousands_of_headers(
                 (wire.H_ID, b"m-1"),
                 (wire.H_KIND, b"request"),
                 (wire.H_CLIENT, b"VN:GOV:000.00.00.H41:motcua"),
-                (wire.H_SERVICE, b"VN:GOV:" + b"1" * 3_000_000 + b".00.01.G01:dancu:tra-cuu:v1"),
+                (wire.H_SERVICE, b"VN:GOV:" + b"1" * 60_000 + b".00.01.G01:dancu:tra-cuu:v1"),
             ],
             C.MALFORMED,
+        ),
+        # ... and TOO_LARGE once they are over 64 KiB together (the sizes come first)
+        (
+            [
+                (wire.H_ID, b"m-1"),
+                (wire.H_KIND, b"request"),
+                (wire.H_CLIENT, b"A" * 3_000_000 + b":GOV:000.00.00.H41:motcua"),
+                (wire.H_SERVICE, b"VN:GOV:000.00.01.G01:dancu:tra-cuu:v1"),
+            ],
+            C.TOO_LARGE,
+        ),
+        (
+            [
+                (wire.H_ID, b"m-1"),
+                (wire.H_KIND, b"request"),
+                (wire.H_CLIENT, b"VN:GOV:000.00.00.H41:motcua"),
+                (wire.H_SERVICE, b"VN:GOV:" + b"1" * 3_000_000 + b".00.01.G01:dancu:tra-cuu:v1"),
+            ],
+            C.TOO_LARGE,
         ),
     ],
 )
@@ -598,6 +697,107 @@ def test_absurd_lengths_are_refused_with_a_short_detail(
     d = check_decision("ndxp.in.000.00.00.H41", headers, 10)
     assert isinstance(d, Rejected) and d.code is code
     assert len(d.detail) <= 300, d.detail[:400]
+
+
+# -- all the headers together: at most 64 KiB ---------------------------------------------------
+def test_the_header_limit_counts_names_in_utf8_and_values_null_as_nothing() -> None:
+    v = next(v for v in VALID if v.kind == "request")
+    base = encode([(wire.H_ID, "m-1"), (wire.H_KIND, "request")])
+    base += encode([(wire.H_CLIENT, v.client), (wire.H_SERVICE, v.service)])
+    assert wire.MAX_HEADER_BYTES == HEADER_LIMIT == 65_536
+    name = "đ€𝔁" * 300  # 900 characters, 2700 bytes in UTF-8
+    null = ("x-null", None)  # counts its name's 6 bytes, nothing for the value
+    room = HEADER_LIMIT - header_bytes(base) - 2700 - 6
+    assert header_bytes([(name, b"")]) == 2700 and header_bytes([null]) == 6
+    at_limit = [*base, null, (name, b"v" * room)]
+    assert wire.headers_size(at_limit) == HEADER_LIMIT
+    assert_outcome(check_decision(v.topic, at_limit, LIMIT), v.route)
+    # (counted in characters, these headers would be 1,800 bytes under the limit; with the
+    # null value counted as anything at all, over it)
+    chars = sum(len(n) + len(r or b"") for n, r in at_limit)
+    assert chars == HEADER_LIMIT - 1800
+    # one byte over: the name one character (2 bytes) longer and the value one byte shorter;
+    # one more null header (6 bytes) and the value 5 bytes shorter; the value 1 byte longer
+    for over in (
+        [*base, null, (name + "đ", b"v" * (room - 1))],
+        [*base, null, null, (name, b"v" * (room - 5))],
+        [*base, null, (name, b"v" * (room + 1))],
+    ):
+        assert wire.headers_size(over) == HEADER_LIMIT + 1
+        d = check_decision(v.topic, over, LIMIT)
+        assert isinstance(d, Rejected) and d.code is C.TOO_LARGE, d
+        assert d.detail == "headers are 65537 bytes, the limit is 65536"
+        assert (d.message_id, d.notify) == ("m-1", v.sender)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    valid_messages(),
+    st.lists(st.tuples(irrelevant_names, st.none()), max_size=4),
+    irrelevant_names,
+    st.data(),
+)
+def test_headers_just_at_the_limit_route_and_one_byte_over_are_too_large(
+    message: tuple[Valid, Headers], nulls: Headers, name: str, data: st.DataObject
+) -> None:
+    """Any valid message, padded by one more header (any name, non-ASCII too) to exactly
+    64 KiB of headers, is routed; one byte more and it is TOO_LARGE, with the count."""
+    v, headers = message
+    headers = interleave(data.draw, headers, nulls)
+    room = HEADER_LIMIT - header_bytes(headers) - len(name.encode("utf-8"))
+    assume(room >= 0)
+    at = data.draw(st.integers(0, len(headers)))
+
+    def padded(n: int) -> Headers:
+        return [*headers[:at], (name, b"\x00" * n), *headers[at:]]
+
+    assert header_bytes(padded(room)) == wire.headers_size(padded(room)) == HEADER_LIMIT
+    assert_outcome(check_decision(v.topic, padded(room), LIMIT), v.route)
+    d = check_decision(v.topic, padded(room + 1), LIMIT)
+    assert isinstance(d, Rejected) and d.code is C.TOO_LARGE
+    assert d.detail == f"headers are {HEADER_LIMIT + 1} bytes, the limit is {HEADER_LIMIT}"
+    assert (d.message_id, d.notify) == (sender_value(headers, wire.H_ID), v.sender)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(
+    one_header_changed(),
+    irrelevant_names,
+    st.integers(1, 200_000),
+    st.one_of(st.integers(0, LIMIT), st.integers(LIMIT + 1, 2**63)),
+    st.data(),
+)
+def test_faults_in_the_headers_beat_the_header_limit_which_beats_the_identifiers(
+    change: tuple[str, Headers, RejectionCode | MemberId, str],
+    name: str,
+    excess: int,
+    size: int,
+    data: st.DataObject,
+) -> None:
+    """Headers over 64 KiB together, and one header changed: a fault in the headers
+    themselves is still MALFORMED; a value over its limit is TOO_LARGE for the value; any
+    other change (an unparseable identifier, a foreign sender, an unknown party, ...) is
+    TOO_LARGE for the headers."""
+    topic, headers, expected, how = change
+    pad = (name, b"p" * max(0, HEADER_LIMIT - header_bytes(headers) + excess))
+    big = interleave(data.draw, headers, [pad])
+    assert header_bytes(big) > HEADER_LIMIT
+    d = check_decision(topic, big, size)
+    assert isinstance(d, Rejected), d
+    if how in HEADER_FAULTS and expected is C.MALFORMED:
+        assert d.code is C.MALFORMED, d
+    elif size > LIMIT:
+        assert (d.code, d.detail) == (C.TOO_LARGE, f"value is {size} bytes, the limit is {LIMIT}")
+    else:
+        assert (d.code, d.detail) == (C.TOO_LARGE, headers_detail(big))
+
+
+def test_the_dead_letter_topic_takes_64_kib_more_than_ingress() -> None:
+    specs = {s.name: s for s in topics_for(REGISTRY, 3)}
+    ingress = specs[wire.ingress_topic("000.00.00.H41")].config["max.message.bytes"]
+    assert int(ingress) == MAX_MESSAGE_BYTES
+    rejected = specs[wire.REJECTED_TOPIC].config["max.message.bytes"]
+    assert int(rejected) == DEAD_LETTER_MAX_MESSAGE_BYTES == MAX_MESSAGE_BYTES + 64 * 1024
 
 
 # -- the records built from a decision -----------------------------------------------------
@@ -681,9 +881,14 @@ def test_rejection_records_keep_the_original_and_never_echo_the_payload(
         *extra,
     ]
     assert dead.timestamp_ms == source.timestamp_ms
-    # what the router adds stays small, so the copy fits wherever the original did
+    # what the router adds stays small, so the copy fits wherever the original did: the
+    # dead-letter topic takes 64 KiB more than an ingress topic (what the router adds, with
+    # its record overhead of a few bytes a header, is far less)
     added = sum(len(n) + len(raw) for n, raw in dead.headers[len(headers) :])
     assert added <= 4 * len(decision.detail) + 400 + sum(len(n) + len(r) for n, r in extra)
+    assert added + 16 * (len(dead.headers) - len(headers)) < (
+        DEAD_LETTER_MAX_MESSAGE_BYTES - MAX_MESSAGE_BYTES
+    )
     # what the ledger makes of it: the router's code, detail and coordinates, not forgeries
     row = ledger_row(wire.REJECTED_TOPIC, 0, 1, source.timestamp_ms or 0, dead.value, dead.headers)
     assert row is not None
@@ -739,7 +944,11 @@ def test_routed_records_keep_every_header_and_the_ledger_reads_the_routers(
     now_ms: int,
 ) -> None:
     v, headers = message
-    d = ROUTER.decide(v.topic, headers, 0)
+    d = check_decision(v.topic, headers, 0)
+    # a valid message is routed unless its headers are over 64 KiB together (then it has no
+    # routed record; its dead-letter copy is the previous test's)
+    assert_outcome(d, v.route if header_bytes(headers) <= HEADER_LIMIT else C.TOO_LARGE)
+    assume(isinstance(d, Routed))
     assert isinstance(d, Routed)
     route = str(d.route.code)
     out = routed_headers(headers, route, now_ms)
@@ -748,6 +957,8 @@ def test_routed_records_keep_every_header_and_the_ledger_reads_the_routers(
         (wire.H_ROUTED_AT, str(now_ms).encode()),
         (wire.H_ROUTE, route.encode()),
     ]
+    # the routed copy's headers stay within a few bytes of the limit: it fits its topic
+    assert header_bytes(out) <= HEADER_LIMIT + 100
     row = ledger_row(d.topic, 0, 1, source.timestamp_ms or 0, value, out)
     assert row is not None
     r = dict(zip(COLUMNS, row, strict=True))

@@ -9,9 +9,11 @@ Checks, in order (the first failure decides the code):
 1. the ingress topic belongs to a connected member            NOT_SENDER
 2. sender headers present once, UTF-8, valid; no router-owned headers   MALFORMED
    (ndxp-client, ndxp-service; ndxp-correlation-id on a response)
-3. value size within the limit                                TOO_LARGE
-4. request: client and service ids parse                      MALFORMED
+3. value size within the limit, then headers within 64 KiB    TOO_LARGE
+   together (wire.MAX_HEADER_BYTES)
+4. request: the client id parses                              MALFORMED
    the client is the ingress member or below it               NOT_SENDER
+   the service id parses                                      MALFORMED
    the client is registered                                   UNKNOWN_CLIENT
    the service is registered                                  UNKNOWN_SERVICE
    the client has a grant for the service                     FORBIDDEN
@@ -88,6 +90,12 @@ class Router:
                 raise Rejection(
                     RejectionCode.TOO_LARGE,
                     f"value is {value_size} bytes, the limit is {self.max_value_bytes}",
+                )
+            header_bytes = wire.headers_size(headers)
+            if header_bytes > wire.MAX_HEADER_BYTES:
+                raise Rejection(
+                    RejectionCode.TOO_LARGE,
+                    f"headers are {header_bytes} bytes, the limit is {wire.MAX_HEADER_BYTES}",
                 )
             route = self._route(envelope, sender)
         except Rejection as rejection:

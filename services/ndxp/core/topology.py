@@ -9,6 +9,9 @@ from ndxp.core import wire
 from ndxp.core.registry import Registry
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# The dead-letter topic keeps the original of any message the ingress topics accepted, plus
+# the router's headers (bounded: details are clipped), so it takes a little more.
+DEAD_LETTER_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES + 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +37,11 @@ def topics_for(
         out.append(TopicSpec(wire.ingress_topic(member.id), partitions, base))
         out.append(TopicSpec(wire.egress_topic(member.id), partitions, base))
     # Rejected messages are kept longer than traffic: they are evidence.
-    rejected = {**base, "retention.ms": str(30 * 24 * 3600 * 1000)}
+    rejected = {
+        **base,
+        "retention.ms": str(30 * 24 * 3600 * 1000),
+        "max.message.bytes": str(DEAD_LETTER_MAX_MESSAGE_BYTES),
+    }
     out.append(TopicSpec(wire.REJECTED_TOPIC, partitions, rejected))
     return out
 

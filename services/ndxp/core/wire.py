@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ndxp.core.identifiers import MemberId
 
 INGRESS_PREFIX = "ndxp.in."
@@ -55,6 +57,11 @@ SENDER_KINDS = (KIND_REQUEST, KIND_RESPONSE)
 
 MAX_ID_LENGTH = 128
 DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
+# All of a message's headers together (names and values). Without a bound of their own, a
+# message made of headers could pass the value limit, and its routed or dead-letter copy
+# (the router adds headers) would no longer fit the topic: the broker would refuse it and the
+# partition would stall on it.
+MAX_HEADER_BYTES = 64 * 1024
 
 
 def ingress_topic(member: MemberId | str) -> str:
@@ -67,6 +74,16 @@ def egress_topic(member: MemberId | str) -> str:
 
 def _code(member: MemberId | str) -> str:
     return str(member.code) if isinstance(member, MemberId) else member
+
+
+def headers_size(headers: Sequence[tuple[str, bytes | None]]) -> int:
+    """Bytes of the headers' names and values (as Kafka counts them, less varint lengths)."""
+    total = 0
+    for name, raw in headers:
+        total += len(name) if name.isascii() else len(name.encode("utf-8", "surrogatepass"))
+        if raw is not None:
+            total += len(raw)
+    return total
 
 
 def valid_message_id(text: str) -> bool:

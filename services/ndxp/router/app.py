@@ -43,7 +43,7 @@ from ndxp.core.quota import QuotaDecision, QuotaState, decide
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Rejected, Router
 from ndxp.core.topology import (
-    MAX_MESSAGE_BYTES,
+    DEAD_LETTER_MAX_MESSAGE_BYTES,
     client_partition,
     quota_changelog_topic,
     quota_requests_topic,
@@ -97,7 +97,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         producer_acks=-1,
         producer_linger=settings.producer_linger_s,
         producer_max_batch_size=settings.producer_max_batch_size,
-        producer_max_request_size=MAX_MESSAGE_BYTES + 64 * 1024,
+        producer_max_request_size=DEAD_LETTER_MAX_MESSAGE_BYTES + 64 * 1024,
         broker_max_poll_records=settings.max_poll_records,
         stream_buffer_maxsize=settings.stream_buffer_maxsize,
         broker_commit_interval=settings.commit_interval_s,
