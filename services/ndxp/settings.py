@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from ndxp import env
 from ndxp.core import wire
+from ndxp.core.topology import MAX_MESSAGE_BYTES, MAX_VALUE_LIMIT
 from ndxp.kafka_auth import KafkaAuth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +49,13 @@ class RouterSettings:
         default_factory=lambda: {"retention.ms": str(7 * 24 * 3600 * 1000)}
     )
     auth: KafkaAuth = field(default_factory=KafkaAuth)  # PLAINTEXT unless NDXP_KAFKA_* say
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_value_bytes <= MAX_VALUE_LIMIT:
+            raise ValueError(
+                f"max value bytes must be 1..{MAX_VALUE_LIMIT} (a routed copy must fit the "
+                f"egress topic's {MAX_MESSAGE_BYTES}), not {self.max_value_bytes}"
+            )
 
     @classmethod
     def from_env(

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from ndxp.settings import LedgerSettings, RouterSettings
 
 
@@ -29,3 +31,13 @@ def test_ledger_dsn_defaults_to_the_embedded_engine_in_var() -> None:
     assert (s.ledger_dsn, s.embedded, s.batch_seconds) == ("chdb:///tmp/v/ledger", True, 0.2)
     server = LedgerSettings.from_env({"NDXP_LEDGER_DSN": "http://h:8123"})
     assert not server.embedded
+
+
+def test_a_value_limit_whose_routed_copy_would_not_fit_the_egress_topic_is_refused() -> None:
+    from ndxp.core.topology import MAX_VALUE_LIMIT
+
+    assert RouterSettings.from_env({"NDXP_MAX_VALUE_BYTES": str(MAX_VALUE_LIMIT)})
+    with pytest.raises(ValueError, match="max value bytes"):
+        RouterSettings.from_env({"NDXP_MAX_VALUE_BYTES": str(MAX_VALUE_LIMIT + 1)})
+    with pytest.raises(ValueError, match="max value bytes"):
+        RouterSettings.from_env({"NDXP_MAX_VALUE_BYTES": "0"})

@@ -5,7 +5,7 @@ import json
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.identifiers import MEMBER_CLASSES
-from ndxp.core.topology import MAX_MESSAGE_BYTES
+from ndxp.core.topology import DEAD_LETTER_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MAX_VALUE_LIMIT
 from ndxp.settings import REPO
 
 CONTRACT = json.loads((REPO / "schemas" / "wire.json").read_text(encoding="utf-8"))
@@ -30,4 +30,7 @@ def test_topics_kinds_classes_limits() -> None:
     assert set(CONTRACT["member_classes"]) == set(MEMBER_CLASSES)
     assert CONTRACT["limits"]["max_value_bytes_default"] == wire.DEFAULT_MAX_VALUE_BYTES
     assert CONTRACT["limits"]["max_id_length"] == wire.MAX_ID_LENGTH
+    assert CONTRACT["limits"]["max_header_bytes"] == wire.MAX_HEADER_BYTES
+    assert CONTRACT["limits"]["max_value_bytes_ceiling"] == MAX_VALUE_LIMIT
+    assert CONTRACT["limits"]["dead_letter_max_message_bytes"] == DEAD_LETTER_MAX_MESSAGE_BYTES
     assert CONTRACT["topic_config"]["max.message.bytes"] == MAX_MESSAGE_BYTES

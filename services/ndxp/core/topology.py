@@ -12,6 +12,9 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # The dead-letter topic keeps the original of any message the ingress topics accepted, plus
 # the router's headers (bounded: details are clipped), so it takes a little more.
 DEAD_LETTER_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES + 64 * 1024
+# The highest value limit (NDXP_MAX_VALUE_BYTES) a router may be given: a routed copy (value,
+# headers up to wire.MAX_HEADER_BYTES, the router's few headers) must fit the egress topic.
+MAX_VALUE_LIMIT = MAX_MESSAGE_BYTES - wire.MAX_HEADER_BYTES - 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
