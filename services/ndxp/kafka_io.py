@@ -53,10 +53,10 @@ async def consumer_at_end(
 async def wait_for_topics(
     bootstrap: str, names: Iterable[str], auth: KafkaAuth | None = None, timeout_s: float = 60.0
 ) -> None:
-    """Wait until the broker's metadata has every topic in ``names`` with a leader for each
-    partition. A topic just created is not in it at once: a broker busy creating hundreds of
-    partitions publishes the newest ones seconds later, and a Faust worker that joins its group
-    meanwhile ignores them ("Ignoring missing topic") until the next rebalance."""
+    """Wait until the broker's metadata has every topic in ``names``. A topic just created
+    is not in it at once: a broker busy creating hundreds of partitions publishes the newest
+    ones seconds later, and a Faust worker that joins its group meanwhile ignores them
+    ("Ignoring missing topic") until the next rebalance."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     wanted = sorted(set(names))
@@ -70,9 +70,9 @@ async def wait_for_topics(
             pending = [
                 t["topic"]
                 for t in await admin.describe_topics(wanted)
-                if t["error_code"] != 0
-                or not t["partitions"]
-                or any(p["error_code"] != 0 or p["leader"] < 0 for p in t["partitions"])
+                # present is enough: partition errors (a replica or a leader down on a
+                # cluster losing brokers) are the consumer's to ride out, as before
+                if t["error_code"] != 0 or not t["partitions"]
             ]
             if not pending:
                 return
