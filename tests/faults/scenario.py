@@ -134,7 +134,7 @@ class Progress:
     sent: list[int] = field(default_factory=list)
     decided: list[int] = field(default_factory=list)
     ledger_times: list[float] = field(default_factory=list)
-    ledgered: list[int] = field(default_factory=list)
+    ledgered: list[int] = field(default_factory=list)  # -1: the ledger did not answer
 
     def _at(self, series: list[int], t: float) -> int:
         i = bisect_right(self.times, t) - 1
@@ -332,9 +332,8 @@ def _sample_ledger(
     ledger does not answer, and the stream must be watched meanwhile)."""
     while not done.wait(0.5):
         n = _ledger_count(ledger, run_id)
-        if n is not None:
-            progress.ledger_times.append(time.monotonic())
-            progress.ledgered.append(n)
+        progress.ledger_times.append(time.monotonic())
+        progress.ledgered.append(-1 if n is None else n)  # down or starting: behind
 
 
 def _ledger_count(ledger: LedgerProcess, run_id: str) -> int | None:
