@@ -74,7 +74,8 @@ status:
 cluster: setup
 	NDXP_CLUSTER=1 infra/platform.sh start
 	@echo
-	@echo "Kill a broker (kill -9) and bring it back: infra/kafka/cluster.sh kill 1; infra/kafka/cluster.sh start-node 1"
+	@echo "Kill a broker (kill -9) and bring it back:"
+	@echo "  NDXP_VAR=var/cluster-mode infra/kafka/cluster.sh kill 1; NDXP_VAR=var/cluster-mode infra/kafka/cluster.sh start-node 1"
 	@echo "Send with: NDXP_BOOTSTRAP=$$(infra/kafka/cluster.sh bootstrap) $(BIN)/ndxp send ... (as for make run)"
 
 cluster-stop:

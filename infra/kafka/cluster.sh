@@ -151,7 +151,9 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   bootstrap) bootstrap ;;
-  kill) n="$(node_arg "${2:-}" kill)"; stop_node "$n" KILL; echo "ndxp: node $n killed (SIGKILL)" ;;
+  kill) n="$(node_arg "${2:-}" kill)"
+    if ! running "$n"; then echo "ndxp: node $n is not running (data $dir)" >&2; exit 1; fi
+    stop_node "$n" KILL; echo "ndxp: node $n killed (SIGKILL)" ;;
   start-node) start_node "$(node_arg "${2:-}" start-node)" ;;
   stop-node) n="$(node_arg "${2:-}" stop-node)"; stop_node "$n"; echo "ndxp: node $n stopped" ;;
   logs) tail -n "${3:-100}" "$(logfile "$(node_arg "${2:-}" logs)")" ;;

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import time
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 
 from ndxp import env
 from ndxp.core.errors import NdxpError
@@ -28,10 +31,7 @@ async def ensure_topics(
     """
     replication = replication_factor()
     auth = KafkaAuth.from_env() if auth is None else auth
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, client_id="ndxp-admin", **auth.aiokafka()
-    )
-    await admin.start()
+    admin = await _admin_with_brokers(bootstrap, auth, replication)
     try:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
@@ -54,6 +54,37 @@ async def ensure_topics(
         return created
     finally:
         await admin.close()
+
+
+async def _admin_with_brokers(
+    bootstrap: str, auth: KafkaAuth, brokers: int, timeout_s: float = 60.0
+) -> AIOKafkaAdminClient:
+    """A started admin client, once the cluster's metadata lists at least ``brokers``
+    brokers. A cluster just started answers on its ports seconds before its brokers have
+    registered with the controllers; asked then, the admin client finds no broker
+    (``NodeNotReadyError``) or the broker refuses a replication factor over the brokers it
+    knows."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="ndxp-admin", **auth.aiokafka()
+        )
+        why = ""
+        try:
+            await admin.start()
+            known = len((await admin.describe_cluster())["brokers"])
+            if known >= brokers:
+                return admin
+            why = f"{known} of {brokers} brokers registered"
+        except KafkaError as exc:
+            why = f"{type(exc).__name__}: {exc}"
+        await admin.close()
+        if time.monotonic() > deadline:
+            raise NdxpError(
+                f"the cluster at {bootstrap} is not ready after {timeout_s:.0f}s: {why}"
+            )
+        log.info("waiting for the cluster at %s (%s)", bootstrap, why)
+        await asyncio.sleep(0.5)
 
 
 def replication_factor() -> int:
