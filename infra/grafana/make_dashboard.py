@@ -17,6 +17,7 @@ def quantile(q: float, metric: str, by: str = "le") -> str:
 
 
 E2E, PROC = "ndxp_router_end_to_end_seconds", "ndxp_router_processing_seconds"
+RUN = "ndxp_router_run_records"
 FRESH, INSERT = "ndxp_ledger_freshness_seconds", "ndxp_ledger_insert_seconds"
 BATCH = "ndxp_ledger_batch_rows"
 
@@ -84,10 +85,19 @@ PANELS = [
         12,
     ),
     (
-        "Router processing time per message",
+        "Router processing time per run of records",
         "s",
         [
             (quantile(0.99, PROC, "le, stage"), "p99 {{stage}}"),
+        ],
+        12,
+    ),
+    (
+        "Records per run (batching at work)",
+        "short",
+        [
+            (quantile(0.5, RUN, "le, stage"), "p50 {{stage}}"),
+            (quantile(0.99, RUN, "le, stage"), "p99 {{stage}}"),
         ],
         12,
     ),

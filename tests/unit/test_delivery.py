@@ -14,34 +14,12 @@ Msg = namedtuple("Msg", "tp offset")
 A = TP("ndxp.in.x", 0)
 
 
-def test_commit_covers_only_a_run_starting_at_the_committed_offset() -> None:
-    acked = [12, 10, 11, 14]
-    assert commit_point(acked, 10, None) == 13
-    assert acked == [14]  # what the commit covers is removed, the rest kept
-
-
-def test_no_commit_over_a_hole_at_the_head() -> None:
-    # Faust's own _new_offset commits 1001 here when nothing was committed before (base 0)
-    acked = list(range(1000, 1001))
-    assert commit_point(acked, 0, None) is None
-    assert acked == [1000]
-    # and allows a one-message hole when something was: 11 - 10 > 1 is false
-    assert commit_point([11, 12], 10, None) is None
-
-
-def test_commit_never_passes_the_next_offset_to_process() -> None:
-    # messages skipped at a hole are acked by Faust before they are processed
-    acked = [5, 6, 7, 8]
-    assert commit_point(acked, 5, 7) == 7
-    assert acked == [7, 8]
-
-
-def test_offsets_below_the_committed_one_are_dropped() -> None:
-    acked = [3, 4, 9, 10]
-    assert commit_point(acked, 9, None) == 11
-    assert acked == []
-    assert commit_point([], 9, None) is None
-    assert commit_point([9], None, None) is None
+def test_commit_point_is_the_next_offset_to_process() -> None:
+    assert commit_point(13, 10) == 13
+    assert commit_point(13, None) == 13  # nothing committed yet (the base is recorded later)
+    assert commit_point(10, 10) is None  # nothing new processed
+    assert commit_point(9, 10) is None  # never backwards
+    assert commit_point(None, 10) is None  # not an agent's partition, or nothing processed
 
 
 class FakeConsumer:
@@ -60,14 +38,19 @@ class FakeConsumer:
 
 
 def run(order: InOrder, offsets: list[int]) -> list[int]:
-    processed = []
+    """Deliver each offset as a run of one record."""
+    return runs(order, [[o] for o in offsets])
+
+
+def runs(order: InOrder, batches: list[list[int]]) -> list[int]:
+    processed: list[int] = []
 
     async def go() -> None:
-        for offset in offsets:
-            m = Msg(A, offset)
-            if await order.admit(m):
-                processed.append(offset)
-                order.done(m)
+        for batch in batches:
+            todo = await order.admit(A, [Msg(A, o) for o in batch])
+            processed.extend(r.offset for r in todo)
+            if todo:
+                order.done(A, todo[-1].offset)
 
     asyncio.run(go())
     return processed
@@ -111,9 +94,30 @@ def test_a_repeated_hole_seeks_once_until_the_retry_time() -> None:
 def test_bases_never_move_processing_backwards() -> None:
     order = InOrder(FakeConsumer(), lambda tp: tp.topic.startswith("ndxp.in."))
     order.on_bases({A: 10, TP("changelog", 0): 3})
-    order.done(Msg(A, 40))
+    order.done(A, 40)
     order.on_bases({A: 20})  # a rebalance: committed 20, but this worker got to 41
     assert order.next == {A: 41}
+
+
+def test_a_run_is_processed_from_the_next_offset_while_consecutive() -> None:
+    consumer = FakeConsumer()
+    order = tracker(consumer)
+    order.on_bases({A: 100})
+    # a whole run; a run overlapping what was processed; a run with a hole inside
+    assert runs(order, [[100, 101, 102], [101, 102, 103, 104], [105, 106, 109, 110]]) == [
+        *range(100, 107)
+    ]
+    assert consumer.seeks == [(A, 107)]  # fetch again from the hole
+    # a run past the next offset: nothing processed, sought back once
+    order.seeking.clear()
+    assert runs(order, [[110, 111]]) == []
+    assert consumer.seeks == [(A, 107), (A, 107)]
+    # redelivered from the next offset: processed, and nothing sought
+    assert runs(order, [[107, 108, 109, 110, 111]]) == [107, 108, 109, 110, 111]
+    assert order.next[A] == 112
+    assert order.holes == 2
+    # a run of what was processed already is left out entirely
+    assert runs(order, [[104, 105]]) == []
 
 
 def test_messages_of_a_revoked_partition_are_not_processed() -> None:

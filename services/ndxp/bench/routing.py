@@ -326,7 +326,7 @@ def route_with(
     env = {
         **os.environ,
         "NDXP_VAR": str(var),
-        "NDXP_LOG_LEVEL": "WARNING",
+        "NDXP_LOG_LEVEL": os.environ.get("NDXP_LOG_LEVEL", "WARNING"),
         "NDXP_QUOTAS": "on" if quotas else "off",
         "NDXP_QUOTA_STAGE": "inline" if inline else "hop",
     }

@@ -73,6 +73,7 @@ from ndxp.router.outbox import Outbox
 from ndxp.router.quota_changelog import QuotaChangelog
 from ndxp.router.registry_feed import follow
 from ndxp.router.registry_watch import RegistryWatch
+from ndxp.router.runs import RunSchema, deliver_runs, records_of
 from ndxp.router.stats import RouterStats
 from ndxp.settings import RouterSettings
 
@@ -81,6 +82,9 @@ EXIT_FATAL = 70
 
 
 def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
+    runs = settings.delivery == "runs"
+    if settings.delivery not in ("runs", "events"):
+        raise ValueError(f"delivery must be runs or events, not {settings.delivery!r}")
     app = faust.App(
         settings.group,
         broker=f"kafka://{settings.bootstrap}",
@@ -99,7 +103,9 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         producer_max_batch_size=settings.producer_max_batch_size,
         producer_max_request_size=DEAD_LETTER_MAX_MESSAGE_BYTES + 64 * 1024,
         broker_max_poll_records=settings.max_poll_records,
-        stream_buffer_maxsize=settings.stream_buffer_maxsize,
+        consumer_max_fetch_size=settings.max_fetch_bytes,
+        # a run is one event: a few runs buffered are thousands of records
+        stream_buffer_maxsize=settings.run_buffer if runs else settings.stream_buffer_maxsize,
         broker_commit_interval=settings.commit_interval_s,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
@@ -109,21 +115,9 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     router = Router(registry, settings.max_value_bytes)
     stats = RouterStats()
     watch = RegistryWatch(settings.registry_path, registry)
-    ingress = app.topic(
-        *sorted(registry.ingress),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    ingress = app.topic(*sorted(registry.ingress), schema=RunSchema())
     ingress.topics = list(ingress.topics)  # a list the agent's channel shares: see reload
-    staged_topic = app.topic(
-        quota_requests_topic(settings.group),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    staged_topic = app.topic(quota_requests_topic(settings.group), schema=RunSchema())
     staged_name = staged_topic.get_topic_name()
     if settings.quota_stage not in ("hop", "inline"):
         raise ValueError(f"quota stage must be hop or inline, not {settings.quota_stage!r}")
@@ -189,12 +183,11 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             await emit(out)
 
     async def route_one(message: Any) -> None:
-        headers = _header_list(message.headers)
+        """One ingress record (aiokafka's ``ConsumerRecord`` or a :class:`Record`)."""
+        headers = message.headers
         value = message.value
         decision = router.decide(message.topic, headers, 0 if value is None else len(value))
-        source = Source(
-            message.topic, message.partition, message.offset, _timestamp_ms(message.timestamp)
-        )
+        source = Source(message.topic, message.partition, message.offset, message.timestamp)
         if isinstance(decision, Rejected):
             await reject(decision, source, message.key, value, headers)
             return
@@ -238,7 +231,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         )
 
     async def enforce_one(message: Any) -> None:
-        staged = from_quota_stage(_header_list(message.headers), _timestamp_ms(message.timestamp))
+        staged = from_quota_stage(message.headers, message.timestamp)
         await enforce(message.key, message.partition, staged, message.value)
 
     async def enforce(
@@ -299,16 +292,22 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     idempotent_producer(app)
     if settings.direct_delivery:
         direct_delivery(app)
+    if runs:
+        deliver_runs(app, order.is_stream)
 
     def thin(handler: Any, stage: str) -> Any:
         async def one(message: Any) -> None:
+            """One Faust event: a fetched run of one partition's records (or one record)."""
+            tp = message.tp
             try:
-                if not await order.admit(message):
+                records = await order.admit(tp, records_of(message, runs))
+                if not records:
                     return
                 started = time.perf_counter()
-                await handler(message)
-                order.done(message)
-                stats.processing.observe(time.perf_counter() - started, stage)
+                for record in records:
+                    await handler(record)
+                order.done(tp, records[-1].offset)
+                stats.on_run(len(records), time.perf_counter() - started, stage)
             except Exception:
                 log.critical(
                     "cannot produce; exiting so a supervisor restarts the worker", exc_info=True
@@ -316,7 +315,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
                 exit_fatal()
 
         async def agent(stream: faust.StreamT[Any]) -> None:
-            if settings.batch > 1:  # measured in the settings sweep; one at a time by default
+            if settings.batch > 1:  # events mode: Faust's own batches, see the sweep
                 async for events in stream.take_events(settings.batch, within=0.005):
                     for event in events:
                         await one(event.message)
@@ -413,16 +412,3 @@ def _first(headers: list[tuple[str, bytes]], name: str) -> str:
         if key == name and raw is not None:
             return bytes(raw).decode("utf-8", "replace")
     return ""
-
-
-def _timestamp_ms(timestamp: float | None) -> int | None:
-    """Faust gives the record's Kafka timestamp in seconds."""
-    return None if timestamp is None else round(timestamp * 1000)
-
-
-def _header_list(headers: Any) -> list[tuple[str, bytes]]:
-    if not headers:
-        return []
-    if isinstance(headers, dict):
-        return list(headers.items())
-    return list(headers)

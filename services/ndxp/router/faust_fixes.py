@@ -28,14 +28,16 @@ The fix, installed by :func:`deliver_in_order`:
   this worker (still in Faust's buffers after a rebalance: processing them would race the
   partition's new owner). It knows, per partition, the next offset to
   process (from the committed offset, or the partition's first offset when none was
-  committed). A message at that offset is processed; one below it was processed already by
+  committed). A record at that offset is processed; one below it was processed already by
   this worker and is skipped; one above it means messages were dropped, so the partition is
-  sought back to the next offset and the message skipped (it comes again). A partition whose
+  sought back to the next offset and the record skipped (it comes again). A partition whose
   fetch position ran ahead while nothing arrived is sought back too (:meth:`InOrder.sweep`).
 - ``perform_seek`` records, for every partition, where processing starts — the committed
   offset, or the first offset when there is none — as Faust's committed offset.
-- ``_new_offset`` commits only a run of acked offsets that starts exactly at the committed
-  offset, and never past the next offset the agent is to process in order.
+- ``_new_offset`` commits the next offset the agent is to process in order (everything
+  below it was processed and produced, and Faust flushes the producer before it commits),
+  never what Faust's acks say: an agent's event may be a whole run of records
+  (:mod:`ndxp.router.runs`), and Faust acks it by its last offset.
 
 Delivery stays at-least-once across restarts (the quota stage recognises redelivered
 requests by their ingress coordinates; the ledger deduplicates by message id), and within a
@@ -50,7 +52,7 @@ from __future__ import annotations
 import logging
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 log = logging.getLogger("ndxp.router.delivery")
@@ -93,26 +95,34 @@ class InOrder:
         self.progress: dict[Any, float] = {}
         self.holes = 0  # times Faust skipped messages and we sought back (health, tests)
 
-    async def admit(self, message: Any) -> bool:
-        """Whether to process ``message`` now (False: skip it, it was or will be delivered)."""
-        tp, offset = message.tp, message.offset
-        if tp not in self.assigned:
-            return False  # revoked: fetched before a rebalance, another worker owns it now
+    async def admit(self, tp: Any, records: Sequence[Any]) -> Sequence[Any]:
+        """The records of a run (one partition's, in offset order) to process now: those
+        from the next offset on, while consecutive. Records below it were processed already
+        by this worker (a seek delivered them again) and are left out. A run that starts
+        past the next offset means Faust dropped messages: the partition is sought back and
+        nothing is processed (they come again); a gap inside a run likewise, after the part
+        before it. Nothing of a partition revoked from this worker is processed."""
+        if tp not in self.assigned or not records:
+            return ()  # revoked: fetched before a rebalance, another worker owns it now
         expected = self.next.get(tp)
         if expected is None:
             expected = self.next[tp] = await self._start(tp)
             self.progress[tp] = time.monotonic()
-        if offset == expected:
-            self.seeking.pop(tp, None)
-            return True
-        if offset < expected:
-            return False  # processed already by this worker (a seek re-delivered it)
-        await self._seek_back(tp, expected, f"got offset {offset}")
-        return False
+        start = _index_of(records, expected)
+        if start is None:
+            if records[-1].offset >= expected:  # the next offset is missing from the run
+                await self._seek_back(tp, expected, f"got offset {records[0].offset}")
+            return ()
+        end = _consecutive_end(records, start)
+        self.seeking.pop(tp, None)
+        if end < len(records):  # a hole after records[end - 1]: fetch from there again
+            await self._seek_back(tp, expected + end - start, f"got {records[end].offset}")
+        return records[start:end] if start or end < len(records) else records
 
-    def done(self, message: Any) -> None:
-        self.next[message.tp] = message.offset + 1
-        self.progress[message.tp] = time.monotonic()
+    def done(self, tp: Any, offset: int) -> None:
+        """Everything of ``tp`` up to ``offset`` was processed (its records produced)."""
+        self.next[tp] = offset + 1
+        self.progress[tp] = time.monotonic()
 
     def on_bases(self, bases: Mapping[Any, int]) -> None:
         """Processing of these partitions starts at these offsets (or where this worker
@@ -189,26 +199,37 @@ def _bases(committed: Mapping[Any, int | None], earliest: Mapping[Any, int]) -> 
     }
 
 
-def commit_point(acked: list[int], base: int | None, limit: int | None) -> int | None:
-    """The offset to commit: the end of the run of consecutive ``acked`` offsets starting
-    exactly at ``base`` (the committed offset), capped at ``limit`` (the next offset the
-    agent is to process). ``None``: nothing to commit. Sorts ``acked`` and removes what the
-    commit covers or what lies below ``base``; a pure function of its inputs otherwise."""
-    if not acked or base is None:
+def commit_point(next_offset: int | None, committed: int | None) -> int | None:
+    """The offset to commit for a partition: the next one the agent is to process, when
+    it moved past the committed one. Every record below it was processed and produced, and
+    Faust flushes the producer before it commits, so the commit covers only what is on the
+    broker. ``None``: nothing to commit."""
+    if next_offset is None or (committed is not None and next_offset <= committed):
         return None
-    acked.sort()
-    del acked[: bisect_left(acked, base)]
-    end = base
-    for offset in acked:
-        if offset != end:
-            break
-        end += 1
-    if limit is not None:
-        end = min(end, limit)
-    if end == base:
+    return next_offset
+
+
+def _index_of(records: Sequence[Any], offset: int) -> int | None:
+    """Where ``offset`` is in a run of increasing offsets (``None``: not in it)."""
+    first = records[0].offset
+    if offset < first:
         return None
-    del acked[: end - base]
-    return end
+    guess = offset - first  # exact when the run has no gap before it
+    if guess < len(records) and records[guess].offset == offset:
+        return guess
+    i = bisect_left([r.offset for r in records], offset)
+    return i if i < len(records) and records[i].offset == offset else None
+
+
+def _consecutive_end(records: Sequence[Any], start: int) -> int:
+    """The end of the run of consecutive offsets from ``records[start]``."""
+    first, n = records[start].offset, len(records)
+    if records[-1].offset - first == n - 1 - start:
+        return n  # no gap: the common case, checked at once
+    for i in range(start + 1, n):
+        if records[i].offset != first + i - start:
+            return i
+    return n
 
 
 def deliver_in_order(app: Any, is_stream: Callable[[Any], bool]) -> InOrder:
@@ -230,12 +251,10 @@ def deliver_in_order(app: Any, is_stream: Callable[[Any], bool]) -> InOrder:
         order.on_bases(bases)
 
     def new_offset(tp: Any) -> int | None:
-        acked = consumer._acked[tp]
-        before = set(acked)
-        end = commit_point(acked, consumer._committed_offset[tp], order.next.get(tp))
-        if end is not None or len(acked) != len(before):
-            consumer._acked_index[tp].difference_update(before - set(acked))
-        return end
+        # Faust's acks only say that something of ``tp`` was handled; where is ours to say
+        consumer._acked[tp].clear()
+        consumer._acked_index[tp].clear()
+        return commit_point(order.next.get(tp), consumer._committed_offset[tp])
 
     assigned, revoked = consumer.on_partitions_assigned, consumer.on_partitions_revoked
 

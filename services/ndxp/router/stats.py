@@ -10,7 +10,7 @@ from typing import Any
 
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
-from ndxp.metrics import Labels, Metrics
+from ndxp.metrics import SIZE_BUCKETS, Labels, Metrics
 
 
 @dataclass
@@ -34,7 +34,15 @@ class RouterStats:
             ("limit",),
         )
         self.processing = m.histogram(
-            "ndxp_router_processing_seconds", "Time an agent spends on one message", ("stage",)
+            "ndxp_router_processing_seconds",
+            "Time an agent spends on one run of records (one record in events delivery)",
+            ("stage",),
+        )
+        self.run_records = m.histogram(
+            "ndxp_router_run_records",
+            "Records in each run an agent processed (a partition's part of one fetch)",
+            ("stage",),
+            buckets=SIZE_BUCKETS,
         )
         self.end_to_end = m.histogram(
             "ndxp_router_end_to_end_seconds",
@@ -72,6 +80,10 @@ class RouterStats:
             "Quota changelog records written (one per dirty client per commit)",
             collect=lambda: [((), float(changelog_records()))],
         )
+
+    def on_run(self, records: int, seconds: float, stage: str) -> None:
+        self.processing.observe(seconds, stage)
+        self.run_records.observe(records, stage)
 
     def on_routed(self, topic: str, produced_ms: int | None) -> None:
         self.routed += 1

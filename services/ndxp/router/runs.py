@@ -1,0 +1,136 @@
+"""Runs of records: Faust hands the router's agents one event per fetched run of a partition.
+
+Faust's per-event machinery (a Message, the conductor, the channel queue, an Event, the
+stream iterator, an ack: about 100 µs a record on this machine, three times a plain
+aiokafka loop's whole cost) is paid once per *run* instead: when the consumer's fetch
+returns records of an ingress partition, the agent gets one event whose value is that
+partition's records, in offset order, as aiokafka fetched them (``ConsumerRecord``:
+``timestamp`` in milliseconds, ``headers`` as a tuple of ``(str, bytes)``). The agent
+decides each record with the pure core, produces what it decided, and records the next
+offset to process (:class:`ndxp.router.faust_fixes.InOrder`); commits are taken from that
+offset, never from Faust's per-event acks. Records of other topics (the quota table's
+changelog during recovery) go through Faust one by one, as before.
+
+Everything else stays Faust's: the consumer group and rebalances, flow control (a run is
+one event in the stream buffer), the table and its recovery, commits (after the producer's
+flush), the web server and timers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, NamedTuple
+
+import faust
+from faust.types.tuples import ConsumerMessage
+
+
+class Record(NamedTuple):
+    """What the agents read of a record: aiokafka's ``ConsumerRecord`` has these fields."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int | None  # ms
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+def as_record(message: Any) -> Record:
+    """One Faust message as a record (Faust gives its timestamp in seconds)."""
+    ts = message.timestamp
+    return Record(
+        message.topic,
+        message.partition,
+        message.offset,
+        None if ts is None else round(ts * 1000),
+        message.key,
+        message.value,
+        _header_list(message.headers),
+    )
+
+
+def records_of(message: Any, runs: bool) -> Sequence[Any]:
+    """The records an agent's event carries: a run (its value), or the message itself."""
+    return message.value if runs else (as_record(message),)  # type: ignore[no-any-return]
+
+
+class RunSchema(faust.Schema):
+    """A run's key and value pass through as they are (no codec: the value is a list)."""
+
+    def loads_key(
+        self, app: Any, message: Any, *, loads: Any = None, serializer: Any = None
+    ) -> Any:
+        return message.key
+
+    def loads_value(
+        self, app: Any, message: Any, *, loads: Any = None, serializer: Any = None
+    ) -> Any:
+        return message.value
+
+
+def deliver_runs(app: Any, is_stream: Callable[[Any], bool]) -> None:
+    """Replace the consumer's ``getmany`` (what Faust's fetcher drains) with one that yields
+    a single message per partition and fetch for the agents' partitions. Faust's own checks
+    are kept: stop when the flow is suspended or the generation changes (the in-order guard
+    seeks back for what was not delivered), skip partitions not active, track end offsets."""
+    consumer = app.consumer
+
+    async def getmany(timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        records, active = await consumer._wait_next_records(timeout)
+        generation_id = app.consumer_generation_id
+        if records is None or consumer.should_stop:
+            return
+        if not consumer.flow_active:
+            try:
+                await consumer.perform_seek()
+            except Exception as exc:  # as Faust: logged, the next fetch tries again
+                consumer.log.warning("exception performing seek when flow not active %r", exc)
+            return
+        to_message = consumer._to_message
+        for tp, batch in records.items():
+            if not consumer.flow_active or app.consumer_generation_id != generation_id:
+                break
+            if not batch:
+                continue
+            if active is not None and tp not in active and tp not in consumer._buffered_partitions:
+                continue
+            app.monitor.track_tp_end_offset(tp, consumer.highwater(tp))
+            if is_stream(tp):
+                yield tp, run_message(tp, batch, generation_id)
+            else:
+                for record in batch:
+                    yield tp, to_message(tp, record)
+
+    consumer.getmany = getmany
+
+
+def run_message(tp: Any, batch: list[Any], generation_id: int) -> ConsumerMessage:
+    """One Faust message carrying a partition's fetched records; its offset is the last
+    record's (what Faust acks), its value the records."""
+    last = batch[-1]
+    timestamp = None if last.timestamp is None else last.timestamp / 1000.0
+    return ConsumerMessage(
+        tp.topic,
+        tp.partition,
+        last.offset,
+        timestamp,  # type: ignore[arg-type]
+        last.timestamp_type,
+        [],
+        None,
+        batch,  # type: ignore[arg-type]
+        None,
+        0,
+        0,
+        tp,
+        generation_id=generation_id,
+    )
+
+
+def _header_list(headers: Any) -> list[tuple[str, bytes]]:
+    if not headers:
+        return []
+    if isinstance(headers, dict):
+        return list(headers.items())
+    return list(headers)
