@@ -1,7 +1,7 @@
 """How far the router's settings take it: the router (access checks and quotas, inline stage)
 drains the same backlog once per setting, in one run on this machine.
 
-Run: ``python -m ndxp.bench.sweep [--messages 40000]`` (own broker on port 9196,
+Run: ``python -m ndxp.bench.sweep [--messages 100000]`` (own broker on port 9196,
 ``var/bench-sweep``). Prints one line per setting; the figures are in the README.
 """
 
@@ -22,27 +22,30 @@ from ndxp.kafka_admin import ensure_topics
 from ndxp.registry_file import load_registry
 from ndxp.settings import DEFAULT_REGISTRY, REPO
 
+EVENTS = {"NDXP_ROUTER_DELIVERY": "events"}
 CASES = [
-    ("default (poll 1000, buffer 16384, linger 5 ms, fetch wait 20 ms, direct)", {}),
+    ("default (runs, run buffer 32, poll 1000, linger 5 ms, fetch wait 20 ms)", {}),
+    ("run buffer 4", {"NDXP_ROUTER_RUN_BUFFER": "4"}),
+    ("run buffer 8", {"NDXP_ROUTER_RUN_BUFFER": "8"}),
+    ("run buffer 128", {"NDXP_ROUTER_RUN_BUFFER": "128"}),
     ("poll 500", {"NDXP_ROUTER_MAX_POLL_RECORDS": "500"}),
     ("poll 5000", {"NDXP_ROUTER_MAX_POLL_RECORDS": "5000"}),
-    ("stream buffer 4096", {"NDXP_ROUTER_STREAM_BUFFER": "4096"}),
-    ("stream buffer 65536", {"NDXP_ROUTER_STREAM_BUFFER": "65536"}),
-    ("agent batches of 100 events (take_events)", {"NDXP_ROUTER_BATCH": "100"}),
-    ("agent batches of 1,000 events (take_events)", {"NDXP_ROUTER_BATCH": "1000"}),
+    ("fetch 4 MiB per partition", {"NDXP_ROUTER_MAX_FETCH_BYTES": str(4 << 20)}),
     ("linger 1 ms", {"NDXP_ROUTER_LINGER_S": "0.001"}),
     ("linger 20 ms", {"NDXP_ROUTER_LINGER_S": "0.02"}),
     ("fetch wait 1500 ms (Faust's)", {"NDXP_ROUTER_FETCH_MAX_WAIT_MS": "1500"}),
+    ("events: Faust's one event per record (stream buffer 16384)", EVENTS),
+    ("events, in batches of 100 (take_events)", {**EVENTS, "NDXP_ROUTER_BATCH": "100"}),
     (
-        "Faust's per-message wait_first (direct delivery off)",
-        {"NDXP_ROUTER_DIRECT_DELIVERY": "off"},
+        "events, Faust's per-message wait_first (direct delivery off)",
+        {**EVENTS, "NDXP_ROUTER_DIRECT_DELIVERY": "off"},
     ),
 ]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--messages", type=int, default=40_000)
+    ap.add_argument("--messages", type=int, default=100_000)
     ap.add_argument("--port", type=int, default=9196)
     args = ap.parse_args(argv)
     var = REPO / "var" / "bench-sweep"
