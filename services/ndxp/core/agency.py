@@ -11,7 +11,7 @@ parent is the same code with its most specific non-zero group set to zeros.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ndxp.core.errors import InvalidIdentifier, clip
 
@@ -28,6 +28,11 @@ class AgencyCode:
     level3: int
     level2: int
     level1: str  # e.g. "G12"
+    _text: str = field(init=False, repr=False, compare=False)  # str(), made once: per message
+
+    def __post_init__(self) -> None:
+        text = f"{self.level4:03d}.{self.level3:02d}.{self.level2:02d}.{self.level1}"
+        object.__setattr__(self, "_text", text)
 
     @classmethod
     def parse(cls, text: str) -> AgencyCode:
@@ -84,7 +89,7 @@ class AgencyCode:
         return True
 
     def __str__(self) -> str:
-        return f"{self.level4:03d}.{self.level3:02d}.{self.level2:02d}.{self.level1}"
+        return self._text
 
     @property
     def level(self) -> int:

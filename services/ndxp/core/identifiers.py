@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ndxp.core.agency import AgencyCode
 from ndxp.core.errors import InvalidIdentifier, clip
@@ -77,6 +77,10 @@ class MemberId:
     instance: str
     member_class: str
     code: MemberCode
+    _text: str = field(init=False, repr=False, compare=False)  # str(), made once: per message
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_text", f"{self.instance}:{self.member_class}:{self.code}")
 
     @classmethod
     def parse(cls, text: str) -> MemberId:
@@ -104,7 +108,7 @@ class MemberId:
         return cls(instance, member_class, member_code)
 
     def __str__(self) -> str:
-        return f"{self.instance}:{self.member_class}:{self.code}"
+        return self._text
 
     def with_code(self, code: MemberCode) -> MemberId:
         return MemberId(self.instance, self.member_class, code)

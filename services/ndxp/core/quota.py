@@ -120,6 +120,42 @@ class QuotaState:
             if limit.daily is not None:
                 caps[limit.id] = [local_day(now_ms), self._used_today(limit, now_ms) + 1]
 
+    def admit(self, limits: Sequence[Limit], now_ms: int) -> QuotaHit | None:
+        """:meth:`check`, then :meth:`charge` if nothing refused: the same result and state,
+        each limit's state read once (the router does this for every limited request)."""
+        data = self.data
+        buckets: dict[str, Any] = data.get("b") or {}
+        caps: dict[str, Any] = data.get("d") or {}
+        charged: list[tuple[bool, str, list[Any]]] = []
+        day = -1
+        for limit in limits:
+            rate = limit.rate
+            if rate is not None:
+                burst = float(limit.burst if limit.burst is not None else max(1, round(rate)))
+                state = buckets.get(limit.id)
+                if state is None:
+                    tokens, updated = burst, 0
+                else:
+                    updated = int(state[1])
+                    tokens = min(burst, float(state[0]) + max(0, now_ms - updated) / 1000 * rate)
+                if tokens < 1:
+                    return QuotaHit(limit, "rate", rate, (1 - tokens) / rate, 0)
+                charged.append((True, limit.id, [tokens - 1, max(now_ms, updated)]))
+            daily = limit.daily
+            if daily is not None:
+                if day < 0:
+                    day = local_day(now_ms)
+                cap = caps.get(limit.id)
+                used = 0 if cap is None or int(cap[0]) != day else int(cap[1])
+                if used >= daily:
+                    return QuotaHit(limit, "daily", daily, _to_midnight(now_ms), 0)
+                charged.append((False, limit.id, [day, used + 1]))
+        buckets = data.setdefault("b", {})
+        caps = data.setdefault("d", {})
+        for bucket, limit_id, value in charged:
+            (buckets if bucket else caps)[limit_id] = value
+        return None
+
     def remaining(self, limit: Limit, now_ms: int) -> int | None:
         if limit.daily is None:
             return None
@@ -190,9 +226,7 @@ def decide(
     previous = state.replayed(source, offset)
     if previous is not None:
         return QuotaDecision(previous, state.check(limits, now_ms) if previous else None, True)
-    hit = state.check(limits, now_ms)
-    if hit is None:
-        state.charge(limits, now_ms)
+    hit = state.admit(limits, now_ms)
     state.record(source, offset, hit is not None)
     return QuotaDecision(hit is not None, hit, False)
 

@@ -346,14 +346,16 @@ def _evaluate(limit: Limit) -> None:
     """Everything the router does with a limit: its policy header, a few requests through
     its bucket and cap, the refusal's detail and headers, the changelog's JSON."""
     assert policy(limit)
-    state = QuotaState()
+    state, admitted = QuotaState(), QuotaState()
     for now in (0, 1, 1000, 86_400_000, 86_400_001):
         hit = state.check([limit], now)
         if hit is None:
             state.charge([limit], now)
         else:
             assert hit.detail and quota_headers(hit, state.remaining(limit, now))
+        assert admitted.admit([limit], now) == hit  # the router's one-pass path
     assert orjson.loads(orjson.dumps(state.data)) == state.data  # the quota changelog
+    assert admitted.data == state.data
 
 
 @settings(max_examples=200, deadline=None)

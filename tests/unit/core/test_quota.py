@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ndxp.core.access import Principal
 from ndxp.core.quota import Limit, QuotaState, most_specific
@@ -129,3 +131,36 @@ def test_replays_get_their_first_decision_back() -> None:
     assert s.replayed(src, 32) is None
     assert s.replayed("ndxp.in.000.00.00.H41:0", 10) is None
     assert s.data["r"][src] == [[14, 15], [31, 31]]  # consecutive refusals share a range
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.floats(0.01, 1000)),
+            st.one_of(st.none(), st.integers(1, 20)),
+            st.one_of(st.none(), st.integers(0, 30)),
+        ),
+        min_size=1,
+        max_size=2,
+    ),
+    st.lists(st.integers(-5_000, 20_000_000), min_size=1, max_size=60),
+)
+def test_admit_is_check_then_charge(
+    specs: list[tuple[float | None, int | None, int | None]], steps: list[int]
+) -> None:
+    """The router's one-pass admit gives the same decisions, refusals and state as check()
+    followed by charge(), over bursts, refills, clocks going back and days turning."""
+    limits = [
+        Limit(f"l{i}", Principal(), False, None if i else "svc", rate=r, burst=b, daily=d)
+        for i, (r, b, d) in enumerate(specs)
+    ]
+    one, two = QuotaState(), QuotaState()
+    now = T0
+    for step in steps:
+        now += step
+        expected = one.check(limits, now)
+        if expected is None:
+            one.charge(limits, now)
+        assert two.admit(limits, now) == expected
+        assert two.data == one.data
