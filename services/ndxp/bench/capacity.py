@@ -49,7 +49,10 @@ PERF_TOPIC = "ndxp.bench.perf"
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--messages", type=int, default=100_000, help="backlog for drain rates")
+    ap.add_argument("--messages", type=int, default=200_000, help="backlog for drain rates")
+    ap.add_argument(
+        "--pair-messages", type=int, default=600_000, help="backlog for the two-worker run"
+    )
     ap.add_argument("--seconds", type=float, default=20.0, help="each sustained-rate run")
     ap.add_argument("--day", action="store_true", help="also route and ledger 1.5 M requests")
     ap.add_argument("--port", type=int, default=9194)
@@ -130,7 +133,7 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     }
 
     # 3. two workers, one killed
-    result["two_workers"] = two_workers(bootstrap, var, path, args.messages, args.port + 30)
+    result["two_workers"] = two_workers(bootstrap, var, path, args.pair_messages, args.port + 30)
 
     # 4. one national day
     if args.day:
@@ -414,7 +417,7 @@ def two_workers(bootstrap: str, var: Path, registry: Path, n: int, port: int) ->
                 killed_at, killed_ms = routed, int(time.time() * 1000)
             if killed_at is not None:
                 break
-            time.sleep(0.3)
+            time.sleep(0.1)
         count, first_ms, last_ms = routing.read_routed(
             bootstrap, run_id, n, since_ms=started_ms, patience_s=60
         )
