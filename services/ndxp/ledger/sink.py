@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
 from ndxp.core.ledger import ROUTED_AT, Row, ledger_row
 from ndxp.ledger.store import LedgerStore
@@ -120,7 +121,13 @@ class LedgerSink:
         inserted = await loop.run_in_executor(self.db, self.store.insert, rows)
         elapsed = (time.perf_counter() - t0) * 1000
         assert self.consumer is not None
-        await self.consumer.commit(offsets)
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, RebalanceInProgressError) as exc:
+            # A rebalance is under way (new egress topics, a member joining or leaving): the
+            # rows are in the ledger, and whoever reads these partitions next re-reads them
+            # from the last commit and skips them as present. Nothing is lost.
+            log.warning("commit after an insert refused (%s); rows are kept", exc)
         now_ms = time.time() * 1000
         for row in rows:
             self.m_fresh.observe(max(0.0, now_ms - row[ROUTED_AT]) / 1000)

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from aiokafka.errors import KafkaTimeoutError
 from aiokafka.partitioner import murmur2
 from aiokafka.structs import TopicPartition
 
@@ -76,10 +77,13 @@ class Outbox:
             ):
                 return
             # full: wait until the sender takes it, as aiokafka's send() does
-            if out.key is None:
+            keyless = out.key is None and out.partition is None
+            if keyless:
                 self._sticky.pop(out.topic, None)
             await batch.wait_drain(producer._request_timeout_ms / 1000)
-            if out.key is None and out.partition is None:
+            if not batch._drain_waiter.done():
+                raise KafkaTimeoutError(f"no room in the producer's batch for {tp} in time")
+            if keyless:
                 return await self.put(out)  # another sticky partition
 
     def _open(self, acc: Any, tp: TopicPartition) -> Any:
