@@ -18,14 +18,16 @@
    re-reads requests decides them exactly as before; one the state already covers gets its
    first decision back and is not charged twice. Counts stay exact across crashes.
 
-Delivery: :mod:`ndxp.router.faust_fixes` makes each agent process every offset of its
-partitions once and in order, and commit only what it processed, working around message-loss
-races in faust-streaming. Agents produce through :class:`ndxp.router.outbox.Outbox`
-(aiokafka directly); Faust flushes that producer (acks=all) before it commits offsets, so
-every record produced for a message is on the broker before its offset is committed. Agent
-concurrency stays 1 (faust-streaming#606). An unexpected error (the broker refusing a write
-after retries) is fatal: the worker exits non-zero and redelivery after restart loses
-nothing.
+Delivery: each agent event is a *run*, one partition's part of a fetch
+(:mod:`ndxp.router.runs`; ``NDXP_ROUTER_DELIVERY=events`` restores Faust's one event per
+record), so Faust's per-event cost is paid once per run. :mod:`ndxp.router.faust_fixes` makes
+each agent process every offset of its partitions once and in order, and commit only what it
+processed, working around message-loss races in faust-streaming. Agents produce through
+:class:`ndxp.router.outbox.Outbox` (into aiokafka's open batches directly); Faust flushes that
+producer (acks=all) before it commits offsets, so every record produced for a message is on
+the broker before its offset is committed. Agent concurrency stays 1 (faust-streaming#606).
+An unexpected error (the broker refusing a write after retries) is fatal: the worker exits
+non-zero and redelivery after restart loses nothing.
 """
 
 from __future__ import annotations
