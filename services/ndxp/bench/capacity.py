@@ -3,7 +3,7 @@
 0. **The broker's limit**: Kafka's own perf tools (Java client) produce (acks=all) and consume
    a backlog of 512-byte records on the same broker.
 1. **Drain rates** on the same pre-filled topic: a plain aiokafka consume → produce → flush →
-   commit loop (the Python ceiling), ``ndxp router`` routing alone, and ``ndxp router`` with
+   commit loop (a plain Python forwarder), ``ndxp router`` routing alone, and ``ndxp router`` with
    access checks and quotas (inline stage; sample registry, 326 grants, limits on every client);
    then the **ledger's ingest rate** (rows/s into the embedded ClickHouse engine).
 2. **Sustained rates and latency**: a paced producer at 1,000 tx/s, then at 80 % of the router's
@@ -142,6 +142,7 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     out = var.parent / "bench" / f"capacity-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
+    chart(result, out.with_suffix(".png"))
     report(result, out)
     lost = sum(s["lost"] for s in sustained) + result["two_workers"]["lost"]
     lost += result.get("day", {}).get("lost", 0)
@@ -523,6 +524,50 @@ def _pct(values: list[float], q: float) -> float | None:
     return float(values[min(len(values) - 1, int(q * len(values)))])
 
 
+def chart(r: dict[str, Any], png: Path) -> None:
+    """Drain rates side by side, and each sustained-rate probe: rate in, rate out, p99."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = r["drain"]
+    bars = [
+        ("Kafka perf tools\n(produce, Java)", r["broker"]["produce"]["rate"]),
+        ("plain aiokafka\nloop", d["plain_aiokafka_rate"]),
+        ("router,\nrouting alone", d["router_alone"]["rate"]),
+        ("router, checks\n+ quotas", d["router_with_checks"]["rate"]),
+        ("ledger\ningest (rows)", r["ledger_ingest"]["rows_per_s"]),
+    ]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    left.bar([b[0] for b in bars], [b[1] for b in bars], color="tab:blue")
+    for i, (_, v) in enumerate(bars):
+        left.annotate(f"{v:,.0f}", (i, v), ha="center", va="bottom", fontsize=8)
+    left.set_ylabel("messages per second")
+    left.set_title(f"draining {d['messages']:,} requests (same broker, same run)")
+    left.tick_params(axis="x", labelsize=7)
+    probes = r["highest_sustained"]["probes"]
+    x = [p["rate_in"] for p in probes]
+    right.plot(x, [p["rate_out"] for p in probes], "o-", label="rate out (routed/s)")
+    right.plot(x, x, ":", color="grey", label="rate in")
+    for p in probes:
+        right.annotate(
+            f"p99 {p['p99_ms']:.0f} ms\n{'held' if p['held'] else 'not held'}",
+            (p["rate_in"], p["rate_out"]),
+            fontsize=7,
+            textcoords="offset points",
+            xytext=(4, -22),
+        )
+    right.set_xlabel("rate in (tx/s, paced producer)")
+    right.set_ylabel("tx/s")
+    right.set_title("sustained rate, checks + quotas on")
+    right.legend(loc="upper left", fontsize=8)
+    fig.suptitle(f"ndxp capacity on {r['machine']['cores']} cores, broker on the same box")
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+
+
 def report(r: dict[str, Any], out: Path) -> None:
     d = r["drain"]
     print()
@@ -577,7 +622,7 @@ def report(r: dict[str, Any], out: Path) -> None:
             f"{day['duplicated']}; router {day['router_peak_rss_mb']:.0f} MB, ledger "
             f"{day['ledger_peak_rss_mb']:.0f} MB"
         )
-    print(f"command: {r['command']}\nwritten: {out.relative_to(REPO)}")
+    print(f"command: {r['command']}\nwritten: {out.relative_to(REPO)} (chart: .png beside it)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Routing throughput: ``ndxp router`` against a plain aiokafka consume→produce loop.
 
 Both read the same pre-filled ingress topic in the same run, on the same broker, on this
-machine; the plain loop is the Python ceiling for at-least-once forwarding (consume a
+machine; the plain loop is how a plain Python forwarder does at-least-once (consume a
 batch, produce it, flush, commit). Run: ``make bench`` (or
 ``python -m ndxp.bench.routing --messages 200000``).
 
