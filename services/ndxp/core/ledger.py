@@ -8,6 +8,7 @@ answer already is one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -91,7 +92,20 @@ def _headers(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, str]:
     return out
 
 
+# Ids parsed once: a ledger row parses the client and the service id of every message, and the
+# same few hundred ids come again and again. Long (hostile) texts are parsed, not kept.
+_CACHED_ID_CHARS = 256
+
+
 def _client_parts(text: str) -> tuple[str, str, str]:
+    return _client_cached(text) if len(text) <= _CACHED_ID_CHARS else _parse_client(text)
+
+
+def _service_parts(text: str) -> tuple[str, str, str, str, str]:
+    return _service_cached(text) if len(text) <= _CACHED_ID_CHARS else _parse_service(text)
+
+
+def _parse_client(text: str) -> tuple[str, str, str]:
     try:
         sid = SubsystemId.parse(text)
     except InvalidIdentifier:
@@ -99,13 +113,17 @@ def _client_parts(text: str) -> tuple[str, str, str]:
     return str(sid.member.code), _level1(sid.member.code), sid.code
 
 
-def _service_parts(text: str) -> tuple[str, str, str, str, str]:
+def _parse_service(text: str) -> tuple[str, str, str, str, str]:
     try:
         sid = ServiceId.parse(text)
     except InvalidIdentifier:
         return "", "", "", "", ""
     member = sid.member.code
     return str(member), _level1(member), sid.subsystem.code, sid.code, sid.version or ""
+
+
+_client_cached = functools.lru_cache(maxsize=8192)(_parse_client)
+_service_cached = functools.lru_cache(maxsize=8192)(_parse_service)
 
 
 def _level1(code: object) -> str:

@@ -1,8 +1,9 @@
 """The ledger service: egress topics and ``ndxp.rejected`` → ClickHouse, exactly once.
 
 A plain aiokafka consumer group (pattern subscription, so members added later are
-included). Rows are batched by count and age and inserted column-oriented; the offsets a
-batch covers are committed only after its insert succeeded. A replay after a crash re-reads
+included). Rows are batched by count and age and inserted column-oriented, one insert at a
+time while the next batch is read; the offsets a batch covers are committed only after its
+insert succeeded. A replay after a crash re-reads
 rows already inserted: the store skips ids already present (and the table is a
 ReplacingMergeTree keyed by day and id as a backstop), so the ledger holds each message once.
 All ClickHouse calls run on one worker thread (the embedded engine is not thread-safe).
@@ -38,6 +39,7 @@ class LedgerSink:
         self.oldest: float | None = None
         self.consumer: AIOKafkaConsumer | None = None
         self.positions: dict[TopicPartition, int] = {}  # next offset to read, per partition
+        self.inflight: asyncio.Task[None] | None = None  # the insert under way, if any
         self.metrics = Metrics()
         m = self.metrics
         self.m_rows = m.counter(
@@ -84,6 +86,8 @@ class LedgerSink:
         await consumer.start()
         try:
             while True:
+                if self.inflight is not None and self.inflight.done():
+                    self.inflight.result()  # an insert or a commit failed: stop, as before
                 batch = await consumer.getmany(timeout_ms=100)
                 for tp, records in batch.items():
                     for r in records:
@@ -96,10 +100,30 @@ class LedgerSink:
                         self.stats["records_read"] += 1
                     if self.oldest is None and records:
                         self.oldest = time.monotonic()
-                if self._due():
-                    await self.flush()
+                await self._maybe_flush()
         finally:
+            if self.inflight is not None and not self.inflight.done():
+                await asyncio.wait([self.inflight])
             await consumer.stop()
+
+    async def _maybe_flush(self) -> None:
+        """Start an insert when a batch is due. One insert at a time, in order (so commits
+        are in order), while reading goes on; reading waits only when a second batch is full
+        before the first insert is done."""
+        if not self._due():
+            return
+        if self.inflight is not None:
+            if not self.inflight.done() and len(self.rows) < 2 * self.settings.batch_rows:
+                return
+            await self.inflight
+        self.inflight = asyncio.create_task(self.flush())
+
+    async def drain(self) -> None:
+        """Finish the insert under way, then insert and commit what is pending."""
+        if self.inflight is not None:
+            inflight, self.inflight = self.inflight, None
+            await inflight
+        await self.flush()
 
     def _due(self) -> bool:
         if not self.offsets:
@@ -161,7 +185,7 @@ class _FlushOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         self.sink = sink
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        await self.sink.flush()
+        await self.sink.drain()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         pass
