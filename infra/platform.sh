@@ -43,7 +43,19 @@ halt() {
   rm -f "$var/run/$name.pid"
 }
 
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 start() {
+  local ledger_port="${NDXP_LEDGER_WEB_PORT:-6067}"
+  for pair in "router:$web_port" "ledger:$ledger_port"; do
+    local name="${pair%%:*}" port="${pair##*:}"
+    if ! alive "$name" && listening "$port"; then
+      echo "ndxp: port $port (the $name's health endpoint) is taken by another process: is another" >&2
+      echo "      platform running (make stop, make cluster-stop, make secure-stop)? Or set" >&2
+      echo "      NDXP_ROUTER_WEB_PORT / NDXP_LEDGER_WEB_PORT." >&2
+      exit 1
+    fi
+  done
   "$kafka" start
   "$ndxp" topics
   spawn router "$ndxp" router

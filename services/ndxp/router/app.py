@@ -98,6 +98,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         topic_allow_declare=False,
         topic_partitions=settings.partitions,
         web_host="127.0.0.1",
+        web_bind="127.0.0.1",  # Faust binds 0.0.0.0 unless told: health and metrics stay local
         web_port=settings.web_port,
         web_in_thread=False,
         producer_acks=-1,
