@@ -379,6 +379,7 @@ def print_summary(s: dict[str, Any]) -> None:
     lines.append(f"  report: {s['report']}/ (locust.html, locust_*.csv, summary.json, chart.png)")
     ok = led["lost"] == 0 and led["duplicated"] == 0
     lines.append("  PASS: nothing lost, nothing duplicated" if ok else "  FAIL: see above")
+    lines.append("  the platform is left running for another run: make stop stops it")
     print("\n" + "\n".join(lines))
 
 
