@@ -96,19 +96,10 @@ class QuotaState:
     # -- limits -------------------------------------------------------------------------
     def check(self, limits: Sequence[Limit], now_ms: int) -> QuotaHit | None:
         """The first limit that refuses the request at ``now_ms``, or ``None``."""
-        for limit in limits:
-            if limit.rate is not None:
-                tokens = self._tokens(limit, now_ms)
-                if tokens < 1:
-                    wait = (1 - tokens) / limit.rate
-                    return QuotaHit(limit, "rate", limit.rate, wait, 0)
-            if limit.daily is not None:
-                used = self._used_today(limit, now_ms)
-                if used >= limit.daily:
-                    return QuotaHit(limit, "daily", limit.daily, _to_midnight(now_ms), 0)
-        return None
+        return self._assess(limits, now_ms)[0]
 
     def charge(self, limits: Sequence[Limit], now_ms: int) -> None:
+        """Count one request against every limit (the reference for :meth:`admit`)."""
         buckets = self.data.setdefault("b", {})
         caps = self.data.setdefault("d", {})
         for limit in limits:
@@ -123,38 +114,32 @@ class QuotaState:
     def admit(self, limits: Sequence[Limit], now_ms: int) -> QuotaHit | None:
         """:meth:`check`, then :meth:`charge` if nothing refused: the same result and state,
         each limit's state read once (the router does this for every limited request)."""
-        data = self.data
-        buckets: dict[str, Any] = data.get("b") or {}
-        caps: dict[str, Any] = data.get("d") or {}
+        hit, charged = self._assess(limits, now_ms)
+        if hit is None:
+            buckets = self.data.setdefault("b", {})
+            caps = self.data.setdefault("d", {})
+            for bucket, limit_id, value in charged:
+                (buckets if bucket else caps)[limit_id] = value
+        return hit
+
+    def _assess(
+        self, limits: Sequence[Limit], now_ms: int
+    ) -> tuple[QuotaHit | None, list[tuple[bool, str, list[Any]]]]:
+        """The first refusal, or ``None`` and what charging each limit would write
+        (``(is a bucket, limit id, new state)``)."""
         charged: list[tuple[bool, str, list[Any]]] = []
-        day = -1
         for limit in limits:
-            rate = limit.rate
-            if rate is not None:
-                burst = float(limit.burst if limit.burst is not None else max(1, round(rate)))
-                state = buckets.get(limit.id)
-                if state is None:
-                    tokens, updated = burst, 0
-                else:
-                    updated = int(state[1])
-                    tokens = min(burst, float(state[0]) + max(0, now_ms - updated) / 1000 * rate)
+            if limit.rate is not None:
+                tokens = self._tokens(limit, now_ms)
                 if tokens < 1:
-                    return QuotaHit(limit, "rate", rate, (1 - tokens) / rate, 0)
-                charged.append((True, limit.id, [tokens - 1, max(now_ms, updated)]))
-            daily = limit.daily
-            if daily is not None:
-                if day < 0:
-                    day = local_day(now_ms)
-                cap = caps.get(limit.id)
-                used = 0 if cap is None or int(cap[0]) != day else int(cap[1])
-                if used >= daily:
-                    return QuotaHit(limit, "daily", daily, _to_midnight(now_ms), 0)
-                charged.append((False, limit.id, [day, used + 1]))
-        buckets = data.setdefault("b", {})
-        caps = data.setdefault("d", {})
-        for bucket, limit_id, value in charged:
-            (buckets if bucket else caps)[limit_id] = value
-        return None
+                    return QuotaHit(limit, "rate", limit.rate, (1 - tokens) / limit.rate, 0), []
+                charged.append((True, limit.id, [tokens - 1, max(now_ms, self._updated(limit))]))
+            if limit.daily is not None:
+                used = self._used_today(limit, now_ms)
+                if used >= limit.daily:
+                    return QuotaHit(limit, "daily", limit.daily, _to_midnight(now_ms), 0), []
+                charged.append((False, limit.id, [local_day(now_ms), used + 1]))
+        return None, charged
 
     def remaining(self, limit: Limit, now_ms: int) -> int | None:
         if limit.daily is None:
