@@ -2,10 +2,10 @@
 
 1. **route** (ingress topics): :mod:`ndxp.core.routing` decides. Responses, rejections and
    requests with no limit go straight to their topics.
-2. **quota**: a request under a limit is decided by :mod:`ndxp.core.quota` against its
-   client's state in a Faust table backed by a compacted changelog
-   (:mod:`ndxp.router.quota_changelog`: each dirty client's state is written and acknowledged
-   before every commit). All of one client's requests must be counted in one place, in one
+2. **quota** (:mod:`ndxp.router.quota_stage`): a request under a limit is decided by
+   :mod:`ndxp.core.quota` against its client's state in a Faust table backed by a compacted
+   changelog (:mod:`ndxp.router.quota_changelog`: each dirty client's state is written and
+   acknowledged before every commit). All of one client's requests must be counted in one place, in one
    order (``settings.quota_stage``):
 
    - ``hop``: the request is re-keyed by its client to ``<group>-quota-requests`` and decided
@@ -41,13 +41,10 @@ import faust
 
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
-from ndxp.core.quota import QuotaDecision, QuotaState, decide
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Rejected, Router
 from ndxp.core.topology import (
     DEAD_LETTER_MAX_MESSAGE_BYTES,
-    client_partition,
-    quota_changelog_topic,
     quota_requests_topic,
     quota_topics,
     topics_for,
@@ -66,16 +63,16 @@ from ndxp.router.forwarding import (
     Staged,
     from_quota_stage,
     producible,
-    quota_headers,
     rejection_records,
     routed_headers,
     to_quota_stage,
 )
 from ndxp.router.outbox import Outbox
-from ndxp.router.quota_changelog import QuotaChangelog
+from ndxp.router.quota_stage import QuotaStage
 from ndxp.router.registry_feed import follow
 from ndxp.router.registry_watch import RegistryWatch
-from ndxp.router.runs import RunSchema, deliver_runs, records_of
+from ndxp.router.runs import RunSchema, deliver_runs
+from ndxp.router.runs import agent as runs_agent
 from ndxp.router.stats import RouterStats
 from ndxp.settings import RouterSettings
 
@@ -125,37 +122,6 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     if settings.quota_stage not in ("hop", "inline"):
         raise ValueError(f"quota stage must be hop or inline, not {settings.quota_stage!r}")
     inline = settings.quota_stage == "inline"
-    homes: dict[str, int] = {}
-
-    def home_partition(client: str) -> int:
-        """Where an inline quota stage counts this client's requests (cached per client)."""
-        found = homes.get(client)
-        if found is None:
-            found = homes[client] = client_partition(client, settings.partitions)
-        return found
-
-    changelog = quota_changelog_topic(settings.group)
-    quota = (
-        None
-        if not settings.quotas
-        else app.Table(
-            "quota",
-            default=None,
-            partitions=settings.partitions,
-            key_type=bytes,
-            changelog_topic=app.topic(
-                changelog,
-                partitions=settings.partitions,
-                key_type=bytes,
-                key_serializer="raw",
-                value_serializer="json",
-            ),
-        )
-    )
-    changelog_writer = None
-    if quota is not None:
-        changelog_writer = QuotaChangelog(app, quota, changelog, exit_fatal)
-        changelog_writer.install()
     outbox = Outbox(app, exit_fatal)
     emit = outbox.put
 
@@ -185,6 +151,12 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         for out in rejection_records(decision, source, key, value, headers, now_ms, extra or ()):
             await emit(out)
 
+    quota = (
+        QuotaStage(app, settings, router, stats, emit, reject, exit_fatal)
+        if settings.quotas
+        else None
+    )
+
     async def route_one(message: Any) -> None:
         """One ingress record (aiokafka's ``ConsumerRecord`` or a :class:`Record`)."""
         headers = message.headers
@@ -196,7 +168,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             return
         envelope = decision.envelope
         route = str(decision.route.code)
-        if settings.quotas and envelope.kind == wire.KIND_REQUEST:
+        if quota is not None and envelope.kind == wire.KIND_REQUEST:
             client = router.registry.subsystems[envelope.client or ""]
             if router.registry.limits_for(client, envelope.service or ""):
                 if not inline:
@@ -206,10 +178,10 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
                         )
                     )
                     return
-                home = home_partition(client.text)
+                home = quota.home(client.text)
                 if message.partition == home:
                     staged = Staged(message.key, headers, source, route)
-                    await enforce(client.text.encode(), message.partition, staged, value)
+                    await quota.enforce(client.text.encode(), message.partition, staged, value)
                     return
                 misplaced = Rejected(
                     RejectionCode.MISPARTITIONED,
@@ -234,58 +206,9 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         )
 
     async def enforce_one(message: Any) -> None:
-        staged = from_quota_stage(message.headers, message.timestamp)
-        await enforce(message.key, message.partition, staged, message.value)
-
-    async def enforce(
-        client_key: bytes, partition: int, staged: Staged, value: bytes | None
-    ) -> None:
-        """Decide a request under a limit, on the partition where its client is counted."""
-        client_text = client_key.decode()
-        registry_now = router.registry
-        client = registry_now.subsystems.get(client_text)
-        service = _first(staged.headers, wire.H_SERVICE)
-        limits = registry_now.limits_for(client, service) if client is not None else ()
         assert quota is not None
-        state = QuotaState(quota.data.get(client_key) or {})
-        source = staged.source
-        now_ms = source.timestamp_ms if source.timestamp_ms is not None else int(time.time() * 1000)
-        verdict = decide(state, limits, f"{source.topic}:{source.partition}", source.offset, now_ms)
-        if not verdict.replay:
-            assert changelog_writer is not None
-            changelog_writer.changed(client_key, partition, state.data)
-        if verdict.refused:
-            await reject_quota(staged, value, verdict, state, now_ms)
-            return
-        stats.on_routed(source.topic, source.timestamp_ms)
-        key, value = producible(staged.key, value)
-        out_headers = routed_headers(staged.headers, staged.route, int(time.time() * 1000))
-        await emit(
-            Outgoing(wire.egress_topic(staged.route), key, value, out_headers, source.timestamp_ms),
-        )
-
-    async def reject_quota(
-        staged: Staged,
-        value: bytes | None,
-        verdict: QuotaDecision,
-        state: QuotaState,
-        now_ms: int,
-    ) -> None:
-        hit = verdict.hit
-        extra: list[tuple[str, bytes]] = []
-        if hit is not None:
-            detail = hit.detail
-            extra = quota_headers(hit, state.remaining(hit.limit, now_ms))
-        else:
-            detail = "over a limit when first decided (redelivered after a restart)"
-        decision = Rejected(
-            RejectionCode.QUOTA_EXCEEDED,
-            detail,
-            _first(staged.headers, wire.H_ID) or None,
-            router.registry.ingress.get(staged.source.topic),
-        )
-        limit = None if hit is None else hit.limit.id
-        await reject(decision, staged.source, staged.key, value, staged.headers, extra, limit)
+        staged = from_quota_stage(message.headers, message.timestamp)
+        await quota.enforce(message.key, message.partition, staged, message.value)
 
     order = deliver_in_order(  # see ndxp.router.faust_fixes: message-loss races in Faust
         app, lambda tp: tp.topic == staged_name or tp.topic in ingress.topics
@@ -299,37 +222,13 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         deliver_runs(app, order.is_stream)
 
     def thin(handler: Any, stage: str) -> Any:
-        async def one(message: Any) -> None:
-            """One Faust event: a fetched run of one partition's records (or one record)."""
-            tp = message.tp
-            try:
-                records = await order.admit(tp, records_of(message, runs))
-                if not records:
-                    return
-                started = time.perf_counter()
-                for record in records:
-                    await handler(record)
-                order.done(tp, records[-1].offset)
-                stats.on_run(len(records), time.perf_counter() - started, stage)
-            except Exception:
-                log.critical(
-                    "cannot produce; exiting so a supervisor restarts the worker", exc_info=True
-                )
-                exit_fatal()
+        def on_run(records: int, seconds: float) -> None:
+            stats.on_run(records, seconds, stage)
 
-        async def agent(stream: faust.StreamT[Any]) -> None:
-            if settings.batch > 1:  # events mode: Faust's own batches, see the sweep
-                async for events in stream.take_events(settings.batch, within=0.005):
-                    for event in events:
-                        await one(event.message)
-            else:
-                async for event in stream.events():
-                    await one(event.message)
-
-        return agent
+        return runs_agent(handler, order, runs, settings.batch, on_run, exit_fatal)
 
     app.agent(ingress, concurrency=1, name="ndxp.router.route")(thin(route_one, "route"))
-    if settings.quotas and not inline:
+    if quota is not None and not inline:
         app.agent(staged_topic, concurrency=1, name="ndxp.router.quota")(thin(enforce_one, "quota"))
 
     async def apply_registry(new: Registry) -> None:
@@ -372,7 +271,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         order.lag,
         lambda: router.registry.version,
         lambda: order.holes,
-        lambda: 0 if changelog_writer is None else changelog_writer.records,
+        lambda: 0 if quota is None else quota.changelog.records,
     )
 
     @app.page("/metrics")
@@ -394,9 +293,9 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
             "ingress_topics": len(router.registry.ingress),
             "quotas": settings.quotas,
             "quota_stage": settings.quota_stage,
-            "quota_clients": 0 if quota is None else len(quota),
+            "quota_clients": 0 if quota is None else len(quota.table),
             "delivery_holes": order.holes,
-            "quota_changelog_records": 0 if changelog_writer is None else changelog_writer.records,
+            "quota_changelog_records": 0 if quota is None else quota.changelog.records,
             **stats.snapshot(),
         }
         return self.json(body, status=200 if assigned > 0 else 503)
@@ -408,10 +307,3 @@ def exit_fatal() -> None:
     """Exit at once, non-zero, without committing: redelivery after a restart loses nothing."""
     logging.shutdown()
     os._exit(EXIT_FATAL)
-
-
-def _first(headers: list[tuple[str, bytes]], name: str) -> str:
-    for key, raw in headers:
-        if key == name and raw is not None:
-            return bytes(raw).decode("utf-8", "replace")
-    return ""

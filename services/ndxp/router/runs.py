@@ -18,11 +18,15 @@ flush), the web server and timers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, NamedTuple
 
 import faust
 from faust.types.tuples import ConsumerMessage
+
+log = logging.getLogger("ndxp.router")
 
 
 class Record(NamedTuple):
@@ -134,3 +138,45 @@ def _header_list(headers: Any) -> list[tuple[str, bytes]]:
     if isinstance(headers, dict):
         return list(headers.items())
     return list(headers)
+
+
+def agent(
+    handler: Callable[[Any], Awaitable[None]],
+    order: Any,
+    runs: bool,
+    batch: int,
+    on_run: Callable[[int, float], None],
+    on_fatal: Callable[[], None],
+) -> Callable[[Any], Awaitable[None]]:
+    """A thin Faust agent: each event's records (a run, or one record) that the in-order
+    guard (``order``, :class:`ndxp.router.faust_fixes.InOrder`) admits go to ``handler`` one
+    by one, then the guard learns where the partition got to. An exception is fatal
+    (``on_fatal``: the worker exits without committing, and a restart re-reads)."""
+
+    async def one(message: Any) -> None:
+        tp = message.tp
+        try:
+            records = await order.admit(tp, records_of(message, runs))
+            if not records:
+                return
+            started = time.perf_counter()
+            for record in records:
+                await handler(record)
+            order.done(tp, records[-1].offset)
+            on_run(len(records), time.perf_counter() - started)
+        except Exception:
+            log.critical(
+                "cannot produce; exiting so a supervisor restarts the worker", exc_info=True
+            )
+            on_fatal()
+
+    async def consume(stream: Any) -> None:
+        if batch > 1:  # events delivery: Faust's own batches, see the settings sweep
+            async for events in stream.take_events(batch, within=0.005):
+                for event in events:
+                    await one(event.message)
+        else:
+            async for event in stream.events():
+                await one(event.message)
+
+    return consume

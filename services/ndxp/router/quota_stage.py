@@ -1,0 +1,129 @@
+"""The router's quota stage: a request under a limit, decided against its client's state.
+
+The state is a Faust table (memory store) co-partitioned with the stream that carries the
+client's requests, written to a compacted changelog before every commit
+(:class:`ndxp.router.quota_changelog.QuotaChangelog`). The decision itself is the pure core's
+(:func:`ndxp.core.quota.decide`); this module reads the table, records the change, and routes
+or refuses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ndxp.core import wire
+from ndxp.core.errors import RejectionCode
+from ndxp.core.quota import QuotaDecision, QuotaState, decide
+from ndxp.core.routing import Rejected, Router
+from ndxp.core.topology import client_partition, quota_changelog_topic
+from ndxp.router.forwarding import (
+    Outgoing,
+    Source,
+    Staged,
+    producible,
+    quota_headers,
+    routed_headers,
+)
+from ndxp.router.quota_changelog import QuotaChangelog
+from ndxp.router.stats import RouterStats
+from ndxp.settings import RouterSettings
+
+Emit = Callable[[Outgoing], Awaitable[None]]
+Reject = Callable[..., Awaitable[None]]
+
+
+class QuotaStage:
+    def __init__(
+        self,
+        app: Any,
+        settings: RouterSettings,
+        router: Router,
+        stats: RouterStats,
+        emit: Emit,
+        reject: Reject,
+        on_fatal: Callable[[], None],
+    ) -> None:
+        self.router, self.stats, self.emit, self.reject = router, stats, emit, reject
+        self.partitions = settings.partitions
+        changelog = quota_changelog_topic(settings.group)
+        self.table = app.Table(
+            "quota",
+            default=None,
+            partitions=settings.partitions,
+            key_type=bytes,
+            changelog_topic=app.topic(
+                changelog,
+                partitions=settings.partitions,
+                key_type=bytes,
+                key_serializer="raw",
+                value_serializer="json",
+            ),
+        )
+        self.changelog = QuotaChangelog(app, self.table, changelog, on_fatal)
+        self.changelog.install()
+        self._homes: dict[str, int] = {}
+
+    def home(self, client: str) -> int:
+        """Where an inline quota stage counts this client's requests (cached per client)."""
+        found = self._homes.get(client)
+        if found is None:
+            found = self._homes[client] = client_partition(client, self.partitions)
+        return found
+
+    async def enforce(
+        self, client_key: bytes, partition: int, staged: Staged, value: bytes | None
+    ) -> None:
+        """Decide a request under a limit, on the partition where its client is counted."""
+        registry = self.router.registry
+        client = registry.subsystems.get(client_key.decode())
+        service = _first(staged.headers, wire.H_SERVICE)
+        limits = registry.limits_for(client, service) if client is not None else ()
+        state = QuotaState(self.table.data.get(client_key) or {})
+        source = staged.source
+        now_ms = source.timestamp_ms if source.timestamp_ms is not None else int(time.time() * 1000)
+        verdict = decide(state, limits, f"{source.topic}:{source.partition}", source.offset, now_ms)
+        if not verdict.replay:
+            self.changelog.changed(client_key, partition, state.data)
+        if verdict.refused:
+            await self._refuse(staged, value, verdict, state, now_ms)
+            return
+        self.stats.on_routed(source.topic, source.timestamp_ms)
+        key, value = producible(staged.key, value)
+        out_headers = routed_headers(staged.headers, staged.route, int(time.time() * 1000))
+        await self.emit(
+            Outgoing(wire.egress_topic(staged.route), key, value, out_headers, source.timestamp_ms),
+        )
+
+    async def _refuse(
+        self,
+        staged: Staged,
+        value: bytes | None,
+        verdict: QuotaDecision,
+        state: QuotaState,
+        now_ms: int,
+    ) -> None:
+        hit = verdict.hit
+        extra: list[tuple[str, bytes]] = []
+        if hit is not None:
+            detail = hit.detail
+            extra = quota_headers(hit, state.remaining(hit.limit, now_ms))
+        else:
+            detail = "over a limit when first decided (redelivered after a restart)"
+        decision = Rejected(
+            RejectionCode.QUOTA_EXCEEDED,
+            detail,
+            _first(staged.headers, wire.H_ID) or None,
+            self.router.registry.ingress.get(staged.source.topic),
+        )
+        limit = None if hit is None else hit.limit.id
+        source: Source = staged.source
+        await self.reject(decision, source, staged.key, value, staged.headers, extra, limit)
+
+
+def _first(headers: Any, name: str) -> str:
+    for key, raw in headers:
+        if key == name and raw is not None:
+            return bytes(raw).decode("utf-8", "replace")
+    return ""
