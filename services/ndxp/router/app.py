@@ -5,8 +5,8 @@
 2. **quota** (:mod:`ndxp.router.quota_stage`): a request under a limit is decided by
    :mod:`ndxp.core.quota` against its client's state in a Faust table backed by a compacted
    changelog (:mod:`ndxp.router.quota_changelog`: each dirty client's state is written and
-   acknowledged before every commit). All of one client's requests must be counted in one place, in one
-   order (``settings.quota_stage``):
+   acknowledged before every commit). All of one client's requests must be counted in one
+   place, in one order (``settings.quota_stage``):
 
    - ``hop``: the request is re-keyed by its client to ``<group>-quota-requests`` and decided
      by a second agent, with the table co-partitioned with that topic;
