@@ -117,7 +117,7 @@ class InOrder:
         self.seeking.pop(tp, None)
         if end < len(records):  # a hole after records[end - 1]: fetch from there again
             await self._seek_back(tp, expected + end - start, f"got {records[end].offset}")
-        return records[start:end] if start or end < len(records) else records
+        return records[start:end]
 
     def done(self, tp: Any, offset: int) -> None:
         """Everything of ``tp`` up to ``offset`` was processed (its records produced)."""

@@ -53,7 +53,6 @@ class Outbox:
         self._partitions: dict[str, tuple[float, list[int]]] = {}
         self._by_key: dict[tuple[str, bytes], int] = {}
         self._sticky: dict[str, int] = {}
-        self._tps: dict[tuple[str, int], TopicPartition] = {}
 
     async def put(self, out: Outgoing) -> None:
         producer = self._producer
@@ -62,9 +61,7 @@ class Outbox:
         partition = out.partition
         if partition is None:
             partition = await self._partition(out.topic, out.key)
-        tp = self._tps.get((out.topic, partition))
-        if tp is None:
-            tp = self._tps[out.topic, partition] = TopicPartition(out.topic, partition)
+        tp = TopicPartition(out.topic, partition)
         acc = producer._message_accumulator
         timestamp = out.timestamp_ms
         while True:
