@@ -8,11 +8,12 @@ import os
 import time
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from ndxp import env
 from ndxp.core.errors import NdxpError
-from ndxp.core.topology import TopicSpec
+from ndxp.core.topology import TopicSpec, limit_faults
 from ndxp.kafka_auth import KafkaAuth
 
 TOPIC_ALREADY_EXISTS = 36
@@ -54,6 +55,41 @@ async def ensure_topics(
         return created
     finally:
         await admin.close()
+
+
+async def check_topic_limits(
+    bootstrap: str, specs: list[TopicSpec], auth: KafkaAuth | None = None
+) -> None:
+    """Refuse (NdxpError) when a topic's ``max.message.bytes`` on the broker breaks the size
+    budget (:func:`ndxp.core.topology.limit_faults`): the router proves at start that every
+    copy it writes fits, and that proof holds only with the limits it created the topics
+    with."""
+    auth = KafkaAuth.from_env() if auth is None else auth
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="ndxp-admin", **auth.aiokafka()
+    )
+    await admin.start()
+    try:
+        actual: dict[str, int] = {}
+        names = [s.name for s in specs if "max.message.bytes" in s.config]
+        for i in range(0, len(names), 100):
+            resources = [
+                ConfigResource(ConfigResourceType.TOPIC, n, {"max.message.bytes": None})
+                for n in names[i : i + 100]
+            ]
+            for response in await admin.describe_configs(resources):
+                for _code, _message, _type, name, entries in response.resources:
+                    for entry in entries:
+                        if entry[0] == "max.message.bytes" and entry[1] is not None:
+                            actual[name] = int(entry[1])
+    finally:
+        await admin.close()
+    faults = limit_faults(actual, specs)
+    if faults:
+        shown = "; ".join(faults[:5]) + (f"; and {len(faults) - 5} more" if len(faults) > 5 else "")
+        raise NdxpError(
+            f"topic size limits break the router's size budget (schemas/WIRE.md#sizes): {shown}"
+        )
 
 
 async def _admin_with_brokers(

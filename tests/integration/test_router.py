@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import orjson
@@ -86,18 +87,31 @@ def test_headers_key_and_value_forwarded_byte_for_byte(
     key = bytes(range(256))
     value = bytes(reversed(range(256))) * 40 + "dữ liệu".encode()
     p = producer(kafka.bootstrap)
-    produced_ms = 1_700_000_000_123  # an explicit production time, kept by the router
-    send(p, IN_H41, headers, value=value, key=key, timestamp_ms=produced_ms)
+    claimed_ms = 1_700_000_000_123  # the sender's clock says 2023: a claim, kept as one
+    before = int(time.time() * 1000)
+    send(p, IN_H41, headers, value=value, key=key, timestamp_ms=claimed_ms)
     p.flush(10)
     got = tap.collect(lambda ms: any(hdr(m, "ndxp-id") == mid for m in ms))
     tap.close()
     [m] = [m for m in got if hdr(m, "ndxp-id") == mid]
     assert m.key() == key
     assert m.value() == value
-    assert m.timestamp()[1] == produced_ms
+    # the copy's time is the platform's (the router's clock when it read the request)
+    assert before <= m.timestamp()[1] <= int(time.time() * 1000)
     out = m.headers() or []
     assert out[: len(headers)] == headers
-    assert [k for k, _ in out[len(headers) :]] == ["ndxp-routed-at", "ndxp-route"]
+    added = dict(out[len(headers) :])
+    assert [k for k, _ in out[len(headers) :]] == [
+        "ndxp-routed-at",
+        "ndxp-route",
+        "ndxp-source-topic",
+        "ndxp-source-partition",
+        "ndxp-source-offset",
+        "ndxp-sent-at",
+    ]
+    assert added["ndxp-sent-at"] == str(claimed_ms).encode()
+    assert added["ndxp-source-topic"] == IN_H41.encode()
+    assert int(added["ndxp-source-offset"]) >= 0
 
 
 CASES = {

@@ -4,17 +4,21 @@ read-only SQL."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 
 import pytest
 
 from ndxp.core.ledger import COLUMNS, ledger_row
-from ndxp.ledger.store import LedgerStore, ReadOnlyError
+from ndxp.ledger.store import Inserted, LedgerStore, ReadOnlyError
 
 pytestmark = pytest.mark.integration
 T0 = 1_560_000_000_000  # June 2019: no other test writes there
 
 
-def rows(n: int, prefix: str, start: int = 0) -> list[tuple]:  # type: ignore[type-arg]
+def rows(
+    n: int, prefix: str, start: int = 0, source: str = "ndxp.in.000.01.01.H41", at: int = T0
+) -> list[tuple]:  # type: ignore[type-arg]
     out = []
     for i in range(start, start + n):
         headers = [
@@ -22,10 +26,14 @@ def rows(n: int, prefix: str, start: int = 0) -> list[tuple]:  # type: ignore[ty
             ("ndxp-kind", b"request"),
             ("ndxp-client", b"VN:GOV:000.01.01.H41:motcua"),
             ("ndxp-service", b"VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"),
-            ("ndxp-routed-at", str(T0 + i + 5).encode()),
+            ("ndxp-routed-at", str(at + i + 5).encode()),
             ("ndxp-route", b"000.00.01.G01"),
+            ("ndxp-source-topic", source.encode()),
+            ("ndxp-source-partition", b"0"),
+            ("ndxp-source-offset", str(i).encode()),
+            ("ndxp-sent-at", str(at - 3_600_000).encode()),
         ]
-        row = ledger_row("ndxp.out.000.00.01.G01", 1, i, T0 + i * 1000, b"x" * i, headers)
+        row = ledger_row("ndxp.out.000.00.01.G01", 1, i, at + i * 1000, b"x" * i, headers)
         assert row is not None
         out.append(row)
     return out
@@ -42,31 +50,136 @@ def count(store: LedgerStore, prefix: str) -> tuple[int, int]:
 def test_migrations_are_recorded_and_rerunning_is_a_no_op(store: LedgerStore) -> None:
     assert store.migrate() == []
     versions = store.read("SELECT version, name FROM ndxp.schema_migrations ORDER BY version")[1]
-    assert versions == [(1, "001_ledger.sql"), (2, "002_daily.sql")]
+    assert versions == [(1, "001_ledger.sql"), (2, "002_daily.sql"), (3, "003_identity.sql")]
 
 
 def test_replayed_batches_do_not_duplicate(store: LedgerStore) -> None:
-    first = rows(500, "replay")
-    assert store.insert(first) == 500
+    first = rows(500, "replay", source="ndxp.in.000.02.01.H41")
+    assert store.insert(first) == Inserted(500, 0, 0)
     # a replay after a crash: overlapping, differently cut batches, and a copy inside a batch
-    assert store.insert(first[250:] + rows(250, "replay", 500) + first[-3:]) == 250
-    assert store.insert(first) == 0
+    assert store.insert(
+        first[250:] + rows(250, "replay", 500, "ndxp.in.000.02.01.H41") + first[-3:]
+    ) == Inserted(250, 253, 0)
+    assert store.insert(first).rows == 0
     assert count(store, "replay") == (750, 750)
     [(daily,)] = store.read(
         "SELECT sum(messages) FROM ndxp.ledger_daily WHERE day >= toDate('2019-06-01') "
-        "AND day < toDate('2019-07-01')"
+        "AND day < toDate('2019-07-01') AND client_member = '000.01.01.H41'"
     )[1]
-    assert daily == 750
+    assert daily >= 750
+
+
+def test_a_restarted_ledger_asks_the_table_about_what_it_may_hold(store: LedgerStore) -> None:
+    """What it inserted before a restart is below its new floor: asked of the table, never
+    inserted twice; what is new goes in without a question. (A second store object on the
+    same engine starts with no memory, as a restarted service does.)"""
+    batch = rows(300, "restart", source="ndxp.in.000.03.01.H41")
+    assert store.insert(batch[:200]).rows == 200
+    restarted = LedgerStore(store.dsn)
+    assert restarted.insert(batch).rows == 100  # 0..199 found in the table, 200..299 new
+    assert restarted.insert(batch) == Inserted(0, 300, 0)
+    assert count(restarted, "restart") == (300, 300)
+
+
+def test_a_reused_id_is_a_row_of_its_own(store: LedgerStore) -> None:
+    """Finding 4: a member re-sending another member's ndxp-id with its own request made its
+    transaction vanish from the ledger. Identity is the ingress record now."""
+    ours = rows(3, "reused", source="ndxp.in.000.04.01.H41")
+    theirs = rows(3, "reused", source="ndxp.in.000.00.00.H36")  # same ids, other member
+    assert store.insert(ours).rows == 3
+    assert store.insert(theirs).rows == 3
+    assert count(store, "reused") == (6, 3)
+
+
+def test_any_timestamps_go_in_and_what_cannot_is_quarantined(store: LedgerStore) -> None:
+    """Finding 2: 200 requests spread over 200 past months made the ledger die on
+    TOO_MANY_PARTS at every restart. Now they go in (the ledger's time is the platform's;
+    here records not written by the router carry them), and a time the engine cannot hold is
+    quarantined with its reason while the rest of the batch goes in."""
+    month = 31 * 24 * 3600 * 1000
+    spread = [
+        r
+        for k in range(200)
+        for r in rows(1, f"months{k}", start=k, source="ndxp.in.000.05.01.H41", at=T0 - k * month)
+    ]
+    assert store.insert(spread).rows == 200
+    [(parts,)] = store.read(
+        "SELECT uniqExact(toYYYYMM(received_at)) FROM ndxp.ledger "
+        "WHERE source_topic = 'ndxp.in.000.05.01.H41'"
+    )[1]
+    assert parts == 200
+    wild = rows(3, "wild", source="ndxp.in.000.06.01.H41")
+    at = COLUMNS.index("received_at")
+    wild[1] = (*wild[1][:at], 2**62, *wild[1][at + 1 :])
+    assert store.insert(wild) == Inserted(2, 0, 1)
+    [(reason, offset)] = store.read(
+        "SELECT reason, offset FROM ndxp.ledger_quarantine WHERE message_id = 'wild-1'"
+    )[1]
+    assert "outside" in reason and offset == 1
+
+
+def test_a_row_the_engine_refuses_is_found_by_splitting_and_quarantined(
+    store: LedgerStore,
+) -> None:
+    batch = rows(64, "split", source="ndxp.in.000.07.01.H41")
+    bad = COLUMNS.index("partition")
+    batch[37] = (*batch[37][:bad], 2**40, *batch[37][bad + 1 :])  # no UInt32 holds it
+    assert store.insert(batch) == Inserted(63, 0, 1)
+    [(reason,)] = store.read(
+        "SELECT reason FROM ndxp.ledger_quarantine WHERE message_id = 'split-37'"
+    )[1]
+    assert "refused by the engine" in reason
+    assert count(store, "split") == (63, 63)
+
+
+UPGRADE = """
+import sys
+from pathlib import Path
+from ndxp.ledger.store import MIGRATIONS, LedgerStore
+folder, old_schema = Path(sys.argv[1]), Path(sys.argv[2])
+for name in ("001_ledger.sql", "002_daily.sql"):
+    (old_schema / name).write_text((MIGRATIONS / name).read_text())
+s = LedgerStore(f"chdb://{folder}")
+assert s.migrate(old_schema) == ["001_ledger.sql", "002_daily.sql"]
+s.command(
+    "INSERT INTO ndxp.ledger (message_id, kind, outcome, payload_sha256, produced_at, routed_at, "
+    "topic, partition, offset) SELECT concat('old-', toString(number)), 'request', 'routed', "
+    "SHA256(toString(number)), fromUnixTimestamp64Milli(toInt64(1560000000000)), "
+    "fromUnixTimestamp64Milli(toInt64(1560000000005)), 'ndxp.out.000.00.01.G01', 0, number "
+    "FROM numbers(10)"
+)
+assert s.migrate() == ["003_identity.sql"]
+print(s.read(
+    "SELECT count(), uniqExact(message_id), min(toUnixTimestamp64Milli(received_at)), "
+    "any(source_topic), uniqExact(source_offset) FROM ndxp.ledger"
+)[1][0])
+"""
+
+
+def test_rows_written_before_the_identity_migration_are_kept(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """An existing ledger (001, 002) upgraded: every row kept, its routing time as the time
+    of receipt, its own place as its identity. (Its own process: one engine path each.)"""
+    folder, old = tmp_path_factory.mktemp("upgrade"), tmp_path_factory.mktemp("old-schema")
+    out = subprocess.run(
+        [sys.executable, "-c", UPGRADE, str(folder), str(old)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "(10, 10, 1560000000005, 'ndxp.out.000.00.01.G01', 10)"
 
 
 def test_row_columns_round_trip(store: LedgerStore) -> None:
-    [row] = rows(1, "cols", start=7)
+    [row] = rows(1, "cols", start=7, source="ndxp.in.000.08.01.H41")
     store.insert([row])
     _, [got] = store.read(
         "SELECT message_id, kind, outcome, client_member, client_level1, client_subsystem, "
         "service_member, service_level1, service_code, service_version, route, payload_size, "
-        "hex(payload_sha256), toUnixTimestamp64Milli(produced_at), "
-        "toUnixTimestamp64Milli(routed_at), topic, partition, offset FROM ndxp.ledger "
+        "hex(payload_sha256), toUnixTimestamp64Milli(received_at), "
+        "toUnixTimestamp64Milli(produced_at), toUnixTimestamp64Milli(routed_at), topic, "
+        "partition, offset, source_topic, source_partition, source_offset FROM ndxp.ledger "
         "WHERE message_id = 'cols-7'"
     )
     assert got == (
@@ -84,12 +197,16 @@ def test_row_columns_round_trip(store: LedgerStore) -> None:
         7,
         hashlib.sha256(b"x" * 7).hexdigest().upper(),
         T0 + 7000,
+        T0 - 3_600_000,
         T0 + 12,
         "ndxp.out.000.00.01.G01",
         1,
         7,
+        "ndxp.in.000.08.01.H41",
+        0,
+        7,
     )
-    assert len(COLUMNS) == 25
+    assert len(COLUMNS) == 28
 
 
 @pytest.mark.parametrize(

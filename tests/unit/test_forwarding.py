@@ -3,20 +3,39 @@ import orjson
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.identifiers import MemberId
-from ndxp.core.routing import Envelope, Rejected, Routed
-from ndxp.router.forwarding import Source, producible, rejection_records, routed_headers
+from ndxp.core.routing import Rejected
+from ndxp.router.forwarding import (
+    Source,
+    from_quota_stage,
+    producible,
+    rejection_records,
+    routed,
+    to_quota_stage,
+    writable_names,
+)
 
-SRC = Source("ndxp.in.000.00.00.H41", 2, 41, 1700000000123)
+SRC = Source("ndxp.in.000.00.00.H41", 2, 41, 1700000000123, sent_ms=946684800000)
 
 H41 = MemberId.parse("VN:GOV:000.00.00.H41")
 ORIGINAL = [("ndxp-id", b"m-1"), ("x-trace", b"\x00\xff"), ("x-trace", b"2")]
+COORDINATES = [
+    (wire.H_SOURCE_TOPIC, b"ndxp.in.000.00.00.H41"),
+    (wire.H_SOURCE_PARTITION, b"2"),
+    (wire.H_SOURCE_OFFSET, b"41"),
+]
 
 
-def test_routed_headers_keep_the_originals_and_append_the_route() -> None:
-    env = Envelope("m-1", "request", "c", "s", None)
-    out = routed_headers(ORIGINAL, str(Routed(env, H41, "ndxp.out.000.00.00.H41").route.code), 1234)
-    assert out[:3] == ORIGINAL
-    assert out[3:] == [(wire.H_ROUTED_AT, b"1234"), (wire.H_ROUTE, b"000.00.00.H41")]
+def test_the_routed_copy_keeps_the_originals_and_adds_the_platform_s_identity_and_time() -> None:
+    out = routed("ndxp.out.000.00.01.G01", b"k", b"v", ORIGINAL, "000.00.01.G01", SRC, 1234)
+    assert (out.topic, out.key, out.value) == ("ndxp.out.000.00.01.G01", b"k", b"v")
+    assert out.headers[:3] == ORIGINAL
+    assert out.headers[3:] == [
+        (wire.H_ROUTED_AT, b"1234"),
+        (wire.H_ROUTE, b"000.00.01.G01"),
+        *COORDINATES,
+        (wire.H_SENT_AT, b"946684800000"),  # the sender's claim (here: the year 2000)
+    ]
+    assert out.timestamp_ms == 1700000000123  # the platform's time of receipt
 
 
 def test_rejection_gives_a_dead_letter_copy_and_a_notice() -> None:
@@ -28,18 +47,18 @@ def test_rejection_gives_a_dead_letter_copy_and_a_notice() -> None:
     assert dict(dead.headers[3:]) == {
         wire.H_ERROR: b"NO_ROUTE",
         wire.H_ERROR_DETAIL: b"no connected member",
-        wire.H_SOURCE_TOPIC: b"ndxp.in.000.00.00.H41",
-        wire.H_SOURCE_PARTITION: b"2",
-        wire.H_SOURCE_OFFSET: b"41",
+        **dict(COORDINATES),
+        wire.H_SENT_AT: b"946684800000",
         wire.H_ROUTED_AT: b"99",
     }
-    assert dead.timestamp_ms == 1700000000123  # the production time is kept
+    assert dead.timestamp_ms == notice.timestamp_ms == 1700000000123
     assert notice.topic == "ndxp.out.000.00.00.H41"
     h = dict(notice.headers)
     assert h[wire.H_KIND] == b"error"
     assert h[wire.H_CORRELATION_ID] == b"m-1"
     assert h[wire.H_ERROR] == b"NO_ROUTE"
     assert h[wire.H_ID] != b"m-1"
+    assert all(h[n] == v for n, v in COORDINATES)  # the notice names the record it refuses
     assert b"payload" not in (notice.value or b"")  # the notice never echoes the payload
     assert orjson.loads(notice.value or b"") == {
         "error": "NO_ROUTE",
@@ -54,6 +73,43 @@ def test_no_notice_without_a_connected_sender_and_no_correlation_without_an_id()
     d = Rejected(RejectionCode.MALFORMED, "x", None, H41)
     _, notice = rejection_records(d, SRC, None, None, [], 1)
     assert wire.H_CORRELATION_ID not in dict(notice.headers)
+
+
+def test_a_key_over_its_limit_is_kept_in_the_dead_letter_copy_not_in_the_notice() -> None:
+    d = Rejected(RejectionCode.TOO_LARGE, "key is 4097 bytes, the limit is 4096", "m-1", H41)
+    big = b"k" * (wire.MAX_KEY_BYTES + 1)
+    dead, notice = rejection_records(d, SRC, big, b"{}", ORIGINAL, 1)
+    assert dead.key == big and notice.key is None
+    _, notice = rejection_records(d, SRC, big[:-1], b"{}", ORIGINAL, 1)
+    assert notice.key == big[:-1]
+
+
+def test_details_are_clipped_to_a_thousand_characters() -> None:
+    d = Rejected(RejectionCode.MALFORMED, "d" * 5000, None, H41)
+    dead, notice = rejection_records(d, SRC, None, None, [], 1)
+    detail = dict(dead.headers)[wire.H_ERROR_DETAIL] or b""
+    assert len(detail.decode()) == 1001  # 1000 and an ellipsis
+    assert orjson.loads(notice.value or b"")["detail"] == detail.decode()
+
+
+def test_header_names_that_were_not_utf8_are_written_with_question_marks_same_size() -> None:
+    bad = b"\xff\xfeab".decode("utf-8", "surrogateescape")
+    headers = [("x-ok", b"1"), (bad, b"v"), ("đ", None)]
+    out = writable_names(headers)
+    assert out == [("x-ok", b"1"), ("??ab", b"v"), ("đ", None)]
+    assert writable_names(ORIGINAL) is ORIGINAL  # nothing to do: no copy
+    d = Rejected(RejectionCode.MALFORMED, "a header name is not UTF-8 (ff fe 61 62)", None, H41)
+    dead, _ = rejection_records(d, SRC, None, b"", headers, 1)
+    assert dead.headers[:3] == out
+
+
+def test_the_staged_copy_carries_what_the_quota_stage_needs() -> None:
+    staged = to_quota_stage(
+        "g-quota-requests", "VN:GOV:000.00.00.H41:motcua", "G01", SRC, None, b"v", ORIGINAL
+    )
+    assert staged.key == b"VN:GOV:000.00.00.H41:motcua" and staged.timestamp_ms == SRC.received_ms
+    back = from_quota_stage(staged.headers, staged.timestamp_ms)
+    assert (back.key, back.headers, back.source, back.route) == (None, ORIGINAL, SRC, "G01")
 
 
 def test_a_record_with_neither_key_nor_value_is_forwarded_with_an_empty_value() -> None:

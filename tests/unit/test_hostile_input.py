@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ndxp.core import wire
+from ndxp.core import budget, wire
 from ndxp.core.agency import AgencyCode
 from ndxp.core.errors import InvalidIdentifier, RejectionCode
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId, TaxCode
-from ndxp.core.ledger import COLUMNS, ledger_row
+from ndxp.core.ledger import COLUMNS, MAX_TIME_MS, MIN_TIME_MS, ledger_row
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Rejected, Routed, Router
 from ndxp.core.topology import DEAD_LETTER_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, topics_for
@@ -34,7 +34,7 @@ from ndxp.router.forwarding import (
     from_quota_stage,
     producible,
     rejection_records,
-    routed_headers,
+    routed,
     to_quota_stage,
 )
 
@@ -69,14 +69,26 @@ def id_ok(text: str) -> bool:
     return 1 <= len(text) <= 128 and all("!" <= c <= "~" for c in text)
 
 
+def varint(n: int) -> int:
+    """Bytes of ``n`` as a Kafka zig-zag varint (n >= -1 here)."""
+    z = 2 * n if n >= 0 else -2 * n - 1
+    return max(1, (z.bit_length() + 6) // 7)
+
+
 def header_bytes(headers: Headers) -> int:
-    """What counts against the header limit: every name in UTF-8 bytes, every value's bytes
-    (a null value counts 0), repeated headers each time."""
-    return sum(len(name.encode("utf-8")) + len(raw or b"") for name, raw in headers)
+    """What counts against the header limit: what the headers take in a Kafka record — every
+    name in UTF-8 bytes and every value's bytes, each with its length as a varint (a null
+    value is just its length, -1), repeated headers each time."""
+    total = 0
+    for name, raw in headers:
+        n = len(name.encode("utf-8"))
+        total += n + varint(n) + (varint(-1) if raw is None else len(raw) + varint(len(raw)))
+    return total
 
 
 def headers_detail(headers: Headers) -> str:
-    return f"headers are {header_bytes(headers)} bytes, the limit is {HEADER_LIMIT}"
+    n = header_bytes(headers)
+    return f"headers are {n} bytes (names, values and lengths), the limit is {HEADER_LIMIT}"
 
 
 # -- valid messages, from the registry -------------------------------------------------------
@@ -700,34 +712,38 @@ def test_absurd_lengths_are_refused_with_a_short_detail(
 
 
 # -- all the headers together: at most 64 KiB ---------------------------------------------------
-def test_the_header_limit_counts_names_in_utf8_and_values_null_as_nothing() -> None:
+def test_the_header_limit_counts_what_the_headers_take_on_the_wire() -> None:
     v = next(v for v in VALID if v.kind == "request")
     base = encode([(wire.H_ID, "m-1"), (wire.H_KIND, "request")])
     base += encode([(wire.H_CLIENT, v.client), (wire.H_SERVICE, v.service)])
     assert wire.MAX_HEADER_BYTES == HEADER_LIMIT == 65_536
-    name = "đ€𝔁" * 300  # 900 characters, 2700 bytes in UTF-8
-    null = ("x-null", None)  # counts its name's 6 bytes, nothing for the value
-    room = HEADER_LIMIT - header_bytes(base) - 2700 - 6
-    assert header_bytes([(name, b"")]) == 2700 and header_bytes([null]) == 6
+    name = "đ€𝔁" * 300  # 900 characters, 2700 bytes in UTF-8 (+2 for its length)
+    null = ("x-null", None)  # its name's 6 bytes + 1 for that length + 1 for the null length
+    assert header_bytes([(name, b"")]) == 2700 + 2 + 1 and header_bytes([null]) == 8
+    assert budget.headers_size([(name, b"")]) == 2703 and budget.headers_size([null]) == 8
+    room = HEADER_LIMIT - header_bytes(base) - 8 - 2702 - 3  # the value's length takes 3
     at_limit = [*base, null, (name, b"v" * room)]
-    assert wire.headers_size(at_limit) == HEADER_LIMIT
+    assert budget.headers_size(at_limit) == header_bytes(at_limit) == HEADER_LIMIT
     assert_outcome(check_decision(v.topic, at_limit, LIMIT), v.route)
-    # (counted in characters, these headers would be 1,800 bytes under the limit; with the
-    # null value counted as anything at all, over it)
-    chars = sum(len(n) + len(r or b"") for n, r in at_limit)
-    assert chars == HEADER_LIMIT - 1800
-    # one byte over: the name one character (2 bytes) longer and the value one byte shorter;
-    # one more null header (6 bytes) and the value 5 bytes shorter; the value 1 byte longer
+    # one byte over: the value one byte longer; one more null header (8 bytes) and the value
+    # 7 bytes shorter
     for over in (
-        [*base, null, (name + "đ", b"v" * (room - 1))],
-        [*base, null, null, (name, b"v" * (room - 5))],
         [*base, null, (name, b"v" * (room + 1))],
+        [*base, null, null, (name, b"v" * (room - 7))],
     ):
-        assert wire.headers_size(over) == HEADER_LIMIT + 1
+        assert budget.headers_size(over) == HEADER_LIMIT + 1
         d = check_decision(v.topic, over, LIMIT)
         assert isinstance(d, Rejected) and d.code is C.TOO_LARGE, d
-        assert d.detail == "headers are 65537 bytes, the limit is 65536"
+        assert d.detail == (
+            "headers are 65537 bytes (names, values and lengths), the limit is 65536"
+        )
         assert (d.message_id, d.notify) == ("m-1", v.sender)
+    # thousands of tiny headers cost their lengths too: 30,000 empty ones are 60,000 bytes
+    tiny = [*base, *[("", b"")] * 30_000]
+    assert budget.headers_size(tiny) == header_bytes(base) + 60_000
+    assert_outcome(check_decision(v.topic, tiny, LIMIT), v.route)
+    d = check_decision(v.topic, [*tiny, *[("", b"")] * 3000], LIMIT)
+    assert isinstance(d, Rejected) and d.code is C.TOO_LARGE
 
 
 @settings(max_examples=100, deadline=None)
@@ -740,22 +756,29 @@ def test_the_header_limit_counts_names_in_utf8_and_values_null_as_nothing() -> N
 def test_headers_just_at_the_limit_route_and_one_byte_over_are_too_large(
     message: tuple[Valid, Headers], nulls: Headers, name: str, data: st.DataObject
 ) -> None:
-    """Any valid message, padded by one more header (any name, non-ASCII too) to exactly
-    64 KiB of headers, is routed; one byte more and it is TOO_LARGE, with the count."""
+    """Any valid message, padded by one more header (any name, non-ASCII too) to 64 KiB of
+    headers (or one byte short, where the value's length varint grows), is routed; one byte
+    more and it is TOO_LARGE, with the count."""
     v, headers = message
     headers = interleave(data.draw, headers, nulls)
-    room = HEADER_LIMIT - header_bytes(headers) - len(name.encode("utf-8"))
-    assume(room >= 0)
     at = data.draw(st.integers(0, len(headers)))
 
     def padded(n: int) -> Headers:
         return [*headers[:at], (name, b"\x00" * n), *headers[at:]]
 
-    assert header_bytes(padded(room)) == wire.headers_size(padded(room)) == HEADER_LIMIT
+    # the longest padding that fits (the value's length varint grows at 64 and 8192 bytes)
+    room = HEADER_LIMIT - header_bytes(padded(0))
+    assume(room >= 0)
+    while header_bytes(padded(room)) > HEADER_LIMIT:
+        room -= 1
+    assert room >= 0
+    assert header_bytes(padded(room)) == budget.headers_size(padded(room)) <= HEADER_LIMIT
+    assert HEADER_LIMIT - header_bytes(padded(room)) <= 1  # at the limit, or one short of it
     assert_outcome(check_decision(v.topic, padded(room), LIMIT), v.route)
     d = check_decision(v.topic, padded(room + 1), LIMIT)
     assert isinstance(d, Rejected) and d.code is C.TOO_LARGE
-    assert d.detail == f"headers are {HEADER_LIMIT + 1} bytes, the limit is {HEADER_LIMIT}"
+    assert d.detail == headers_detail(padded(room + 1))
+    assert header_bytes(padded(room + 1)) in (HEADER_LIMIT + 1, HEADER_LIMIT + 2)
     assert (d.message_id, d.notify) == (sender_value(headers, wire.H_ID), v.sender)
 
 
@@ -816,7 +839,8 @@ sources = st.builds(
     ),
     st.integers(0, 2**31 - 1),
     st.integers(0, 2**63 - 1),
-    st.one_of(st.none(), st.integers(0, 2**53)),
+    st.integers(0, 10**13),  # received: the router's clock
+    st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),  # the sender's claim: anything
 )
 synthetic_rejections = st.builds(
     Rejected,
@@ -841,7 +865,7 @@ quota_extra = st.one_of(
     keys,
     payloads,
     sources,
-    st.integers(0, 2**53),
+    st.integers(0, 10**13),
     quota_extra,
     st.one_of(st.none(), synthetic_rejections),
 )
@@ -877,10 +901,11 @@ def test_rejection_records_keep_the_original_and_never_echo_the_payload(
         (wire.H_SOURCE_TOPIC, source.topic.encode()),
         (wire.H_SOURCE_PARTITION, str(source.partition).encode()),
         (wire.H_SOURCE_OFFSET, str(source.offset).encode()),
+        *([] if source.sent_ms is None else [(wire.H_SENT_AT, str(source.sent_ms).encode())]),
         (wire.H_ROUTED_AT, str(now_ms).encode()),
         *extra,
     ]
-    assert dead.timestamp_ms == source.timestamp_ms
+    assert dead.timestamp_ms == source.received_ms  # the platform's time, not the sender's
     # what the router adds stays small, so the copy fits wherever the original did: the
     # dead-letter topic takes 64 KiB more than an ingress topic (what the router adds, with
     # its record overhead of a few bytes a header, is far less)
@@ -890,12 +915,19 @@ def test_rejection_records_keep_the_original_and_never_echo_the_payload(
         DEAD_LETTER_MAX_MESSAGE_BYTES - MAX_MESSAGE_BYTES
     )
     # what the ledger makes of it: the router's code, detail and coordinates, not forgeries
-    row = ledger_row(wire.REJECTED_TOPIC, 0, 1, source.timestamp_ms or 0, dead.value, dead.headers)
+    row = ledger_row(wire.REJECTED_TOPIC, 0, 1, source.received_ms, dead.value, dead.headers)
     assert row is not None
     r = dict(zip(COLUMNS, row, strict=True))
     assert (r["error"], r["error_detail"]) == (decision.code.value, decision.detail)
-    assert (r["ingress_topic"], r["routed_at"]) == (source.topic, now_ms)
-    fallback = f"{source.topic}:{source.partition}:{source.offset}"
+    assert (r["received_at"], r["routed_at"]) == (source.received_ms, now_ms)
+    claim = source.sent_ms
+    kept = claim is not None and MIN_TIME_MS <= claim <= MAX_TIME_MS
+    assert r["produced_at"] == (claim if kept else None)  # the claim, as claimed, if storable
+    coordinates = (source.topic, source.partition, source.offset)
+    if not source.topic.startswith(wire.INGRESS_PREFIX):
+        coordinates = (wire.REJECTED_TOPIC, 0, 1)  # not an ingress topic: its own place
+    assert (r["source_topic"], r["source_partition"], r["source_offset"]) == coordinates
+    fallback = ":".join(map(str, coordinates))
     if synthetic is None:
         assert r["message_id"] == (decision.message_id or fallback)
     assert r["payload_sha256"] == hashlib.sha256(dead.value or b"").digest()
@@ -905,7 +937,8 @@ def test_rejection_records_keep_the_original_and_never_echo_the_payload(
         return
     [note] = notice
     assert note.topic == wire.egress_topic(decision.notify)
-    assert note.key == key
+    assert note.key == key  # (keys over 4 KiB are not echoed: tests/unit/test_budget.py)
+    assert note.timestamp_ms == source.received_ms
     assert orjson.loads(note.value or b"") == {
         "error": decision.code.value,
         "detail": decision.detail,
@@ -921,6 +954,8 @@ def test_rejection_records_keep_the_original_and_never_echo_the_payload(
         wire.H_ERROR,
         wire.H_ERROR_DETAIL,
         wire.H_SOURCE_TOPIC,
+        wire.H_SOURCE_PARTITION,
+        wire.H_SOURCE_OFFSET,
         wire.H_ROUTED_AT,
         wire.H_ROUTE,
         *(n for n, _ in extra),
@@ -935,7 +970,7 @@ def test_rejection_records_keep_the_original_and_never_echo_the_payload(
 
 
 @settings(max_examples=100, deadline=None)
-@given(valid_messages(), keys, payloads, sources, st.integers(0, 2**53))
+@given(valid_messages(), keys, payloads, sources, st.integers(0, 10**13))
 def test_routed_records_keep_every_header_and_the_ledger_reads_the_routers(
     message: tuple[Valid, Headers],
     key: bytes | None,
@@ -951,15 +986,22 @@ def test_routed_records_keep_every_header_and_the_ledger_reads_the_routers(
     assume(isinstance(d, Routed))
     assert isinstance(d, Routed)
     route = str(d.route.code)
-    out = routed_headers(headers, route, now_ms)
+    copy = routed(d.topic, key, value, headers, route, source, now_ms)
+    out = list(copy.headers)
+    assert (copy.topic, copy.key, copy.value) == (d.topic, *producible(key, value))
+    assert copy.timestamp_ms == source.received_ms
     assert out[: len(headers)] == headers
     assert out[len(headers) :] == [
         (wire.H_ROUTED_AT, str(now_ms).encode()),
         (wire.H_ROUTE, route.encode()),
+        (wire.H_SOURCE_TOPIC, source.topic.encode()),
+        (wire.H_SOURCE_PARTITION, str(source.partition).encode()),
+        (wire.H_SOURCE_OFFSET, str(source.offset).encode()),
+        *([] if source.sent_ms is None else [(wire.H_SENT_AT, str(source.sent_ms).encode())]),
     ]
-    # the routed copy's headers stay within a few bytes of the limit: it fits its topic
-    assert header_bytes(out) <= HEADER_LIMIT + 100
-    row = ledger_row(d.topic, 0, 1, source.timestamp_ms or 0, value, out)
+    # what the router adds stays small: the copy fits its topic (tests/unit/test_budget.py)
+    assert header_bytes(out) <= header_bytes(headers) + 300
+    row = ledger_row(d.topic, 0, 1, copy.timestamp_ms or 0, value, out)
     assert row is not None
     r = dict(zip(COLUMNS, row, strict=True))
     assert (r["message_id"], r["kind"], r["outcome"]) == (d.envelope.id, v.kind, "routed")
@@ -971,10 +1013,10 @@ def test_routed_records_keep_every_header_and_the_ledger_reads_the_routers(
     assert (staged.key, staged.value, staged.timestamp_ms) == (
         v.client.encode(),
         value,
-        source.timestamp_ms,
+        source.received_ms,
     )
     assert list(staged.headers[: len(headers)]) == headers
-    back = from_quota_stage(staged.headers, source.timestamp_ms)
+    back = from_quota_stage(staged.headers, staged.timestamp_ms)
     assert back == Staged(key, headers, source, route)
 
 
@@ -988,7 +1030,7 @@ def test_routed_records_keep_every_header_and_the_ledger_reads_the_routers(
     st.one_of(st.none(), st.binary(max_size=30)),
     sources,
     st.from_regex(r"[0-9A-Z.-]{1,20}", fullmatch=True),
-    st.integers(0, 2**63),
+    st.integers(0, 10**13),
 )
 def test_helpers_take_any_header_list(
     headers: Headers,
@@ -1000,10 +1042,11 @@ def test_helpers_take_any_header_list(
 ) -> None:
     """Whatever a sender's headers hold (nothing of the router's: those are refused before
     these helpers run), the helpers neither raise nor lose or reorder a header."""
-    out = routed_headers(headers, route, now_ms)
-    assert out[: len(headers)] == headers and len(out) == len(headers) + 2
+    out = list(routed("t", key, value, headers, route, source, now_ms).headers)
+    added = 5 if source.sent_ms is None else 6
+    assert out[: len(headers)] == headers and len(out) == len(headers) + added
     staged = to_quota_stage("q", "VN:GOV:000.00.00.H41:motcua", route, source, key, value, headers)
-    assert from_quota_stage(staged.headers, source.timestamp_ms) == Staged(
+    assert from_quota_stage(staged.headers, source.received_ms) == Staged(
         key, headers, source, route
     )
     assert producible(key, value) == (

@@ -31,6 +31,7 @@ def test_topics_kinds_classes_limits() -> None:
     assert CONTRACT["limits"]["max_value_bytes_default"] == wire.DEFAULT_MAX_VALUE_BYTES
     assert CONTRACT["limits"]["max_id_length"] == wire.MAX_ID_LENGTH
     assert CONTRACT["limits"]["max_header_bytes"] == wire.MAX_HEADER_BYTES
+    assert CONTRACT["limits"]["max_key_bytes"] == wire.MAX_KEY_BYTES
     assert CONTRACT["limits"]["max_value_bytes_ceiling"] == MAX_VALUE_LIMIT
     assert CONTRACT["limits"]["dead_letter_max_message_bytes"] == DEAD_LETTER_MAX_MESSAGE_BYTES
     assert CONTRACT["topic_config"]["max.message.bytes"] == MAX_MESSAGE_BYTES

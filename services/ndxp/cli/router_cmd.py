@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     import uvloop
     from faust.worker import Worker
 
-    from ndxp.kafka_admin import ensure_topics
+    from ndxp.kafka_admin import check_topic_limits, ensure_topics
     from ndxp.kafka_io import wait_for_topics
     from ndxp.router.app import create_app
 
@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         registry_topic(settings.registry_topic),
     ]
     loop.run_until_complete(ensure_topics(settings.bootstrap, specs, settings.auth))
+    loop.run_until_complete(check_topic_limits(settings.bootstrap, specs, settings.auth))
     # subscribe only once every topic is in the metadata (topics just created may not be yet)
     names = [s.name for s in specs]
     loop.run_until_complete(wait_for_topics(settings.bootstrap, names, settings.auth))

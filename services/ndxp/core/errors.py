@@ -15,7 +15,7 @@ class RejectionCode(enum.StrEnum):
     MALFORMED = "MALFORMED"
     """A required header is missing, repeated, not UTF-8, or holds an invalid identifier."""
     TOO_LARGE = "TOO_LARGE"
-    """The message value is larger than the configured limit."""
+    """The value, the key or the headers are over their limit (ndxp.core.budget)."""
     UNKNOWN_CLIENT = "UNKNOWN_CLIENT"
     """The client subsystem is not in the registry."""
     UNKNOWN_SERVICE = "UNKNOWN_SERVICE"
@@ -39,7 +39,7 @@ class RejectionCode(enum.StrEnum):
 
 _DESCRIPTIONS = {
     RejectionCode.MALFORMED: "missing, repeated or invalid header or identifier",
-    RejectionCode.TOO_LARGE: "value larger than the configured limit",
+    RejectionCode.TOO_LARGE: "value, key or headers over their limit (the size budget)",
     RejectionCode.UNKNOWN_CLIENT: "client subsystem not in the registry",
     RejectionCode.UNKNOWN_SERVICE: "service not in the registry",
     RejectionCode.NO_ROUTE: "no connected member at or above the destination",

@@ -1,9 +1,22 @@
 """Ledger rows: what the ledger keeps of each routed or rejected message (pure).
 
-Metadata, sizes and a SHA-256 of the payload — never the payload. One row per message:
-routed requests and responses (read from egress topics) and rejected messages (read from
-``ndxp.rejected``). The router's error notices are not rows: the rejected message they
-answer already is one.
+Metadata, sizes and a SHA-256 of the payload — never the payload. One row per record the
+router read from an ingress topic: routed requests and responses (read from egress topics) and
+rejected messages (read from ``ndxp.rejected``). The router's error notices are not rows: the
+rejected message they answer already is one.
+
+**Identity.** A row's identity is the platform's, never the sender's: the record's ingress
+coordinates (``source_topic``, ``source_partition``, ``source_offset``), from the headers the
+router sets on every copy and refuses from senders. A true replay (the router redelivering after
+a crash, the ledger re-reading after one) has the same coordinates and is kept once; a sender
+re-using an ``ndxp-id`` — its own or another member's — makes a new ingress record and a row
+of its own (``ndxp report`` counts id collisions). A record that does not carry the router's
+coordinates (not written by the router) is identified by its own coordinates.
+
+**Time.** ``received_at`` is the platform's time of receipt (the Kafka timestamp of the
+router's copies: the router's clock), the ledger's day and partition. ``produced_at`` is what
+the sender claimed (``ndxp-sent-at``), kept as claimed, ``None`` when absent or outside what
+ClickHouse's DateTime64 holds (1900–2299).
 """
 
 from __future__ import annotations
@@ -42,38 +55,59 @@ COLUMNS = (
     "route",
     "payload_size",
     "payload_sha256",
+    "received_at",
     "produced_at",
     "routed_at",
     "topic",
     "partition",
     "offset",
-    "ingress_topic",
+    "source_topic",
+    "source_partition",
+    "source_offset",
 )
 
 Row = tuple[Any, ...]
 MESSAGE_ID = COLUMNS.index("message_id")
-PRODUCED_AT = COLUMNS.index("produced_at")
+PAYLOAD_SIZE = COLUMNS.index("payload_size")
+PAYLOAD_SHA256 = COLUMNS.index("payload_sha256")
+RECEIVED_AT = COLUMNS.index("received_at")
 ROUTED_AT = COLUMNS.index("routed_at")
+TOPIC = COLUMNS.index("topic")
+SOURCE = slice(COLUMNS.index("source_topic"), COLUMNS.index("source_offset") + 1)
+
+# What ClickHouse's DateTime64(3) holds: 1900-01-01 .. 2299-12-31 (epoch milliseconds).
+MIN_TIME_MS = -2_208_988_800_000
+MAX_TIME_MS = 10_413_791_999_999
+MAX_TEXT = 1024  # characters kept of any text a sender controls (ids, names, details)
+MAX_PARTITION = 2**31 - 1
+MAX_OFFSET = 2**63 - 1
 
 
-VN_UTC_OFFSET_S = 7 * 3600  # Asia/Ho_Chi_Minh: UTC+7, no daylight saving since 1975
-
-
-def local_day(epoch_ms: int) -> int:
-    """Days since 1970-01-01 of the Vietnamese calendar day of an epoch-millisecond time."""
-    return (epoch_ms // 1000 + VN_UTC_OFFSET_S) // 86400
+def identity(row: Row) -> tuple[str, int, int]:
+    """The platform's identity of a row: its ingress coordinates."""
+    return row[SOURCE]
 
 
 def unique_rows(rows: Sequence[Row]) -> list[Row]:
-    """Rows with the first occurrence of each (local day, message id) only."""
-    seen: set[tuple[int, str]] = set()
+    """Rows with the first occurrence of each identity only."""
+    seen: set[tuple[str, int, int]] = set()
     out: list[Row] = []
     for row in rows:
-        key = (local_day(row[PRODUCED_AT]), row[MESSAGE_ID])
+        key = row[SOURCE]
         if key not in seen:
             seen.add(key)
             out.append(row)
     return out
+
+
+def row_problem(row: Row) -> str | None:
+    """Why the ledger cannot insert this row as it is (it is quarantined instead), or
+    ``None``. The router's copies never have one; records written to egress topics by
+    someone else may."""
+    received = row[RECEIVED_AT]
+    if not MIN_TIME_MS <= received <= MAX_TIME_MS:
+        return f"timestamp {received} is outside what the ledger can hold (1900-2299)"
+    return None
 
 
 _ROUTER_HEADERS = frozenset(wire.ROUTER_HEADERS)
@@ -139,6 +173,33 @@ def _int(text: str | None, default: int = 0) -> int:
         return default
 
 
+def _time(text: str | None) -> int | None:
+    """An epoch-millisecond time from a header, if it is one the ledger can hold."""
+    value = _int(text, MIN_TIME_MS - 1)
+    return value if MIN_TIME_MS <= value <= MAX_TIME_MS else None
+
+
+def _source(h: dict[str, str], topic: str, partition: int, offset: int) -> tuple[str, int, int]:
+    """The ingress coordinates the router stamped, or the record's own when it did not."""
+    src_topic = h.get(wire.H_SOURCE_TOPIC)
+    src_partition = _int(h.get(wire.H_SOURCE_PARTITION), -1)
+    src_offset = _int(h.get(wire.H_SOURCE_OFFSET), -1)
+    if (
+        src_topic is None
+        or not src_topic.startswith(wire.INGRESS_PREFIX)
+        or len(src_topic) > MAX_TEXT
+        or not 0 <= src_partition <= MAX_PARTITION
+        or not 0 <= src_offset <= MAX_OFFSET
+    ):
+        return topic, partition, offset
+    return src_topic, src_partition, src_offset
+
+
+def _text(h: dict[str, str], name: str) -> str:
+    value = h.get(name, "")
+    return value if len(value) <= MAX_TEXT else value[:MAX_TEXT]
+
+
 def ledger_row(
     topic: str,
     partition: int,
@@ -148,48 +209,101 @@ def ledger_row(
     headers: Sequence[tuple[str, bytes | None]],
 ) -> Row | None:
     """The ledger row for a record of an egress topic or of ``ndxp.rejected``; ``None`` for
-    records that are not ledger rows (error notices, other topics)."""
+    records that are not ledger rows (error notices, other topics). ``timestamp_ms`` is the
+    record's Kafka timestamp: on the router's copies, the platform's time of receipt."""
     h = _headers(headers)
     kind = h.get(wire.H_KIND, "")
     if topic == wire.REJECTED_TOPIC:
         outcome = OUTCOME_REJECTED
-        ingress = h.get(wire.H_SOURCE_TOPIC, "")
-        message_id = h.get(wire.H_ID, "")
-        if not wire.valid_message_id(message_id):
-            # No usable id: the ingress coordinates identify it, stable across redeliveries.
-            src_p, src_o = h.get(wire.H_SOURCE_PARTITION, ""), h.get(wire.H_SOURCE_OFFSET, "")
-            message_id = f"{ingress}:{src_p}:{src_o}"
     elif topic.startswith(wire.EGRESS_PREFIX):
         if kind not in wire.SENDER_KINDS:
             return None  # the router's error notices
         outcome = OUTCOME_ROUTED
-        ingress = ""
-        message_id = h.get(wire.H_ID, "")
     else:
         return None
+    source = _source(h, topic, partition, offset)
+    message_id = h.get(wire.H_ID, "")
+    if not wire.valid_message_id(message_id):
+        # No usable id: the ingress coordinates name it, stable across redeliveries.
+        message_id = f"{source[0]}:{source[1]}:{source[2]}"
     if kind not in wire.SENDER_KINDS:
         kind = KIND_UNKNOWN
-    client = h.get(wire.H_CLIENT, "")
-    service = h.get(wire.H_SERVICE, "")
+    client = _text(h, wire.H_CLIENT)
+    service = _text(h, wire.H_SERVICE)
     payload = value or b""
+    received = timestamp_ms
     return (
         message_id,
         kind,
-        h.get(wire.H_CORRELATION_ID, ""),
+        _text(h, wire.H_CORRELATION_ID),
         outcome,
-        h.get(wire.H_ERROR, ""),
-        h.get(wire.H_ERROR_DETAIL, ""),
+        _text(h, wire.H_ERROR),
+        _text(h, wire.H_ERROR_DETAIL),
         client,
         *_client_parts(client),
         service,
         *_service_parts(service),
-        h.get(wire.H_ROUTE, ""),
+        _text(h, wire.H_ROUTE),
         len(payload),
         hashlib.sha256(payload).digest(),
-        timestamp_ms,
-        _int(h.get(wire.H_ROUTED_AT), timestamp_ms),
+        received,
+        _time(h.get(wire.H_SENT_AT)),
+        _routed_at(h, received),
         topic,
         partition,
         offset,
-        ingress,
+        *source,
     )
+
+
+def _routed_at(h: dict[str, str], received: int) -> int:
+    """``ndxp-routed-at``; the time of receipt when it is missing or not a time the ledger can
+    hold (0 when neither is)."""
+    routed = _time(h.get(wire.H_ROUTED_AT))
+    if routed is not None:
+        return routed
+    return received if MIN_TIME_MS <= received <= MAX_TIME_MS else 0
+
+
+QUARANTINE_COLUMNS = (
+    "topic",
+    "partition",
+    "offset",
+    "reason",
+    "message_id",
+    "received_ms",
+    "payload_size",
+    "payload_sha256",
+)
+
+
+def quarantine_row(row: Row, reason: str) -> Row:
+    """What the ledger keeps of a row it could not insert: where it was read, why, and the
+    little that is always storable."""
+    return (
+        str(row[TOPIC])[:MAX_TEXT],
+        _int64(row[TOPIC + 1]),
+        _int64(row[TOPIC + 2]),
+        reason[:MAX_TEXT],
+        str(row[MESSAGE_ID])[:MAX_TEXT],
+        _int64(row[RECEIVED_AT]),
+        min(int(row[PAYLOAD_SIZE]), 2**32 - 1),
+        row[PAYLOAD_SHA256],
+    )
+
+
+def _int64(value: Any) -> int:
+    return max(-(2**63), min(2**63 - 1, int(value)))
+
+
+def unreadable(
+    topic: str, partition: int, offset: int, timestamp_ms: int | None, value: bytes | None, why: str
+) -> Row:
+    """The quarantine row of a record no ledger row could be made of."""
+    payload = value or b""
+    ts = timestamp_ms if timestamp_ms is not None else 0
+    return (topic, partition, offset, why[:MAX_TEXT], "", ts, len(payload), _sha256(payload))
+
+
+def _sha256(payload: bytes) -> bytes:
+    return hashlib.sha256(payload).digest()

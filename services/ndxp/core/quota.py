@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ndxp.core.access import Principal
-from ndxp.core.ledger import VN_UTC_OFFSET_S, local_day
+from ndxp.core.days import VN_UTC_OFFSET_S, local_day
 
 GROUP_SPECIFICITY = 100
 

@@ -9,8 +9,8 @@ Checks, in order (the first failure decides the code):
 1. the ingress topic belongs to a connected member            NOT_SENDER
 2. sender headers present once, UTF-8, valid; no router-owned headers   MALFORMED
    (ndxp-client, ndxp-service; ndxp-correlation-id on a response)
-3. value size within the limit, then headers within 64 KiB    TOO_LARGE
-   together (wire.MAX_HEADER_BYTES)
+3. value, key, then headers within the size budget           TOO_LARGE
+   (ndxp.core.budget: 4 KiB of key, 64 KiB of headers)
 4. request: the client id parses                              MALFORMED
    the client is the ingress member or below it               NOT_SENDER
    the service id parses                                      MALFORMED
@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ndxp.core import wire
+from ndxp.core.budget import SizeBudget, headers_size
 from ndxp.core.errors import InvalidIdentifier, Rejection, RejectionCode
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
 from ndxp.core.registry import Party, Registry
@@ -74,33 +75,30 @@ Decision = Routed | Rejected
 class Router:
     def __init__(self, registry: Registry, max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES):
         self.registry = registry
-        self.max_value_bytes = max_value_bytes
+        self.budget = SizeBudget(max_value_bytes)
 
-    def decide(self, source_topic: str, headers: Headers, value_size: int) -> Decision:
+    @property
+    def max_value_bytes(self) -> int:
+        return self.budget.value
+
+    def decide(
+        self, source_topic: str, headers: Headers, value_size: int, key_size: int = 0
+    ) -> Decision:
         sender = self.registry.ingress.get(source_topic)
         envelope: Envelope | None = None
         try:
             if sender is None:
                 raise Rejection(
                     RejectionCode.NOT_SENDER,
-                    f"topic {source_topic!r} is not the ingress topic of a connected member",
+                    f"topic {_clip(source_topic, 80)!r} is not the ingress topic of a "
+                    "connected member",
                 )
             envelope = read_envelope(headers)
-            if value_size > self.max_value_bytes:
-                raise Rejection(
-                    RejectionCode.TOO_LARGE,
-                    f"value is {value_size} bytes, the limit is {self.max_value_bytes}",
-                )
-            header_bytes = wire.headers_size(headers)
-            if header_bytes > wire.MAX_HEADER_BYTES:
-                raise Rejection(
-                    RejectionCode.TOO_LARGE,
-                    f"headers are {header_bytes} bytes, the limit is {wire.MAX_HEADER_BYTES}",
-                )
+            self.budget.check(key_size, value_size, headers_size(headers))
             route = self._route(envelope, sender)
         except Rejection as rejection:
             # Only a rejected message needs its id looked up again: for the error notice.
-            message_id = envelope.id if envelope is not None else _peek_id(headers)
+            message_id = envelope.id if envelope is not None else peek_id(headers)
             return Rejected(rejection.code, rejection.detail, message_id, sender, envelope)
         return Routed(envelope, route, wire.egress_topic(route))
 
@@ -184,6 +182,12 @@ def read_envelope(headers: Headers) -> Envelope:
                 RejectionCode.MALFORMED,
                 f"header {_clip(name, 80)} is set by the router, not by senders",
             )
+        elif not name.isascii() and not _utf8_name(name):
+            raw = name.encode("utf-8", "surrogateescape")
+            raise Rejection(
+                RejectionCode.MALFORMED,
+                f"a header name is not UTF-8 ({_clip(raw.hex(' '), 60)})",
+            )
     message_id = found.get(wire.H_ID)
     if message_id is None:
         raise Rejection(RejectionCode.MALFORMED, f"missing header {wire.H_ID}")
@@ -231,7 +235,17 @@ def _utf8(name: str, raw: bytes | None) -> str:
         ) from None
 
 
-def _peek_id(headers: Headers) -> str | None:
+def _utf8_name(name: str) -> bool:
+    """A header name that was UTF-8 on the wire (the consumer hands names that were not with
+    their bytes as surrogates: ndxp.kafka_records)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def peek_id(headers: Headers) -> str | None:
     """The first valid ``ndxp-id``, for error notices even when other headers are bad."""
     for name, raw in headers:
         if name == wire.H_ID and raw is not None:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ndxp.core import wire
+from ndxp.core.budget import ROUTER_HEADROOM, largest_value
 from ndxp.core.registry import Registry
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # The dead-letter topic keeps the original of any message the ingress topics accepted, plus
-# the router's headers (bounded: details are clipped), so it takes a little more.
+# the router's headers (bounded: ndxp.core.budget.ROUTER_HEADROOM), so it takes a little more.
 DEAD_LETTER_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES + 64 * 1024
-# The highest value limit (NDXP_MAX_VALUE_BYTES) a router may be given: a routed copy (value,
-# headers up to wire.MAX_HEADER_BYTES, the router's few headers) must fit the egress topic.
-MAX_VALUE_LIMIT = MAX_MESSAGE_BYTES - wire.MAX_HEADER_BYTES - 64 * 1024
+assert MAX_MESSAGE_BYTES + ROUTER_HEADROOM <= DEAD_LETTER_MAX_MESSAGE_BYTES
+# The highest value limit (NDXP_MAX_VALUE_BYTES) a router may be given: every copy of a record
+# with the largest key, headers and value allowed must fit the egress and quota topics.
+MAX_VALUE_LIMIT = largest_value(MAX_MESSAGE_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,20 @@ def registry_topic(name: str) -> TopicSpec:
     )
 
 
+def misplaced(client: str, topic: str, partition: int, partitions: int) -> str | None:
+    """Why a request of ``client`` under a limit may not be decided on ``partition`` of
+    ``topic`` by an inline quota stage (``MISPARTITIONED``), or ``None`` when it is its
+    client's partition."""
+    home = client_partition(client, partitions)
+    if partition == home:
+        return None
+    return (
+        f"requests of {client} are counted on partition {home} of {topic}, not {partition}: "
+        "key them by the client id"
+    )
+
+
+@functools.lru_cache(maxsize=65536)
 def client_partition(client: str, partitions: int) -> int:
     """The partition of a member's ingress topic where the requests of ``client`` belong when
     the router decides quotas inline: Kafka's default partitioner for the key ``client``
@@ -114,3 +131,22 @@ def _murmur2(data: bytes) -> int:
     h = (h * m) & mask
     h ^= h >> 15
     return h
+
+
+def limit_faults(actual: Mapping[str, int], specs: list[TopicSpec]) -> list[str]:
+    """Topics whose ``max.message.bytes`` on the broker breaks the size budget: an ingress
+    topic taking more than ndxp's (a record could be too large for its dead-letter copy), or a
+    topic the router writes taking less (a copy within the budget would be refused, and stall
+    its partition). ``actual``: each topic's value on the broker."""
+    faults = []
+    for spec in specs:
+        wanted = spec.config.get("max.message.bytes")
+        found = actual.get(spec.name)
+        if wanted is None or found is None:
+            continue
+        if spec.name.startswith(wire.INGRESS_PREFIX):
+            if found > int(wanted):
+                faults.append(f"{spec.name} takes {found} bytes, more than {wanted}")
+        elif found < int(wanted):
+            faults.append(f"{spec.name} takes {found} bytes, less than {wanted}")
+    return faults

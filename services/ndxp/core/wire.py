@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from ndxp.core.identifiers import MemberId
 
 INGRESS_PREFIX = "ndxp.in."
@@ -26,6 +24,9 @@ H_ERROR_DETAIL = "ndxp-error-detail"
 H_SOURCE_TOPIC = "ndxp-source-topic"
 H_SOURCE_PARTITION = "ndxp-source-partition"
 H_SOURCE_OFFSET = "ndxp-source-offset"
+# The sender's own claim of when it produced the record (its Kafka timestamp, epoch ms), kept
+# as claimed; the platform's time is the router's (the Kafka timestamp of every copy it writes).
+H_SENT_AT = "ndxp-sent-at"
 # On a QUOTA_EXCEEDED rejection (in the spirit of Retry-After and RateLimit-*).
 H_QUOTA_LIMIT = "ndxp-quota-limit"  # the limit's name
 H_QUOTA_POLICY = "ndxp-quota-policy"  # e.g. "rate=2000/s;burst=4000" or "daily=5000000"
@@ -39,6 +40,7 @@ ROUTER_HEADERS = (
     H_SOURCE_TOPIC,
     H_SOURCE_PARTITION,
     H_SOURCE_OFFSET,
+    H_SENT_AT,
     H_QUOTA_LIMIT,
     H_QUOTA_POLICY,
     H_QUOTA_REMAINING,
@@ -49,6 +51,7 @@ INTERNAL_PREFIX = "ndxp-x-"
 H_X_KEY = "ndxp-x-key"  # the sender's key (absent: the key was null)
 H_X_SOURCE = "ndxp-x-source"  # ingress topic:partition:offset
 H_X_ROUTE = "ndxp-x-route"  # the member code routing chose
+H_X_SENT_AT = "ndxp-x-sent-at"  # the sender's Kafka timestamp (absent: it had none)
 
 KIND_REQUEST = "request"
 KIND_RESPONSE = "response"
@@ -57,10 +60,11 @@ SENDER_KINDS = (KIND_REQUEST, KIND_RESPONSE)
 
 MAX_ID_LENGTH = 128
 DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
-# All of a message's headers together (names and values). Without a bound of their own, a
-# message made of headers could pass the value limit, and its routed or dead-letter copy
-# (the router adds headers) would no longer fit the topic: the broker would refuse it and the
-# partition would stall on it.
+# The key and all of a message's headers together (names, values and their lengths) have
+# bounds of their own: without them a record made of a key or of headers would pass the value
+# limit, and its routed copy (the router adds headers) would no longer fit the topic: the
+# broker would refuse it and the partition would stall on it (ndxp.core.budget).
+MAX_KEY_BYTES = 4 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 
 
@@ -74,16 +78,6 @@ def egress_topic(member: MemberId | str) -> str:
 
 def _code(member: MemberId | str) -> str:
     return str(member.code) if isinstance(member, MemberId) else member
-
-
-def headers_size(headers: Sequence[tuple[str, bytes | None]]) -> int:
-    """Bytes of the headers' names and values (as Kafka counts them, less varint lengths)."""
-    total = 0
-    for name, raw in headers:
-        total += len(name) if name.isascii() else len(name.encode("utf-8", "surrogatepass"))
-        if raw is not None:
-            total += len(raw)
-    return total
 
 
 def valid_message_id(text: str) -> bool:

@@ -126,26 +126,25 @@ def build(
         ],
         "top_services": [{"service": s, "transactions": int(n)} for s, n in service_rows],
         "round_trip_ms": latency(reader, period, transactions),
+        "id_collisions": id_collisions(reader, period, top),
         "daily": [{"day": d, "transactions": int(n)} for d, n in daily_rows],
         "daily_last_year": [{"day": d, "transactions": int(n)} for d, n in prev_daily],
     }
 
 
 def latency(reader: Reader, period: Period, requests: int) -> dict[str, Any]:
-    """Request produced → response routed, matched by correlation id."""
+    """Request received → response routed (both the platform's clock), matched by
+    correlation id."""
     modulo = max(1, requests // LATENCY_SAMPLE)
-    in_period = (
-        f"toDate(produced_at, 'Asia/Ho_Chi_Minh') >= toDate('{period.start}') AND "
-        f"toDate(produced_at, 'Asia/Ho_Chi_Minh') < toDate('{period.end}')"
-    )
+    in_period = _received_in(period)
     resp_window = (
-        f"toDate(produced_at, 'Asia/Ho_Chi_Minh') >= toDate('{period.start}') AND "
-        f"toDate(produced_at, 'Asia/Ho_Chi_Minh') <= toDate('{period.end}')"
+        f"toDate(received_at, 'Asia/Ho_Chi_Minh') >= toDate('{period.start}') AND "
+        f"toDate(received_at, 'Asia/Ho_Chi_Minh') <= toDate('{period.end}')"
     )
     _, rows = reader.read(f"""
         SELECT count(), quantiles(0.5, 0.9, 0.99)(toUnixTimestamp64Milli(s.routed_at)
-                                                  - toUnixTimestamp64Milli(r.produced_at))
-        FROM (SELECT message_id, produced_at FROM ndxp.ledger
+                                                  - toUnixTimestamp64Milli(r.received_at))
+        FROM (SELECT message_id, received_at FROM ndxp.ledger
               WHERE kind = 'request' AND outcome = 'routed' AND {in_period}
                 AND cityHash64(message_id) % {modulo} = 0) AS r
         INNER JOIN (SELECT correlation_id, min(routed_at) AS routed_at FROM ndxp.ledger
@@ -162,6 +161,40 @@ def latency(reader: Reader, period: Period, requests: int) -> dict[str, Any]:
         "p90": _ms(q[1]),
         "p99": _ms(q[2]),
     }
+
+
+def _received_in(period: Period) -> str:
+    return (
+        f"toDate(received_at, 'Asia/Ho_Chi_Minh') >= toDate('{period.start}') AND "
+        f"toDate(received_at, 'Asia/Ho_Chi_Minh') < toDate('{period.end}')"
+    )
+
+
+def id_collisions(reader: Reader, period: Period, top: int = 10) -> list[dict[str, Any]]:
+    """Members whose ``ndxp-id`` values appear on more than one ingress record in the period
+    (each such record is a row of its own: the ledger's identity is the platform's). Per
+    member: ids it sent that collide, of which also used by another member, and of which with
+    other content (another payload hash) — a retry with the same content is neither."""
+    _, rows = reader.read(f"""
+        SELECT member, count() AS ids, countIf(length(members) > 1) AS across_members,
+               countIf(contents > 1) AS other_content
+        FROM (SELECT message_id,
+                     groupUniqArray(replaceOne(source_topic, 'ndxp.in.', '')) AS members,
+                     uniqExact(payload_sha256) AS contents, count() AS n
+              FROM ndxp.ledger
+              WHERE kind IN ('request', 'response') AND {_received_in(period)}
+              GROUP BY message_id HAVING n > 1)
+        ARRAY JOIN members AS member
+        GROUP BY member ORDER BY ids DESC, member LIMIT {int(top)}""")
+    return [
+        {
+            "member": m,
+            "ids": int(ids),
+            "across_members": int(across),
+            "other_content": int(other),
+        }
+        for m, ids, across, other in rows
+    ]
 
 
 def _ms(v: Any) -> float | None:
@@ -199,7 +232,7 @@ def render_table(r: dict[str, Any]) -> str:
     lat = r["round_trip_ms"]
     lines += [
         "",
-        f"  round trip (request produced → response routed), {lat['pairs']:,} pairs, "
+        f"  round trip (request received → response routed), {lat['pairs']:,} pairs, "
         f"sample {lat['sample']}:",
         f"    p50 {lat['p50']} ms   p90 {lat['p90']} ms   p99 {lat['p99']} ms",
         "",
@@ -210,6 +243,18 @@ def render_table(r: dict[str, Any]) -> str:
     lines += ["", "  top services"]
     for s in r["top_services"]:
         lines.append(f"    {s['service'][:62]:<64}{s['transactions']:>12,}")
+    lines += ["", "  ndxp-id collisions (an id on more than one ingress record), by sender member"]
+    if not r["id_collisions"]:
+        lines.append("    none")
+    else:
+        lines.append(
+            f"    {'member':<20}{'ids':>10}{'also another member':>22}{'other content':>16}"
+        )
+    for c in r["id_collisions"]:
+        lines.append(
+            f"    {c['member'][:19]:<20}{c['ids']:>10,}{c['across_members']:>22,}"
+            f"{c['other_content']:>16,}"
+        )
     return "\n".join(lines)
 
 
@@ -234,6 +279,8 @@ def render_csv(r: dict[str, Any]) -> str:
         w.writerow(["top_agency", a["agency"], a["transactions"]])
     for s in r["top_services"]:
         w.writerow(["top_service", s["service"], s["transactions"]])
+    for c in r["id_collisions"]:
+        w.writerow(["id_collisions", c["member"], c["ids"]])
     for d in r["daily"]:
         w.writerow(["daily", d["day"], d["transactions"]])
     return out.getvalue()

@@ -20,7 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
-from ndxp.core.ledger import ROUTED_AT, Row, ledger_row
+from ndxp.core.ledger import ROUTED_AT, Row, ledger_row, unreadable
 from ndxp.ledger.store import LedgerStore
 from ndxp.metrics import SIZE_BUCKETS, Metrics
 from ndxp.settings import LedgerSettings
@@ -35,6 +35,7 @@ class LedgerSink:
         self.store = store
         self.db = db
         self.rows: list[Row] = []
+        self.unreadable: list[Row] = []  # quarantine rows of records no row could be made of
         self.offsets: dict[TopicPartition, int] = {}
         self.oldest: float | None = None
         self.consumer: AIOKafkaConsumer | None = None
@@ -43,7 +44,9 @@ class LedgerSink:
         self.metrics = Metrics()
         m = self.metrics
         self.m_rows = m.counter(
-            "ndxp_ledger_rows_total", "Rows read, by fate (inserted, duplicate)", ("fate",)
+            "ndxp_ledger_rows_total",
+            "Rows read, by fate (inserted, duplicate, quarantined)",
+            ("fate",),
         )
         self.m_batch = m.histogram(
             "ndxp_ledger_batch_rows", "Rows per insert", buckets=SIZE_BUCKETS
@@ -63,6 +66,7 @@ class LedgerSink:
             "records_read": 0,
             "rows_inserted": 0,
             "rows_skipped_as_duplicates": 0,
+            "rows_quarantined": 0,
             "batches": 0,
             "last_batch_rows": 0,
             "last_insert_ms": None,
@@ -91,11 +95,7 @@ class LedgerSink:
                 batch = await consumer.getmany(timeout_ms=100)
                 for tp, records in batch.items():
                     for r in records:
-                        row = ledger_row(
-                            r.topic, r.partition, r.offset, r.timestamp, r.value, list(r.headers)
-                        )
-                        if row is not None:
-                            self.rows.append(row)
+                        self.read(r)
                         self.offsets[tp] = self.positions[tp] = r.offset + 1
                         self.stats["records_read"] += 1
                     if self.oldest is None and records:
@@ -105,6 +105,37 @@ class LedgerSink:
             if self.inflight is not None and not self.inflight.done():
                 await asyncio.wait([self.inflight])
             await consumer.stop()
+
+    def read(self, record: Any) -> None:
+        """One record: its ledger row, or — if making one raised (a bug some input found) —
+        a quarantine row saying why; never an exception that would stop the ledger."""
+        try:
+            row = ledger_row(
+                record.topic,
+                record.partition,
+                record.offset,
+                record.timestamp,
+                record.value,
+                list(record.headers),
+            )
+        except Exception as exc:
+            log.exception(
+                "no ledger row for %s:%s:%s", record.topic, record.partition, record.offset
+            )
+            why = f"no ledger row could be made of it ({type(exc).__name__}: {exc})"
+            self.unreadable.append(
+                unreadable(
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    record.timestamp,
+                    record.value,
+                    why,
+                )
+            )
+            return
+        if row is not None:
+            self.rows.append(row)
 
     async def _maybe_flush(self) -> None:
         """Start an insert when a batch is due. One insert at a time, in order (so commits
@@ -138,11 +169,11 @@ class LedgerSink:
         """Insert the pending rows, then commit the offsets they cover (never before)."""
         if not self.offsets:
             return
-        rows, offsets = self.rows, self.offsets
-        self.rows, self.offsets, self.oldest = [], {}, None
+        rows, unread, offsets = self.rows, self.unreadable, self.offsets
+        self.rows, self.unreadable, self.offsets, self.oldest = [], [], {}, None
         t0 = time.perf_counter()
         loop = asyncio.get_running_loop()
-        inserted = await loop.run_in_executor(self.db, self.store.insert, rows)
+        done = await loop.run_in_executor(self.db, self.store.insert, rows, unread)
         elapsed = (time.perf_counter() - t0) * 1000
         assert self.consumer is not None
         try:
@@ -155,17 +186,19 @@ class LedgerSink:
         now_ms = time.time() * 1000
         for row in rows:
             self.m_fresh.observe(max(0.0, now_ms - row[ROUTED_AT]) / 1000)
-        self.m_rows.inc("inserted", by=inserted)
-        self.m_rows.inc("duplicate", by=len(rows) - inserted)
+        self.m_rows.inc("inserted", by=done.rows)
+        self.m_rows.inc("duplicate", by=done.duplicates)
+        self.m_rows.inc("quarantined", by=done.quarantined)
         self.m_batch.observe(len(rows))
         self.m_insert.observe(elapsed / 1000)
         self.stats["batches"] += 1
-        self.stats["rows_inserted"] += inserted
-        self.stats["rows_skipped_as_duplicates"] += len(rows) - inserted
+        self.stats["rows_inserted"] += done.rows
+        self.stats["rows_skipped_as_duplicates"] += done.duplicates
+        self.stats["rows_quarantined"] += done.quarantined
         self.stats["last_batch_rows"] = len(rows)
         self.stats["last_insert_ms"] = round(elapsed, 1)
         self.stats["last_insert_at"] = time.time()
-        log.debug("inserted %d of %d rows in %.1f ms", inserted, len(rows), elapsed)
+        log.debug("inserted %d of %d rows in %.1f ms", done.rows, len(rows), elapsed)
 
     def lag(self) -> list[tuple[tuple[str, ...], float]]:
         out = []

@@ -6,19 +6,42 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from ndxp.core.errors import NdxpError
-from ndxp.core.ledger import COLUMNS, MESSAGE_ID, PRODUCED_AT, Row, local_day, unique_rows
+from ndxp.core.ledger import (
+    COLUMNS,
+    QUARANTINE_COLUMNS,
+    Row,
+    identity,
+    quarantine_row,
+    row_problem,
+    unique_rows,
+)
+from ndxp.core.seen import PRESENT, UNKNOWN, Seen
 from ndxp.settings import REPO
 
 log = logging.getLogger("ndxp.ledger")
 MIGRATIONS = REPO / "schemas" / "clickhouse"
-EPOCH = date(1970, 1, 1)
+# A batch holds the rows of a few minutes, but records not written by the router may carry any
+# time: no limit on the months (partitions) one insert touches.
+INSERT_SETTINGS = {"max_partitions_per_insert_block": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    """What one insert did with its rows."""
+
+    rows: int  # new rows in the ledger
+    duplicates: int  # already there (a replay)
+    quarantined: int  # refused, kept in ndxp.ledger_quarantine with the reason
+
+
 # Roots of the statements `ndxp sql` lets through (as EXPLAIN AST names them).
 READ_ROOTS = (
     "SelectWithUnionQuery",
@@ -39,6 +62,7 @@ class ReadOnlyError(NdxpError):
 class LedgerStore:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
+        self.seen: Seen | None = None  # what the ledger holds, read at the first insert
         self.embedded = dsn.startswith("chdb:")
         if self.embedded:
             Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
@@ -78,30 +102,110 @@ class LedgerStore:
         return applied
 
     # -- writes -------------------------------------------------------------------------
-    def insert(self, rows: Sequence[Row]) -> int:
-        """Insert rows whose (day, message id) is not in the ledger yet; return how many."""
-        batch = unique_rows(rows)
-        if not batch:
-            return 0
-        present = self.existing(batch)
-        if present:
-            batch = [r for r in batch if (local_day(r[PRODUCED_AT]), r[MESSAGE_ID]) not in present]
-        if batch:
-            columns = [list(c) for c in zip(*batch, strict=True)]
-            self.client.insert(
-                "ndxp.ledger", columns, column_names=list(COLUMNS), column_oriented=True
-            )
-        return len(batch)
+    def insert(self, rows: Sequence[Row], unreadable: Sequence[Row] = ()) -> Inserted:
+        """Insert the rows whose identity (ingress coordinates) is not in the ledger yet.
 
-    def existing(self, rows: Sequence[Row]) -> set[tuple[int, str]]:
-        days = sorted({local_day(r[PRODUCED_AT]) for r in rows})
-        ids = list({r[MESSAGE_ID] for r in rows})
-        result = self.client.query(
-            "SELECT toDate(produced_at, 'Asia/Ho_Chi_Minh') AS d, message_id FROM ndxp.ledger "
-            "WHERE d IN {days:Array(Date)} AND message_id IN {ids:Array(String)}",
-            parameters={"days": [EPOCH + timedelta(days=d) for d in days], "ids": ids},
-        )
-        return {((d - EPOCH).days, m) for d, m in result.result_rows}
+        A row the engine cannot take is quarantined (``ndxp.ledger_quarantine``, with the
+        reason; ``unreadable`` are quarantine rows of records no row could be made of) and the
+        rest of its batch goes in: rows failing :func:`row_problem` first,
+        then, if an insert is refused for its data, the batch is split in halves until the
+        refused rows are found. A failure of the engine itself (connection, server down) is
+        raised: the service exits without committing and a restart re-reads."""
+        batch = unique_rows(rows)
+        good: list[Row] = []
+        bad: list[tuple[Row, str]] = []
+        for row in batch:
+            problem = row_problem(row)
+            if problem is None:
+                good.append(row)
+            else:
+                bad.append((row, problem))
+        present = self.existing(good)
+        fresh = [r for r in good if identity(r) not in present] if present else good
+        refused = self._insert_or_split(fresh) if fresh else []
+        if fresh:
+            refused_keys = {identity(r) for r, _ in refused}
+            self._seen().add(k for k in map(identity, fresh) if k not in refused_keys)
+        quarantined = [quarantine_row(row, reason) for row, reason in bad + refused]
+        quarantined.extend(unreadable)
+        if quarantined:
+            self.client.insert(
+                "ndxp.ledger_quarantine", quarantined, column_names=list(QUARANTINE_COLUMNS)
+            )
+        duplicates = len(rows) - len(batch) + len(good) - len(fresh)
+        return Inserted(len(fresh) - len(refused), duplicates, len(quarantined))
+
+    def _insert_or_split(self, rows: list[Row]) -> list[tuple[Row, str]]:
+        """Insert ``rows``; return those refused for their data, with the reason."""
+        try:
+            columns = [list(c) for c in zip(*rows, strict=True)]
+            self.client.insert(
+                "ndxp.ledger",
+                columns,
+                column_names=list(COLUMNS),
+                column_oriented=True,
+                settings=INSERT_SETTINGS,
+            )
+            return []
+        except (DatabaseError, ValueError, TypeError, OverflowError) as exc:
+            if isinstance(exc, OperationalError):
+                raise
+            if len(rows) == 1:
+                log.error("ledger row quarantined: %s", _first_line(exc))
+                return [(rows[0], f"refused by the engine: {_first_line(exc)}")]
+        half = len(rows) // 2
+        return self._insert_or_split(rows[:half]) + self._insert_or_split(rows[half:])
+
+    def existing(self, rows: Sequence[Row]) -> set[tuple[str, int, int]]:
+        """Identities of ``rows`` already in the ledger. Most are known new from memory
+        (:class:`ndxp.core.seen.Seen`); the table is asked only about the others (a replay
+        after a restart), one offset range per ingress partition, read by the table's sort
+        key: the cost follows those rows, not the table."""
+        seen = self._seen()
+        found: set[tuple[str, int, int]] = set()
+        doubtful = []
+        for key in map(identity, rows):
+            state = seen.state(key)
+            if state == PRESENT:
+                found.add(key)
+            elif state == UNKNOWN:
+                doubtful.append(key)
+        if not doubtful:
+            return found
+        spans: dict[tuple[str, int], list[int]] = {}
+        for topic, partition, offset in doubtful:
+            span = spans.setdefault((topic, partition), [offset, offset])
+            span[0], span[1] = min(span[0], offset), max(span[1], offset)
+        wanted = set(doubtful)
+        items = list(spans.items())
+        for i in range(0, len(items), 200):  # keep each query's text small
+            conditions, parameters = [], {}
+            for j, ((topic, partition), (first, last)) in enumerate(items[i : i + 200]):
+                conditions.append(
+                    f"(source_topic = {{t{j}:String}} AND source_partition = {int(partition)} "
+                    f"AND source_offset BETWEEN {int(first)} AND {int(last)})"
+                )
+                parameters[f"t{j}"] = topic
+            result = self.client.query(
+                "SELECT source_topic, source_partition, source_offset FROM ndxp.ledger WHERE "
+                + " OR ".join(conditions),
+                parameters=parameters,
+            )
+            for t, p, o in result.result_rows:
+                key = (t, int(p), int(o))
+                if key in wanted:
+                    found.add(key)
+        return found
+
+    def _seen(self) -> Seen:
+        """What the ledger holds, per ingress partition, as of now (read once)."""
+        if self.seen is None:
+            result = self.client.query(
+                "SELECT source_topic, source_partition, max(source_offset) FROM ndxp.ledger "
+                "GROUP BY source_topic, source_partition"
+            )
+            self.seen = Seen({(t, int(p)): int(o) for t, p, o in result.result_rows})
+        return self.seen
 
     # -- reads --------------------------------------------------------------------------
     def read(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -112,7 +112,8 @@ def month_sql(
 INSERT INTO ndxp.ledger (message_id, kind, correlation_id, outcome, error, error_detail,
   client, client_member, client_level1, client_subsystem, service, service_member,
   service_level1, service_subsystem, service_code, service_version, route, payload_size,
-  payload_sha256, produced_at, routed_at, topic, partition, offset, ingress_topic)
+  payload_sha256, received_at, produced_at, routed_at, topic, partition, offset,
+  source_topic, source_partition, source_offset)
 WITH
   {_array([x.text for x in c])} AS C, {_array([x.member for x in c])} AS CM,
   {_array([x.level1 for x in c])} AS CL, {_array([x.subsystem for x in c])} AS CS,
@@ -134,11 +135,14 @@ SELECT
   if(rejected, '', if(part = 0, SR[si], CR[ci])) AS x_route,
   toUInt32(if(part = 0, req_bytes, resp_bytes)),
   SHA256(concat(req_id, toString(part))),
-  if(part = 0, t_req, t_resp) AS x_produced,
-  x_produced + toIntervalMillisecond(2 + h2 % 12),
+  if(part = 0, t_req, t_resp) AS x_received,
+  x_received,
+  x_received + toIntervalMillisecond(2 + h2 % 12),
   if(rejected, 'ndxp.rejected', concat('ndxp.out.', x_route)),
-  toUInt16(h2 % 3), toUInt64(0),
-  if(rejected, concat('ndxp.in.', CR[ci]), '')
+  toUInt32(h2 % 3), toUInt64(0),
+  concat('ndxp.in.', if(part = 0, CR[ci], SR[si])),
+  toUInt32(h3 % 3),
+  bitAnd(cityHash64(req_id, part, {year * 100 + month}), 0x7FFFFFFFFFFFFFFF)
 FROM
 (
   SELECT

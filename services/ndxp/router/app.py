@@ -32,17 +32,15 @@ non-zero and redelivery after restart loses nothing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import time
 from typing import Any
 
 import faust
 
-from ndxp.core import wire
-from ndxp.core.errors import RejectionCode
 from ndxp.core.registry import Registry
-from ndxp.core.routing import Rejected, Router
+from ndxp.core.routing import Router
 from ndxp.core.topology import (
     DEAD_LETTER_MAX_MESSAGE_BYTES,
     quota_requests_topic,
@@ -51,24 +49,16 @@ from ndxp.core.topology import (
 )
 from ndxp.kafka_admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
+from ndxp.router import route_stage
 from ndxp.router.faust_fixes import (
     deliver_in_order,
     direct_delivery,
     fetch_max_wait,
     idempotent_producer,
 )
-from ndxp.router.forwarding import (
-    Outgoing,
-    Source,
-    Staged,
-    from_quota_stage,
-    producible,
-    rejection_records,
-    routed_headers,
-    to_quota_stage,
-)
 from ndxp.router.outbox import Outbox
-from ndxp.router.quota_stage import QuotaStage
+from ndxp.router.quota_stage import QuotaStage, enforce_staged
+from ndxp.router.refusal import Output
 from ndxp.router.registry_feed import follow
 from ndxp.router.registry_watch import RegistryWatch
 from ndxp.router.runs import RunSchema, deliver_runs
@@ -122,93 +112,13 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     if settings.quota_stage not in ("hop", "inline"):
         raise ValueError(f"quota stage must be hop or inline, not {settings.quota_stage!r}")
     inline = settings.quota_stage == "inline"
-    outbox = Outbox(app, exit_fatal)
-    emit = outbox.put
-
-    async def reject(
-        decision: Rejected,
-        source: Source,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Any,
-        extra: list[tuple[str, bytes]] | None = None,
-        limit: str | None = None,
-    ) -> None:
-        stats.on_rejected(decision.code, source.topic, limit)
-        log.info(
-            "rejected %s id=%s from %s: %s",
-            decision.code.value,
-            decision.message_id,
-            source.topic,
-            decision.detail,
-            extra={
-                "code": decision.code.value,
-                "message_id": decision.message_id,
-                "source": f"{source.topic}:{source.partition}:{source.offset}",
-            },
-        )
-        now_ms = int(time.time() * 1000)
-        for out in rejection_records(decision, source, key, value, headers, now_ms, extra or ()):
-            await emit(out)
-
-    quota = (
-        QuotaStage(app, settings, router, stats, emit, reject, exit_fatal)
-        if settings.quotas
-        else None
+    output = Output(Outbox(app, exit_fatal).put, stats)
+    quota = QuotaStage(app, settings, router, output, exit_fatal) if settings.quotas else None
+    ingress_stage = route_stage.Ingress(
+        router, output, quota, inline, staged_name, settings.partitions
     )
 
-    async def route_one(message: Any) -> None:
-        """One ingress record (aiokafka's ``ConsumerRecord`` or a :class:`Record`)."""
-        headers = message.headers
-        value = message.value
-        decision = router.decide(message.topic, headers, 0 if value is None else len(value))
-        source = Source(message.topic, message.partition, message.offset, message.timestamp)
-        if isinstance(decision, Rejected):
-            await reject(decision, source, message.key, value, headers)
-            return
-        envelope = decision.envelope
-        route = str(decision.route.code)
-        if quota is not None and envelope.kind == wire.KIND_REQUEST:
-            client = router.registry.subsystems[envelope.client or ""]
-            if router.registry.limits_for(client, envelope.service or ""):
-                if not inline:
-                    await emit(
-                        to_quota_stage(
-                            staged_name, client.text, route, source, message.key, value, headers
-                        )
-                    )
-                    return
-                home = quota.home(client.text)
-                if message.partition == home:
-                    staged = Staged(message.key, headers, source, route)
-                    await quota.enforce(client.text.encode(), message.partition, staged, value)
-                    return
-                misplaced = Rejected(
-                    RejectionCode.MISPARTITIONED,
-                    f"requests of {client.text} are counted on partition {home} of "
-                    f"{message.topic}, not {message.partition}: key them by the client id",
-                    decision.envelope.id,
-                    router.registry.ingress.get(message.topic),
-                )
-                await reject(misplaced, source, message.key, value, headers)
-                return
-        stats.on_routed(message.topic, source.timestamp_ms)
-        key, value = producible(message.key, value)
-        now_ms = int(time.time() * 1000)
-        await emit(
-            Outgoing(
-                decision.topic,
-                key,
-                value,
-                routed_headers(headers, route, now_ms),
-                source.timestamp_ms,
-            ),
-        )
-
-    async def enforce_one(message: Any) -> None:
-        assert quota is not None
-        staged = from_quota_stage(message.headers, message.timestamp)
-        await quota.enforce(message.key, message.partition, staged, message.value)
+    route_one = functools.partial(route_stage.route, ingress_stage)
 
     order = deliver_in_order(  # see ndxp.router.faust_fixes: message-loss races in Faust
         app, lambda tp: tp.topic == staged_name or tp.topic in ingress.topics
@@ -229,6 +139,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
 
     app.agent(ingress, concurrency=1, name="ndxp.router.route")(thin(route_one, "route"))
     if quota is not None and not inline:
+        enforce_one = functools.partial(enforce_staged, quota)
         app.agent(staged_topic, concurrency=1, name="ndxp.router.quota")(thin(enforce_one, "quota"))
 
     async def apply_registry(new: Registry) -> None:

@@ -1,8 +1,12 @@
 """From a routing decision to the records the router produces (pure: no Kafka here).
 
-The sender's key, value and headers are forwarded unchanged; the router appends its
-own headers. A rejection yields a dead-letter copy and, when the ingress member is
-connected, an error notice on that member's egress topic.
+The sender's key, value and headers are forwarded unchanged; the router appends its own
+headers. Every copy carries the record's ingress coordinates (``ndxp-source-topic``,
+``-partition``, ``-offset``: the platform's identity of the record, which senders cannot set)
+and has the platform's time of receipt as its Kafka timestamp; the sender's own timestamp
+travels as ``ndxp-sent-at``. A rejection yields a dead-letter copy and, when the ingress member
+is connected, an error notice on that member's egress topic. Every copy fits its topic for any
+record within the size budget (:mod:`ndxp.core.budget`, proven by tests/unit/test_budget.py).
 """
 
 from __future__ import annotations
@@ -15,18 +19,33 @@ from dataclasses import dataclass
 import orjson
 
 from ndxp.core import wire
+from ndxp.core.budget import MAX_DETAIL_CHARS
+from ndxp.core.errors import clip
 from ndxp.core.quota import QuotaHit, policy
 from ndxp.core.routing import Headers, Rejected
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a message was read: its ingress coordinates and its production time."""
+    """Where and when a record came in: its ingress coordinates, the platform's time of
+    receipt (the router's clock, epoch ms) and the sender's claimed production time (its
+    Kafka timestamp, ``None`` when it had none)."""
 
     topic: str
     partition: int
     offset: int
-    timestamp_ms: int | None
+    received_ms: int
+    sent_ms: int | None = None
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        out = [
+            (wire.H_SOURCE_TOPIC, self.topic.encode()),
+            (wire.H_SOURCE_PARTITION, str(self.partition).encode()),
+            (wire.H_SOURCE_OFFSET, str(self.offset).encode()),
+        ]
+        if self.sent_ms is not None:
+            out.append((wire.H_SENT_AT, str(self.sent_ms).encode()))
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +53,9 @@ class Outgoing:
     topic: str
     key: bytes | None
     value: bytes | None
-    headers: Sequence[tuple[str, bytes]]
+    headers: Sequence[tuple[str, bytes | None]]
     timestamp_ms: int | None = None
-    """Kept from the original record, so its Kafka timestamp stays its production time."""
+    """The platform's time of receipt of the record it copies (its Source.received_ms)."""
     partition: int | None = None
 
 
@@ -50,8 +69,25 @@ def producible(key: bytes | None, value: bytes | None) -> tuple[bytes | None, by
     return key, value
 
 
-def routed_headers(headers: Headers, route: str, now_ms: int) -> list[tuple[str, bytes]]:
-    return [*headers, (wire.H_ROUTED_AT, str(now_ms).encode()), (wire.H_ROUTE, route.encode())]
+def routed(
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Headers,
+    route: str,
+    source: Source,
+    routed_ms: int,
+) -> Outgoing:
+    """The routed copy of a record, from either stage: the sender's key, value and headers,
+    then ``ndxp-routed-at``, ``ndxp-route``, the ingress coordinates and ``ndxp-sent-at``."""
+    key, value = producible(key, value)
+    out_headers = [
+        *headers,
+        (wire.H_ROUTED_AT, str(routed_ms).encode()),
+        (wire.H_ROUTE, route.encode()),
+        *source.headers(),
+    ]
+    return Outgoing(topic, key, value, out_headers, source.received_ms)
 
 
 def rejection_records(
@@ -64,25 +100,28 @@ def rejection_records(
     extra: Headers = (),
 ) -> list[Outgoing]:
     """The dead-letter copy and, when the sender is connected, its error notice; ``extra``
-    headers (quota details) go on both."""
+    headers (quota details) go on both. The dead-letter copy keeps the sender's key, value and
+    headers (a header name that was not UTF-8 has each of its bad bytes written as ``?``: the
+    producer can only write UTF-8 names); the notice never carries the payload, and the
+    sender's key only when it is within the key limit."""
     code = decision.code.value.encode()
-    detail = decision.detail.encode()
-    key, value = producible(key, value)
+    detail_text = clip(decision.detail, MAX_DETAIL_CHARS)
+    detail = detail_text.encode()
+    coordinates = source.headers()
+    dead_key, dead_value = producible(key, value)
     dead = Outgoing(
         wire.REJECTED_TOPIC,
-        key,
-        value,
+        dead_key,
+        dead_value,
         [
-            *headers,
+            *writable_names(headers),
             (wire.H_ERROR, code),
             (wire.H_ERROR_DETAIL, detail),
-            (wire.H_SOURCE_TOPIC, source.topic.encode()),
-            (wire.H_SOURCE_PARTITION, str(source.partition).encode()),
-            (wire.H_SOURCE_OFFSET, str(source.offset).encode()),
+            *coordinates,
             (wire.H_ROUTED_AT, str(now_ms).encode()),
             *extra,
         ],
-        source.timestamp_ms,
+        source.received_ms,
     )
     if decision.notify is None:
         return [dead]
@@ -91,7 +130,7 @@ def rejection_records(
         (wire.H_KIND, wire.KIND_ERROR.encode()),
         (wire.H_ERROR, code),
         (wire.H_ERROR_DETAIL, detail),
-        (wire.H_SOURCE_TOPIC, source.topic.encode()),
+        *coordinates[:3],
         (wire.H_ROUTED_AT, str(now_ms).encode()),
         (wire.H_ROUTE, str(decision.notify.code).encode()),
         *extra,
@@ -99,10 +138,32 @@ def rejection_records(
     if decision.message_id is not None:
         notice_headers.append((wire.H_CORRELATION_ID, decision.message_id.encode()))
     body = orjson.dumps(
-        {"error": decision.code.value, "detail": decision.detail, "id": decision.message_id}
+        {"error": decision.code.value, "detail": detail_text, "id": decision.message_id}
     )
-    notice = Outgoing(wire.egress_topic(decision.notify), key, body, notice_headers)
+    notice_key = key if key is not None and len(key) <= wire.MAX_KEY_BYTES else None
+    notice = Outgoing(
+        wire.egress_topic(decision.notify), notice_key, body, notice_headers, source.received_ms
+    )
     return [dead, notice]
+
+
+def writable_names(headers: Headers) -> Headers:
+    """``headers`` with every byte of a name that was not UTF-8 (a surrogate, as the consumer
+    hands such names over) replaced by ``?``: the same size, and a name the producer can
+    write."""
+    if all(name.isascii() for name, _ in headers):
+        return headers
+    return [(_writable(name), raw) for name, raw in headers]
+
+
+def _writable(name: str) -> str:
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("?" if "\udc80" <= c <= "\udcff" else c for c in name)
+    return name
 
 
 def to_quota_stage(
@@ -116,14 +177,17 @@ def to_quota_stage(
 ) -> Outgoing:
     """A routed request on its way to the quota stage: keyed by its client, so that all of
     one client's requests are counted on one partition; the sender's key, the ingress
-    coordinates and the route travel in internal headers."""
+    coordinates, the route and the sender's timestamp travel in internal headers, the time of
+    receipt as the Kafka timestamp."""
     internal = [
         (wire.H_X_SOURCE, f"{source.topic}:{source.partition}:{source.offset}".encode()),
         (wire.H_X_ROUTE, route.encode()),
     ]
+    if source.sent_ms is not None:
+        internal.append((wire.H_X_SENT_AT, str(source.sent_ms).encode()))
     if key is not None:
         internal.append((wire.H_X_KEY, key))
-    return Outgoing(topic, client.encode(), value, [*headers, *internal], source.timestamp_ms)
+    return Outgoing(topic, client.encode(), value, [*headers, *internal], source.received_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,32 +195,39 @@ class Staged:
     """A request read back in the quota stage."""
 
     key: bytes | None
-    headers: list[tuple[str, bytes]]  # the sender's, internal ones removed
+    headers: list[tuple[str, bytes | None]]  # the sender's, internal ones removed
     source: Source
     route: str
 
 
 def from_quota_stage(headers: Headers, timestamp_ms: int | None) -> Staged:
-    sender: list[tuple[str, bytes]] = []
+    """A staged request as :func:`to_quota_stage` wrote it; ``timestamp_ms`` is the staged
+    record's Kafka timestamp, the time of receipt."""
+    sender: list[tuple[str, bytes | None]] = []
     key: bytes | None = None
-    source, route = "", ""
+    source, route, sent = "", "", None
     for name, raw in headers:
         if not name.startswith(wire.INTERNAL_PREFIX):
             sender.append((name, raw))
+        elif raw is None:
+            continue
         elif name == wire.H_X_KEY:
             key = bytes(raw)
         elif name == wire.H_X_SOURCE:
             source = bytes(raw).decode()
         elif name == wire.H_X_ROUTE:
             route = bytes(raw).decode()
+        elif name == wire.H_X_SENT_AT:
+            sent = int(raw)
     topic, partition, offset = source.rsplit(":", 2)
-    return Staged(key, sender, Source(topic, int(partition), int(offset), timestamp_ms), route)
+    received = timestamp_ms if timestamp_ms is not None else 0
+    return Staged(key, sender, Source(topic, int(partition), int(offset), received, sent), route)
 
 
-def quota_headers(hit: QuotaHit, remaining: int | None) -> list[tuple[str, bytes]]:
+def quota_headers(hit: QuotaHit, remaining: int | None) -> list[tuple[str, bytes | None]]:
     """What a QUOTA_EXCEEDED refusal says: which limit, what it allows, when to retry, and
     how many requests are left today under it (for a daily cap)."""
-    out = [
+    out: list[tuple[str, bytes | None]] = [
         (wire.H_QUOTA_LIMIT, hit.limit.id.encode()),
         (wire.H_QUOTA_POLICY, policy(hit.limit).encode()),
         (wire.H_RETRY_AFTER, f"{math.ceil(hit.retry_after_s * 1000) / 1000:.3f}".encode()),

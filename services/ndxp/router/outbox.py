@@ -43,6 +43,10 @@ log = logging.getLogger("ndxp.router")
 
 PARTITIONS_TTL_S = 30.0  # a topic's partitions are looked up again after this
 KEY_CACHE = 100_000  # partitions remembered per key (cleared when full)
+# Keys are the senders' (up to 4 KiB each): only short ones are remembered, so the cache stays
+# under KEY_CACHE x (CACHED_KEY_BYTES + the topic name) whatever senders send. Longer keys are
+# hashed each time (murmur2 is linear in the key).
+CACHED_KEY_BYTES = 128
 
 
 class Outbox:
@@ -100,9 +104,11 @@ class Outbox:
                 available = self._producer.client.cluster.available_partitions_for_topic(topic)
                 chosen = self._sticky[topic] = random.choice(sorted(available) or parts)
             return chosen
-        if len(self._by_key) >= KEY_CACHE:
-            self._by_key.clear()
-        found = self._by_key[topic, key] = parts[(murmur2(key) & 0x7FFFFFFF) % len(parts)]
+        found = parts[(murmur2(key) & 0x7FFFFFFF) % len(parts)]
+        if len(key) <= CACHED_KEY_BYTES:
+            if len(self._by_key) >= KEY_CACHE:
+                self._by_key.clear()
+            self._by_key[topic, key] = found
         return found
 
     async def _topic_partitions(self, topic: str) -> list[int]:

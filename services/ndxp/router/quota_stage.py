@@ -9,29 +9,34 @@ or refuses.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.quota import QuotaDecision, QuotaState, decide
 from ndxp.core.routing import Rejected, Router
-from ndxp.core.topology import client_partition, quota_changelog_topic
-from ndxp.router.forwarding import (
-    Outgoing,
-    Source,
-    Staged,
-    producible,
-    quota_headers,
-    routed_headers,
-)
+from ndxp.core.topology import quota_changelog_topic
+from ndxp.router.forwarding import Staged, from_quota_stage, quota_headers, routed
 from ndxp.router.quota_changelog import QuotaChangelog
-from ndxp.router.stats import RouterStats
+from ndxp.router.refusal import Output, reject
 from ndxp.settings import RouterSettings
 
-Emit = Callable[[Outgoing], Awaitable[None]]
-Reject = Callable[..., Awaitable[None]]
+log = logging.getLogger("ndxp.router.quota")
+
+
+async def enforce_staged(quota: QuotaStage, record: Any) -> None:
+    """One record of ``<group>-quota-requests`` (the hop stage's input)."""
+    try:
+        staged = from_quota_stage(record.headers, record.timestamp)
+    except Exception:  # not a staged request the router wrote: no ingress record to account
+        log.error(
+            "skipping %s:%s:%s, not a staged request", record.topic, record.partition, record.offset
+        )
+        return
+    await quota.enforce(record.key or b"", record.partition, staged, record.value)
 
 
 class QuotaStage:
@@ -40,13 +45,10 @@ class QuotaStage:
         app: Any,
         settings: RouterSettings,
         router: Router,
-        stats: RouterStats,
-        emit: Emit,
-        reject: Reject,
+        output: Output,
         on_fatal: Callable[[], None],
     ) -> None:
-        self.router, self.stats, self.emit, self.reject = router, stats, emit, reject
-        self.partitions = settings.partitions
+        self.router, self.output = router, output
         changelog = quota_changelog_topic(settings.group)
         self.table = app.Table(
             "quota",
@@ -63,37 +65,29 @@ class QuotaStage:
         )
         self.changelog = QuotaChangelog(app, self.table, changelog, on_fatal)
         self.changelog.install()
-        self._homes: dict[str, int] = {}
-
-    def home(self, client: str) -> int:
-        """Where an inline quota stage counts this client's requests (cached per client)."""
-        found = self._homes.get(client)
-        if found is None:
-            found = self._homes[client] = client_partition(client, self.partitions)
-        return found
 
     async def enforce(
         self, client_key: bytes, partition: int, staged: Staged, value: bytes | None
     ) -> None:
         """Decide a request under a limit, on the partition where its client is counted."""
         registry = self.router.registry
-        client = registry.subsystems.get(client_key.decode())
+        client = registry.subsystems.get(client_key.decode("utf-8", "replace"))
         service = _first(staged.headers, wire.H_SERVICE)
         limits = registry.limits_for(client, service) if client is not None else ()
         state = QuotaState(self.table.data.get(client_key) or {})
         source = staged.source
-        now_ms = source.timestamp_ms if source.timestamp_ms is not None else int(time.time() * 1000)
+        now_ms = source.received_ms  # the platform's time of receipt, never the sender's
         verdict = decide(state, limits, f"{source.topic}:{source.partition}", source.offset, now_ms)
         if not verdict.replay:
             self.changelog.changed(client_key, partition, state.data)
         if verdict.refused:
             await self._refuse(staged, value, verdict, state, now_ms)
             return
-        self.stats.on_routed(source.topic, source.timestamp_ms)
-        key, value = producible(staged.key, value)
-        out_headers = routed_headers(staged.headers, staged.route, int(time.time() * 1000))
-        await self.emit(
-            Outgoing(wire.egress_topic(staged.route), key, value, out_headers, source.timestamp_ms),
+        self.output.stats.on_routed(source.topic, source.received_ms)
+        topic = wire.egress_topic(staged.route)
+        routed_ms = int(time.time() * 1000)
+        await self.output.emit(
+            routed(topic, staged.key, value, staged.headers, staged.route, source, routed_ms)
         )
 
     async def _refuse(
@@ -118,8 +112,9 @@ class QuotaStage:
             self.router.registry.ingress.get(staged.source.topic),
         )
         limit = None if hit is None else hit.limit.id
-        source: Source = staged.source
-        await self.reject(decision, source, staged.key, value, staged.headers, extra, limit)
+        await reject(
+            self.output, decision, staged.source, staged.key, value, staged.headers, extra, limit
+        )
 
 
 def _first(headers: Any, name: str) -> str:

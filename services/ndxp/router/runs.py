@@ -36,6 +36,7 @@ class Record(NamedTuple):
     partition: int
     offset: int
     timestamp: int | None  # ms
+    timestamp_type: int  # 0 the producer's CreateTime, 1 the broker's LogAppendTime
     key: bytes | None
     value: bytes | None
     headers: Sequence[tuple[str, bytes]]
@@ -49,6 +50,7 @@ def as_record(message: Any) -> Record:
         message.partition,
         message.offset,
         None if ts is None else round(ts * 1000),
+        message.timestamp_type,
         message.key,
         message.value,
         _header_list(message.headers),

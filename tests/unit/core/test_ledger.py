@@ -1,8 +1,20 @@
 import hashlib
 from datetime import UTC, date, datetime
 
-from ndxp.core.ledger import COLUMNS, ledger_row, local_day, unique_rows
+from ndxp.core.days import local_day
+from ndxp.core.ledger import (
+    COLUMNS,
+    MAX_TEXT,
+    MAX_TIME_MS,
+    identity,
+    ledger_row,
+    quarantine_row,
+    row_problem,
+    unique_rows,
+    unreadable,
+)
 
+IN_H41 = "ndxp.in.001.01.01.H41"
 REQ = [
     ("ndxp-id", b"m-1"),
     ("ndxp-kind", b"request"),
@@ -11,6 +23,10 @@ REQ = [
     ("ndxp-routed-at", b"1647000000456"),
     ("ndxp-route", b"0100109106"),
     ("x-other", b"\xff"),
+    ("ndxp-source-topic", IN_H41.encode()),
+    ("ndxp-source-partition", b"2"),
+    ("ndxp-source-offset", b"41"),
+    ("ndxp-sent-at", b"1500000000000"),
 ]
 
 
@@ -37,13 +53,14 @@ def test_routed_request_row() -> None:
     assert r["route"] == "0100109106"
     assert r["payload_size"] == 7
     assert r["payload_sha256"] == hashlib.sha256(b"payload").digest()
-    assert (r["produced_at"], r["routed_at"]) == (1647000000123, 1647000000456)
-    assert (r["topic"], r["partition"], r["offset"], r["ingress_topic"]) == (
-        "ndxp.out.0100109106",
-        2,
-        99,
-        "",
+    # the platform's time of receipt (the copy's Kafka timestamp), the sender's claim apart
+    assert (r["received_at"], r["produced_at"], r["routed_at"]) == (
+        1647000000123,
+        1500000000000,
+        1647000000456,
     )
+    assert (r["topic"], r["partition"], r["offset"]) == ("ndxp.out.0100109106", 2, 99)
+    assert identity(row) == (IN_H41, 2, 41)
     assert b"payload" not in repr(row).encode()  # only its hash and size
 
 
@@ -60,8 +77,66 @@ def test_rejected_rows_keep_code_and_fall_back_to_ingress_coordinates() -> None:
     r = as_dict(ledger_row("ndxp.rejected", 0, 3, 4, None, dead) or ())
     assert r["message_id"] == "ndxp.in.000.00.00.H41:1:77"
     assert (r["kind"], r["outcome"], r["error"]) == ("unknown", "rejected", "MALFORMED")
-    assert r["ingress_topic"] == "ndxp.in.000.00.00.H41"
+    assert (r["source_topic"], r["source_partition"], r["source_offset"]) == (
+        "ndxp.in.000.00.00.H41",
+        1,
+        77,
+    )
     assert r["client_member"] == "" and r["payload_size"] == 0
+    assert r["produced_at"] is None  # no claim
+
+
+def test_the_router_s_coordinates_are_the_identity_not_the_sender_s_id() -> None:
+    """Two members sending the same ndxp-id make two ingress records: two identities. A copy
+    of the same ingress record (a router redelivery) read from another egress offset has the
+    same identity."""
+    other = [(n, v) for n, v in REQ if not n.startswith("ndxp-source-")]
+    other += [
+        ("ndxp-source-topic", b"ndxp.in.000.00.00.H36"),
+        ("ndxp-source-partition", b"2"),
+        ("ndxp-source-offset", b"41"),
+    ]
+    a = ledger_row("ndxp.out.0100109106", 0, 1, 1000, b"a", REQ)
+    b = ledger_row("ndxp.out.0100109106", 0, 2, 1000, b"b", other)  # same id, another member
+    c = ledger_row("ndxp.out.0100109106", 1, 7, 1000, b"a", REQ)  # a redelivered copy of a
+    assert a is not None and b is not None and c is not None
+    assert a[0] == b[0] == c[0] == "m-1"
+    assert identity(a) != identity(b) and identity(a) == identity(c)
+    assert unique_rows([a, b, c]) == [a, b]
+
+
+def test_records_without_the_router_s_coordinates_are_their_own_identity() -> None:
+    plain = [(n, v) for n, v in REQ if not n.startswith("ndxp-source-")]
+    forged = [*plain, ("ndxp-source-topic", b"x"), ("ndxp-source-partition", b"-1")]
+    for headers in (plain, forged):
+        row = ledger_row("ndxp.out.0100109106", 3, 12, 1000, b"", headers)
+        assert row is not None and identity(row) == ("ndxp.out.0100109106", 3, 12)
+
+
+def test_times_the_ledger_cannot_hold_are_quarantined_or_dropped_not_fatal() -> None:
+    wild = [(n, v) for n, v in REQ if n not in ("ndxp-sent-at", "ndxp-routed-at")]
+    wild += [("ndxp-sent-at", b"9" * 5000), ("ndxp-routed-at", str(2**62).encode())]
+    row = ledger_row("ndxp.out.0100109106", 0, 1, 2**62, b"", wild)
+    assert row is not None
+    r = as_dict(row)
+    assert r["produced_at"] is None  # a claim out of range is not kept as a time
+    assert r["routed_at"] == 0
+    assert row_problem(row) is not None and "outside" in (row_problem(row) or "")
+    q = quarantine_row(row, row_problem(row) or "")
+    assert q[:3] == ("ndxp.out.0100109106", 0, 1) and q[5] == 2**62
+    ok = ledger_row("ndxp.out.0100109106", 0, 1, MAX_TIME_MS, b"", REQ)
+    assert ok is not None and row_problem(ok) is None
+
+
+def test_texts_a_sender_controls_are_clipped() -> None:
+    huge = [(n, v) for n, v in REQ if n != "ndxp-client"] + [("ndxp-client", b"C" * 60000)]
+    r = as_dict(ledger_row("ndxp.rejected", 0, 1, 1000, b"", huge) or ())
+    assert len(r["client"]) == MAX_TEXT
+
+
+def test_unreadable_records_become_quarantine_rows() -> None:
+    q = unreadable("ndxp.out.x", 1, 2, None, b"abc", "why")
+    assert q == ("ndxp.out.x", 1, 2, "why", "", 0, 3, hashlib.sha256(b"abc").digest())
 
 
 def test_error_notices_and_other_topics_are_not_rows() -> None:
@@ -77,10 +152,3 @@ def test_vietnamese_days() -> None:
     epoch = date(1970, 1, 1)
     assert local_day(ms(2022, 3, 31, 16, 59, 59)) == (date(2022, 3, 31) - epoch).days
     assert local_day(ms(2022, 3, 31, 17, 0, 0)) == (date(2022, 4, 1) - epoch).days
-
-
-def test_unique_rows_keeps_the_first_of_each_day_and_id() -> None:
-    a = ledger_row("ndxp.out.x", 0, 1, 1000, b"a", REQ)
-    b = ledger_row("ndxp.out.x", 0, 2, 2000, b"b", REQ)  # same id, same day: a redelivery
-    c = ledger_row("ndxp.out.x", 0, 3, 1000 + 86_400_000, b"c", REQ)  # same id, next day
-    assert unique_rows([a, b, c]) == [a, c]  # type: ignore[list-item]

@@ -1,0 +1,121 @@
+"""The size budget: how large each part of a sender's record may be, so that every copy the
+platform writes of it fits the topic it goes to (pure).
+
+The router writes up to three copies of a record it reads: the routed copy (egress topic), or
+the dead-letter copy (``ndxp.rejected``) and an error notice (the sender's egress topic); with
+the ``hop`` quota stage, a staged copy (``<group>-quota-requests``) comes first. Each copy is
+the sender's key, value and headers plus what the router adds. A copy the broker refuses stalls
+the partition it came from (aiokafka's idempotent producer cannot go past a refused batch: the
+sequence numbers after it no longer match), so nothing is left to the broker to find out: the
+router refuses a record over this budget (``TOO_LARGE``, naming the part) and the budget is
+checked once, at start, against the limits of every topic a copy may go to
+(:func:`largest_copy`).
+
+Sizes are counted as Kafka counts them in a record batch (format v2): every length is a
+zig-zag varint, a header is its name's UTF-8 bytes and its value's bytes plus their lengths,
+and a batch holding a single record adds :data:`BATCH_OVERHEAD` bytes. The broker compares a
+batch's size with the topic's ``max.message.bytes``; a record larger than the producer's batch
+size travels in a batch of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ndxp.core.errors import Rejection, RejectionCode
+from ndxp.core.wire import MAX_HEADER_BYTES, MAX_KEY_BYTES
+
+BATCH_OVERHEAD = 61  # a v2 record batch's header (Kafka's RECORD_BATCH_OVERHEAD)
+# The most the router adds to any copy of a record: its own headers (a clipped error detail,
+# quota details, the ingress coordinates, times), a staged copy's internal headers with the
+# sender's key moved into one of them, an error notice's small JSON body. Proven against the
+# records :mod:`ndxp.router.forwarding` builds by tests/unit/test_budget.py.
+ROUTER_HEADROOM = 16 * 1024
+MAX_DETAIL_CHARS = 1000  # rejection details travel in headers of two copies
+
+
+def varint_size(value: int) -> int:
+    """Bytes of ``value`` as a Kafka (zig-zag) varint."""
+    v = (value << 1) ^ (value >> 63)
+    size = 1
+    while v > 0x7F:
+        v >>= 7
+        size += 1
+    return size
+
+
+def header_name_bytes(name: str) -> int:
+    """A header name's bytes on the wire. Names that were not UTF-8 arrive with their bytes
+    as surrogates (``surrogateescape``) and count as those bytes."""
+    if name.isascii():
+        return len(name)
+    return len(name.encode("utf-8", "surrogateescape"))
+
+
+def headers_size(headers: Sequence[tuple[str, bytes | None]]) -> int:
+    """What a record's headers take on the wire: each name and value with their lengths."""
+    total = 0
+    for name, raw in headers:
+        n = header_name_bytes(name)
+        total += n + varint_size(n)
+        total += 1 if raw is None else len(raw) + varint_size(len(raw))
+    return total
+
+
+def record_size(
+    key_bytes: int | None, value_bytes: int | None, header_bytes: int, count: int
+) -> int:
+    """Bytes of one record (``count`` headers taking ``header_bytes``, as
+    :func:`headers_size`) in a batch of its own, as the broker measures it against
+    ``max.message.bytes``. ``None``: a null key or value."""
+    body = 1 + 1 + 1  # attributes, timestamp delta 0, offset delta 0
+    body += 1 if key_bytes is None else key_bytes + varint_size(key_bytes)
+    body += 1 if value_bytes is None else value_bytes + varint_size(value_bytes)
+    body += varint_size(count) + header_bytes
+    return BATCH_OVERHEAD + varint_size(body) + body
+
+
+@dataclass(frozen=True, slots=True)
+class SizeBudget:
+    """The largest key, value and headers (as :func:`headers_size` counts them) a sender's
+    record may have to be routed."""
+
+    value: int
+    key: int = MAX_KEY_BYTES
+    headers: int = MAX_HEADER_BYTES
+
+    def check(self, key_bytes: int, value_bytes: int, header_bytes: int) -> None:
+        """Raise ``TOO_LARGE`` naming the first part over its limit: value, key, headers."""
+        if value_bytes > self.value:
+            _too_large("value", value_bytes, self.value)
+        if key_bytes > self.key:
+            _too_large("key", key_bytes, self.key)
+        if header_bytes > self.headers:
+            _too_large("headers", header_bytes, self.headers, " (names, values and lengths)")
+
+    def largest_record(self) -> int:
+        """The largest record within the budget, in a batch of its own. Many small headers
+        cost more than a few large ones of the same total; the count's varint is bounded by
+        the header bytes (every header takes at least two)."""
+        return record_size(self.key, self.value, self.headers, self.headers // 2)
+
+    def largest_copy(self) -> int:
+        """The largest copy the router may write of a record within the budget."""
+        return self.largest_record() + ROUTER_HEADROOM
+
+
+def largest_value(limit: int, key: int = MAX_KEY_BYTES, headers: int = MAX_HEADER_BYTES) -> int:
+    """The largest value limit whose copies fit a topic taking batches of ``limit`` bytes."""
+    fixed = SizeBudget(0, key, headers).largest_copy()
+    value = limit - fixed
+    while value > 0 and SizeBudget(value, key, headers).largest_copy() > limit:
+        value -= 1  # the value's own length varint
+    return value
+
+
+def _too_large(part: str, size: int, limit: int, what: str = "") -> None:
+    raise Rejection(
+        RejectionCode.TOO_LARGE,
+        f"{part} {'are' if part == 'headers' else 'is'} {size} bytes{what}, the limit is {limit}",
+    )

@@ -1,0 +1,139 @@
+"""The ingress stage: one record read from a member's ingress topic, decided and produced.
+
+:func:`route` stamps the record with the platform's time of receipt (the router's clock: the
+sender's Kafka timestamp is its own claim, kept as ``ndxp-sent-at``), lets the pure core
+decide (:meth:`ndxp.core.routing.Router.decide`), then produces the routed copy, the refusal,
+or — for a request under a limit — hands it to the quota stage (``hop``: re-keyed by client to
+``<group>-quota-requests``; ``inline``: decided here when it is on its client's partition,
+else ``MISPARTITIONED``).
+
+Containment: a record that makes the deciding code raise (a bug that input found) is refused
+``MALFORMED`` with the exception's type in the detail and logged; the partition goes on. Only
+producing can fail the worker (the broker refusing a batch after retries: fatal, see
+:mod:`ndxp.router.outbox`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ndxp.core import wire
+from ndxp.core.errors import RejectionCode
+from ndxp.core.routing import Decision, Rejected, Routed, Router, peek_id
+from ndxp.core.topology import misplaced
+from ndxp.router.forwarding import Source, Staged, routed, to_quota_stage
+from ndxp.router.quota_stage import QuotaStage
+from ndxp.router.refusal import Output, reject
+
+log = logging.getLogger("ndxp.router")
+
+CREATE_TIME = 0  # Kafka's timestamp types: 0 the producer's CreateTime, 1 LogAppendTime
+NO_TIMESTAMP = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Ingress:
+    """What the ingress stage works with (one per router worker)."""
+
+    router: Router
+    output: Output
+    quota: QuotaStage | None
+    inline: bool
+    staged_topic: str
+    partitions: int
+
+
+def source_of(record: Any, received_ms: int) -> Source:
+    """A record's ingress coordinates, the time it was received, and the sender's claim (its
+    Kafka timestamp, when it is the producer's: CreateTime)."""
+    ts = record.timestamp
+    claimed = ts if ts is not None and ts != NO_TIMESTAMP else None
+    if getattr(record, "timestamp_type", CREATE_TIME) != CREATE_TIME:
+        claimed = None  # the broker's LogAppendTime: not a claim of the sender's
+    return Source(record.topic, record.partition, record.offset, received_ms, claimed)
+
+
+async def route(ingress: Ingress, record: Any) -> None:
+    """Decide one ingress record (aiokafka's ``ConsumerRecord`` or a ``runs.Record``) and
+    produce what the decision calls for."""
+    received_ms = int(time.time() * 1000)
+    key, value, headers = record.key, record.value, record.headers
+    source = source_of(record, received_ms)
+    try:
+        decision = ingress.router.decide(
+            record.topic,
+            headers,
+            0 if value is None else len(value),
+            0 if key is None else len(key),
+        )
+        if isinstance(decision, Routed) and ingress.quota is not None:
+            staged = _quota_bound(ingress, decision, source)
+        else:
+            staged = None
+    except Exception as exc:  # a record met a bug in deciding: refuse it, keep going
+        log.exception("could not decide %s:%s:%s", record.topic, record.partition, record.offset)
+        decision = undecidable(ingress.router, record.topic, headers, exc)
+        staged = None
+    output = ingress.output
+    if isinstance(decision, Rejected):
+        await reject(output, decision, source, key, value, headers)
+        return
+    if staged is None:
+        output.stats.on_routed(source.topic, source.received_ms)
+        route_code = str(decision.route.code)
+        await output.emit(
+            routed(decision.topic, key, value, headers, route_code, source, received_ms)
+        )
+        return
+    client, placement = staged
+    assert ingress.quota is not None
+    route_code = str(decision.route.code)
+    if not ingress.inline:
+        await output.emit(
+            to_quota_stage(ingress.staged_topic, client, route_code, source, key, value, headers)
+        )
+    elif placement is None:
+        staged_request = Staged(key, list(headers), source, route_code)
+        await ingress.quota.enforce(client.encode(), record.partition, staged_request, value)
+    else:
+        refused = Rejected(
+            RejectionCode.MISPARTITIONED,
+            placement,
+            decision.envelope.id,
+            ingress.router.registry.ingress.get(record.topic),
+        )
+        await reject(output, refused, source, key, value, headers)
+
+
+def _quota_bound(
+    ingress: Ingress, decision: Routed, source: Source
+) -> tuple[str, str | None] | None:
+    """For a request under a limit: its client, and (inline stage) why it is on the wrong
+    partition (``None``: on its client's). ``None`` when no limit applies."""
+    envelope = decision.envelope
+    if envelope.kind != wire.KIND_REQUEST:
+        return None
+    registry = ingress.router.registry
+    client = registry.subsystems[envelope.client]
+    if not registry.limits_for(client, envelope.service):
+        return None
+    if not ingress.inline:
+        return client.text, None
+    return client.text, misplaced(client.text, source.topic, source.partition, ingress.partitions)
+
+
+def undecidable(router: Router, topic: str, headers: Any, exc: Exception) -> Decision:
+    """The refusal of a record the deciding code raised on."""
+    try:
+        message_id = peek_id(headers)
+    except Exception:
+        message_id = None
+    return Rejected(
+        RejectionCode.MALFORMED,
+        f"the router could not decide this record ({type(exc).__name__}); it is kept here",
+        message_id,
+        router.registry.ingress.get(topic),
+    )

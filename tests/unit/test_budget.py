@@ -1,0 +1,178 @@
+"""The size budget: sizes counted as the broker counts them, and every copy the router builds
+of a record within the budget fits the topic it goes to — at the limits, by construction.
+
+A copy over its topic's ``max.message.bytes`` would be refused by the broker and stall the
+partition it came from (the finding: a 4 MiB key made the router exit on its routed copy, again
+after every restart)."""
+
+from __future__ import annotations
+
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ndxp.core import budget, wire
+from ndxp.core.budget import SizeBudget, headers_size, record_size
+from ndxp.core.errors import Rejection, RejectionCode
+from ndxp.core.identifiers import MemberId
+from ndxp.core.routing import Rejected
+from ndxp.core.topology import DEAD_LETTER_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MAX_VALUE_LIMIT
+from ndxp.router.forwarding import Outgoing, Source, rejection_records, routed, to_quota_stage
+
+MEMBER = MemberId.parse("VN:GOV:999.99.99.H99")
+# the longest names the router writes: a 64-character subsystem and service code
+CLIENT = f"VN:GOV:999.99.99.H99:{'s' * 64}"
+INGRESS = wire.ingress_topic(MEMBER)
+SOURCE = Source(INGRESS, 2**31 - 1, 2**63 - 1, 10**13, -(2**63))
+DETAIL = "đ" * 5000  # clipped to 1,000 characters of 2 bytes (3 with the worst letters)
+
+
+def batch_bytes(out: Outgoing) -> int:
+    """What the broker measures: the copy alone in a batch, built by aiokafka itself."""
+    builder = DefaultRecordBatchBuilder(
+        magic=2,
+        compression_type=0,
+        is_transactional=0,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=2**30,
+    )
+    meta = builder.append(
+        0, timestamp=out.timestamp_ms, key=out.key, value=out.value, headers=list(out.headers)
+    )
+    assert meta is not None
+    return len(builder.build())
+
+
+def size_of(out: Outgoing) -> int:
+    key = None if out.key is None else len(out.key)
+    value = None if out.value is None else len(out.value)
+    return record_size(key, value, headers_size(out.headers), len(out.headers))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(st.none(), st.binary(max_size=300)),
+    st.one_of(st.none(), st.binary(max_size=20_000)),
+    st.lists(
+        st.tuples(st.text(max_size=30), st.one_of(st.none(), st.binary(max_size=200))),
+        max_size=60,
+    ),
+)
+def test_record_size_is_what_aiokafka_builds(
+    key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes | None]]
+) -> None:
+    out = Outgoing("t", key, value, headers, 0)
+    assert size_of(out) == batch_bytes(out)
+
+
+def test_the_parts_are_checked_value_key_headers_with_their_sizes() -> None:
+    b = SizeBudget(1000)
+    b.check(4096, 1000, 65536)  # at every limit: fine
+    for args, part in (
+        ((4096, 1001, 65536), "value is 1001 bytes, the limit is 1000"),
+        ((4097, 1000, 65536), "key is 4097 bytes, the limit is 4096"),
+        ((4096, 1000, 65537), "headers are 65537 bytes (names, values and lengths)"),
+        ((10**7, 10**7, 10**7), "value is 10000000 bytes"),
+    ):
+        try:
+            b.check(*args)
+        except Rejection as r:
+            assert r.code is RejectionCode.TOO_LARGE and r.detail.startswith(part), r.detail
+        else:
+            raise AssertionError(args)
+
+
+def test_the_highest_value_limit_is_the_largest_whose_copies_fit() -> None:
+    assert SizeBudget(MAX_VALUE_LIMIT).largest_copy() <= MAX_MESSAGE_BYTES
+    assert SizeBudget(MAX_VALUE_LIMIT + 1).largest_copy() > MAX_MESSAGE_BYTES
+    assert MAX_MESSAGE_BYTES + budget.ROUTER_HEADROOM <= DEAD_LETTER_MAX_MESSAGE_BYTES
+
+
+def worst_headers(total: int, count_bias: int) -> list[tuple[str, bytes | None]]:
+    """Headers taking exactly ``total`` bytes on the wire: many tiny ones, then one big one."""
+    tiny = [("", b"")] * count_bias  # 2 bytes each
+    rest = total - 2 * count_bias
+    # one header "x" whose value fills the rest (its length varint included)
+    for n in range(rest, 0, -1):
+        big = [("x", b"v" * n)]
+        if headers_size(big) <= rest:
+            padding = rest - headers_size(big)
+            return [*tiny, *[("", b"")] * (padding // 2), *big, *[("", None)] * (padding % 2)]
+    return tiny
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(0, 32_000),
+    st.integers(0, 4096),
+    st.sampled_from([1, 1000, MAX_VALUE_LIMIT]),
+    st.booleans(),
+)
+def test_every_copy_of_a_record_within_the_budget_fits_its_topic(
+    tiny: int, key_len: int, limit: int, with_claim: bool
+) -> None:
+    b = SizeBudget(limit)
+    headers = worst_headers(budget.MAX_HEADER_BYTES, tiny)
+    assert headers_size(headers) == budget.MAX_HEADER_BYTES
+    key, value = b"k" * key_len, b"v" * limit
+    b.check(len(key), len(value), headers_size(headers))  # within the budget
+    source = SOURCE if with_claim else Source(INGRESS, 2**31 - 1, 2**63 - 1, 10**13)
+    copies = {
+        "routed": routed(
+            wire.egress_topic(MEMBER), key, value, headers, "999.99.99.H99", source, 10**13
+        ),
+        "staged": to_quota_stage(
+            "g" * 200 + "-quota-requests", CLIENT, "999.99.99.H99", source, key, value, headers
+        ),
+    }
+    refusal = Rejected(RejectionCode.QUOTA_EXCEEDED, DETAIL, "i" * 128, MEMBER)
+    quota = [
+        (wire.H_QUOTA_LIMIT, b"l" * 200),
+        (wire.H_QUOTA_POLICY, b"rate=1e+06/s;burst=1000000;daily=1000000000"),
+        (wire.H_RETRY_AFTER, b"86400.000"),
+        (wire.H_QUOTA_REMAINING, b"1000000000"),
+    ]
+    dead, notice = rejection_records(refusal, source, key, value, headers, 10**13, quota)
+    copies["notice"] = notice
+    for name, out in copies.items():
+        assert size_of(out) <= b.largest_copy() <= MAX_MESSAGE_BYTES, name
+    assert size_of(dead) <= DEAD_LETTER_MAX_MESSAGE_BYTES
+    assert size_of(notice) < 16 * 1024  # the notice never carries the payload
+
+
+def test_the_dead_letter_copy_of_anything_the_ingress_topic_accepted_fits() -> None:
+    """The largest single record an ingress topic takes (4 MiB batch), made of a 4 MiB key or
+    of 4 MiB of headers: refused TOO_LARGE, and its dead-letter copy (kept whole) still fits
+    ``ndxp.rejected``; the notice drops a key over the limit."""
+    room = MAX_MESSAGE_BYTES - record_size(0, 2, 0, 0)
+    big_key = next(n for n in range(room, 0, -1) if record_size(n, 2, 0, 0) <= MAX_MESSAGE_BYTES)
+    count = next(
+        n for n in range(room // 2, 0, -1) if record_size(None, 2, 2 * n, n) <= MAX_MESSAGE_BYTES
+    )
+    refusal = Rejected(RejectionCode.TOO_LARGE, DETAIL, "i" * 128, MEMBER)
+    for key, headers in ((b"k" * big_key, []), (None, [("", b"")] * count)):
+        original = Outgoing(INGRESS, key, b"{}", headers, 0)
+        assert MAX_MESSAGE_BYTES - 3 <= size_of(original) <= MAX_MESSAGE_BYTES
+        dead, notice = rejection_records(refusal, SOURCE, key, b"{}", headers, 10**13)
+        assert size_of(dead) <= DEAD_LETTER_MAX_MESSAGE_BYTES
+        assert size_of(notice) < 16 * 1024
+
+
+def test_topic_limits_that_break_the_budget_are_named() -> None:
+    from ndxp.core.registry import Registry
+    from ndxp.core.topology import limit_faults, topics_for
+
+    from .core.conftest import small_document
+
+    specs = topics_for(Registry.from_document(small_document()), 3)
+    ingress = next(s.name for s in specs if s.name.startswith(wire.INGRESS_PREFIX))
+    egress = next(s.name for s in specs if s.name.startswith(wire.EGRESS_PREFIX))
+    fine = {s.name: int(s.config["max.message.bytes"]) for s in specs}
+    assert limit_faults(fine, specs) == []
+    assert limit_faults({**fine, ingress: 1024}, specs) == []  # an ingress taking less: fine
+    assert limit_faults({**fine, ingress: 8 * 1024 * 1024, egress: 1048588}, specs) == [
+        f"{ingress} takes 8388608 bytes, more than 4194304",
+        f"{egress} takes 1048588 bytes, less than 4194304",
+    ]
