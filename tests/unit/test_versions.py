@@ -110,6 +110,18 @@ def test_a_missing_attribute_is_refused() -> None:
     ]
 
 
+def test_a_module_that_no_longer_imports_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ndxp_broken_release.py").write_text("raise TypeError('needs aiokafka>=1')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    table = (Attribute("ndxp_broken_release:Consumer.x", "router/x.py reads it"),)
+    assert _one(check((), table)) == (
+        "ndxp_broken_release:Consumer.x cannot be imported (TypeError: needs aiokafka>=1) "
+        "(router/x.py reads it)"
+    )
+
+
 def test_a_changed_signature_is_refused_with_both_shapes() -> None:
     table = (
         Method(f"{HERE}:FakeConsumer._new_offset", "def(self, tp, force=)", "router/x.py"),
@@ -208,7 +220,10 @@ def test_guard_is_silent_when_all_is_as_expected(capsys: pytest.CaptureFixture[s
 
 def test_refusal_is_one_line() -> None:
     assert refusal(["a changed"]) == "ndxp: refusing to start: a changed"
-    assert "\n" not in refusal(["a", "b", "c"])
+    assert refusal(["x (Error: line 1\nline 2)", "b", "c"]) == (
+        "ndxp: refusing to start: x (Error: line 1 line 2); and 2 more "
+        "(python -m ndxp.router.versions lists them)"
+    )
 
 
 def test_shape() -> None:
