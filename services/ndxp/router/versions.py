@@ -1,0 +1,559 @@
+"""What the router replaces, wraps, calls or reads inside faust-streaming, mode-streaming and
+aiokafka, and the check at start that all of it is still there.
+
+The router works around message-loss races in faust-streaming and skips its per-record
+machinery (:mod:`ndxp.router.faust_fixes`, :mod:`ndxp.router.runs`, :mod:`ndxp.router.outbox`,
+:mod:`ndxp.router.quota_changelog`, :mod:`ndxp.router.app`) by reaching into private
+attributes of these libraries. A new release may rename one (a patch that no longer takes
+effect: Faust's loss bugs come back, silently) or change its shape (the hot path crashes). So
+:func:`guard`, called first thing by ``ndxp router``, checks:
+
+- the exact version of each distribution (:data:`DISTRIBUTIONS`): the crash tests were run
+  against these, and only these;
+- every internal in :data:`EXPECTED`, without a broker: a method with these parameters
+  (:class:`Method`), a class attribute (:class:`Attribute`), an instance attribute that a
+  method's source sets (:class:`Assigned`), a call site that makes a replacement take effect
+  (:class:`Calls`: the library must look the name up on the instance, where ndxp put its own).
+
+On any mismatch it prints one line naming what changed and exits 78 (``EX_CONFIG``).
+``python -m ndxp.router.versions`` lists every mismatch, one per line. To adopt a new release,
+install it on a branch, list what changed, adapt the patching modules and this table, and run
+the crash tests (``make soak-quota``, ``tests/faults``) before raising the versions here.
+
+A check costs about 45 ms once per start, mostly reading the source of 19 functions (its own
+time, after importing what the worker imports anyway: 44.6-45.5 ms in 5 runs on an idle
+2-core machine, 52-145 ms with both cores busy).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+EX_CONFIG = 78  # sysexits.h: "something was found in an unconfigured or misconfigured state"
+_FILE = re.compile(r"[\w/]+\.py")  # the ndxp modules an expectation's user names
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A distribution as pip knows it, the exact version verified, and its import name (an
+    expectation belongs to the package whose module defines its target)."""
+
+    name: str
+    version: str
+    package: str
+
+
+@dataclass(frozen=True)
+class Method:
+    """A function or method with this shape: ``def(self, tp)``, ``async def(self)``,
+    ``async generator(self, timeout)``; ``=`` marks a parameter with a default, a lone ``*``
+    the start of keyword-only parameters."""
+
+    target: str  # "module:Class.method" (or "module:function")
+    shape: str
+    user: str  # who relies on it, and how: "router/outbox.py calls it ..."
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A class attribute, property or method that must exist."""
+
+    target: str  # "module:Class.name"
+    user: str
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """An instance attribute, set by a method (``__init__`` mostly): its source must contain
+    ``self.<name> =`` (or ``self.<name> = <value>``, when ndxp relies on the value's type)."""
+
+    target: str  # "module:Class.__init__"
+    name: str
+    user: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Calls:
+    """A call site that ndxp relies on: the function's source must contain ``code``
+    (whitespace is ignored)."""
+
+    target: str
+    code: str
+    user: str
+
+
+Expectation = Method | Attribute | Assigned | Calls
+
+DISTRIBUTIONS = (
+    Distribution("faust-streaming", "0.15.3", "faust"),
+    Distribution("mode-streaming", "0.7.1", "mode"),
+    Distribution("aiokafka", "0.14.0", "aiokafka"),
+)
+
+_CONSUMER = "faust.transport.drivers.aiokafka:Consumer"  # the class of ``app.consumer``
+_BASE_CONSUMER = "faust.transport.consumer:Consumer"  # where Faust's consumer logic lives
+_THREAD = "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread"  # ``consumer._thread``
+_PRODUCER = "faust.transport.drivers.aiokafka:Producer"  # the class of ``app.producer``
+_ACCUMULATOR = "aiokafka.producer.message_accumulator:MessageAccumulator"
+_BATCH = "aiokafka.producer.message_accumulator:MessageBatch"
+_FIXES = "router/faust_fixes.py"
+_RUNS = "router/runs.py"
+_OUTBOX = "router/outbox.py"
+
+EXPECTED: tuple[Expectation, ...] = (
+    # faust_fixes.deliver_in_order: read offsets off, commits from the in-order guard
+    Assigned(
+        f"{_BASE_CONSUMER}.__init__",
+        "_read_offset",
+        f"{_FIXES} replaces it with NoReadOffsets, so Faust drops no fetched message",
+    ),
+    Calls(
+        f"{_BASE_CONSUMER}._drain_messages",
+        "get_read_offset = self._read_offset.__getitem__",
+        f"{_FIXES}: the read offsets Faust drops messages below are the ones it replaces",
+    ),
+    Assigned(
+        f"{_BASE_CONSUMER}.__init__",
+        "_committed_offset",
+        f"{_FIXES} reads and updates it (perform_seek, _new_offset)",
+        "defaultdict(lambda: None)",
+    ),
+    Assigned(
+        f"{_BASE_CONSUMER}.__init__",
+        "_acked",
+        f"{_FIXES} clears it per partition in _new_offset",
+        "defaultdict(list)",
+    ),
+    Assigned(
+        f"{_BASE_CONSUMER}.__init__",
+        "_acked_index",
+        f"{_FIXES} clears it per partition in _new_offset",
+        "defaultdict(set)",
+    ),
+    Method(
+        f"{_CONSUMER}._new_offset",
+        "def(self, tp)",
+        f"{_FIXES} replaces it: commit only what the agent processed in order",
+    ),
+    Calls(
+        f"{_CONSUMER}._filter_committable_offsets",
+        "offset = self._new_offset(tp)",
+        f"{_FIXES}: Faust must take commit offsets from the replaced _new_offset",
+    ),
+    Method(
+        f"{_CONSUMER}.perform_seek",
+        "async def(self)",
+        f"{_FIXES} replaces it: start at the committed or the first offset",
+    ),
+    Method(f"{_CONSUMER}.seek_to_committed", "async def(self)", f"{_FIXES} calls it"),
+    Method(f"{_CONSUMER}.earliest_offsets", "async def(self, *partitions)", f"{_FIXES} calls it"),
+    Method(f"{_CONSUMER}.seek", "async def(self, partition, offset)", f"{_FIXES} calls it"),
+    Method(f"{_CONSUMER}.highwater", "def(self, tp)", f"{_FIXES} and {_RUNS} call it"),
+    Method(f"{_CONSUMER}.assignment", "def(self)", f"{_FIXES} calls it"),
+    Method(
+        f"{_CONSUMER}.on_partitions_assigned",
+        "async def(self, assigned, generation_id=)",
+        f"{_FIXES} wraps it to know this worker's partitions",
+    ),
+    Calls(
+        f"{_CONSUMER}.threadsafe_partitions_assigned",
+        "self.on_partitions_assigned,",
+        f"{_FIXES}: rebalances must call the wrapped on_partitions_assigned",
+    ),
+    Method(
+        f"{_CONSUMER}.on_partitions_revoked",
+        "async def(self, revoked)",
+        f"{_FIXES} wraps it to stop processing revoked partitions at once",
+    ),
+    Calls(
+        f"{_CONSUMER}.threadsafe_partitions_revoked",
+        "self.on_partitions_revoked,",
+        f"{_FIXES}: rebalances must call the wrapped on_partitions_revoked",
+    ),
+    Assigned(
+        "faust.transport.consumer:ThreadDelegateConsumer.__init__",
+        "_thread",
+        f"{_FIXES} reaches the aiokafka consumer through it",
+    ),
+    Method(f"{_THREAD}._ensure_consumer", "def(self)", f"{_FIXES} calls it (InOrder._start)"),
+    Method(
+        f"{_THREAD}.call_thread",
+        "async def(self, fun, *args, **kwargs)",
+        f"{_FIXES} calls it (InOrder._start)",
+    ),
+    # faust_fixes.fetch_max_wait: a short fetch wait instead of Faust's 1,500 ms
+    Method(
+        f"{_THREAD}._create_worker_consumer",
+        "def(self, transport)",
+        f"{_FIXES} wraps it to set the consumer's fetch wait",
+    ),
+    Calls(
+        f"{_THREAD}._create_consumer",
+        "self._create_worker_consumer(transport)",
+        f"{_FIXES}: Faust must create its consumer through the wrapped method",
+    ),
+    Assigned(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer.__init__",
+        "_fetch_max_wait_ms",
+        f"{_FIXES} overwrites it before start()",
+    ),
+    Calls(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer.start",
+        "fetch_max_wait_ms=self._fetch_max_wait_ms",
+        f"{_FIXES}: start() must read the overwritten fetch wait",
+    ),
+    # faust_fixes.idempotent_producer
+    Method(
+        f"{_PRODUCER}._settings_extra",
+        "def(self)",
+        f"{_FIXES} replaces it: acks=all and idempotence outside transactions",
+    ),
+    Calls(
+        f"{_PRODUCER}._new_producer",
+        "**self._settings_extra()",
+        f"{_FIXES}: the producer must be built with the replaced _settings_extra",
+    ),
+    # faust_fixes.direct_delivery
+    Method(
+        f"{_CONSUMER}.wait_first",
+        "async def(self, *coros, timeout=)",
+        f"{_FIXES} replaces it on the consumer (direct delivery)",
+    ),
+    Calls(
+        f"{_CONSUMER}._drain_messages",
+        "await self.wait_first(callback(message), self.suspend_flow.wait())",
+        f"{_FIXES}: direct delivery recognises this call by its two coroutines",
+    ),
+    Assigned(
+        f"{_BASE_CONSUMER}.__init__",
+        "suspend_flow",
+        f"{_FIXES} reads it (direct delivery)",
+        "Event()",
+    ),
+    # runs.deliver_runs: one event per fetched run of a partition
+    Method(
+        f"{_CONSUMER}.getmany",
+        "async generator(self, timeout)",
+        f"{_RUNS} replaces it: one message per partition and fetch",
+    ),
+    Calls(
+        f"{_CONSUMER}._drain_messages",
+        "getmany = self.getmany",
+        f"{_RUNS}: Faust's fetcher must drain the replaced getmany",
+    ),
+    Calls(
+        f"{_CONSUMER}._drain_messages",
+        "getmany(timeout=",
+        f"{_RUNS}: its getmany takes the timeout by this name",
+    ),
+    Method(
+        f"{_CONSUMER}._wait_next_records",
+        "async def(self, timeout)",
+        f"{_RUNS} calls it for (records, active partitions)",
+    ),
+    Method(f"{_CONSUMER}._to_message", "def(self, tp, record)", f"{_RUNS} calls it"),
+    Assigned(f"{_BASE_CONSUMER}.__init__", "_buffered_partitions", f"{_RUNS} reads it", "set()"),
+    Attribute(f"{_CONSUMER}.flow_active", f"{_RUNS} reads it"),
+    Attribute(f"{_CONSUMER}.should_stop", f"{_RUNS} reads it"),
+    Assigned("mode.services:ServiceBase.__init__", "log", f"{_RUNS} logs through it"),
+    Attribute("faust.app.base:App.consumer_generation_id", f"{_RUNS} reads it"),
+    Method(
+        "faust.sensors.monitor:Monitor.track_tp_end_offset",
+        "def(self, tp, offset)",
+        f"{_RUNS} calls it",
+    ),
+    Method(
+        "faust.types.tuples:ConsumerMessage.__init__",
+        "def(self, topic, partition, offset, timestamp, timestamp_type, headers, key, value, "
+        "checksum, serialized_key_size=, serialized_value_size=, tp=, time_in=, time_out=, "
+        "time_total=, generation_id=)",
+        f"{_RUNS} builds one per run, 12 arguments by position",
+    ),
+    Method(
+        "faust.serializers.schemas:Schema.loads_key",
+        "def(self, app, message, *, loads=, serializer=)",
+        f"{_RUNS} overrides it (RunSchema)",
+    ),
+    Method(
+        "faust.serializers.schemas:Schema.loads_value",
+        "def(self, app, message, *, loads=, serializer=)",
+        f"{_RUNS} overrides it (RunSchema)",
+    ),
+    # outbox.Outbox: records appended to the producer's open batches
+    Method(f"{_PRODUCER}._ensure_producer", "def(self)", f"{_OUTBOX} calls it"),
+    Assigned(
+        "aiokafka.producer.producer:AIOKafkaProducer.__init__",
+        "_message_accumulator",
+        f"{_OUTBOX} appends records to its batches",
+    ),
+    Assigned(
+        "aiokafka.producer.producer:AIOKafkaProducer.__init__",
+        "_request_timeout_ms",
+        f"{_OUTBOX} reads it (how long to wait for room in a batch)",
+    ),
+    Assigned(
+        "aiokafka.producer.producer:AIOKafkaProducer.__init__",
+        "client",
+        f"{_OUTBOX} reads its cluster metadata",
+    ),
+    Assigned(
+        f"{_ACCUMULATOR}.__init__",
+        "_batches",
+        f"{_OUTBOX} appends to the last open batch of a partition",
+        "collections.defaultdict(collections.deque)",
+    ),
+    Assigned(f"{_ACCUMULATOR}.__init__", "_exception", f"{_OUTBOX} raises it"),
+    Method(f"{_ACCUMULATOR}._append_batch", "def(self, builder, tp)", f"{_OUTBOX} opens batches"),
+    Method(
+        f"{_ACCUMULATOR}.create_builder",
+        "def(self, key_serializer=, value_serializer=)",
+        f"{_OUTBOX} opens batches",
+    ),
+    Calls(
+        f"{_ACCUMULATOR}.add_message",
+        "batch = self._append_batch(builder, tp)",
+        f"{_OUTBOX} opens batches as aiokafka's send() does",
+    ),
+    Assigned(f"{_BATCH}.__init__", "_builder", f"{_OUTBOX} appends records to it"),
+    Assigned(f"{_BATCH}.__init__", "_drain_waiter", f"{_OUTBOX} reads it"),
+    Assigned(f"{_BATCH}.__init__", "future", f"{_OUTBOX} watches it for the broker's answer"),
+    Method(f"{_BATCH}.wait_drain", "async def(self, timeout=)", f"{_OUTBOX} calls it"),
+    Method(
+        "aiokafka.producer.message_accumulator:BatchBuilder.append",
+        "def(self, *, timestamp, key, value, headers=)",
+        f"{_OUTBOX} appends each record with it",
+    ),
+    Method(
+        "aiokafka.client:AIOKafkaClient._wait_on_metadata",
+        "async def(self, topic)",
+        f"{_OUTBOX} calls it",
+    ),
+    Method(
+        "aiokafka.cluster:ClusterMetadata.partitions_for_topic",
+        "def(self, topic)",
+        f"{_OUTBOX} calls it",
+    ),
+    Method(
+        "aiokafka.cluster:ClusterMetadata.available_partitions_for_topic",
+        "def(self, topic)",
+        f"{_OUTBOX} calls it",
+    ),
+    Method("aiokafka.partitioner:murmur2", "def(data)", f"{_OUTBOX} partitions keys with it"),
+    # quota_changelog.QuotaChangelog: the table's state written before every commit
+    Method(
+        f"{_PRODUCER}.flush",
+        "async def(self)",
+        "router/quota_changelog.py wraps it: the changelog is written before each commit",
+    ),
+    Calls(
+        f"{_CONSUMER}._commit_offsets",
+        "await self.app.producer.flush()",
+        f"router/quota_changelog.py and {_OUTBOX}: Faust flushes the producer before a commit",
+    ),
+    Method(
+        f"{_PRODUCER}.send",
+        "async def(self, topic, key, value, partition, timestamp, headers, *, transactional_id=)",
+        "router/quota_changelog.py calls it, 6 arguments by position",
+    ),
+    Attribute("faust.tables.table:Table.data", "router/quota_changelog.py writes to it"),
+    # app.create_app: new ingress topics subscribed at once
+    Calls(
+        "faust.topics:Topic._clone_args",
+        '"topics": self.topics',
+        "router/app.py: the agent's channel shares the ingress topic list it extends",
+    ),
+    Attribute(
+        "faust.transport.conductor:Conductor._resubscribe_sleep_lock_seconds",
+        "router/app.py lowers it to resubscribe within a second",
+    ),
+    Calls(
+        "faust.transport.conductor:Conductor._subscriber.fun",  # a @Service.task
+        "await self.sleep(self._resubscribe_sleep_lock_seconds)",
+        "router/app.py: the conductor must read the lowered wait from the instance",
+    ),
+    Method(
+        "faust.transport.conductor:Conductor._flag_changes",
+        "def(self)",
+        "router/app.py calls it to resubscribe",
+    ),
+    # kafka_io.consumer_at_end (client tools)
+    Assigned(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer.__init__",
+        "_client",
+        "kafka_io.py forces a metadata update through it",
+    ),
+    Method(
+        "aiokafka.client:AIOKafkaClient.force_metadata_update",
+        "def(self)",
+        "kafka_io.py calls it",
+    ),
+)
+
+
+def check(
+    distributions: Sequence[Distribution] | None = None,
+    expected: Sequence[Expectation] | None = None,
+    installed: Callable[[str], str] = metadata.version,
+) -> list[str]:
+    """Every mismatch between what is installed and what ndxp was verified with (by default
+    :data:`DISTRIBUTIONS` and :data:`EXPECTED`), as one sentence each, versions first; empty
+    when all is as expected."""
+    dists = DISTRIBUTIONS if distributions is None else distributions
+    table = EXPECTED if expected is None else expected
+    found = [m for d in dists if (m := _version_mismatch(d, table, installed))]
+    found.extend(m for e in table if (m := _mismatch(e)))
+    return found
+
+
+def refusal(mismatches: Sequence[str]) -> str:
+    """The one line printed when the router refuses to start."""
+    line = "ndxp: refusing to start: " + " ".join(mismatches[0].split())
+    if len(mismatches) > 1:
+        line += f"; and {len(mismatches) - 1} more (python -m ndxp.router.versions lists them)"
+    return line
+
+
+def guard(
+    distributions: Sequence[Distribution] | None = None,
+    expected: Sequence[Expectation] | None = None,
+) -> None:
+    """Exit with :data:`EX_CONFIG` and one line on stderr unless everything is as expected."""
+    mismatches = check(distributions, expected)
+    if mismatches:
+        print(refusal(mismatches), file=sys.stderr, flush=True)
+        raise SystemExit(EX_CONFIG)
+
+
+def shape(fn: Any) -> str:
+    """How a function is called: ``async def(self, tp, *, timeout=)``."""
+    if inspect.isasyncgenfunction(fn):
+        kind = "async generator"
+    elif inspect.iscoroutinefunction(fn):
+        kind = "async def"
+    else:
+        kind = "def"
+    params: list[str] = []
+    keyword_only = False
+    parameters = inspect.signature(fn).parameters.values()
+    for p in parameters:
+        if p.kind is p.VAR_POSITIONAL:
+            params.append(f"*{p.name}")
+            keyword_only = True
+        elif p.kind is p.VAR_KEYWORD:
+            params.append(f"**{p.name}")
+        else:
+            if p.kind is p.KEYWORD_ONLY and not keyword_only:
+                params.append("*")
+                keyword_only = True
+            params.append(p.name + ("=" if p.default is not p.empty else ""))
+            if p.kind is p.POSITIONAL_ONLY and not _more_positional_only(parameters, p):
+                params.append("/")
+    return f"{kind}({', '.join(params)})"
+
+
+def _more_positional_only(parameters: Any, after: inspect.Parameter) -> bool:
+    names = [p.name for p in parameters if p.kind is p.POSITIONAL_ONLY]
+    return names.index(after.name) < len(names) - 1
+
+
+def _version_mismatch(
+    dist: Distribution, expected: Sequence[Expectation], installed: Callable[[str], str]
+) -> str | None:
+    try:
+        version = installed(dist.name)
+    except metadata.PackageNotFoundError:
+        return f"{dist.name} is not installed, ndxp was verified with {dist.version}"
+    if version == dist.version:
+        return None
+    users = sorted(
+        {f for e in expected if _package(e.target) == dist.package for f in _FILE.findall(e.user)}
+    )
+    why = f" ({', '.join(users)} patch or read its internals)" if users else ""
+    return f"{dist.name} {version} installed, ndxp was verified with {dist.version}{why}"
+
+
+def _package(target: str) -> str:
+    """The package that defines the target (``Consumer.wait_first`` is mode's), else the
+    one named by it."""
+    try:
+        obj = _resolve(target)
+    except _Gone:
+        obj = None
+    obj = getattr(obj, "fget", obj)  # a property: its getter
+    module = getattr(obj, "__module__", None)
+    name = module if isinstance(module, str) else target.partition(":")[0]
+    return name.partition(".")[0]
+
+
+class _Gone(Exception):
+    pass
+
+
+def _resolve(target: str) -> Any:
+    module, _, qualname = target.partition(":")
+    try:
+        obj: Any = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise _Gone("is gone") from exc
+    except Exception as exc:  # a release that does not import with the others installed
+        raise _Gone(f"cannot be imported ({type(exc).__name__}: {exc})") from exc
+    try:
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except AttributeError as exc:
+        raise _Gone("is gone") from exc
+    return obj
+
+
+def _mismatch(e: Expectation) -> str | None:
+    try:
+        obj = _resolve(e.target)
+    except _Gone as gone:
+        return f"{e.target} {gone} ({e.user})"
+    if isinstance(e, Attribute):
+        return None
+    if isinstance(e, Method):
+        try:
+            actual = shape(obj)
+        except (TypeError, ValueError):
+            return f"{e.target} is no longer a function ({e.user})"
+        if actual != e.shape:
+            return f"{e.target} is now {actual}, ndxp expects {e.shape} ({e.user})"
+        return None
+    try:
+        source = inspect.getsource(obj)
+    except (OSError, TypeError):
+        return f"{e.target} has no source to check ({e.user})"
+    if isinstance(e, Assigned):
+        # self.x = v, or self.x: T = v on one line; never self.x == v
+        value = r"\s*".join(re.escape(c) for c in "".join(e.value.split()))
+        if re.search(rf"self\.{re.escape(e.name)}\s*(?::[^=\n]+)?=(?!=)\s*{value}", source):
+            return None
+        sets = f"self.{e.name} = {e.value}" if e.value else f"self.{e.name}"
+        return f"{e.target} no longer sets {sets} ({e.user})"
+    if "".join(e.code.split()) in "".join(source.split()):
+        return None
+    return f"{e.target} no longer runs `{e.code}` ({e.user})"
+
+
+def main() -> int:
+    mismatches = check()
+    for line in mismatches:
+        print(line)
+    if mismatches:
+        return EX_CONFIG
+    versions = ", ".join(f"{d.name} {d.version}" for d in DISTRIBUTIONS)
+    print(f"ok: {versions}; {len(EXPECTED)} internals as expected")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
