@@ -17,8 +17,7 @@ with ``surrogateescape`` (``name.encode("utf-8", "surrogateescape")`` gives back
 bytes), and iteration goes on from the record that failed. CRC checks, control batches,
 aborted transactions and offsets stay ``PartitionRecords``' own: the wrapper forwards the
 batch's attributes unchanged. Decoding a raw name is the consumer's job only; what to do with
-such a record (refuse it, escape it for a dead-letter copy: :func:`escaped_name`) is the
-reader's.
+such a record (the router refuses it, MALFORMED) is the reader's.
 
 Cost on the normal path: one wrapper object per batch and a generator that delegates to the
 C iterator (``yield from``), about 0.6 µs a batch. Through ``PartitionRecords``, best of 7
@@ -303,23 +302,13 @@ def _bytes(buf: bytes | memoryview, pos: int) -> tuple[bytes | None, int]:
 
 
 def _has_raw_name(record: LenientRecord) -> bool:
-    return any(is_raw_name(name) for name, _ in record.headers)
+    return any(_is_raw_name(name) for name, _ in record.headers)
 
 
-def is_raw_name(name: str) -> bool:
+def _is_raw_name(name: str) -> bool:
     """Whether a header name holds bytes that are not UTF-8 (escaped as lone surrogates
     U+DC80..U+DCFF; strict UTF-8 decoding never yields a lone surrogate)."""
     return not name.isascii() and any("\udc80" <= c <= "\udcff" for c in name)
-
-
-def escaped_name(name: str) -> str:
-    """A raw header name as valid UTF-8 text, for a copy that aiokafka's producer must write
-    (it encodes names strictly): each byte that is not UTF-8 becomes ``\\xHH`` and each
-    backslash ``\\\\``, so the original bytes can be recovered; a UTF-8 name is unchanged."""
-    if not is_raw_name(name):
-        return name
-    raw = name.replace("\\", "\\\\").encode("utf-8", "surrogateescape")
-    return raw.decode("utf-8", "backslashreplace")
 
 
 def _bench(records: int = 1_000_000, per_batch: int = 500) -> None:
