@@ -186,6 +186,8 @@ def batch_bytes(buffer: bytes, base_offset: int, crc: int) -> memoryview:
     while pos + _HEADER.size <= size:
         offset, length = _OFFSET_LENGTH.unpack_from(buffer, pos)
         end = pos + _LOG_OVERHEAD + length
+        if length < _HEADER.size - _LOG_OVERHEAD:
+            break  # not a batch: the fetcher's own parser refuses these bytes too
         if (
             offset == base_offset
             and end <= size

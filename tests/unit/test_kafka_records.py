@@ -26,6 +26,7 @@ from aiokafka.structs import TopicPartition
 from ndxp import kafka_records
 from ndxp.kafka_records import (
     LenientMemoryRecords,
+    batch_bytes,
     install,
     installed,
     read_batch,
@@ -248,6 +249,18 @@ def test_a_malformed_record_is_still_refused_when_read_again() -> None:
         read_batch(bytes(data))
     with pytest.raises(CorruptRecordException):
         read(bytes(data))
+
+
+def test_a_batch_is_looked_up_by_offset_and_crc_in_the_fetched_bytes() -> None:
+    first, second = batch(0, good(2, "a")), batch(2, with_bad(2, {0}))
+    crc = struct.unpack_from(">I", second, 17)[0]
+    assert bytes(batch_bytes(first + second, 2, crc)) == second
+    with pytest.raises(CorruptRecordException):
+        batch_bytes(first + second, 2, crc ^ 1)
+    broken = bytearray(first)
+    struct.pack_into(">i", broken, 8, -12)  # a length that would never move on
+    with pytest.raises(CorruptRecordException):
+        batch_bytes(bytes(broken) + second, 2, crc)
 
 
 def test_aborted_transactions_and_control_batches_behave_as_before() -> None:
