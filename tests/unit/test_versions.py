@@ -1,4 +1,4 @@
-"""The router's version guard (ndxp.router.versions): the installed faust-streaming,
+"""The router's version guard (ndxp.versions): the installed faust-streaming,
 mode-streaming and aiokafka pass; another version, a missing attribute, a changed signature,
 an attribute no longer set, or a call site gone each give one line naming it and exit 78;
 ``ndxp router`` refuses to start with that line before touching the broker; and every private
@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from ndxp import env
-from ndxp.router import versions
-from ndxp.router.versions import (
+from ndxp import versions
+from ndxp.versions import (
     EX_CONFIG,
     Assigned,
     Attribute,
@@ -85,7 +85,7 @@ def test_another_version_is_refused_naming_it_and_who_relies_on_it() -> None:
 
     assert _one(check(installed=installed)) == (
         "aiokafka 0.15.0 installed, ndxp was verified with 0.14.0 "
-        "(kafka_io.py, router/faust_fixes.py, router/outbox.py patch or read its internals)"
+        "(kafka_io.py, kafka_records.py, router/faust_fixes.py, router/outbox.py patch or read its internals)"
     )
 
 
@@ -209,7 +209,7 @@ def test_guard_prints_one_line_and_exits_78(capsys: pytest.CaptureFixture[str]) 
     assert err == (
         "ndxp: refusing to start: aiokafka 0.14.0 installed, ndxp was verified with 0.13.0 "
         "(router/outbox.py patch or read its internals); and 1 more "
-        "(python -m ndxp.router.versions lists them)\n"
+        "(python -m ndxp.versions lists them)\n"
     )
 
 
@@ -222,7 +222,7 @@ def test_refusal_is_one_line() -> None:
     assert refusal(["a changed"]) == "ndxp: refusing to start: a changed"
     assert refusal(["x (Error: line 1\nline 2)", "b", "c"]) == (
         "ndxp: refusing to start: x (Error: line 1 line 2); and 2 more "
-        "(python -m ndxp.router.versions lists them)"
+        "(python -m ndxp.versions lists them)"
     )
 
 
@@ -286,7 +286,7 @@ def _touched(tree: ast.AST) -> set[str]:
 
 def test_every_internal_ndxp_touches_is_in_the_guards_table() -> None:
     """A new patch or read of a private attribute anywhere in services/ndxp fails here until
-    it has an entry in ndxp.router.versions.EXPECTED (or is not a library's)."""
+    it has an entry in ndxp.versions.EXPECTED (or is not a library's)."""
     words = set()
     for e in versions.EXPECTED:
         for text in (e.target, getattr(e, "name", ""), getattr(e, "code", "")):
@@ -316,7 +316,7 @@ def test_ndxp_router_refuses_to_start_with_the_guards_line(tmp_path: Path) -> No
     done on the broker (none listens at the bootstrap address)."""
     script = (
         "import sys\n"
-        "from ndxp.router import versions\n"
+        "from ndxp import versions\n"
         "versions.DISTRIBUTIONS = (versions.Distribution('aiokafka', '0.13.0', 'aiokafka'),)\n"
         "from ndxp.cli.main import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
@@ -346,7 +346,7 @@ def test_ndxp_router_refuses_to_start_with_the_guards_line(tmp_path: Path) -> No
     assert proc.returncode == EX_CONFIG, proc.stderr
     assert proc.stderr.splitlines() == [
         "ndxp: refusing to start: aiokafka 0.14.0 installed, ndxp was verified with 0.13.0 "
-        "(kafka_io.py, router/faust_fixes.py, router/outbox.py patch or read its internals)"
+        "(kafka_io.py, kafka_records.py, router/faust_fixes.py, router/outbox.py patch or read its internals)"
     ]
     assert proc.stdout == ""
     assert not (tmp_path / "faust").exists()

@@ -63,6 +63,9 @@ def _settings(args: argparse.Namespace) -> LedgerSettings:
 
 async def run_cmd(args: argparse.Namespace) -> int:
     from ndxp.ledger.service import serve
+    from ndxp.versions import guard
+
+    guard()  # the ledger's consumer reads through ndxp.kafka_records: aiokafka's internals
 
     settings = _settings(args)
     configure(settings.log_level)

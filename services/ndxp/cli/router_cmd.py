@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ndxp.router.versions import guard
+    from ndxp.versions import guard
 
     guard()  # exits 78 unless the Faust and aiokafka internals the router patches are there
     import uvloop

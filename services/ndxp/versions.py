@@ -1,5 +1,6 @@
-"""What the router replaces, wraps, calls or reads inside faust-streaming, mode-streaming and
-aiokafka, and the check at start that all of it is still there.
+"""What ndxp replaces, wraps, calls or reads inside faust-streaming, mode-streaming and
+aiokafka, and the check at start (of the router and of the ledger) that all of it is still
+there.
 
 The router works around message-loss races in faust-streaming and skips its per-record
 machinery (:mod:`ndxp.router.faust_fixes`, :mod:`ndxp.router.runs`, :mod:`ndxp.router.outbox`,
@@ -16,7 +17,7 @@ effect: Faust's loss bugs come back, silently) or change its shape (the hot path
   (:class:`Calls`: the library must look the name up on the instance, where ndxp put its own).
 
 On any mismatch it prints one line naming what changed and exits 78 (``EX_CONFIG``).
-``python -m ndxp.router.versions`` lists every mismatch, one per line. To adopt a new release,
+``python -m ndxp.versions`` lists every mismatch, one per line. To adopt a new release,
 install it on a branch, list what changed, adapt the patching modules and this table, and run
 the crash tests (``make soak-quota``, ``tests/faults``) before raising the versions here.
 
@@ -104,11 +105,23 @@ _THREAD = "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread"  # ``consume
 _PRODUCER = "faust.transport.drivers.aiokafka:Producer"  # the class of ``app.producer``
 _ACCUMULATOR = "aiokafka.producer.message_accumulator:MessageAccumulator"
 _BATCH = "aiokafka.producer.message_accumulator:MessageBatch"
+_RECORDS = "kafka_records.py"
 _FIXES = "router/faust_fixes.py"
 _RUNS = "router/runs.py"
 _OUTBOX = "router/outbox.py"
 
 EXPECTED: tuple[Expectation, ...] = (
+    # kafka_records.install: every consumer of the process (the router's through Faust, the
+    # ledger's) reads fetched partitions through ndxp's record batches
+    Attribute(
+        "aiokafka.consumer.fetcher:MemoryRecords",
+        f"{_RECORDS} replaces it, so records with non-UTF-8 header names are read",
+    ),
+    Calls(
+        "aiokafka.consumer.fetcher:Fetcher._proc_fetch_request",
+        "records = MemoryRecords(part_data[-1])",
+        f"{_RECORDS}: the fetcher must look the name up at each fetch, where ndxp put its own",
+    ),
     # faust_fixes.deliver_in_order: read offsets off, commits from the in-order guard
     Assigned(
         f"{_BASE_CONSUMER}.__init__",
@@ -417,7 +430,7 @@ def refusal(mismatches: Sequence[str]) -> str:
     """The one line printed when the router refuses to start."""
     line = "ndxp: refusing to start: " + " ".join(mismatches[0].split())
     if len(mismatches) > 1:
-        line += f"; and {len(mismatches) - 1} more (python -m ndxp.router.versions lists them)"
+        line += f"; and {len(mismatches) - 1} more (python -m ndxp.versions lists them)"
     return line
 
 
