@@ -129,3 +129,32 @@ def test_ledger_killed_mid_stream_keeps_every_message_once(
     assert ledger.sql(f"SELECT count(), uniqExact(message_id) FROM ndxp.ledger {where}") == [
         [len(ids), len(ids)]
     ]
+
+
+def test_records_dated_over_two_hundred_past_months_are_filed_under_today(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess
+) -> None:
+    """Finding 2: 200 requests whose Kafka CreateTimes were spread over 200 past months made
+    the ledger die with TOO_MANY_PARTS, and again on every restart. The ledger's time (its
+    days, its partitions) is the platform's now: all 200 are rows of today, each keeping its
+    claim, and the ledger goes on."""
+    run = uuid.uuid4().hex[:8]
+    month_ms = 30 * 24 * 3600 * 1000
+    now = int(time.time() * 1000)
+    claims = {f"{run}-{k}": now - (k + 1) * month_ms for k in range(200)}
+    p = producer(kafka.bootstrap)
+    for mid, claim in claims.items():
+        send(p, IN_H41, request(mid, MOTCUA, POP), timestamp_ms=claim)
+    p.flush(30)
+    where = f"WHERE startsWith(message_id, '{run}-')"
+    wait_for(ledger, f"SELECT count() FROM ndxp.ledger {where}", [[200]])
+    rows = ledger.sql(
+        "SELECT message_id, toUnixTimestamp64Milli(produced_at), "
+        "received_at > now64(3) - INTERVAL 10 MINUTE "
+        f"FROM ndxp.ledger {where}"
+    )
+    assert {r[0]: r[1] for r in rows} == claims  # each claim kept as claimed
+    assert all(r[2] for r in rows)  # filed under now: one partition, not 200
+    health = ledger.health()
+    assert health is not None and health.get("rows_quarantined", 0) == 0
+    assert ledger.proc is not None and ledger.proc.poll() is None

@@ -15,7 +15,17 @@ import pytest
 from ndxp.core.topology import client_partition
 
 from .conftest import Broker
-from .kafka_tools import SERVICE, LedgerProcess, RouterProcess, Tap, hdr, stream
+from .kafka_tools import (
+    SERVICE,
+    LedgerProcess,
+    RouterProcess,
+    Tap,
+    hdr,
+    producer,
+    request,
+    send,
+    stream,
+)
 from .kafka_tools import capped_registry as registry
 
 pytestmark = pytest.mark.integration
@@ -210,3 +220,31 @@ def test_inline_stage_refuses_a_request_off_its_clients_partition(
     assert routed == set(ids) - refused
     detail = next(hdr(m, "ndxp-error-detail") for m in got if m.topic() == "ndxp.rejected")
     assert f"partition {home} of ndxp.in.000.00.00.{sender}" in (detail or "")
+
+
+def test_the_senders_clock_does_not_decide_quotas(kafka: Broker, tmp_path: Path) -> None:
+    """Finding 3: the token bucket and the daily cap took time from the sender's CreateTime,
+    so requests back-dated (yesterday, 2001, 1970) or future-dated escaped today's cap. Time is
+    the router's stamp at receipt now: all of them count on today's cap, exactly."""
+    cap, run, sender = 60, uuid.uuid4().hex[:8], "H61"
+    router = start_router(kafka, tmp_path, registry(sender, cap), f"quota-clock-{run}", "hop")
+    router.wait_ready()
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
+    now = int(time.time() * 1000)
+    claims = [now - 86_400_000, 978_307_200_000, 1, now + 50 * 60_000]  # within the broker's 1 h
+    ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
+    p = producer(kafka.bootstrap)
+    topic, client = f"ndxp.in.000.00.00.{sender}", f"VN:GOV:000.00.00.{sender}:motcua"
+    try:
+        for i, mid in enumerate(ids):
+            send(p, topic, request(mid, client, SERVICE), timestamp_ms=claims[i % len(claims)])
+        p.flush(30)
+        routed, refused = outcome(tap, ids)
+        claimed = {hdr(m, "ndxp-sent-at") for m in tap.messages if hdr(m, "ndxp-id") in routed}
+        times = [m.timestamp()[1] for m in tap.messages if hdr(m, "ndxp-id") in routed]
+    finally:
+        tap.close()
+        router.stop()
+    assert (len(routed), len(refused)) == (cap, cap // 2)
+    assert claimed == {str(c) for c in claims}  # each claim kept as claimed
+    assert all(now - 60_000 <= t <= time.time() * 1000 for t in times)  # the platform's time

@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from ndxp import env
-from ndxp import versions
+from ndxp import env, versions
 from ndxp.versions import (
     EX_CONFIG,
     Assigned,
@@ -85,7 +84,8 @@ def test_another_version_is_refused_naming_it_and_who_relies_on_it() -> None:
 
     assert _one(check(installed=installed)) == (
         "aiokafka 0.15.0 installed, ndxp was verified with 0.14.0 "
-        "(kafka_io.py, kafka_records.py, router/faust_fixes.py, router/outbox.py patch or read its internals)"
+        "(kafka_io.py, kafka_records.py, router/faust_fixes.py, router/outbox.py "
+        "patch or read its internals)"
     )
 
 
@@ -346,7 +346,8 @@ def test_ndxp_router_refuses_to_start_with_the_guards_line(tmp_path: Path) -> No
     assert proc.returncode == EX_CONFIG, proc.stderr
     assert proc.stderr.splitlines() == [
         "ndxp: refusing to start: aiokafka 0.14.0 installed, ndxp was verified with 0.13.0 "
-        "(kafka_io.py, kafka_records.py, router/faust_fixes.py, router/outbox.py patch or read its internals)"
+        "(kafka_io.py, kafka_records.py, router/faust_fixes.py, router/outbox.py "
+        "patch or read its internals)"
     ]
     assert proc.stdout == ""
     assert not (tmp_path / "faust").exists()
