@@ -37,7 +37,7 @@ from ndxp.core.errors import InvalidIdentifier, Rejection, RejectionCode
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
 from ndxp.core.registry import Party, Registry
 
-Headers = Sequence[tuple[str, bytes]]
+Headers = Sequence[tuple[str, bytes | None]]
 
 
 @dataclass(frozen=True, slots=True)

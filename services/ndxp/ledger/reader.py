@@ -23,7 +23,7 @@ class ServiceReader:
     def alive(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/health", timeout=2) as r:
-                return r.status == 200
+                return bool(r.status == 200)
         except OSError:
             return False
 

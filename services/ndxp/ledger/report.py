@@ -292,7 +292,7 @@ def chart(r: dict[str, Any], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    days = [date.fromisoformat(d["day"]) for d in r["daily"]]
+    days: Any = [date.fromisoformat(d["day"]) for d in r["daily"]]  # matplotlib takes dates
     values = [d["transactions"] for d in r["daily"]]
     prev = {
         _plus_year(date.fromisoformat(d["day"])): d["transactions"] for d in r["daily_last_year"]

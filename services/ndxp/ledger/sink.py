@@ -201,7 +201,7 @@ class LedgerSink:
         log.debug("inserted %d of %d rows in %.1f ms", done.rows, len(rows), elapsed)
 
     def lag(self) -> list[tuple[tuple[str, ...], float]]:
-        out = []
+        out: list[tuple[tuple[str, ...], float]] = []
         if self.consumer is None:
             return out
         for tp, position in self.positions.items():

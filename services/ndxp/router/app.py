@@ -106,7 +106,8 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     stats = RouterStats()
     watch = RegistryWatch(settings.registry_path, registry)
     ingress = app.topic(*sorted(registry.ingress), schema=RunSchema())
-    ingress.topics = list(ingress.topics)  # a list the agent's channel shares: see reload
+    subscribed: list[str] = list(ingress.topics)
+    ingress.topics = subscribed  # a list the agent's channel shares: see reload
     staged_topic = app.topic(quota_requests_topic(settings.group), schema=RunSchema())
     staged_name = staged_topic.get_topic_name()
     if settings.quota_stage not in ("hop", "inline"):
@@ -159,7 +160,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         added = sorted(set(new.ingress) - set(ingress.topics))
         if added:
             # Faust shares this list with the agent's channel; the conductor resubscribes.
-            ingress.topics.extend(added)
+            subscribed.extend(added)
             app.topics._resubscribe_sleep_lock_seconds = 1.0  # type: ignore[attr-defined]
             app.topics._flag_changes()  # type: ignore[attr-defined]
             log.info("subscribing to %d new ingress topic(s): %s", len(added), ", ".join(added))

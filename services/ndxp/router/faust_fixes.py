@@ -135,7 +135,7 @@ class InOrder:
 
     def lag(self) -> list[tuple[tuple[str, ...], float]]:
         """Per assigned partition: messages after the next one to process (metrics, health)."""
-        out = []
+        out: list[tuple[tuple[str, ...], float]] = []
         for tp in list(self.assigned):
             expected = self.next.get(tp)
             if expected is None or not self.is_stream(tp):
@@ -216,7 +216,7 @@ def _index_of(records: Sequence[Any], offset: int) -> int | None:
         return None
     guess = offset - first  # exact when the run has no gap before it
     if guess < len(records) and records[guess].offset == offset:
-        return guess
+        return int(guess)
     i = bisect_left([r.offset for r in records], offset)
     return i if i < len(records) and records[i].offset == offset else None
 

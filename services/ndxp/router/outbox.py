@@ -104,12 +104,12 @@ class Outbox:
                 available = self._producer.client.cluster.available_partitions_for_topic(topic)
                 chosen = self._sticky[topic] = random.choice(sorted(available) or parts)
             return chosen
-        found = parts[(murmur2(key) & 0x7FFFFFFF) % len(parts)]
+        hashed = parts[(int(murmur2(key)) & 0x7FFFFFFF) % len(parts)]
         if len(key) <= CACHED_KEY_BYTES:
             if len(self._by_key) >= KEY_CACHE:
                 self._by_key.clear()
-            self._by_key[topic, key] = found
-        return found
+            self._by_key[topic, key] = hashed
+        return hashed
 
     async def _topic_partitions(self, topic: str) -> list[int]:
         now = time.monotonic()

@@ -99,7 +99,7 @@ class QuotaStage:
         now_ms: int,
     ) -> None:
         hit = verdict.hit
-        extra: list[tuple[str, bytes]] = []
+        extra: list[tuple[str, bytes | None]] = []
         if hit is not None:
             detail = hit.detail
             extra = quota_headers(hit, state.remaining(hit.limit, now_ms))

@@ -59,10 +59,10 @@ def as_record(message: Any) -> Record:
 
 def records_of(message: Any, runs: bool) -> Sequence[Any]:
     """The records an agent's event carries: a run (its value), or the message itself."""
-    return message.value if runs else (as_record(message),)  # type: ignore[no-any-return]
+    return message.value if runs else (as_record(message),)
 
 
-class RunSchema(faust.Schema):
+class RunSchema(faust.Schema):  # type: ignore[type-arg]
     """A run's key and value pass through as they are (no codec: the value is a list)."""
 
     def loads_key(
