@@ -5,8 +5,9 @@
 --
 -- Local tables are replicated within a shard (ReplicatedReplacingMergeTree: a replica that
 -- dies loses nothing; inserts are deduplicated by block hash within the replication window);
--- the Distributed table spreads rows across shards by a hash of the message id, so a message
--- and its replays always land on the same shard, where the ReplacingMergeTree key collapses them.
+-- the Distributed table spreads rows across shards by a hash of the ingress record's coordinates
+-- (the row's identity, see ../003_identity.sql), so a record and its replays always land on the
+-- same shard, where the ReplacingMergeTree key collapses them.
 CREATE DATABASE IF NOT EXISTS ndxp ON CLUSTER ndxp;
 
 CREATE TABLE IF NOT EXISTS ndxp.ledger_local ON CLUSTER ndxp
@@ -30,20 +31,44 @@ CREATE TABLE IF NOT EXISTS ndxp.ledger_local ON CLUSTER ndxp
     route             LowCardinality(String),
     payload_size      UInt32,
     payload_sha256    FixedString(32),
-    produced_at       DateTime64(3, 'UTC'),
+    received_at       DateTime64(3, 'UTC'),     -- the platform's time of receipt
+    produced_at       Nullable(DateTime64(3, 'UTC')), -- the sender's claim (ndxp-sent-at)
     routed_at         DateTime64(3, 'UTC'),
     topic             LowCardinality(String),
-    partition         UInt16,
+    partition         UInt32,
     offset            UInt64,
-    ingress_topic     LowCardinality(String),
-    ingested_at       DateTime64(3, 'UTC') DEFAULT now64(3)
+    source_topic      LowCardinality(String),   -- the ingress record: the row's identity
+    source_partition  UInt32,
+    source_offset     UInt64,
+    ingested_at       DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX received_idx received_at TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/ndxp/ledger_local', '{replica}')
-PARTITION BY toYYYYMM(produced_at, 'Asia/Ho_Chi_Minh')
-ORDER BY (toDate(produced_at, 'Asia/Ho_Chi_Minh'), message_id);
+PARTITION BY toYYYYMM(received_at, 'Asia/Ho_Chi_Minh')
+ORDER BY (source_topic, source_partition, source_offset);
 
+-- Sharded by the ingress record, so a record and its replays land on the same shard.
 CREATE TABLE IF NOT EXISTS ndxp.ledger ON CLUSTER ndxp AS ndxp.ledger_local
-ENGINE = Distributed(ndxp, ndxp, ledger_local, cityHash64(message_id));
+ENGINE = Distributed(ndxp, ndxp, ledger_local,
+                     cityHash64(source_topic, source_partition, source_offset));
+
+CREATE TABLE IF NOT EXISTS ndxp.ledger_quarantine_local ON CLUSTER ndxp
+(
+    topic          LowCardinality(String),
+    partition      Int64,
+    offset         Int64,
+    reason         String,
+    message_id     String,
+    received_ms    Int64,
+    payload_size   UInt32,
+    payload_sha256 FixedString(32),
+    quarantined_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/ndxp/ledger_quarantine_local', '{replica}')
+ORDER BY (topic, partition, offset);
+
+CREATE TABLE IF NOT EXISTS ndxp.ledger_quarantine ON CLUSTER ndxp AS ndxp.ledger_quarantine_local
+ENGINE = Distributed(ndxp, ndxp, ledger_quarantine_local, cityHash64(topic, partition, offset));
 
 CREATE TABLE IF NOT EXISTS ndxp.ledger_daily_local ON CLUSTER ndxp
 (
@@ -66,7 +91,7 @@ ORDER BY (day, kind, outcome, error, client_level1, client_member, service_level
 CREATE MATERIALIZED VIEW IF NOT EXISTS ndxp.ledger_daily_mv ON CLUSTER ndxp
 TO ndxp.ledger_daily_local AS
 SELECT
-    toDate(produced_at, 'Asia/Ho_Chi_Minh') AS day,
+    toDate(received_at, 'Asia/Ho_Chi_Minh') AS day,
     kind, outcome, error, client_level1, client_member, service_level1, service,
     count() AS messages,
     sum(payload_size) AS payload_bytes
