@@ -18,6 +18,13 @@ LEDGER_GROUP = "NDXP_LEDGER_GROUP"  # the ledger's consumer group, default ndxp-
 LEDGER_WEB_PORT = "NDXP_LEDGER_WEB_PORT"  # health + read-only SQL endpoint, default 6067
 LEDGER_BATCH_ROWS = "NDXP_LEDGER_BATCH_ROWS"  # insert when this many rows are pending
 LEDGER_BATCH_SECONDS = "NDXP_LEDGER_BATCH_SECONDS"  # ... or when the oldest waited this long
+# Analysts' SQL on the ledger (services/ndxp/ledger/analyst.py): limits of every query
+LEDGER_SQL_MAX_SECONDS = "NDXP_LEDGER_SQL_MAX_SECONDS"  # engine max_execution_time, default 30
+LEDGER_SQL_MAX_MEMORY = "NDXP_LEDGER_SQL_MAX_MEMORY"  # bytes (max_memory_usage), default 384 MiB
+LEDGER_SQL_MAX_ROWS = "NDXP_LEDGER_SQL_MAX_ROWS"  # result rows (max_result_rows), default 100000
+LEDGER_SQL_MAX_RESULT_BYTES = "NDXP_LEDGER_SQL_MAX_RESULT_BYTES"  # default 64 MiB
+LEDGER_SQL_MAX_ROWS_TO_READ = "NDXP_LEDGER_SQL_MAX_ROWS_TO_READ"  # default 0: the time limit
+LEDGER_SQL_WORKERS = "NDXP_LEDGER_SQL_WORKERS"  # analyst queries at once, default 2
 QUOTAS = "NDXP_QUOTAS"  # "on" (default) enforces the registry's limits; "off" skips them
 QUOTA_STAGE = "NDXP_QUOTA_STAGE"  # hop (default) or inline: see schemas/WIRE.md
 REGISTRY_TOPIC = (

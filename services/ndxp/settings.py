@@ -101,7 +101,8 @@ class LedgerSettings:
     """The ledger service's settings (and what ``ndxp sql`` / ``ndxp report`` need to find it)."""
 
     bootstrap: str = "127.0.0.1:9092"
-    dsn: str = ""  # default: chdb:///<var>/ledger (embedded ClickHouse engine)
+    # default: chdb:///<var>/ledger (embedded ClickHouse engine); a server's may hold a password
+    dsn: str = field(default="", repr=False)
     group: str = "ndxp-ledger"
     web_port: int = 6067
     var: Path = REPO / "var"
@@ -111,10 +112,30 @@ class LedgerSettings:
     log_level: str = "INFO"
     caught_up_lag: int = 5000  # health says "caught up" while fewer messages wait than this
     auth: KafkaAuth = field(default_factory=KafkaAuth)  # PLAINTEXT unless NDXP_KAFKA_* say
+    # Analysts' SQL (ndxp sql, ndxp report, POST /sql): limits the engine enforces on every
+    # query, and how many run at once (each on its own engine client, never the ingest's).
+    # Memory: the ledger process stays under 1 GB with the ingest's ~520 MB peak and
+    # sql_workers x sql_max_memory_bytes beside it.
+    sql_max_seconds: float = 30.0
+    sql_max_memory_bytes: int = 384 * 1024 * 1024
+    sql_max_result_rows: int = 100_000
+    sql_max_result_bytes: int = 64 * 1024 * 1024
+    sql_max_rows_to_read: int = 0  # 0: no limit (a count over the whole ledger is fair)
+    sql_workers: int = 2
+    sql_max_body_bytes: int = 64 * 1024  # POST /sql request body
+
+    def __post_init__(self) -> None:
+        if self.sql_workers < 1 or self.sql_max_seconds <= 0 or self.sql_max_result_rows < 1:
+            raise ValueError("sql_workers, sql_max_seconds and sql_max_result_rows must be > 0")
 
     @property
     def ledger_dsn(self) -> str:
         return self.dsn or f"chdb://{self.var / 'ledger'}"
+
+    @property
+    def sql_token_file(self) -> Path:
+        """The bearer token of POST /sql: made by the ledger service, read by ``ndxp sql``."""
+        return self.var / "secrets" / "ledger-sql.token"
 
     @property
     def embedded(self) -> bool:
@@ -136,6 +157,12 @@ _LEDGER_ENV = {
     "batch_rows": env.LEDGER_BATCH_ROWS,
     "batch_seconds": env.LEDGER_BATCH_SECONDS,
     "log_level": env.LOG_LEVEL,
+    "sql_max_seconds": env.LEDGER_SQL_MAX_SECONDS,
+    "sql_max_memory_bytes": env.LEDGER_SQL_MAX_MEMORY,
+    "sql_max_result_rows": env.LEDGER_SQL_MAX_ROWS,
+    "sql_max_result_bytes": env.LEDGER_SQL_MAX_RESULT_BYTES,
+    "sql_max_rows_to_read": env.LEDGER_SQL_MAX_ROWS_TO_READ,
+    "sql_workers": env.LEDGER_SQL_WORKERS,
 }
 
 _S = TypeVar("_S", RouterSettings, LedgerSettings)

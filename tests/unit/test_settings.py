@@ -41,3 +41,28 @@ def test_a_value_limit_whose_routed_copy_would_not_fit_the_egress_topic_is_refus
         RouterSettings.from_env({"NDXP_MAX_VALUE_BYTES": str(MAX_VALUE_LIMIT + 1)})
     with pytest.raises(ValueError, match="max value bytes"):
         RouterSettings.from_env({"NDXP_MAX_VALUE_BYTES": "0"})
+
+
+def test_analyst_sql_limits_from_the_environment() -> None:
+    s = LedgerSettings.from_env(
+        {
+            "NDXP_VAR": "/srv/v",
+            "NDXP_LEDGER_SQL_MAX_SECONDS": "5.5",
+            "NDXP_LEDGER_SQL_MAX_MEMORY": "1000000",
+            "NDXP_LEDGER_SQL_MAX_ROWS": "10",
+            "NDXP_LEDGER_SQL_MAX_RESULT_BYTES": "2000",
+            "NDXP_LEDGER_SQL_MAX_ROWS_TO_READ": "30",
+            "NDXP_LEDGER_SQL_WORKERS": "3",
+        }
+    )
+    assert (s.sql_max_seconds, s.sql_max_memory_bytes, s.sql_max_result_rows) == (5.5, 10**6, 10)
+    assert (s.sql_max_result_bytes, s.sql_max_rows_to_read, s.sql_workers) == (2000, 30, 3)
+    assert s.sql_token_file == Path("/srv/v/secrets/ledger-sql.token")
+    d = LedgerSettings()
+    assert (d.sql_max_seconds, d.sql_max_result_rows, d.sql_max_memory_bytes) == (
+        30.0,
+        100_000,
+        384 * 2**20,
+    )
+    with pytest.raises(ValueError, match="sql_workers"):
+        LedgerSettings.from_env({"NDXP_LEDGER_SQL_WORKERS": "0"})

@@ -3,12 +3,13 @@ default, a ClickHouse server with an ``http://`` DSN — same code, same DDL."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
@@ -24,7 +25,10 @@ from ndxp.core.ledger import (
     unique_rows,
 )
 from ndxp.core.seen import PRESENT, UNKNOWN, Seen
-from ndxp.settings import REPO
+from ndxp.settings import REPO, LedgerSettings
+
+if TYPE_CHECKING:
+    from ndxp.ledger.analyst import Analyst
 
 log = logging.getLogger("ndxp.ledger")
 MIGRATIONS = REPO / "schemas" / "clickhouse"
@@ -40,23 +44,6 @@ class Inserted:
     rows: int  # new rows in the ledger
     duplicates: int  # already there (a replay)
     quarantined: int  # refused, kept in ndxp.ledger_quarantine with the reason
-
-
-# Roots of the statements `ndxp sql` lets through (as EXPLAIN AST names them).
-READ_ROOTS = (
-    "SelectWithUnionQuery",
-    "SelectQuery",
-    "ShowTables",
-    "DescribeQuery",
-    "Explain",
-    "ShowCreate",
-    "ExistsTableQuery",
-    "ShowColumns",
-)
-
-
-class ReadOnlyError(NdxpError):
-    """A statement other than a read, refused by ``ndxp sql``."""
 
 
 class LedgerStore:
@@ -209,35 +196,22 @@ class LedgerStore:
 
     # -- reads --------------------------------------------------------------------------
     def read(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run one read-only statement; anything else raises :class:`ReadOnlyError`."""
-        sql = sql.strip().rstrip(";").strip()
-        self.check_read_only(sql)
-        settings = {} if self.embedded else {"readonly": 1}
-        result = self.client.query(sql, settings=settings)
-        return list(result.column_names), [tuple(r) for r in result.result_rows]
+        """Run one analyst statement (refused unless it is a read of the ledger) on an
+        engine client of its own, read-only and limited: :mod:`ndxp.ledger.analyst`."""
+        return self.analyst.read(sql)
 
-    def check_read_only(self, sql: str) -> None:
-        if not sql:
-            raise ReadOnlyError("empty statement")
-        if re.search(r"\bINTO\s+OUTFILE\b", sql, re.IGNORECASE):
-            raise ReadOnlyError("INTO OUTFILE writes a file: refused")
-        try:
-            ast = self.client.query(f"EXPLAIN AST {sql}").result_rows
-        except Exception as exc:
-            raise ReadOnlyError(
-                f"not a statement ClickHouse can parse: {_first_line(exc)}"
-            ) from None
-        root = str(ast[0][0]).strip() if ast else ""
-        if not root.startswith(READ_ROOTS):
-            raise ReadOnlyError(
-                f"only reads are allowed (SELECT, WITH, SHOW, DESCRIBE, "
-                f"EXPLAIN); this is {root.split(' ')[0] or 'unknown'}"
-            )
+    @functools.cached_property
+    def analyst(self) -> Analyst:
+        from ndxp.ledger.analyst import Analyst
+
+        return Analyst(LedgerSettings(dsn=self.dsn))
 
     def command(self, sql: str) -> Any:
         return self.client.command(sql)
 
     def close(self) -> None:
+        if "analyst" in self.__dict__:
+            self.analyst.close()
         self.client.close()
 
 
