@@ -238,8 +238,9 @@ def verify(
     """The ledger's view of this run's requests, once it has caught up (or after wait_s)."""
     sys.path.insert(0, str(REPO / "services"))
     from ndxp.ledger.reader import ServiceReader
+    from ndxp.settings import LedgerSettings
 
-    reader = ServiceReader(ledger_port)
+    reader = ServiceReader.of(LedgerSettings.from_env(web_port=ledger_port))
     prefix = f"lt{run}-"
     q_requests = (
         "SELECT count(), uniqExact(message_id), uniqExactIf(message_id, outcome = 'routed'), "

@@ -12,10 +12,13 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
+
+if TYPE_CHECKING:
+    from ndxp.ledger.reader import ServiceReader
 
 REPO = Path(__file__).resolve().parents[2]
 NDXP = REPO / ".venv" / "bin" / "ndxp"
@@ -308,6 +311,12 @@ class LedgerProcess(ServiceProcess):
         ]
 
     def sql(self, query: str) -> list[list[Any]]:
-        from ndxp.ledger.reader import ServiceReader
+        return [list(r) for r in self.reader().read(query)[1]]
 
-        return [list(r) for r in ServiceReader(self.web_port).read(query)[1]]
+    def reader(self) -> ServiceReader:
+        """``POST /sql`` with the token the service made in its ``NDXP_VAR``."""
+        from ndxp.ledger.reader import ServiceReader
+        from ndxp.settings import LedgerSettings
+
+        settings = LedgerSettings.from_env({**os.environ, **self.env}, web_port=self.web_port)
+        return ServiceReader.of(settings)

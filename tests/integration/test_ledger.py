@@ -1,17 +1,27 @@
-"""The ledger service against the real broker and the real engine: rows, SQL, kill -9."""
+"""The ledger service against the real broker and the real engine: rows, analysts' SQL
+(token, content type, refusals, beside the ingest), health without secrets, kill -9."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import stat
+import subprocess
+import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ndxp.core.errors import NdxpError
 
 from .conftest import Broker
-from .kafka_tools import LedgerProcess, RouterProcess, producer, request, send, stream
+from .kafka_tools import NDXP, LedgerProcess, RouterProcess, producer, request, send, stream
 
 pytestmark = pytest.mark.integration
 
@@ -158,3 +168,132 @@ def test_records_dated_over_two_hundred_past_months_are_filed_under_today(
     health = ledger.health()
     assert health is not None and health.get("rows_quarantined", 0) == 0
     assert ledger.proc is not None and ledger.proc.poll() is None
+
+
+def token_of(ledger: LedgerProcess) -> str:
+    return ledger.reader().token_file.read_text(encoding="utf-8").strip()
+
+
+def post_sql(
+    ledger: LedgerProcess, body: bytes, headers: dict[str, str]
+) -> tuple[int, dict[str, Any]]:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{ledger.web_port}/sql", data=body, headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        text = exc.read()
+        try:
+            return exc.code, json.loads(text)
+        except ValueError:
+            return exc.code, {"text": text.decode(errors="replace")}
+
+
+def test_sql_endpoint_needs_the_token_and_json(ledger: LedgerProcess) -> None:
+    token = token_of(ledger)
+    assert len(token) >= 32
+    path = ledger.reader().token_file
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    body = json.dumps({"sql": "SELECT 1"}).encode()
+    as_json = {"Content-Type": "application/json"}
+    assert post_sql(ledger, body, as_json)[0] == 401
+    for wrong in ("Bearer " + token[:-1] + "x", "Bearer", "Basic " + token, token):
+        status, reply = post_sql(ledger, body, {**as_json, "Authorization": wrong})
+        assert status == 401 and "token" in reply["error"]
+    auth = {"Authorization": f"Bearer {token}"}
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        assert post_sql(ledger, body, {**auth, "Content-Type": content_type})[0] == 415
+    assert post_sql(ledger, body, auth)[0] == 415  # no content type at all
+    big = json.dumps({"sql": "SELECT '" + "x" * 70_000 + "'"}).encode()
+    assert post_sql(ledger, big, {**auth, **as_json})[0] == 413
+    assert post_sql(ledger, b"SELECT 1", {**auth, **as_json})[0] == 400
+    assert post_sql(ledger, b'{"query": "SELECT 1"}', {**auth, **as_json})[0] == 400
+    assert post_sql(ledger, body, {**auth, **as_json}) == (200, {"columns": ["1"], "rows": [[1]]})
+    leak = json.dumps({"sql": "SELECT file('/etc/passwd')"}).encode()
+    status, reply = post_sql(ledger, leak, {**auth, **as_json})
+    assert (status, reply["refused"]) == (400, "OUTSIDE_FUNCTION")
+    assert "root:" not in json.dumps(reply)
+    fetch = {"sql": f"SELECT * FROM url('http://127.0.0.1:{ledger.web_port}/health')"}
+    status, reply = post_sql(ledger, json.dumps(fetch).encode(), {**auth, **as_json})
+    assert (status, reply["refused"]) == (400, "TABLE_FUNCTION")
+
+
+def test_ndxp_sql_reads_through_the_service_with_the_token_file(
+    kafka: Broker, ledger: LedgerProcess
+) -> None:
+    env = {
+        **os.environ,
+        "NDXP_VAR": str(kafka.var),
+        "NDXP_LEDGER_WEB_PORT": str(ledger.web_port),
+        "NDXP_LEDGER_DSN": ledger.dsn,
+    }
+    ndxp = [str(NDXP), "sql"]
+    out = subprocess.run(
+        [*ndxp, "SELECT 41 + 1 AS answer", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (out.returncode, json.loads(out.stdout)) == (0, [{"answer": 42}]), out.stderr
+    bad = subprocess.run(
+        [*ndxp, "SELECT 'x' INTO/**/OUTFILE '/tmp/ndxp-analyst-leak'"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "refused (OUTFILE)" in bad.stderr
+    assert not Path("/tmp/ndxp-analyst-leak").exists()
+    # the service is there, but this user's var holds no token: no way in
+    other = subprocess.run(
+        [*ndxp, "SELECT 1"],
+        env={**env, "NDXP_VAR": str(kafka.var / "elsewhere")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert other.returncode == 2 and "cannot read the ledger's SQL token" in other.stderr
+
+
+def test_a_long_analyst_query_does_not_hold_up_ingestion(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    took: dict[str, float] = {}
+
+    def long_query() -> None:
+        t = time.perf_counter()
+        ledger.sql("SELECT sum(sleepEachRow(0.00004)) FROM numbers(200000)")  # ~8 s
+        took["s"] = time.perf_counter() - t
+
+    analyst = threading.Thread(target=long_query)
+    analyst.start()
+    time.sleep(0.5)
+    p = producer(kafka.bootstrap)
+    for i in range(200):
+        send(p, IN_H41, request(f"{run}-{i}", MOTCUA, POP))
+    p.flush(10)
+    wait_for(
+        ledger,
+        f"SELECT count() FROM ndxp.ledger WHERE startsWith(message_id, '{run}-')",
+        [[200]],
+        timeout=30,
+    )
+    assert analyst.is_alive(), "the rows must reach the ledger while the query still runs"
+    analyst.join()
+    assert took["s"] > 5
+
+
+def test_health_and_logs_show_no_secret(ledger: LedgerProcess) -> None:
+    token = token_of(ledger)
+    health = ledger.health()
+    assert health is not None and health["dsn"] == ledger.dsn
+    with urllib.request.urlopen(f"http://127.0.0.1:{ledger.web_port}/metrics", timeout=5) as r:
+        metrics = r.read().decode()
+    for text in (json.dumps(health), metrics, ledger.log.read_text(errors="replace")):
+        assert token not in text
+    assert "secrets/ledger-sql.token" in ledger.log.read_text(errors="replace")

@@ -43,7 +43,7 @@ from ndxp.bench.workers import health, skip_backlog, start_router, wait_ready
 from ndxp.core import wire
 from ndxp.core.topology import TopicSpec, topics_for
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY, REPO
+from ndxp.settings import DEFAULT_REGISTRY, REPO, LedgerSettings
 
 NATIONAL_DAY = 1_500_000
 PERF_TOPIC = "ndxp.bench.perf"
@@ -222,7 +222,7 @@ def national_day(bootstrap: str, var: Path, registry: Path, port: int) -> dict[s
     router = start_router(bootstrap, var, registry, f"cap-day-{run_id}", port, "day")
     with (var / "ledger-day.log").open("wb") as log:
         ledger = subprocess.Popen(ledger_cmd, stdout=log, stderr=subprocess.STDOUT, env=ledger_env)
-    reader = ServiceReader(port + 1)
+    reader = ServiceReader(port + 1, LedgerSettings(var=var).sql_token_file)
     rss_router: list[int] = []
     rss_ledger: list[int] = []
     q = (

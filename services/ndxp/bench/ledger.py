@@ -80,8 +80,10 @@ def health(port: int) -> dict[str, Any] | None:
 
 def sql(port: int, query: str) -> list[list[Any]]:
     from ndxp.ledger.reader import ServiceReader
+    from ndxp.settings import LedgerSettings
 
-    return [list(r) for r in ServiceReader(port).read(query)[1]]
+    reader = ServiceReader.of(LedgerSettings.from_env(web_port=port))  # the ledger's var
+    return [list(r) for r in reader.read(query)[1]]
 
 
 def main(argv: list[str] | None = None) -> int:

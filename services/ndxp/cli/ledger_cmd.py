@@ -34,7 +34,11 @@ def register(sub: Any) -> None:
     syn.add_argument("--dsn")
     syn.set_defaults(func=synth_cmd)
 
-    sql = sub.add_parser("sql", help="run read-only SQL against the ledger")
+    sql = sub.add_parser(
+        "sql",
+        help="read-only SQL on the ledger (through the running ledger service with the token "
+        "in $NDXP_VAR/secrets, or directly): reads only, time/memory/row limits",
+    )
     sql.add_argument("query")
     sql.add_argument("--format", choices=("table", "json", "csv"), default="table")
     sql.add_argument("--dsn")
@@ -74,11 +78,13 @@ async def run_cmd(args: argparse.Namespace) -> int:
 
 
 def migrate_cmd(args: argparse.Namespace) -> int:
+    from ndxp.core.dsn import redact_dsn
     from ndxp.ledger.store import LedgerStore
 
     settings = _settings(args)
     applied = LedgerStore(settings.ledger_dsn).migrate()
-    print(f"{settings.ledger_dsn}: {len(applied)} migration(s) applied: {', '.join(applied)}")
+    dsn = redact_dsn(settings.ledger_dsn)
+    print(f"{dsn}: {len(applied)} migration(s) applied: {', '.join(applied)}")
     return 0
 
 
@@ -102,7 +108,7 @@ def synth_cmd(args: argparse.Namespace) -> int:
 
 def sql_cmd(args: argparse.Namespace) -> int:
     from ndxp.ledger.reader import open_reader
-    from ndxp.ledger.service import dumps
+    from ndxp.ledger.web import dumps
 
     columns, rows = open_reader(_settings(args)).read(args.query)
     if args.format == "json":
