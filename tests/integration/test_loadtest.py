@@ -67,6 +67,7 @@ def test_steady_profile_loses_nothing(
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "NDXP_VAR": str(kafka.var)},  # where the ledger keeps its SQL token
     )
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
