@@ -200,8 +200,10 @@ def test_writing_a_file_is_refused_in_every_spelling(
     ],
 )
 def test_only_reads_run(store: LedgerStore, sql: str, code: str) -> None:
+    tables = ledger_tables(store)
+    assert tables >= 4  # ledger, ledger_daily, its view, schema_migrations …
     assert refused(store, sql).startswith(f"refused ({code})")
-    assert ledger_tables(store) == 4  # ledger, ledger_daily, its view, schema_migrations
+    assert ledger_tables(store) == tables
 
 
 def test_the_engine_session_is_read_only_too(store: LedgerStore) -> None:
