@@ -21,8 +21,9 @@ sv_esc() {  # a value for the right side of a sed s### and for supervisord's %-e
 
 sv_names() { local s; for s in "${sv_services[@]}"; do printf '%s ' "${s%%=*}"; done; }
 
-sv_args() {  # --service NAME[=PORT] ... for python -m ndxp.supervise
+sv_args() {  # --service NAME[=PORT] ... for python -m ndxp.supervise, and the crash watch
   local s; for s in "${sv_services[@]}"; do printf -- '--service %s ' "$s"; done
+  printf -- '--service %scrashwatch' "$sv_prefix"  # without it nothing restarts the others
 }
 
 sv_render() {

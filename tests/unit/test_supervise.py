@@ -3,10 +3,11 @@ integration test (tests/integration/test_platform.py) runs the real one."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ndxp.supervise.listener import CrashWatch, load, parse
+from ndxp.supervise.listener import CrashWatch, listen, load, parse
 from ndxp.supervise.report import Health, Service, View, problems
 from ndxp.supervise.restarts import (
     Backoff,
@@ -159,3 +160,32 @@ def test_unhealthy_means_not_running_restarted_or_not_answering() -> None:
     fatal = View(Service("ledger"), info("ledger", "FATAL"), quiet, None)
     assert problems(fatal, T0, window) == ["FATAL"]
     assert problems(View(Service("ledger"), None, quiet, None), T0, window) == ["not running"]
+
+
+def test_a_supervisord_not_answering_delays_the_restart_by_a_second(tmp_path: Path) -> None:
+    class Unreachable(FakeSupervisor):
+        def info(self, name: str) -> ProcessInfo:
+            raise ConnectionRefusedError("no socket")
+
+    sup = Unreachable({"router": info("router", "EXITED", status=70)})
+    watch = CrashWatch(sup, ["router"], tmp_path / "r.json", Backoff())  # type: ignore[arg-type]
+    watch.reconcile(T0)
+    watch.start_due(T0 + 1)
+    assert watch.next_due() == T0 + 2 and sup.started == []
+
+
+def test_the_listener_speaks_supervisords_protocol(tmp_path: Path) -> None:
+    """READY, then for each event a RESULT OK and READY again; it returns when stdin closes."""
+    sup = FakeSupervisor({"router": info("router", "EXITED", status=70, start=T0 - 5, stop=T0)})
+    watch = CrashWatch(sup, ["router"], tmp_path / "r.json", Backoff(base_s=3600))  # type: ignore[arg-type]
+    payload = b"processname:router groupname:router from_state:RUNNING expected:0 pid:7"
+    header = b"ver:3.0 server:supervisor serial:21 pool:crashwatch poolserial:10 "
+    header += b"eventname:PROCESS_STATE_EXITED len:%d\n" % len(payload)
+    stdin = tmp_path / "stdin"
+    stdin.write_bytes(header + payload)
+    out = io.BytesIO()
+    with stdin.open("rb") as f:
+        listen(watch, f, out)
+    assert out.getvalue() == b"READY\nRESULT 2\nOKREADY\n"
+    [exit] = load(tmp_path / "r.json").of("router").exits
+    assert exit.cause == "exit status 70" and exit.uptime_s == 5

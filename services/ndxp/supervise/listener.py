@@ -120,9 +120,11 @@ class CrashWatch:
         log.error(message)
         if logfile:
             record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), None)
+            handlers = logging.getLogger().handlers  # as configure() set it: the services' format
+            formatter = (handlers[0].formatter if handlers else None) or JsonFormatter()
             try:
                 with open(logfile, "a", encoding="utf-8") as f:
-                    f.write(JsonFormatter().format(record) + "\n")
+                    f.write(formatter.format(record) + "\n")
             except OSError as exc:
                 log.warning("could not append to %s: %s", logfile, exc)
 
@@ -140,20 +142,26 @@ class CrashWatch:
         return min(due) if due else None
 
     def start_due(self, now: float) -> None:
+        """Start each service whose time has come, unless it runs again already (started by
+        hand). supervisord not answering: try again in a second."""
         for name, history in sorted(self.histories.services.items()):
             if history.next_start_at is None or history.next_start_at > now:
                 continue
-            self.histories = self.histories.with_(name, replace(history, next_start_at=None))
-            self.save(now)
-            state = self.supervisor.info(name).state
-            if state not in WAITING_FOR_US:
-                log.info("%s is %s: no restart needed", name, state)
-                continue
+            retry: float | None = None
             try:
-                self.supervisor.start(name)
-                log.warning("%s started again (restart %d)", name, history.restarts)
-            except xmlrpc.client.Fault as exc:
-                log.error("%s could not be started: %s", name, exc.faultString)
+                state = self.supervisor.info(name).state
+                if state in WAITING_FOR_US:
+                    self.supervisor.start(name)
+                    log.warning("%s started again (restart %d)", name, history.restarts)
+                else:
+                    log.info("%s is %s: no restart needed", name, state)
+            except xmlrpc.client.Fault as exc:  # e.g. SHUTDOWN_STATE: supervisord is stopping
+                log.error("%s not started again: %s", name, exc.faultString)
+            except OSError as exc:
+                log.warning("%s not started again yet (%s): retrying in 1 s", name, exc)
+                retry = now + 1.0
+            self.histories = self.histories.with_(name, replace(history, next_start_at=retry))
+            self.save(now)
 
     # state ----------------------------------------------------------------------------------
 
@@ -182,7 +190,10 @@ def parse(header_line: bytes, body: bytes) -> tuple[str, dict[str, str]]:
 
 def listen(watch: CrashWatch, stdin: BinaryIO, stdout: BinaryIO) -> None:
     """The protocol loop; returns when supervisord closes stdin (it is shutting down)."""
-    watch.reconcile(time.time())
+    try:
+        watch.reconcile(time.time())
+    except (OSError, xmlrpc.client.Error) as exc:
+        log.warning("could not look at the services at start: %s", exc)
     stdout.write(READY)
     stdout.flush()
     while True:

@@ -225,11 +225,17 @@ def status(args: argparse.Namespace, out: TextIO) -> int:
         return 1
     pid = supervisor.pid()
     print(
-        f"ndxp: all {len(views)} services healthy (supervisord pid {pid}; "
+        f"ndxp: all healthy: {', '.join(v.name for v in views)} (supervisord pid {pid}; "
         f"exits: {args.restarts}; logs: {args.log_dir})",
         file=out,
     )
     return 0
+
+
+def ended(why: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The services in ``why`` that died (not those merely not answering yet)."""
+    waiting = ("health failing", "STARTING")
+    return {n: p for n, p in why.items() if any(not x.startswith(waiting) for x in p)}
 
 
 def settle(
@@ -240,8 +246,7 @@ def settle(
     exited: dict[str, list[str]],
     since: float,
 ) -> list[View]:
-    """``views`` once the crash watch has recorded each exit (2 s at most): the report then
-    names the exit's cause and the restarts."""
+    """``views`` once the crash watch has recorded each exit in ``exited`` (2 s at most)."""
     for _ in range(8):
         if all(v.history.since(since) for v in views if v.name in exited):
             break
@@ -267,13 +272,11 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
             if v.health and v.health.ok and v.name not in announced:
                 announced.add(v.name)
                 print(f"ndxp: {v.name} ready — http://127.0.0.1:{v.service.port}/health", file=out)
-        exited = {
-            n: p
-            for n, p in why.items()
-            if any(not x.startswith(("health failing", "STARTING")) for x in p)
-        }
-        if exited and not down:
+        exited = ended(why)
+        if exited and not down:  # the report then names the exit's cause and the restarts
             views = settle(supervisor, services, restarts, views, exited, since)
+            why = {v.name: p for v in views if (p := problems(v, since, window))}
+            exited = ended(why) or exited
         if down or exited:
             if down:
                 print(f"ndxp: {down}", file=out)
