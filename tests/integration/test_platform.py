@@ -73,7 +73,8 @@ class Platform:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+def setting(tmp_path_factory: pytest.TempPathFactory) -> Platform:
+    """One folder and set of ports for the module (the broker's storage is formatted once)."""
     var = tmp_path_factory.mktemp("platform")
     router_port, ledger_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NDXP_")}
@@ -84,11 +85,16 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         NDXP_LEDGER_WEB_PORT=str(ledger_port),
         NDXP_KAFKA_HEAP="512m",
     )
-    p = Platform(var, env, router_port)
+    return Platform(var, env, router_port)
+
+
+@pytest.fixture
+def platform(setting: Platform) -> Iterator[Platform]:
+    """Stopped after each test, whatever it left running."""
     try:
-        yield p
+        yield setting
     finally:
-        p.run("stop")
+        setting.run("stop")
 
 
 def healthy(port: int) -> bool:
