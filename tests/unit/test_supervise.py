@@ -189,3 +189,23 @@ def test_the_listener_speaks_supervisords_protocol(tmp_path: Path) -> None:
     assert out.getvalue() == b"READY\nRESULT 2\nOKREADY\n"
     [exit] = load(tmp_path / "r.json").of("router").exits
     assert exit.cause == "exit status 70" and exit.uptime_s == 5
+
+
+def test_what_the_crash_watch_relies_on_is_still_in_the_installed_supervisor() -> None:
+    """rpc.RELIED_ON: the UNIX-socket transport and the wording of the exit log line."""
+    import inspect
+
+    import supervisor.options
+    import supervisor.process
+    import supervisor.xmlrpc
+
+    from ndxp.supervise.rpc import SUPERVISOR_VERSION
+
+    assert supervisor.options.VERSION == SUPERVISOR_VERSION
+    params = inspect.signature(supervisor.xmlrpc.SupervisorTransport).parameters
+    assert list(params) == ["username", "password", "serverurl"]
+    source = inspect.getsource(supervisor.process.Subprocess.finish)
+    assert 'msg = "exited: %s (%s)" % (processname, msg + "; not expected")' in source
+    assert 'msg = "terminated by %s" % signame(sig)' in inspect.getsource(
+        supervisor.options.decode_wait_status
+    )

@@ -1,8 +1,12 @@
-"""supervisord's XML-RPC interface over its UNIX socket (``$NDXP_VAR/run/supervisor.sock``).
+"""supervisord's XML-RPC interface over its UNIX socket (``$NDXP_VAR/run/supervisord.sock``).
 
 The calls used (``getProcessInfo``, ``getAllProcessInfo``, ``startProcess``, ``readLog``,
-``getPID``) are supervisord's documented API; the transport is the one ``supervisorctl`` and
-``supervisor.childutils`` use (``supervisor.xmlrpc.SupervisorTransport``).
+``getPID``) are supervisord's documented API. Two things are not documented API, and are
+listed in :data:`RELIED_ON` (tests/unit/test_supervise.py checks them against the installed
+supervisor): the transport ``supervisorctl`` and ``supervisor.childutils`` use for a UNIX
+socket (``supervisor.xmlrpc.SupervisorTransport``), and the wording of supervisord's log line
+on an exit (``exited: NAME (terminated by SIGKILL; not expected)``), read by
+:func:`ndxp.supervise.restarts.exit_cause` because the exit status alone is -1 for any signal.
 """
 
 from __future__ import annotations
@@ -14,6 +18,11 @@ from typing import Any, cast
 
 from supervisor.xmlrpc import SupervisorTransport  # type: ignore[import-untyped]
 
+SUPERVISOR_VERSION = "4.3.0"  # pinned in pyproject.toml; RELIED_ON checked against it
+RELIED_ON = (
+    "supervisor.xmlrpc.SupervisorTransport(username, password, serverurl)",
+    'supervisor.process.Subprocess.finish logs "exited: %s (%s)" % (name, msg + "; ...")',
+)
 RUNNING = "RUNNING"
 # states in which supervisord will not start the program by itself: the listener must
 WAITING_FOR_US = ("EXITED", "FATAL")
