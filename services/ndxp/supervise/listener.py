@@ -72,21 +72,18 @@ class CrashWatch:
     def exited(self, name: str, how: str, now: float) -> None:
         info = self.supervisor.info(name)
         if how == "BACKOFF":  # a failed spawn: no exit status, supervisord says why
-            exit = Exit(now, None, info.spawnerr or "could not spawn", None)
+            ended = Exit(now, None, info.spawnerr or "could not spawn", None)
         else:
             cause = exit_cause(self.supervisor.log_tail(), name) or (
                 f"exit status {info.exitstatus}"
             )
             uptime = info.stop - info.start if info.start and info.stop >= info.start else None
-            exit = Exit(info.stop or now, info.exitstatus, cause, uptime)
-        history = self.histories.of(name).after(exit)
-        self.histories = self.histories.with_(name, history)
-        if how == "BACKOFF":  # supervisord retries a failed spawn itself (then FATAL)
-            self.save(now)
-            self.announce(name, info.logfile, exit, None, now)
-            return
-        delay = self.schedule(name, now, None)
-        self.announce(name, info.logfile, exit, delay, now)
+            ended = Exit(info.stop or now, info.exitstatus, cause, uptime)
+        self.histories = self.histories.with_(name, self.histories.of(name).after(ended))
+        # a failed spawn is retried by supervisord itself (then FATAL, which we schedule)
+        delay = None if how == "BACKOFF" else self.schedule(name, now, None)
+        self.save(now)
+        self.announce(name, info.logfile, ended, delay, now)
 
     def schedule(self, name: str, now: float, why: str | None) -> float:
         history = self.histories.of(name)
@@ -105,16 +102,16 @@ class CrashWatch:
             self.save(time.time())
 
     def announce(
-        self, name: str, logfile: str, exit: Exit, delay: float | None, now: float
+        self, name: str, logfile: str, ended: Exit, delay: float | None, now: float
     ) -> None:
         """One loud line in the listener's log and at the end of the service's own log."""
         recent = len(self.histories.of(name).since(now - self.backoff.window_s))
         minutes = self.backoff.window_s / 60
-        ran = "" if exit.uptime_s is None else f" after {exit.uptime_s:.0f} s"
+        ran = "" if ended.uptime_s is None else f" after {ended.uptime_s:.0f} s"
         then = "supervisord retries it" if delay is None else f"restarting in {delay:.0f} s"
         loop = "CRASH LOOP: " if recent >= CRASH_LOOP else ""
         message = (
-            f"{loop}{name} exited ({exit.cause}){ran}: its {ordinal(recent)} exit in the last "
+            f"{loop}{name} exited ({ended.cause}){ran}: its {ordinal(recent)} exit in the last "
             f"{minutes:.0f} min; {then} (history: {self.path})"
         )
         log.error(message)
