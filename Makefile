@@ -8,9 +8,12 @@ STAMP := $(VENV)/.installed
 .PHONY: help setup kafka run stop status cluster cluster-stop faults secure secure-stop secure-status test unit integration lint bench bench-routing bench-ledger synth soak-quota loadtest clean
 
 help:
-	@echo "make run      start Kafka, the router and a provider simulator (installs everything)"
+	@echo "make run      start Kafka, then the router, the ledger and a provider simulator under supervisord"
+	@echo "              (installs everything); exits 1, naming the service, if one dies or does not answer"
 	@echo "make test     run the whole test suite (installs everything, starts its own broker)"
-	@echo "make stop     stop what make run started"
+	@echo "make status   Kafka, and per service: state, uptime, restarts (last 10 min), last exit, health;"
+	@echo "              exits 1 when anything is unhealthy (MINUTES=N: another window)"
+	@echo "make stop     stop what make run started (the services, supervisord, Kafka)"
 	@echo "make cluster  the platform on a three-broker Kafka cluster (replication 3); make cluster-stop"
 	@echo "make faults   the fault suite, long variant: kills brokers, routers, the ledger; prints a table"
 	@echo "make secure   the platform in secured mode (SASL/SCRAM, ACLs per agency); make secure-stop"
@@ -63,10 +66,12 @@ secure-stop:
 	infra/secure-platform.sh stop
 
 secure-status:
-	infra/secure-platform.sh status
+	infra/secure-platform.sh status $(MINUTES)
 
+# Exits 1 (one loud line) when Kafka or a service is down, failing its health check, or
+# restarted in the last MINUTES minutes (default 10).
 status:
-	infra/platform.sh status
+	infra/platform.sh status $(MINUTES)
 
 # The same platform on three KRaft brokers (infra/kafka/cluster.sh, ports 9292-9294): topics
 # replicated 3 times, min.insync.replicas 2, idempotent acks=all producers. Stop make run first

@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
-# Starts and stops the local platform: Kafka broker, topics, router, ledger, provider simulator.
-# Idempotent. Usage: infra/platform.sh start|stop|status
+# Starts and stops the local platform: Kafka broker, topics, and under supervisord the router,
+# the ledger and a provider simulator. Idempotent. Usage: infra/platform.sh start|stop|status [MIN]
+#
+# supervisord (infra/supervisor/) runs the three services; its crash watch restarts one that
+# dies after 1 s, 2, 4 ... up to 60 s when it keeps dying, and records every exit (time, exit
+# status, uptime) in $NDXP_VAR/run/restarts.json. Logs: $NDXP_VAR/log/<service>.log (and
+# supervisord.log, crashwatch.log). `start` waits until the router and the ledger answer on
+# their health endpoints and checks 5 s later that nothing died or restarted; otherwise it
+# names the service, its exit, its restarts and the end of its log, and exits 1. `status`:
+# Kafka, each service's state, uptime, exits in the last MIN minutes (10), last exit, health;
+# exit 1 and one loud line when anything is unhealthy.
+#
+# Kafka stays outside supervisord, with infra/kafka/kafka.sh (cluster.sh): those scripts format
+# the storage and wait until the broker answers, the integration tests start brokers with them,
+# and the fault suite kills brokers on purpose and starts them again itself (a supervisor
+# restarting them would defeat it). Deployments run Kafka under systemd (infra/systemd/).
+#
 # NDXP_CLUSTER=1: on the three-node cluster of infra/kafka/cluster.sh instead of one broker,
 # topics replicated 3 times (min.insync.replicas 2), runtime files in var/cluster-mode.
+# Settings: NDXP_VAR, NDXP_KAFKA_PORT, NDXP_BOOTSTRAP, NDXP_ROUTER_WEB_PORT (6066),
+# NDXP_LEDGER_WEB_PORT (6067); every NDXP_* exported reaches the services.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 ndxp="$repo/.venv/bin/ndxp"
-web_port="${NDXP_ROUTER_WEB_PORT:-6066}"
 if [ "${NDXP_CLUSTER:-0}" = "1" ]; then
   var="${NDXP_VAR:-$repo/var/cluster-mode}"
-  export NDXP_VAR="$var"
   kafka="$here/kafka/cluster.sh"
   export NDXP_BOOTSTRAP="${NDXP_BOOTSTRAP:-$("$kafka" bootstrap)}"
   export NDXP_REPLICATION="${NDXP_REPLICATION:-3}"
@@ -20,88 +35,79 @@ else
   export NDXP_BOOTSTRAP="${NDXP_BOOTSTRAP:-127.0.0.1:${NDXP_KAFKA_PORT:-9092}}"
 fi
 mkdir -p "$var/log" "$var/run"
+var="$(cd "$var" && pwd)"  # supervisord runs from the repository: an absolute path
+export NDXP_VAR="$var"
+router_port="${NDXP_ROUTER_WEB_PORT:-6066}"
+ledger_port="${NDXP_LEDGER_WEB_PORT:-6067}"
+export NDXP_ROUTER_WEB_PORT="$router_port" NDXP_LEDGER_WEB_PORT="$ledger_port"
 
-alive() { [ -f "$var/run/$1.pid" ] && kill -0 "$(cat "$var/run/$1.pid")" 2>/dev/null; }
-
-spawn() {  # name, command...
-  local name="$1"; shift
-  if alive "$name"; then echo "ndxp: $name already running (pid $(cat "$var/run/$name.pid"))"; return 0; fi
-  nohup "$@" >> "$var/log/$name.log" 2>&1 < /dev/null &
-  echo $! > "$var/run/$name.pid"
-  echo "ndxp: $name started (pid $!, log $var/log/$name.log)"
-}
-
-halt() {
-  local name="$1"
-  if alive "$name"; then
-    local pid; pid="$(cat "$var/run/$name.pid")"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -9 "$pid" 2>/dev/null || true
-    echo "ndxp: $name stopped"
-  fi
-  rm -f "$var/run/$name.pid"
-}
+sv_prefix=""
+sv_services=("router=$router_port" "ledger=$ledger_port" simulator)
+sv_template=platform.conf.in
+sv_sed=("s#@ROUTER_PORT@#$router_port#g" "s#@LEDGER_PORT@#$ledger_port#g")
+# shellcheck source=supervisor/supervisor.sh
+. "$here/supervisor/supervisor.sh"
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-start() {
-  local ledger_port="${NDXP_LEDGER_WEB_PORT:-6067}"
-  for pair in "router:$web_port" "ledger:$ledger_port"; do
-    local name="${pair%%:*}" port="${pair##*:}"
-    if ! alive "$name" && listening "$port"; then
-      echo "ndxp: port $port (the $name's health endpoint) is taken by another process: is another" >&2
-      echo "      platform running (make stop, make cluster-stop, make secure-stop)? Or set" >&2
-      echo "      NDXP_ROUTER_WEB_PORT / NDXP_LEDGER_WEB_PORT." >&2
-      exit 1
+halt_legacy() {  # services an older platform.sh started with nohup and a pid file
+  local name pid
+  for name in simulator router ledger; do
+    if [ -f "$var/run/$name.pid" ] && pid="$(cat "$var/run/$name.pid")" && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -9 "$pid" 2>/dev/null || true
+      echo "ndxp: $name (started by an older infra/platform.sh, pid $pid) stopped"
     fi
+    rm -f "$var/run/$name.pid"
   done
-  "$kafka" start
-  "$ndxp" topics
-  spawn router "$ndxp" router
-  spawn ledger "$ndxp" ledger run
-  spawn simulator "$ndxp" simulate --service-time-ms 5
-  wait_healthy router "$web_port"
-  wait_healthy ledger "${NDXP_LEDGER_WEB_PORT:-6067}"
 }
 
-wait_healthy() {  # name, port: wait until its health endpoint answers, or show why not
-  local name="$1" port="$2"
-  for _ in $(seq 1 240); do
-    if curl -fs "http://127.0.0.1:$port/health" > /dev/null 2>&1; then
-      echo "ndxp: $name ready — health: http://127.0.0.1:$port/health"
-      return 0
-    fi
-    if ! alive "$name"; then
-      echo "ndxp: $name exited; last lines of $var/log/$name.log:" >&2
-      tail -n 30 "$var/log/$name.log" >&2
-      exit 1
-    fi
-    sleep 0.25
-  done
-  echo "ndxp: $name not ready after 60s; see $var/log/$name.log" >&2
-  exit 1
+start() {
+  halt_legacy
+  if ! sv_running; then
+    for pair in "router:$router_port" "ledger:$ledger_port"; do
+      local name="${pair%%:*}" port="${pair##*:}"
+      if listening "$port"; then
+        echo "ndxp: port $port (the $name's health endpoint) is taken by another process: is another" >&2
+        echo "      platform running (make stop, make cluster-stop, make secure-stop)? Or set" >&2
+        echo "      NDXP_ROUTER_WEB_PORT / NDXP_LEDGER_WEB_PORT." >&2
+        exit 1
+      fi
+    done
+  fi
+  "$kafka" start
+  "$ndxp" topics
+  sv_render
+  sv_up
+  if ! sv_check; then
+    echo "ndxp: the platform is NOT healthy (above); supervisord keeps restarting what died," >&2
+    echo "      with backoff: watch with make status, stop with make stop" >&2
+    exit 1
+  fi
 }
 
 stop() {
-  halt simulator
-  halt router
-  halt ledger
+  sv_down
+  halt_legacy
   "$kafka" stop
 }
 
 status() {
-  "$kafka" status || true
-  for n in router ledger simulator; do
-    if alive "$n"; then echo "ndxp: $n running (pid $(cat "$var/run/$n.pid"))"; else echo "ndxp: $n not running"; fi
-  done
-  curl -fs "http://127.0.0.1:$web_port/health" && echo || true
-  curl -fs "http://127.0.0.1:${NDXP_LEDGER_WEB_PORT:-6067}/health" && echo || true
+  local kafka_ok=1 rc=0
+  "$kafka" status || kafka_ok=0
+  if [ "$kafka_ok" = 1 ]; then
+    sv_status --window-min "${1:-10}" || rc=$?
+  else
+    sv_status --window-min "${1:-10}" --problem "Kafka: not running" || rc=$?
+    rc=1
+  fi
+  return "$rc"
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  status) status "${2:-}" ;;
+  *) echo "usage: $0 start|stop|status [MINUTES]" >&2; exit 2 ;;
 esac
