@@ -64,6 +64,7 @@ from ndxp.router.registry_watch import RegistryWatch
 from ndxp.router.runs import RunSchema, deliver_runs
 from ndxp.router.runs import agent as runs_agent
 from ndxp.router.stats import RouterStats
+from ndxp.router.web_pages import built_in_views_off
 from ndxp.settings import RouterSettings
 
 log = logging.getLogger("ndxp.router")
@@ -101,6 +102,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         consumer_auto_offset_reset="earliest",
         datadir=str(settings.var / "faust" / settings.group),
+        **built_in_views_off(),  # Faust's table, graph and debug pages: off
     )
     router = Router(registry, settings.max_value_bytes)
     stats = RouterStats()

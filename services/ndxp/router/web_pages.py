@@ -13,6 +13,8 @@ with the defaults and 404 with these settings; ``/health`` answers 200 either wa
 
 from __future__ import annotations
 
+from typing import Any
+
 # faust.App(...) keyword settings, all public in faust-streaming >= 0.15.0
 _BUILT_IN_VIEWS_OFF = {
     "web_tables_enabled": False,
@@ -23,7 +25,7 @@ _BUILT_IN_VIEWS_OFF = {
 }
 
 
-def built_in_views_off() -> dict[str, bool]:
+def built_in_views_off() -> dict[str, Any]:
     """``faust.App`` settings that switch off every built-in web view; the app's own
     ``@app.page`` pages stay."""
     return dict(_BUILT_IN_VIEWS_OFF)
