@@ -1,10 +1,18 @@
-"""A record whose header name is not UTF-8, through the real broker (issue 11).
+"""Records that stopped aiokafka's consumer, through the real broker (issue 11).
 
-The broker takes such a name (it never checks the encoding). aiokafka's and confluent-kafka's
-producers cannot write one, so the batch is built with aiokafka's pure-Python builder and sent
-as a raw ``ProduceRequest`` through aiokafka's low-level client. A plain ``AIOKafkaConsumer``
-(as the ledger's) stops at it with ``UnicodeDecodeError``; after
-:func:`ndxp.kafka_records.install` it reads past it and gets every record, in order.
+A header name that is not UTF-8: the broker takes it (it never checks the encoding).
+aiokafka's and confluent-kafka's producers cannot write one, so the batch is built with
+aiokafka's pure-Python builder and sent as a raw ``ProduceRequest`` through aiokafka's
+low-level client. A plain ``AIOKafkaConsumer`` (as the ledger's) stops at it with
+``UnicodeDecodeError``; after :func:`ndxp.kafka_records.install` it reads past it and gets
+every record, in order.
+
+A zstd bomb (512 MiB of zeros in a 23 KB batch, sent raw) and batches that confluent-kafka
+(librdkafka) compresses with lz4, zstd, snappy and gzip: a plain consumer stops at the bomb
+and at each lz4, zstd and snappy batch (``UnsupportedCodecError``: aiokafka's codecs need
+cramjam, not installed); after :func:`~ndxp.kafka_records.install` it reads one
+:class:`~ndxp.kafka_records.Unreadable` placeholder per offset of the bomb, then every record
+(0.35 s here; the test allows 20 s), Python's allocations staying under twice the cap.
 """
 
 from __future__ import annotations
@@ -12,21 +20,32 @@ from __future__ import annotations
 import asyncio
 import gzip
 import struct
+import sys
+import time
+import tracemalloc
 import uuid
 from typing import Any
 
+import aiokafka.codec as codec
 import aiokafka.consumer.fetcher as fetcher
 import pytest
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import UnsupportedCodecError
 from aiokafka.protocol.produce import ProduceRequest
 from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
 from aiokafka.record.util import calc_crc32c
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from ndxp.kafka_records import install, installed
+from ndxp.kafka_records import MAX_INFLATED, Cause, Unreadable, install, installed
 
 from .conftest import Broker
 from .kafka_tools import producer
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 pytestmark = pytest.mark.integration
 
@@ -76,12 +95,13 @@ async def produce_raw(bootstrap: str, topic: str, batch: bytes) -> None:
         await client.close()
 
 
-async def consume_all(bootstrap: str, topic: str, expect: int) -> list[Any]:
+async def consume_all(bootstrap: str, topic: str, expect: int, start: int = 0) -> list[Any]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     consumer.assign([TopicPartition(topic, 0)])
     await consumer.start()
+    consumer.seek(TopicPartition(topic, 0), start)
     got: list[Any] = []
     try:
         async with asyncio.timeout(30):
@@ -134,3 +154,105 @@ def test_after_install_every_record_is_read(
     assert names == [[b"ndxp-id"], [RAW, b"x"], [], [b"a", RAW + b"\x80"], [], [b"ok"], [b"ok"]]
     assert got[1].headers[0][1] == b"1"
     assert got[1].timestamp == 1_700_000_000_001
+
+
+# --- compressed batches: a zstd bomb, then what librdkafka compresses ---
+
+BOMB_RECORDS = 512  # of 1 MiB of zeros each: 512 MiB inflated, 16 times the cap
+BOMB_TIMESTAMP = 1_700_000_000_000
+CODEC_BATCHES = ("lz4", "zstd", "snappy", "gzip", "none")  # 4 records each, after the bomb
+
+
+def _varint(v: int) -> bytes:
+    v = (v << 1) ^ (v >> 63)
+    out = bytearray()
+    while v > 0x7F:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    return bytes(out + bytes([v]))
+
+
+def zstd_bomb(records: int, value: int) -> bytes:
+    """A v2 batch of ``records`` records of ``value`` bytes of zeros, compressed with zstd in
+    1 MiB steps (never held whole)."""
+    chunk = bytes(1 << 20)
+    z = zstd.ZstdCompressor(level=3)
+    parts = []
+    for i in range(records):
+        body = b"\x00" + _varint(0) + _varint(i) + _varint(-1) + _varint(value)
+        parts.append(z.compress(_varint(len(body) + value + 1) + body))
+        for _ in range(value // len(chunk)):
+            parts.append(z.compress(chunk))
+        parts.append(z.compress(_varint(0)))  # no headers
+    parts.append(z.flush())
+    after_crc = struct.pack(
+        ">hiqqqhii", 4, records - 1, BOMB_TIMESTAMP, BOMB_TIMESTAMP, -1, -1, -1, records
+    ) + b"".join(parts)
+    head = struct.pack(">qiibI", 0, 4 + 1 + 4 + len(after_crc), -1, 2, calc_crc32c(after_crc))
+    return head + after_crc
+
+
+def codec_value(kind: str, i: int) -> bytes:
+    return f'{{"codec":"{kind}","n":{i},"pad":"{"x" * 300}"}}'.encode()
+
+
+@pytest.fixture(scope="module")
+def codec_topic(kafka: Broker) -> str:
+    """Offsets 0..511: the bomb. Then a batch of 4 records from confluent-kafka's producer
+    for each of lz4, zstd, snappy, gzip and none (512..531)."""
+    name = f"test.codecs.{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+    admin.create_topics([NewTopic(name, 1, 1)])[name].result(30)
+    bomb = zstd_bomb(BOMB_RECORDS, 1 << 20)
+    assert len(bomb) < 64 * 1024
+    asyncio.run(produce_raw(kafka.bootstrap, name, bomb))
+    for kind in CODEC_BATCHES:
+        p = Producer(
+            {"bootstrap.servers": kafka.bootstrap, "compression.type": kind, "linger.ms": 50}
+        )
+        for i in range(4):
+            p.produce(name, codec_value(kind, i), kind.encode(), partition=0, headers=[("c", b"1")])
+        assert p.flush(30) == 0
+    return name
+
+
+@pytest.mark.skipif(codec.has_zstd(), reason="cramjam is installed: aiokafka would inflate it")
+def test_a_plain_consumer_stops_at_a_zstd_lz4_or_snappy_batch(
+    kafka: Broker, codec_topic: str
+) -> None:
+    """At the bomb, and at each of librdkafka's lz4, zstd and snappy batches after it."""
+    assert not installed()
+    for start in (0, BOMB_RECORDS, BOMB_RECORDS + 4, BOMB_RECORDS + 8):
+        with pytest.raises(UnsupportedCodecError):
+            asyncio.run(consume_all(kafka.bootstrap, codec_topic, 1, start))
+    got = asyncio.run(consume_all(kafka.bootstrap, codec_topic, 8, BOMB_RECORDS + 12))
+    assert [r.key for r in got] == [b"gzip"] * 4 + [b"none"] * 4
+
+
+def test_after_install_a_bomb_is_placeholders_and_every_codec_is_read(
+    kafka: Broker, codec_topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fetcher, "MemoryRecords", fetcher.MemoryRecords)  # undone after
+    install()
+    expect = BOMB_RECORDS + 4 * len(CODEC_BATCHES)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        got = asyncio.run(consume_all(kafka.bootstrap, codec_topic, expect))
+        elapsed = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [r.offset for r in got] == list(range(expect))
+    bomb, rest = got[:BOMB_RECORDS], got[BOMB_RECORDS:]
+    assert all(type(r.value) is Unreadable for r in bomb)
+    value = bomb[0].value
+    assert (value.cause, value.reason) == (Cause.OVER_CAP, "zstd batch inflates past 32 MiB")
+    assert (value.batch.base_offset, value.batch.last_offset) == (0, BOMB_RECORDS - 1)
+    assert {(r.key, r.headers, r.timestamp) for r in bomb} == {(None, (), BOMB_TIMESTAMP)}
+    assert [(r.key, r.value) for r in rest] == [
+        (kind.encode(), codec_value(kind, i)) for kind in CODEC_BATCHES for i in range(4)
+    ]
+    assert all(type(r.value) is bytes and r.headers == (("c", b"1"),) for r in rest)
+    assert elapsed < 20, elapsed  # aiokafka with cramjam: the whole 512 MiB, then more
+    assert peak < 2 * MAX_INFLATED, peak  # what Python allocated: under 2x the cap

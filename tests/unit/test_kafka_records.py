@@ -1,36 +1,54 @@
-"""Records whose header names are not UTF-8, read through aiokafka's own ``PartitionRecords``.
+"""Records whose header names are not UTF-8, and compressed batches, read through aiokafka's own
+``PartitionRecords``.
 
 Batches are built with aiokafka's pure-Python builder: a header name whose ``encode`` gives
 raw bytes writes those bytes as the name, as a raw client can (aiokafka's and
 confluent-kafka's producers cannot). Compressed batches are compressed here, codec by codec,
-so no codec library is needed to write them; reading snappy, lz4 and zstd needs aiokafka's
-codec library (cramjam), as it does without this module.
+with the libraries ndxp reads them with (zlib, lz4.frame, backports.zstd, pyarrow's snappy):
+aiokafka itself cannot read snappy, lz4 and zstd without cramjam, which is not installed.
 """
 
 from __future__ import annotations
 
 import gzip
+import pickle
 import struct
+import sys
+import tracemalloc
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 import aiokafka.codec as codec
 import aiokafka.consumer.fetcher as fetcher
 import aiokafka.record.memory_records as memory_records
+import lz4.frame
+import pyarrow
 import pytest
-from aiokafka.errors import CorruptRecordException
+from aiokafka.errors import CorruptRecordException, UnsupportedCodecError
 from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy, _DefaultRecordBatchPy
 from aiokafka.record.util import calc_crc32c
 from aiokafka.structs import TopicPartition
 
 from ndxp import kafka_records
 from ndxp.kafka_records import (
+    Cause,
     LenientMemoryRecords,
+    Unreadable,
+    UnreadableBatch,
     batch_bytes,
+    inflate,
     install,
     installed,
     read_batch,
 )
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
+
+SNAPPY = pyarrow.Codec("snappy")
 
 TP = TopicPartition("ndxp.in.000.00.00.H41", 0)
 READ_COMMITTED = 1
@@ -64,18 +82,26 @@ def is_raw_name(name: str) -> bool:
 
 
 def _lz4(data: bytes) -> bytes:
-    lz4_frame = pytest.importorskip("lz4.frame")
-    return lz4_frame.compress(data)  # type: ignore[no-any-return]
+    return lz4.frame.compress(data, block_linked=False)  # type: ignore[no-any-return]
 
 
 def _zstd(data: bytes) -> bytes:
-    zstd = pytest.importorskip("backports.zstd")
-    return zstd.compress(data)  # type: ignore[no-any-return]
+    return zstd.compress(data)
 
 
 def _snappy(data: bytes) -> bytes:
-    cramjam = pytest.importorskip("cramjam")
-    return bytes(cramjam.snappy.compress_raw(data))
+    """Raw snappy, as librdkafka writes it."""
+    return SNAPPY.compress(data, asbytes=True)  # type: ignore[no-any-return]
+
+
+def xerial(data: bytes, block: int = 32 * 1024) -> bytes:
+    """Snappy in xerial's framing, as the Java client writes it: a 16-byte header, then
+    blocks of an int32 length and raw snappy."""
+    out = bytearray(b"\x82SNAPPY\x00" + struct.pack(">ii", 1, 1))
+    for i in range(0, len(data), block):
+        packed = _snappy(data[i : i + block])
+        out += struct.pack(">i", len(packed)) + packed
+    return bytes(out)
 
 
 COMPRESS: dict[int, Callable[[bytes], bytes]] = {
@@ -84,13 +110,8 @@ COMPRESS: dict[int, Callable[[bytes], bytes]] = {
     3: _lz4,
     4: _zstd,
 }
-NEEDS = {
-    0: codec.has_gzip,
-    1: codec.has_gzip,
-    2: codec.has_snappy,
-    3: codec.has_lz4,
-    4: codec.has_zstd,
-}
+CODECS = [0, 1, 2, 3, 4]
+CODEC_IDS = ["none", "gzip", "snappy", "lz4", "zstd"]
 
 
 def batch(
@@ -98,6 +119,7 @@ def batch(
     records: list[Rec],
     compression: int = 0,
     *,
+    compress: Callable[[bytes], bytes] | None = None,
     producer_id: int = -1,
     transactional: bool = False,
     control: bool = False,
@@ -124,7 +146,7 @@ def batch(
         attributes |= 0x08
         struct.pack_into(">q", data, 35, log_append_time)  # MaxTimestamp
     if compression:
-        data[BODY_AT:] = COMPRESS[compression](bytes(data[BODY_AT:]))
+        data[BODY_AT:] = (compress or COMPRESS[compression])(bytes(data[BODY_AT:]))
         struct.pack_into(">i", data, 8, len(data) - 12)
     struct.pack_into(">h", data, 21, attributes)
     struct.pack_into(">I", data, 17, calc_crc32c(bytes(data[21:])))
@@ -180,17 +202,13 @@ def test_without_the_wrapper_aiokafka_stops_at_the_record() -> None:
         read(buffer, memory_records.MemoryRecords)
 
 
-@pytest.mark.parametrize(
-    "compression", [0, 1, 2, 3, 4], ids=["none", "gzip", "snappy", "lz4", "zstd"]
-)
+@pytest.mark.parametrize("compression", CODECS, ids=CODEC_IDS)
 @pytest.mark.parametrize(
     "bad_at",
     [{0}, {2}, {4}, {0, 4}, {1, 2, 3}, {0, 1, 2, 3, 4}],
     ids=["first", "middle", "last", "first+last", "three", "all"],
 )
 def test_every_record_is_read_past_raw_header_names(compression: int, bad_at: set[int]) -> None:
-    if not NEEDS[compression]():
-        pytest.skip("aiokafka cannot read this codec here (cramjam not installed)")
     before, bad, after = good(4, "a"), with_bad(5, bad_at), good(3, "c")
     buffer = (
         batch(10, before, compression) + batch(14, bad, compression) + batch(19, after, compression)
@@ -299,3 +317,226 @@ def test_install_replaces_what_it_lists_once(monkeypatch: pytest.MonkeyPatch) ->
     assert installed()
     assert fetcher.MemoryRecords is LenientMemoryRecords
     assert read(batch(0, with_bad(2, {1})), fetcher.MemoryRecords) == expected(0, with_bad(2, {1}))
+
+
+# --- compressed batches: read here with a cap; what cannot be read becomes placeholders ---
+
+MiB = 1 << 20
+
+
+def consumer_records(buffer: bytes, fetch_offset: int = 0) -> list[Any]:
+    """aiokafka's ConsumerRecords out of one fetched partition's bytes (no deserializers, as
+    ndxp's consumers)."""
+    return list(fetcher.PartitionRecords(
+        TP, LenientMemoryRecords(buffer), None, fetch_offset, None, None, True, 0
+    ))  # fmt: skip
+
+
+def zeros(n: int, value_kib: int) -> list[Rec]:
+    """``n`` records of ``value_kib`` KiB of zeros each: a bomb once compressed."""
+    return [(None, bytes(value_kib << 10), []) for _ in range(n)]
+
+
+@pytest.fixture
+def cap_1mib(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(LenientMemoryRecords, "max_inflated", MiB)
+    return MiB
+
+
+def assert_placeholders(got: list[Any], first: int, last: int, cause: Cause, reason: str) -> None:
+    assert [r.offset for r in got] == list(range(first, last + 1))
+    assert all(type(r.value) is Unreadable for r in got)
+    value = got[0].value
+    assert all(r.value is value for r in got)  # one instance for the whole batch
+    assert (value.cause, value.reason, bytes(value)) == (cause, reason, b"")
+    assert (value.batch.base_offset, value.batch.last_offset) == (first, last)
+    assert all((r.key, r.headers, r.serialized_value_size) == (None, (), 0) for r in got)
+
+
+@pytest.mark.skipif(codec.has_zstd(), reason="cramjam is installed: aiokafka reads these")
+@pytest.mark.parametrize("compression", [2, 3, 4], ids=["snappy", "lz4", "zstd"])
+def test_without_the_wrapper_aiokafka_cannot_read_snappy_lz4_zstd(compression: int) -> None:
+    with pytest.raises(UnsupportedCodecError):
+        read(batch(0, good(2, "a"), compression), memory_records.MemoryRecords)
+
+
+@pytest.mark.parametrize("compression", [1, 2, 3, 4], ids=CODEC_IDS[1:])
+def test_compressed_batches_among_uncompressed_ones_are_read(compression: int) -> None:
+    parts = [(0, good(3, "a"), 0), (3, good(4, "b"), compression), (7, good(1, "c"), 0),
+             (8, good(500, "d"), compression), (508, with_bad(3, {1}), compression)]  # fmt: skip
+    buffer = b"".join(batch(base, recs, c) for base, recs, c in parts)
+    assert read(buffer) == [r for base, recs, _ in parts for r in expected(base, recs)]
+    # a fetch from inside a compressed batch starts at that batch, as the broker's does
+    from_inside = b"".join(batch(base, recs, c) for base, recs, c in parts[3:])
+    assert read(from_inside, fetch_offset=9) == [
+        *expected(8, good(500, "d"))[1:],
+        *expected(508, with_bad(3, {1})),
+    ]
+
+
+def test_java_snappy_in_xerial_blocks_is_read() -> None:
+    recs = good(300, "x")  # over 32 KiB of records: several xerial blocks
+    data = batch(5, recs, 2, compress=xerial)
+    assert data[BODY_AT : BODY_AT + 8] == b"\x82SNAPPY\x00"
+    assert read(data, fetch_offset=5) == expected(5, recs)
+
+
+@pytest.mark.parametrize(
+    "compression, compress",
+    [(1, lambda b: gzip.compress(b[:9]) + gzip.compress(b[9:]) + b"\0\0"),
+     (3, lambda b: _lz4(b[:9]) + _lz4(b[9:])), (4, lambda b: _zstd(b[:9]) + _zstd(b[9:]))],
+    ids=["gzip members, zero padding", "lz4 frames", "zstd frames"],
+)  # fmt: skip
+def test_concatenated_frames_are_read(compression: int, compress: Callable[[bytes], bytes]) -> None:
+    recs = good(4, "f")
+    assert read(batch(0, recs, compression, compress=compress)) == expected(0, recs)
+
+
+@pytest.mark.parametrize("compression", [1, 2, 3, 4], ids=CODEC_IDS[1:])
+def test_a_batch_inflating_past_the_cap_becomes_placeholders(
+    compression: int, cap_1mib: int
+) -> None:
+    """64 records of 32 KiB of zeros (2 MiB inflated, a few KiB compressed) at offsets 10..73,
+    then a good batch: placeholders for 10..73 carrying the reason, then the good records."""
+    bomb = batch(10, zeros(64, 32), compression)
+    got = consumer_records(bomb + batch(74, good(2, "g")))
+    name = CODEC_IDS[compression]
+    assert_placeholders(got[:64], 10, 73, Cause.OVER_CAP, f"{name} batch inflates past 1 MiB")
+    assert got[0].value.batch == UnreadableBatch(10, 73, len(bomb), name)
+    assert [(r.offset, r.value) for r in got[64:]] == [(74, b"v" * 0), (75, b"v")]
+    assert [(r.timestamp, r.timestamp_type) for r in got[:2]] == [(1_000, 0)] * 2
+
+
+def test_placeholders_carry_the_log_append_time(cap_1mib: int) -> None:
+    got = consumer_records(batch(0, zeros(40, 32), 4, log_append_time=7_777))
+    assert {(r.timestamp, r.timestamp_type) for r in got} == {(7_777, 1)}
+
+
+def test_a_batch_just_under_the_cap_is_read(cap_1mib: int) -> None:
+    recs = zeros(31, 32)  # 31 records of 32 KiB and their framing: under 1 MiB
+    got = read(batch(0, recs, 4))
+    assert got == expected(0, recs)
+
+
+@pytest.mark.parametrize("compression", [1, 2, 3, 4], ids=CODEC_IDS[1:])
+@pytest.mark.parametrize("damage", ["garbled", "truncated"])
+def test_corrupt_compressed_data_becomes_placeholders(compression: int, damage: str) -> None:
+    """Compressed bytes the decompressor refuses (the CRC made right: a sender's own bytes):
+    a garbled frame header after the codec's magic number, or a stream cut in half."""
+
+    def broken(data: bytes) -> bytes:
+        packed = COMPRESS[compression](data)
+        if damage == "truncated":
+            return packed[: len(packed) // 2]
+        return packed[:4] + bytes(range(7, 250, 3)) + packed[90:]
+
+    recs = good(50, "c")
+    got = consumer_records(batch(3, recs, compression, compress=broken) + batch(53, good(1, "n")))
+    assert [r.offset for r in got] == list(range(3, 54))
+    value = got[0].value
+    assert type(value) is Unreadable and value.cause is Cause.CORRUPT, value
+    assert value.reason.startswith(f"{CODEC_IDS[compression]} batch: corrupt compressed data")
+    assert_placeholders(got[:50], 3, 52, Cause.CORRUPT, value.reason)
+    assert got[50].value == b"v" * 0
+
+
+def test_an_unknown_codec_becomes_placeholders() -> None:
+    data = bytearray(batch(0, good(2, "u"), 4))
+    data[22] |= 0x07  # codec 7: no such codec
+    struct.pack_into(">I", data, 17, calc_crc32c(bytes(data[21:])))
+    got = consumer_records(bytes(data))
+    assert_placeholders(got, 0, 1, Cause.UNKNOWN_CODEC, "batch with unknown codec 7")
+    assert got[0].value.batch.codec == "codec 7"
+
+
+def test_a_codec_whose_library_is_missing_becomes_placeholders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(kafka_records._DECOMPRESSORS, 3, None)
+    monkeypatch.setattr(kafka_records, "_snappy_codec", lambda: None)
+    got = consumer_records(batch(0, good(2, "a"), 3) + batch(2, good(3, "b"), 2))
+    assert_placeholders(got[:2], 0, 1, Cause.CODEC_UNAVAILABLE, "lz4 batch: codec not available")
+    assert_placeholders(got[2:], 2, 4, Cause.CODEC_UNAVAILABLE, "snappy batch: codec not available")
+
+
+def test_records_that_do_not_parse_once_inflated_become_placeholders_after_the_good_ones() -> None:
+    """The records before the one that fails are handed out once; placeholders follow."""
+
+    def malformed(data: bytes) -> bytes:
+        assert data[-4:] == b"\x06m-2"  # the last record's last header value: 3 bytes
+        return zlib.compress(data[:-4] + b"\x7em-2", wbits=31)  # now 63 bytes: past the end
+
+    got = consumer_records(batch(0, good(3, "m"), 1, compress=malformed) + batch(3, good(1, "z")))
+    assert [(r.offset, r.key) for r in got[:2]] == [(0, b"m0"), (1, b"m1")]
+    assert type(got[2].value) is Unreadable and got[2].offset == 2
+    assert got[2].value.cause is Cause.CORRUPT
+    assert got[2].value.reason.startswith("gzip batch: records do not parse")
+    assert [(r.offset, r.key) for r in got[3:]] == [(3, b"z0")]
+
+
+def test_a_compressed_batch_still_fails_its_crc_check_on_the_compressed_bytes() -> None:
+    data = bytearray(batch(0, good(3, "a"), 4))
+    data[-1] ^= 0xFF
+    with pytest.raises(CorruptRecordException, match="Invalid CRC"):
+        read(bytes(data))
+
+
+def test_an_unreadable_value_is_plain_empty_bytes_to_everyone_else() -> None:
+    value = Unreadable(
+        Cause.OVER_CAP, "zstd batch inflates past 32 MiB", UnreadableBatch(1, 2, 3, "zstd")
+    )
+    assert value == b"" and len(value) == 0 and isinstance(value, bytes)
+    assert "zstd batch inflates past 32 MiB" in repr(value)
+    copy = pickle.loads(pickle.dumps(value))
+    assert type(copy) is Unreadable
+    assert (copy.cause, copy.reason, copy.batch) == (value.cause, value.reason, value.batch)
+    assert type(b"" + value) is bytes  # what a sender can send is never one
+
+
+@pytest.mark.parametrize("compression", [1, 3, 4], ids=["gzip", "lz4", "zstd"])
+def test_a_bomb_costs_the_cap_not_what_it_inflates_to(compression: int) -> None:
+    """A 256 MiB bomb under the real cap (32 MiB): the peak of what Python allocates while
+    reading it stays near the cap, and is far under the inflated size."""
+    inflated = 256 * MiB
+    packed = _bomb(compression, inflated)
+    assert len(packed) < inflated // 200
+    tracemalloc.start()
+    try:
+        with pytest.raises(kafka_records.InflateError, match="inflates past 32 MiB"):
+            inflate(compression, packed)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 48 * MiB, peak
+
+
+def test_aiokafka_alone_inflates_a_bomb_whole() -> None:
+    """What the cap saves: aiokafka's own gzip path holds the whole inflated batch."""
+    packed = _bomb(1, 64 * MiB)
+    tracemalloc.start()
+    try:
+        codec.gzip_decode(packed)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak > 64 * MiB
+
+
+def _bomb(compression: int, size: int) -> bytes:
+    """``size`` bytes of zeros, compressed in 1 MiB steps (never held whole)."""
+    chunk = bytes(MiB)
+    if compression == 1:
+        z = zlib.compressobj(1, zlib.DEFLATED, 31)
+        return b"".join([*(z.compress(chunk) for _ in range(size // MiB)), z.flush()])
+    if compression == 3:
+        c = lz4.frame.LZ4FrameCompressor(block_linked=False)
+        return b"".join([c.begin(), *(c.compress(chunk) for _ in range(size // MiB)), c.flush()])
+    zc = zstd.ZstdCompressor(level=1)
+    return b"".join([*(zc.compress(chunk) for _ in range(size // MiB)), zc.flush()])
+
+
+def test_a_snappy_block_over_the_cap_is_refused_before_it_is_inflated() -> None:
+    """Raw snappy declares its length first: a block claiming 4 GiB is refused at once."""
+    claim = bytes([0xFF, 0xFF, 0xFF, 0xFF, 0x0F]) + b"\x00" * 16  # varint 2**32 - 1
+    with pytest.raises(kafka_records.InflateError, match="snappy batch inflates past 32 MiB"):
+        inflate(2, claim)
