@@ -170,7 +170,7 @@ class Unreadable(bytes):
         return f"Unreadable({self.reason!r}, offsets {b.base_offset}..{b.last_offset})"
 
 
-class InflateError(CorruptRecordException):
+class InflateError(CorruptRecordException):  # type: ignore[misc]
     """A compressed batch this module cannot read: its :class:`Cause` and a reason."""
 
     def __init__(self, cause: Cause, reason: str) -> None:

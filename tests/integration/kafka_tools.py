@@ -90,9 +90,18 @@ def free_port(pair: bool = False) -> int:
     raise RuntimeError("no free port")
 
 
-def producer(bootstrap: str) -> Producer:
+def high_watermark(bootstrap: str, topic: str, partition: int) -> int:
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"hw-{uuid.uuid4()}"})
+    try:
+        return int(c.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
+    finally:
+        c.close()
+
+
+def producer(bootstrap: str, extra: dict[str, Any] | None = None) -> Producer:
     return Producer(
         {
+            **(extra or {}),
             "bootstrap.servers": bootstrap,
             "enable.idempotence": True,
             "linger.ms": 2,

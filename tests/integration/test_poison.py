@@ -6,12 +6,24 @@ the router exit on its routed copy, and again after every restart.)"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 import pytest
 
 from .conftest import Broker
-from .kafka_tools import RouterProcess, Tap, hdr, producer, request, send
+from .kafka_tools import (
+    LedgerProcess,
+    RouterProcess,
+    Tap,
+    hdr,
+    high_watermark,
+    producer,
+    request,
+    send,
+)
+from .test_kafka_records import produce_raw, raw_batch, zstd_bomb
 
 pytestmark = pytest.mark.integration
 
@@ -72,3 +84,61 @@ def test_poison_messages_are_kept_with_their_code_and_the_partition_goes_on(
         f"key is {len(huge_key)} bytes, the limit is 4096"
     )
     assert router.proc is not None and router.proc.poll() is None  # alive all along
+
+
+def test_unreadable_batches_and_raw_header_names_are_refused_and_the_partition_goes_on(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess
+) -> None:
+    """What only a raw Kafka client can send: a zstd "zip bomb" (64 records of 1 MiB of
+    zeros in a few KB: past the 32 MiB the consumer inflates), a header name that is not
+    UTF-8, and requests compressed with lz4 and zstd (aiokafka alone cannot read those here).
+    Every offset gets a decision and a ledger row; the ordinary request after them is routed."""
+    sender, topic = "000.00.00.H33", "ndxp.in.000.00.00.H33"  # used by this test only
+    client, run = f"VN:GOV:{sender}:motcua", uuid.uuid4().hex[:8]
+    tap = Tap(kafka.bootstrap, ["ndxp.rejected", "ndxp.out.000.00.01.G01"])
+    start = high_watermark(kafka.bootstrap, topic, 0)
+    asyncio.run(produce_raw(kafka.bootstrap, topic, zstd_bomb(64, 1 << 20)))
+    raw_name = [(n.encode(), v) for n, v in request(f"{run}-raw", client, POP)]
+    raw_name.append((b"\xff\xfex-raw", b"v"))
+    asyncio.run(produce_raw(kafka.bootstrap, topic, raw_batch([(b"{}", raw_name)])))
+    for codec in ("lz4", "zstd"):
+        p = producer(kafka.bootstrap, {"compression.type": codec})
+        send(p, topic, request(f"{run}-{codec}", client, POP), partition=0)
+        p.flush(30)
+    p = producer(kafka.bootstrap)
+    send(p, topic, request(f"{run}-after", client, POP), partition=0)
+    p.flush(30)
+    offsets = range(start, start + 64 + 1 + 2 + 1)
+    try:
+
+        def source(m: object) -> int | None:
+            if hdr(m, "ndxp-source-topic") != topic:  # type: ignore[arg-type]
+                return None
+            return int(hdr(m, "ndxp-source-offset") or -1)  # type: ignore[arg-type]
+
+        got = tap.collect(lambda ms: set(offsets) <= {source(m) for m in ms}, timeout=90)
+    finally:
+        tap.close()
+    by_offset = {source(m): m for m in got if source(m) in offsets}
+    bomb = [by_offset[o] for o in offsets[:64]]
+    assert {(m.topic(), hdr(m, "ndxp-error")) for m in bomb} == {("ndxp.rejected", "TOO_LARGE")}
+    assert "zstd batch inflates past 32 MiB" in (hdr(bomb[0], "ndxp-error-detail") or "")
+    raw = by_offset[offsets[64]]
+    assert (raw.topic(), hdr(raw, "ndxp-error")) == ("ndxp.rejected", "MALFORMED")
+    assert "header name is not UTF-8 (ff fe" in (hdr(raw, "ndxp-error-detail") or "")
+    assert ("??x-raw", b"v") in (raw.headers() or [])  # kept, each bad byte written as ?
+    for o in offsets[65:]:
+        assert by_offset[o].topic() == "ndxp.out.000.00.01.G01", o
+    assert router.proc is not None and router.proc.poll() is None
+    # every offset is a ledger row, by its ingress coordinates
+    deadline = time.monotonic() + 60
+    rows: list[list[object]] = []
+    while time.monotonic() < deadline:
+        rows = ledger.sql(
+            "SELECT count(), countIf(error = 'TOO_LARGE'), countIf(outcome = 'routed') "
+            f"FROM ndxp.ledger WHERE source_topic = '{topic}' AND source_offset >= {start}"
+        )
+        if rows[0][0] == len(offsets):
+            break
+        time.sleep(0.3)
+    assert rows == [[len(offsets), 64, 3]]

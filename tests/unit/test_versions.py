@@ -265,6 +265,8 @@ NOT_THEIRS = {
     "_asyncio_future_blocking": "asyncio's future protocol (faust_fixes._resume)",
     "registry": "ndxp.core.routing.Router.registry (app.py)",
     "assigned": "ndxp.router.faust_fixes.InOrder.assigned",
+    "cause": "ndxp.kafka_records.Unreadable's own (set in __new__)",
+    "reason": "ndxp.kafka_records.Unreadable's own (set in __new__)",
 }
 
 

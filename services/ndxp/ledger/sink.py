@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
 from ndxp.core.ledger import ROUTED_AT, Row, ledger_row, unreadable
+from ndxp.kafka_records import Unreadable
 from ndxp.ledger.store import LedgerStore
 from ndxp.metrics import SIZE_BUCKETS, Metrics
 from ndxp.settings import LedgerSettings
@@ -107,8 +108,18 @@ class LedgerSink:
             await consumer.stop()
 
     def read(self, record: Any) -> None:
-        """One record: its ledger row, or — if making one raised (a bug some input found) —
-        a quarantine row saying why; never an exception that would stop the ledger."""
+        """One record: its ledger row, or — if making one raised (a bug some input found), or
+        it stands for an offset of a compressed batch that could not be read — a quarantine
+        row saying why; never an exception that would stop the ledger."""
+        value = record.value
+        if type(value) is Unreadable:
+            why = f"unreadable batch ({value.cause}): {value.reason}"
+            self.unreadable.append(
+                unreadable(
+                    record.topic, record.partition, record.offset, record.timestamp, b"", why
+                )
+            )
+            return
         try:
             row = ledger_row(
                 record.topic,

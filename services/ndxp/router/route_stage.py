@@ -8,9 +8,11 @@ or — for a request under a limit — hands it to the quota stage (``hop``: re-
 else ``MISPARTITIONED``).
 
 Containment: a record that makes the deciding code raise (a bug that input found) is refused
-``MALFORMED`` with the exception's type in the detail and logged; the partition goes on. Only
-producing can fail the worker (the broker refusing a batch after retries: fatal, see
-:mod:`ndxp.router.outbox`).
+``MALFORMED`` with the exception's type in the detail and logged; the partition goes on. Each
+offset of a compressed batch the consumer could not read (:class:`ndxp.kafka_records.Unreadable`:
+a zip bomb past the cap, a codec no library here reads, corrupt data) is refused with nothing of
+it kept but its place. Only producing can fail the worker (the broker refusing a batch after
+retries: fatal, see :mod:`ndxp.router.outbox`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.routing import Decision, Rejected, Routed, Router, peek_id
 from ndxp.core.topology import misplaced
+from ndxp.kafka_records import Cause, Unreadable
 from ndxp.router.forwarding import Source, Staged, routed, to_quota_stage
 from ndxp.router.quota_stage import QuotaStage
 from ndxp.router.refusal import Output, reject
@@ -62,6 +65,10 @@ async def route(ingress: Ingress, record: Any) -> None:
     received_ms = int(time.time() * 1000)
     key, value, headers = record.key, record.value, record.headers
     source = source_of(record, received_ms)
+    if type(value) is Unreadable:  # a compressed batch ndxp.kafka_records could not read
+        refused = unreadable_refusal(ingress.router, record.topic, value)
+        await reject(ingress.output, refused, source, None, b"", ())
+        return
     try:
         decision = ingress.router.decide(
             record.topic,
@@ -123,6 +130,19 @@ def _quota_bound(
     if not ingress.inline:
         return client.text, None
     return client.text, misplaced(client.text, source.topic, source.partition, ingress.partitions)
+
+
+def unreadable_refusal(router: Router, topic: str, value: Unreadable) -> Rejected:
+    """The refusal of one offset of a compressed batch that could not be read (a zip bomb,
+    a codec no library here reads, corrupt data): ``TOO_LARGE`` for a batch inflating past
+    the cap, ``MALFORMED`` otherwise. Nothing of the record is known but where it was."""
+    batch = value.batch
+    code = RejectionCode.TOO_LARGE if value.cause is Cause.OVER_CAP else RejectionCode.MALFORMED
+    detail = (
+        f"{value.reason}: the {batch.codec} batch of {batch.compressed_size} bytes at offsets "
+        f"{batch.base_offset}..{batch.last_offset} could not be read"
+    )
+    return Rejected(code, detail, None, router.registry.ingress.get(topic))
 
 
 def undecidable(router: Router, topic: str, headers: Any, exc: Exception) -> Decision:
