@@ -33,8 +33,8 @@ from kafka_client import KafkaClient
 from profiles import shape_for
 
 from ndxp.core import traffic, wire
+from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY
 
 BOOTSTRAP = os.environ.get("NDXP_BOOTSTRAP", "127.0.0.1:9092")
 REGISTRY = load_registry(Path(os.environ.get("NDXP_REGISTRY") or DEFAULT_REGISTRY))

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 
 from ndxp.core.registry import Registry, RegistryError
-from ndxp.settings import REPO
+from ndxp.paths import REPO
 
 SCHEMA_PATH = REPO / "schemas" / "registry.schema.json"
 

@@ -11,10 +11,8 @@ from typing import TypeVar
 from ndxp import env
 from ndxp.core import wire
 from ndxp.core.topology import MAX_MESSAGE_BYTES, MAX_VALUE_LIMIT
-from ndxp.kafka_auth import KafkaAuth
-
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_REGISTRY = REPO / "infra" / "registry" / "vn-sample.json"
+from ndxp.kafka.auth import KafkaAuth
+from ndxp.paths import DEFAULT_REGISTRY, REPO
 
 
 @dataclass(frozen=True)

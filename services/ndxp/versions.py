@@ -105,13 +105,13 @@ _THREAD = "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread"  # ``consume
 _PRODUCER = "faust.transport.drivers.aiokafka:Producer"  # the class of ``app.producer``
 _ACCUMULATOR = "aiokafka.producer.message_accumulator:MessageAccumulator"
 _BATCH = "aiokafka.producer.message_accumulator:MessageBatch"
-_RECORDS = "kafka_records.py"
+_RECORDS = "kafka/records.py"
 _FIXES = "router/faust_fixes.py"
 _RUNS = "router/runs.py"
 _OUTBOX = "router/outbox.py"
 
 EXPECTED: tuple[Expectation, ...] = (
-    # kafka_records.install: every consumer of the process (the router's through Faust, the
+    # kafka/records.py install(): every consumer of the process (the router's through Faust, the
     # ledger's) reads fetched partitions through ndxp's record batches
     Attribute(
         "aiokafka.consumer.fetcher:MemoryRecords",
@@ -397,16 +397,16 @@ EXPECTED: tuple[Expectation, ...] = (
         "def(self)",
         "router/app.py calls it to resubscribe",
     ),
-    # kafka_io.consumer_at_end (client tools)
+    # kafka/io.py consumer_at_end (client tools)
     Assigned(
         "aiokafka.consumer.consumer:AIOKafkaConsumer.__init__",
         "_client",
-        "kafka_io.py forces a metadata update through it",
+        "kafka/io.py forces a metadata update through it",
     ),
     Method(
         "aiokafka.client:AIOKafkaClient.force_metadata_update",
         "def(self)",
-        "kafka_io.py calls it",
+        "kafka/io.py calls it",
     ),
 )
 

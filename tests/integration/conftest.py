@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ndxp.ledger.store import LedgerStore
-from ndxp.settings import DEFAULT_REGISTRY
+from ndxp.paths import DEFAULT_REGISTRY
 
 from .kafka_tools import REPO, LedgerProcess, RouterProcess, free_port
 

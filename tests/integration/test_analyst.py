@@ -16,8 +16,9 @@ from ndxp.core.errors import NdxpError
 from ndxp.core.ledger import ledger_row
 from ndxp.ledger import report
 from ndxp.ledger.store import LedgerStore
+from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY, REPO, LedgerSettings
+from ndxp.settings import LedgerSettings
 
 pytestmark = pytest.mark.integration
 

@@ -4,14 +4,14 @@ A header name that is not UTF-8: the broker takes it (it never checks the encodi
 aiokafka's and confluent-kafka's producers cannot write one, so the batch is built with
 aiokafka's pure-Python builder and sent as a raw ``ProduceRequest`` through aiokafka's
 low-level client. A plain ``AIOKafkaConsumer`` (as the ledger's) stops at it with
-``UnicodeDecodeError``; after :func:`ndxp.kafka_records.install` it reads past it and gets
+``UnicodeDecodeError``; after :func:`ndxp.kafka.records.install` it reads past it and gets
 every record, in order.
 
 A zstd bomb (512 MiB of zeros in a 23 KB batch, sent raw) and batches that confluent-kafka
 (librdkafka) compresses with lz4, zstd, snappy and gzip: a plain consumer stops at the bomb
 and at each lz4, zstd and snappy batch (``UnsupportedCodecError``: aiokafka's codecs need
-cramjam, not installed); after :func:`~ndxp.kafka_records.install` it reads one
-:class:`~ndxp.kafka_records.Unreadable` placeholder per offset of the bomb, then every record
+cramjam, not installed); after :func:`~ndxp.kafka.records.install` it reads one
+:class:`~ndxp.kafka.records.Unreadable` placeholder per offset of the bomb, then every record
 (0.35 s here; the test allows 20 s), Python's allocations staying under twice the cap.
 """
 
@@ -37,7 +37,7 @@ from aiokafka.record.util import calc_crc32c
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from ndxp.kafka_records import MAX_INFLATED, Cause, Unreadable, install, installed
+from ndxp.kafka.records import MAX_INFLATED, Cause, Unreadable, install, installed
 
 from .conftest import Broker
 from .kafka_tools import producer

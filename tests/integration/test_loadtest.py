@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ndxp.settings import REPO
+from ndxp.paths import REPO
 
 from .conftest import Broker
 from .kafka_tools import LedgerProcess, RouterProcess

@@ -13,8 +13,8 @@ import pytest
 from ndxp.ledger import report
 from ndxp.ledger.store import LedgerStore
 from ndxp.ledger.synth import synthesize
+from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY
 
 pytestmark = pytest.mark.integration
 

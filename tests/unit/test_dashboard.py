@@ -9,8 +9,9 @@ import re
 from typing import Any
 
 from ndxp.ledger.sink import LedgerSink
+from ndxp.paths import REPO
 from ndxp.router.stats import RouterStats
-from ndxp.settings import REPO, LedgerSettings
+from ndxp.settings import LedgerSettings
 
 
 def exported() -> set[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ndxp.kafka_auth import KafkaAuth, KafkaAuthError
+from ndxp.kafka.auth import KafkaAuth, KafkaAuthError
 from ndxp.settings import LedgerSettings, RouterSettings
 
 SECRET = "s3cr3t-Pa55word-that-must-never-show"

@@ -30,8 +30,8 @@ from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy, _Defau
 from aiokafka.record.util import calc_crc32c
 from aiokafka.structs import TopicPartition
 
-from ndxp import kafka_records
-from ndxp.kafka_records import (
+from ndxp.kafka import records as kafka_records
+from ndxp.kafka.records import (
     Cause,
     LenientMemoryRecords,
     Unreadable,

@@ -6,8 +6,8 @@ import random
 from collections import Counter
 
 from ndxp.core import traffic
+from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY
 
 REGISTRY = load_registry(DEFAULT_REGISTRY)
 

@@ -84,7 +84,7 @@ def test_another_version_is_refused_naming_it_and_who_relies_on_it() -> None:
 
     assert _one(check(installed=installed)) == (
         "aiokafka 0.15.0 installed, ndxp was verified with 0.14.0 "
-        "(kafka_io.py, kafka_records.py, router/faust_fixes.py, router/outbox.py "
+        "(kafka/io.py, kafka/records.py, router/faust_fixes.py, router/outbox.py "
         "patch or read its internals)"
     )
 
@@ -265,8 +265,8 @@ NOT_THEIRS = {
     "_asyncio_future_blocking": "asyncio's future protocol (faust_fixes._resume)",
     "registry": "ndxp.core.routing.Router.registry (app.py)",
     "assigned": "ndxp.router.faust_fixes.InOrder.assigned",
-    "cause": "ndxp.kafka_records.Unreadable's own (set in __new__)",
-    "reason": "ndxp.kafka_records.Unreadable's own (set in __new__)",
+    "cause": "ndxp.kafka.records.Unreadable's own (set in __new__)",
+    "reason": "ndxp.kafka.records.Unreadable's own (set in __new__)",
 }
 
 
@@ -348,7 +348,7 @@ def test_ndxp_router_refuses_to_start_with_the_guards_line(tmp_path: Path) -> No
     assert proc.returncode == EX_CONFIG, proc.stderr
     assert proc.stderr.splitlines() == [
         "ndxp: refusing to start: aiokafka 0.14.0 installed, ndxp was verified with 0.13.0 "
-        "(kafka_io.py, kafka_records.py, router/faust_fixes.py, router/outbox.py "
+        "(kafka/io.py, kafka/records.py, router/faust_fixes.py, router/outbox.py "
         "patch or read its internals)"
     ]
     assert proc.stdout == ""

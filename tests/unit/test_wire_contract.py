@@ -6,7 +6,7 @@ from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.identifiers import MEMBER_CLASSES
 from ndxp.core.topology import DEAD_LETTER_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MAX_VALUE_LIMIT
-from ndxp.settings import REPO
+from ndxp.paths import REPO
 
 CONTRACT = json.loads((REPO / "schemas" / "wire.json").read_text(encoding="utf-8"))
 

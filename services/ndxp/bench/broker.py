@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ndxp.settings import REPO
+from ndxp.paths import REPO
 
 
 @contextmanager

@@ -42,8 +42,9 @@ from ndxp.bench.sustained import PROBE_KEYS, holds, paced
 from ndxp.bench.workers import health, skip_backlog, start_router, wait_ready
 from ndxp.core import wire
 from ndxp.core.topology import TopicSpec, topics_for
+from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY, REPO, LedgerSettings
+from ndxp.settings import LedgerSettings
 
 NATIONAL_DAY = 1_500_000
 PERF_TOPIC = "ndxp.bench.perf"
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
 
     import uvloop
 
-    from ndxp.kafka_admin import ensure_topics
+    from ndxp.kafka.admin import ensure_topics
 
     registry = load_registry(DEFAULT_REGISTRY)
     specs = [*topics_for(registry, 3), TopicSpec(routing.PLAIN_OUT, 3)]

@@ -9,7 +9,7 @@ import subprocess
 import uuid
 from typing import Any
 
-from ndxp.settings import REPO
+from ndxp.paths import REPO
 
 KAFKA = REPO / "infra" / "kafka"
 PRODUCED = re.compile(

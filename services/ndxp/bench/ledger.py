@@ -29,7 +29,7 @@ from typing import Any
 
 from ndxp.bench.broker import own_broker
 from ndxp.bench.routing import progress
-from ndxp.settings import REPO
+from ndxp.paths import REPO
 
 SERVICE = "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"
 TOPICS = ["ndxp.out.000.00.01.G01", "ndxp.out.000.00.00.H41", "ndxp.out.000.00.18.G12"]
@@ -119,7 +119,7 @@ def ingest(
     import asyncio
 
     from ndxp.core.topology import TopicSpec
-    from ndxp.kafka_admin import ensure_topics
+    from ndxp.kafka.admin import ensure_topics
 
     var.mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(bootstrap, [TopicSpec(t, 3) for t in [*TOPICS, "ndxp.rejected"]]))
@@ -219,8 +219,8 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> dict[str, Any]:
     from ndxp.ledger import report
     from ndxp.ledger.store import LedgerStore
     from ndxp.ledger.synth import synthesize
+    from ndxp.paths import DEFAULT_REGISTRY
     from ndxp.registry_file import load_registry
-    from ndxp.settings import DEFAULT_REGISTRY
 
     store = LedgerStore(f"chdb://{var / 'ledger'}")
     registry = load_registry(DEFAULT_REGISTRY)

@@ -25,8 +25,8 @@ from typing import Any
 
 from ndxp.core import wire
 from ndxp.core.topology import TopicSpec, topics_for
+from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY, REPO
 
 SOURCE_MEMBER = "000.00.00.H41"
 CLIENT = "VN:GOV:000.00.00.H41:motcua"
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
-    from ndxp.kafka_admin import ensure_topics
+    from ndxp.kafka.admin import ensure_topics
 
     registry = load_registry(DEFAULT_REGISTRY)
     specs = [*topics_for(registry, 3), TopicSpec(PLAIN_OUT, 3)]

@@ -18,9 +18,9 @@ from ndxp.bench import routing
 from ndxp.bench.broker import own_broker
 from ndxp.core import wire
 from ndxp.core.topology import topics_for
-from ndxp.kafka_admin import ensure_topics
+from ndxp.kafka.admin import ensure_topics
+from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY, REPO
 
 EVENTS = {"NDXP_ROUTER_DELIVERY": "events"}
 CASES = [

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ndxp.settings import REPO
+from ndxp.paths import REPO
 
 
 def skip_backlog(bootstrap: str, group: str, topics: list[str]) -> None:

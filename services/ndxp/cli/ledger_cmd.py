@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 
 from ndxp.logs import configure
-from ndxp.settings import DEFAULT_REGISTRY, LedgerSettings
+from ndxp.paths import DEFAULT_REGISTRY
+from ndxp.settings import LedgerSettings
 
 
 def register(sub: Any) -> None:
@@ -69,7 +70,7 @@ async def run_cmd(args: argparse.Namespace) -> int:
     from ndxp.ledger.service import serve
     from ndxp.versions import guard
 
-    guard()  # the ledger's consumer reads through ndxp.kafka_records: aiokafka's internals
+    guard()  # the ledger's consumer reads through ndxp.kafka.records: aiokafka's internals
 
     settings = _settings(args)
     configure(settings.log_level)

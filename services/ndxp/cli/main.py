@@ -23,11 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     for module in (router_cmd, client, simulate, registry_cmd, ledger_cmd, secure_cmd):
         module.register(sub)
     args = parser.parse_args(argv)
-    from ndxp import kafka_records
+    from ndxp.kafka import records
 
     # Every consumer ndxp runs (the router's, the ledger's, the simulator's, ndxp tail/send
     # --wait) reads a record whose header names are not UTF-8 instead of stopping on it.
-    kafka_records.install()
+    records.install()
     try:
         result = args.func(args)
         if asyncio.iscoroutine(result):

@@ -64,8 +64,8 @@ def checked(path: str) -> Registry | None:
 
 
 async def topics_cmd(args: argparse.Namespace) -> int:
-    from ndxp.kafka_admin import ensure_topics
-    from ndxp.kafka_io import wait_for_topics
+    from ndxp.kafka.admin import ensure_topics
+    from ndxp.kafka.io import wait_for_topics
 
     settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
     registry = load_registry(settings.registry_path)
@@ -78,8 +78,8 @@ async def topics_cmd(args: argparse.Namespace) -> int:
 
 async def publish_cmd(args: argparse.Namespace) -> int:
     """Refuse an invalid file (every error listed); else write it to the compacted topic."""
-    from ndxp.kafka_admin import ensure_topics
-    from ndxp.kafka_io import producer
+    from ndxp.kafka.admin import ensure_topics
+    from ndxp.kafka.io import producer
     from ndxp.router.registry_feed import REGISTRY_KEY
 
     registry = checked(args.file)

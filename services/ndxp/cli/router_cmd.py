@@ -30,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
     import uvloop
     from faust.worker import Worker
 
-    from ndxp.kafka_admin import check_topic_limits, ensure_topics
-    from ndxp.kafka_io import wait_for_topics
+    from ndxp.kafka.admin import check_topic_limits, ensure_topics
+    from ndxp.kafka.io import wait_for_topics
     from ndxp.router.app import create_app
 
     settings = RouterSettings.from_env(

@@ -55,7 +55,7 @@ def _principals(router: RouterSettings) -> ServicePrincipals:
 
 
 def users_cmd(args: argparse.Namespace) -> int:
-    from ndxp.kafka_security import apply_users
+    from ndxp.kafka.security import apply_users
 
     settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
     registry = load_registry(settings.registry_path)
@@ -79,7 +79,7 @@ def show_cmd(args: argparse.Namespace) -> int:
 
 
 def apply_cmd(args: argparse.Namespace) -> int:
-    from ndxp.kafka_security import apply_acls
+    from ndxp.kafka.security import apply_acls
 
     settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
     entries = acl_entries(load_registry(settings.registry_path), _principals(settings))

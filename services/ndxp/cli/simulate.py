@@ -17,7 +17,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from ndxp.core import wire
-from ndxp.kafka_io import header, producer
+from ndxp.kafka.io import header, producer
 from ndxp.logs import configure
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings

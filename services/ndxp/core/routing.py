@@ -237,7 +237,7 @@ def _utf8(name: str, raw: bytes | None) -> str:
 
 def _utf8_name(name: str) -> bool:
     """A header name that was UTF-8 on the wire (the consumer hands names that were not with
-    their bytes as surrogates: ndxp.kafka_records)."""
+    their bytes as surrogates: ndxp.kafka.records)."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from ndxp.core.dsn import redact_dsn
-from ndxp.kafka_security import ensure_password
+from ndxp.kafka.security import ensure_password
 from ndxp.ledger.analyst import AnalystPool
 from ndxp.ledger.sink import LedgerSink
 from ndxp.ledger.store import LedgerStore

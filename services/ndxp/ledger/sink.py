@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
 from ndxp.core.ledger import ROUTED_AT, Row, ledger_row, unreadable
-from ndxp.kafka_records import Unreadable
+from ndxp.kafka.records import Unreadable
 from ndxp.ledger.store import LedgerStore
 from ndxp.metrics import SIZE_BUCKETS, Metrics
 from ndxp.settings import LedgerSettings

@@ -25,7 +25,8 @@ from ndxp.core.ledger import (
     unique_rows,
 )
 from ndxp.core.seen import PRESENT, UNKNOWN, Seen
-from ndxp.settings import REPO, LedgerSettings
+from ndxp.paths import REPO
+from ndxp.settings import LedgerSettings
 
 if TYPE_CHECKING:
     from ndxp.ledger.analyst import Analyst

@@ -47,7 +47,7 @@ from ndxp.core.topology import (
     quota_topics,
     topics_for,
 )
-from ndxp.kafka_admin import ensure_topics
+from ndxp.kafka.admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
 from ndxp.router import route_stage
 from ndxp.router.faust_fixes import (

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ndxp.core.registry import Registry, RegistryError
-from ndxp.kafka_auth import KafkaAuth
+from ndxp.kafka.auth import KafkaAuth
 from ndxp.registry_file import parse_registry
 
 log = logging.getLogger("ndxp.registry")

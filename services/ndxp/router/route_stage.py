@@ -9,7 +9,7 @@ else ``MISPARTITIONED``).
 
 Containment: a record that makes the deciding code raise (a bug that input found) is refused
 ``MALFORMED`` with the exception's type in the detail and logged; the partition goes on. Each
-offset of a compressed batch the consumer could not read (:class:`ndxp.kafka_records.Unreadable`:
+offset of a compressed batch the consumer could not read (:class:`ndxp.kafka.records.Unreadable`:
 a zip bomb past the cap, a codec no library here reads, corrupt data) is refused with nothing of
 it kept but its place. Only producing can fail the worker (the broker refusing a batch after
 retries: fatal, see :mod:`ndxp.router.outbox`).
@@ -26,7 +26,7 @@ from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.routing import Decision, Rejected, Routed, Router, peek_id
 from ndxp.core.topology import misplaced
-from ndxp.kafka_records import Cause, Unreadable
+from ndxp.kafka.records import Cause, Unreadable
 from ndxp.router.forwarding import Source, Staged, routed, to_quota_stage
 from ndxp.router.quota_stage import QuotaStage
 from ndxp.router.refusal import Output, reject
@@ -65,7 +65,7 @@ async def route(ingress: Ingress, record: Any) -> None:
     received_ms = int(time.time() * 1000)
     key, value, headers = record.key, record.value, record.headers
     source = source_of(record, received_ms)
-    if type(value) is Unreadable:  # a compressed batch ndxp.kafka_records could not read
+    if type(value) is Unreadable:  # a compressed batch ndxp.kafka.records could not read
         refused = unreadable_refusal(ingress.router, record.topic, value)
         await reject(ingress.output, refused, source, None, b"", ())
         return

@@ -21,8 +21,8 @@ from ndxp.core.acl import (
 )
 from ndxp.core.registry import Registry
 from ndxp.core.topology import quota_topics, registry_topic, topics_for
+from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY
 
 from .conftest import small_document
 

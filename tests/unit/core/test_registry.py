@@ -6,8 +6,8 @@ import pytest
 
 from ndxp.core.identifiers import MemberId
 from ndxp.core.registry import MemberKind, Registry, RegistryError
+from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry, parse_registry
-from ndxp.settings import DEFAULT_REGISTRY
 
 from .conftest import small_document
 

@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaError
 from ndxp import env
 from ndxp.core.errors import NdxpError
 from ndxp.core.topology import TopicSpec, limit_faults
-from ndxp.kafka_auth import KafkaAuth
+from ndxp.kafka.auth import KafkaAuth
 
 TOPIC_ALREADY_EXISTS = 36
 

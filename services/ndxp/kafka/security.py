@@ -17,7 +17,7 @@ from typing import Any
 
 from ndxp.core.acl import SUPER_USERS, AclEntry, Operation, PatternType, ResourceType
 from ndxp.core.errors import NdxpError
-from ndxp.kafka_auth import KafkaAuth
+from ndxp.kafka.auth import KafkaAuth
 
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 SCRAM_ITERATIONS = 4096  # Kafka's minimum and kafka-configs' default

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ndxp.core.errors import NdxpError
-from ndxp.kafka_auth import KafkaAuth
+from ndxp.kafka.auth import KafkaAuth
 
 
 def producer(bootstrap: str, auth: KafkaAuth | None = None, **kw: object) -> AIOKafkaProducer:

@@ -50,7 +50,7 @@ and a CRC failure still raises ``CorruptRecordException`` as it does in aiokafka
 message sets pass through untouched: a Kafka 4 broker takes only v2 batches from producers.
 
 Cost on the normal path, CPU time through ``PartitionRecords``, best of 9 interleaved runs
-(``python -m ndxp.kafka_records 100000 500``: JSON values of 1.4 KB with three headers, in
+(``python -m ndxp.kafka.records 100000 500``: JSON values of 1.4 KB with three headers, in
 batches of 500; aiokafka's own path for snappy, lz4 and zstd measured with cramjam 2.14 on
 ``PYTHONPATH``, which ndxp does not install), µs a record, aiokafka → this module:
 uncompressed 1.82 → 1.84; gzip 6.49 → 5.60 (zlib directly, not ``gzip.GzipFile``); snappy
@@ -60,7 +60,7 @@ batches of one record (``20000 1``) the wrapper adds 0.7 µs a batch uncompresse
 a compressed batch over cramjam's path (16 µs of a zstd batch is creating its decompressor).
 
 Cost of a bomb: at most the cap. Python's allocations peak at 42 MiB for the 32 MiB cap
-(``tracemalloc``, tests/unit/test_kafka_records.py); the 4 GiB gzip bomb of issue 11 (a 4 MiB
+(``tracemalloc``, tests/unit/test_kafka/records.py); the 4 GiB gzip bomb of issue 11 (a 4 MiB
 batch) is read as 4,064 placeholders in 81 ms and +52 MB RSS, the 16 GiB zstd bomb in 71 ms
 and +53 MB (aiokafka: 30 s and 8.4 GB, then killed). What the cap does not bound is the cost
 per byte a sender writes: a 1.1 KB zstd batch that reaches the cap costs 28 ms of CPU, 26 s a
