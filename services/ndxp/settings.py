@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -10,9 +11,28 @@ from typing import TypeVar
 
 from ndxp import env
 from ndxp.core import wire
+from ndxp.core.errors import NdxpError
 from ndxp.core.topology import MAX_MESSAGE_BYTES, MAX_VALUE_LIMIT
 from ndxp.kafka.auth import KafkaAuth
 from ndxp.paths import DEFAULT_REGISTRY, REPO
+
+
+class SettingsError(NdxpError, ValueError):
+    """A setting with a value ndxp does not know (the CLI prints it on one line, exit 2)."""
+
+
+class DeliveryMode(enum.StrEnum):
+    """How the router's agents get records (``NDXP_ROUTER_DELIVERY``)."""
+
+    RUNS = "runs"  # an event is a fetched run of a partition's records (ndxp.router.runs)
+    EVENTS = "events"  # Faust's own: one event per record
+
+
+class QuotaStageMode(enum.StrEnum):
+    """Where the quota stage runs (``NDXP_QUOTA_STAGE``): schemas/WIRE.md."""
+
+    HOP = "hop"  # a second hop: requests re-keyed by client id on the router's own topic
+    INLINE = "inline"  # in the routing agent (senders key their requests by client id)
 
 
 @dataclass(frozen=True)
@@ -29,16 +49,14 @@ class RouterSettings:
     registry_topic: str = "ndxp.registry"
     caught_up_lag: int = 1000  # health says "caught up" while fewer messages wait than this
     quotas: bool = True  # enforce the registry's limits (NDXP_QUOTAS=off: routing alone)
-    quota_stage: str = "hop"  # or "inline" (requests keyed by client id): schemas/WIRE.md
+    quota_stage: QuotaStageMode = QuotaStageMode.HOP
     # Throughput knobs (see ../shared/STACK.md); concurrency stays 1 per agent (faust#606).
     producer_linger_s: float = 0.005
     producer_max_batch_size: int = 256 * 1024
     max_poll_records: int = 1000
     fetch_max_wait_ms: int = 20  # Faust's 1500 throttles a router on many topics
     max_fetch_bytes: int = 1024 * 1024  # per partition and fetch (Faust consumer_max_fetch_size)
-    # runs: an agent's event is a fetched run of a partition's records (ndxp.router.runs);
-    # events: Faust's own, one event per record
-    delivery: str = "runs"
+    delivery: DeliveryMode = DeliveryMode.RUNS
     # runs buffered per stream (runs): too few and Faust's flow control pauses the ingress
     # partitions time and again (4: 9,100 msg/s; 32: 18,500 in one sweep)
     run_buffer: int = 32
@@ -56,6 +74,13 @@ class RouterSettings:
     auth: KafkaAuth = field(default_factory=KafkaAuth)  # PLAINTEXT unless NDXP_KAFKA_* say
 
     def __post_init__(self) -> None:
+        # frozen: the checked enum member replaces the text it was given (environment, flags)
+        object.__setattr__(
+            self, "delivery", _mode(DeliveryMode, self.delivery, env.ROUTER_DELIVERY)
+        )
+        object.__setattr__(
+            self, "quota_stage", _mode(QuotaStageMode, self.quota_stage, env.QUOTA_STAGE)
+        )
         if not 0 < self.max_value_bytes <= MAX_VALUE_LIMIT:
             raise ValueError(
                 f"max value bytes must be 1..{MAX_VALUE_LIMIT} (a routed copy must fit the "
@@ -67,6 +92,18 @@ class RouterSettings:
         cls, environ: Mapping[str, str] | None = None, **overrides: object
     ) -> RouterSettings:
         return _from_env(cls(), _ROUTER_ENV, environ, overrides)
+
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _mode(kind: type[_E], value: object, var: str) -> _E:
+    """``value`` as a member of ``kind``, or a refusal naming the variable and the values."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise SettingsError(f"{var} must be one of {allowed}, not {value!r}") from None
 
 
 _ROUTER_ENV = {

@@ -2,7 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from ndxp.settings import LedgerSettings, RouterSettings
+from ndxp.settings import (
+    DeliveryMode,
+    LedgerSettings,
+    QuotaStageMode,
+    RouterSettings,
+    SettingsError,
+)
 
 
 def test_environment_then_flags() -> None:
@@ -31,6 +37,24 @@ def test_ledger_dsn_defaults_to_the_embedded_engine_in_var() -> None:
     assert (s.ledger_dsn, s.embedded, s.batch_seconds) == ("chdb:///tmp/v/ledger", True, 0.2)
     server = LedgerSettings.from_env({"NDXP_LEDGER_DSN": "http://h:8123"})
     assert not server.embedded
+
+
+def test_modes_are_enum_members_checked_when_the_settings_are_built() -> None:
+    s = RouterSettings.from_env({"NDXP_ROUTER_DELIVERY": "events", "NDXP_QUOTA_STAGE": "inline"})
+    assert s.delivery is DeliveryMode.EVENTS and s.quota_stage is QuotaStageMode.INLINE
+    assert RouterSettings(delivery="runs").delivery is DeliveryMode.RUNS  # type: ignore[arg-type]
+    d = RouterSettings()
+    assert (d.delivery, d.quota_stage) == (DeliveryMode.RUNS, QuotaStageMode.HOP)
+    with pytest.raises(
+        SettingsError, match=r"^NDXP_ROUTER_DELIVERY must be one of runs, events, not 'run'$"
+    ):
+        RouterSettings.from_env({"NDXP_ROUTER_DELIVERY": "run"})
+    with pytest.raises(
+        SettingsError, match=r"^NDXP_QUOTA_STAGE must be one of hop, inline, not 'Inline'$"
+    ):
+        RouterSettings.from_env({"NDXP_QUOTA_STAGE": "Inline"})
+    with pytest.raises(SettingsError, match="NDXP_QUOTA_STAGE"):
+        RouterSettings(quota_stage="later")  # type: ignore[arg-type]
 
 
 def test_a_value_limit_whose_routed_copy_would_not_fit_the_egress_topic_is_refused() -> None:

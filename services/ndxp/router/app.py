@@ -65,16 +65,14 @@ from ndxp.router.runs import RunSchema, deliver_runs
 from ndxp.router.runs import agent as runs_agent
 from ndxp.router.stats import RouterStats
 from ndxp.router.web_pages import built_in_views_off
-from ndxp.settings import RouterSettings
+from ndxp.settings import DeliveryMode, QuotaStageMode, RouterSettings
 
 log = logging.getLogger("ndxp.router")
 EXIT_FATAL = 70
 
 
 def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
-    runs = settings.delivery == "runs"
-    if settings.delivery not in ("runs", "events"):
-        raise ValueError(f"delivery must be runs or events, not {settings.delivery!r}")
+    runs = settings.delivery is DeliveryMode.RUNS
     app = faust.App(
         settings.group,
         broker=f"kafka://{settings.bootstrap}",
@@ -112,9 +110,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     ingress.topics = subscribed  # a list the agent's channel shares: see reload
     staged_topic = app.topic(quota_requests_topic(settings.group), schema=RunSchema())
     staged_name = staged_topic.get_topic_name()
-    if settings.quota_stage not in ("hop", "inline"):
-        raise ValueError(f"quota stage must be hop or inline, not {settings.quota_stage!r}")
-    inline = settings.quota_stage == "inline"
+    inline = settings.quota_stage is QuotaStageMode.INLINE
     output = Output(Outbox(app, exit_fatal).put, stats)
     quota = QuotaStage(app, settings, router, output, exit_fatal) if settings.quotas else None
     ingress_stage = route_stage.Ingress(
