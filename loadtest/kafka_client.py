@@ -25,6 +25,8 @@ from typing import Any
 import gevent
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
+from ndxp.core.wire import H_CORRELATION_ID, H_ERROR, H_ID, H_KIND, header
+
 
 class Refused(Exception):
     """An error notice from the router: the request was refused with this code."""
@@ -95,7 +97,7 @@ class KafkaClient:
     def request(
         self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]], name: str
     ) -> None:
-        message_id = next(v for k, v in headers if k == "ndxp-id").decode()
+        message_id = header(headers, H_ID) or ""
         self.pending[message_id] = Pending(time.perf_counter(), name)
         while True:
             try:
@@ -113,7 +115,7 @@ class KafkaClient:
             self.counts.delivered += 1
             return
         self.counts.send_failed += 1
-        message_id = dict(msg.headers() or []).get("ndxp-id", b"").decode()
+        message_id = header(msg.headers() or [], H_ID) or ""
         pending = self.pending.pop(message_id, None)
         if pending is not None:
             self._fire(pending, 0, KafkaException(err))
@@ -146,20 +148,19 @@ class KafkaClient:
                 gevent.sleep(0.002)
 
     def _answer(self, m: Any) -> None:
-        headers = dict(m.headers() or [])
-        correlation = headers.get("ndxp-correlation-id")
-        if correlation is None:
+        headers = m.headers() or []
+        message_id = header(headers, H_CORRELATION_ID)
+        if message_id is None:
             return
-        message_id = correlation.decode()
         pending = self.pending.pop(message_id, None)
         if pending is None:
             if message_id in self.timed_out:
                 self.counts.late += 1
             return  # another process's request, or a duplicate
-        kind = headers.get("ndxp-kind", b"").decode()
+        kind = header(headers, H_KIND) or ""
         elapsed_ms = (time.perf_counter() - pending.started) * 1000
         if kind == "error":
-            code = headers.get("ndxp-error", b"ERROR").decode()
+            code = header(headers, H_ERROR) or "ERROR"
             self.counts.refused += 1
             self.counts.by_code[code] = self.counts.by_code.get(code, 0) + 1
             self._fire(pending, elapsed_ms, Refused(code), len(m.value() or b""))

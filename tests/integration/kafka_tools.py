@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
+from ndxp.core import wire
+
 if TYPE_CHECKING:
     from ndxp.ledger.reader import ServiceReader
 
@@ -166,10 +168,7 @@ def stream(
 
 
 def hdr(m: Message, name: str) -> str | None:
-    for k, v in m.headers() or []:
-        if k == name:
-            return None if v is None else v.decode("utf-8", "replace")
-    return None
+    return wire.header(m.headers() or [], name)
 
 
 class Tap:

@@ -153,8 +153,8 @@ class EgressReader(threading.Thread):
         self.consumer.subscribe([routing.ROUTED_TO])
         while not self.consumer.assignment():
             self.consumer.poll(0.1)
-        self.prefix = f"{run_id}-".encode()
-        self.seen: set[bytes] = set()
+        self.prefix = f"{run_id}-"
+        self.seen: set[str] = set()
         self.latencies: list[float] = []
         self.pairs: list[tuple[int, int]] = []  # (routed at, latency) ms
         self.times: list[float] = []
@@ -170,13 +170,13 @@ class EgressReader(threading.Thread):
             for m in batch:
                 if m.error() is not None:
                     continue
-                headers = dict(m.headers() or [])
-                mid = headers.get("ndxp-id", b"")
+                headers = m.headers() or []
+                mid = wire.header(headers, wire.H_ID) or ""
                 if not mid.startswith(self.prefix) or mid in self.seen:
                     continue
                 self.seen.add(mid)
                 self.count += 1
-                routed_at = int(headers.get("ndxp-routed-at", b"0"))
+                routed_at = int(wire.header(headers, wire.H_ROUTED_AT) or "0")
                 produced = m.timestamp()[1]
                 self.latencies.append(max(0, routed_at - produced))
                 self.times.append(routed_at / 1000)

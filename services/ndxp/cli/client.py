@@ -15,7 +15,8 @@ import orjson
 
 from ndxp.core import wire
 from ndxp.core.errors import NdxpError
-from ndxp.kafka.io import consumer_at_end, header, producer
+from ndxp.core.wire import header
+from ndxp.kafka.io import consumer_at_end, producer
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings
 

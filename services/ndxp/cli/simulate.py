@@ -17,7 +17,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from ndxp.core import wire
-from ndxp.kafka.io import header, producer
+from ndxp.core.wire import header
+from ndxp.kafka.io import producer
 from ndxp.logs import configure
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ndxp.core.identifiers import MemberId
 
 INGRESS_PREFIX = "ndxp.in."
@@ -85,3 +87,14 @@ def valid_message_id(text: str) -> bool:
     return (
         0 < len(text) <= MAX_ID_LENGTH and text.isascii() and text.isprintable() and " " not in text
     )
+
+
+def header(headers: Iterable[tuple[str, bytes | None]], name: str) -> str | None:
+    """The first value of the header ``name`` (a header without a value is passed over),
+    decoded leniently (bytes that are not UTF-8 become U+FFFD); ``None`` when there is none.
+    For what reads headers the router already judged (the quota stage, the tools); the routing
+    stage decodes a sender's strictly (:func:`ndxp.core.routing.read_envelope`)."""
+    for key, raw in headers:
+        if key == name and raw is not None:
+            return bytes(raw).decode("utf-8", "replace")
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -88,10 +88,3 @@ async def wait_for_topics(
 
 def _auth(auth: KafkaAuth | None) -> KafkaAuth:
     return KafkaAuth.from_env() if auth is None else auth
-
-
-def header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:
-    for k, v in headers:
-        if k == name:
-            return v.decode("utf-8", "replace") if v is not None else None
-    return None

@@ -72,7 +72,7 @@ class QuotaStage:
         """Decide a request under a limit, on the partition where its client is counted."""
         registry = self.router.registry
         client = registry.subsystems.get(client_key.decode("utf-8", "replace"))
-        service = _first(staged.headers, wire.H_SERVICE)
+        service = wire.header(staged.headers, wire.H_SERVICE) or ""
         limits = registry.limits_for(client, service) if client is not None else ()
         state = QuotaState(self.table.data.get(client_key) or {})
         source = staged.source
@@ -108,17 +108,10 @@ class QuotaStage:
         decision = Rejected(
             RejectionCode.QUOTA_EXCEEDED,
             detail,
-            _first(staged.headers, wire.H_ID) or None,
+            wire.header(staged.headers, wire.H_ID) or None,
             self.router.registry.ingress.get(staged.source.topic),
         )
         limit = None if hit is None else hit.limit.id
         await reject(
             self.output, decision, staged.source, staged.key, value, staged.headers, extra, limit
         )
-
-
-def _first(headers: Any, name: str) -> str:
-    for key, raw in headers:
-        if key == name and raw is not None:
-            return bytes(raw).decode("utf-8", "replace")
-    return ""
