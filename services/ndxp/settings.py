@@ -1,4 +1,5 @@
-"""The router's settings: one frozen object, read once at start (names in :mod:`ndxp.env`)."""
+"""Settings: one frozen object per service (router, ledger) and one for the client commands,
+read once at start and passed down (names in :mod:`ndxp.env`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from ndxp.core.errors import NdxpError
 from ndxp.core.topology import MAX_MESSAGE_BYTES, MAX_VALUE_LIMIT
 from ndxp.kafka.auth import KafkaAuth
 from ndxp.paths import DEFAULT_REGISTRY, REPO
+
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_REGISTRY_TOPIC = "ndxp.registry"
+DEFAULT_VAR = REPO / "var"
 
 
 class SettingsError(NdxpError, ValueError):
@@ -37,16 +42,17 @@ class QuotaStageMode(enum.StrEnum):
 
 @dataclass(frozen=True)
 class RouterSettings:
-    bootstrap: str = "127.0.0.1:9092"
+    bootstrap: str = DEFAULT_BOOTSTRAP
     registry_path: Path = DEFAULT_REGISTRY
     max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES
     partitions: int = 3
+    replication: int = 1  # replicas of each topic it creates (a cluster: 3, see env.REPLICATION)
     group: str = "ndxp-router"
     web_port: int = 6066
-    var: Path = REPO / "var"
+    var: Path = DEFAULT_VAR
     log_level: str = "INFO"
     registry_reload_s: float = 2.0
-    registry_topic: str = "ndxp.registry"
+    registry_topic: str = DEFAULT_REGISTRY_TOPIC
     caught_up_lag: int = 1000  # health says "caught up" while fewer messages wait than this
     quotas: bool = True  # enforce the registry's limits (NDXP_QUOTAS=off: routing alone)
     quota_stage: QuotaStageMode = QuotaStageMode.HOP
@@ -111,6 +117,7 @@ _ROUTER_ENV = {
     "registry_path": env.REGISTRY,
     "max_value_bytes": env.MAX_VALUE_BYTES,
     "partitions": env.PARTITIONS,
+    "replication": env.REPLICATION,
     "group": env.ROUTER_GROUP,
     "web_port": env.ROUTER_WEB_PORT,
     "var": env.VAR,
@@ -135,15 +142,22 @@ _ROUTER_ENV = {
 class LedgerSettings:
     """The ledger service's settings (and what ``ndxp sql`` / ``ndxp report`` need to find it)."""
 
-    bootstrap: str = "127.0.0.1:9092"
+    bootstrap: str = DEFAULT_BOOTSTRAP
     # default: chdb:///<var>/ledger (embedded ClickHouse engine); a server's may hold a password
     dsn: str = field(default="", repr=False)
     group: str = "ndxp-ledger"
     web_port: int = 6067
-    var: Path = REPO / "var"
+    var: Path = DEFAULT_VAR
     batch_rows: int = 20_000
     batch_seconds: float = 0.5
     max_poll_records: int = 5000
+    # The consumer's timing: metadata refreshed often enough to see new members' egress topics
+    # within seconds; a short long-poll (a long one on idle topics holds up the busy ones); a
+    # ledger killed with SIGKILL loses its partitions after the session timeout.
+    metadata_max_age_ms: int = 5000
+    fetch_max_wait_ms: int = 20
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3000
     log_level: str = "INFO"
     caught_up_lag: int = 5000  # health says "caught up" while fewer messages wait than this
     auth: KafkaAuth = field(default_factory=KafkaAuth)  # PLAINTEXT unless NDXP_KAFKA_* say
@@ -200,7 +214,37 @@ _LEDGER_ENV = {
     "sql_workers": env.LEDGER_SQL_WORKERS,
 }
 
-_S = TypeVar("_S", RouterSettings, LedgerSettings)
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """What a client command needs (``ndxp send``, ``tail``, ``simulate``, ``registry
+    publish``, ``users``, ``acls``): the broker, who it is there, the registry file it reads,
+    the registry topic it publishes to (created with ``replication`` replicas) and the runtime
+    folder (password files). Not the router's settings: a member's tool is not a router."""
+
+    bootstrap: str = DEFAULT_BOOTSTRAP
+    auth: KafkaAuth = field(default_factory=KafkaAuth)  # PLAINTEXT unless NDXP_KAFKA_* say
+    registry_path: Path = DEFAULT_REGISTRY
+    registry_topic: str = DEFAULT_REGISTRY_TOPIC
+    replication: int = 1
+    var: Path = DEFAULT_VAR
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> ClientSettings:
+        return _from_env(cls(), _CLIENT_ENV, environ, overrides)
+
+
+_CLIENT_ENV = {
+    "bootstrap": env.BOOTSTRAP,
+    "registry_path": env.REGISTRY,
+    "registry_topic": env.REGISTRY_TOPIC,
+    "replication": env.REPLICATION,
+    "var": env.VAR,
+}
+
+_S = TypeVar("_S", RouterSettings, LedgerSettings, ClientSettings)
 
 
 def _from_env(

@@ -90,3 +90,71 @@ def test_analyst_sql_limits_from_the_environment() -> None:
     )
     with pytest.raises(ValueError, match="sql_workers"):
         LedgerSettings.from_env({"NDXP_LEDGER_SQL_WORKERS": "0"})
+
+
+def test_client_settings_are_the_broker_the_principal_and_the_registry() -> None:
+    from ndxp.kafka.auth import KafkaAuth
+    from ndxp.settings import ClientSettings
+
+    s = ClientSettings.from_env(
+        {
+            "NDXP_BOOTSTRAP": "h:1",
+            "NDXP_REGISTRY": "/r.json",
+            "NDXP_REGISTRY_TOPIC": "t",
+            "NDXP_REPLICATION": "3",
+            "NDXP_VAR": "/v",
+            "NDXP_KAFKA_USER": "000.00.00.H41",
+            "NDXP_KAFKA_PASSWORD": "pw",
+        },
+        bootstrap=None,
+        registry_path=Path("/flag.json"),
+    )
+    assert (s.bootstrap, s.registry_path, s.registry_topic, s.replication, s.var) == (
+        "h:1",
+        Path("/flag.json"),
+        "t",
+        3,
+        Path("/v"),
+    )
+    assert s.auth.username == "000.00.00.H41" and "pw" not in repr(s)
+    d = ClientSettings.from_env({})
+    router = RouterSettings()
+    assert (d.bootstrap, d.registry_path, d.registry_topic, d.var, d.auth) == (
+        router.bootstrap,
+        router.registry_path,
+        router.registry_topic,
+        router.var,
+        KafkaAuth(),
+    )
+    assert (d.replication, router.replication) == (1, 1)
+    assert RouterSettings.from_env({"NDXP_REPLICATION": "3"}).replication == 3
+
+
+def test_the_ledger_consumers_timing_is_in_its_settings() -> None:
+    s = LedgerSettings()
+    assert (
+        s.metadata_max_age_ms,
+        s.fetch_max_wait_ms,
+        s.session_timeout_ms,
+        s.heartbeat_interval_ms,
+    ) == (5000, 20, 10_000, 3000)
+
+
+def test_settings_are_read_from_the_environment_only_at_the_command_entry_points() -> None:
+    """``from_env`` (settings and credentials) is called by the commands (ndxp.cli, the
+    benchmarks' mains) and nowhere below them: helpers take what they need as parameters."""
+    import ast
+
+    from ndxp.paths import REPO
+
+    root = REPO / "services" / "ndxp"
+    callers = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "from_env":
+                callers.add(str(path.relative_to(root).parent))
+    assert callers <= {"cli", "bench", "."}, callers
+    settings_module = [
+        p.name for p in root.glob("*.py") if "from_env(" in p.read_text(encoding="utf-8")
+    ]
+    assert sorted(settings_module) == ["settings.py"]

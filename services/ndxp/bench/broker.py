@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ndxp.core.topology import TopicSpec
 from ndxp.paths import REPO
 
 
@@ -27,3 +28,13 @@ def own_broker(port: int, var: Path, keep: bool = False) -> Iterator[str]:
     finally:
         if not keep:
             subprocess.run([kafka, "stop"], env=env, check=False)
+
+
+def create_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
+    """Create ``specs`` on the benchmark's own broker: one PLAINTEXT node, one replica."""
+    import asyncio
+
+    from ndxp.kafka.admin import ensure_topics
+    from ndxp.kafka.auth import KafkaAuth
+
+    asyncio.run(ensure_topics(bootstrap, specs, KafkaAuth(), replication=1))

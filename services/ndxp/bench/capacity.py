@@ -37,7 +37,7 @@ from typing import Any
 
 from ndxp.bench import kafka_perf, routing
 from ndxp.bench import ledger as ledger_bench
-from ndxp.bench.broker import own_broker
+from ndxp.bench.broker import create_topics, own_broker
 from ndxp.bench.sustained import PROBE_KEYS, holds, paced
 from ndxp.bench.workers import health, skip_backlog, start_router, wait_ready
 from ndxp.core import wire
@@ -67,15 +67,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
-    import asyncio
 
     import uvloop
 
-    from ndxp.kafka.admin import ensure_topics
-
     registry = load_registry(DEFAULT_REGISTRY)
     specs = [*topics_for(registry, 3), TopicSpec(routing.PLAIN_OUT, 3)]
-    asyncio.run(ensure_topics(bootstrap, specs))
+    create_topics(bootstrap, specs)
     plain_doc, checked_doc = routing.bench_registries()
     result: dict[str, Any] = {
         "command": "python -m ndxp.bench.capacity " + " ".join(sys.argv[1:]),
@@ -83,7 +80,7 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     }
 
     # 0. the broker's own limit (Kafka's perf tools, Java client)
-    asyncio.run(ensure_topics(bootstrap, [TopicSpec(PERF_TOPIC, 3)]))
+    create_topics(bootstrap, [TopicSpec(PERF_TOPIC, 3)])
     routing.progress("broker: Kafka's perf tools")
     result["broker"] = {
         "produce": kafka_perf.produce(bootstrap, PERF_TOPIC, 3 * args.messages, 512),

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ndxp.bench.broker import own_broker
+from ndxp.bench.broker import create_topics, own_broker
 from ndxp.bench.routing import progress
 from ndxp.paths import REPO
 
@@ -116,13 +116,11 @@ def ingest(
     """``n`` ledger records produced first, then a ledger service started on them: rows per
     second from its first to its last insert, and its peak memory. ``keep_running``: the
     ledger process is left running, under ``"process"``."""
-    import asyncio
 
     from ndxp.core.topology import TopicSpec
-    from ndxp.kafka.admin import ensure_topics
 
     var.mkdir(parents=True, exist_ok=True)
-    asyncio.run(ensure_topics(bootstrap, [TopicSpec(t, 3) for t in [*TOPICS, "ndxp.rejected"]]))
+    create_topics(bootstrap, [TopicSpec(t, 3) for t in [*TOPICS, "ndxp.rejected"]])
     run_id = uuid.uuid4().hex[:8]
     produce(bootstrap, n, run_id)
     ledger = subprocess.Popen(

@@ -12,7 +12,6 @@ The bench starts its own broker (port 9192, data in var/bench) so it never mixes
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import resource
@@ -212,11 +211,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
-    from ndxp.kafka.admin import ensure_topics
+    from ndxp.bench.broker import create_topics
 
     registry = load_registry(DEFAULT_REGISTRY)
     specs = [*topics_for(registry, 3), TopicSpec(PLAIN_OUT, 3)]
-    asyncio.run(ensure_topics(bootstrap, specs))
+    create_topics(bootstrap, specs)
     run = uuid.uuid4().hex[:8]
     source = wire.ingress_topic(SOURCE_MEMBER)
     fill_s = fill(bootstrap, source, args.messages, args.size, run)

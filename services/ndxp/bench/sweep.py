@@ -8,17 +8,15 @@ Run: ``python -m ndxp.bench.sweep [--messages 100000]`` (own broker on port 9196
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import sys
 import uuid
 
 from ndxp.bench import routing
-from ndxp.bench.broker import own_broker
+from ndxp.bench.broker import create_topics, own_broker
 from ndxp.core import wire
 from ndxp.core.topology import topics_for
-from ndxp.kafka.admin import ensure_topics
 from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.registry_file import load_registry
 
@@ -51,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     var = REPO / "var" / "bench-sweep"
     shutil.rmtree(var, ignore_errors=True)
     with own_broker(args.port, var) as bootstrap:
-        asyncio.run(ensure_topics(bootstrap, topics_for(load_registry(DEFAULT_REGISTRY), 3)))
+        create_topics(bootstrap, topics_for(load_registry(DEFAULT_REGISTRY), 3))
         run = uuid.uuid4().hex[:8]
         source = wire.ingress_topic(routing.SOURCE_MEMBER)
         routing.fill(bootstrap, source, args.messages, 512, run)

@@ -18,7 +18,7 @@ from ndxp.core.errors import NdxpError
 from ndxp.core.wire import header
 from ndxp.kafka.io import consumer_at_end, producer
 from ndxp.registry_file import load_registry
-from ndxp.settings import RouterSettings
+from ndxp.settings import ClientSettings
 
 
 def register(sub: Any) -> None:
@@ -65,7 +65,7 @@ def _payload(data: str) -> bytes:
 
 
 async def send_cmd(args: argparse.Namespace) -> int:
-    settings = RouterSettings.from_env(bootstrap=args.bootstrap)
+    settings = ClientSettings.from_env(bootstrap=args.bootstrap)
     code = _member_code(args.member)
     message_id = args.id or str(uuid.uuid4())
     headers = [
@@ -146,7 +146,7 @@ async def _watch(consumer: Any, message_id: str, own: str, timeout: float) -> in
 async def tail_cmd(args: argparse.Namespace) -> int:
     from aiokafka import AIOKafkaConsumer
 
-    settings = RouterSettings.from_env(bootstrap=args.bootstrap)
+    settings = ClientSettings.from_env(bootstrap=args.bootstrap)
     topic = (
         args.member
         if args.member.startswith("ndxp.")

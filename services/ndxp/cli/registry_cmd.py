@@ -9,7 +9,7 @@ from typing import Any
 from ndxp.core.registry import Registry, RegistryError
 from ndxp.core.topology import registry_topic, topics_for
 from ndxp.registry_file import load_registry
-from ndxp.settings import RouterSettings
+from ndxp.settings import ClientSettings, RouterSettings
 
 
 def register(sub: Any) -> None:
@@ -64,13 +64,15 @@ def checked(path: str) -> Registry | None:
 
 
 async def topics_cmd(args: argparse.Namespace) -> int:
+    """The router's topics, as the router creates them: its settings say how (partitions,
+    topic configuration, replication)."""
     from ndxp.kafka.admin import ensure_topics
     from ndxp.kafka.io import wait_for_topics
 
     settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
     registry = load_registry(settings.registry_path)
     specs = topics_for(registry, settings.partitions, settings.topic_config)
-    created = await ensure_topics(settings.bootstrap, specs, settings.auth)
+    created = await ensure_topics(settings.bootstrap, specs, settings.auth, settings.replication)
     await wait_for_topics(settings.bootstrap, [s.name for s in specs], settings.auth)
     print(f"ndxp: {len(specs)} topics needed, {len(created)} created")
     return 0
@@ -86,9 +88,12 @@ async def publish_cmd(args: argparse.Namespace) -> int:
     if registry is None:
         print(f"{args.file}: not published; the registry in force stays")
         return 1
-    settings = RouterSettings.from_env(bootstrap=args.bootstrap, registry_topic=args.topic)
+    settings = ClientSettings.from_env(bootstrap=args.bootstrap, registry_topic=args.topic)
     await ensure_topics(
-        settings.bootstrap, [registry_topic(settings.registry_topic)], settings.auth
+        settings.bootstrap,
+        [registry_topic(settings.registry_topic)],
+        settings.auth,
+        settings.replication,
     )
     with open(args.file, "rb") as f:
         document = f.read()

@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         *quota_topics(settings.group, settings.partitions),
         registry_topic(settings.registry_topic),
     ]
-    loop.run_until_complete(ensure_topics(settings.bootstrap, specs, settings.auth))
+    loop.run_until_complete(
+        ensure_topics(settings.bootstrap, specs, settings.auth, settings.replication)
+    )
     loop.run_until_complete(check_topic_limits(settings.bootstrap, specs, settings.auth))
     # subscribe only once every topic is in the metadata (topics just created may not be yet)
     names = [s.name for s in specs]

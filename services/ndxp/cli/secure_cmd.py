@@ -13,7 +13,7 @@ from typing import Any
 
 from ndxp.core.acl import ServicePrincipals, acl_entries, users
 from ndxp.registry_file import load_registry
-from ndxp.settings import LedgerSettings, RouterSettings
+from ndxp.settings import ClientSettings, LedgerSettings, RouterSettings
 
 
 def register(sub: Any) -> None:
@@ -46,7 +46,10 @@ def _common(p: Any) -> None:
     p.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
 
 
-def _principals(router: RouterSettings) -> ServicePrincipals:
+def _principals() -> ServicePrincipals:
+    """The router's and the ledger's principals as their own settings name them (consumer
+    groups, registry topic), read from the environment the services start with."""
+    router = RouterSettings.from_env()
     return ServicePrincipals(
         router_group=router.group,
         ledger_group=LedgerSettings.from_env().group,
@@ -57,10 +60,10 @@ def _principals(router: RouterSettings) -> ServicePrincipals:
 def users_cmd(args: argparse.Namespace) -> int:
     from ndxp.kafka.security import apply_users
 
-    settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
+    settings = ClientSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
     registry = load_registry(settings.registry_path)
     secrets_dir = args.secrets or settings.var / "secrets"
-    names = users(registry, _principals(settings))
+    names = users(registry, _principals())
     result = apply_users(settings.bootstrap, settings.auth, names, secrets_dir, args.prune)
     print(
         f"ndxp: {len(result.upserted)} SCRAM-SHA-512 users set on {settings.bootstrap} "
@@ -72,8 +75,8 @@ def users_cmd(args: argparse.Namespace) -> int:
 
 
 def show_cmd(args: argparse.Namespace) -> int:
-    settings = RouterSettings.from_env(registry_path=args.registry)
-    for entry in acl_entries(load_registry(settings.registry_path), _principals(settings)):
+    settings = ClientSettings.from_env(registry_path=args.registry)
+    for entry in acl_entries(load_registry(settings.registry_path), _principals()):
         print(entry)
     return 0
 
@@ -81,8 +84,8 @@ def show_cmd(args: argparse.Namespace) -> int:
 def apply_cmd(args: argparse.Namespace) -> int:
     from ndxp.kafka.security import apply_acls
 
-    settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
-    entries = acl_entries(load_registry(settings.registry_path), _principals(settings))
+    settings = ClientSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
+    entries = acl_entries(load_registry(settings.registry_path), _principals())
     result = apply_acls(settings.bootstrap, settings.auth, entries, args.prune)
     print(
         f"ndxp: {len(entries)} ACLs derived from the registry: {len(result.created)} created, "

@@ -21,7 +21,7 @@ from ndxp.core.wire import header
 from ndxp.kafka.io import producer
 from ndxp.logs import configure
 from ndxp.registry_file import load_registry
-from ndxp.settings import RouterSettings
+from ndxp.settings import ClientSettings
 
 log = logging.getLogger("ndxp.simulate")
 
@@ -43,7 +43,7 @@ def register(sub: Any) -> None:
 
 async def simulate_cmd(args: argparse.Namespace) -> int:
     configure("INFO")
-    settings = RouterSettings.from_env(bootstrap=args.bootstrap)
+    settings = ClientSettings.from_env(bootstrap=args.bootstrap)
     registry = load_registry(settings.registry_path)
     members = args.members or sorted(
         {str(s.route.code) for s in registry.services.values() if s.route is not None}

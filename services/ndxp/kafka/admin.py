@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
-from ndxp import env
 from ndxp.core.errors import NdxpError
 from ndxp.core.topology import TopicSpec, limit_faults
 from ndxp.kafka.auth import KafkaAuth
@@ -22,16 +20,14 @@ log = logging.getLogger("ndxp.topics")
 
 
 async def ensure_topics(
-    bootstrap: str, specs: list[TopicSpec], auth: KafkaAuth | None = None
+    bootstrap: str, specs: list[TopicSpec], auth: KafkaAuth, replication: int
 ) -> list[str]:
-    """Create the topics that do not exist yet; return the names created.
+    """Create the topics that do not exist yet, each with ``replication`` replicas (1 on a
+    single broker, 3 on a cluster: the caller's settings say); return the names created.
 
     Safe to run from several processes at once: a topic another process created in the
-    meantime counts as present; any other error from the broker is raised. ``auth``:
-    default ``NDXP_KAFKA_*`` (PLAINTEXT when unset).
+    meantime counts as present; any other error from the broker is raised.
     """
-    replication = replication_factor()
-    auth = KafkaAuth.from_env() if auth is None else auth
     admin = await _admin_with_brokers(bootstrap, auth, replication)
     try:
         existing = set(await admin.list_topics())
@@ -57,14 +53,11 @@ async def ensure_topics(
         await admin.close()
 
 
-async def check_topic_limits(
-    bootstrap: str, specs: list[TopicSpec], auth: KafkaAuth | None = None
-) -> None:
+async def check_topic_limits(bootstrap: str, specs: list[TopicSpec], auth: KafkaAuth) -> None:
     """Refuse (NdxpError) when a topic's ``max.message.bytes`` on the broker breaks the size
     budget (:func:`ndxp.core.topology.limit_faults`): the router proves at start that every
     copy it writes fits, and that proof holds only with the limits it created the topics
     with."""
-    auth = KafkaAuth.from_env() if auth is None else auth
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap, client_id="ndxp-admin", **auth.aiokafka()
     )
@@ -121,12 +114,6 @@ async def _admin_with_brokers(
             )
         log.info("waiting for the cluster at %s (%s)", bootstrap, why)
         await asyncio.sleep(0.5)
-
-
-def replication_factor() -> int:
-    """Replicas of each topic ndxp creates: 1 on a single broker (the default), 3 on a
-    cluster (``NDXP_REPLICATION=3``, set by ``make cluster``)."""
-    return int(os.environ.get(env.REPLICATION, "1"))
 
 
 def _configs(spec: TopicSpec, replication: int) -> dict[str, str]:

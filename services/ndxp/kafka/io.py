@@ -12,25 +12,23 @@ from ndxp.core.errors import NdxpError
 from ndxp.kafka.auth import KafkaAuth
 
 
-def producer(bootstrap: str, auth: KafkaAuth | None = None, **kw: object) -> AIOKafkaProducer:
-    """An idempotent acks=all producer, as ``auth`` (default: ``NDXP_KAFKA_*``) says."""
+def producer(bootstrap: str, auth: KafkaAuth, **kw: object) -> AIOKafkaProducer:
+    """An idempotent acks=all producer, authenticated as ``auth`` says."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         enable_idempotence=True,
-        **_auth(auth).aiokafka(),
+        **auth.aiokafka(),
         **kw,
     )
 
 
 async def consumer_at_end(
-    bootstrap: str, topics: Iterable[str], auth: KafkaAuth | None = None
+    bootstrap: str, topics: Iterable[str], auth: KafkaAuth
 ) -> AIOKafkaConsumer:
     """A group-less consumer assigned every partition of ``topics``, positioned at their end.
     Topics the principal may not see (secured mode) are left out."""
-    c = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, **_auth(auth).aiokafka()
-    )
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **auth.aiokafka())
     await c.start()
     topics = list(topics)
     tps: list[TopicPartition] = []
@@ -51,7 +49,7 @@ async def consumer_at_end(
 
 
 async def wait_for_topics(
-    bootstrap: str, names: Iterable[str], auth: KafkaAuth | None = None, timeout_s: float = 60.0
+    bootstrap: str, names: Iterable[str], auth: KafkaAuth, timeout_s: float = 60.0
 ) -> None:
     """Wait until the broker's metadata has every topic in ``names``. A topic just created
     is not in it at once: a broker busy creating hundreds of partitions publishes the newest
@@ -61,7 +59,7 @@ async def wait_for_topics(
 
     wanted = sorted(set(names))
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, client_id="ndxp-wait", **_auth(auth).aiokafka()
+        bootstrap_servers=bootstrap, client_id="ndxp-wait", **auth.aiokafka()
     )
     await admin.start()
     try:
@@ -84,7 +82,3 @@ async def wait_for_topics(
             await asyncio.sleep(0.2)
     finally:
         await admin.close()
-
-
-def _auth(auth: KafkaAuth | None) -> KafkaAuth:
-    return KafkaAuth.from_env() if auth is None else auth

@@ -81,10 +81,10 @@ class LedgerSink:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.settings.max_poll_records,
-            metadata_max_age_ms=5000,  # see new members' egress topics within seconds
-            fetch_max_wait_ms=20,  # a long poll on idle topics would hold up the busy ones
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=3000,
+            metadata_max_age_ms=self.settings.metadata_max_age_ms,
+            fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
+            session_timeout_ms=self.settings.session_timeout_ms,
+            heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
             **self.settings.auth.aiokafka(),
         )
         consumer.subscribe(pattern=PATTERN, listener=_FlushOnRevoke(self))

@@ -152,6 +152,8 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
                 *topics_for(new, settings.partitions, settings.topic_config),
                 *quota_topics(settings.group, settings.partitions),
             ],
+            settings.auth,
+            settings.replication,
         )
         router.registry = new
         log.info("registry version %s in force", new.version)
@@ -175,7 +177,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
 
     @app.task
     async def follow_registry_topic() -> None:
-        await follow(settings.bootstrap, settings.registry_topic, apply_registry)
+        await follow(settings.bootstrap, settings.registry_topic, apply_registry, settings.auth)
 
     stats.watch(
         order.lag,

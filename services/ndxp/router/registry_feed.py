@@ -21,9 +21,8 @@ async def follow(
     bootstrap: str,
     topic: str,
     apply: Callable[[Registry], Awaitable[None]],
-    auth: KafkaAuth | None = None,  # default: NDXP_KAFKA_* (PLAINTEXT when unset)
+    auth: KafkaAuth,
 ) -> None:
-    auth = KafkaAuth.from_env() if auth is None else auth
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
