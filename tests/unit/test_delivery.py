@@ -22,13 +22,37 @@ def test_commit_point_is_the_next_offset_to_process() -> None:
     assert commit_point(None, 10) is None  # not an agent's partition, or nothing processed
 
 
+class FakeThread:
+    """Faust's consumer thread: seeks must go through ``call_thread`` (run on the thread that
+    owns aiokafka's consumer), never straight to aiokafka from the event loop's thread."""
+
+    def __init__(self, consumer: FakeConsumer) -> None:
+        self.consumer = consumer
+        self.in_thread = False
+
+    def _ensure_consumer(self) -> Any:
+        return self
+
+    def seek(self, tp: Any, offset: int) -> None:
+        assert self.in_thread, "aiokafka's seek called outside the consumer thread"
+        self.consumer.seeks.append((tp, offset))
+
+    async def call_thread(self, fn: Any, *args: Any) -> Any:
+        self.in_thread = True
+        try:
+            return fn(*args)
+        finally:
+            self.in_thread = False
+
+
 class FakeConsumer:
     def __init__(self) -> None:
         self.seeks: list[tuple[Any, int]] = []
         self.high: dict[Any, int] = {}
+        self._thread = FakeThread(self)
 
     async def seek(self, tp: Any, offset: int) -> None:
-        self.seeks.append((tp, offset))
+        raise AssertionError("Faust's seek calls aiokafka from the wrong thread")
 
     def assignment(self) -> set[Any]:
         return set(self.high)
@@ -142,6 +166,25 @@ def test_an_idle_partition_fetched_past_is_sought_back() -> None:
     order.progress[A] -= InOrder.IDLE_S + 1
     asyncio.run(order.sweep())
     assert consumer.seeks == [(A, 50)]
+
+
+def test_a_partition_whose_fetched_records_wait_in_the_stream_is_not_sought() -> None:
+    """Under a backlog on hundreds of partitions, runs wait in the stream buffer for longer
+    than the idle time: they were delivered, not dropped. (Seeking them back made the router
+    refetch again and again.)"""
+    consumer = FakeConsumer()
+    order = tracker(consumer)
+    order.on_bases({A: 50})
+    consumer.high[A] = 80
+    order.fetched[A] = 79  # the run 50..79 is in the stream buffer
+    order.progress[A] -= InOrder.IDLE_S + 1
+    asyncio.run(order.sweep())
+    assert consumer.seeks == []
+    assert run(order, list(range(50, 80))) == list(range(50, 80))
+    consumer.high[A] = 90  # processed all of it, then 80..89 never came: dropped
+    order.progress[A] -= InOrder.IDLE_S + 1
+    asyncio.run(order.sweep())
+    assert consumer.seeks == [(A, 80)]
 
 
 def test_lag_counts_what_waits_after_the_next_offset() -> None:

@@ -128,7 +128,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     if settings.direct_delivery:
         direct_delivery(app)
     if runs:
-        deliver_runs(app, order.is_stream)
+        deliver_runs(app, order)
 
     def thin(handler: Any, stage: str) -> Any:
         def on_run(records: int, seconds: float) -> None:

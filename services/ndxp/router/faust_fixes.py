@@ -93,6 +93,9 @@ class InOrder:
         self.assigned: set[Any] = set()  # this worker's partitions, as of the last rebalance
         self.seeking: dict[Any, float] = {}
         self.progress: dict[Any, float] = {}
+        # the last offset handed to the agents' streams per partition (runs delivery): what
+        # is between the next offset and it waits in the stream buffer, it was not dropped
+        self.fetched: dict[Any, int] = {}
         self.holes = 0  # times Faust skipped messages and we sought back (health, tests)
 
     async def admit(self, tp: Any, records: Sequence[Any]) -> Sequence[Any]:
@@ -132,6 +135,7 @@ class InOrder:
             if self.is_stream(tp):
                 self.next[tp] = max(base, self.next.get(tp, base))
                 self.progress[tp] = now  # idle is counted from here
+                self.fetched.pop(tp, None)  # fetching starts again from the base
 
     def lag(self) -> list[tuple[tuple[str, ...], float]]:
         """Per assigned partition: messages after the next one to process (metrics, health)."""
@@ -158,6 +162,8 @@ class InOrder:
                 continue
             if now - self.progress.get(tp, 0.0) < self.IDLE_S:
                 continue
+            if self.fetched.get(tp, -1) >= expected:
+                continue  # delivered to the stream and not processed yet: queued, not dropped
             try:
                 highwater = self.consumer.highwater(tp)
             except Exception:  # no fetch response yet for this partition
@@ -172,6 +178,7 @@ class InOrder:
             return
         self.seeking[tp] = now
         self.progress[tp] = now
+        self.fetched[tp] = min(self.fetched.get(tp, offset - 1), offset - 1)
         self.holes += 1
         log.warning(
             "messages of %s:%s from offset %d were not delivered (%s); seeking back",
@@ -181,7 +188,7 @@ class InOrder:
             why,
             extra={"topic": tp.topic, "partition": tp.partition, "offset": offset},
         )
-        await self.consumer.seek(tp, offset)
+        await seek(self.consumer, tp, offset)
 
     async def _start(self, tp: Any) -> int:
         thread = self.consumer._thread
@@ -190,6 +197,17 @@ class InOrder:
         if committed is not None and committed >= 0:
             return int(committed)
         return int((await self.consumer.earliest_offsets(tp))[tp])
+
+
+async def seek(consumer: Any, tp: Any, offset: int) -> None:
+    """Seek on the consumer's own thread. Faust's ``Consumer.seek`` calls aiokafka's ``seek``
+    from the event loop's thread while the consumer thread may be in the fetcher's
+    ``fetched_records``, which iterates the same dict: under a backlog on a few hundred
+    partitions a router died of ``KeyError`` in ``del self._records[tp]`` (Faust's fetcher
+    crashed, the worker with it)."""
+    thread = consumer._thread
+    aio = thread._ensure_consumer()
+    await thread.call_thread(aio.seek, tp, offset)
 
 
 def _bases(committed: Mapping[Any, int | None], earliest: Mapping[Any, int]) -> dict[Any, int]:
@@ -246,7 +264,7 @@ def deliver_in_order(app: Any, is_stream: Callable[[Any], bool]) -> InOrder:
         bases = _bases(committed, earliest)
         for tp, offset in committed.items():
             if is_stream(tp) and not (offset is not None and offset > 0):
-                await consumer.seek(tp, bases[tp])  # aiokafka seeks only offsets > 0
+                await seek(consumer, tp, bases[tp])  # aiokafka seeks only offsets > 0
         consumer._committed_offset.update(bases)
         order.on_bases(bases)
 

@@ -76,7 +76,7 @@ class RunSchema(faust.Schema):  # type: ignore[type-arg]
         return message.value
 
 
-def deliver_runs(app: Any, is_stream: Callable[[Any], bool]) -> None:
+def deliver_runs(app: Any, order: Any) -> None:
     """Replace the consumer's ``getmany`` (what Faust's fetcher drains) with one that yields
     a single message per partition and fetch for the agents' partitions. Faust's own checks
     are kept: stop when the flow is suspended or the generation changes (the in-order guard
@@ -103,7 +103,8 @@ def deliver_runs(app: Any, is_stream: Callable[[Any], bool]) -> None:
             if active is not None and tp not in active and tp not in consumer._buffered_partitions:
                 continue
             app.monitor.track_tp_end_offset(tp, consumer.highwater(tp))
-            if is_stream(tp):
+            if order.is_stream(tp):
+                order.fetched[tp] = batch[-1].offset
                 yield tp, run_message(tp, batch, generation_id)
             else:
                 for record in batch:
