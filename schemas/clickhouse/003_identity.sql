@@ -8,8 +8,8 @@
 -- (an index lookup: the table is ordered by them), and the ReplacingMergeTree key is the same
 -- coordinates as a backstop.
 --
--- Time: received_at is the platform's time of receipt (the router's clock, the Kafka timestamp
--- of its copies): days, months and partitions use it. produced_at is what the sender claimed
+-- Time: received_at is the platform's time of receipt (the ingress topic's LogAppendTime, the
+-- Kafka timestamp of the router's copies): days, months and partitions use it. produced_at is what the sender claimed
 -- (ndxp-sent-at), kept as claimed; NULL when there was no claim or it is outside 1900-2299.
 --
 -- Rows written before this migration keep their data: received_at = their routing time, and
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS ndxp.ledger_next
     route             LowCardinality(String),   -- member code of the egress topic chosen
     payload_size      UInt32,
     payload_sha256    FixedString(32),
-    received_at       DateTime64(3, 'UTC'),     -- the platform's time of receipt (router's clock)
+    received_at       DateTime64(3, 'UTC'),     -- the platform's time of receipt (LogAppendTime)
     produced_at       Nullable(DateTime64(3, 'UTC')), -- the sender's claim (ndxp-sent-at)
     routed_at         DateTime64(3, 'UTC'),     -- ndxp-routed-at
     topic             LowCardinality(String),   -- where the ledger read it

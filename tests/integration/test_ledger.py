@@ -59,7 +59,8 @@ def test_routed_and_rejected_messages_are_rows(
     value = "dữ liệu công dân: never stored".encode()
     produced = int(time.time() * 1000) - 5000
     p = producer(kafka.bootstrap)
-    send(p, IN_H41, request(f"{run}-ok", MOTCUA, POP), value=value, timestamp_ms=produced)
+    claim = {"ndxp-sent-at": str(produced)}  # the sender's claim, kept as produced_at
+    send(p, IN_H41, request(f"{run}-ok", MOTCUA, POP, **claim), value=value, timestamp_ms=produced)
     send(p, IN_H41, request(f"{run}-bad", "VN:GOV:000.00.00.H42:motcua", POP), value=b"x")
     send(
         p, IN_H41, [("ndxp-kind", b"request"), ("x-run", run.encode())], value=b"no id", partition=0
@@ -95,7 +96,7 @@ def test_routed_and_rejected_messages_are_rows(
         ledger,
         "SELECT message_id, kind, error FROM ndxp.ledger WHERE outcome = 'rejected' "
         f"AND payload_sha256 = unhex('{hashlib.sha256(b'no id').hexdigest()}') "
-        f"AND startsWith(message_id, '{IN_H41}:0:') AND produced_at > now() - INTERVAL 5 MINUTE",
+        f"AND startsWith(message_id, '{IN_H41}:0:') AND received_at > now() - INTERVAL 5 MINUTE",
         1,
     )[-1:]
     assert (kind, error) == ("request", "MALFORMED") and mid.split(":")[-1].isdigit()
@@ -146,15 +147,16 @@ def test_records_dated_over_two_hundred_past_months_are_filed_under_today(
 ) -> None:
     """Finding 2: 200 requests whose Kafka CreateTimes were spread over 200 past months made
     the ledger die with TOO_MANY_PARTS, and again on every restart. The ledger's time (its
-    days, its partitions) is the platform's now: all 200 are rows of today, each keeping its
-    claim, and the ledger goes on."""
+    days, its partitions) is the platform's now (the ingress topic's LogAppendTime): all 200
+    are rows of now, each keeping its claim (ndxp-sent-at), and the ledger goes on."""
     run = uuid.uuid4().hex[:8]
     month_ms = 30 * 24 * 3600 * 1000
     now = int(time.time() * 1000)
     claims = {f"{run}-{k}": now - (k + 1) * month_ms for k in range(200)}
     p = producer(kafka.bootstrap)
     for mid, claim in claims.items():
-        send(p, IN_H41, request(mid, MOTCUA, POP), timestamp_ms=claim)
+        headers = request(mid, MOTCUA, POP, **{"ndxp-sent-at": str(claim)})
+        send(p, IN_H41, headers, timestamp_ms=claim)
     p.flush(30)
     where = f"WHERE startsWith(message_id, '{run}-')"
     wait_for(ledger, f"SELECT count() FROM ndxp.ledger {where}", [[200]])

@@ -224,20 +224,23 @@ def test_inline_stage_refuses_a_request_off_its_clients_partition(
 
 def test_the_senders_clock_does_not_decide_quotas(kafka: Broker, tmp_path: Path) -> None:
     """Finding 3: the token bucket and the daily cap took time from the sender's CreateTime,
-    so requests back-dated (yesterday, 2001, 1970) or future-dated escaped today's cap. Time is
-    the router's stamp at receipt now: all of them count on today's cap, exactly."""
+    so requests back-dated (yesterday, 2001, 1970) or future-dated (next year) escaped today's
+    cap. Ingress topics are stamped by the broker now (LogAppendTime): all of them count on
+    today's cap, exactly, and each claim is kept as claimed."""
     cap, run, sender = 60, uuid.uuid4().hex[:8], "H61"
     router = start_router(kafka, tmp_path, registry(sender, cap), f"quota-clock-{run}", "hop")
     router.wait_ready()
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
     now = int(time.time() * 1000)
-    claims = [now - 86_400_000, 978_307_200_000, 1, now + 50 * 60_000]  # within the broker's 1 h
+    claims = [now - 86_400_000, 978_307_200_000, 1, now + 50 * 60_000, now + 86_400_000 * 365]
     ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
     p = producer(kafka.bootstrap)
     topic, client = f"ndxp.in.000.00.00.{sender}", f"VN:GOV:000.00.00.{sender}:motcua"
     try:
         for i, mid in enumerate(ids):
-            send(p, topic, request(mid, client, SERVICE), timestamp_ms=claims[i % len(claims)])
+            claim = claims[i % len(claims)]  # as the Kafka timestamp and as ndxp-sent-at
+            headers = request(mid, client, SERVICE, **{"ndxp-sent-at": str(claim)})
+            send(p, topic, headers, timestamp_ms=claim)
         p.flush(30)
         routed, refused = outcome(tap, ids)
         claimed = {hdr(m, "ndxp-sent-at") for m in tap.messages if hdr(m, "ndxp-id") in routed}

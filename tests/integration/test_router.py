@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from pathlib import Path
 
 import orjson
 import pytest
 
 from .conftest import Broker
-from .kafka_tools import RouterProcess, Tap, hdr, producer, request, send
+from .kafka_tools import RouterProcess, Tap, capped_registry, hdr, producer, request, send
 
 pytestmark = pytest.mark.integration
 
@@ -77,8 +79,10 @@ def test_headers_key_and_value_forwarded_byte_for_byte(
 ) -> None:
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.01.G01"])
     mid = uid("bytes")
+    claimed_ms = 1_700_000_000_123  # the sender's clock says 2023: a claim, kept as one
     headers = [
         *request(mid, MOTCUA, POP),
+        ("ndxp-sent-at", str(claimed_ms).encode()),
         ("x-trace", b"\x00\xff\xfe binary"),
         ("x-trace", b"second"),
         ("x-empty", b""),
@@ -87,7 +91,6 @@ def test_headers_key_and_value_forwarded_byte_for_byte(
     key = bytes(range(256))
     value = bytes(reversed(range(256))) * 40 + "dữ liệu".encode()
     p = producer(kafka.bootstrap)
-    claimed_ms = 1_700_000_000_123  # the sender's clock says 2023: a claim, kept as one
     before = int(time.time() * 1000)
     send(p, IN_H41, headers, value=value, key=key, timestamp_ms=claimed_ms)
     p.flush(10)
@@ -96,8 +99,8 @@ def test_headers_key_and_value_forwarded_byte_for_byte(
     [m] = [m for m in got if hdr(m, "ndxp-id") == mid]
     assert m.key() == key
     assert m.value() == value
-    # the copy's time is the platform's (the router's clock when it read the request)
-    assert before <= m.timestamp()[1] <= int(time.time() * 1000)
+    # the copy's time is the platform's: the broker's, when the ingress topic took the request
+    assert before - 1000 <= m.timestamp()[1] <= int(time.time() * 1000)
     out = m.headers() or []
     assert out[: len(headers)] == headers
     added = dict(out[len(headers) :])
@@ -107,9 +110,7 @@ def test_headers_key_and_value_forwarded_byte_for_byte(
         "ndxp-source-topic",
         "ndxp-source-partition",
         "ndxp-source-offset",
-        "ndxp-sent-at",
     ]
-    assert added["ndxp-sent-at"] == str(claimed_ms).encode()
     assert added["ndxp-source-topic"] == IN_H41.encode()
     assert int(added["ndxp-source-offset"]) >= 0
 
@@ -191,3 +192,37 @@ def test_poison_messages_do_not_stall_their_partition(kafka: Broker, router: Rou
     assert len([m for m in rejected if hdr(m, "ndxp-source-topic") == IN_H41]) >= len(poison)
     health = router.health()
     assert health and health["rejected"].get("MALFORMED", 0) >= len(poison)
+
+
+def test_an_ingress_topic_made_before_is_set_to_the_brokers_clock(
+    kafka: Broker, tmp_path: Path
+) -> None:
+    """An ingress topic created with the sender's clock (CreateTime: by hand, or by an ndxp
+    before this one) is set to LogAppendTime when a router starts, so no record on it takes
+    the sender's time; its other configs are ndxp's."""
+    from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+    sender = "H51"  # used by this test only
+    topic = f"ndxp.in.000.00.00.{sender}"
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+    admin.create_topics([NewTopic(topic, 3, 1, config={"message.timestamp.type": "CreateTime"})])[
+        topic
+    ].result(30)
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(capped_registry(sender, 10)))
+    r = RouterProcess(
+        kafka.bootstrap,
+        tmp_path / "router.log",
+        env={"NDXP_VAR": str(tmp_path)},
+        registry=path,
+        group=f"clock-{uuid.uuid4().hex[:8]}",
+    )
+    r.start()
+    try:
+        r.wait_ready()
+    finally:
+        r.stop()
+    [future] = admin.describe_configs([ConfigResource("topic", topic)]).values()
+    configs = {k: v.value for k, v in future.result(30).items()}
+    assert configs["message.timestamp.type"] == "LogAppendTime"
+    assert configs["max.message.bytes"] == str(4 * 1024 * 1024)

@@ -247,6 +247,15 @@ def header_faults(topic: str, headers: Headers) -> RejectionCode | None:
         return C.MALFORMED
     if not id_ok(text[wire.H_ID]) or text[wire.H_KIND] not in ("request", "response"):
         return C.MALFORMED
+    sent_at = text.get(wire.H_SENT_AT)
+    if sent_at is not None and not (
+        sent_at.lstrip("-").isdigit()
+        and sent_at.isascii()
+        and len(sent_at.lstrip("-")) <= 19
+        and sent_at.count("-") <= int(sent_at.startswith("-"))
+        and -(2**63) <= int(sent_at) < 2**63
+    ):
+        return C.MALFORMED
     correlation = text.get(wire.H_CORRELATION_ID)
     if correlation is None and text[wire.H_KIND] == "response":
         return C.MALFORMED
@@ -839,8 +848,7 @@ sources = st.builds(
     ),
     st.integers(0, 2**31 - 1),
     st.integers(0, 2**63 - 1),
-    st.integers(0, 10**13),  # received: the router's clock
-    st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),  # the sender's claim: anything
+    st.integers(0, 10**13),  # received: the broker's LogAppendTime
 )
 synthetic_rejections = st.builds(
     Rejected,
@@ -901,7 +909,6 @@ def test_rejection_records_keep_the_original_and_never_echo_the_payload(
         (wire.H_SOURCE_TOPIC, source.topic.encode()),
         (wire.H_SOURCE_PARTITION, str(source.partition).encode()),
         (wire.H_SOURCE_OFFSET, str(source.offset).encode()),
-        *([] if source.sent_ms is None else [(wire.H_SENT_AT, str(source.sent_ms).encode())]),
         (wire.H_ROUTED_AT, str(now_ms).encode()),
         *extra,
     ]
@@ -920,9 +927,11 @@ def test_rejection_records_keep_the_original_and_never_echo_the_payload(
     r = dict(zip(COLUMNS, row, strict=True))
     assert (r["error"], r["error_detail"]) == (decision.code.value, decision.detail)
     assert (r["received_at"], r["routed_at"]) == (source.received_ms, now_ms)
-    claim = source.sent_ms
-    kept = claim is not None and MIN_TIME_MS <= claim <= MAX_TIME_MS
-    assert r["produced_at"] == (claim if kept else None)  # the claim, as claimed, if storable
+    claims = [raw for name, raw in headers if name == wire.H_SENT_AT and raw is not None]
+    claim = claims[0].decode("utf-8", "replace") if claims else None
+    kept = claim is not None and wire.valid_epoch_ms(claim)
+    kept = kept and MIN_TIME_MS <= int(claim or 0) <= MAX_TIME_MS
+    assert r["produced_at"] == (int(claim or 0) if kept else None)  # the claim, if storable
     coordinates = (source.topic, source.partition, source.offset)
     if not source.topic.startswith(wire.INGRESS_PREFIX):
         coordinates = (wire.REJECTED_TOPIC, 0, 1)  # not an ingress topic: its own place
@@ -997,7 +1006,6 @@ def test_routed_records_keep_every_header_and_the_ledger_reads_the_routers(
         (wire.H_SOURCE_TOPIC, source.topic.encode()),
         (wire.H_SOURCE_PARTITION, str(source.partition).encode()),
         (wire.H_SOURCE_OFFSET, str(source.offset).encode()),
-        *([] if source.sent_ms is None else [(wire.H_SENT_AT, str(source.sent_ms).encode())]),
     ]
     # what the router adds stays small: the copy fits its topic (tests/unit/test_budget.py)
     assert header_bytes(out) <= header_bytes(headers) + 300
@@ -1043,8 +1051,7 @@ def test_helpers_take_any_header_list(
     """Whatever a sender's headers hold (nothing of the router's: those are refused before
     these helpers run), the helpers neither raise nor lose or reorder a header."""
     out = list(routed("t", key, value, headers, route, source, now_ms).headers)
-    added = 5 if source.sent_ms is None else 6
-    assert out[: len(headers)] == headers and len(out) == len(headers) + added
+    assert out[: len(headers)] == headers and len(out) == len(headers) + 5
     staged = to_quota_stage("q", "VN:GOV:000.00.00.H41:motcua", route, source, key, value, headers)
     assert from_quota_stage(staged.headers, source.received_ms) == Staged(
         key, headers, source, route

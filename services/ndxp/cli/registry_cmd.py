@@ -66,7 +66,7 @@ def checked(path: str) -> Registry | None:
 async def topics_cmd(args: argparse.Namespace) -> int:
     """The router's topics, as the router creates them: its settings say how (partitions,
     topic configuration, replication)."""
-    from ndxp.kafka.admin import ensure_topics
+    from ndxp.kafka.admin import check_topics, ensure_topics
     from ndxp.kafka.io import wait_for_topics
 
     settings = RouterSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
@@ -74,6 +74,7 @@ async def topics_cmd(args: argparse.Namespace) -> int:
     specs = topics_for(registry, settings.partitions, settings.topic_config)
     created = await ensure_topics(settings.bootstrap, specs, settings.auth, settings.replication)
     await wait_for_topics(settings.bootstrap, [s.name for s in specs], settings.auth)
+    await check_topics(settings.bootstrap, specs, settings.auth, settings.replication)
     print(f"ndxp: {len(specs)} topics needed, {len(created)} created")
     return 0
 

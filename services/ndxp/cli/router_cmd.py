@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import uvloop
     from faust.worker import Worker
 
-    from ndxp.kafka.admin import check_topic_limits, ensure_topics
+    from ndxp.kafka.admin import check_topics, ensure_topics
     from ndxp.kafka.io import wait_for_topics
     from ndxp.router.app import create_app
 
@@ -53,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     loop.run_until_complete(
         ensure_topics(settings.bootstrap, specs, settings.auth, settings.replication)
     )
-    loop.run_until_complete(check_topic_limits(settings.bootstrap, specs, settings.auth))
+    loop.run_until_complete(
+        check_topics(settings.bootstrap, specs, settings.auth, settings.replication)
+    )
     # subscribe only once every topic is in the metadata (topics just created may not be yet)
     names = [s.name for s in specs]
     loop.run_until_complete(wait_for_topics(settings.bootstrap, names, settings.auth))

@@ -14,9 +14,9 @@ of its own (``ndxp report`` counts id collisions). A record that does not carry 
 coordinates (not written by the router) is identified by its own coordinates.
 
 **Time.** ``received_at`` is the platform's time of receipt (the Kafka timestamp of the
-router's copies: the router's clock), the ledger's day and partition. ``produced_at`` is what
-the sender claimed (``ndxp-sent-at``), kept as claimed, ``None`` when absent or outside what
-ClickHouse's DateTime64 holds (1900–2299).
+router's copies: the ingress topic's LogAppendTime), the ledger's day and partition.
+``produced_at`` is what the sender claimed (``ndxp-sent-at``), kept as claimed, ``None`` when
+absent or outside what ClickHouse's DateTime64 holds (1900–2299).
 """
 
 from __future__ import annotations
@@ -175,7 +175,9 @@ def _int(text: str | None, default: int = 0) -> int:
 
 def _time(text: str | None) -> int | None:
     """An epoch-millisecond time from a header, if it is one the ledger can hold."""
-    value = _int(text, MIN_TIME_MS - 1)
+    if text is None or not wire.valid_epoch_ms(text):
+        return None
+    value = int(text)
     return value if MIN_TIME_MS <= value <= MAX_TIME_MS else None
 
 

@@ -221,6 +221,13 @@ def read_envelope(headers: Headers) -> Envelope:
             f"header {wire.H_CORRELATION_ID} must be 1-{wire.MAX_ID_LENGTH} printable ASCII "
             "characters without spaces",
         )
+    sent_at = found.get(wire.H_SENT_AT)
+    if sent_at is not None and not wire.valid_epoch_ms(sent_at):
+        raise Rejection(
+            RejectionCode.MALFORMED,
+            f"header {wire.H_SENT_AT} must be epoch milliseconds (a decimal integer), "
+            f"not {_clip(sent_at)!r}",
+        )
     return Envelope(message_id, kind, client, service, correlation_id)
 
 

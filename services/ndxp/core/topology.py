@@ -38,9 +38,12 @@ def topics_for(
         "max.message.bytes": str(MAX_MESSAGE_BYTES),
         **(config or {}),
     }
+    # The broker stamps each record as it appends it: the platform's time of receipt, which
+    # no sender's clock can set (schemas/WIRE.md#time). Egress topics keep the router's.
+    ingress = {**base, "message.timestamp.type": "LogAppendTime"}
     out: list[TopicSpec] = []
     for member in sorted(registry.connected, key=lambda m: str(m.id)):
-        out.append(TopicSpec(wire.ingress_topic(member.id), partitions, base))
+        out.append(TopicSpec(wire.ingress_topic(member.id), partitions, ingress))
         out.append(TopicSpec(wire.egress_topic(member.id), partitions, base))
     # Rejected messages are kept longer than traffic: they are evidence.
     rejected = {

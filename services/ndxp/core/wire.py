@@ -16,7 +16,11 @@ H_KIND = "ndxp-kind"
 H_CLIENT = "ndxp-client"
 H_SERVICE = "ndxp-service"
 H_CORRELATION_ID = "ndxp-correlation-id"
-SENDER_HEADERS = (H_ID, H_KIND, H_CLIENT, H_SERVICE, H_CORRELATION_ID)
+# Optional: when the sender says it produced the record (epoch ms), kept as its claim. The
+# platform's time is the broker's: ingress topics stamp each record when they append it
+# (LogAppendTime), and that is the Kafka timestamp of every copy the router writes.
+H_SENT_AT = "ndxp-sent-at"
+SENDER_HEADERS = (H_ID, H_KIND, H_CLIENT, H_SERVICE, H_CORRELATION_ID, H_SENT_AT)
 
 # Headers only the router sets; a sender that sets one is refused (MALFORMED).
 H_ROUTED_AT = "ndxp-routed-at"
@@ -26,9 +30,6 @@ H_ERROR_DETAIL = "ndxp-error-detail"
 H_SOURCE_TOPIC = "ndxp-source-topic"
 H_SOURCE_PARTITION = "ndxp-source-partition"
 H_SOURCE_OFFSET = "ndxp-source-offset"
-# The sender's own claim of when it produced the record (its Kafka timestamp, epoch ms), kept
-# as claimed; the platform's time is the router's (the Kafka timestamp of every copy it writes).
-H_SENT_AT = "ndxp-sent-at"
 # On a QUOTA_EXCEEDED rejection (in the spirit of Retry-After and RateLimit-*).
 H_QUOTA_LIMIT = "ndxp-quota-limit"  # the limit's name
 H_QUOTA_POLICY = "ndxp-quota-policy"  # e.g. "rate=2000/s;burst=4000" or "daily=5000000"
@@ -42,7 +43,6 @@ ROUTER_HEADERS = (
     H_SOURCE_TOPIC,
     H_SOURCE_PARTITION,
     H_SOURCE_OFFSET,
-    H_SENT_AT,
     H_QUOTA_LIMIT,
     H_QUOTA_POLICY,
     H_QUOTA_REMAINING,
@@ -53,7 +53,6 @@ INTERNAL_PREFIX = "ndxp-x-"
 H_X_KEY = "ndxp-x-key"  # the sender's key (absent: the key was null)
 H_X_SOURCE = "ndxp-x-source"  # ingress topic:partition:offset
 H_X_ROUTE = "ndxp-x-route"  # the member code routing chose
-H_X_SENT_AT = "ndxp-x-sent-at"  # the sender's Kafka timestamp (absent: it had none)
 
 KIND_REQUEST = "request"
 KIND_RESPONSE = "response"
@@ -80,6 +79,18 @@ def egress_topic(member: MemberId | str) -> str:
 
 def _code(member: MemberId | str) -> str:
     return str(member.code) if isinstance(member, MemberId) else member
+
+
+def valid_epoch_ms(text: str) -> bool:
+    """A decimal epoch-milliseconds time, as ``ndxp-sent-at`` carries it (any value of a
+    signed 64-bit integer: a claim is kept as claimed)."""
+    digits = text[1:] if text.startswith("-") else text
+    return (
+        0 < len(digits) <= 19
+        and digits.isascii()
+        and digits.isdigit()
+        and (-(2**63) <= int(text) < 2**63)
+    )
 
 
 def valid_message_id(text: str) -> bool:

@@ -53,36 +53,71 @@ async def ensure_topics(
         await admin.close()
 
 
-async def check_topic_limits(bootstrap: str, specs: list[TopicSpec], auth: KafkaAuth) -> None:
-    """Refuse (NdxpError) when a topic's ``max.message.bytes`` on the broker breaks the size
-    budget (:func:`ndxp.core.topology.limit_faults`): the router proves at start that every
-    copy it writes fits, and that proof holds only with the limits it created the topics
-    with."""
+async def check_topics(
+    bootstrap: str, specs: list[TopicSpec], auth: KafkaAuth, replication: int
+) -> None:
+    """Reconcile and check what the router's guarantees rest on in existing topics.
+
+    - Ingress topics must stamp records as the broker appends them
+      (``message.timestamp.type=LogAppendTime``: the platform's time, schemas/WIRE.md#time).
+      One created before ndxp set that (or changed by hand) is set again, with every other
+      config ndxp gives it (AlterConfigs replaces a topic's whole set: ndxp owns these).
+    - ``max.message.bytes`` must not break the size budget
+      (:func:`ndxp.core.topology.limit_faults`): the router proves at start that every copy it
+      writes fits, with the limits it created the topics with; otherwise NdxpError."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap, client_id="ndxp-admin", **auth.aiokafka()
     )
     await admin.start()
     try:
-        actual: dict[str, int] = {}
-        names = [s.name for s in specs if "max.message.bytes" in s.config]
-        for i in range(0, len(names), 100):
+        actual = await _describe(admin, [s.name for s in specs])
+        stale = [
+            s
+            for s in specs
+            if s.config.get("message.timestamp.type") == "LogAppendTime"
+            and actual.get(s.name, {}).get("message.timestamp.type") not in (None, "LogAppendTime")
+        ]
+        for i in range(0, len(stale), 50):
             resources = [
-                ConfigResource(ConfigResourceType.TOPIC, n, {"max.message.bytes": None})
-                for n in names[i : i + 100]
+                ConfigResource(ConfigResourceType.TOPIC, s.name, _configs(s, replication))
+                for s in stale[i : i + 50]
             ]
-            for response in await admin.describe_configs(resources):
-                for _code, _message, _type, name, entries in response.resources:
-                    for entry in entries:
-                        if entry[0] == "max.message.bytes" and entry[1] is not None:
-                            actual[name] = int(entry[1])
+            for response in await admin.alter_configs(resources):
+                for code, message, _type, name in response.resources:
+                    if code != 0:
+                        raise NdxpError(f"cannot set the configs of {name}: {code} {message}")
+        if stale:
+            log.warning(
+                "%d ingress topic(s) set to message.timestamp.type=LogAppendTime", len(stale)
+            )
     finally:
         await admin.close()
-    faults = limit_faults(actual, specs)
+    limits = {n: int(c["max.message.bytes"]) for n, c in actual.items() if "max.message.bytes" in c}
+    faults = limit_faults(limits, specs)
     if faults:
         shown = "; ".join(faults[:5]) + (f"; and {len(faults) - 5} more" if len(faults) > 5 else "")
         raise NdxpError(
             f"topic size limits break the router's size budget (schemas/WIRE.md#sizes): {shown}"
         )
+
+
+CHECKED = ("max.message.bytes", "message.timestamp.type")
+
+
+async def _describe(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    """The configs in :data:`CHECKED` of each topic, as the broker has them."""
+    out: dict[str, dict[str, str]] = {}
+    for i in range(0, len(names), 100):
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, n, dict.fromkeys(CHECKED))
+            for n in names[i : i + 100]
+        ]
+        for response in await admin.describe_configs(resources):
+            for _code, _message, _type, name, entries in response.resources:
+                for entry in entries:
+                    if entry[0] in CHECKED and entry[1] is not None:
+                        out.setdefault(name, {})[entry[0]] = entry[1]
+    return out
 
 
 async def _admin_with_brokers(

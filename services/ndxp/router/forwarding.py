@@ -3,8 +3,8 @@
 The sender's key, value and headers are forwarded unchanged; the router appends its own
 headers. Every copy carries the record's ingress coordinates (``ndxp-source-topic``,
 ``-partition``, ``-offset``: the platform's identity of the record, which senders cannot set)
-and has the platform's time of receipt as its Kafka timestamp; the sender's own timestamp
-travels as ``ndxp-sent-at``. A rejection yields a dead-letter copy and, when the ingress member
+and has the platform's time of receipt (the ingress topic's LogAppendTime) as its Kafka
+timestamp. A rejection yields a dead-letter copy and, when the ingress member
 is connected, an error notice on that member's egress topic. Every copy fits its topic for any
 record within the size budget (:mod:`ndxp.core.budget`, proven by tests/unit/test_budget.py).
 """
@@ -27,25 +27,20 @@ from ndxp.core.routing import Headers, Rejected
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where and when a record came in: its ingress coordinates, the platform's time of
-    receipt (the router's clock, epoch ms) and the sender's claimed production time (its
-    Kafka timestamp, ``None`` when it had none)."""
+    """Where and when a record came in: its ingress coordinates and the platform's time of
+    receipt (epoch ms: the broker's LogAppendTime on ingress topics)."""
 
     topic: str
     partition: int
     offset: int
     received_ms: int
-    sent_ms: int | None = None
 
-    def headers(self) -> list[tuple[str, bytes]]:
-        out = [
+    def headers(self) -> list[tuple[str, bytes | None]]:
+        return [
             (wire.H_SOURCE_TOPIC, self.topic.encode()),
             (wire.H_SOURCE_PARTITION, str(self.partition).encode()),
             (wire.H_SOURCE_OFFSET, str(self.offset).encode()),
         ]
-        if self.sent_ms is not None:
-            out.append((wire.H_SENT_AT, str(self.sent_ms).encode()))
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +74,7 @@ def routed(
     routed_ms: int,
 ) -> Outgoing:
     """The routed copy of a record, from either stage: the sender's key, value and headers,
-    then ``ndxp-routed-at``, ``ndxp-route``, the ingress coordinates and ``ndxp-sent-at``."""
+    then ``ndxp-routed-at``, ``ndxp-route`` and the ingress coordinates."""
     key, value = producible(key, value)
     out_headers = [
         *headers,
@@ -130,7 +125,7 @@ def rejection_records(
         (wire.H_KIND, wire.KIND_ERROR.encode()),
         (wire.H_ERROR, code),
         (wire.H_ERROR_DETAIL, detail),
-        *coordinates[:3],
+        *coordinates,
         (wire.H_ROUTED_AT, str(now_ms).encode()),
         (wire.H_ROUTE, str(decision.notify.code).encode()),
         *extra,
@@ -177,14 +172,12 @@ def to_quota_stage(
 ) -> Outgoing:
     """A routed request on its way to the quota stage: keyed by its client, so that all of
     one client's requests are counted on one partition; the sender's key, the ingress
-    coordinates, the route and the sender's timestamp travel in internal headers, the time of
-    receipt as the Kafka timestamp."""
+    coordinates and the route travel in internal headers, the time of receipt as the Kafka
+    timestamp."""
     internal = [
         (wire.H_X_SOURCE, f"{source.topic}:{source.partition}:{source.offset}".encode()),
         (wire.H_X_ROUTE, route.encode()),
     ]
-    if source.sent_ms is not None:
-        internal.append((wire.H_X_SENT_AT, str(source.sent_ms).encode()))
     if key is not None:
         internal.append((wire.H_X_KEY, key))
     return Outgoing(topic, client.encode(), value, [*headers, *internal], source.received_ms)
@@ -205,7 +198,7 @@ def from_quota_stage(headers: Headers, timestamp_ms: int | None) -> Staged:
     record's Kafka timestamp, the time of receipt."""
     sender: list[tuple[str, bytes | None]] = []
     key: bytes | None = None
-    source, route, sent = "", "", None
+    source, route = "", ""
     for name, raw in headers:
         if not name.startswith(wire.INTERNAL_PREFIX):
             sender.append((name, raw))
@@ -217,11 +210,9 @@ def from_quota_stage(headers: Headers, timestamp_ms: int | None) -> Staged:
             source = bytes(raw).decode()
         elif name == wire.H_X_ROUTE:
             route = bytes(raw).decode()
-        elif name == wire.H_X_SENT_AT:
-            sent = int(raw)
     topic, partition, offset = source.rsplit(":", 2)
     received = timestamp_ms if timestamp_ms is not None else 0
-    return Staged(key, sender, Source(topic, int(partition), int(offset), received, sent), route)
+    return Staged(key, sender, Source(topic, int(partition), int(offset), received), route)
 
 
 def quota_headers(hit: QuotaHit, remaining: int | None) -> list[tuple[str, bytes | None]]:

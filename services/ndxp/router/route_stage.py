@@ -1,7 +1,7 @@
 """The ingress stage: one record read from a member's ingress topic, decided and produced.
 
-:func:`route` stamps the record with the platform's time of receipt (the router's clock: the
-sender's Kafka timestamp is its own claim, kept as ``ndxp-sent-at``), lets the pure core
+:func:`route` takes the platform's time of receipt (the broker's LogAppendTime: ingress
+topics are created with it, so no sender's clock reaches it), lets the pure core
 decide (:meth:`ndxp.core.routing.Router.decide`), then produces the routed copy, the refusal,
 or — for a request under a limit — hands it to the quota stage (``hop``: re-keyed by client to
 ``<group>-quota-requests``; ``inline``: decided here when it is on its client's partition,
@@ -33,8 +33,8 @@ from ndxp.router.refusal import Output, reject
 
 log = logging.getLogger("ndxp.router")
 
-CREATE_TIME = 0  # Kafka's timestamp types: 0 the producer's CreateTime, 1 LogAppendTime
-NO_TIMESTAMP = -1
+LOG_APPEND_TIME = 1  # Kafka's timestamp types: 0 the producer's CreateTime, 1 LogAppendTime
+_warned: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,22 +49,32 @@ class Ingress:
     partitions: int
 
 
-def source_of(record: Any, received_ms: int) -> Source:
-    """A record's ingress coordinates, the time it was received, and the sender's claim (its
-    Kafka timestamp, when it is the producer's: CreateTime)."""
+def source_of(record: Any) -> Source:
+    """A record's ingress coordinates and its time of receipt: the broker's LogAppendTime.
+    On a topic still set to CreateTime (created before ndxp set it, and not reconciled) the
+    sender's clock would be the record's time, so the router's own clock is taken instead,
+    with a warning once per topic."""
     ts = record.timestamp
-    claimed = ts if ts is not None and ts != NO_TIMESTAMP else None
-    if getattr(record, "timestamp_type", CREATE_TIME) != CREATE_TIME:
-        claimed = None  # the broker's LogAppendTime: not a claim of the sender's
-    return Source(record.topic, record.partition, record.offset, received_ms, claimed)
+    if getattr(record, "timestamp_type", None) == LOG_APPEND_TIME and ts is not None:
+        received = int(ts)
+    else:
+        received = int(time.time() * 1000)
+        if record.topic not in _warned:
+            _warned.add(record.topic)
+            log.warning(
+                "%s is not stamped by the broker (message.timestamp.type=LogAppendTime): "
+                "its records take the router's clock; run `ndxp topics` to set it",
+                record.topic,
+            )
+    return Source(record.topic, record.partition, record.offset, received)
 
 
 async def route(ingress: Ingress, record: Any) -> None:
     """Decide one ingress record (aiokafka's ``ConsumerRecord`` or a ``runs.Record``) and
     produce what the decision calls for."""
-    received_ms = int(time.time() * 1000)
     key, value, headers = record.key, record.value, record.headers
-    source = source_of(record, received_ms)
+    source = source_of(record)
+    received_ms = source.received_ms
     if type(value) is Unreadable:  # a compressed batch ndxp.kafka.records could not read
         refused = unreadable_refusal(ingress.router, record.topic, value)
         await reject(ingress.output, refused, source, None, b"", ())
