@@ -54,12 +54,17 @@ def header_name_bytes(name: str) -> int:
 
 
 def headers_size(headers: Sequence[tuple[str, bytes | None]]) -> int:
-    """What a record's headers take on the wire: each name and value with their lengths."""
+    """What a record's headers take on the wire: each name and value with their lengths.
+    (On the hot path: names are ASCII and short, values under 64 bytes, nearly always.)"""
     total = 0
     for name, raw in headers:
-        n = header_name_bytes(name)
-        total += n + varint_size(n)
-        total += 1 if raw is None else len(raw) + varint_size(len(raw))
+        n = len(name) if name.isascii() else header_name_bytes(name)
+        total += n + (1 if n < 64 else varint_size(n))
+        if raw is None:
+            total += 1
+        else:
+            v = len(raw)
+            total += v + (1 if v < 64 else varint_size(v))
     return total
 
 
