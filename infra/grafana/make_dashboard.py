@@ -119,7 +119,7 @@ PANELS = [
         12,
     ),
     (
-        "Receipt → routed (time inside the router)",
+        "Receipt → routed (waiting in the ingress topic + the router)",
         "s",
         [
             (quantile(0.5, IN_ROUTER), "p50"),

@@ -2,10 +2,12 @@
 (pure; the ledger's sink feeds it its rows and observes what it returns).
 
 **What is measured.** For a routed request and the first routed response to it: the
-response's ``routed_at`` minus the request's ``received_at``, both the router's clock. That is
-the whole wait of the client as the platform sees it: the router deciding and producing the
-request, the provider reading it, doing the work and answering, the router deciding and
-producing the response. It excludes the client's own produce and consume times.
+response's ``routed_at`` (the router's clock when it routed the response) minus the request's
+``received_at`` (the time of receipt: the broker's append time on the ingress topic) — the
+platform's clocks, never a sender's. That is the whole wait of the client as the platform sees
+it: the request waiting in its ingress topic and being routed, the provider reading it, doing the
+work and answering, the response waiting in the provider's ingress topic and being routed. It
+excludes the client's own produce and consume times.
 
 **The match is honest.** Ids are chosen by senders and may be reused, so a request is keyed by
 ``(client, service, message_id)`` and a response by ``(client, service, correlation_id)``: a

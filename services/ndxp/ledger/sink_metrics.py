@@ -102,8 +102,8 @@ class LedgerCollector:
         )
         yield m.round_trip.family(
             "ndxp_ledger_round_trip_seconds",
-            "From a request's time of receipt to the routing of its first response (both the "
-            "router's clock), by client member (ndxp.core.round_trips)",
+            "From a request's time of receipt (the broker's append time) to the routing of its "
+            "first response (the router's clock), by client member (ndxp.core.round_trips)",
             ("member",),
         )
         trips = m.round_trips

@@ -93,7 +93,8 @@ class RouterStats:
         self.run_records.labels(stage).observe(records)
 
     def on_routed(self, topic: str, received_ms: int | None) -> None:
-        """A message routed: ``received_ms`` is its time of receipt (the router's clock)."""
+        """A message routed: ``received_ms`` is its time of receipt (the broker's
+        LogAppendTime on the ingress topic; the router's clock on a topic not yet set)."""
         self.routed += 1
         now = time.time()
         self.last_message_at = now
@@ -152,8 +153,8 @@ class RouterCollector:
         yield messages
         yield s.in_router.family(
             "ndxp_router_receipt_to_route_seconds",
-            "From a message's time of receipt (the router's clock, when the route stage read "
-            "it) to its routing: the time inside the router, the quota stage's hop included",
+            "From a message's time of receipt (the broker's append time on its ingress topic) "
+            "to its routing: waiting in the topic, the router's work, the quota stage's hop",
         )
         yield from self._watched()
 
