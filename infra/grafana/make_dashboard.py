@@ -1,25 +1,32 @@
 """Writes infra/grafana/ndxp-dashboard.json: the SRE dashboard on the router's and the ledger's
 Prometheus metrics (import it in Grafana; data source variable ``DS_PROMETHEUS``).
-Run: ``python infra/grafana/make_dashboard.py``. A unit test checks every metric it uses exists.
+Run: ``python infra/grafana/make_dashboard.py``. Tests check that every metric it queries is in
+the services' ``/metrics`` (tests/unit/test_dashboard.py with fed data,
+tests/integration/test_observability.py on the running router and ledger).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 OUT = Path(__file__).with_name("ndxp-dashboard.json")
 DS = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
 
 
-def quantile(q: float, metric: str, by: str = "le") -> str:
-    return f"histogram_quantile({q}, sum by ({by}) (rate({metric}_bucket[1m])))"
+def quantile(q: float, metric: str, by: str = "le", window: str = "1m") -> str:
+    return f"histogram_quantile({q}, sum by ({by}) (rate({metric}_bucket[{window}])))"
 
 
-E2E, PROC = "ndxp_router_end_to_end_seconds", "ndxp_router_processing_seconds"
+IN_ROUTER, PROC = "ndxp_router_receipt_to_route_seconds", "ndxp_router_processing_seconds"
 RUN = "ndxp_router_run_records"
 FRESH, INSERT = "ndxp_ledger_freshness_seconds", "ndxp_ledger_insert_seconds"
 BATCH = "ndxp_ledger_batch_rows"
+TRIP = "ndxp_ledger_round_trip_seconds"
 
 # (title, unit, [(expression, legend)], width)
 PANELS = [
@@ -60,27 +67,63 @@ PANELS = [
         12,
     ),
     (
-        "Router consumer lag (messages)",
+        "Router lag per sender member (messages)",
         "short",
         [
-            ("sum by (topic) (ndxp_router_consumer_lag)", "{{topic}}"),
+            ("topk(10, sum by (member) (ndxp_router_member_lag_records))", "{{member}}"),
+            ("sum(ndxp_router_consumer_lag_records)", "all partitions"),
         ],
         12,
     ),
     (
-        "Ledger consumer lag (messages)",
+        "Ledger lag per egress member (messages)",
         "short",
         [
-            ("sum(ndxp_ledger_consumer_lag)", "ledger"),
+            ("topk(10, sum by (member) (ndxp_ledger_member_lag_records))", "{{member}}"),
+            ("sum(ndxp_ledger_consumer_lag_records)", "all partitions"),
         ],
         12,
     ),
     (
-        "Produced → routed latency",
+        "Round trip: request received → response routed",
         "s",
         [
-            (quantile(0.5, E2E), "p50"),
-            (quantile(0.99, E2E), "p99"),
+            (quantile(0.5, TRIP), "p50"),
+            (quantile(0.9, TRIP), "p90"),
+            (quantile(0.99, TRIP), "p99"),
+        ],
+        12,
+    ),
+    (
+        "Round trip p99 by client member (slowest 10)",
+        "s",
+        [
+            (f"topk(10, {quantile(0.99, TRIP, 'le, member', '5m')})", "{{member}}"),
+        ],
+        12,
+    ),
+    (
+        "Round trips completed and requests given up",
+        "short",
+        [
+            (f"sum(rate({TRIP}_count[1m]))", "round trips/s"),
+            (
+                "sum by (reason) (rate(ndxp_ledger_round_trip_dropped_requests_total[5m]))",
+                "given up/s ({{reason}})",
+            ),
+            (
+                'sum(ndxp_ledger_round_trip_waiting_records{table="waiting"})',
+                "requests waiting",
+            ),
+        ],
+        12,
+    ),
+    (
+        "Receipt → routed (waiting in the ingress topic + the router)",
+        "s",
+        [
+            (quantile(0.5, IN_ROUTER), "p50"),
+            (quantile(0.99, IN_ROUTER), "p99"),
         ],
         12,
     ),
@@ -133,7 +176,7 @@ PANELS = [
         "Delivery repairs and quota changelog",
         "short",
         [
-            ("sum(ndxp_router_delivery_holes_total)", "holes sought back"),
+            ("sum(increase(ndxp_router_delivery_holes_total[5m]))", "holes sought back (5 min)"),
             ("sum(rate(ndxp_router_quota_changelog_records_total[1m]))", "changelog records/s"),
         ],
         12,
@@ -141,7 +184,9 @@ PANELS = [
 ]
 
 
-def panel(n: int, title: str, unit: str, targets: list[tuple[str, str]], width: int) -> dict:
+def panel(
+    n: int, title: str, unit: str, targets: list[tuple[str, str]], width: int
+) -> dict[str, Any]:
     return {
         "id": n + 1,
         "type": "timeseries",
@@ -157,7 +202,7 @@ def panel(n: int, title: str, unit: str, targets: list[tuple[str, str]], width: 
     }
 
 
-def dashboard() -> dict:
+def dashboard() -> dict[str, Any]:
     return {
         "__inputs": [
             {
@@ -177,6 +222,33 @@ def dashboard() -> dict:
         "time": {"from": "now-1h", "to": "now"},
         "panels": [panel(n, *p) for n, p in enumerate(PANELS)],
     }
+
+
+def queried(board: dict[str, Any]) -> set[str]:
+    """The metric names the dashboard's PromQL expressions query (every ``ndxp_…`` word: the
+    services' metrics all start so, and no function, label or keyword does)."""
+    return {
+        name
+        for p in board["panels"]
+        for t in p["targets"]
+        for name in re.findall(r"\b(ndxp_[a-zA-Z0-9_]+)", t["expr"])
+    }
+
+
+def offered(exposition: str) -> set[str]:
+    """The series names a ``/metrics`` text offers, parsed by ``prometheus_client``: each
+    family's samples, and the names its type promises even before it has a sample (a counter's
+    ``_total``, a histogram's ``_bucket``, ``_sum``, ``_count``)."""
+    names = set()
+    for family in text_string_to_metric_families(exposition):
+        names |= {sample.name for sample in family.samples}
+        if family.type == "counter":
+            names.add(f"{family.name}_total")
+        elif family.type == "histogram":
+            names |= {f"{family.name}_{s}" for s in ("bucket", "sum", "count")}
+        else:
+            names.add(family.name)
+    return names
 
 
 if __name__ == "__main__":

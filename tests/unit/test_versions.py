@@ -260,7 +260,6 @@ def test_main_lists_every_mismatch(
 NOT_THEIRS = {
     "_rss_kb": "ndxp.bench.routing's own helper",
     "_from_parts": "ndxp.core.identifiers' own constructor",
-    "_labels": "ndxp.metrics' own helper",
     "_exit": "os._exit, documented",
     "_asyncio_future_blocking": "asyncio's future protocol (faust_fixes._resume)",
     "registry": "ndxp.core.routing.Router.registry (app.py)",

@@ -20,10 +20,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
-from ndxp.core.ledger import ROUTED_AT, Row, ledger_row, unreadable
+from ndxp.core.ledger import Row, ledger_row, unreadable
 from ndxp.kafka.records import Unreadable
+from ndxp.ledger.sink_metrics import LedgerMetrics
 from ndxp.ledger.store import LedgerStore
-from ndxp.metrics import SIZE_BUCKETS, Metrics
 from ndxp.settings import LedgerSettings
 
 log = logging.getLogger("ndxp.ledger")
@@ -42,27 +42,7 @@ class LedgerSink:
         self.consumer: AIOKafkaConsumer | None = None
         self.positions: dict[TopicPartition, int] = {}  # next offset to read, per partition
         self.inflight: asyncio.Task[None] | None = None  # the insert under way, if any
-        self.metrics = Metrics()
-        m = self.metrics
-        self.m_rows = m.counter(
-            "ndxp_ledger_rows_total",
-            "Rows read, by fate (inserted, duplicate, quarantined)",
-            ("fate",),
-        )
-        self.m_batch = m.histogram(
-            "ndxp_ledger_batch_rows", "Rows per insert", buckets=SIZE_BUCKETS
-        )
-        self.m_insert = m.histogram("ndxp_ledger_insert_seconds", "Time of one insert")
-        self.m_fresh = m.histogram(
-            "ndxp_ledger_freshness_seconds",
-            "From a message's routing to its row being in the ledger",
-        )
-        m.gauge(
-            "ndxp_ledger_consumer_lag",
-            "Messages not yet read, per partition (high watermark - position)",
-            ("topic", "partition"),
-            self.lag,
-        )
+        self.metrics = LedgerMetrics(self.lag)
         self.stats: dict[str, Any] = {
             "records_read": 0,
             "rows_inserted": 0,
@@ -194,14 +174,9 @@ class LedgerSink:
             # rows are in the ledger, and whoever reads these partitions next re-reads them
             # from the last commit and skips them as present. Nothing is lost.
             log.warning("commit after an insert refused (%s); rows are kept", exc)
-        now_ms = time.time() * 1000
-        for row in rows:
-            self.m_fresh.observe(max(0.0, now_ms - row[ROUTED_AT]) / 1000)
-        self.m_rows.inc("inserted", by=done.rows)
-        self.m_rows.inc("duplicate", by=done.duplicates)
-        self.m_rows.inc("quarantined", by=done.quarantined)
-        self.m_batch.observe(len(rows))
-        self.m_insert.observe(elapsed / 1000)
+        self.metrics.on_batch(
+            rows, done.rows, done.duplicates, done.quarantined, elapsed / 1000, time.time() * 1000
+        )
         self.stats["batches"] += 1
         self.stats["rows_inserted"] += done.rows
         self.stats["rows_skipped_as_duplicates"] += done.duplicates

@@ -113,7 +113,7 @@ class LedgerWeb:
 
     async def metrics(self, request: web.Request) -> web.Response:
         return web.Response(
-            body=self.sink.metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE}
+            body=self.sink.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE}
         )
 
     async def sql(self, request: web.Request) -> web.Response:

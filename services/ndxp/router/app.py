@@ -188,7 +188,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
 
     @app.page("/metrics")
     async def metrics(self: Any, request: Any) -> Any:
-        return self.text(stats.metrics.render(), content_type=CONTENT_TYPE)
+        return self.bytes(stats.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
     @app.page("/health")
     async def health(self: Any, request: Any) -> Any:
