@@ -174,6 +174,8 @@ class Registry:
             doc = msgspec.convert(document, RegistryDoc)
         except msgspec.ValidationError as exc:
             raise RegistryError([str(exc)]) from None
+        except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800" in the JSON)
+            raise RegistryError([f"a text is not valid Unicode: {exc.reason}"]) from None
         return _build(doc)
 
     @property
