@@ -17,6 +17,7 @@ from tests.integration.kafka_tools import REPO
 from .platform import Platform, Watch
 from .report import chart, table
 from .runner import PhaseResult
+from .variant import MAX_RESTARTS
 
 pytestmark = pytest.mark.integration
 
@@ -28,14 +29,16 @@ WATCHES: list[Watch] = []
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     p = Platform(tmp_path_factory.mktemp("hostile"))
     try:
-        yield p.start()
+        p.start()
+        p.probe = p.plant_back_dated()
+        yield p
     finally:
         p.stop()
 
 
 @pytest.fixture(scope="session")
 def watch(platform: Platform) -> Iterator[Watch]:
-    w = Watch(platform).start()
+    w = Watch(platform, max_restarts=MAX_RESTARTS).start()
     WATCHES.append(w)
     try:
         yield w

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
-from ndxp.settings import DEFAULT_REGISTRY
+from ndxp.core import wire
+from ndxp.core.topology import topics_for
+from ndxp.registry_file import load_registry
+from ndxp.settings import DEFAULT_REGISTRY, RouterSettings
 from tests.integration.kafka_tools import (
     NDXP,
     REPO,
@@ -32,6 +35,8 @@ ROUTER_GROUP = "hostile-router"
 LEDGER_GROUP = "hostile-ledger"
 SIMULATOR_GROUP = "hostile-simulator"
 KAFKA = REPO / "infra" / "kafka" / "kafka.sh"
+MS_2001 = 978_307_200_000
+PROBE_TOPIC = f"{wire.INGRESS_PREFIX}hostile-retention-probe"  # no member's: nobody reads it
 
 
 @dataclass
@@ -120,6 +125,8 @@ class Platform:
 
     def __init__(self, var: Path) -> None:
         self.var = var
+        self.broker_started = 0.0  # time.monotonic() when the broker answered
+        self.probe: tuple[str, dict[str, str]] = ("", {})  # plant_back_dated's topic, config
         self.broker = Broker(free_port(pair=True), var)
         env = {"NDXP_VAR": str(var), "NDXP_LOG_FORMAT": "text"}
         self.router = RouterProcess(
@@ -144,10 +151,31 @@ class Platform:
 
     def start(self) -> Platform:
         self.broker.start()
+        self.broker_started = time.monotonic()
         self.router.start().wait_ready(timeout=180)  # it creates the topics
         self.ledger.start().wait_ready(timeout=120)
         self.simulator.start().wait_ready(timeout=120)
         return self
+
+    def plant_back_dated(self) -> tuple[str, dict[str, str]]:
+        """A topic configured as the platform configures ingress topics
+        (:func:`ndxp.core.topology.topics_for` with the router's default topic settings),
+        whose first record claims 2001 and whose second is dated now — planted at start, so
+        the broker's first retention check (30 s after it starts) comes after it."""
+        spec = next(
+            t
+            for t in topics_for(load_registry(DEFAULT_REGISTRY), 1, RouterSettings().topic_config)
+            if t.name.startswith(wire.INGRESS_PREFIX)
+        )
+        admin = self.admin()
+        topic = PROBE_TOPIC
+        admin.create_topics([NewTopic(topic, 1, 1, config=dict(spec.config))])[topic].result(30)
+        p = Producer({"bootstrap.servers": self.broker.bootstrap})
+        p.produce(topic, b"2001", timestamp=MS_2001)
+        p.flush(30)
+        p.produce(topic, b"now")
+        p.flush(30)
+        return topic, dict(spec.config)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 10 s (a hung worker does not exit on SIGTERM)."""

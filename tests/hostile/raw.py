@@ -82,13 +82,11 @@ async def _send(bootstrap: str, groups: Sequence[Group]) -> list[Written]:
     client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=60_000)
     await client.bootstrap()
     out: list[Written] = []
-    known: set[str] = set()
     try:
+        for topic in {t for t, _, _ in groups}:
+            client.add_topic(topic)
+        await client.force_metadata_update()
         for topic, partition, records in groups:
-            if topic not in known:
-                client.add_topic(topic)
-                await client.force_metadata_update()
-                known.add(topic)
             leader = client.cluster.leader_for_partition(TopicPartition(topic, partition))
             if leader is None:  # no such topic: the broker cannot take it
                 out.append(Written(-1, "UnknownTopicOrPartitionError"))

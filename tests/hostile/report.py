@@ -28,6 +28,7 @@ def summary(results: list[PhaseResult]) -> list[tuple[str, list[str]]]:
         ("in the ledger", [_n(r.in_ledger) for r in results]),
         ("  of which quarantined", [_n(r.quarantined) for r in results]),
         ("not accounted for", [_n(r.not_accounted) for r in results]),
+        ("  of which deleted unread", [_n(r.deleted_unread) for r in results]),
         ("duplicated in the ledger", [_n(r.duplicated) for r in results]),
         ("simulator's answers (rows)", [_n(r.other_rows) for r in results]),
         ("service restarts (crashes)", [_n(r.restarts) for r in results]),

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import OffsetSpec
 
 from ndxp.core import wire
 
@@ -27,6 +28,7 @@ from . import raw
 from .catalog import REFUSED, ROUTED, Expect, Hostile, Path
 from .platform import (
     LEDGER_GROUP,
+    PROBE_TOPIC,
     ROUTER_GROUP,
     Platform,
     Watch,
@@ -73,6 +75,7 @@ class PhaseResult:
     in_ledger: int = 0
     quarantined: int = 0
     not_accounted: int = 0
+    deleted_unread: int = 0  # of which deleted by the broker's retention before being read
     duplicated: int = 0
     other_rows: int = 0  # ingress records not sent by the suite: the simulator's answers
     restarts: int = 0
@@ -280,7 +283,8 @@ def send_all(platform: Platform, records: Iterable[Hostile], book: Book) -> int:
 
 
 def is_ingress(name: str) -> bool:
-    return name.startswith(wire.INGRESS_PREFIX)
+    """A member's ingress topic (the retention probe's is not one)."""
+    return name.startswith(wire.INGRESS_PREFIX) and name != PROBE_TOPIC
 
 
 def ledger_counts(platform: Platform) -> dict[tuple[str, int], tuple[int, int, int, int]]:
@@ -290,6 +294,17 @@ def ledger_counts(platform: Platform) -> dict[tuple[str, int], tuple[int, int, i
         "min(source_offset), max(source_offset) FROM ndxp.ledger GROUP BY 1, 2"
     )
     return {(str(t), int(p)): (int(c), int(u), int(lo), int(hi)) for t, p, c, u, lo, hi in rows}
+
+
+def log_starts(platform: Platform, tps: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """Each partition's first offset still on the broker."""
+    if not tps:
+        return {}
+    admin = platform.admin()
+    futures = admin.list_offsets(
+        {TopicPartition(t, p): OffsetSpec.earliest() for t, p in tps}, request_timeout=30
+    )
+    return {(tp.topic, tp.partition): f.result(30).offset for tp, f in futures.items()}
 
 
 def quarantined(platform: Platform) -> list[tuple[str, int, int, str]]:
@@ -332,10 +347,13 @@ def wait_recovered(platform: Platform, watch: Watch, deadline_s: float) -> Recov
                 q = len(quarantined(platform))
             except Exception:
                 counts, q = {}, 0
+            # what is still on the broker must be in the ledger (a record deleted unread is
+            # reported by the accounting)
+            starts = log_starts(platform, [tp for tp in ends if is_ingress(tp[0])])
             behind = {
-                tp: e - counts.get(tp, (0, 0, 0, 0))[1]
+                tp: e - starts.get(tp, 0) - counts.get(tp, (0, 0, 0, 0))[1]
                 for tp, e in ends.items()
-                if is_ingress(tp[0]) and counts.get(tp, (0, 0, 0, 0))[1] < e
+                if is_ingress(tp[0]) and counts.get(tp, (0, 0, 0, 0))[1] < e - starts.get(tp, 0)
             }
             if sum(behind.values()) <= q:
                 return Recovery(watch.now(), [], behind)
@@ -432,16 +450,23 @@ def account(platform: Platform, book: Book, started_wall_ms: int, rows_before: i
             r.quarantined += 1
             rows[book.names[arr[src[2]]]].examples.append(f"quarantined: {reason[:120]}")
     missing: Counter[str] = Counter()
+    unread: list[tuple[tuple[str, int], int, int]] = []  # partition, offset, case id
     for tp, arr in book.at.items():
         flags = seen[tp]
-        for off, cid in enumerate(arr):
-            if cid >= 0 and not flags[off]:
-                missing[book.names[cid]] += 1
-                if missing[book.names[cid]] <= EXAMPLES:
-                    rows[book.names[cid]].examples.append(
-                        f"not in the ledger: {tp[0]}[{tp[1]}]@{off}"
-                    )
-    r.not_accounted = sum(missing.values())
+        unread += [(tp, off, cid) for off, cid in enumerate(arr) if cid >= 0 and not flags[off]]
+    starts = log_starts(platform, sorted({tp for tp, _, _ in unread}))
+    for tp, off, cid in unread:
+        case = book.names[cid]
+        if off < starts.get(tp, 0):
+            # gone from the ingress topic before the router read it: the broker's time-based
+            # retention deleted its segment (a claim older than retention.ms opening a segment)
+            r.deleted_unread += 1
+            rows[case].examples.append(f"deleted by retention, unread: {tp[0]}[{tp[1]}]@{off}")
+            continue
+        missing[case] += 1
+        if missing[case] <= EXAMPLES:
+            rows[case].examples.append(f"not in the ledger: {tp[0]}[{tp[1]}]@{off}")
+    r.not_accounted = sum(missing.values()) + r.deleted_unread
     _check_in_full(platform, book, rows, started_wall_ms)
     r.cases = [rows[n] for n in sorted(rows)]
     r.sent = sum(book.sent.values())
@@ -460,8 +485,13 @@ def account(platform: Platform, book: Book, started_wall_ms: int, rows_before: i
     for c in r.cases:
         if c.unexpected:
             r.failures.append(f"{c.case}: {c.unexpected} unexpected ({'; '.join(c.examples)})")
-    if r.not_accounted:
-        r.failures.append(f"{r.not_accounted} records not accounted for: {dict(missing)}")
+    if missing:
+        r.failures.append(f"{sum(missing.values())} records not accounted for: {dict(missing)}")
+    if r.deleted_unread:
+        r.failures.append(
+            f"{r.deleted_unread} records deleted by the broker's retention before the router "
+            "read them (not accounted for)"
+        )
     if r.duplicated:
         r.failures.append(f"{r.duplicated} duplicated rows in the ledger")
     return r

@@ -8,7 +8,7 @@ phase (gzip, lz4, zstd and snappy batches and a gzip bomb)."""
 
 from __future__ import annotations
 
-import os
+import time
 
 import pytest
 
@@ -17,19 +17,21 @@ from ndxp.settings import DEFAULT_REGISTRY
 
 from . import catalog
 from .platform import Platform, Watch
-from .runner import PhaseResult, run_phase
+from .runner import PhaseResult, log_starts, run_phase
+from .variant import (
+    BOMB_MIB,
+    COMPRESSED,
+    COMPRESSED_DEADLINE_S,
+    DEADLINE_S,
+    REPEAT,
+    SEED,
+    TIMEOUT_S,
+    TOTAL,
+    VALID_AROUND,
+)
 from .world import world_of
 
-LONG = "long" in (os.environ.get("NDXP_HOSTILE"), os.environ.get("NDXP_FAULTS"))
-TOTAL = int(os.environ.get("NDXP_HOSTILE_RECORDS", 1_000_000 if LONG else 5_000))
-REPEAT = 5 if LONG else 1  # passes over the edge cases
-SEED = int(os.environ.get("NDXP_HOSTILE_SEED", "20261"))
-COMPRESSED = os.environ.get("NDXP_HOSTILE_COMPRESSED", "on") != "off"
-BOMB_MIB = 256 if LONG else 32  # the gzip bomb's size once decompressed
-VALID_AROUND = 20_000 if LONG else 600  # ordinary requests around the compressed batches
-DEADLINE_S = 900 if LONG else 90  # to recover after the last send, else partitions stalled
-COMPRESSED_DEADLINE_S = 120 if LONG else 20
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(5400 if LONG else 600)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(TIMEOUT_S)]
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +91,20 @@ def test_no_partition_stalled(hostile: PhaseResult) -> None:
     assert hostile.recovery_s is not None
 
 
+RETENTION = (
+    "a record claiming a time older than the ingress topics' retention.ms (7 days) that opens a "
+    "log segment is deleted by the broker's time-based retention at its next check (30 s after "
+    "a broker start, then every 5 min; Kafka rolls the segment at the next append because its "
+    "first timestamp is older than segment.ms): when the router has not read it by then, it is "
+    "never routed and never in the ledger"
+)
+
+
 def test_every_record_sent_is_in_the_ledger_once(hostile: PhaseResult) -> None:
-    assert hostile.sent >= (1_000_000 if LONG else 4_000) - hostile.refused_by_broker
+    if hostile.not_accounted and hostile.not_accounted == hostile.deleted_unread:
+        pytest.xfail(RETENTION)
+    assert hostile.planned >= TOTAL
+    assert hostile.sent + hostile.refused_by_broker == hostile.planned
     assert hostile.not_accounted == 0
     assert hostile.duplicated == 0
     assert hostile.in_ledger + hostile.quarantined == hostile.sent
@@ -142,3 +156,17 @@ def test_lz4_zstd_and_snappy_batches(
     if r.failures:
         xfail_if_known(r, consequences=True)
     assert r.failures == [], "\n".join(r.failures)
+
+
+def test_a_back_dated_record_stays_until_it_is_read(platform: Platform) -> None:
+    """Last (it needs only the broker, and time since it started). The probe planted at start
+    (``Platform.plant_back_dated``): an ingress-configured topic whose first record claims 2001.
+    Past the broker's first retention check it must still be there."""
+    topic, config = platform.probe
+    wait = platform.broker_started + 40 - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    [start] = log_starts(platform, [(topic, 0)]).values()
+    if start > 0:
+        pytest.xfail(f"{RETENTION} (topic config {config})")
+    assert start == 0
