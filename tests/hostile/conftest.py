@@ -1,5 +1,6 @@
-"""The hostile-traffic suite's platform (own broker, router, ledger, simulator), started once
-per run, and its table (printed at the end, written to var/hostile/hostile.json with a chart
+"""The hostile-traffic suite's platform (own broker, router, ledger, simulator), started for
+the module that uses it and stopped after it (so a router it broke does not run on beside the
+other suites), and its table (printed at the end, written to var/hostile/hostile.json with a chart
 beside it). ``make test`` runs the short variant; ``make faults`` the long one
 (NDXP_HOSTILE=long, or NDXP_FAULTS=long)."""
 
@@ -25,7 +26,7 @@ RESULTS: list[PhaseResult] = []
 WATCHES: list[Watch] = []
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     p = Platform(tmp_path_factory.mktemp("hostile"))
     try:
@@ -36,7 +37,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         p.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def watch(platform: Platform) -> Iterator[Watch]:
     w = Watch(platform, max_restarts=MAX_RESTARTS).start()
     WATCHES.append(w)
