@@ -12,7 +12,7 @@ SEED = int(os.environ.get("NDXP_HOSTILE_SEED", "20261"))
 COMPRESSED = os.environ.get("NDXP_HOSTILE_COMPRESSED", "on") != "off"
 BOMB_MIB = 256 if LONG else 32  # the gzip bomb's size once decompressed
 VALID_AROUND = 20_000 if LONG else 600  # ordinary requests around the compressed batches
-DEADLINE_S = 900 if LONG else 90  # to recover after the last send, else partitions stalled
+DEADLINE_S = 900 if LONG else max(90, TOTAL // 1000)  # after the last send; then stalled
 COMPRESSED_DEADLINE_S = 120 if LONG else 15
 MAX_RESTARTS = 1000  # per service: a supervisor restarts for ever (the deadlines end a run)
 TIMEOUT_S = 5400 if LONG else 600
