@@ -15,7 +15,8 @@ help:
 	@echo "              exits 1 when anything is unhealthy (MINUTES=N: another window)"
 	@echo "make stop     stop what make run started (the services, supervisord, Kafka)"
 	@echo "make cluster  the platform on a three-broker Kafka cluster (replication 3); make cluster-stop"
-	@echo "make faults   the fault suite, long variant: kills brokers, routers, the ledger; prints a table"
+	@echo "make faults   the fault suite (kills brokers, routers, the ledger) and the hostile-traffic suite"
+	@echo "              (1,000,000 hostile records from 95 members), long variants; print their tables"
 	@echo "make secure   the platform in secured mode (SASL/SCRAM, ACLs per agency); make secure-stop"
 	@echo "make lint     ruff + mypy strict on the pure core"
 	@echo "make bench    capacity: drain and sustained rates, latency, two workers (DAY=1: 1.5 M requests)"
@@ -88,8 +89,10 @@ cluster-stop:
 
 # The fault suite's long variant (a short one runs in make test): a three-broker cluster of its
 # own; faults under a steady stream; a table of sent/routed/refused/ledger/lost/duplicated.
+# Then the hostile-traffic suite's (tests/hostile, NDXP_FAULTS=long: ≥ 1,000,000 records; its
+# table in var/hostile/hostile.json and the README).
 faults: setup
-	NDXP_FAULTS=long $(BIN)/pytest -v tests/faults
+	NDXP_FAULTS=long $(BIN)/pytest -v tests/faults tests/hostile
 
 test: setup
 	$(BIN)/pytest tests
