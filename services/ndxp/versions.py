@@ -111,6 +111,9 @@ _RUNS = "router/runs.py"
 _OUTBOX = "router/outbox.py"
 
 EXPECTED: tuple[Expectation, ...] = (
+    # router/app.py: a worker whose fetcher crashed exits (Faust would leave it up and idle)
+    Attribute("faust.app.base:App._fetcher", "router/app.py reads its .crashed"),
+    Attribute("mode.services:Service.crashed", "router/app.py reads it on Faust's fetcher"),
     # kafka/records.py install(): every consumer of the process (the router's through Faust, the
     # ledger's) reads fetched partitions through ndxp's record batches
     Attribute(

@@ -652,7 +652,6 @@ FORGEABLE = (
     wire.H_X_KEY,
     wire.H_X_SOURCE,
     wire.H_X_ROUTE,
-    wire.H_X_SENT_AT,
     "ndxp-x-anything",
 )
 
@@ -662,7 +661,6 @@ def _forged_value(g: Gen, name: str) -> bytes:
         wire.H_SOURCE_TOPIC: ingress(g.rng.choice(g.world.members)).encode(),
         wire.H_SOURCE_PARTITION: b"0",
         wire.H_SOURCE_OFFSET: b"0",
-        wire.H_SENT_AT: b"978307200000",
         wire.H_ROUTED_AT: b"978307200000",
         wire.H_ERROR: b"QUOTA_EXCEEDED",
         wire.H_ROUTE: g.rng.choice(g.world.members).encode(),
@@ -916,19 +914,28 @@ def _time_case(name: str, ts: int, expect: Expect, path: Path = Path.BULK, **kw:
 MS_1899 = -2_240_524_800_000  # 1899-01-01
 MS_1000 = -30_610_224_000_000  # year 1000
 MS_2001 = 978_307_200_000  # 2001-01-01
+# Every time case is sent with that time as its Kafka timestamp and as its ndxp-sent-at claim
+# (the runner adds the header): ingress topics are stamped by the broker (LogAppendTime), so
+# the Kafka timestamp is replaced whatever it is, and the claim is kept when the ledger can
+# hold it (1900-2299).
 KEPT, NULL = routed(claim_kept=True), routed(claim_kept=False)
 edge("time.epoch-0")(_time_case("time.epoch-0", 0, KEPT, Path.RAW))
 edge("time.1970")(_time_case("time.1970", 1, KEPT))
 edge("time.2001")(_time_case("time.2001", MS_2001, KEPT))
 edge("time.1899")(_time_case("time.1899", MS_1899, NULL, Path.RAW))
 edge("time.year-1000")(_time_case("time.year-1000", MS_1000, NULL, Path.RAW))
-edge("time.none")(_time_case("time.none", -1, NULL, Path.RAW))
-# Kafka 4.0 refuses -2^63 (InvalidTimestamp: older than now - before.max.ms overflows) ...
-edge("time.min-long")(_time_case("time.min-long", -(2**63), Expect(frozenset({REFUSED})), Path.RAW))
-# ... and takes a producer's batch that claims the broker's timestamp type, which reads back
-# as the sender's own (CreateTime): its claim is kept like any other
+edge("time.none")(_time_case("time.none", -1, KEPT, Path.RAW))
+edge("time.min-long")(_time_case("time.min-long", -(2**63), NULL, Path.RAW))
+# A producer's batch that claims the broker's timestamp type: Kafka refuses it on a topic the
+# broker stamps itself (InvalidTimestamp).
 edge("time.log-append-type")(
-    _time_case("time.log-append-type", MS_2001, KEPT, Path.RAW, log_append_time=True)
+    _time_case(
+        "time.log-append-type",
+        MS_2001,
+        Expect(frozenset({REFUSED})),
+        Path.RAW,
+        log_append_time=True,
+    )
 )
 
 
@@ -939,8 +946,22 @@ def _plus_59(g: Gen) -> list[Hostile]:
 
 @edge("time.+2h")
 def _plus_2h(g: Gen) -> list[Hostile]:
-    """Refused at the broker (``message.timestamp.after.max.ms`` = 1 h): never written."""
-    return one(g, "time.+2h", Expect(frozenset({REFUSED})), ahead_ms=2 * HOUR_MS, path=Path.EDGE)
+    """On a CreateTime topic Kafka 4.0 refuses it (``message.timestamp.after.max.ms`` = 1 h);
+    ingress topics take the broker's time, so it is written and counts now."""
+    return one(g, "time.+2h", KEPT, ahead_ms=2 * HOUR_MS, path=Path.EDGE)
+
+
+@edge("time.next-year")
+def _next_year(g: Gen) -> list[Hostile]:
+    return one(g, "time.next-year", KEPT, ahead_ms=366 * 24 * HOUR_MS, path=Path.EDGE)
+
+
+@edge("time.claim-not-a-time")
+def _claim_not_a_time(g: Gen) -> list[Hostile]:
+    p, h = ok_headers(g)
+    h.append((wire.H_SENT_AT, b"yesterday"))
+    detail = f"header {wire.H_SENT_AT} must be epoch milliseconds"
+    return one(g, "time.claim-not-a-time", refused("MALFORMED", detail), h, pair=p)
 
 
 @mix("time.back-dated", 1)

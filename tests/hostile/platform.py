@@ -20,8 +20,9 @@ from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
 from ndxp.core import wire
 from ndxp.core.topology import topics_for
+from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY, RouterSettings
+from ndxp.settings import RouterSettings
 from tests.integration.kafka_tools import (
     NDXP,
     REPO,

@@ -11,6 +11,7 @@ copy is quarantined), and each case got the outcome it must get — read per rec
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from array import array
@@ -198,6 +199,8 @@ class Sender:
         cid = self.book.case_id(h)
         now_ms = int(time.time() * 1000)
         ts = now_ms + h.ahead_ms if h.ahead_ms is not None else h.timestamp_ms
+        if h.expect.claim_kept is not None and ts is not None:  # a time case: claim it too
+            h = dataclasses.replace(h, headers=(*h.headers, (wire.H_SENT_AT, str(ts).encode())))
         full = Full(h.case, h.expect, ts) if self.book.wants_full(h) else None
         self.book.sent_bytes += h.size * h.copies
         if h.path in (Path.RAW, Path.BOMB):

@@ -11,8 +11,8 @@ import pytest
 
 from ndxp.core.budget import headers_size
 from ndxp.core.routing import Rejected, Router
+from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
-from ndxp.settings import DEFAULT_REGISTRY
 
 from . import catalog
 from .catalog import INGRESS_BATCH_LIMIT, REFUSED, ROUTED, Hostile, Path

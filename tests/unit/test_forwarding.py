@@ -133,3 +133,15 @@ def test_quota_headers_say_which_limit_what_it_allows_and_when_to_retry() -> Non
         "ndxp-quota-remaining": b"0",
     }
     assert "ndxp-quota-remaining" not in dict(quota_headers(QuotaHit(limit, "rate", 5, 0.2), None))
+
+
+def test_rejection_lines_are_budgeted_per_topic_and_code() -> None:
+    from ndxp.router.refusal import LogBudget
+
+    budget = LogBudget(lines=3, window_s=60)
+    seen = [budget.allow("ndxp.in.a", "MALFORMED", t) for t in (0, 1, 2, 3, 4)]
+    assert [ok for ok, _ in seen] == [True, True, True, False, False]
+    assert budget.allow("ndxp.in.a", "TOO_LARGE", 5) == (True, 0)  # another code: its own
+    assert budget.allow("ndxp.in.b", "MALFORMED", 5) == (True, 0)  # another topic: its own
+    assert budget.allow("ndxp.in.a", "MALFORMED", 61) == (True, 2)  # the next window says 2
+    assert budget.allow("ndxp.in.a", "MALFORMED", 62) == (True, 0)

@@ -169,6 +169,15 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     async def seek_back_dropped() -> None:
         await order.sweep()
 
+    @app.timer(interval=1.0)
+    async def exit_if_the_fetcher_crashed() -> None:
+        """Faust's fetcher that crashed leaves a worker up, its health answering, and nothing
+        routed (a hostile run saw it hang in "Wait for streams..." with /health ready): exit,
+        so a supervisor starts it again; nothing uncommitted is lost."""
+        if app._fetcher.crashed:
+            log.critical("Faust's fetcher crashed; exiting so a supervisor restarts the worker")
+            exit_fatal()
+
     @app.timer(interval=settings.registry_reload_s)
     async def reload_registry_file() -> None:
         new = watch.poll()
