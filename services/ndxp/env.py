@@ -26,7 +26,7 @@ LEDGER_SQL_MAX_RESULT_BYTES = "NDXP_LEDGER_SQL_MAX_RESULT_BYTES"  # default 64 M
 LEDGER_SQL_MAX_ROWS_TO_READ = "NDXP_LEDGER_SQL_MAX_ROWS_TO_READ"  # default 0: the time limit
 LEDGER_SQL_WORKERS = "NDXP_LEDGER_SQL_WORKERS"  # analyst queries at once, default 2
 QUOTAS = "NDXP_QUOTAS"  # "on" (default) enforces the registry's limits; "off" skips them
-QUOTA_STAGE = "NDXP_QUOTA_STAGE"  # hop (default) or inline: see schemas/WIRE.md
+QUOTA_STAGE = "NDXP_QUOTA_STAGE"  # home (default) or inline: see schemas/WIRE.md
 REGISTRY_TOPIC = (
     "NDXP_REGISTRY_TOPIC"  # compacted topic carrying the registry, default ndxp.registry
 )

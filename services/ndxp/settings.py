@@ -36,8 +36,10 @@ class DeliveryMode(enum.StrEnum):
 class QuotaStageMode(enum.StrEnum):
     """Where the quota stage runs (``NDXP_QUOTA_STAGE``): schemas/WIRE.md."""
 
-    HOP = "hop"  # a second hop: requests re-keyed by client id on the router's own topic
-    INLINE = "inline"  # in the routing agent (senders key their requests by client id)
+    # on the client's home partition of its member's ingress topic; a request that arrived on
+    # another partition is written again there by the router (a sealed "home copy")
+    HOME = "home"
+    INLINE = "inline"  # the same, but a request elsewhere is refused MISPARTITIONED
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class RouterSettings:
     registry_topic: str = DEFAULT_REGISTRY_TOPIC
     caught_up_lag: int = 1000  # health says "caught up" while fewer messages wait than this
     quotas: bool = True  # enforce the registry's limits (NDXP_QUOTAS=off: routing alone)
-    quota_stage: QuotaStageMode = QuotaStageMode.HOP
+    quota_stage: QuotaStageMode = QuotaStageMode.HOME
     # Throughput knobs (see ../shared/STACK.md); concurrency stays 1 per agent (faust#606).
     producer_linger_s: float = 0.005
     producer_max_batch_size: int = 256 * 1024

@@ -1,5 +1,6 @@
 """Quotas through the real broker: exact daily caps, also across kill -9 and a worker dying,
-with both quota stages (``hop``: requests re-keyed through an internal topic; ``inline``:
+with both quota stages (``home``: a request off its client's home partition written again
+there by the router; ``inline``:
 requests keyed by their client id, decided where they arrive)."""
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ pytestmark = pytest.mark.integration
 # Each test and stage sends as its own member: a router with a new group reads its ingress
 # topics from the start, so members must not share ingress topics across tests.
 SENDERS = {
-    ("cap", "hop"): "H91",
+    ("cap", "home"): "H91",
     ("cap", "inline"): "H81",
-    ("kill", "hop"): "H93",
+    ("kill", "home"): "H93",
     ("kill", "inline"): "H83",
-    ("pair", "hop"): "H95",
+    ("pair", "home"): "H95",
     ("pair", "inline"): "H85",
 }
-STAGES = pytest.mark.parametrize("stage", ["hop", "inline"])
+STAGES = pytest.mark.parametrize("stage", ["home", "inline"])
 
 
 def start_router(
@@ -67,7 +68,8 @@ def send_as(
     bootstrap: str, sender: str, ids: list[str], per_second: int, stage: str
 ) -> threading.Thread:
     """Requests from the sender's one-stop-shop system, keyed by the client id for the
-    inline stage (as it requires), spread over the partitions for the hop stage."""
+    inline stage (as it requires), spread over the partitions for the home stage (two in
+    three arrive off the client's home partition and are written there again)."""
     topic, client = f"ndxp.in.000.00.00.{sender}", f"VN:GOV:000.00.00.{sender}:motcua"
     return stream(bootstrap, topic, client, SERVICE, ids, per_second, keyed=stage == "inline")
 
@@ -207,7 +209,7 @@ def test_inline_stage_refuses_a_request_off_its_clients_partition(
     ids = [f"{run}-{i}" for i in range(60)]
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
     try:
-        send_as(kafka.bootstrap, sender, ids, 2000, "hop").join()  # keys spread: not by client
+        send_as(kafka.bootstrap, sender, ids, 2000, "home").join()  # keys spread: not by client
         got = tap.collect(lambda ms: len(ms) >= len(ids), timeout=60)
     finally:
         tap.close()
@@ -228,7 +230,7 @@ def test_the_senders_clock_does_not_decide_quotas(kafka: Broker, tmp_path: Path)
     cap. Ingress topics are stamped by the broker now (LogAppendTime): all of them count on
     today's cap, exactly, and each claim is kept as claimed."""
     cap, run, sender = 60, uuid.uuid4().hex[:8], "H61"
-    router = start_router(kafka, tmp_path, registry(sender, cap), f"quota-clock-{run}", "hop")
+    router = start_router(kafka, tmp_path, registry(sender, cap), f"quota-clock-{run}", "home")
     router.wait_ready()
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
     now = int(time.time() * 1000)

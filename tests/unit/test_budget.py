@@ -17,7 +17,7 @@ from ndxp.core.errors import Rejection, RejectionCode
 from ndxp.core.identifiers import MemberId
 from ndxp.core.routing import Rejected
 from ndxp.core.topology import DEAD_LETTER_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MAX_VALUE_LIMIT
-from ndxp.router.forwarding import Outgoing, Source, rejection_records, routed, to_quota_stage
+from ndxp.router.forwarding import Outgoing, Source, rejection_records, routed, to_home
 
 MEMBER = MemberId.parse("VN:GOV:999.99.99.H99")
 # the longest names the router writes: a 64-character subsystem and service code
@@ -124,9 +124,7 @@ def test_every_copy_of_a_record_within_the_budget_fits_its_topic(
         "routed": routed(
             wire.egress_topic(MEMBER), key, value, headers, "999.99.99.H99", source, 10**13
         ),
-        "staged": to_quota_stage(
-            "g" * 200 + "-quota-requests", CLIENT, "999.99.99.H99", source, key, value, headers
-        ),
+        "home copy": to_home(CLIENT, 2, "999.99.99.H99", source, key, value, headers, b"k" * 64),
     }
     refusal = Rejected(RejectionCode.QUOTA_EXCEEDED, DETAIL, "i" * 128, MEMBER)
     quota = [

@@ -6,11 +6,12 @@ from ndxp.core.identifiers import MemberId
 from ndxp.core.routing import Rejected
 from ndxp.router.forwarding import (
     Source,
-    from_quota_stage,
+    from_home,
+    is_home_copy,
     producible,
     rejection_records,
     routed,
-    to_quota_stage,
+    to_home,
     writable_names,
 )
 
@@ -101,13 +102,23 @@ def test_header_names_that_were_not_utf8_are_written_with_question_marks_same_si
     assert dead.headers[:3] == out
 
 
-def test_the_staged_copy_carries_what_the_quota_stage_needs() -> None:
-    staged = to_quota_stage(
-        "g-quota-requests", "VN:GOV:000.00.00.H41:motcua", "G01", SRC, None, b"v", ORIGINAL
-    )
-    assert staged.key == b"VN:GOV:000.00.00.H41:motcua" and staged.timestamp_ms == SRC.received_ms
-    back = from_quota_stage(staged.headers, staged.timestamp_ms)
+def test_a_home_copy_carries_what_the_quota_stage_needs_under_the_routers_seal() -> None:
+    client, key = "VN:GOV:000.00.00.H41:motcua", b"the router's key"
+    copy = to_home(client, 2, "G01", SRC, None, b"v", ORIGINAL, key)
+    assert (copy.topic, copy.partition) == (SRC.topic, 2)  # the same ingress topic, home
+    assert copy.key == client.encode() and copy.timestamp_ms == SRC.received_ms
+    assert copy.headers[-1][0] == wire.H_X_SEAL and is_home_copy(copy.headers)
+    back = from_home(client, copy.headers, key)
+    assert back is not None
     assert (back.key, back.headers, back.source, back.route) == (None, ORIGINAL, SRC, "G01")
+    # anything changed, or another key: no home copy (a sender's forgery, refused as such)
+    assert from_home(client, copy.headers, b"a guess") is None
+    assert from_home("VN:GOV:000.00.00.H42:motcua", copy.headers, key) is None
+    tampered = [
+        (n, b"ndxp.in.000.00.00.H41:0:1" if n == wire.H_X_SOURCE else v) for n, v in copy.headers
+    ]
+    assert from_home(client, tampered, key) is None
+    assert from_home(client, [*ORIGINAL, (wire.H_X_SEAL, b"00")], key) is None
 
 
 def test_a_record_with_neither_key_nor_value_is_forwarded_with_an_empty_value() -> None:

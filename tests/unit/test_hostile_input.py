@@ -31,11 +31,12 @@ from ndxp.core.topology import DEAD_LETTER_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES,
 from ndxp.router.forwarding import (
     Source,
     Staged,
-    from_quota_stage,
+    from_home,
+    is_home_copy,
     producible,
     rejection_records,
     routed,
-    to_quota_stage,
+    to_home,
 )
 
 from .core.conftest import small_document
@@ -44,6 +45,7 @@ Headers = list[tuple[str, bytes | None]]
 C = RejectionCode
 
 LIMIT = 1000
+SEAL = b"the router's seal key"
 HEADER_LIMIT = 64 * 1024  # all of a message's headers together (WIRE.md)
 REGISTRY = Registry.from_document(small_document())
 ROUTER = Router(REGISTRY, max_value_bytes=LIMIT)
@@ -1016,16 +1018,17 @@ def test_routed_records_keep_every_header_and_the_ledger_reads_the_routers(
     assert (r["client"], r["service"], r["route"]) == (v.client, v.service, route)
     assert r["correlation_id"] == (d.envelope.correlation_id or "")
     assert r["routed_at"] == now_ms
-    # through the quota stage and back: the sender's key, headers, coordinates and route
-    staged = to_quota_stage("g-quota-requests", v.client, route, source, key, value, headers)
-    assert (staged.key, staged.value, staged.timestamp_ms) == (
+    # through the client's home partition and back: key, headers, coordinates, route, time
+    copy = to_home(v.client, 2, route, source, key, value, headers, SEAL)
+    assert (copy.topic, copy.partition, copy.key, copy.value) == (
+        source.topic,
+        2,
         v.client.encode(),
         value,
-        source.received_ms,
     )
-    assert list(staged.headers[: len(headers)]) == headers
-    back = from_quota_stage(staged.headers, staged.timestamp_ms)
-    assert back == Staged(key, headers, source, route)
+    assert list(copy.headers[: len(headers)]) == headers and is_home_copy(copy.headers)
+    assert from_home(v.client, copy.headers, SEAL) == Staged(key, headers, source, route)
+    assert from_home(v.client, copy.headers, b"another key") is None
 
 
 @settings(max_examples=150, deadline=None)
@@ -1052,10 +1055,9 @@ def test_helpers_take_any_header_list(
     these helpers run), the helpers neither raise nor lose or reorder a header."""
     out = list(routed("t", key, value, headers, route, source, now_ms).headers)
     assert out[: len(headers)] == headers and len(out) == len(headers) + 5
-    staged = to_quota_stage("q", "VN:GOV:000.00.00.H41:motcua", route, source, key, value, headers)
-    assert from_quota_stage(staged.headers, source.received_ms) == Staged(
-        key, headers, source, route
-    )
+    client = "VN:GOV:000.00.00.H41:motcua"
+    copy = to_home(client, 0, route, source, key, value, headers, SEAL)
+    assert from_home(client, copy.headers, SEAL) == Staged(key, headers, source, route)
     assert producible(key, value) == (
         (None, b"") if key is None and value is None else (key, value)
     )

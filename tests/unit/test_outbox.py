@@ -63,11 +63,14 @@ class Accumulator:
         self._batches.clear()
 
 
+ASKED: list[str] = []  # topics whose metadata the producer's client was asked for
+
+
 def outbox(room: int = 1000) -> tuple[Outbox, Accumulator, list[str]]:
     acc = Accumulator(room)
 
     async def wait_on_metadata(topic: str) -> None:
-        pass
+        ASKED.append(topic)
 
     cluster = SimpleNamespace(
         partitions_for_topic=lambda t: set(PARTS[t]),
@@ -102,6 +105,22 @@ def test_keyed_records_go_where_aiokafka_would_put_them() -> None:
         # an explicit partition is kept
         await box.put(Outgoing("ndxp.out.b", b"k1", b"x", [], None, partition=2))
         assert acc._batches[next(tp for tp in acc._batches if tp.partition == 2)]
+
+    asyncio.run(go())
+
+
+def test_a_record_with_its_partition_chosen_still_makes_the_topic_known() -> None:
+    """A home copy goes to a partition the router chose, on an ingress topic the producer
+    never wrote to: without asking for the topic's metadata its batch waited for a leader
+    forever (the router stalled in the quota crash test)."""
+
+    async def go() -> None:
+        box, acc, _ = outbox()
+        ASKED.clear()
+        await box.put(Outgoing("ndxp.out.a", b"k", b"x", [], None, partition=4))
+        await box.put(Outgoing("ndxp.out.a", b"k", b"y", [], None, partition=4))
+        assert ASKED == ["ndxp.out.a"]  # once, then the topic is known
+        assert [tp.partition for tp, _ in acc.all] == [4]
 
     asyncio.run(go())
 

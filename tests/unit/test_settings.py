@@ -44,13 +44,13 @@ def test_modes_are_enum_members_checked_when_the_settings_are_built() -> None:
     assert s.delivery is DeliveryMode.EVENTS and s.quota_stage is QuotaStageMode.INLINE
     assert RouterSettings(delivery="runs").delivery is DeliveryMode.RUNS  # type: ignore[arg-type]
     d = RouterSettings()
-    assert (d.delivery, d.quota_stage) == (DeliveryMode.RUNS, QuotaStageMode.HOP)
+    assert (d.delivery, d.quota_stage) == (DeliveryMode.RUNS, QuotaStageMode.HOME)
     with pytest.raises(
         SettingsError, match=r"^NDXP_ROUTER_DELIVERY must be one of runs, events, not 'run'$"
     ):
         RouterSettings.from_env({"NDXP_ROUTER_DELIVERY": "run"})
     with pytest.raises(
-        SettingsError, match=r"^NDXP_QUOTA_STAGE must be one of hop, inline, not 'Inline'$"
+        SettingsError, match=r"^NDXP_QUOTA_STAGE must be one of home, inline, not 'Inline'$"
     ):
         RouterSettings.from_env({"NDXP_QUOTA_STAGE": "Inline"})
     with pytest.raises(SettingsError, match="NDXP_QUOTA_STAGE"):

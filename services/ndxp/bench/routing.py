@@ -260,7 +260,7 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     rows = (
         ("plain aiokafka loop", result["plain_aiokafka"]),
         ("ndxp router, routing alone", result["router"]),
-        ("ndxp router, grants + quotas (hop)", result["router_with_access_and_quotas"]),
+        ("ndxp router, grants + quotas (home)", result["router_with_access_and_quotas"]),
         ("  ... quotas inline", result["router_with_access_and_quotas_inline"]),
     )
     for name, r in rows:
@@ -270,7 +270,7 @@ def _run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         )
     print(
         f"router / plain = {result['ratio_router_to_plain']:.2f}   "
-        f"grants+quotas / routing alone = {result['ratio_checks_to_alone']:.2f} (hop), "
+        f"grants+quotas / routing alone = {result['ratio_checks_to_alone']:.2f} (home), "
         f"{result['ratio_inline_checks_to_alone']:.2f} (inline)"
     )
     print(f"command: {result['command']}\nwritten: {out.relative_to(REPO)}")
@@ -327,7 +327,7 @@ def route_with(
         "NDXP_VAR": str(var),
         "NDXP_LOG_LEVEL": os.environ.get("NDXP_LOG_LEVEL", "WARNING"),
         "NDXP_QUOTAS": "on" if quotas else "off",
-        "NDXP_QUOTA_STAGE": "inline" if inline else "hop",
+        "NDXP_QUOTA_STAGE": "inline" if inline else "home",
     }
     started_ms = int(time.time() * 1000)
     t0 = time.perf_counter()

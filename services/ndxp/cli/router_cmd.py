@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ndxp.core.topology import quota_topics, registry_topic, topics_for
+from ndxp.core.topology import quota_topics, registry_topic, seal_topic, topics_for
 from ndxp.logs import configure
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings
@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ndxp.kafka.admin import check_topics, ensure_topics
     from ndxp.kafka.io import wait_for_topics
+    from ndxp.kafka.seal import seal_key
     from ndxp.router.app import create_app
 
     settings = RouterSettings.from_env(
@@ -60,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     names = [s.name for s in specs]
     loop.run_until_complete(wait_for_topics(settings.bootstrap, names, settings.auth))
     (settings.var / "faust").mkdir(parents=True, exist_ok=True)
-    app = create_app(settings, registry)
+    seal = loop.run_until_complete(
+        seal_key(settings.bootstrap, seal_topic(settings.group), settings.auth)
+    )
+    app = create_app(settings, registry, seal)
     logging.getLogger("ndxp.router").info(
         "router %s: registry %s (%d ingress topics), broker %s, health http://127.0.0.1:%d/health",
         settings.group,

@@ -28,7 +28,7 @@ from ndxp.core import wire
 from ndxp.core.errors import NdxpError
 from ndxp.core.identifiers import MemberId
 from ndxp.core.registry import Registry
-from ndxp.core.topology import quota_changelog_topic, quota_requests_topic
+from ndxp.core.topology import quota_changelog_topic, seal_topic
 
 ROUTER_USER = "ndxp-router"
 LEDGER_USER = "ndxp-ledger"
@@ -150,13 +150,14 @@ def acl_entries(
         allow(user, group, prefixed, member_group_prefix(m.id), read)
 
     router = services.router_user
-    allow(router, topic, prefixed, wire.INGRESS_PREFIX, read, create)
+    # read, and write its home copies (a request written again on its client's home partition)
+    allow(router, topic, prefixed, wire.INGRESS_PREFIX, read, write, create)
     allow(router, topic, prefixed, wire.EGRESS_PREFIX, write, create)
     allow(router, topic, literal, wire.REJECTED_TOPIC, write, create)
     allow(router, topic, literal, services.registry_topic, read, create)
     for internal in (
-        quota_requests_topic(services.router_group),
         quota_changelog_topic(services.router_group),
+        seal_topic(services.router_group),
     ):
         allow(router, topic, literal, internal, read, write, create)
     allow(router, group, literal, services.router_group, read)

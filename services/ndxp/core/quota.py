@@ -126,19 +126,36 @@ class QuotaState:
         self, limits: Sequence[Limit], now_ms: int
     ) -> tuple[QuotaHit | None, list[tuple[bool, str, list[Any]]]]:
         """The first refusal, or ``None`` and what charging each limit would write
-        (``(is a bucket, limit id, new state)``)."""
+        (``(is a bucket, limit id, new state)``). The same arithmetic as :meth:`_tokens` and
+        :meth:`_used_today`, each limit's state read once (the router's hot path: every
+        limited request; tests/unit/core/test_quota.py checks it equals check + charge)."""
         charged: list[tuple[bool, str, list[Any]]] = []
+        buckets = self.data.get("b") or {}
+        caps = self.data.get("d") or {}
+        day = local_day(now_ms)
         for limit in limits:
-            if limit.rate is not None:
-                tokens = self._tokens(limit, now_ms)
+            rate = limit.rate
+            if rate is not None:
+                burst = float(limit.burst if limit.burst is not None else max(1, round(rate)))
+                state = buckets.get(limit.id)
+                if state is None:
+                    tokens, updated = burst, 0
+                else:
+                    updated = int(state[1])
+                    elapsed = (now_ms - updated) / 1000 if now_ms > updated else 0.0
+                    tokens = min(burst, float(state[0]) + elapsed * rate)
                 if tokens < 1:
-                    return QuotaHit(limit, "rate", limit.rate, (1 - tokens) / limit.rate, 0), []
-                charged.append((True, limit.id, [tokens - 1, max(now_ms, self._updated(limit))]))
-            if limit.daily is not None:
-                used = self._used_today(limit, now_ms)
-                if used >= limit.daily:
-                    return QuotaHit(limit, "daily", limit.daily, _to_midnight(now_ms), 0), []
-                charged.append((False, limit.id, [local_day(now_ms), used + 1]))
+                    return QuotaHit(limit, "rate", rate, (1 - tokens) / rate, 0), []
+                charged.append(
+                    (True, limit.id, [tokens - 1, now_ms if now_ms > updated else updated])
+                )
+            daily = limit.daily
+            if daily is not None:
+                state = caps.get(limit.id)
+                used = int(state[1]) if state is not None and int(state[0]) == day else 0
+                if used >= daily:
+                    return QuotaHit(limit, "daily", daily, _to_midnight(now_ms), 0), []
+                charged.append((False, limit.id, [day, used + 1]))
         return None, charged
 
     def remaining(self, limit: Limit, now_ms: int) -> int | None:

@@ -56,18 +56,21 @@ def topics_for(
 
 
 def quota_topics(group: str, partitions: int) -> list[TopicSpec]:
-    """The router's internal topics for the quota stage, named after its consumer group:
-    requests re-keyed by client, and the quota table's compacted changelog. Both have the
-    same partition count, so partition p of each lives on the same worker."""
+    """The router's internal topics for the quota stage, named after its consumer group: the
+    quota table's compacted changelog, with the ingress topics' partition count (partition p
+    of it lives on the worker that reads partition p of the ingress topics), and the topic
+    where the workers agree on the key sealing home copies."""
     base = {"max.message.bytes": str(MAX_MESSAGE_BYTES), "min.insync.replicas": "1"}
+    forever = {"retention.ms": "-1", "retention.bytes": "-1"}
     return [
-        TopicSpec(quota_requests_topic(group), partitions, {**base, "retention.ms": str(86400000)}),
         TopicSpec(quota_changelog_topic(group), partitions, {**base, "cleanup.policy": "compact"}),
+        TopicSpec(seal_topic(group), 1, {**base, **forever}),
     ]
 
 
-def quota_requests_topic(group: str) -> str:
-    return f"{group}-quota-requests"
+def seal_topic(group: str) -> str:
+    """Where the router group's seal key is agreed (ndxp.kafka.seal)."""
+    return f"{group}-seal"
 
 
 def quota_changelog_topic(group: str) -> str:

@@ -48,11 +48,14 @@ ROUTER_HEADERS = (
     H_QUOTA_REMAINING,
     H_RETRY_AFTER,
 )
-# Between the router's two stages only (stripped before delivery; senders may not set them).
+# On a request the router writes again on its client's home partition (a "home copy"):
+# stripped before delivery; senders may not set them.
 INTERNAL_PREFIX = "ndxp-x-"
 H_X_KEY = "ndxp-x-key"  # the sender's key (absent: the key was null)
 H_X_SOURCE = "ndxp-x-source"  # ingress topic:partition:offset
 H_X_ROUTE = "ndxp-x-route"  # the member code routing chose
+H_X_RECEIVED = "ndxp-x-received"  # the original record's time of receipt (epoch ms)
+H_X_SEAL = "ndxp-x-seal"  # HMAC of the router's key over the above: a home copy, written last
 
 KIND_REQUEST = "request"
 KIND_RESPONSE = "response"

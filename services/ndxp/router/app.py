@@ -43,7 +43,6 @@ from ndxp.core.registry import Registry
 from ndxp.core.routing import Router
 from ndxp.core.topology import (
     DEAD_LETTER_MAX_MESSAGE_BYTES,
-    quota_requests_topic,
     quota_topics,
     topics_for,
 )
@@ -57,7 +56,7 @@ from ndxp.router.faust_fixes import (
     idempotent_producer,
 )
 from ndxp.router.outbox import Outbox
-from ndxp.router.quota_stage import QuotaStage, enforce_staged
+from ndxp.router.quota_stage import QuotaStage
 from ndxp.router.refusal import Output
 from ndxp.router.registry_feed import follow
 from ndxp.router.registry_watch import RegistryWatch
@@ -71,7 +70,9 @@ log = logging.getLogger("ndxp.router")
 EXIT_FATAL = 70
 
 
-def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
+def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b"") -> faust.App:
+    """The router's Faust app. ``seal_key``: the group's key sealing home copies
+    (:mod:`ndxp.kafka.seal`; required when quotas are on)."""
     runs = settings.delivery is DeliveryMode.RUNS
     app = faust.App(
         settings.group,
@@ -108,19 +109,17 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     ingress = app.topic(*sorted(registry.ingress), schema=RunSchema())
     subscribed: list[str] = list(ingress.topics)
     ingress.topics = subscribed  # a list the agent's channel shares: see reload
-    staged_topic = app.topic(quota_requests_topic(settings.group), schema=RunSchema())
-    staged_name = staged_topic.get_topic_name()
     inline = settings.quota_stage is QuotaStageMode.INLINE
     output = Output(Outbox(app, exit_fatal).put, stats)
     quota = QuotaStage(app, settings, router, output, exit_fatal) if settings.quotas else None
     ingress_stage = route_stage.Ingress(
-        router, output, quota, inline, staged_name, settings.partitions
+        router, output, quota, inline, settings.partitions, seal_key
     )
 
     route_one = functools.partial(route_stage.route, ingress_stage)
 
     order = deliver_in_order(  # see ndxp.router.faust_fixes: message-loss races in Faust
-        app, lambda tp: tp.topic == staged_name or tp.topic in ingress.topics
+        app, lambda tp: tp.topic in ingress.topics
     )
 
     fetch_max_wait(app, settings.fetch_max_wait_ms)
@@ -128,7 +127,7 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
     if settings.direct_delivery:
         direct_delivery(app)
     if runs:
-        deliver_runs(app, order)
+        deliver_runs(app, order, lambda tp: "ingress")
 
     def thin(handler: Any, stage: str) -> Any:
         def on_run(records: int, seconds: float) -> None:
@@ -137,9 +136,6 @@ def create_app(settings: RouterSettings, registry: Registry) -> faust.App:
         return runs_agent(handler, order, runs, settings.batch, on_run, exit_fatal)
 
     app.agent(ingress, concurrency=1, name="ndxp.router.route")(thin(route_one, "route"))
-    if quota is not None and not inline:
-        enforce_one = functools.partial(enforce_staged, quota)
-        app.agent(staged_topic, concurrency=1, name="ndxp.router.quota")(thin(enforce_one, "quota"))
 
     async def apply_registry(new: Registry) -> None:
         """Put a new registry version in force: topics first, then routing, then the

@@ -85,6 +85,9 @@ class InOrder:
 
     RESEEK_AFTER_S = 2.0  # a seek whose messages did not come is repeated after this
     IDLE_S = 5.0  # a partition with nothing processed this long, but fetched past, is sought
+    # ... unless its fetched records wait in the stream buffer — for at most this long (an
+    # event Faust threw away, e.g. at a rebalance, would otherwise never be sought back)
+    QUEUED_S = 20.0
 
     def __init__(self, consumer: Any, is_stream: Callable[[Any], bool]) -> None:
         self.consumer = consumer
@@ -162,7 +165,8 @@ class InOrder:
                 continue
             if now - self.progress.get(tp, 0.0) < self.IDLE_S:
                 continue
-            if self.fetched.get(tp, -1) >= expected:
+            idle = now - self.progress.get(tp, 0.0)
+            if self.fetched.get(tp, -1) >= expected and idle < self.QUEUED_S:
                 continue  # delivered to the stream and not processed yet: queued, not dropped
             try:
                 highwater = self.consumer.highwater(tp)
@@ -282,6 +286,7 @@ def deliver_in_order(app: Any, is_stream: Callable[[Any], bool]) -> InOrder:
 
     async def on_partitions_revoked(partitions: set[Any]) -> None:
         order.assigned.difference_update(partitions)  # stop at once: no zombie decisions
+        order.fetched.clear()  # Faust may drop buffered events: nothing counts as queued
         await revoked(partitions)
 
     consumer.perform_seek = perform_seek

@@ -11,6 +11,8 @@ record within the size budget (:mod:`ndxp.core.budget`, proven by tests/unit/tes
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import uuid
 from collections.abc import Sequence
@@ -161,31 +163,51 @@ def _writable(name: str) -> str:
     return name
 
 
-def to_quota_stage(
-    topic: str,
+def to_home(
     client: str,
+    home: int,
     route: str,
     source: Source,
     key: bytes | None,
     value: bytes | None,
     headers: Headers,
+    seal_key: bytes,
 ) -> Outgoing:
-    """A routed request on its way to the quota stage: keyed by its client, so that all of
-    one client's requests are counted on one partition; the sender's key, the ingress
-    coordinates and the route travel in internal headers, the time of receipt as the Kafka
-    timestamp."""
+    """A request under a limit that arrived off its client's home partition, written again on
+    that partition of the same ingress topic, where its client's requests are counted: the
+    sender's key, the ingress coordinates, the route and the time of receipt travel in
+    internal headers, sealed last with an HMAC of the router's key (``ndxp-x-seal``), so that
+    a sender cannot write such a copy itself (its own ``ndxp-x-*`` headers are refused)."""
     internal = [
         (wire.H_X_SOURCE, f"{source.topic}:{source.partition}:{source.offset}".encode()),
         (wire.H_X_ROUTE, route.encode()),
+        (wire.H_X_RECEIVED, str(source.received_ms).encode()),
     ]
     if key is not None:
         internal.append((wire.H_X_KEY, key))
-    return Outgoing(topic, client.encode(), value, [*headers, *internal], source.received_ms)
+    internal.append((wire.H_X_SEAL, seal(seal_key, client, internal)))
+    return Outgoing(
+        source.topic, client.encode(), value, [*headers, *internal], source.received_ms, home
+    )
+
+
+def seal(seal_key: bytes, client: str, internal: Sequence[tuple[str, bytes | None]]) -> bytes:
+    """The HMAC-SHA256 (hex) of a home copy's client and internal headers."""
+    mac = hmac.new(seal_key, client.encode(), hashlib.sha256)
+    for name, raw in internal:
+        mac.update(b"\x00" + name.encode() + b"\x00" + (raw or b""))
+    return mac.hexdigest().encode()
+
+
+def is_home_copy(headers: Headers) -> bool:
+    """Whether the record claims to be a home copy (its last header is the seal): cheap, for
+    every record; :func:`from_home` checks the claim."""
+    return bool(headers) and headers[-1][0] == wire.H_X_SEAL
 
 
 @dataclass(frozen=True, slots=True)
 class Staged:
-    """A request read back in the quota stage."""
+    """A request under a limit, as its quota stage decides it."""
 
     key: bytes | None
     headers: list[tuple[str, bytes | None]]  # the sender's, internal ones removed
@@ -193,26 +215,28 @@ class Staged:
     route: str
 
 
-def from_quota_stage(headers: Headers, timestamp_ms: int | None) -> Staged:
-    """A staged request as :func:`to_quota_stage` wrote it; ``timestamp_ms`` is the staged
-    record's Kafka timestamp, the time of receipt."""
+def from_home(client: str, headers: Headers, seal_key: bytes) -> Staged | None:
+    """A home copy as :func:`to_home` wrote it, or ``None`` when its seal does not match (a
+    sender's forgery: refused as any record setting the router's headers)."""
     sender: list[tuple[str, bytes | None]] = []
-    key: bytes | None = None
-    source, route = "", ""
+    internal: list[tuple[str, bytes | None]] = []
     for name, raw in headers:
-        if not name.startswith(wire.INTERNAL_PREFIX):
+        if name.startswith(wire.INTERNAL_PREFIX):
+            internal.append((name, raw))
+        else:
             sender.append((name, raw))
-        elif raw is None:
-            continue
-        elif name == wire.H_X_KEY:
-            key = bytes(raw)
-        elif name == wire.H_X_SOURCE:
-            source = bytes(raw).decode()
-        elif name == wire.H_X_ROUTE:
-            route = bytes(raw).decode()
-    topic, partition, offset = source.rsplit(":", 2)
-    received = timestamp_ms if timestamp_ms is not None else 0
-    return Staged(key, sender, Source(topic, int(partition), int(offset), received), route)
+    claimed = internal.pop()[1] if internal else None
+    if claimed is None or not hmac.compare_digest(claimed, seal(seal_key, client, internal)):
+        return None
+    fields = {name: raw for name, raw in internal}
+    try:
+        topic, partition, offset = (fields[wire.H_X_SOURCE] or b"").decode().rsplit(":", 2)
+        route = (fields[wire.H_X_ROUTE] or b"").decode()
+        received = int(fields[wire.H_X_RECEIVED] or b"")
+    except (KeyError, ValueError):
+        return None
+    source = Source(topic, int(partition), int(offset), received)
+    return Staged(fields.get(wire.H_X_KEY), sender, source, route)
 
 
 def quota_headers(hit: QuotaHit, remaining: int | None) -> list[tuple[str, bytes | None]]:

@@ -65,6 +65,11 @@ class Outbox:
         partition = out.partition
         if partition is None:
             partition = await self._partition(out.topic, out.key)
+        elif out.topic not in self._partitions:
+            # a partition chosen by the caller (a home copy): the producer's client must still
+            # know the topic's leaders, or the batch waits for a leader forever (aiokafka's
+            # send() asks for the topic's metadata; appending to the batch does not)
+            await self._topic_partitions(out.topic)
         tp = TopicPartition(out.topic, partition)
         acc = producer._message_accumulator
         timestamp = out.timestamp_ms

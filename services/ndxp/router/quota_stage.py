@@ -19,24 +19,12 @@ from ndxp.core.errors import RejectionCode
 from ndxp.core.quota import QuotaDecision, QuotaState, decide
 from ndxp.core.routing import Rejected, Router
 from ndxp.core.topology import quota_changelog_topic
-from ndxp.router.forwarding import Staged, from_quota_stage, quota_headers, routed
+from ndxp.router.forwarding import Staged, quota_headers, routed
 from ndxp.router.quota_changelog import QuotaChangelog
 from ndxp.router.refusal import Output, reject
 from ndxp.settings import RouterSettings
 
 log = logging.getLogger("ndxp.router.quota")
-
-
-async def enforce_staged(quota: QuotaStage, record: Any) -> None:
-    """One record of ``<group>-quota-requests`` (the hop stage's input)."""
-    try:
-        staged = from_quota_stage(record.headers, record.timestamp)
-    except Exception:  # not a staged request the router wrote: no ingress record to account
-        log.error(
-            "skipping %s:%s:%s, not a staged request", record.topic, record.partition, record.offset
-        )
-        return
-    await quota.enforce(record.key or b"", record.partition, staged, record.value)
 
 
 class QuotaStage:

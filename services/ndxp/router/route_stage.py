@@ -3,9 +3,13 @@
 :func:`route` takes the platform's time of receipt (the broker's LogAppendTime: ingress
 topics are created with it, so no sender's clock reaches it), lets the pure core
 decide (:meth:`ndxp.core.routing.Router.decide`), then produces the routed copy, the refusal,
-or — for a request under a limit — hands it to the quota stage (``hop``: re-keyed by client to
-``<group>-quota-requests``; ``inline``: decided here when it is on its client's partition,
-else ``MISPARTITIONED``).
+or — for a request under a limit — hands it to the quota stage on its client's **home
+partition** (Kafka's partitioner of the client id over its member's ingress topic): all of a
+client's requests are decided there, in that partition's order. A request that arrived on
+another partition is written again on the home partition by the router (a *home copy*, its
+internal headers sealed with the router's key) and decided when it is read back (``home``, the
+default); with ``inline`` it is refused ``MISPARTITIONED`` instead. Senders that key requests
+by their client id (ndxp's own clients do) never cost a second pass.
 
 Containment: a record that makes the deciding code raise (a bug that input found) is refused
 ``MALFORMED`` with the exception's type in the detail and logged; the partition goes on. Each
@@ -25,9 +29,16 @@ from typing import Any
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.routing import Decision, Rejected, Routed, Router, peek_id
-from ndxp.core.topology import misplaced
+from ndxp.core.topology import client_partition, misplaced
 from ndxp.kafka.records import Cause, Unreadable
-from ndxp.router.forwarding import Source, Staged, routed, to_quota_stage
+from ndxp.router.forwarding import (
+    Source,
+    Staged,
+    from_home,
+    is_home_copy,
+    routed,
+    to_home,
+)
 from ndxp.router.quota_stage import QuotaStage
 from ndxp.router.refusal import Output, reject
 
@@ -44,9 +55,9 @@ class Ingress:
     router: Router
     output: Output
     quota: QuotaStage | None
-    inline: bool
-    staged_topic: str
+    inline: bool  # a request off its client's home partition is refused, not re-homed
     partitions: int
+    seal_key: bytes  # seals home copies (ndxp.router.forwarding.to_home)
 
 
 def source_of(record: Any) -> Source:
@@ -73,6 +84,13 @@ async def route(ingress: Ingress, record: Any) -> None:
     """Decide one ingress record (aiokafka's ``ConsumerRecord`` or a ``runs.Record``) and
     produce what the decision calls for."""
     key, value, headers = record.key, record.value, record.headers
+    if ingress.quota is not None and is_home_copy(headers):
+        owner = (key or b"").decode("utf-8", "replace")
+        copy = from_home(owner, headers, ingress.seal_key)
+        if copy is not None:  # written by the router: decided where its client is counted
+            await _enforce_at_home(ingress, owner, record.partition, copy, value)
+            return
+        # a seal that does not match: a sender's forgery, decided (refused) as any record
     source = source_of(record)
     received_ms = source.received_ms
     if type(value) is Unreadable:  # a compressed batch ndxp.kafka.records could not read
@@ -87,49 +105,68 @@ async def route(ingress: Ingress, record: Any) -> None:
             0 if key is None else len(key),
         )
         if isinstance(decision, Routed) and ingress.quota is not None:
-            staged = _quota_bound(ingress, decision, source)
+            client = _quota_bound(ingress, decision)
         else:
-            staged = None
+            client = None
     except Exception as exc:  # a record met a bug in deciding: refuse it, keep going
         log.exception("could not decide %s:%s:%s", record.topic, record.partition, record.offset)
         decision = undecidable(ingress.router, record.topic, headers, exc)
-        staged = None
+        client = None
     output = ingress.output
     if isinstance(decision, Rejected):
         await reject(output, decision, source, key, value, headers)
         return
-    if staged is None:
+    if client is None:
         output.stats.on_routed(source.topic, source.received_ms)
         route_code = str(decision.route.code)
         await output.emit(
             routed(decision.topic, key, value, headers, route_code, source, received_ms)
         )
         return
-    client, placement = staged
-    assert ingress.quota is not None
     route_code = str(decision.route.code)
-    if not ingress.inline:
-        await output.emit(
-            to_quota_stage(ingress.staged_topic, client, route_code, source, key, value, headers)
-        )
-    elif placement is None:
-        staged_request = Staged(key, list(headers), source, route_code)
-        await ingress.quota.enforce(client.encode(), record.partition, staged_request, value)
-    else:
+    request = Staged(key, list(headers), source, route_code)
+    if ingress.inline and client_partition(client, ingress.partitions) != record.partition:
         refused = Rejected(
             RejectionCode.MISPARTITIONED,
-            placement,
+            misplaced(client, source.topic, source.partition, ingress.partitions) or "",
             decision.envelope.id,
             ingress.router.registry.ingress.get(record.topic),
         )
         await reject(output, refused, source, key, value, headers)
+        return
+    await _enforce_at_home(ingress, client, record.partition, request, value)
 
 
-def _quota_bound(
-    ingress: Ingress, decision: Routed, source: Source
-) -> tuple[str, str | None] | None:
-    """For a request under a limit: its client, and (inline stage) why it is on the wrong
-    partition (``None``: on its client's). ``None`` when no limit applies."""
+async def _enforce_at_home(
+    ingress: Ingress, client: str, partition: int, request: Staged, value: bytes | None
+) -> None:
+    """Decide a request under a limit on its client's home partition, where all of the
+    client's requests are counted in one order: here if this is it, else by writing it again
+    there (a sealed home copy, decided when it is read back; the ingress record is done
+    once the copy is on the broker)."""
+    assert ingress.quota is not None
+    home = client_partition(client, ingress.partitions)
+    if partition == home:
+        await ingress.quota.enforce(client.encode(), partition, request, value)
+        return
+    ingress.output.stats.on_rehomed()
+    source = request.source
+    await ingress.output.emit(
+        to_home(
+            client,
+            home,
+            request.route,
+            source,
+            request.key,
+            value,
+            request.headers,
+            ingress.seal_key,
+        )
+    )
+
+
+def _quota_bound(ingress: Ingress, decision: Routed) -> str | None:
+    """For a request under a limit: its client; ``None`` when no limit applies."""
     envelope = decision.envelope
     if envelope.kind != wire.KIND_REQUEST:
         return None
@@ -137,9 +174,7 @@ def _quota_bound(
     client = registry.subsystems[envelope.client]
     if not registry.limits_for(client, envelope.service):
         return None
-    if not ingress.inline:
-        return client.text, None
-    return client.text, misplaced(client.text, source.topic, source.partition, ingress.partitions)
+    return client.text
 
 
 def unreadable_refusal(router: Router, topic: str, value: Unreadable) -> Rejected:

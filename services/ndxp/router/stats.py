@@ -45,6 +45,7 @@ LagReader = Callable[[], Iterable[tuple[Labels, float]]]
 class RouterStats:
     started_at: float = field(default_factory=time.time)
     routed: int = 0
+    rehomed: int = 0  # requests written again on their client's home partition (home copies)
     rejected: Counter[str] = field(default_factory=Counter)
     last_message_at: float | None = None
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
@@ -102,6 +103,10 @@ class RouterStats:
         if received_ms is not None:
             self.in_router.observe(max(0.0, now - received_ms / 1000))
 
+    def on_rehomed(self) -> None:
+        """A request under a limit written again on its client's home partition."""
+        self.rehomed += 1
+
     def on_rejected(self, code: RejectionCode, topic: str, limit: str | None = None) -> None:
         self.rejected[code.value] += 1
         self.last_message_at = time.time()
@@ -116,6 +121,7 @@ class RouterStats:
     def snapshot(self) -> dict[str, Any]:
         return {
             "routed": self.routed,
+            "rehomed": self.rehomed,
             "rejected": dict(self.rejected),
             "rejected_total": sum(self.rejected.values()),
             "uptime_s": round(time.time() - self.started_at, 1),
@@ -151,10 +157,16 @@ class RouterCollector:
         for (code, topic), n in s.rejected_by.items():
             messages.add_metric(("rejected", code, member_of(topic)), n)
         yield messages
+        yield CounterMetricFamily(
+            "ndxp_router_rehomed",
+            "Requests under a limit written again on their client's home partition (they "
+            "arrived on another: the sender does not key requests by the client id)",
+            value=s.rehomed,
+        )
         yield s.in_router.family(
             "ndxp_router_receipt_to_route_seconds",
             "From a message's time of receipt (the broker's append time on its ingress topic) "
-            "to its routing: waiting in the topic, the router's work, the quota stage's hop",
+            "to its routing: waiting in the topic, the router's work, and a home copy's pass",
         )
         yield from self._watched()
 

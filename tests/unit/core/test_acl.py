@@ -108,7 +108,7 @@ def test_per_member_entries_are_exactly_four(sample: Registry) -> None:
             assert e.user in e.resource_name
 
 
-def test_the_router_reads_ingress_writes_egress_and_rejected_and_owns_its_topics(
+def test_the_router_reads_and_rehomes_ingress_writes_egress_and_rejected_owns_its_topics(
     sample: Registry,
 ) -> None:
     services = ServicePrincipals(router_group="ndxp-router")
@@ -116,15 +116,18 @@ def test_the_router_reads_ingress_writes_egress_and_rejected_and_owns_its_topics
     r = services.router_user
     for m in sample.connected:
         i, o = wire.ingress_topic(m.id), wire.egress_topic(m.id)
-        assert allows(entries, r, TOPIC, i, READ) and not allows(entries, r, TOPIC, i, WRITE)
+        # it writes home copies on ingress topics (a request on its client's home partition)
+        assert allows(entries, r, TOPIC, i, READ) and allows(entries, r, TOPIC, i, WRITE)
         assert allows(entries, r, TOPIC, o, WRITE) and not allows(entries, r, TOPIC, o, READ)
         assert allows(entries, r, TOPIC, i, CREATE) and allows(entries, r, TOPIC, o, CREATE)
     assert allows(entries, r, TOPIC, wire.REJECTED_TOPIC, WRITE)
     assert not allows(entries, r, TOPIC, wire.REJECTED_TOPIC, READ)
     assert allows(entries, r, TOPIC, "ndxp.registry", READ)
     assert not allows(entries, r, TOPIC, "ndxp.registry", WRITE)  # operators publish
-    for t in ("ndxp-router-quota-requests", "ndxp-router-quota-changelog"):
+    for t in ("ndxp-router-quota-changelog", "ndxp-router-seal"):
         assert all(allows(entries, r, TOPIC, t, op) for op in (READ, WRITE, CREATE))
+        assert not allows(entries, "ndxp-ledger", TOPIC, t, READ)
+    assert not allows(entries, r, TOPIC, "ndxp-router-quota-requests", WRITE)  # no such topic
     assert allows(entries, r, GROUP, "ndxp-router", READ)
     assert not allows(entries, r, GROUP, "ndxp-ledger", READ)
     assert not allows(entries, r, TOPIC, "ndxp-router-other", READ)  # its topics, by name
@@ -150,7 +153,7 @@ def test_group_and_topic_names_follow_the_settings(small: Registry) -> None:
     )
     entries = acl_entries(small, services)
     assert allows(entries, "ndxp-router", GROUP, "router-b", READ)
-    assert allows(entries, "ndxp-router", TOPIC, "router-b-quota-requests", WRITE)
+    assert allows(entries, "ndxp-router", TOPIC, "router-b-quota-changelog", WRITE)
     assert allows(entries, "ndxp-router", TOPIC, "ndxp.registry-b", READ)
     assert allows(entries, "ndxp-ledger", GROUP, "ledger-b", READ)
     assert not allows(entries, "ndxp-router", GROUP, "ndxp-router", READ)
@@ -159,7 +162,7 @@ def test_group_and_topic_names_follow_the_settings(small: Registry) -> None:
 def test_deterministic_sorted_and_without_duplicates(sample: Registry) -> None:
     a, b = acl_entries(sample), acl_entries(sample)
     assert a == b == sorted(set(a))
-    assert len(a) == 4 * len(sample.connected) + 15 + 3  # members, router, ledger
+    assert len(a) == 4 * len(sample.connected) + 16 + 3  # members, router, ledger
 
 
 def test_users_are_the_connected_members_then_the_services(small: Registry) -> None:
