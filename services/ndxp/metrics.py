@@ -103,7 +103,7 @@ def _running(counts: Iterable[int]) -> list[float]:
 
 def lag_by_member(lag: Iterable[tuple[Labels, float]], prefix: str) -> dict[str, float]:
     """Per-partition lag ``((topic, partition), behind)`` summed per member, for the topics
-    named ``<prefix><member code>`` (the others — ``ndxp.rejected``, the quota stage's topic —
+    named ``<prefix><member code>`` (the others — ``ndxp.rejected``, the quota changelog —
     are no member's)."""
     out: dict[str, float] = {}
     for (topic, _partition), behind in lag:

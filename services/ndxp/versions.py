@@ -111,6 +111,17 @@ _RUNS = "router/runs.py"
 _OUTBOX = "router/outbox.py"
 
 EXPECTED: tuple[Expectation, ...] = (
+    # faust_fixes.deliver_in_order: the partitions a commit considers come from the guard too
+    Method(
+        f"{_BASE_CONSUMER}._filter_tps_with_pending_acks",
+        "def(self, topics=)",
+        f"{_FIXES} wraps it: an event of runs is acked for its first partition only",
+    ),
+    Calls(
+        f"{_BASE_CONSUMER}.force_commit",
+        "commit_tps = list(self._filter_tps_with_pending_acks(topics))",
+        f"{_FIXES}: Faust must look it up on the instance, where ndxp put its own",
+    ),
     # router/app.py: a worker whose fetcher crashed exits (Faust would leave it up and idle)
     Attribute("faust.app.base:App._fetcher", "router/app.py reads its .crashed"),
     Attribute("mode.services:Service.crashed", "router/app.py reads it on Faust's fetcher"),

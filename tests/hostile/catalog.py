@@ -652,6 +652,8 @@ FORGEABLE = (
     wire.H_X_KEY,
     wire.H_X_SOURCE,
     wire.H_X_ROUTE,
+    wire.H_X_RECEIVED,
+    wire.H_X_SEAL,  # last among the headers now and then: a home copy's claim, checked
     "ndxp-x-anything",
 )
 

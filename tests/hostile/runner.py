@@ -325,15 +325,15 @@ class Recovery:
 
 
 def wait_recovered(platform: Platform, watch: Watch, deadline_s: float) -> Recovery:
-    """Until the router's group has committed every ingress (and quota-stage) partition to its
-    end and the ledger has a row for each ingress offset — or the deadline."""
+    """Until the router's group has committed every ingress partition to its end (its home
+    copies included: a request written again on its client's home partition is an ingress
+    record of the router's own) and the ledger's group every egress and dead-letter partition
+    — or the deadline. (Whether each record sent is in the ledger is the accounting's.)"""
     admin = platform.admin()
-    quota_topic = f"{ROUTER_GROUP}-quota-requests"
     limit = time.monotonic() + deadline_s
     stalled: list[str] = []
-    behind: dict[tuple[str, int], int] = {}
     while True:
-        tps = partitions(admin, lambda n: is_ingress(n) or n == quota_topic)
+        tps = partitions(admin, is_ingress)
         try:
             ends = end_offsets(admin, tps)
             done = committed(admin, ROUTER_GROUP, tps)
@@ -344,24 +344,10 @@ def wait_recovered(platform: Platform, watch: Watch, deadline_s: float) -> Recov
             for (t, p), e in ends.items()
             if e > 0 and done.get((t, p), -1) < e
         ]
-        if ends and not stalled:
-            try:
-                counts = ledger_counts(platform)
-                q = len(quarantined(platform))
-            except Exception:
-                counts, q = {}, 0
-            # what is still on the broker must be in the ledger (a record deleted unread is
-            # reported by the accounting)
-            starts = log_starts(platform, [tp for tp in ends if is_ingress(tp[0])])
-            behind = {
-                tp: e - starts.get(tp, 0) - counts.get(tp, (0, 0, 0, 0))[1]
-                for tp, e in ends.items()
-                if is_ingress(tp[0]) and counts.get(tp, (0, 0, 0, 0))[1] < e - starts.get(tp, 0)
-            }
-            if sum(behind.values()) <= q:
-                return Recovery(watch.now(), [], behind)
+        if ends and not stalled and not _ledger_stalls(platform, wait_s=0.0):
+            return Recovery(watch.now(), [], {})
         if time.monotonic() > limit:
-            return Recovery(None, stalled, behind)
+            return Recovery(None, stalled, {})
         time.sleep(1.0)
 
 

@@ -202,7 +202,7 @@ def test_an_ingress_topic_made_before_is_set_to_the_brokers_clock(
     the sender's time; its other configs are ndxp's."""
     from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-    sender = "H97"  # used by this test only (not in the sample registry)
+    sender = "H77"  # used by this test only (not in the sample registry, nor other tests)
     topic = f"ndxp.in.000.00.00.{sender}"
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
     admin.create_topics([NewTopic(topic, 3, 1, config={"message.timestamp.type": "CreateTime"})])[

@@ -239,3 +239,32 @@ def test_direct_delivery_finishes_in_place_or_through_faust_when_it_must_wait() 
         "faust {'timeout': 1.0}",
         "quick 3",
     ]
+
+
+def test_commits_consider_every_partition_the_guard_moved_not_only_acked_ones() -> None:
+    """An event carrying the runs of a fetch is acked by Faust for its first partition only:
+    the others must still be committed (before: hundreds of ingress partitions were never
+    committed, and a restart re-read them from the start)."""
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    from ndxp.router.faust_fixes import deliver_in_order
+
+    B = TP("ndxp.in.y", 1)
+    consumer = FakeConsumer()
+    consumer._read_offset = {}
+    consumer._acked = defaultdict(list)
+    consumer._acked_index = defaultdict(set)
+    consumer._committed_offset = defaultdict(lambda: None)
+    consumer._filter_tps_with_pending_acks = lambda topics=None: iter(list(consumer._acked))
+    consumer.on_partitions_assigned = consumer.on_partitions_revoked = None
+    order = deliver_in_order(SimpleNamespace(consumer=consumer), lambda tp: True)
+    order.assigned = {A, B}
+    consumer._acked[A].append(10)  # Faust saw the event: acked for its first partition
+    order.done(A, 10)
+    order.done(B, 7)  # the same event's run of another partition: no ack of Faust's
+    assert sorted(consumer._filter_tps_with_pending_acks()) == sorted([A, B])
+    assert consumer._new_offset(B) == 8
+    consumer._acked.pop(B, None)  # (Faust's own list: only what it saw acks for)
+    order.assigned = {A}  # B revoked: the guard does not offer it for a commit
+    assert list(consumer._filter_tps_with_pending_acks()) == [A]

@@ -3,7 +3,8 @@ platform writes of it fits the topic it goes to (pure).
 
 The router writes up to three copies of a record it reads: the routed copy (egress topic), or
 the dead-letter copy (``ndxp.rejected``) and an error notice (the sender's egress topic); with
-the ``hop`` quota stage, a staged copy (``<group>-quota-requests``) comes first. Each copy is
+a request under a limit that arrived off its client's home partition, a home copy on that
+partition of the same ingress topic comes first. Each copy is
 the sender's key, value and headers plus what the router adds. A copy the broker refuses stalls
 the partition it came from (aiokafka's idempotent producer cannot go past a refused batch: the
 sequence numbers after it no longer match), so nothing is left to the broker to find out: the
@@ -28,7 +29,7 @@ from ndxp.core.wire import MAX_HEADER_BYTES, MAX_KEY_BYTES
 
 BATCH_OVERHEAD = 61  # a v2 record batch's header (Kafka's RECORD_BATCH_OVERHEAD)
 # The most the router adds to any copy of a record: its own headers (a clipped error detail,
-# quota details, the ingress coordinates, times), a staged copy's internal headers with the
+# quota details, the ingress coordinates, times), a home copy's internal headers with the
 # sender's key moved into one of them, an error notice's small JSON body. Proven against the
 # records :mod:`ndxp.router.forwarding` builds by tests/unit/test_budget.py.
 ROUTER_HEADROOM = 16 * 1024

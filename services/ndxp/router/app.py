@@ -5,22 +5,20 @@
 2. **quota** (:mod:`ndxp.router.quota_stage`): a request under a limit is decided by
    :mod:`ndxp.core.quota` against its client's state in a Faust table backed by a compacted
    changelog (:mod:`ndxp.router.quota_changelog`: each dirty client's state is written and
-   acknowledged before every commit). All of one client's requests must be counted in one
-   place, in one order (``settings.quota_stage``):
+   acknowledged before every commit). All of one client's requests are counted on its home
+   partition of its member's ingress topic, in that log's order, the table co-partitioned with
+   the ingress topics (``settings.quota_stage``, :mod:`ndxp.router.route_stage`): ``home``
+   writes a request that arrived elsewhere again on the home partition (a sealed home copy);
+   ``inline`` refuses it ``MISPARTITIONED``.
 
-   - ``hop``: the request is re-keyed by its client to ``<group>-quota-requests`` and decided
-     by a second agent, with the table co-partitioned with that topic;
-   - ``inline``: senders key requests by client id, so they arrive on the client's partition
-     of the ingress topic, and the route agent decides at once (table co-partitioned with the
-     ingress topics); a limited request elsewhere is refused ``MISPARTITIONED``.
+   A decision depends only on the state and the request's time of receipt (the broker's, in
+   the log), so a restart that re-reads requests decides them exactly as before; one the state
+   already covers gets its first decision back and is not charged twice. Counts stay exact
+   across crashes.
 
-   A decision depends only on the state and the request's production time, so a restart that
-   re-reads requests decides them exactly as before; one the state already covers gets its
-   first decision back and is not charged twice. Counts stay exact across crashes.
-
-Delivery: each agent event is a *run*, one partition's part of a fetch
+Delivery: each agent event carries the runs of one fetch, a run per partition
 (:mod:`ndxp.router.runs`; ``NDXP_ROUTER_DELIVERY=events`` restores Faust's one event per
-record), so Faust's per-event cost is paid once per run. :mod:`ndxp.router.faust_fixes` makes
+record), so Faust's per-event cost is paid once per fetch. :mod:`ndxp.router.faust_fixes` makes
 each agent process every offset of its partitions once and in order, and commit only what it
 processed, working around message-loss races in faust-streaming. Agents produce through
 :class:`ndxp.router.outbox.Outbox` (into aiokafka's open batches directly); Faust flushes that

@@ -272,6 +272,18 @@ def deliver_in_order(app: Any, is_stream: Callable[[Any], bool]) -> InOrder:
         consumer._committed_offset.update(bases)
         order.on_bases(bases)
 
+    faust_pending = consumer._filter_tps_with_pending_acks
+
+    def pending(topics: Any = None) -> Iterator[Any]:
+        # Faust commits the partitions it saw acks for; an event of runs is acked for its
+        # first partition only (ndxp.router.runs), so the agents' partitions come from the
+        # guard: every partition it holds a next offset for
+        seen = set()
+        for tp in (*faust_pending(topics), *(tp for tp in order.next if tp in order.assigned)):
+            if tp not in seen and (topics is None or tp in topics or tp.topic in topics):
+                seen.add(tp)
+                yield tp
+
     def new_offset(tp: Any) -> int | None:
         # Faust's acks only say that something of ``tp`` was handled; where is ours to say
         consumer._acked[tp].clear()
@@ -291,6 +303,7 @@ def deliver_in_order(app: Any, is_stream: Callable[[Any], bool]) -> InOrder:
 
     consumer.perform_seek = perform_seek
     consumer._new_offset = new_offset
+    consumer._filter_tps_with_pending_acks = pending
     consumer.on_partitions_assigned = on_partitions_assigned
     consumer.on_partitions_revoked = on_partitions_revoked
     return order
