@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from ndxp.cli import simulate
 from ndxp.settings import REPO
 
 sys.path.insert(0, str(REPO / "loadtest"))
@@ -17,3 +18,7 @@ def test_the_locust_users_requests_are_sent_at_once_keyed_for_the_inline_stage()
     assert config["linger.ms"] == 0
     assert config["acks"] == "all" and config["enable.idempotence"] is True
     assert config["partitioner"] == "murmur2_random"  # a client's requests on its partition
+
+
+def test_the_simulator_answers_at_once() -> None:
+    assert simulate.LINGER_MS == 0
