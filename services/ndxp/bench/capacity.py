@@ -97,30 +97,43 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         },
     }
     port = args.port + 10
-    if not args.only_days:
-        result["broker"] = broker_limit(bootstrap, args.messages)
-        result["many_agency"] = many_agency(bootstrap, registry, var, args.messages, port)
-        result["one_client"] = one_client(bootstrap, registry, var, args.one_client, port)
-        rates = [float(r) for r in args.rates.split(",") if r]
-        result["round_trips"] = roundtrip.measure(bootstrap, var, port, rates, args.rt_seconds)
-        result["round_trips_plain"] = roundtrip.measure(
-            bootstrap, var, port, rates, args.rt_seconds, plain=True
-        )
-    if args.day:
-        result["day"] = national_day(bootstrap, registry, var, port + 20)
-    if args.ten_days:
-        result["ten_days"] = national_day(
-            bootstrap,
-            registry,
-            var,
-            port + 30,
-            10 * NATIONAL_DAY,
-            concurrent=True,
-            label="10x day",
-        )
     out = REPO / "var" / "bench" / f"capacity-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+
+    def phase(key: str, measure: Any) -> None:
+        """One phase; the JSON is rewritten after each, so a long run that fails late
+        keeps what it measured."""
+        result[key] = measure()
+        out.write_text(json.dumps(result, indent=2))
+
+    if not args.only_days:
+        rates = [float(r) for r in args.rates.split(",") if r]
+        phase("broker", lambda: broker_limit(bootstrap, args.messages))
+        phase("many_agency", lambda: many_agency(bootstrap, registry, var, args.messages, port))
+        phase("one_client", lambda: one_client(bootstrap, registry, var, args.one_client, port))
+        phase(
+            "round_trips",
+            lambda: roundtrip.measure(bootstrap, var, port, rates, args.rt_seconds),
+        )
+        phase(
+            "round_trips_plain",
+            lambda: roundtrip.measure(bootstrap, var, port, rates, args.rt_seconds, plain=True),
+        )
+    if args.day:
+        phase("day", lambda: national_day(bootstrap, registry, var, port + 20))
+    if args.ten_days:
+        phase(
+            "ten_days",
+            lambda: national_day(
+                bootstrap,
+                registry,
+                var,
+                port + 30,
+                10 * NATIONAL_DAY,
+                concurrent=True,
+                label="10x day",
+            ),
+        )
     from ndxp.bench.table import chart, print_table
 
     if not args.only_days:
@@ -132,7 +145,11 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         + result.get("one_client", {}).get("drains", [])
         if r["lost"] or r["duplicated"]
     ]
-    bad += [k for k in ("day", "ten_days") if k in result and result[k]["lost"]]
+    bad += [
+        k
+        for k in ("day", "ten_days")
+        if k in result and (result[k]["lost"] or result[k]["duplicated"])
+    ]
     bad += [
         f"round trips at {x['rate']:g}/s: {x['not_answered']} not answered"
         for x in result.get("round_trips", {}).get("by_rate", [])
