@@ -119,7 +119,10 @@ def tally(out: Copies, topic: str, headers: list[tuple[str, bytes]], timestamp: 
             src[name] = value
     if topic == wire.REJECTED_TOPIC:
         out.dead_letters += 1
-        code = dict(headers).get(wire.H_ERROR, b"?").decode()
+        h = dict(headers)
+        code = h.get(wire.H_ERROR, b"?").decode()
+        if wire.H_QUOTA_LIMIT in h:  # which limit refused it
+            code = f"{code} ({h[wire.H_QUOTA_LIMIT].decode()})"
         out.by_code[code] = out.by_code.get(code, 0) + 1
     elif kind == wire.KIND_ERROR.encode():
         out.notices += 1

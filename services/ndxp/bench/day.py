@@ -86,13 +86,24 @@ def national_day(
         filler.start()
     peak_router = peak_ledger = 0
     router_lag = ledger_lag = 0
+    deadline = time.monotonic() + max(3600.0, requests / 250)  # 1 h, or 250 requests/s
     try:
         while True:
-            router.check()
-            ledger.check()
+            router.keep_alive()
+            ledger.keep_alive()
+            if time.monotonic() > deadline or len(router.exits) + len(ledger.exits) > 30:
+                raise RuntimeError(
+                    f"{label}: not done (router lag {router_lag:,}, ledger lag "
+                    f"{ledger_lag:,}); exits: router {router.exits[-3:]}, ledger "
+                    f"{ledger.exits[-3:]}"
+                )
             r_mb, l_mb = router.sample() // 1024, ledger.sample() // 1024
-            router_lag = offsets.lag(router_group, watched)
-            ledger_lag = offsets.lag(ledger_group, out_tps)
+            if len(watched) == len(ingress):  # the hop topic, once the router has made it
+                watched = ingress + offsets.partitions([hop])
+            router_lag, router_done = offsets.progress(router_group, watched)
+            ledger_lag, ledger_done = offsets.progress(ledger_group, out_tps)
+            router.watch(router_done, router_lag)
+            ledger.watch(ledger_done, ledger_lag, stall_s=300)
             peak_router, peak_ledger = max(peak_router, router_lag), max(peak_ledger, ledger_lag)
             elapsed = time.time() - t0_ms / 1000
             if not filled:
@@ -126,6 +137,8 @@ def national_day(
             "peak_ledger_lag": peak_ledger,
             "router_peak_rss_mb": router.peak_rss_mb,
             "ledger_peak_rss_mb": ledger.peak_rss_mb,
+            "router_restarts": router.exits,
+            "ledger_restarts": ledger.exits,
             "mean_payload_bytes": backlog.summary()["mean_payload_bytes"],
             "ingress_partitions": len(backlog.ranges),
         }
@@ -209,9 +222,9 @@ def count_in_ledger(dsn: str, backlog: Backlog) -> dict[str, Any]:
             """,
             settings={"optimize_aggregation_in_order": 1},
         ).result_rows
-        outcomes = dict(
-            client.query("SELECT outcome, count() FROM ndxp.ledger GROUP BY outcome").result_rows
-        )
+        refused = client.query(
+            "SELECT error, count() FROM ndxp.ledger WHERE outcome = 'rejected' GROUP BY error"
+        ).result_rows
         [[kinds_ok, last_ingested, last_routed]] = client.query(
             "SELECT countIf(kind IN ('request', 'response')) = count(), "
             "toUnixTimestamp64Milli(max(ingested_at)), toUnixTimestamp64Milli(max(routed_at)) "
@@ -222,7 +235,8 @@ def count_in_ledger(dsn: str, backlog: Backlog) -> dict[str, Any]:
     got = {(t, int(p)): (int(d), int(r), int(lo), int(hi)) for t, p, d, r, lo, hi in per_partition}
     return {
         **reconcile(backlog.ranges, got),
-        "refused": int(outcomes.get("rejected", 0)),
+        "refused": sum(int(n) for _, n in refused),
+        "refused_by_code": {str(code): int(n) for code, n in refused},
         "kinds_all_request_or_response": bool(kinds_ok),
         "last_ingested_ms": int(last_ingested),
         "last_routed_ms": int(last_routed),

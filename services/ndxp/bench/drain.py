@@ -56,11 +56,12 @@ def drain(
     try:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            proc.check()
+            proc.keep_alive()
             proc.sample()
             if len(watched) == len(ingress):  # the hop topic exists once the router made it
                 watched = ingress + offsets.partitions([quota_requests_topic(group)])
-            lag = offsets.lag(group, watched)
+            lag, committed = offsets.progress(group, watched)
+            proc.watch(committed, lag)
             progress(
                 f"{label}: {backlog.messages - min(lag, backlog.messages):,}/"
                 f"{backlog.messages:,} committed, {proc.sample() // 1024} MB"
@@ -85,6 +86,7 @@ def drain(
         "lost": lost,
         "wall_seconds_with_startup": round(done_s, 1),
         "peak_rss_mb": proc.peak_rss_mb,
+        "restarts": proc.exits,
     }
     return result, before
 

@@ -198,7 +198,7 @@ def ingest_copies(
     try:
         deadline = time.monotonic() + 1800
         while True:
-            ledger.check()
+            ledger.keep_alive()
             lag = offsets.lag(group, list(start))
             progress(f"ledger ingest: {lag:,} records to go, {ledger.sample() // 1024} MB")
             if lag == 0:
@@ -226,6 +226,7 @@ def ingest_copies(
         "inserts": len(batches),
         "rows_per_s": round((total - batches[0][1]) / span_s) if span_s else None,
         "peak_rss_mb": ledger.peak_rss_mb,
+        "restarts": ledger.exits,
     }
 
 

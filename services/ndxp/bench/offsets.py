@@ -68,10 +68,15 @@ class Offsets:
         before the ends: a router commits an ingress offset only after what it produced for
         it (a quota stage's hop included) is on the broker, so a lag of 0 read this way
         means everything was processed."""
+        return self.progress(group, tps)[0]
+
+    def progress(self, group: str, tps: Iterable[TP]) -> tuple[int, int]:
+        """(lag, the sum of the committed offsets): the second grows while the group works."""
         tps = list(tps)
         committed = self.committed(group, tps)
         ends = self.ends(tps)
-        return sum(max(0, ends[tp] - committed.get(tp, 0)) for tp in tps)
+        lag = sum(max(0, ends[tp] - committed.get(tp, 0)) for tp in tps)
+        return lag, sum(committed.values())
 
     def start_group_at(self, group: str, offsets: Mapping[TP, int]) -> None:
         """Commit ``offsets`` for ``group`` (no member may be running): a router or ledger

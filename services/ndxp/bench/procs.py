@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from ndxp.settings import REPO
 
@@ -31,12 +33,67 @@ class Proc:
         self.label = label
         log.parent.mkdir(parents=True, exist_ok=True)
         self.log = log
-        with log.open("ab") as out:
+        self.cmd, self.env = cmd, env
+        self.peak_kb = 0
+        self.exits: list[dict[str, Any]] = []  # each exit it was restarted after
+        self._progress = (-1, time.monotonic())
+        self._spawn()
+
+    def _spawn(self) -> None:
+        self._log_from = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as out:
             self.popen = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent
+                self.cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                preexec_fn=die_with_parent,
             )
         self.pid = self.popen.pid
-        self.peak_kb = 0
+
+    def watch(self, committed: int, lag: int, stall_s: float = 120.0) -> None:
+        """A worker alive but stuck — its group committed nothing for ``stall_s`` while
+        records wait — is killed (SIGKILL) and started again, and the stall recorded: its
+        health endpoint may still say ok (a Faust fetcher that crashed leaves the worker up)."""
+        now = time.monotonic()
+        if committed != self._progress[0] or lag == 0:
+            self._progress = (committed, now)
+            return
+        if now - self._progress[1] < stall_s or not self.alive():
+            return
+        self.exits.append(
+            {
+                "code": "stalled",
+                "at": time.strftime("%H:%M:%S"),
+                "error": f"nothing committed for {stall_s:.0f} s with {lag:,} records waiting "
+                f"(killed, started again); first error logged: "
+                f"{first_error(self.log, self._log_from)}",
+            }
+        )
+        self.popen.kill()
+        self.popen.wait(30)
+        self._progress = (committed, now)
+        self._spawn()
+
+    def keep_alive(self, delay_s: float = 2.0) -> None:
+        """As the platform runs it (systemd ``Restart=on-failure``, ``RestartSec=2s``; the
+        crash watch of ``make run``): a worker that exited is started again after
+        ``delay_s``, and the exit is recorded (code, when, the last error it logged). Exit 78
+        (the version guard's refusal) is not restarted."""
+        code = self.popen.poll()
+        if code is None:
+            return
+        if code == 78:
+            self.check()
+        self.exits.append(
+            {
+                "code": code,
+                "at": time.strftime("%H:%M:%S"),
+                "error": first_error(self.log, self._log_from),
+            }
+        )
+        time.sleep(delay_s)
+        self._spawn()
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -107,6 +164,27 @@ def simulator(bootstrap: str, var: Path, group: str, label: str) -> Proc:
     """``ndxp simulate`` for every provider, service time 0 (its default)."""
     cmd = [NDXP, "simulate", "--bootstrap", bootstrap, "--group", group]
     return Proc(label, cmd, clean_env(var), var / "logs" / f"simulator-{label}.log")
+
+
+def first_error(log: Path, offset: int) -> str:
+    """The first ERROR or CRITICAL message a worker logged (JSON lines) after ``offset``:
+    what started its end, short."""
+    import json
+
+    try:
+        with log.open("rb") as f:
+            f.seek(offset)
+            lines = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("level") in ("ERROR", "CRITICAL"):
+            return str(entry.get("msg"))[:300]
+    return lines[-1][:300] if lines else ""
 
 
 def die_with_parent() -> None:

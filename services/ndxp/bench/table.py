@@ -42,13 +42,19 @@ def print_table(r: dict[str, Any], out: Path) -> None:
             f"payload mean {bl['mean_payload_bytes']:,} B; pre-filled, drained by each in turn"
         )
         _rows(m["drains"])
-        li = m["ledger_ingest"]
-        if li.get("rows_per_s"):
+        if "default_ratio" in m:
             print(
-                f"    {'ledger ingest of the default router copies':46}{li['rows_per_s']:>9,} "
-                f"rows/s {_ratio(li['ratio_to_router_default']):>6} of the router "
-                f"{_mb(li['peak_rss_mb']):>8}   ({li['rows']:,} rows)"
+                f"    ndxp router at its defaults, mean of its two runs: {m['default_rate']:,.0f} "
+                f"msg/s, {m['default_ratio']:.2f} of the plain router's mean "
+                f"({m['baseline_rate']:,.0f} msg/s)"
             )
+        li = m["ledger_ingest"]
+        rate = f"{li['rows_per_s']:>9,}" if li.get("rows_per_s") else f"{'(one insert)':>9}"
+        print(
+            f"    {'ledger ingest of the default router copies':46}{rate} rows/s, "
+            f"{_ratio(li['ratio_to_router_default'])} of the router's rate, peak RSS "
+            f"{_mb(li['peak_rss_mb'])} ({li['rows']:,} rows in {li['inserts']} inserts)"
+        )
     if "one_client" in r:
         o = r["one_client"]
         print(
@@ -71,11 +77,13 @@ def print_table(r: dict[str, Any], out: Path) -> None:
             for x in (rt or {}).get("by_rate", []):
                 t = x["round_trip_ms"]
                 legs = " | ".join(f"{x['legs_ms'][n]['p50']}" for n in names)
-                died = " (router exited)" if "router_exited" in x else ""
+                n = len(x.get("router_exits", []))
+                died = f" (router exited {n}x, restarted)" if n else ""
                 print(
                     f"    {who:10} {x['rate_achieved']:>6,.0f} {x['answered']:>9,} {t['p50']:>6} "
                     f"{t['p90']:>6} {t['p99']:>6} {t['max']:>6}   {legs}{died}"
                 )
+                _exits(x.get("router_exits", []))
         for x in r["round_trips"]["by_rate"]:
             legs = " | ".join(f"{x['legs_ms'][n]['p99']}" for n in names)
             ack = x["caller_produce_to_ack_ms"]
@@ -90,23 +98,42 @@ def print_table(r: dict[str, Any], out: Path) -> None:
                 f"\n  {name} ({d['requests']:,} requests + {d['requests']:,} responses): routed "
                 f"in {d['routed_seconds']:,.0f} s, routed and in the ledger in "
                 f"{d['wall_seconds']:,.0f} s ({d['rate']:,} msg/s); lost {d['lost']}, duplicated "
-                f"{d['duplicated']}, refused {d['refused']:,}; peak lag router "
-                f"{d['peak_router_lag']:,}, ledger {d['peak_ledger_lag']:,}; router "
-                f"{_mb(d['router_peak_rss_mb'])}, ledger {_mb(d['ledger_peak_rss_mb'])}"
+                f"{d['duplicated']}, refused {d['refused']:,}; peak lag: router (ingress and "
+                f"quota hop) {d['peak_router_lag']:,}, ledger {d['peak_ledger_lag']:,}; router "
+                f"{_mb(d['router_peak_rss_mb'])}, ledger {_mb(d['ledger_peak_rss_mb'])}; "
+                f"exits: router {len(d['router_restarts'])}, ledger {len(d['ledger_restarts'])}"
             )
+            _exits(d["router_restarts"] + d["ledger_restarts"])
+    for key, why in r.get("failed", {}).items():
+        print(f"\n  !! {key} failed: {why.splitlines()[0]}")
     print(f"\nwritten: {out.relative_to(REPO)} (chart: .png beside it)")
 
 
 def _rows(drains: list[dict[str, Any]]) -> None:
     print(
         f"    {'':46}{'msg/s':>9} {'÷ plain':>7} {'peak RSS':>9} {'refused':>8} {'lost':>5} "
-        f"{'dup':>4}"
+        f"{'dup':>4} {'exits':>5}"
     )
     for d in drains:
         print(
             f"    {d['label']:46}{d['rate']:>9,.0f} {_ratio(d['ratio']):>7} "
-            f"{_mb(d['peak_rss_mb']):>9} {d['refused']:>8,} {d['lost']:>5} {d['duplicated']:>4}"
+            f"{_mb(d['peak_rss_mb']):>9} {d['refused']:>8,} {d['lost']:>5} {d['duplicated']:>4} "
+            f"{len(d.get('restarts', [])):>5}"
         )
+    _exits([e for d in drains for e in d.get("restarts", [])])
+    refused = {k: v for d in drains for k, v in d.get("refused_by_code", {}).items()}
+    if refused:
+        print(f"    refused: {', '.join(sorted(refused))}")
+
+
+def _exits(exits: list[dict[str, Any]]) -> None:
+    """Workers that exited (and were started again, as the platform does): why."""
+    reasons: dict[str, int] = {}
+    for e in exits:
+        reason = f"exit {e['code']}: {e['error']}"
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, n in reasons.items():
+        print(f"    !! {n}x {reason}")
 
 
 def chart(r: dict[str, Any], png: Path) -> None:

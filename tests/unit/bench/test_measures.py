@@ -87,12 +87,16 @@ def test_copies_count_routed_refused_and_duplicates_by_ingress_record() -> None:
     for offset in range(10):
         tally(c, "ndxp.out.B", copy_headers(offset, 1000 + 100 * offset), 0)
     tally(c, "ndxp.out.B", copy_headers(3, 5000), 0)  # a redelivered record: routed again
-    refused = [*copy_headers(10, 1500), (wire.H_ERROR, b"QUOTA_EXCEEDED")]
+    refused = [
+        *copy_headers(10, 1500),
+        (wire.H_ERROR, b"QUOTA_EXCEEDED"),
+        (wire.H_QUOTA_LIMIT, b"companies-overall"),
+    ]
     tally(c, wire.REJECTED_TOPIC, refused, 0)
     notice = [(wire.H_KIND, b"error"), (wire.H_ROUTED_AT, b"1500"), (wire.H_ERROR, b"X")]
     tally(c, "ndxp.out.A", notice, 0)  # answers the refusal: not a record of its own
     assert (c.routed, c.dead_letters, c.notices) == (11, 1, 1)
-    assert c.by_code == {"QUOTA_EXCEEDED": 1}
+    assert c.by_code == {"QUOTA_EXCEEDED (companies-overall)": 1}
     assert (c.decided, c.distinct, c.duplicated) == (12, 11, 1)
     assert (c.first_ms, c.last_ms) == (1000, 5000)
     assert c.rate() == 11 / 4.0
