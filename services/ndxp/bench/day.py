@@ -87,11 +87,12 @@ def national_day(
     peak_router = peak_ledger = 0
     router_lag = ledger_lag = 0
     deadline = time.monotonic() + max(3600.0, requests / 250)  # 1 h, or 250 requests/s
+    max_exits = max(30, requests // 50_000)  # a crash every 50,000 requests: give up
     try:
         while True:
             router.keep_alive()
             ledger.keep_alive()
-            if time.monotonic() > deadline or len(router.exits) + len(ledger.exits) > 30:
+            if time.monotonic() > deadline or len(router.exits) + len(ledger.exits) > max_exits:
                 raise RuntimeError(
                     f"{label}: not done (router lag {router_lag:,}, ledger lag "
                     f"{ledger_lag:,}); exits: router {router.exits[-3:]}, ledger "
@@ -102,7 +103,7 @@ def national_day(
                 watched = ingress + offsets.partitions([hop])
             router_lag, router_done = offsets.progress(router_group, watched)
             ledger_lag, ledger_done = offsets.progress(ledger_group, out_tps)
-            router.watch(router_done, router_lag)
+            router.watch(router_done, router_lag, stall_s=60)
             ledger.watch(ledger_done, ledger_lag, stall_s=300)
             peak_router, peak_ledger = max(peak_router, router_lag), max(peak_ledger, ledger_lag)
             elapsed = time.time() - t0_ms / 1000

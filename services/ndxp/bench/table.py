@@ -215,3 +215,21 @@ def chart(r: dict[str, Any], png: Path) -> None:
     fig.tight_layout()
     fig.savefig(png, dpi=100)
     plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ndxp.bench.table var/bench/capacity-<time>.json``: the table again, and the
+    chart beside the file (a run stopped before its end has no table yet)."""
+    import json
+    import sys
+
+    path = Path((argv or sys.argv[1:])[0]).resolve()
+    r = json.loads(path.read_text())
+    if "many_agency" in r and "round_trips" in r:
+        chart(r, path.with_suffix(".png"))
+    print_table(r, path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
