@@ -44,7 +44,7 @@ from typing import Any
 from ndxp.bench import kafka_perf, procs, roundtrip, routing
 from ndxp.bench import ledger as ledger_bench
 from ndxp.bench.backlog import Backlog, fill, ingress_partitions, progress
-from ndxp.bench.broker import own_broker
+from ndxp.bench.broker import own_broker, stop_broker
 from ndxp.bench.day import NATIONAL_DAY, national_day
 from ndxp.bench.drain import drain, stamp
 from ndxp.bench.mix import Mix
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     faulthandler.enable()
     var = REPO / "var" / "bench-capacity"
+    stop_broker(args.port, var)  # before its pid file goes with the folder
     shutil.rmtree(var, ignore_errors=True)
     (var / "logs").mkdir(parents=True)
     with own_broker(args.port, var) as bootstrap:

@@ -60,7 +60,8 @@ class Offsets:
         if not wanted:
             return {}
         request = [ConsumerGroupTopicPartitions(group, wanted)]
-        result = self.admin.list_consumer_group_offsets(request)[group].result()
+        future = self.admin.list_consumer_group_offsets(request, request_timeout=30)
+        result = future[group].result(timeout=60)
         return {(tp.topic, tp.partition): max(tp.offset, 0) for tp in result.topic_partitions}
 
     def lag(self, group: str, tps: Iterable[TP]) -> int:
@@ -85,7 +86,15 @@ class Offsets:
 
         tps = [TopicPartition(t, p, o) for (t, p), o in sorted(offsets.items())]
         request = [ConsumerGroupTopicPartitions(group, tps)]
-        self.admin.alter_consumer_group_offsets(request)[group].result()
+        for attempt in range(12):  # a broker just started is still creating __consumer_offsets
+            try:
+                future = self.admin.alter_consumer_group_offsets(request, request_timeout=10)
+                future[group].result(timeout=15)
+                return
+            except (KafkaException, TimeoutError):
+                if attempt == 11:
+                    raise
+                time.sleep(2)
 
     def create_topics(self, specs: Iterable[TopicSpec]) -> None:
         """Create the topics of ``specs`` that do not exist yet, with their partitions and

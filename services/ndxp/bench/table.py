@@ -10,6 +10,8 @@ from typing import Any
 from ndxp.bench.roundtrip import LEGS
 from ndxp.settings import REPO
 
+RATE_COLORS = ("tab:blue", "tab:orange", "tab:red", "tab:purple")
+
 
 def _mb(v: float | None) -> str:
     return "" if v is None else f"{v:,.0f} MB"
@@ -163,6 +165,15 @@ def chart(r: dict[str, Any], png: Path) -> None:
             va="bottom",
             fontsize=8,
         )
+    if li.get("rows_per_s"):
+        left.annotate(
+            f"{li['rows_per_s']:,.0f}",
+            (len(rates) - 1, li["rows_per_s"]),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    left.set_ylim(0, max(rates) * 1.15)
     left.set_xticks(range(len(rates)), labels, fontsize=7, rotation=20, ha="right")
     left.set_ylabel("ingress records per second")
     bl = r["many_agency"]["backlog"]
@@ -181,12 +192,15 @@ def chart(r: dict[str, Any], png: Path) -> None:
     width = 0.8 / len(series)
     for i, (name, x) in enumerate(series):
         vals = [x["round_trip_ms"][q] or 0 for q in qs]
+        plain = name.startswith("plain")
         mid.bar(
             [j + i * width for j in range(len(qs))],
             vals,
             width,
             label=name,
-            hatch="//" if name.startswith("plain") else None,
+            color=RATE_COLORS[i % len(by_rate) % len(RATE_COLORS)],
+            alpha=0.45 if plain else 1.0,
+            hatch="//" if plain else None,
         )
         for j, v in enumerate(vals):
             mid.annotate(f"{v:,.0f}", (j + i * width, v), ha="center", va="bottom", fontsize=6)
@@ -206,7 +220,7 @@ def chart(r: dict[str, Any], png: Path) -> None:
         right.bar(xs, vals, bottom=bottom, label=n)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     right.set_ylabel("ms (median of each leg)")
-    right.set_title("where a round trip's time goes (medians)", fontsize=9)
+    right.set_title("where an ndxp round trip's time goes (median of each leg)", fontsize=9)
     right.legend(fontsize=7)
     fig.suptitle(
         f"ndxp at default settings on {r['machine']['cores']} cores, broker on the same box "
