@@ -113,6 +113,18 @@ class Offsets:
         if new:  # a broker publishes the newest partitions' leaders a moment later
             self.ends(self.partitions(t.topic for t in new))
 
+    def delete_consumed(self, group: str, tps: Iterable[TP]) -> None:
+        """Delete the records of ``tps`` that ``group`` has committed (Kafka's DeleteRecords:
+        the log start moves up, whole segments below it go at the broker's next retention
+        check): disk stays bounded by what is not yet consumed, however slow the consumer."""
+        from confluent_kafka import TopicPartition
+
+        committed = self.committed(group, tps)
+        wanted = [TopicPartition(t, p, o) for (t, p), o in committed.items() if o > 0]
+        if wanted:
+            for future in self.admin.delete_records(wanted, request_timeout=30).values():
+                future.result(timeout=60)
+
     def set_topic_config(self, topics: Iterable[str], config: Mapping[str, str]) -> None:
         """Change topic configs in place (incrementally: other settings stay)."""
         from confluent_kafka.admin import (

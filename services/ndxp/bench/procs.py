@@ -36,11 +36,12 @@ class Proc:
         self.cmd, self.env = cmd, env
         self.peak_kb = 0
         self.exits: list[dict[str, Any]] = []  # each exit it was restarted after
-        self._progress = (-1, time.monotonic())
+        self._progress = (-1, 0.0)  # (committed, since when) for the stall watch
         self._spawn()
 
     def _spawn(self) -> None:
         self._log_from = self.log.stat().st_size if self.log.exists() else 0
+        self._progress = (self._progress[0], time.monotonic())  # a new worker's own time
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen(
                 self.cmd,
@@ -72,7 +73,6 @@ class Proc:
         )
         self.popen.kill()
         self.popen.wait(30)
-        self._progress = (committed, now)
         self._spawn()
 
     def keep_alive(self, delay_s: float = 2.0) -> None:
