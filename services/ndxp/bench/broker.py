@@ -14,12 +14,20 @@ from ndxp.core.topology import TopicSpec
 from ndxp.paths import REPO
 
 
+def stop_broker(port: int, var: Path) -> None:
+    """Stop the bench's broker on ``port`` if one is still running (a run killed before its
+    end leaves it up; its pid file is under ``var``)."""
+    env = {**os.environ, "NDXP_KAFKA_PORT": str(port), "NDXP_VAR": str(var)}
+    kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
+    subprocess.run([kafka, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
 @contextmanager
 def own_broker(port: int, var: Path, keep: bool = False) -> Iterator[str]:
     """Start an empty broker on ``port`` with its data under ``var``; yield its bootstrap."""
     env = {**os.environ, "NDXP_KAFKA_PORT": str(port), "NDXP_VAR": str(var)}
     kafka = str(REPO / "infra" / "kafka" / "kafka.sh")
-    subprocess.run([kafka, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+    stop_broker(port, var)
     shutil.rmtree(var / f"kafka-{port}", ignore_errors=True)
     var.mkdir(parents=True, exist_ok=True)
     subprocess.run([kafka, "start"], env=env, check=True)

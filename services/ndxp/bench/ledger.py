@@ -176,6 +176,58 @@ def ingest(
     return out
 
 
+def ingest_copies(
+    bootstrap: str, var: Path, port: int, start: dict[tuple[str, int], int], rows: int
+) -> dict[str, Any]:
+    """``ndxp ledger run`` (default settings, a fresh engine folder) on the copies a router
+    wrote from ``start`` (egress topics and ``ndxp.rejected``: one row per ingress record,
+    ``rows`` of them): rows per second from its first insert to its last, read from the rows'
+    own ``ingested_at`` (one value per insert), and its peak memory."""
+    import clickhouse_connect
+
+    from ndxp.bench import procs
+    from ndxp.bench.offsets import Offsets
+
+    offsets = Offsets(bootstrap)
+    group = f"bench-ledger-{uuid.uuid4().hex[:6]}"
+    offsets.start_group_at(group, start)
+    dsn = f"chdb://{var / f'ledger-{group}'}"
+    ledger = procs.ledger(bootstrap, var, group, port, dsn, group)
+    try:
+        deadline = time.monotonic() + 1800
+        while True:
+            ledger.keep_alive()
+            lag = offsets.lag(group, list(start))
+            progress(f"ledger ingest: {lag:,} records to go, {ledger.sample() // 1024} MB")
+            if lag == 0:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"ledger ingest: {lag:,} records left after 30 minutes")
+            time.sleep(0.5)
+    finally:
+        ledger.stop()
+        progress("")
+    client = clickhouse_connect.get_client(dsn=dsn)
+    try:
+        batches = client.query(
+            "SELECT toUnixTimestamp64Milli(ingested_at) AS t, count() FROM ndxp.ledger "
+            "GROUP BY t ORDER BY t"
+        ).result_rows
+    finally:
+        client.close()
+    total = sum(n for _, n in batches)
+    # the first insert's rows were read before the clock starts (its end is its stamp)
+    span_s = (batches[-1][0] - batches[0][0]) / 1000 if len(batches) > 1 else 0.0
+    return {
+        "rows": total,
+        "expected_rows": rows,
+        "inserts": len(batches),
+        "rows_per_s": round((total - batches[0][1]) / span_s) if span_s else None,
+        "peak_rss_mb": ledger.peak_rss_mb,
+        "restarts": ledger.exits,
+    }
+
+
 def run(args: argparse.Namespace, bootstrap: str, var: Path) -> dict[str, Any]:
     result: dict[str, Any] = {
         "command": "python -m ndxp.bench.ledger " + " ".join(sys.argv[1:]),

@@ -1,0 +1,131 @@
+"""A backlog of the many-agency mix on the ingress topics: requests and their responses,
+produced as a member's system would (idempotent, acks=all, keyed by client id with Kafka's
+default partitioner), and where it lies (the offsets of each partition before and after).
+
+Nothing else writes to the ingress topics while a backlog is filled, so the records between
+the two snapshots are exactly the backlog's: that is how routers, the ledger and the loss count
+find them without reading them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ndxp.bench.mix import Mix
+from ndxp.bench.offsets import TP, Offsets, delta, ranges
+from ndxp.core import wire
+from ndxp.core.registry import Registry
+
+# Payload bytes are slices of one random buffer: os.urandom per record would cost more than
+# producing it, and random bytes do not compress (no producer here compresses anyway).
+_NOISE = os.urandom(1 << 20)
+
+
+def progress(text: str) -> None:
+    """One line on stderr, rewritten in place (long work shows progress)."""
+    print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Backlog:
+    run: str
+    requests: int
+    messages: int  # ingress records: requests + responses
+    value_bytes: int
+    seconds: float
+    start: dict[TP, int] = field(repr=False)
+    end: dict[TP, int] = field(repr=False)
+
+    @property
+    def ranges(self) -> dict[TP, tuple[int, int]]:
+        return ranges(self.start, self.end)
+
+    def summary(self) -> dict[str, Any]:
+        written = self.ranges
+        return {
+            "requests": self.requests,
+            "messages": self.messages,
+            "mean_payload_bytes": round(self.value_bytes / max(self.messages, 1)),
+            "ingress_topics": len({t for t, _ in written}),
+            "ingress_partitions": len(written),
+            "fill_seconds": round(self.seconds, 1),
+            "fill_rate": round(self.messages / max(self.seconds, 1e-3)),
+        }
+
+
+def ingress_partitions(offsets: Offsets, registry: Registry) -> list[TP]:
+    return offsets.partitions(wire.ingress_topic(m.id) for m in registry.connected)
+
+
+def producer(bootstrap: str, linger_ms: int = 20) -> Any:
+    from confluent_kafka import Producer
+
+    return Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": linger_ms,
+            "acks": "all",
+            "enable.idempotence": True,
+            "batch.size": 512 * 1024,
+            # keyed by the client id, hashed as Kafka's Java client and aiokafka do: each
+            # client's requests on one partition of its member's ingress topic
+            "partitioner": "murmur2_random",
+        }
+    )
+
+
+def fill(
+    bootstrap: str,
+    registry: Registry,
+    requests: int,
+    run: str,
+    seed: int = 0,
+    gate: Callable[[int], None] | None = None,
+    label: str = "backlog",
+) -> Backlog:
+    """Produce ``requests`` requests of the mix and their responses. ``gate(n)`` is called
+    every 10,000 records with the count so far, and may wait (a bound on what is in flight)."""
+    offsets = Offsets(bootstrap)
+    tps = ingress_partitions(offsets, registry)
+    start = offsets.ends(tps)
+    mix = Mix(registry, seed)
+    noise_rng = random.Random(seed + 1)
+    p = producer(bootstrap)
+    n = size = 0
+    total = 2 * requests
+    t0 = time.perf_counter()
+    for record in mix.exchanges(run, requests):
+        at = noise_rng.randrange(len(_NOISE) - record.size)
+        value = _NOISE[at : at + record.size]
+        while True:
+            try:
+                p.produce(record.topic, value, key=record.key, headers=record.headers)
+                break
+            except BufferError:
+                p.poll(0.05)
+        n += 1
+        size += record.size
+        if n % 10_000 == 0:
+            p.poll(0)
+            progress(f"{label}: {n:,}/{total:,} produced ({n / (time.perf_counter() - t0):,.0f}/s)")
+            if gate is not None:
+                gate(n)
+    left = p.flush(120)
+    if left:
+        raise RuntimeError(f"{left} records of the backlog not delivered")
+    seconds = time.perf_counter() - t0
+    progress("")
+    end = offsets.ends(tps)
+    written = delta(start, end)
+    if written != n:
+        raise RuntimeError(
+            f"{written} records landed on the ingress topics for {n} produced: "
+            "something else writes to them"
+        )
+    return Backlog(run, requests, n, size, seconds, start, end)

@@ -1,0 +1,213 @@
+"""Round trips as a clerk sees them: request produced → routed → provider simulator (service
+time 0) → response routed → consumed by the caller, over the many-agency mix, with
+``ndxp router`` and ``ndxp simulate`` at their default settings and the Locust user's client as
+the caller (:mod:`ndxp.bench.caller`); p50/p90/p99/max of the whole and of each leg, from the
+stamps on the wire (all clocks are this box's). The legs, and what waits in each:
+
+- **request in**: the caller produces → the router's receipt (the routed copy's timestamp):
+  the caller's linger, the broker, the router's fetch and its way to the agent;
+- **router, request**: receipt → ``ndxp-routed-at``: checks and the quota stage (``home``: a
+  second pass through Kafka only for a request that arrived off its client's home partition);
+- **to the provider and its answer**: routed → the simulator's response produced (its
+  CreateTime, ``ndxp-sent-at`` on the response's copy): the router's linger, the simulator's
+  fetch and work;
+- **response in**: the simulator's linger, the broker, the router's fetch;
+- **router, response**: receipt → ``ndxp-routed-at`` of the response (checks only);
+- **back to the caller**: routed → the caller has it: the router's linger, the caller's fetch
+  and its poll loop.
+
+The same probe through the plain aiokafka router (``plain=True``) is the baseline of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ndxp.bench import procs
+from ndxp.bench.backlog import ingress_partitions, progress
+from ndxp.bench.drain import egress_partitions
+from ndxp.bench.offsets import Offsets
+from ndxp.core.topology import topics_for
+from ndxp.paths import DEFAULT_REGISTRY
+from ndxp.registry_file import load_registry
+
+LEGS = (
+    ("request in", 0, 1),
+    ("router, request", 1, 2),
+    ("to the provider and its answer", 2, 3),
+    ("response in", 3, 4),
+    ("router, response", 4, 5),
+    ("back to the caller", 5, 6),
+)
+
+
+def stamps(row: list[Any]) -> list[float] | None:
+    """The seven stamps of one answered request (ms), or ``None`` when it was not answered
+    or its request copy was not seen."""
+    _mid, sent, copy, answer = row
+    if copy is None or answer is None or answer[4] != "response":
+        return None
+    received, created, receipt, routed, _kind = answer
+    return [sent, copy[0], copy[1], created, receipt, routed, received]
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    v = sorted(values)
+    if not v:
+        return {"p50": None, "p90": None, "p99": None, "max": None}
+
+    def q(x: float) -> float:
+        return round(v[min(len(v) - 1, int(x * len(v)))], 1)
+
+    return {"p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "max": round(v[-1], 1)}
+
+
+def breakdown(rows: list[list[Any]]) -> dict[str, Any]:
+    """Whole round trips and each leg, in ms."""
+    complete = [s for s in (stamps(r) for r in rows) if s is not None]
+    out: dict[str, Any] = {
+        "answered": len(complete),
+        "round_trip_ms": percentiles([s[6] - s[0] for s in complete]),
+        "legs_ms": {name: percentiles([s[b] - s[a] for s in complete]) for name, a, b in LEGS},
+    }
+    return out
+
+
+def run_caller(
+    bootstrap: str, var: Path, rate: float, seconds: float, tick: Callable[[], None]
+) -> dict[str, Any]:
+    out = var / f"roundtrip-{int(rate)}-{uuid.uuid4().hex[:4]}.json"
+    cmd = [sys.executable, "-m", "ndxp.bench.caller", "--bootstrap", bootstrap]
+    cmd += ["--rate", str(rate), "--seconds", str(seconds), "--out", str(out)]
+    log = var / "logs" / f"caller-{int(rate)}.log"
+    with log.open("ab") as err:
+        proc = subprocess.Popen(
+            cmd, stderr=err, env=procs.clean_env(var), preexec_fn=procs.die_with_parent
+        )
+        t0 = time.monotonic()
+        while proc.poll() is None:
+            progress(f"round trips at {rate:,.0f} req/s: {time.monotonic() - t0:.0f} s")
+            tick()
+            time.sleep(1)
+    progress("")
+    if proc.returncode != 0:
+        raise RuntimeError(f"the caller failed ({proc.returncode}); see {log}")
+    data = json.loads(out.read_text())
+    result = breakdown(data["rows"])
+    # not a leg (the router may read a request before its producer hears the ack): what the
+    # caller's producer alone takes, produce() to the broker's acknowledgement
+    result["caller_produce_to_ack_ms"] = percentiles(data["acks_ms"])
+    return {
+        "rate": rate,
+        "rate_achieved": data["rate_achieved"],
+        "seconds": seconds,
+        "sent": data["sent"],
+        **result,
+        "not_answered": data["sent"] - result["answered"],
+        "client_counts": data["counts"],
+        "failures": data["failures"],
+    }
+
+
+def measure(
+    bootstrap: str,
+    var: Path,
+    port: int,
+    rates: list[float],
+    seconds: float,
+    router_settings: dict[str, str] | None = None,
+    plain: bool = False,
+) -> dict[str, Any]:
+    """Router and simulator at their defaults (or the router with ``router_settings``, or
+    the plain aiokafka router in its place: the baseline of the same run), started once; the
+    caller at each rate."""
+    (var / "logs").mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:6]
+    registry = load_registry(DEFAULT_REGISTRY)
+    offsets = Offsets(bootstrap)
+    offsets.create_topics(topics_for(registry, 3))
+    # both begin at the end of their topics: earlier phases' records are not this probe's
+    offsets.start_group_at(f"rt-router-{tag}", offsets.ends(ingress_partitions(offsets, registry)))
+    offsets.start_group_at(
+        f"rt-simulator-{tag}", offsets.ends(egress_partitions(offsets, registry))
+    )
+
+    def start_router() -> procs.Proc:
+        if plain:
+            return procs.plain(bootstrap, var, f"rt-router-{tag}", f"roundtrip-{tag}")
+        return procs.router(
+            bootstrap, var, f"rt-router-{tag}", port, f"roundtrip-{tag}", router_settings
+        )
+
+    router = start_router()
+    simulator = procs.simulator(bootstrap, var, f"rt-simulator-{tag}", f"roundtrip-{tag}")
+    out: dict[str, Any] = {
+        "router": "plain aiokafka router" if plain else "ndxp router",
+        "router_settings": router_settings or {},
+        "by_rate": [],
+    }
+
+    def tick() -> None:
+        router.keep_alive()
+        simulator.keep_alive()
+        router.sample()
+
+    try:
+        for rate in rates:
+            exits = len(router.exits)
+            x = run_caller(bootstrap, var, rate, seconds, tick)
+            # a router that exits during the run is started again, as the platform does;
+            # the exit is a finding of the run, not its end
+            x["router_exits"] = router.exits[exits:]
+            out["by_rate"].append(x)
+        out["router_peak_rss_mb"] = router.peak_rss_mb
+        out["simulator_exits"] = simulator.exits
+        return out
+    finally:
+        simulator.stop()
+        router.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ndxp.bench.roundtrip --bootstrap B [--rate 20 --rate 1000]``: against a
+    broker that has the registry's topics (the router creates them)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bootstrap", required=True)
+    ap.add_argument("--rate", type=float, action="append", default=[])
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--port", type=int, default=19580, help="the router's web port")
+    ap.add_argument("--var", type=Path, default=Path("var/bench-roundtrip"))
+    ap.add_argument(
+        "--router-setting",
+        action="append",
+        default=[],
+        metavar="NDXP_X=V",
+        help="run the router with this setting (default: none, its defaults)",
+    )
+    ap.add_argument("--plain", action="store_true", help="the plain aiokafka router instead")
+    args = ap.parse_args(argv)
+    settings = dict(s.split("=", 1) for s in args.router_setting)
+    result = measure(
+        args.bootstrap,
+        args.var,
+        args.port,
+        args.rate or [20.0, 1000.0],
+        args.seconds,
+        settings,
+        args.plain,
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The arithmetic of the capacity benchmark's figures: round-trip legs, the loss and duplicate
+count of a national day in the ledger, and the copies a drain is measured by."""
+
+from __future__ import annotations
+
+from ndxp.bench.copies import Copies, tally
+from ndxp.bench.day import reconcile
+from ndxp.bench.roundtrip import LEGS, breakdown, percentiles
+from ndxp.core import wire
+
+
+def row(n: int, sent: float, legs: list[float], kind: str = "response") -> list:
+    """A caller's row whose stamps are ``sent`` then each leg's duration after the last."""
+    t = [sent]
+    for d in legs:
+        t.append(t[-1] + d)
+    _, receipt, routed, created, receipt2, routed2, received = t
+    return [f"rt-m{n}", sent, [receipt, routed], [received, created, receipt2, routed2, kind]]
+
+
+def test_the_legs_add_up_to_the_round_trip_and_each_is_where_its_stamps_say() -> None:
+    rows = [row(n, 1000.0 * n, [3, 10 + n % 5, 4, 2, 0, 6]) for n in range(100)]
+    b = breakdown(rows)
+    assert b["answered"] == 100
+    assert [name for name, _, _ in LEGS] == list(b["legs_ms"])
+    assert b["legs_ms"]["request in"]["p50"] == 3
+    assert b["legs_ms"]["router, request"]["max"] == 14
+    assert b["legs_ms"]["back to the caller"]["p99"] == 6
+    assert b["round_trip_ms"]["p50"] == 3 + 12 + 4 + 2 + 6
+    assert b["round_trip_ms"]["max"] == 3 + 14 + 4 + 2 + 6
+
+
+def test_unanswered_refused_or_unseen_requests_are_not_round_trips() -> None:
+    rows = [
+        row(0, 0.0, [1, 1, 1, 1, 1, 1]),
+        row(1, 0.0, [1, 1, 1, 1, 1, 1], kind="error"),  # a refusal's notice
+        ["rt-m2", 0.0, [1, 2], None],  # routed, never answered
+        ["rt-m3", 0.0, None, [9, 1, 2, 3, "response"]],  # its request copy not seen
+    ]
+    assert breakdown(rows)["answered"] == 1
+
+
+def test_percentiles_of_nothing_are_none_and_of_one_value_that_value() -> None:
+    assert percentiles([]) == {"p50": None, "p90": None, "p99": None, "max": None}
+    assert percentiles([7.0]) == {"p50": 7.0, "p90": 7.0, "p99": 7.0, "max": 7.0}
+    values = [float(v) for v in range(1, 101)]
+    assert percentiles(values) == {"p50": 51.0, "p90": 91.0, "p99": 100.0, "max": 100.0}
+
+
+def test_a_day_fully_in_the_ledger_once_loses_and_duplicates_nothing() -> None:
+    expected = {("ndxp.in.A", 0): (10, 20), ("ndxp.in.A", 1): (0, 5)}
+    got = {("ndxp.in.A", 0): (10, 10, 10, 19), ("ndxp.in.A", 1): (5, 5, 0, 4)}
+    assert reconcile(expected, got) == {
+        "in_ledger": 15,
+        "lost": 0,
+        "duplicated": 0,
+        "partitions_with_rows_outside_the_day": 0,
+    }
+
+
+def test_missing_rows_repeated_rows_and_rows_of_other_records_are_counted() -> None:
+    expected = {("ndxp.in.A", 0): (10, 20), ("ndxp.in.A", 1): (0, 5), ("ndxp.in.B", 0): (0, 3)}
+    got = {
+        ("ndxp.in.A", 0): (9, 11, 10, 19),  # one offset missing, two rows twice
+        ("ndxp.in.A", 1): (5, 5, 0, 5),  # offset 5 is not the day's
+        ("ndxp.in.C", 2): (1, 1, 0, 0),  # a partition the day never wrote to
+    }  # ndxp.in.B[0]: nothing at all
+    r = reconcile(expected, got)
+    assert r["lost"] == 1 + 0 + 3
+    assert r["duplicated"] == 2
+    assert r["partitions_with_rows_outside_the_day"] == 2
+
+
+def copy_headers(offset: int, routed_at: int, kind: bytes = b"request") -> list:
+    return [
+        (wire.H_ID, b"x"),
+        (wire.H_KIND, kind),
+        (wire.H_ROUTED_AT, str(routed_at).encode()),
+        (wire.H_SOURCE_TOPIC, b"ndxp.in.A"),
+        (wire.H_SOURCE_PARTITION, b"0"),
+        (wire.H_SOURCE_OFFSET, str(offset).encode()),
+    ]
+
+
+def test_copies_count_routed_refused_and_duplicates_by_ingress_record() -> None:
+    c = Copies()
+    for offset in range(10):
+        tally(c, "ndxp.out.B", copy_headers(offset, 1000 + 100 * offset), 0)
+    tally(c, "ndxp.out.B", copy_headers(3, 5000), 0)  # a redelivered record: routed again
+    refused = [
+        *copy_headers(10, 1500),
+        (wire.H_ERROR, b"QUOTA_EXCEEDED"),
+        (wire.H_QUOTA_LIMIT, b"companies-overall"),
+    ]
+    tally(c, wire.REJECTED_TOPIC, refused, 0)
+    notice = [(wire.H_KIND, b"error"), (wire.H_ROUTED_AT, b"1500"), (wire.H_ERROR, b"X")]
+    tally(c, "ndxp.out.A", notice, 0)  # answers the refusal: not a record of its own
+    assert (c.routed, c.dead_letters, c.notices) == (11, 1, 1)
+    assert c.by_code == {"QUOTA_EXCEEDED (companies-overall)": 1}
+    assert (c.decided, c.distinct, c.duplicated) == (12, 11, 1)
+    assert (c.first_ms, c.last_ms) == (1000, 5000)
+    assert c.rate() == 11 / 4.0
+
+
+def test_copies_without_ingress_coordinates_are_each_a_record() -> None:
+    c = Copies()  # the plain baseline stamps no coordinates
+    tally(c, "ndxp.out.B", [(wire.H_ROUTED_AT, b"10")], 0)
+    tally(c, "ndxp.out.B", [], 20)  # no routed-at either: the copy's timestamp
+    assert (c.distinct, c.duplicated, c.first_ms, c.last_ms) == (2, 0, 10, 20)

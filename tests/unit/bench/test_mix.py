@@ -1,0 +1,65 @@
+"""The many-agency mix the capacity benchmark drains: what the router would accept, where
+the plain baseline would send it, and the shape the issue measured with."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+
+from ndxp.bench.mix import Mix, destinations
+from ndxp.core import wire
+from ndxp.core.routing import Routed, Router
+from ndxp.paths import DEFAULT_REGISTRY
+from ndxp.registry_file import load_registry
+
+REGISTRY = load_registry(DEFAULT_REGISTRY)
+
+
+def exchanges(n: int, seed: int = 1) -> list:
+    return list(Mix(REGISTRY, seed).exchanges("t", n))
+
+
+def test_every_record_is_routed_and_the_baseline_sends_it_where_the_router_does() -> None:
+    router = Router(REGISTRY)
+    by_service, by_client = destinations(REGISTRY)
+    for record in exchanges(3000):
+        decision = router.decide(record.topic, record.headers, record.size, len(record.key))
+        assert isinstance(decision, Routed), (record, decision)
+        h = dict(record.headers)
+        if h[wire.H_KIND] == b"request":
+            assert decision.topic == by_service[h[wire.H_SERVICE].decode()]
+        else:
+            assert decision.topic == by_client[h[wire.H_CLIENT].decode()]
+
+
+def test_each_request_is_followed_by_its_response_on_the_providers_topic() -> None:
+    records = exchanges(500)
+    for request, response in zip(records[::2], records[1::2], strict=True):
+        req, resp = dict(request.headers), dict(response.headers)
+        assert req[wire.H_KIND] == b"request" and resp[wire.H_KIND] == b"response"
+        assert resp[wire.H_CORRELATION_ID] == req[wire.H_ID] != resp[wire.H_ID]
+        assert request.key == response.key == req[wire.H_CLIENT]  # keyed by client id
+        provider = REGISTRY.services[req[wire.H_SERVICE].decode()].route
+        assert provider is not None and response.topic == wire.ingress_topic(provider)
+        client = REGISTRY.subsystems[req[wire.H_CLIENT].decode()]
+        assert client.route is not None and request.topic == wire.ingress_topic(client.route)
+
+
+def test_many_agencies_on_most_ingress_topics_with_the_registrys_mix() -> None:
+    records = exchanges(20_000)
+    topics = {r.topic for r in records}
+    assert len(topics) >= 0.9 * len(REGISTRY.connected)
+    families = Counter(dict(r.headers)[wire.H_SERVICE].decode().split(":")[3] for r in records[::2])
+    assert families.most_common(1)[0][0] == "dancu"
+    assert 0.3 < families["dancu"] / 20_000 < 0.5
+
+
+def test_payloads_are_log_normal_with_a_mean_of_about_1_4_kb() -> None:
+    sizes = [r.size for r in exchanges(20_000)]
+    assert 1300 < statistics.mean(sizes) < 1500
+    assert 750 < statistics.median(sizes) < 950
+    assert abs(Mix.mean_bytes() - 1400) < 10
+
+
+def test_the_same_seed_gives_the_same_traffic() -> None:
+    assert exchanges(200, seed=5) == exchanges(200, seed=5) != exchanges(200, seed=6)

@@ -1,0 +1,24 @@
+"""What the shipped clients must not add to a round trip (measured in ``make bench``'s round
+trips: each lingering producer held every request or answer for its whole linger)."""
+
+from __future__ import annotations
+
+import sys
+
+from ndxp.cli import simulate
+from ndxp.settings import REPO
+
+sys.path.insert(0, str(REPO / "loadtest"))
+
+from kafka_client import producer_config
+
+
+def test_the_locust_users_requests_are_sent_at_once_keyed_for_the_inline_stage() -> None:
+    config = producer_config("127.0.0.1:1")
+    assert config["linger.ms"] == 0
+    assert config["acks"] == "all" and config["enable.idempotence"] is True
+    assert config["partitioner"] == "murmur2_random"  # a client's requests on its partition
+
+
+def test_the_simulator_answers_at_once() -> None:
+    assert simulate.LINGER_MS == 0
