@@ -92,7 +92,6 @@ async def route(ingress: Ingress, record: Any) -> None:
             return
         # a seal that does not match: a sender's forgery, decided (refused) as any record
     source = source_of(record)
-    received_ms = source.received_ms
     if type(value) is Unreadable:  # a compressed batch ndxp.kafka.records could not read
         refused = unreadable_refusal(ingress.router, record.topic, value)
         await reject(ingress.output, refused, source, None, b"", ())
@@ -119,8 +118,9 @@ async def route(ingress: Ingress, record: Any) -> None:
     if client is None:
         output.stats.on_routed(source.topic, source.received_ms)
         route_code = str(decision.route.code)
+        routed_ms = int(time.time() * 1000)  # when it was routed; its receipt is the source's
         await output.emit(
-            routed(decision.topic, key, value, headers, route_code, source, received_ms)
+            routed(decision.topic, key, value, headers, route_code, source, routed_ms)
         )
         return
     route_code = str(decision.route.code)
