@@ -76,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--ten-days", action="store_true", help="a 10x day (15 M requests; long)")
     ap.add_argument("--only-days", action="store_true", help="the days alone (with --day ...)")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="some phases alone, comma-separated: broker, many_agency, one_client, round_trips",
+    )
     ap.add_argument("--port", type=int, default=9194)
     args = ap.parse_args(argv)
     faulthandler.enable()
@@ -118,11 +123,21 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
             result.setdefault("failed", {})[key] = f"{type(exc).__name__}: {exc}"[:2000]
         out.write_text(json.dumps(result, indent=2))
 
-    if not args.only_days:
-        rates = [float(r) for r in args.rates.split(",") if r]
+    only = {p.strip() for p in args.only.split(",") if p.strip()}
+    if args.only_days:
+        only = {"none"}
+
+    def wanted(key: str) -> bool:
+        return not only or key in only
+
+    rates = [float(r) for r in args.rates.split(",") if r]
+    if wanted("broker"):
         phase("broker", lambda: broker_limit(bootstrap, args.messages))
+    if wanted("many_agency"):
         phase("many_agency", lambda: many_agency(bootstrap, registry, var, args.messages, port))
+    if wanted("one_client"):
         phase("one_client", lambda: one_client(bootstrap, registry, var, args.one_client, port))
+    if wanted("round_trips"):
         phase(
             "round_trips",
             lambda: roundtrip.measure(bootstrap, var, port, rates, args.rt_seconds),

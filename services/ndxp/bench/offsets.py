@@ -99,6 +99,7 @@ class Offsets:
     def create_topics(self, specs: Iterable[TopicSpec]) -> None:
         """Create the topics of ``specs`` that do not exist yet, with their partitions and
         configs (what ``ndxp router`` would create at start)."""
+        from confluent_kafka import KafkaError, KafkaException
         from confluent_kafka.admin import NewTopic
 
         existing = set(self.admin.list_topics(timeout=30).topics)
@@ -109,7 +110,11 @@ class Offsets:
         ]
         for i in range(0, len(new), 50):
             for future in self.admin.create_topics(new[i : i + 50], request_timeout=60).values():
-                future.result()
+                try:
+                    future.result()
+                except KafkaException as exc:  # made a moment ago, not yet in the metadata
+                    if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                        raise
         if new:  # a broker publishes the newest partitions' leaders a moment later
             self.ends(self.partitions(t.topic for t in new))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -116,6 +117,8 @@ async def answer(p: Any, r: Any, h: list[tuple[str, bytes]]) -> None:
         (wire.H_CLIENT, (header(h, wire.H_CLIENT) or "").encode()),
         (wire.H_SERVICE, service.encode()),
         (wire.H_CORRELATION_ID, request_id.encode()),
+        # the provider's claim of when it answered (the ledger's produced_at; round-trip legs)
+        (wire.H_SENT_AT, str(int(time.time() * 1000)).encode()),
     ]
     member = r.topic[len(wire.EGRESS_PREFIX) :]
     await p.send(wire.ingress_topic(member), body, key=r.key, headers=response)
