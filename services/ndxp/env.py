@@ -33,7 +33,7 @@ REGISTRY_TOPIC = (
 # Router throughput knobs (see services/ndxp/settings.py and the README's benchmarks)
 ROUTER_MAX_POLL_RECORDS = "NDXP_ROUTER_MAX_POLL_RECORDS"  # default 1000
 ROUTER_STREAM_BUFFER = "NDXP_ROUTER_STREAM_BUFFER"  # Faust stream_buffer_maxsize, default 16384
-ROUTER_LINGER_S = "NDXP_ROUTER_LINGER_S"  # producer linger, default 0.005
+ROUTER_LINGER_S = "NDXP_ROUTER_LINGER_S"  # producer linger, default 0 (seconds)
 ROUTER_FETCH_MAX_WAIT_MS = "NDXP_ROUTER_FETCH_MAX_WAIT_MS"  # default 20
 ROUTER_MAX_FETCH_BYTES = "NDXP_ROUTER_MAX_FETCH_BYTES"  # per partition and fetch, default 1 MiB
 ROUTER_DIRECT_DELIVERY = "NDXP_ROUTER_DIRECT_DELIVERY"  # default on; off: Faust's wait_first

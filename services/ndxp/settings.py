@@ -59,7 +59,9 @@ class RouterSettings:
     quotas: bool = True  # enforce the registry's limits (NDXP_QUOTAS=off: routing alone)
     quota_stage: QuotaStageMode = QuotaStageMode.HOME
     # Throughput knobs (see ../shared/STACK.md); concurrency stays 1 per agent (faust#606).
-    producer_linger_s: float = 0.005
+    # 0: a routed request waits for no one (idle round trip p50 29 -> 18 ms); under load the
+    # outbox's batches still fill while the sender is busy (the drain rate did not move)
+    producer_linger_s: float = 0.0
     producer_max_batch_size: int = 256 * 1024
     max_poll_records: int = 1000
     fetch_max_wait_ms: int = 20  # Faust's 1500 throttles a router on many topics

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 
 from ndxp.cli import simulate
-from ndxp.settings import REPO
+from ndxp.paths import REPO
+from ndxp.settings import RouterSettings
 
 sys.path.insert(0, str(REPO / "loadtest"))
 
@@ -22,3 +23,9 @@ def test_the_locust_users_requests_are_sent_at_once_keyed_for_the_inline_stage()
 
 def test_the_simulator_answers_at_once() -> None:
     assert simulate.LINGER_MS == 0
+
+
+def test_the_router_routes_at_once_by_default() -> None:
+    # a routed request, or an answer on its way back, waits for no batch to fill
+    assert RouterSettings().producer_linger_s == 0
+    assert RouterSettings.from_env({}).producer_linger_s == 0
