@@ -36,6 +36,7 @@ ROUTER_STREAM_BUFFER = "NDXP_ROUTER_STREAM_BUFFER"  # Faust stream_buffer_maxsiz
 ROUTER_LINGER_S = "NDXP_ROUTER_LINGER_S"  # producer linger, default 0 (seconds)
 ROUTER_FETCH_MAX_WAIT_MS = "NDXP_ROUTER_FETCH_MAX_WAIT_MS"  # default 20
 ROUTER_MAX_FETCH_BYTES = "NDXP_ROUTER_MAX_FETCH_BYTES"  # per partition and fetch, default 1 MiB
+ROUTER_MAX_FETCH_TOTAL_BYTES = "NDXP_ROUTER_MAX_FETCH_TOTAL_BYTES"  # one fetch, default 8 MiB
 ROUTER_DIRECT_DELIVERY = "NDXP_ROUTER_DIRECT_DELIVERY"  # default on; off: Faust's wait_first
 ROUTER_DELIVERY = "NDXP_ROUTER_DELIVERY"  # runs (default: a fetched run per event) or events
 ROUTER_RUN_BUFFER = "NDXP_ROUTER_RUN_BUFFER"  # runs buffered per stream, default 32

@@ -66,6 +66,9 @@ class RouterSettings:
     max_poll_records: int = 1000
     fetch_max_wait_ms: int = 20  # Faust's 1500 throttles a router on many topics
     max_fetch_bytes: int = 1024 * 1024  # per partition and fetch (Faust consumer_max_fetch_size)
+    # one fetch, all partitions: 8 MiB drained the many-agency backlog as fast as 50 MiB
+    # (aiokafka's default) at 181 MB instead of 328 MB
+    max_fetch_total_bytes: int = 8 * 1024 * 1024
     delivery: DeliveryMode = DeliveryMode.RUNS
     # runs buffered per stream (runs): too few and Faust's flow control pauses the ingress
     # partitions time and again (4: 9,100 msg/s; 32: 18,500 in one sweep)
@@ -134,6 +137,7 @@ _ROUTER_ENV = {
     "stream_buffer_maxsize": env.ROUTER_STREAM_BUFFER,
     "producer_linger_s": env.ROUTER_LINGER_S,
     "fetch_max_wait_ms": env.ROUTER_FETCH_MAX_WAIT_MS,
+    "max_fetch_total_bytes": env.ROUTER_MAX_FETCH_TOTAL_BYTES,
     "max_fetch_bytes": env.ROUTER_MAX_FETCH_BYTES,
     "direct_delivery": env.ROUTER_DIRECT_DELIVERY,
     "delivery": env.ROUTER_DELIVERY,

@@ -216,7 +216,7 @@ EXPECTED: tuple[Expectation, ...] = (
         "async def(self, fun, *args, **kwargs)",
         f"{_FIXES} calls it (InOrder._start)",
     ),
-    # faust_fixes.fetch_max_wait: a short fetch wait instead of Faust's 1,500 ms
+    # faust_fixes.fetch_limits: a short fetch wait instead of Faust's 1,500 ms, a fetch size bound
     Method(
         f"{_THREAD}._create_worker_consumer",
         "def(self, transport)",
@@ -236,6 +236,16 @@ EXPECTED: tuple[Expectation, ...] = (
         "aiokafka.consumer.consumer:AIOKafkaConsumer.start",
         "fetch_max_wait_ms=self._fetch_max_wait_ms",
         f"{_FIXES}: start() must read the overwritten fetch wait",
+    ),
+    Assigned(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer.__init__",
+        "_fetch_max_bytes",
+        f"{_FIXES} overwrites it before start()",
+    ),
+    Calls(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer.start",
+        "fetch_max_bytes=self._fetch_max_bytes",
+        f"{_FIXES}: start() must read the overwritten fetch size",
     ),
     # faust_fixes.idempotent_producer
     Method(

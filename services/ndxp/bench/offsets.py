@@ -14,11 +14,17 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 
 from ndxp.core.topology import TopicSpec
 
 TP = tuple[str, int]
+# what a broker just started answers while it loads its group coordinator
+_COORDINATOR_WAITS = (
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR,
+)
 
 
 class Offsets:
@@ -60,8 +66,16 @@ class Offsets:
         if not wanted:
             return {}
         request = [ConsumerGroupTopicPartitions(group, wanted)]
-        future = self.admin.list_consumer_group_offsets(request, request_timeout=30)
-        result = future[group].result(timeout=60)
+        for attempt in range(30):  # a broker just started is still loading its coordinator
+            try:
+                future = self.admin.list_consumer_group_offsets(request, request_timeout=30)
+                result = future[group].result(timeout=60)
+                break
+            except KafkaException as exc:
+                err = exc.args[0]
+                if attempt == 29 or not (err.retriable() or err.code() in _COORDINATOR_WAITS):
+                    raise
+                time.sleep(1)
         return {(tp.topic, tp.partition): max(tp.offset, 0) for tp in result.topic_partitions}
 
     def lag(self, group: str, tps: Iterable[TP]) -> int:

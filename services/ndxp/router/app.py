@@ -50,7 +50,7 @@ from ndxp.router import route_stage
 from ndxp.router.faust_fixes import (
     deliver_in_order,
     direct_delivery,
-    fetch_max_wait,
+    fetch_limits,
     idempotent_producer,
 )
 from ndxp.router.outbox import Outbox
@@ -120,7 +120,7 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
         app, lambda tp: tp.topic in ingress.topics
     )
 
-    fetch_max_wait(app, settings.fetch_max_wait_ms)
+    fetch_limits(app, settings.fetch_max_wait_ms, settings.max_fetch_total_bytes)
     idempotent_producer(app)
     if settings.direct_delivery:
         direct_delivery(app)
