@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup kafka run stop status cluster cluster-stop faults secure secure-stop secure-status test unit integration lint bench bench-routing bench-ledger synth soak-quota loadtest clean
+.PHONY: help setup kafka run stop status cluster cluster-stop faults secure secure-stop secure-status test unit integration lint bench bench-routing bench-ledger bench-ledger-day synth soak-quota loadtest clean
 
 help:
 	@echo "make run      start Kafka, then the router, the ledger and a provider simulator under supervisord"
@@ -23,6 +23,7 @@ help:
 	@echo "              aiokafka router, ledger ingest, round trips (DAY=1: a national day; TEN_DAYS=1: 10x, long)"
 	@echo "make bench-routing  routing alone vs access checks + quotas (home, inline) vs a plain aiokafka loop, one client"
 	@echo "make bench-ledger  ledger ingest rate, freshness, and report time on a large history"
+	@echo "make bench-ledger-day  ledger ingest, fresh and 100% replays, with 0, 3 M and 30 M rows already in the day"
 	@echo "make synth    fill the ledger with a synthetic 2021-2023 history (SYNTH_ARGS=--scale 0.01)"
 	@echo "make soak-quota  the quota crash tests RUNS=10 times in a row"
 	@echo "make loadtest PROFILE=steady|workday|peak|stress DURATION=60  Locust, verified against the ledger"
@@ -135,6 +136,11 @@ bench-routing: setup
 
 bench-ledger: setup
 	$(BIN)/python -m ndxp.bench.ledger $(BENCH_ARGS)
+
+# The ledger through a national day and beyond (ndxp.bench.ledger_day): 300,000 routed copies
+# ingested, then replayed, with 0, 3 M and 30 M rows already in the day's table (a few minutes).
+bench-ledger-day: setup
+	$(BIN)/python -m ndxp.bench.ledger_day $(BENCH_ARGS)
 
 synth: setup
 	$(BIN)/ndxp ledger synth $(SYNTH_ARGS)

@@ -24,7 +24,7 @@ from ndxp.core.registry import Registry
 
 # Payload bytes are slices of one random buffer: os.urandom per record would cost more than
 # producing it, and random bytes do not compress (no producer here compresses anyway).
-_NOISE = os.urandom(1 << 20)
+NOISE = os.urandom(1 << 20)
 
 
 def progress(text: str) -> None:
@@ -101,8 +101,8 @@ def fill(
     total = 2 * requests
     t0 = time.perf_counter()
     for record in mix.exchanges(run, requests):
-        at = noise_rng.randrange(len(_NOISE) - record.size)
-        value = _NOISE[at : at + record.size]
+        at = noise_rng.randrange(len(NOISE) - record.size)
+        value = NOISE[at : at + record.size]
         while True:
             try:
                 p.produce(record.topic, value, key=record.key, headers=record.headers)

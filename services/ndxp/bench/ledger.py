@@ -3,8 +3,8 @@
 Run: ``make bench-ledger`` (or ``python -m ndxp.bench.ledger --messages 300000 --scale 0.06``).
 
 1. ingest — N routed-message records are written to the egress topics first (as the router
-   writes them: headers, routing time), then a fresh ledger service reads and inserts them
-   all; rows/s is measured from its first insert to its last.
+   writes them: headers, routing time, ingress coordinates), then a fresh ledger service reads
+   and inserts them all; rows/s is measured from its first insert to its last.
 2. freshness — with the ledger running, a stream at a steady rate; for each row,
    ``ingested_at − routed_at`` (routing → visible in the ledger), p50/p99.
 3. report — ``ndxp ledger synth`` builds a history of ≥ 100 M rows at the given scale, then the
@@ -33,10 +33,17 @@ from ndxp.paths import REPO
 
 SERVICE = "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"
 TOPICS = ["ndxp.out.000.00.01.G01", "ndxp.out.000.00.00.H41", "ndxp.out.000.00.18.G12"]
+SOURCE_TOPIC = "ndxp.in.000.00.00.H41"
 
 
-def produce(bootstrap: str, n: int, run: str, rate: float = 0.0) -> None:
+def produce(bootstrap: str, n: int, run: str, first: int, rate: float = 0.0) -> None:
+    """``n`` copies as ``ndxp router`` writes them (:func:`ndxp.router.forwarding.routed`:
+    routing time, route and the ingress coordinates the ledger keys its rows by), of requests
+    from H41's three ingress partitions at offsets from ``first`` up on each (each phase of the
+    bench starts above the last, so that no two copies are one ingress record)."""
     from confluent_kafka import Producer
+
+    from ndxp.router.forwarding import Source, routed
 
     p = Producer(
         {"bootstrap.servers": bootstrap, "linger.ms": 10, "acks": "all", "enable.idempotence": True}
@@ -50,12 +57,20 @@ def produce(bootstrap: str, n: int, run: str, rate: float = 0.0) -> None:
             ("ndxp-kind", b"request"),
             ("ndxp-client", b"VN:GOV:000.00.00.H41:motcua"),
             ("ndxp-service", SERVICE.encode()),
-            ("ndxp-routed-at", str(now).encode()),
-            ("ndxp-route", b"000.00.01.G01"),
         ]
+        source = Source(SOURCE_TOPIC, i % 3, first + i // 3, now)
+        topic = TOPICS[i % 3]
+        route = topic.removeprefix("ndxp.out.")
+        copy = routed(topic, str(i).encode(), payload, headers, route, source, now)
         while True:
             try:
-                p.produce(TOPICS[i % 3], payload, key=str(i).encode(), headers=headers)
+                p.produce(
+                    copy.topic,
+                    copy.value,
+                    key=copy.key,
+                    headers=list(copy.headers),
+                    timestamp=now,
+                )
                 break
             except BufferError:
                 p.poll(0.05)
@@ -122,7 +137,7 @@ def ingest(
     var.mkdir(parents=True, exist_ok=True)
     create_topics(bootstrap, [TopicSpec(t, 3) for t in [*TOPICS, "ndxp.rejected"]])
     run_id = uuid.uuid4().hex[:8]
-    produce(bootstrap, n, run_id)
+    produce(bootstrap, n, run_id, 0)
     ledger = subprocess.Popen(
         [
             str(REPO / ".venv" / "bin" / "ndxp"),
@@ -241,7 +256,7 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> dict[str, Any]:
         # 2. freshness under a steady stream
         fresh = uuid.uuid4().hex[:8]
         n = int(args.fresh_rate * args.fresh_seconds)
-        produce(bootstrap, n, fresh, rate=args.fresh_rate)
+        produce(bootstrap, n, fresh, args.messages, rate=args.fresh_rate)
         where = f"startsWith(message_id, '{fresh}-')"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -129,8 +129,15 @@ class Offsets:
                 except KafkaException as exc:  # made a moment ago, not yet in the metadata
                     if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                         raise
-        if new:  # a broker publishes the newest partitions' leaders a moment later
-            self.ends(self.partitions(t.topic for t in new))
+        if new:
+            # A broker lists the newest topics a moment later (99 egress topics made at once:
+            # the next listing showed 50 of them), and their leaders later still.
+            names = {t.topic for t in new}
+            for _ in range(120):
+                if names <= set(self.admin.list_topics(timeout=30).topics):
+                    break
+                time.sleep(0.5)
+            self.ends(self.partitions(names))
 
     def delete_consumed(self, group: str, tps: Iterable[TP]) -> None:
         """Delete the records of ``tps`` that ``group`` has committed (Kafka's DeleteRecords:
