@@ -85,7 +85,16 @@ def ledger_text() -> str:
         routed("response", "ra", t + 30, t + 30, corr="a"),  # a round trip of 30 ms
         routed("response", "rb", t + 4000, t + 4000, corr="b"),  # one of 4 s
     ]
-    m.on_batch(rows, inserted=4, duplicates=1, quarantined=0, seconds=0.05, now_ms=t + 4300)
+    m.on_batch(
+        rows,
+        inserted=4,
+        duplicates=1,
+        quarantined=0,
+        seconds=0.05,
+        now_ms=t + 4300,
+        dedup_seconds=0.02,
+        dedup_rows_read=7,
+    )
     return m.exposition().decode()
 
 
@@ -165,6 +174,8 @@ def test_the_ledger_counts_rows_freshness_and_lag_per_egress_member() -> None:
     }
     assert samples(text, "ndxp_ledger_freshness_seconds_count") == {(): 4}
     assert samples(text, "ndxp_ledger_batch_rows_count") == {(): 1}
+    assert samples(text, "ndxp_ledger_dedup_seconds_sum") == {(): 0.02}
+    assert samples(text, "ndxp_ledger_dedup_rows_read_total") == {(): 7}
     assert samples(text, "ndxp_ledger_member_lag_records") == {(("member", "000.00.01.G01"),): 11}
     assert sum(samples(text, "ndxp_ledger_consumer_lag_records").values()) == 13
 

@@ -51,6 +51,8 @@ class LedgerSink:
             "batches": 0,
             "last_batch_rows": 0,
             "last_insert_ms": None,
+            "last_dedup_ms": None,  # the duplicate check's part of it
+            "dedup_rows_read": 0,  # rows the duplicate checks read from the table
             "last_insert_at": None,
         }
 
@@ -175,7 +177,14 @@ class LedgerSink:
             # from the last commit and skips them as present. Nothing is lost.
             log.warning("commit after an insert refused (%s); rows are kept", exc)
         self.metrics.on_batch(
-            rows, done.rows, done.duplicates, done.quarantined, elapsed / 1000, time.time() * 1000
+            rows,
+            done.rows,
+            done.duplicates,
+            done.quarantined,
+            elapsed / 1000,
+            time.time() * 1000,
+            done.dedup_seconds,
+            done.dedup_rows_read,
         )
         self.stats["batches"] += 1
         self.stats["rows_inserted"] += done.rows
@@ -183,6 +192,8 @@ class LedgerSink:
         self.stats["rows_quarantined"] += done.quarantined
         self.stats["last_batch_rows"] = len(rows)
         self.stats["last_insert_ms"] = round(elapsed, 1)
+        self.stats["last_dedup_ms"] = round(done.dedup_seconds * 1000, 1)
+        self.stats["dedup_rows_read"] += done.dedup_rows_read
         self.stats["last_insert_at"] = time.time()
         log.debug("inserted %d of %d rows in %.1f ms", done.rows, len(rows), elapsed)
 

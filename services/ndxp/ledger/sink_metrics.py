@@ -55,6 +55,17 @@ class LedgerMetrics:
             registry=self.registry,
             buckets=LATENCY_BUCKETS,
         )
+        self.dedup_seconds = Histogram(
+            "ndxp_ledger_dedup_seconds",
+            "Time of one insert's duplicate check (finding the rows already in the ledger)",
+            registry=self.registry,
+            buckets=LATENCY_BUCKETS,
+        )
+        self.dedup_rows_read = Counter(
+            "ndxp_ledger_dedup_rows_read",
+            "Rows the duplicate checks read from the ledger's table",
+            registry=self.registry,
+        )
         self.freshness = Buckets(LATENCY_BUCKETS)
         self.round_trips = round_trips or RoundTrips()
         self.round_trip = Buckets(ROUND_TRIP_BUCKETS)  # labelled by client member
@@ -68,6 +79,8 @@ class LedgerMetrics:
         quarantined: int,
         seconds: float,
         now_ms: float,
+        dedup_seconds: float = 0.0,
+        dedup_rows_read: int = 0,
     ) -> None:
         """A batch is in the ledger (inserted, then its offsets committed)."""
         self.rows.labels("inserted").inc(inserted)
@@ -75,6 +88,8 @@ class LedgerMetrics:
         self.rows.labels("quarantined").inc(quarantined)
         self.batch_rows.observe(len(rows))
         self.insert_seconds.observe(seconds)
+        self.dedup_seconds.observe(dedup_seconds)
+        self.dedup_rows_read.inc(dedup_rows_read)
         fresh, see, trip = self.freshness.observe, self.round_trips.see, self.round_trip.observe
         for row in rows:
             fresh(max(0.0, now_ms - row[ROUTED_AT]) / 1000)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,12 +46,16 @@ class Inserted:
     rows: int  # new rows in the ledger
     duplicates: int  # already there (a replay)
     quarantined: int  # refused, kept in ndxp.ledger_quarantine with the reason
+    # the duplicate check's part of the insert: its time, and the rows it read from the table
+    dedup_seconds: float = field(default=0.0, compare=False)
+    dedup_rows_read: int = field(default=0, compare=False)
 
 
 class LedgerStore:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self.seen: Seen | None = None  # what the ledger holds, read at the first insert
+        self.rows_read = 0  # rows the duplicate checks have read from the table
         self.embedded = dsn.startswith("chdb:")
         if self.embedded:
             Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
@@ -108,7 +113,10 @@ class LedgerStore:
                 good.append(row)
             else:
                 bad.append((row, problem))
+        t0 = time.perf_counter()
+        read_before = self.rows_read
         present = self.existing(good)
+        dedup_seconds = time.perf_counter() - t0
         fresh = [r for r in good if identity(r) not in present] if present else good
         refused = self._insert_or_split(fresh) if fresh else []
         if fresh:
@@ -121,7 +129,13 @@ class LedgerStore:
                 "ndxp.ledger_quarantine", quarantined, column_names=list(QUARANTINE_COLUMNS)
             )
         duplicates = len(rows) - len(batch) + len(good) - len(fresh)
-        return Inserted(len(fresh) - len(refused), duplicates, len(quarantined))
+        return Inserted(
+            len(fresh) - len(refused),
+            duplicates,
+            len(quarantined),
+            dedup_seconds,
+            self.rows_read - read_before,
+        )
 
     def _insert_or_split(self, rows: list[Row]) -> list[tuple[Row, str]]:
         """Insert ``rows``; return those refused for their data, with the reason."""
@@ -179,6 +193,7 @@ class LedgerStore:
                 + " OR ".join(conditions),
                 parameters=parameters,
             )
+            self.rows_read += len(result.result_rows)
             for t, p, o in result.result_rows:
                 key = (t, int(p), int(o))
                 if key in wanted:
