@@ -7,7 +7,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from ndxp.core.ledger import (
     row_problem,
     unique_rows,
 )
-from ndxp.core.seen import PRESENT, UNKNOWN, Seen
+from ndxp.core.seen import CHUNK_BITS, PRESENT, UNKNOWN, Chunk, Seen, chunk_of
 from ndxp.paths import REPO
 from ndxp.settings import LedgerSettings
 
@@ -159,30 +159,40 @@ class LedgerStore:
         return self._insert_or_split(rows[:half]) + self._insert_or_split(rows[half:])
 
     def existing(self, rows: Sequence[Row]) -> set[tuple[str, int, int]]:
-        """Identities of ``rows`` already in the ledger. Most are known new from memory
-        (:class:`ndxp.core.seen.Seen`); the table is asked only about the others (a replay
-        after a restart), one offset range per ingress partition, read by the table's sort
-        key: the cost follows those rows, not the table."""
+        """Identities of ``rows`` already in the ledger, from memory
+        (:class:`ndxp.core.seen.Seen`). The table is read only where memory cannot say (at
+        or below what it held when this process started: a replay after a restart), each
+        stretch of offsets once, by the table's sort key: the cost follows the rows replayed,
+        not the table, and not the number of batches they come in."""
         seen = self._seen()
         found: set[tuple[str, int, int]] = set()
-        doubtful = []
+        doubtful: dict[Chunk, list[tuple[str, int, int]]] = {}
         for key in map(identity, rows):
             state = seen.state(key)
             if state == PRESENT:
                 found.add(key)
             elif state == UNKNOWN:
-                doubtful.append(key)
+                doubtful.setdefault(chunk_of(key), []).append(key)
         if not doubtful:
             return found
-        spans: dict[tuple[str, int], list[int]] = {}
-        for topic, partition, offset in doubtful:
-            span = spans.setdefault((topic, partition), [offset, offset])
-            span[0], span[1] = min(span[0], offset), max(span[1], offset)
-        wanted = set(doubtful)
-        items = list(spans.items())
-        for i in range(0, len(items), 200):  # keep each query's text small
+        gaps = [
+            (chunk, seen.gap(chunk, min(k[2] for k in keys))) for chunk, keys in doubtful.items()
+        ]
+        for chunk, first, offsets in self._read(gaps):
+            seen.load(chunk, first, offsets)
+            # answered now, before a later chunk's load could push this one out of memory
+            found.update(k for k in doubtful[chunk] if seen.state(k) == PRESENT)
+        return found
+
+    def _read(
+        self, gaps: list[tuple[Chunk, tuple[int, int]]]
+    ) -> Iterator[tuple[Chunk, int, list[int]]]:
+        """The offsets the table holds in each gap: (chunk, first offset of the gap, offsets);
+        a few hundred gaps a query, so that its text stays small."""
+        for i in range(0, len(gaps), 200):
+            part = gaps[i : i + 200]
             conditions, parameters = [], {}
-            for j, ((topic, partition), (first, last)) in enumerate(items[i : i + 200]):
+            for j, ((topic, partition, _), (first, last)) in enumerate(part):
                 conditions.append(
                     f"(source_topic = {{t{j}:String}} AND source_partition = {int(partition)} "
                     f"AND source_offset BETWEEN {int(first)} AND {int(last)})"
@@ -193,12 +203,13 @@ class LedgerStore:
                 + " OR ".join(conditions),
                 parameters=parameters,
             )
-            self.rows_read += len(result.result_rows)
-            for t, p, o in result.result_rows:
-                key = (t, int(p), int(o))
-                if key in wanted:
-                    found.add(key)
-        return found
+            topics, partitions, offsets = result.result_columns or ([], [], [])
+            self.rows_read += len(offsets)
+            held: dict[Chunk, list[int]] = {chunk: [] for chunk, _ in part}
+            for t, p, o in zip(topics, partitions, offsets, strict=True):
+                held[(t, int(p), int(o) >> CHUNK_BITS)].append(int(o))
+            for chunk, (first, _) in part:
+                yield chunk, first, held[chunk]
 
     def _seen(self) -> Seen:
         """What the ledger holds, per ingress partition, as of now (read once)."""
