@@ -76,6 +76,9 @@ def test_a_restarted_ledger_asks_the_table_about_what_it_may_hold(store: LedgerS
     batch = rows(300, "restart", source="ndxp.in.000.03.01.H41")
     assert store.insert(batch[:200]).rows == 200
     restarted = LedgerStore(store.dsn)
+    assert restarted.recall() >= 1  # the service reads it at start, not at the first insert
+    assert restarted.seen is not None
+    assert restarted.seen.floors[("ndxp.in.000.03.01.H41", 0)] == 199
     assert restarted.insert(batch).rows == 100  # 0..199 found in the table, 200..299 new
     assert restarted.insert(batch) == Inserted(0, 300, 0)
     assert count(restarted, "restart") == (300, 300)

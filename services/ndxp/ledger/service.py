@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
@@ -35,6 +36,13 @@ async def serve(settings: LedgerSettings) -> None:
         "ledger %s: schema up to date (%d migration(s) applied now)",
         redact_dsn(settings.ledger_dsn),
         len(applied),
+    )
+    t0 = time.perf_counter()
+    sources = await loop.run_in_executor(db, store.recall)
+    log.info(
+        "ledger holds rows of %d ingress partitions (read in %.2f s)",
+        sources,
+        time.perf_counter() - t0,
     )
     sink = LedgerSink(settings, store, db)
     # analysts' queries: clients and threads of their own, never the ingest's `db` thread

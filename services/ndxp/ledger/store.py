@@ -211,6 +211,13 @@ class LedgerStore:
             for chunk, (first, _) in part:
                 yield chunk, first, held[chunk]
 
+    def recall(self) -> int:
+        """Read what the ledger holds, per ingress partition (the highest offset of each), now
+        rather than at the first insert: the service calls it at start, so that the first
+        batch does not carry a read of the whole table's sort key (0.45 s at 30 M rows).
+        Returns the number of ingress partitions."""
+        return len(self._seen().floors)
+
     def _seen(self) -> Seen:
         """What the ledger holds, per ingress partition, as of now (read once)."""
         if self.seen is None:
