@@ -61,7 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=300_000, help="copies: requests + responses")
     ap.add_argument("--port", type=int, default=9195)
     ap.add_argument("--keep", action="store_true", help="keep the engine folders")
+    ap.add_argument("--table", type=Path, help="print the table (and chart) of a run's JSON")
     args = ap.parse_args(argv)
+    if args.table:
+        done = json.loads(args.table.read_text())
+        chart(done, args.table.with_suffix(".png"))
+        print_table(done, args.table.resolve())
+        return 0
     present = [int(x) for x in args.present.split(",") if x.strip()]
     var = REPO / "var" / "bench-ledger-day"
     stop_broker(args.port, var)  # before its pid file goes with the folder
@@ -186,8 +192,8 @@ def print_table(r: dict[str, Any], out: Path) -> None:
     )
     print(
         f"\n  {'rows present':>12} {'pre-fill':>9} | {'':7}{'rows/s':>8} {'wall':>6} "
-        f"{'batch ms':>9} {'p50':>6} {'max':>6} {'dedup ms':>9} {'max':>6} {'rows/batch':>10} "
-        f"{'read':>9} {'added':>7} {'RSS':>7}"
+        f"{'batch ms: mean':>14} {'p50':>5} {'max':>6} {'dedup ms: mean':>14} {'p50':>5} "
+        f"{'max':>6} {'rows/batch':>10} {'read':>9} {'added':>7} {'RSS':>7}"
     )
     for e in r["runs"]:
         p = e["prefill"]
@@ -197,10 +203,10 @@ def print_table(r: dict[str, Any], out: Path) -> None:
             head = f"{e['present']:>12,} {fill:>9}" if i == 0 else f"{'':>12} {'':>9}"
             print(
                 f"  {head} | {name:7}{_n(x['rows_per_s']):>8} {x['wall_seconds']:>5.1f}s "
-                f"{_n(x['batch_ms_mean']):>9} {_n(x['batch_ms_p50']):>6} "
-                f"{_n(x['batch_ms_max']):>6} {_n(x['dedup_ms_mean']):>9} "
-                f"{_n(x['dedup_ms_max']):>6} {_n(x['batch_rows_mean']):>10} "
-                f"{_n(x['dedup_rows_read']):>9} {added:>7,} "
+                f"{_n(x['batch_ms_mean']):>14} {_n(x['batch_ms_p50']):>5} "
+                f"{_n(x['batch_ms_max']):>6} {_n(x['dedup_ms_mean']):>14} "
+                f"{_n(x.get('dedup_ms_p50')):>5} {_n(x['dedup_ms_max']):>6} "
+                f"{_n(x['batch_rows_mean']):>10} {_n(x['dedup_rows_read']):>9} {added:>7,} "
                 f"{_n(x['peak_rss_mb'], ' MB'):>7}"
             )
             for exit_ in x["restarts"]:
@@ -230,7 +236,8 @@ def chart(r: dict[str, Any], png: Path) -> None:
     runs = r["runs"]
     if not runs:
         return
-    xs = [e["present"] / 1e6 for e in runs]
+    xs = list(range(len(runs)))  # evenly spaced: 0, 3 M and 30 M side by side
+    labels = [f"{e['present'] / 1e6:g} M" if e["present"] else "0" for e in runs]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     for key, name, color in (
         ("fresh", "fresh", "tab:blue"),
@@ -254,12 +261,14 @@ def chart(r: dict[str, Any], png: Path) -> None:
     left.axhline(ROUTER_RATE, color="grey", ls="--", lw=1)
     left.annotate("the router's rate", (xs[0], ROUTER_RATE), fontsize=8, color="grey", va="bottom")
     left.set_ylim(0, None)
-    left.set_xlabel("rows already in the day's table (millions)")
+    left.set_xticks(xs, labels)
+    left.set_xlabel("rows already in the day's table")
     left.set_ylabel("rows per second")
     left.set_title("ledger ingest against the rows present", fontsize=9)
     left.legend(fontsize=8)
     right.set_ylim(0, None)
-    right.set_xlabel("rows already in the day's table (millions)")
+    right.set_xticks(xs, labels)
+    right.set_xlabel("rows already in the day's table")
     right.set_ylabel("ms per batch")
     right.set_title("per-batch time against the rows present", fontsize=9)
     right.legend(fontsize=7)

@@ -155,6 +155,7 @@ def summarize(
         "batch_ms_p50": _quantile(seen, 0.5),
         "batch_ms_max": seen[-1] if seen else None,
         "dedup_ms_mean": round(dedup_mean["mean"] * 1000, 1) if dedup_mean else None,
+        "dedup_ms_p50": _quantile(dedup, 0.5),
         "dedup_ms_max": dedup[-1] if dedup else None,
         "dedup_rows_read": final.get("dedup_rows_read"),
         "peak_rss_mb": proc.peak_rss_mb,
