@@ -22,8 +22,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import KafkaException
-
 from ndxp.bench import procs
 from ndxp.bench.backlog import progress
 from ndxp.bench.offsets import TP, Offsets
@@ -109,11 +107,7 @@ def ingest(
                 break
             if now >= check_at:
                 check_at = now + 0.5
-                try:
-                    lag = offsets.lag(group, tps)
-                except KafkaException:  # a broker just started is still loading its groups
-                    time.sleep(POLL_S)
-                    continue
+                lag = offsets.lag(group, tps)
                 mb = proc.sample() // 1024
                 done = batches[-1]["done"] if batches else 0
                 progress(f"ledger {label}: {done:,} rows done, lag {lag:,}, {mb} MB")
