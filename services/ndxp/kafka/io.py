@@ -23,6 +23,24 @@ def producer(bootstrap: str, auth: KafkaAuth, **kw: object) -> AIOKafkaProducer:
     )
 
 
+async def first_partition(
+    bootstrap: str, topic: str, auth: KafkaAuth
+) -> tuple[AIOKafkaConsumer, TopicPartition]:
+    """A started, group-less consumer assigned partition 0 of ``topic``, positioned at its
+    beginning (a single-partition topic read whole: the registry feed, the seal key)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **auth.aiokafka(),
+    )
+    await consumer.start()
+    tp = TopicPartition(topic, 0)
+    consumer.assign([tp])
+    await consumer.seek_to_beginning(tp)
+    return consumer, tp
+
+
 async def consumer_at_end(
     bootstrap: str, topics: Iterable[str], auth: KafkaAuth
 ) -> AIOKafkaConsumer:

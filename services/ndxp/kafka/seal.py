@@ -16,10 +16,11 @@ import asyncio
 import secrets
 import time
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from ndxp.core.errors import NdxpError
 from ndxp.kafka.auth import KafkaAuth
+from ndxp.kafka.io import first_partition
 
 KEY = b"seal"
 
@@ -45,21 +46,12 @@ async def seal_key(bootstrap: str, topic: str, auth: KafkaAuth, timeout_s: float
 
 async def _first(bootstrap: str, topic: str, auth: KafkaAuth, timeout_s: float) -> bytes | None:
     """The value at the lowest offset of ``topic``'s partition 0, or ``None`` when empty."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        **auth.aiokafka(),
-    )
-    await consumer.start()
+    consumer, tp = await first_partition(bootstrap, topic, auth)
     try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]
         start = (await consumer.beginning_offsets([tp]))[tp]
         if end <= start:
             return None
-        await consumer.seek_to_beginning(tp)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             batch = await consumer.getmany(tp, timeout_ms=500, max_records=1)

@@ -7,10 +7,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from ndxp.core.registry import Registry, RegistryError
 from ndxp.kafka.auth import KafkaAuth
+from ndxp.kafka.io import first_partition
 from ndxp.registry_file import parse_registry
 
 log = logging.getLogger("ndxp.registry")
@@ -23,17 +22,8 @@ async def follow(
     apply: Callable[[Registry], Awaitable[None]],
     auth: KafkaAuth,
 ) -> None:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        **auth.aiokafka(),
-    )
-    await consumer.start()
+    consumer, tp = await first_partition(bootstrap, topic, auth)
     try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
         while True:
             batch = await consumer.getmany(tp, timeout_ms=1000)
             records = batch.get(tp, [])
