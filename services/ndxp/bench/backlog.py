@@ -80,6 +80,16 @@ def producer(bootstrap: str, linger_ms: int = 20) -> Any:
     )
 
 
+def produce(p: Any, topic: str, value: bytes | None, **kw: Any) -> None:
+    """``p.produce`` (confluent-kafka), waiting while the client's queue is full."""
+    while True:
+        try:
+            p.produce(topic, value, **kw)
+            return
+        except BufferError:
+            p.poll(0.05)
+
+
 def fill(
     bootstrap: str,
     registry: Registry,
@@ -103,12 +113,7 @@ def fill(
     for record in mix.exchanges(run, requests):
         at = noise_rng.randrange(len(NOISE) - record.size)
         value = NOISE[at : at + record.size]
-        while True:
-            try:
-                p.produce(record.topic, value, key=record.key, headers=record.headers)
-                break
-            except BufferError:
-                p.poll(0.05)
+        produce(p, record.topic, value, key=record.key, headers=record.headers)
         n += 1
         size += record.size
         if n % 10_000 == 0:

@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ndxp.bench import backlog
 from ndxp.bench.broker import create_topics, own_broker
 from ndxp.bench.routing import progress
 from ndxp.paths import REPO
@@ -62,18 +63,9 @@ def produce(bootstrap: str, n: int, run: str, first: int, rate: float = 0.0) -> 
         topic = TOPICS[i % 3]
         route = topic.removeprefix("ndxp.out.")
         copy = routed(topic, str(i).encode(), payload, headers, route, source, now)
-        while True:
-            try:
-                p.produce(
-                    copy.topic,
-                    copy.value,
-                    key=copy.key,
-                    headers=list(copy.headers),
-                    timestamp=now,
-                )
-                break
-            except BufferError:
-                p.poll(0.05)
+        backlog.produce(
+            p, copy.topic, copy.value, key=copy.key, headers=list(copy.headers), timestamp=now
+        )
         if rate:
             ahead = i / rate - (time.perf_counter() - t0)
             if ahead > 0:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ndxp.bench.backlog import NOISE, producer, progress
+from ndxp.bench.backlog import NOISE, produce, producer, progress
 from ndxp.bench.mix import Mix, Record, destinations
 from ndxp.bench.offsets import TP, Offsets
 from ndxp.core import wire
@@ -108,20 +108,16 @@ def write(
         copy = routed(
             item.topic, record.key, value, record.headers, item.route, source, received + 2
         )
-        while True:
-            try:
-                p.produce(
-                    copy.topic,
-                    copy.value,
-                    key=copy.key,
-                    headers=list(copy.headers),
-                    partition=item.partition,
-                    timestamp=received,
-                    on_delivery=delivered,
-                )
-                break
-            except BufferError:
-                p.poll(0.05)
+        produce(
+            p,
+            copy.topic,
+            copy.value,
+            key=copy.key,
+            headers=list(copy.headers),
+            partition=item.partition,
+            timestamp=received,
+            on_delivery=delivered,
+        )
         rows = kept.setdefault(item.source, [])
         if len(rows) < templates:
             row = ledger_row(copy.topic, item.partition, 0, received, value, copy.headers)

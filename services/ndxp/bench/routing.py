@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ndxp.bench.backlog import produce
 from ndxp.core import wire
 from ndxp.core.topology import TopicSpec, topics_for
 from ndxp.paths import DEFAULT_REGISTRY, REPO
@@ -64,13 +65,8 @@ def fill(bootstrap: str, topic: str, n: int, size: int, run: str, spread: bool =
             ("ndxp-client", CLIENT.encode()),
             ("ndxp-service", SERVICE.encode()),
         ]
-        while True:
-            try:
-                key = str(i % 1000).encode() if spread else CLIENT.encode()
-                p.produce(topic, payload, key=key, headers=headers)
-                break
-            except BufferError:
-                p.poll(0.05)
+        key = str(i % 1000).encode() if spread else CLIENT.encode()
+        produce(p, topic, payload, key=key, headers=headers)
         if i % 20000 == 0:
             p.poll(0)
             progress(f"filling {topic}: {i:,}/{n:,}")
