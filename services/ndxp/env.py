@@ -10,6 +10,9 @@ REPLICATION = "NDXP_REPLICATION"  # replicas of each topic ndxp creates, default
 ROUTER_GROUP = "NDXP_ROUTER_GROUP"  # the router's consumer group / Faust app id
 ROUTER_WEB_PORT = "NDXP_ROUTER_WEB_PORT"  # health endpoint port, default 6066
 VAR = "NDXP_VAR"  # runtime folder (data, logs, pid files), default <repo>/var
+# "on" (default): every consumer of an ndxp process fetches with incremental fetch sessions
+# (ndxp.kafka.fetch_session); "off": aiokafka's own session-less fetches
+FETCH_SESSIONS = "NDXP_FETCH_SESSIONS"
 LOG_LEVEL = "NDXP_LOG_LEVEL"  # default INFO
 LOG_FORMAT = "NDXP_LOG_FORMAT"  # json (default) or text
 REGISTRY_RELOAD_S = "NDXP_REGISTRY_RELOAD_S"  # how often the router checks the registry file

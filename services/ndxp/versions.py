@@ -106,6 +106,7 @@ _PRODUCER = "faust.transport.drivers.aiokafka:Producer"  # the class of ``app.pr
 _ACCUMULATOR = "aiokafka.producer.message_accumulator:MessageAccumulator"
 _BATCH = "aiokafka.producer.message_accumulator:MessageBatch"
 _RECORDS = "kafka/records.py"
+_SESSIONS = "kafka/fetch_session.py"
 _FIXES = "router/faust_fixes.py"
 _RUNS = "router/runs.py"
 _OUTBOX = "router/outbox.py"
@@ -135,6 +136,46 @@ EXPECTED: tuple[Expectation, ...] = (
         "aiokafka.consumer.fetcher:Fetcher._proc_fetch_request",
         "records = MemoryRecords(part_data[-1])",
         f"{_RECORDS}: the fetcher must look the name up at each fetch, where ndxp put its own",
+    ),
+    # kafka/fetch_session.py install(): every consumer of the process fetches with sessions
+    Method(
+        "aiokafka.consumer.fetcher:Fetcher._get_actions_per_node",
+        "def(self, assignment)",
+        f"{_SESSIONS} replaces it: it wraps the fetch requests it returns (first item)",
+    ),
+    Calls(
+        "aiokafka.consumer.fetcher:Fetcher._fetch_requests_routine",
+        "self._get_actions_per_node(assignment)",
+        f"{_SESSIONS}: the fetch loop must build its requests through the replaced method",
+    ),
+    Calls(
+        "aiokafka.consumer.fetcher:Fetcher._proc_fetch_request",
+        "response = await self._client.send(node_id, request)",
+        f"{_SESSIONS}: the answer must come through the fetcher's client, which ndxp wraps",
+    ),
+    Calls(
+        "aiokafka.consumer.fetcher:Fetcher._proc_fetch_request",
+        "for topic, partitions in request.topics:",
+        f"{_SESSIONS}: offsets are checked against what the request wanted, not what it sent",
+    ),
+    Assigned("aiokafka.consumer.fetcher:Fetcher.__init__", "_client", f"{_SESSIONS} wraps it"),
+    Method(
+        "aiokafka.protocol.fetch:FetchRequest.__init__",
+        "def(self, max_wait_time, min_bytes, max_bytes, isolation_level, topics, rack_id=)",
+        f"{_SESSIONS} builds its request from aiokafka's",
+    ),
+    Method(
+        "aiokafka.protocol.fetch:FetchRequest.build",
+        "def(self, request_struct_class)",
+        f"{_SESSIONS} overrides it for v7 and later",
+    ),
+    *(
+        Assigned("aiokafka.protocol.fetch:FetchRequest.__init__", name, f"{_SESSIONS} reads it")
+        for name in ("_max_wait_ms", "_min_bytes", "_max_bytes", "_isolation_level", "_rack_id")
+    ),
+    Attribute(
+        "aiokafka.protocol.fetch:FetchRequest_v11.SCHEMA",
+        f"{_SESSIONS} encodes v7-v11 requests with session id, epoch and forgotten partitions",
     ),
     # faust_fixes.deliver_in_order: read offsets off, commits from the in-order guard
     Assigned(

@@ -84,7 +84,8 @@ def test_another_version_is_refused_naming_it_and_who_relies_on_it() -> None:
 
     assert _one(check(installed=installed)) == (
         "aiokafka 0.15.0 installed, ndxp was verified with 0.14.0 "
-        "(kafka/io.py, kafka/records.py, router/faust_fixes.py, router/outbox.py "
+        "(kafka/fetch_session.py, kafka/io.py, kafka/records.py, router/faust_fixes.py, "
+        "router/outbox.py "
         "patch or read its internals)"
     )
 
@@ -269,6 +270,11 @@ NOT_THEIRS = {
     # the bench's own: the Locust client's hooks it taps, its tally of copies
     "_answer": "loadtest/kafka_client.KafkaClient's own (ndxp.bench.caller taps it)",
     "_delivered": "loadtest/kafka_client.KafkaClient's own (ndxp.bench.caller taps it)",
+    "_ndxp_sessions": "ndxp.kafka.fetch_session's own attribute on aiokafka's fetcher",
+    **{
+        f: "ndxp.core.fetch_session.SessionStats' own field"
+        for f in ("full", "incremental", "dropped")
+    },
     **{
         f: "ndxp.bench.copies.Copies' own field"
         for f in ("routed", "notices", "dead_letters", "first_ms", "last_ms", "without_source")
@@ -354,7 +360,8 @@ def test_ndxp_router_refuses_to_start_with_the_guards_line(tmp_path: Path) -> No
     assert proc.returncode == EX_CONFIG, proc.stderr
     assert proc.stderr.splitlines() == [
         "ndxp: refusing to start: aiokafka 0.14.0 installed, ndxp was verified with 0.13.0 "
-        "(kafka/io.py, kafka/records.py, router/faust_fixes.py, router/outbox.py "
+        "(kafka/fetch_session.py, kafka/io.py, kafka/records.py, router/faust_fixes.py, "
+        "router/outbox.py "
         "patch or read its internals)"
     ]
     assert proc.stdout == ""

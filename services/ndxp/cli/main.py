@@ -23,11 +23,17 @@ def main(argv: list[str] | None = None) -> int:
     for module in (router_cmd, client, simulate, registry_cmd, ledger_cmd, secure_cmd):
         module.register(sub)
     args = parser.parse_args(argv)
-    from ndxp.kafka import records
+    import os
+
+    from ndxp import env
+    from ndxp.kafka import fetch_session, records
 
     # Every consumer ndxp runs (the router's, the ledger's, the simulator's, ndxp tail/send
-    # --wait) reads a record whose header names are not UTF-8 instead of stopping on it.
+    # --wait) reads a record whose header names are not UTF-8 instead of stopping on it,
+    # and fetches with incremental fetch sessions (unless NDXP_FETCH_SESSIONS=off).
     records.install()
+    if os.environ.get(env.FETCH_SESSIONS, "on").lower() != "off":
+        fetch_session.install()
     try:
         result = args.func(args)
         if asyncio.iscoroutine(result):

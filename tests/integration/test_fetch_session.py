@@ -1,0 +1,149 @@
+"""Incremental fetch sessions against the real broker: an aiokafka consumer with
+:func:`ndxp.kafka.fetch_session.install` gets every record once, in order, through full and
+incremental fetches — while partitions are paused and resumed (forgotten, then added again),
+after a seek back, after a change of assignment, and after the broker refuses its session."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from ndxp.core.fetch_session import FetchSession
+from ndxp.kafka import fetch_session
+from ndxp.kafka.fetch_session import SessionHolder
+
+from .conftest import Broker
+from .kafka_tools import producer
+
+pytestmark = pytest.mark.integration
+
+PARTITIONS = 40
+
+
+@pytest.fixture
+def sessions() -> Iterator[None]:
+    fetch_session.install()
+    try:
+        yield
+    finally:
+        fetch_session.uninstall()
+
+
+def produce(bootstrap: str, topic: str, per_partition: int, tag: str) -> None:
+    p = producer(bootstrap)
+    for i in range(per_partition):
+        for part in range(PARTITIONS):
+            p.produce(topic, f"{tag}-{part}-{i}".encode(), partition=part)
+    assert p.flush(30) == 0
+
+
+async def create(bootstrap: str, topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
+    finally:
+        await admin.close()
+
+
+async def read(
+    consumer: AIOKafkaConsumer, count: int, timeout_s: float = 30
+) -> list[tuple[int, int, bytes]]:
+    got: list[tuple[int, int, bytes]] = []
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while len(got) < count and asyncio.get_running_loop().time() < deadline:
+        for tp, records in (await consumer.getmany(timeout_ms=200)).items():
+            got += [(tp.partition, r.offset, r.value) for r in records]
+    await asyncio.sleep(0.3)  # anything more would come now
+    for tp, records in (await consumer.getmany(timeout_ms=200)).items():
+        got += [(tp.partition, r.offset, r.value) for r in records]
+    return got
+
+
+def in_order_once(got: list[tuple[int, int, bytes]]) -> bool:
+    by_partition: dict[int, list[int]] = {}
+    for partition, offset, _ in got:
+        by_partition.setdefault(partition, []).append(offset)
+    return all(offs == list(range(offs[0], offs[0] + len(offs))) for offs in by_partition.values())
+
+
+def holder(consumer: AIOKafkaConsumer) -> SessionHolder:
+    h = consumer._fetcher._ndxp_sessions
+    assert isinstance(h, SessionHolder)
+    return h
+
+
+def test_every_record_once_in_order_through_incremental_fetches(
+    kafka: Broker, sessions: None
+) -> None:
+    async def run() -> None:
+        topic = f"fs-{uuid.uuid4().hex[:8]}"
+        await create(kafka.bootstrap, topic)
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=kafka.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=20,
+            max_partition_fetch_bytes=4096,
+        )
+        await consumer.start()
+        try:
+            consumer.assign(tps)
+            produce(kafka.bootstrap, topic, 50, "a")
+            got = await read(consumer, 50 * PARTITIONS)
+            assert len(got) == 50 * PARTITIONS and in_order_once(got)
+            h = holder(consumer)
+            node = next(iter(h.by_node))
+            assert h.by_node[node].id != 0  # the broker opened a session ...
+            assert h.stats.incremental > h.stats.full >= 1  # ... and it was used
+            assert h.stats.dropped == 0
+
+            # paused partitions are forgotten by the broker; resumed, they come back
+            paused = tps[: PARTITIONS // 2]
+            consumer.pause(*paused)
+            produce(kafka.bootstrap, topic, 10, "b")
+            got = await read(consumer, 10 * (PARTITIONS // 2))
+            assert {p for p, _, _ in got} == set(range(PARTITIONS // 2, PARTITIONS))
+            assert len(got) == 10 * (PARTITIONS // 2)
+            consumer.resume(*paused)
+            got = await read(consumer, 10 * (PARTITIONS // 2))
+            assert {p for p, _, _ in got} == set(range(PARTITIONS // 2))
+            assert len(got) == 10 * (PARTITIONS // 2) and in_order_once(got)
+            assert next(v for p, _, v in got if p == 0) == b"b-0-0"
+
+            # a seek back is sent to the broker: the partition is read again from there
+            consumer.seek(tps[3], 0)
+            got = await read(consumer, 60)
+            assert [o for p, o, _ in got if p == 3] == list(range(60))
+            assert all(p == 3 for p, _, _ in got)
+
+            # the broker forgets a session it is asked about out of turn: a full fetch opens
+            # a new one and nothing is lost
+            consumer.pause(*tps)  # no fetch in flight to move the session on meanwhile
+            await asyncio.sleep(0.5)
+            stale = h.by_node[node]
+            h.by_node[node] = FetchSession(stale.id, stale.epoch + 5, stale.held)
+            consumer.resume(*tps)
+            produce(kafka.bootstrap, topic, 5, "c")
+            got = await read(consumer, 5 * PARTITIONS)
+            assert len(got) == 5 * PARTITIONS and in_order_once(got)
+            assert h.stats.dropped >= 1 and h.by_node[node].id not in (0, stale.id)
+
+            # a new assignment (read from the start again: no committed offsets): the
+            # partitions no longer read are forgotten, none lost
+            consumer.assign(tps[:5])
+            produce(kafka.bootstrap, topic, 5, "d")
+            got = await read(consumer, 5 * 70)
+            assert sorted({p for p, _, _ in got}) == [0, 1, 2, 3, 4]
+            assert len(got) == 5 * 70 and in_order_once(got)  # a 50, b 10, c 5, d 5 each
+            assert set(h.by_node[node].held) == {(topic, p) for p in range(5)}
+        finally:
+            await consumer.stop()
+
+    asyncio.run(run())
