@@ -10,17 +10,19 @@ run on one broker, every rate next to a baseline of the same run.
    own (:mod:`ndxp.bench.drain`): the plain aiokafka router (:mod:`ndxp.bench.plain`, the
    baseline) and ``ndxp router`` at its **default settings**, each twice and interleaved (the
    box's speed drifts within a run), the ledger ingesting that router's copies, and — to show
-   where the cost is — ``ndxp router`` with ``NDXP_QUOTAS=off`` and with
-   ``NDXP_QUOTA_STAGE=inline``. msg/s, the ratio to the mean of the baseline's runs, peak RSS,
-   refusals (by limit), loss and duplicates counted on the copies, and any worker exit (a
-   worker that exits is started again, as the platform does, and the exit reported).
+   where the cost is — ``ndxp router`` with ``NDXP_QUOTAS=off``, with
+   ``NDXP_QUOTA_STAGE=inline`` and with ``NDXP_FETCH_SESSIONS=off``. msg/s, the ratio to the
+   mean of the baseline's runs, peak RSS, refusals (by limit), loss and duplicates counted on
+   the copies, and any worker exit (a worker that exits is started again, as the platform
+   does, and the exit reported).
 3. **One client, one partition** (the case the README's figures once came from, secondary):
    100,000 requests of 512 B of one client on its partition, the bench client's limits raised
    so that it is checked but never refused; the plain loop and ``ndxp router`` at defaults.
 4. **Round trips** (:mod:`ndxp.bench.roundtrip`): request produced → routed → ``ndxp
    simulate`` (service time 0) → response routed → consumed by the Locust user's client, at
    idle and at 1,000 tx/s over the mix; p50/p90/p99/max and where the time goes; then the same
-   through the plain aiokafka router, the baseline of the same run.
+   with the router's fetch sessions off, and through the plain aiokafka router, the baseline
+   of the same run.
 5. **National days** (:mod:`ndxp.bench.day`): ``--day`` one day (1.5 M requests and their
    responses) through router and ledger, counted in the ledger; ``--ten-days`` a 10× day.
 
@@ -59,6 +61,7 @@ PERF_TOPIC = "ndxp.bench.perf"
 CONTEXT = (  # not the defaults: where the default's cost is
     ("quotas off", {"NDXP_QUOTAS": "off"}),
     ("inline quota stage", {"NDXP_QUOTA_STAGE": "inline"}),
+    ("no fetch sessions", {"NDXP_FETCH_SESSIONS": "off"}),  # aiokafka's own fetches
 )
 
 
@@ -141,6 +144,12 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         phase(
             "round_trips",
             lambda: roundtrip.measure(bootstrap, var, port, rates, args.rt_seconds),
+        )
+        phase(
+            "round_trips_no_sessions",
+            lambda: roundtrip.measure(
+                bootstrap, var, port, rates, args.rt_seconds, {"NDXP_FETCH_SESSIONS": "off"}
+            ),
         )
         phase(
             "round_trips_plain",

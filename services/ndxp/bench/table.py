@@ -74,7 +74,11 @@ def print_table(r: dict[str, Any], out: Path) -> None:
             f"    {'router':10} {'req/s':>6} {'answered':>9} {'p50':>6} {'p90':>6} {'p99':>6} "
             f"{'max':>6}   p50 of each leg: " + " | ".join(names)
         )
-        runs = [("ndxp", r["round_trips"]), ("plain", r.get("round_trips_plain"))]
+        runs = [
+            ("ndxp", r["round_trips"]),
+            ("no sessns", r.get("round_trips_no_sessions")),  # the router's, for comparison
+            ("plain", r.get("round_trips_plain")),
+        ]
         for who, rt in runs:
             for x in (rt or {}).get("by_rate", []):
                 t = x["round_trip_ms"]
