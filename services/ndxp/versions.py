@@ -225,6 +225,11 @@ EXPECTED: tuple[Expectation, ...] = (
     Method(f"{_CONSUMER}.earliest_offsets", "async def(self, *partitions)", f"{_FIXES} calls it"),
     Method(f"{_CONSUMER}.seek", "async def(self, partition, offset)", f"{_FIXES} calls it"),
     Method(f"{_CONSUMER}.highwater", "def(self, tp)", f"{_FIXES} and {_RUNS} call it"),
+    Method(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer.position",
+        "async def(self, partition)",
+        f"{_FIXES} calls it on the consumer thread (InOrder.sweep: fetched past the next offset?)",
+    ),
     Method(f"{_CONSUMER}.assignment", "def(self)", f"{_FIXES} calls it"),
     Method(
         f"{_CONSUMER}.on_partitions_assigned",

@@ -36,11 +36,17 @@ class FakeThread:
     def seek(self, tp: Any, offset: int) -> None:
         assert self.in_thread, "aiokafka's seek called outside the consumer thread"
         self.consumer.seeks.append((tp, offset))
+        self.consumer.fetch_at[tp] = offset
+
+    async def position(self, tp: Any) -> int:
+        assert self.in_thread, "aiokafka's position read outside the consumer thread"
+        return self.consumer.fetch_at[tp]
 
     async def call_thread(self, fn: Any, *args: Any) -> Any:
         self.in_thread = True
         try:
-            return fn(*args)
+            result = fn(*args)
+            return (await result) if asyncio.iscoroutine(result) else result
         finally:
             self.in_thread = False
 
@@ -49,6 +55,7 @@ class FakeConsumer:
     def __init__(self) -> None:
         self.seeks: list[tuple[Any, int]] = []
         self.high: dict[Any, int] = {}
+        self.fetch_at: dict[Any, int] = {}  # aiokafka's fetch position
         self._thread = FakeThread(self)
 
     async def seek(self, tp: Any, offset: int) -> None:
@@ -161,6 +168,7 @@ def test_an_idle_partition_fetched_past_is_sought_back() -> None:
     asyncio.run(order.sweep())
     assert consumer.seeks == []  # nothing past the next offset
     consumer.high[A] = 80  # Faust dropped the tail of a batch: nothing more arrives
+    consumer.fetch_at[A] = 80
     asyncio.run(order.sweep())
     assert consumer.seeks == []  # not idle long enough yet
     order.progress[A] -= InOrder.IDLE_S + 1
@@ -182,9 +190,28 @@ def test_a_partition_whose_fetched_records_wait_in_the_stream_is_not_sought() ->
     assert consumer.seeks == []
     assert run(order, list(range(50, 80))) == list(range(50, 80))
     consumer.high[A] = 90  # processed all of it, then 80..89 never came: dropped
+    consumer.fetch_at[A] = 90
     order.progress[A] -= InOrder.IDLE_S + 1
     asyncio.run(order.sweep())
     assert consumer.seeks == [(A, 80)]
+
+
+def test_a_partition_not_fetched_yet_is_not_sought() -> None:
+    """Under a backlog on hundreds of partitions, the fetch bound serves a few partitions at
+    a time: one can wait its turn longer than the idle time. Nothing was fetched past the
+    next offset, so nothing was dropped. (Seeking it anyway threw the fetcher's work away:
+    875 seeks in a national day.)"""
+    consumer = FakeConsumer()
+    order = tracker(consumer)
+    order.on_bases({A: 50})
+    consumer.high[A] = 80_000
+    consumer.fetch_at[A] = 50  # the fetcher has not got to it
+    order.progress[A] -= InOrder.QUEUED_S + 1
+    asyncio.run(order.sweep())
+    assert consumer.seeks == []
+    consumer.fetch_at[A] = 51  # one record fetched and never delivered: dropped
+    asyncio.run(order.sweep())
+    assert consumer.seeks == [(A, 50)]
 
 
 def test_lag_counts_what_waits_after_the_next_offset() -> None:
