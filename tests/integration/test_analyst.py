@@ -246,6 +246,22 @@ def test_limits_stop_runaway_queries(store: LedgerStore) -> None:
         analyst.close()
 
 
+def test_a_grouping_larger_than_the_memory_limit_goes_on_on_disk(store: LedgerStore) -> None:
+    """The report's id collisions group a month's rows by message id: 3 M distinct keys
+    here, past a 64 MiB limit (the engine's external aggregation)."""
+    from ndxp.ledger.analyst import Analyst
+
+    analyst = Analyst(LedgerSettings(dsn=store.dsn, sql_max_memory_bytes=64 * 2**20))
+    try:
+        _, [(groups,)] = analyst.read(
+            "SELECT count() FROM (SELECT toString(number) AS id, groupUniqArray(number % 7) AS m,"
+            " count() AS n FROM numbers(3000000) GROUP BY id HAVING n > 0)"
+        )
+        assert groups == 3_000_000
+    finally:
+        analyst.close()
+
+
 def test_the_default_result_limit_applies_to_every_reader(store: LedgerStore) -> None:
     with pytest.raises(NdxpError, match="TOO_MANY_ROWS"):
         store.read("SELECT number FROM numbers(200000)")
