@@ -51,3 +51,6 @@ KAFKA_USER = "NDXP_KAFKA_USER"  # the principal: a member's code, ndxp-router, n
 KAFKA_PASSWORD_FILE = "NDXP_KAFKA_PASSWORD_FILE"  # a file holding the password (preferred)
 KAFKA_PASSWORD = "NDXP_KAFKA_PASSWORD"  # the password itself
 KAFKA_SSL_CAFILE = "NDXP_KAFKA_SSL_CAFILE"  # SASL_SSL: CA bundle (default: the system's)
+GATEWAY_HOST = "NDXP_GATEWAY_HOST"  # the X-Road REST gateway's address, default 127.0.0.1
+GATEWAY_PORT = "NDXP_GATEWAY_PORT"  # its port, default 8080
+GATEWAY_TIMEOUT_S = "NDXP_GATEWAY_TIMEOUT_S"  # seconds a call waits for its answer, default 30

@@ -253,7 +253,42 @@ _CLIENT_ENV = {
     "var": env.VAR,
 }
 
-_S = TypeVar("_S", RouterSettings, LedgerSettings, ClientSettings)
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """``ndxp gateway``: the X-Road REST gateway for members without a Kafka client. It
+    writes their calls to their ingress topics and reads the answers on their egress topics
+    (one reply consumer per gateway process, never one per call)."""
+
+    bootstrap: str = DEFAULT_BOOTSTRAP
+    auth: KafkaAuth = field(default_factory=KafkaAuth)  # PLAINTEXT unless NDXP_KAFKA_* say
+    registry_path: Path = DEFAULT_REGISTRY
+    var: Path = DEFAULT_VAR
+    host: str = "127.0.0.1"
+    port: int = 8080
+    timeout_s: float = 30.0  # a call with no answer by then is answered 504
+    max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES  # a larger body is answered 413
+    max_pending: int = 20_000  # calls waiting for an answer at once; more are answered 503
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> GatewaySettings:
+        return _from_env(cls(), _GATEWAY_ENV, environ, overrides)
+
+
+_GATEWAY_ENV = {
+    "bootstrap": env.BOOTSTRAP,
+    "registry_path": env.REGISTRY,
+    "var": env.VAR,
+    "host": env.GATEWAY_HOST,
+    "port": env.GATEWAY_PORT,
+    "timeout_s": env.GATEWAY_TIMEOUT_S,
+    "max_value_bytes": env.MAX_VALUE_BYTES,
+}
+
+_S = TypeVar("_S", RouterSettings, LedgerSettings, ClientSettings, GatewaySettings)
 
 
 def _from_env(

@@ -14,13 +14,21 @@ from ndxp.core.errors import NdxpError
 def main(argv: list[str] | None = None) -> int:
     from aiokafka.errors import KafkaError
 
-    from ndxp.cli import client, ledger_cmd, registry_cmd, router_cmd, secure_cmd, simulate
+    from ndxp.cli import (
+        client,
+        gateway_cmd,
+        ledger_cmd,
+        registry_cmd,
+        router_cmd,
+        secure_cmd,
+        simulate,
+    )
 
     parser = argparse.ArgumentParser(
         prog="ndxp", description="National data exchange router on Kafka."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (router_cmd, client, simulate, registry_cmd, ledger_cmd, secure_cmd):
+    for module in (router_cmd, client, simulate, registry_cmd, ledger_cmd, secure_cmd, gateway_cmd):
         module.register(sub)
     args = parser.parse_args(argv)
     import os

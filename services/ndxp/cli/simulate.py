@@ -109,6 +109,10 @@ async def answer(p: Any, r: Any, h: list[tuple[str, bytes]]) -> None:
             "simulated": True,
             "service": service,
             "request_bytes": len(r.value or b""),
+            # an HTTP call through the gateway: what the provider was asked (no payload)
+            "method": header(h, wire.H_HTTP_METHOD),
+            "path": header(h, wire.H_HTTP_PATH),
+            "query": header(h, wire.H_HTTP_QUERY),
         }
     )
     response = [
@@ -119,6 +123,8 @@ async def answer(p: Any, r: Any, h: list[tuple[str, bytes]]) -> None:
         (wire.H_CORRELATION_ID, request_id.encode()),
         # the provider's claim of when it answered (the ledger's produced_at; round-trip legs)
         (wire.H_SENT_AT, str(int(time.time() * 1000)).encode()),
+        (wire.H_HTTP_STATUS, b"200"),  # what the X-Road gateway answers with
+        ("content-type", b"application/json"),
     ]
     member = r.topic[len(wire.EGRESS_PREFIX) :]
     await p.send(wire.ingress_topic(member), body, key=r.key, headers=response)

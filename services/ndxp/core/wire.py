@@ -20,7 +20,30 @@ H_CORRELATION_ID = "ndxp-correlation-id"
 # platform's time is the broker's: ingress topics stamp each record when they append it
 # (LogAppendTime), and that is the Kafka timestamp of every copy the router writes.
 H_SENT_AT = "ndxp-sent-at"
-SENDER_HEADERS = (H_ID, H_KIND, H_CLIENT, H_SERVICE, H_CORRELATION_ID, H_SENT_AT)
+# Optional: an HTTP call carried across Kafka (the X-Road REST gateway, ndxp.core.xroad): the
+# request line, and on a response the provider's status; X-Road's optional user headers.
+H_HTTP_METHOD = "ndxp-http-method"
+H_HTTP_PATH = "ndxp-http-path"  # the path after the service id, as sent ("" or "/...")
+H_HTTP_QUERY = "ndxp-http-query"  # the raw query string, as sent (without "?")
+H_HTTP_STATUS = "ndxp-http-status"  # on a response: the HTTP status to answer with
+H_USER_ID = "ndxp-user-id"  # X-Road-UserId: the official whose action caused the request
+H_ISSUE = "ndxp-issue"  # X-Road-Issue: the case or document that caused it
+H_REPRESENTED_PARTY = "ndxp-represented-party"  # X-Road-Represented-Party
+SENDER_HEADERS = (
+    H_ID,
+    H_KIND,
+    H_CLIENT,
+    H_SERVICE,
+    H_CORRELATION_ID,
+    H_SENT_AT,
+    H_HTTP_METHOD,
+    H_HTTP_PATH,
+    H_HTTP_QUERY,
+    H_HTTP_STATUS,
+    H_USER_ID,
+    H_ISSUE,
+    H_REPRESENTED_PARTY,
+)
 
 # Headers only the router sets; a sender that sets one is refused (MALFORMED).
 H_ROUTED_AT = "ndxp-routed-at"

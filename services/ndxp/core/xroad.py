@@ -1,0 +1,304 @@
+"""The X-Road Message Protocol for REST (r1) as ndxp speaks it: identifiers on the URL and in
+``X-Road-Client``, the headers a call carries across Kafka, the request hash, and ndxp's
+rejections as X-Road errors. Pure; the gateway (:mod:`ndxp.gateway`) does the I/O.
+schemas/WIRE.md ("Callers over HTTP") documents every rule here, and where ndxp differs.
+
+Identifiers. X-Road names a service ``INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE``; an ndxp service
+id has a version as well (``VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1``). The version goes
+into the service code after a ``~`` (``tra-cuu-cong-dan~v1``): ``~`` is unreserved in URIs, X-Road
+allows it in identifiers, and ndxp codes never contain it, so the rule is reversible. Each
+segment is percent-encoded UTF-8 on the wire and decoded one by one (an encoded ``/`` stays
+inside its segment)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote, unquote
+
+from ndxp.core import wire
+from ndxp.core.errors import InvalidIdentifier, RejectionCode
+from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
+
+PROTOCOL: Final = "r1"
+VERSION_MARK: Final = "~"
+MAX_URI_CHARS: Final = 4096  # X-Road: clients limit URLs to ~2,000; we allow twice that
+MAX_SEGMENT_CHARS: Final = 256  # encoded; a decoded ndxp code is at most 64 (+ ~ + 32)
+
+# HTTP call data on the Kafka request (sender headers: ndxp.core.wire, schemas/WIRE.md)
+H_HTTP_METHOD: Final = wire.H_HTTP_METHOD
+H_HTTP_PATH: Final = wire.H_HTTP_PATH
+H_HTTP_QUERY: Final = wire.H_HTTP_QUERY
+H_HTTP_STATUS: Final = wire.H_HTTP_STATUS
+H_USER_ID: Final = wire.H_USER_ID
+H_ISSUE: Final = wire.H_ISSUE
+H_REPRESENTED_PARTY: Final = wire.H_REPRESENTED_PARTY
+XROAD_TO_NDXP: Final = {
+    "x-road-userid": H_USER_ID,
+    "x-road-issue": H_ISSUE,
+    "x-road-represented-party": H_REPRESENTED_PARTY,
+}
+
+# HTTP headers that never cross the gateway (X-Road's "filtered headers": hop-by-hop, and the
+# ones that leak the origin host), and those the gateway sets itself.
+FILTERED: Final = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "user-agent",
+        "server",
+        "content-length",
+        "expect",
+        "date",
+    }
+)
+XROAD_HEADERS: Final = frozenset(
+    {
+        "x-road-client",
+        "x-road-service",
+        "x-road-id",
+        "x-road-request-id",
+        "x-road-request-hash",
+        "x-road-error",
+        "x-road-security-server",
+        *XROAD_TO_NDXP,
+    }
+)
+
+
+class XRoadError(Exception):
+    """A call the gateway answers itself: HTTP status, X-Road error type, message."""
+
+    def __init__(self, status: int, type_: str, message: str, retry_after: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.type = type_
+        self.message = message
+        self.retry_after = retry_after
+
+
+def bad_request(message: str) -> XRoadError:
+    return XRoadError(400, "Client.BadRequest", message)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a ``/r1/…`` URL names: the service, and the path and query after it (raw)."""
+
+    service: ServiceId
+    path: str
+    query: str
+
+
+def service_code(service: ServiceId) -> str:
+    """The X-Road service code of an ndxp service: ``code`` or ``code~version``."""
+    if service.version is None:
+        return service.code
+    return f"{service.code}{VERSION_MARK}{service.version}"
+
+
+def subsystem_segments(subsystem: SubsystemId) -> list[str]:
+    m = subsystem.member
+    return [m.instance, m.member_class, str(m.code), subsystem.code]
+
+
+def service_segments(service: ServiceId) -> list[str]:
+    return [*subsystem_segments(service.subsystem), service_code(service)]
+
+
+def encode(segments: Sequence[str]) -> str:
+    return "/".join(quote(s, safe="~") for s in segments)
+
+
+def service_path(service: ServiceId) -> str:
+    """``/r1/VN/GOV/000.00.01.G01/dancu/tra-cuu-cong-dan~v1``."""
+    return f"/{PROTOCOL}/{encode(service_segments(service))}"
+
+
+def client_header(subsystem: SubsystemId) -> str:
+    """``X-Road-Client: VN/GOV/000.00.00.H41/motcua``."""
+    return encode(subsystem_segments(subsystem))
+
+
+def service_header(service: ServiceId) -> str:
+    """``X-Road-Service: VN/GOV/000.00.01.G01/dancu/tra-cuu-cong-dan~v1``."""
+    return encode(service_segments(service))
+
+
+def decode(segment: str, what: str = "a segment") -> str:
+    if len(segment) > MAX_SEGMENT_CHARS:
+        raise bad_request(f"{what} is longer than {MAX_SEGMENT_CHARS} characters")
+    try:
+        text = unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        raise bad_request(f"{what} is not percent-encoded UTF-8") from None
+    if not text:
+        raise bad_request(f"{what} is empty")
+    if any(c in text for c in ":;/\\%") or not text.isprintable() or text != text.strip():
+        raise bad_request(f"{what} {text[:80]!r} has a character X-Road identifiers may not use")
+    return text
+
+
+def parse_call(raw_path: str) -> Call:
+    """The service, path and query of a raw request target ``/r1/I/C/M/S/SVC[/path][?q]``
+    (still percent-encoded, as received). Refuses what is not a call to one service."""
+    if len(raw_path) > MAX_URI_CHARS:
+        raise XRoadError(414, "Client.BadRequest", f"the URI is over {MAX_URI_CHARS} characters")
+    target, _, query = raw_path.partition("?")
+    prefix = f"/{PROTOCOL}/"
+    if not target.startswith(prefix):
+        raise bad_request(f"the path must start with {prefix} (X-Road Message Protocol for REST)")
+    parts = target[len(prefix) :].split("/")
+    if len(parts) < 5:
+        raise bad_request(
+            "the service id must be /r1/{instance}/{memberClass}/{memberCode}/"
+            "{subsystemCode}/{serviceCode}"
+        )
+    names = ("instance", "member class", "member code", "subsystem code", "service code")
+    instance, member_class, code, subsystem, svc = (
+        decode(p, n) for p, n in zip(parts[:5], names, strict=True)
+    )
+    base, mark, version = svc.partition(VERSION_MARK)
+    text = f"{instance}:{member_class}:{code}:{subsystem}:{base}" + (f":{version}" if mark else "")
+    try:
+        service = ServiceId.parse(text)
+    except InvalidIdentifier as exc:
+        raise XRoadError(400, "Client.InvalidServiceIdentifier", exc.reason) from None
+    rest = parts[5:]
+    path = "/" + "/".join(rest) if rest else ""
+    return Call(service, path, query)
+
+
+def parse_client(value: str | None) -> SubsystemId:
+    """The subsystem ``X-Road-Client`` names. ndxp's clients are subsystems: the subsystem
+    code X-Road makes optional is required here."""
+    if value is None or not value.strip():
+        raise XRoadError(
+            400, "Client.MissingClientIdentifier", "the X-Road-Client header is missing"
+        )
+    parts = value.strip().split("/")
+    if len(parts) != 4:
+        raise XRoadError(
+            400,
+            "Client.InvalidClientIdentifier",
+            "X-Road-Client must be {instance}/{memberClass}/{memberCode}/{subsystemCode}",
+        )
+    names = ("instance", "member class", "member code", "subsystem code")
+    decoded = [decode(p, f"X-Road-Client {n}") for p, n in zip(parts, names, strict=True)]
+    try:
+        return SubsystemId.parse(":".join(decoded))
+    except InvalidIdentifier as exc:
+        raise XRoadError(400, "Client.InvalidClientIdentifier", exc.reason) from None
+
+
+def parse_member(segments: Sequence[str]) -> MemberId:
+    """A member named by three raw URL segments (metaservices)."""
+    if len(segments) != 3:
+        raise bad_request("a member is {instance}/{memberClass}/{memberCode}")
+    names = ("instance", "member class", "member code")
+    decoded = [decode(p, n) for p, n in zip(segments, names, strict=True)]
+    try:
+        return MemberId.parse(":".join(decoded))
+    except InvalidIdentifier as exc:
+        raise XRoadError(400, "Client.InvalidClientIdentifier", exc.reason) from None
+
+
+def request_hash(headers: Iterable[tuple[str, bytes]], body: bytes) -> str:
+    """X-Road-Request-Hash: base64(SHA-512(SHA-512(headers) + SHA-512(body))), or
+    base64(SHA-512(headers)) without a body. The headers are the Kafka request's, in order,
+    each as ``name: value\\r\\n`` (UTF-8 name, value bytes as sent)."""
+    h = hashlib.sha512()
+    for name, value in headers:
+        h.update(name.encode("utf-8", "surrogateescape") + b": " + bytes(value) + b"\r\n")
+    if not body:
+        return base64.b64encode(h.digest()).decode("ascii")
+    both = h.digest() + hashlib.sha512(body).digest()
+    return base64.b64encode(hashlib.sha512(both).digest()).decode("ascii")
+
+
+# ndxp's rejection codes as X-Road errors: (HTTP status, X-Road-Error type). X-Road answers
+# 500 to every security-server error and 400 to a malformed call; ndxp answers the status that
+# says what happened (schemas/WIRE.md), with the type in X-Road's families.
+REJECTIONS: Final[dict[str, tuple[int, str]]] = {
+    RejectionCode.MALFORMED.value: (400, "Client.BadRequest"),
+    RejectionCode.TOO_LARGE.value: (413, "Client.BadRequest"),
+    RejectionCode.NOT_SENDER.value: (403, "Server.ClientProxy.AccessDenied"),
+    RejectionCode.UNKNOWN_CLIENT.value: (403, "Server.ClientProxy.UnknownMember"),
+    RejectionCode.UNKNOWN_SERVICE.value: (404, "Server.ServerProxy.UnknownService"),
+    RejectionCode.FORBIDDEN.value: (403, "Server.ServerProxy.AccessDenied"),
+    RejectionCode.NO_ROUTE.value: (502, "Server.ServerProxy.NetworkError"),
+    RejectionCode.QUOTA_EXCEEDED.value: (429, "Server.ServerProxy.QuotaExceeded"),
+    RejectionCode.MISPARTITIONED.value: (500, "Server.ClientProxy.InternalError"),
+}
+TIMEOUT: Final = (504, "Server.ClientProxy.Timeout")
+UNAVAILABLE: Final = (503, "Server.ClientProxy.ServiceUnavailable")
+
+
+def rejection(code: str, detail: str, retry_after: str | None = None) -> XRoadError:
+    """The X-Road error for a rejection notice from the router (``retry_after``: the
+    router's seconds, decimal; HTTP's ``Retry-After`` is whole seconds, rounded up)."""
+    status, type_ = REJECTIONS.get(code, (500, "Server.ClientProxy.InternalError"))
+    return XRoadError(status, type_, f"{code}: {detail}", _whole_seconds(retry_after))
+
+
+def _whole_seconds(text: str | None) -> str | None:
+    try:
+        return None if text is None else str(max(1, math.ceil(float(text))))
+    except (ValueError, OverflowError):  # not a number, nan, inf
+        return None
+
+
+def error_body(err: XRoadError, detail: str) -> dict[str, str]:
+    """X-Road's error body: ``type``, ``message``, ``detail`` (here: the request's id)."""
+    return {"type": err.type, "message": err.message, "detail": detail}
+
+
+def forwarded(headers: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """The HTTP headers of a call as Kafka headers: end-to-end headers pass under their own
+    (lower-case) names, in order; X-Road's optional user headers become ndxp headers;
+    filtered and X-Road headers are dropped. Returns the headers and any ``ndxp-*`` names the
+    caller sent (refused by the gateway: nobody forges the platform's headers)."""
+    out: list[tuple[str, bytes]] = []
+    forged: list[str] = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower.startswith("ndxp-"):
+            forged.append(name)
+        elif lower in XROAD_TO_NDXP:
+            out.append((XROAD_TO_NDXP[lower], value.encode("utf-8", "surrogateescape")))
+        elif lower in FILTERED or lower in XROAD_HEADERS:
+            continue
+        else:
+            out.append((lower, value.encode("utf-8", "surrogateescape")))
+    return out, forged
+
+
+def answered_headers(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str, str]]:
+    """The HTTP headers of an answer from the Kafka response: the provider's end-to-end
+    headers; the platform's (``ndxp-*``), filtered and X-Road ones left out (the gateway sets
+    X-Road's own)."""
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower.startswith("ndxp-") or lower in FILTERED or lower in XROAD_HEADERS:
+            continue
+        try:
+            text = bytes(value or b"").decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # HTTP cannot carry it as text
+        if "\r" in text or "\n" in text:
+            continue  # header injection
+        out.append((name, text))
+    return out

@@ -1,0 +1,142 @@
+"""A call through the gateway: ``{METHOD} /r1/{service}[/path][?query]`` with ``X-Road-Client``
+→ a request on the client member's ingress topic (the body bytes-exact as its value, the
+method, path, query and end-to-end headers as headers) → its answer, or an X-Road error."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from ndxp.core import wire, xroad
+from ndxp.core.registry import Registry
+from ndxp.core.xroad import XRoadError
+from ndxp.gateway.replies import Answer, Replies
+from ndxp.settings import GatewaySettings
+
+JSON = "application/json; charset=utf-8"
+
+
+@dataclass
+class Gateway:
+    """What every handler of one gateway process shares."""
+
+    settings: GatewaySettings
+    registry: Registry
+    producer: Any  # aiokafka's producer
+    replies: Replies
+
+
+GATEWAY = web.AppKey("gateway", Gateway)
+
+
+async def call(request: web.Request) -> web.StreamResponse:
+    gw = request.app[GATEWAY]
+    request_id = request.headers.get("X-Road-Id") or str(uuid.uuid4())
+    try:
+        return await _call(gw, request, request_id)
+    except XRoadError as err:
+        return error_response(err, request_id)
+
+
+async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.StreamResponse:
+    if not wire.valid_message_id(request_id):
+        raise xroad.bad_request(
+            f"X-Road-Id must be 1-{wire.MAX_ID_LENGTH} printable ASCII characters without spaces"
+        )
+    target = xroad.parse_call(request.raw_path)
+    client = xroad.parse_client(request.headers.get("X-Road-Client"))
+    route = gw.registry.route_for(client.member)
+    if str(client) not in gw.registry.subsystems or route is None:
+        raise xroad.rejection("UNKNOWN_CLIENT", f"client {client} is not in the registry")
+    passed, forged = xroad.forwarded(request.headers.items())
+    if forged:
+        raise xroad.bad_request(f"header {forged[0]} is the platform's: a caller may not set it")
+    body = await read_body(request, gw.settings.max_value_bytes)
+    headers: list[tuple[str, bytes]] = [
+        (wire.H_ID, request_id.encode()),
+        (wire.H_KIND, wire.KIND_REQUEST.encode()),
+        (wire.H_CLIENT, str(client).encode()),
+        (wire.H_SERVICE, str(target.service).encode()),
+        (wire.H_SENT_AT, str(int(time.time() * 1000)).encode()),
+        (xroad.H_HTTP_METHOD, request.method.encode()),
+        (xroad.H_HTTP_PATH, target.path.encode()),
+        (xroad.H_HTTP_QUERY, target.query.encode()),
+        *passed,
+    ]
+    waiting = gw.replies.expect(request_id)
+    try:
+        # keyed by the client id, as every sender keys its requests (its home partition)
+        await gw.producer.send_and_wait(
+            wire.ingress_topic(route), body, key=str(client).encode(), headers=headers
+        )
+        answer = await asyncio.wait_for(waiting, gw.settings.timeout_s)
+    except TimeoutError:
+        status, type_ = xroad.TIMEOUT
+        raise XRoadError(
+            status, type_, f"no answer from {target.service} in {gw.settings.timeout_s:g} s"
+        ) from None
+    finally:
+        gw.replies.forget(request_id)
+    return answered(gw, answer, request_id, client, target, xroad.request_hash(headers, body))
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The body, refused 413 past the value limit (before reading it when the length is
+    declared; the router would refuse it TOO_LARGE)."""
+    too_large = XRoadError(413, "Client.BadRequest", f"the body is over {limit:,} bytes")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+    if len(body) > limit:
+        raise too_large
+    return body
+
+
+def answered(
+    gw: Gateway,
+    answer: Answer,
+    request_id: str,
+    client: Any,
+    target: xroad.Call,
+    request_hash: str,
+) -> web.Response:
+    """The HTTP answer to a call: the provider's status, headers and body, with X-Road's
+    headers; or, for the router's error notice, the X-Road error it maps to."""
+    if answer.kind == wire.KIND_ERROR:
+        code = wire.header(answer.headers, wire.H_ERROR) or "ERROR"
+        detail = wire.header(answer.headers, wire.H_ERROR_DETAIL) or ""
+        retry = wire.header(answer.headers, wire.H_RETRY_AFTER)
+        return error_response(xroad.rejection(code, detail, retry), request_id)
+    status_text = wire.header(answer.headers, xroad.H_HTTP_STATUS) or "200"
+    status = int(status_text) if status_text.isdigit() and 100 <= int(status_text) <= 599 else 502
+    response = web.Response(status=status, body=answer.value)
+    for name, value in xroad.answered_headers(answer.headers):
+        response.headers.add(name, value)
+    if "Content-Type" not in response.headers:
+        response.headers["Content-Type"] = "application/octet-stream"
+    response.headers["X-Road-Client"] = xroad.client_header(client)
+    response.headers["X-Road-Service"] = xroad.service_header(target.service)
+    response.headers["X-Road-Id"] = request_id
+    response.headers["X-Road-Request-Id"] = request_id
+    response.headers["X-Road-Request-Hash"] = request_hash
+    return response
+
+
+def error_response(err: XRoadError, request_id: str) -> web.Response:
+    """X-Road's error form: JSON ``type``/``message``/``detail`` and ``X-Road-Error``."""
+    response = web.Response(status=err.status, body=orjson.dumps(xroad.error_body(err, request_id)))
+    response.headers["Content-Type"] = JSON
+    response.headers["X-Road-Error"] = err.type
+    response.headers["X-Road-Id"] = request_id
+    if err.retry_after is not None:
+        response.headers["Retry-After"] = err.retry_after
+    return response

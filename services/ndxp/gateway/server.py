@@ -1,0 +1,75 @@
+"""The gateway's HTTP server (aiohttp on uvloop): the routes, and start/stop of what the
+handlers share (the producer, the reply consumer)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ndxp.core import wire
+from ndxp.core.registry import Registry
+from ndxp.gateway import metaservices
+from ndxp.gateway.calls import GATEWAY, Gateway, call
+from ndxp.gateway.replies import Replies
+from ndxp.kafka.io import producer
+from ndxp.settings import GatewaySettings
+
+log = logging.getLogger("ndxp.gateway")
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    """``/r1/…``: a metaservice of a provider subsystem, or a call to a service."""
+    target = request.raw_path.partition("?")[0]
+    parts = target.split("/")[2:]  # "", "r1", ...
+    if len(parts) == 5 and parts[4] in metaservices.METHODS:
+        return await metaservices.meta(request, parts[:4], parts[4])
+    return await call(request)
+
+
+async def health(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    return web.json_response(
+        {
+            "status": "ok",
+            "registry": gw.registry.version,
+            "waiting": len(gw.replies.waiting),
+            "late_answers": gw.replies.late,
+        }
+    )
+
+
+def application(gw: Gateway) -> web.Application:
+    # a body one byte over the limit is still read, to be refused in X-Road's form (413)
+    app = web.Application(client_max_size=gw.settings.max_value_bytes + 1)
+    app[GATEWAY] = gw
+    app.router.add_get("/listClients", metaservices.list_clients_view)
+    app.router.add_get("/health", health)
+    app.router.add_route("*", "/r1/{tail:.*}", dispatch)
+    return app
+
+
+async def serve(settings: GatewaySettings, registry: Registry) -> None:
+    """Run until cancelled."""
+    topics = sorted({wire.egress_topic(m.id) for m in registry.connected})
+    replies = Replies(settings, topics)
+    p = producer(settings.bootstrap, settings.auth, linger_ms=0)
+    await p.start()
+    await replies.start()
+    runner = web.AppRunner(application(Gateway(settings, registry, p, replies)))
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        log.info("X-Road REST gateway on http://%s:%d/r1/", settings.host, settings.port)
+        await _forever()
+    finally:
+        await runner.cleanup()
+        await replies.stop()
+        await p.stop()
+
+
+async def _forever() -> None:
+    import asyncio
+
+    await asyncio.Event().wait()

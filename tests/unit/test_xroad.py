@@ -1,0 +1,164 @@
+"""The X-Road Message Protocol for REST as ndxp speaks it (ndxp.core.xroad): identifiers on the
+URL and in X-Road-Client, the headers a call carries, the request hash, errors."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ndxp.core import wire, xroad
+from ndxp.core.identifiers import ServiceId, SubsystemId
+from ndxp.core.xroad import XRoadError
+
+SERVICE = ServiceId.parse("VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1")
+CLIENT = SubsystemId.parse("VN:GOV:000.00.00.H41:motcua")
+
+
+def test_a_versioned_service_is_five_segments_with_the_version_after_a_tilde() -> None:
+    assert xroad.service_path(SERVICE) == "/r1/VN/GOV/000.00.01.G01/dancu/tra-cuu-cong-dan~v1"
+    assert xroad.service_header(SERVICE) == "VN/GOV/000.00.01.G01/dancu/tra-cuu-cong-dan~v1"
+    unversioned = ServiceId.parse("VN:GOV:000.00.01.G01:dancu:tra-cuu")
+    assert xroad.service_path(unversioned) == "/r1/VN/GOV/000.00.01.G01/dancu/tra-cuu"
+
+
+def test_the_spec_example_shape_parses_with_path_and_query() -> None:
+    call = xroad.parse_call("/r1/VN/GOV/000.00.01.G01/dancu/tra-cuu-cong-dan~v1/v1/bar/zyggy?quu=1")
+    assert call.service == SERVICE
+    assert call.path == "/v1/bar/zyggy" and call.query == "quu=1"
+    bare = xroad.parse_call("/r1/VN/GOV/000.00.01.G01/dancu/tra-cuu-cong-dan~v1")
+    assert bare.path == "" and bare.query == ""
+
+
+codes = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True)
+
+
+@given(subsystem=codes, code=codes, version=st.none() | codes)
+def test_the_mapping_is_reversible(subsystem: str, code: str, version: str | None) -> None:
+    text = f"VN:GOV:000.00.01.G01:{subsystem}:{code}" + (f":{version}" if version else "")
+    service = ServiceId.parse(text)
+    assert xroad.parse_call(xroad.service_path(service)).service == service
+
+
+def test_segments_are_percent_decoded_one_by_one() -> None:
+    encoded = "/r1/VN/GOV/000.00.01.G01/%64ancu/tra-cuu-cong-dan%7Ev1"  # d, ~
+    assert xroad.parse_call(encoded).service == SERVICE
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "type_"),
+    [
+        ("/r2/VN/GOV/000.00.01.G01/dancu/x", 400, "Client.BadRequest"),
+        ("/r1/VN/GOV/000.00.01.G01/dancu", 400, "Client.BadRequest"),
+        ("/r1/VN/GOV/000.00.01.G01/dan%2Fcu/x", 400, "Client.BadRequest"),  # an encoded /
+        ("/r1/VN/GOV/000.00.01.G01/dancu/x%3Ay", 400, "Client.BadRequest"),  # :
+        ("/r1/VN/GOV/000.00.01.G01/dancu/%FF", 400, "Client.BadRequest"),  # not UTF-8
+        ("/r1/VN/GOV/000.00.01.G01/dancu/a%00b", 400, "Client.BadRequest"),  # control
+        ("/r1/VN/GOV/000.00.01.G01//x", 400, "Client.BadRequest"),  # empty
+        ("/r1/VN/XYZ/000.00.01.G01/dancu/x", 400, "Client.InvalidServiceIdentifier"),
+        ("/r1/VN/GOV/000.00.01.G01/dancu/x~v1~v2", 400, "Client.InvalidServiceIdentifier"),
+        ("/r1/VN/GOV/000.00.01.G01/dancu/" + "x" * 300, 400, "Client.BadRequest"),
+        ("/r1/VN/GOV/000.00.01.G01/dancu/x/" + "y" * 5000, 414, "Client.BadRequest"),
+    ],
+)
+def test_what_is_not_a_call_to_one_service_is_refused(path: str, status: int, type_: str) -> None:
+    with pytest.raises(XRoadError) as caught:
+        xroad.parse_call(path)
+    assert (caught.value.status, caught.value.type) == (status, type_)
+
+
+def test_the_client_header_names_a_subsystem() -> None:
+    assert xroad.parse_client("VN/GOV/000.00.00.H41/motcua") == CLIENT
+    assert xroad.client_header(CLIENT) == "VN/GOV/000.00.00.H41/motcua"
+    for bad, type_ in [
+        (None, "Client.MissingClientIdentifier"),
+        ("", "Client.MissingClientIdentifier"),
+        ("VN/GOV/000.00.00.H41", "Client.InvalidClientIdentifier"),  # a member: not here
+        ("VN/GOV/000.00.00.H00/motcua", "Client.InvalidClientIdentifier"),
+        ("VN:GOV:000.00.00.H41:motcua", "Client.InvalidClientIdentifier"),
+    ]:
+        with pytest.raises(XRoadError) as caught:
+            xroad.parse_client(bad)
+        assert caught.value.type == type_
+
+
+def test_headers_cross_as_the_spec_says() -> None:
+    passed, forged = xroad.forwarded(
+        [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Accept", "application/xml"),
+            ("X-Road-Client", "VN/GOV/000.00.00.H41/motcua"),
+            ("X-Road-UserId", "VN001234567890"),
+            ("X-Road-Issue", "HS-2026-1"),
+            ("Connection", "keep-alive"),
+            ("Host", "gateway"),
+            ("User-Agent", "curl"),
+            ("X-Powered-By", "PHP/5.2.17"),
+            ("Cache-Control", "no-cache"),
+        ]
+    )
+    assert passed == [
+        ("content-type", b"application/json; charset=utf-8"),
+        ("accept", b"application/xml"),
+        (wire.H_USER_ID, b"VN001234567890"),
+        (wire.H_ISSUE, b"HS-2026-1"),
+        ("x-powered-by", b"PHP/5.2.17"),
+        ("cache-control", b"no-cache"),
+    ]
+    assert forged == []
+    assert xroad.forwarded([("NDXP-Client", "x"), ("ndxp-error", "x")])[1] == [
+        "NDXP-Client",
+        "ndxp-error",
+    ]
+
+
+def test_an_answer_carries_the_providers_end_to_end_headers_only() -> None:
+    assert xroad.answered_headers(
+        [
+            (wire.H_ID, b"r1"),
+            (wire.H_HTTP_STATUS, b"201"),
+            ("content-type", b"application/json"),
+            ("transfer-encoding", b"chunked"),
+            ("x-road-request-hash", b"forged"),
+            ("x-evil", b"a\r\nSet-Cookie: x"),
+            ("x-raw", b"\xff"),
+            ("etag", b'"7"'),
+        ]
+    ) == [("content-type", "application/json"), ("etag", '"7"')]
+
+
+def test_the_request_hash_is_sha512_of_the_headers_and_body_hashes() -> None:
+    headers = [("ndxp-id", b"a"), ("content-type", b"text/plain")]
+    lines = b"ndxp-id: a\r\ncontent-type: text/plain\r\n"
+    body = b"hello"
+    want = hashlib.sha512(hashlib.sha512(lines).digest() + hashlib.sha512(body).digest())
+    assert xroad.request_hash(headers, body) == base64.b64encode(want.digest()).decode()
+    assert (
+        xroad.request_hash(headers, b"")
+        == base64.b64encode(hashlib.sha512(lines).digest()).decode()
+    )
+    assert xroad.request_hash(headers, b"hellp") != xroad.request_hash(headers, body)
+
+
+def test_every_rejection_code_has_an_xroad_error() -> None:
+    from ndxp.core.errors import RejectionCode
+
+    assert set(xroad.REJECTIONS) == {c.value for c in RejectionCode}
+    err = xroad.rejection("QUOTA_EXCEEDED", "over 2/s", "0.25")
+    assert (err.status, err.type, err.retry_after) == (
+        429,
+        "Server.ServerProxy.QuotaExceeded",
+        "1",
+    )
+    assert xroad.rejection("FORBIDDEN", "no grant").type == "Server.ServerProxy.AccessDenied"
+    assert xroad.rejection("UNKNOWN_SERVICE", "x").type == "Server.ServerProxy.UnknownService"
+    assert xroad.rejection("QUOTA_EXCEEDED", "x", "nan").retry_after is None
+    assert xroad.rejection("SOMETHING_NEW", "x").status == 500
+    assert xroad.error_body(err, "id-1") == {
+        "type": "Server.ServerProxy.QuotaExceeded",
+        "message": "QUOTA_EXCEEDED: over 2/s",
+        "detail": "id-1",
+    }
