@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts and stops the local platform: Kafka broker, topics, and under supervisord the router,
-# the ledger and a provider simulator. Idempotent. Usage: infra/platform.sh start|stop|status [MIN]
+# the ledger, a provider simulator and the X-Road REST gateway. Idempotent. Usage: infra/platform.sh start|stop|status [MIN]
 #
-# supervisord (infra/supervisor/) runs the three services; its crash watch restarts one that
+# supervisord (infra/supervisor/) runs the four services; its crash watch restarts one that
 # dies after 1 s, 2, 4 ... up to 60 s when it keeps dying, and records every exit (time, exit
 # status, uptime) in $NDXP_VAR/run/restarts.json. Logs: $NDXP_VAR/log/<service>.log (and
 # supervisord.log, crashwatch.log). `start` waits until the router and the ledger answer on
@@ -19,7 +19,8 @@
 # NDXP_CLUSTER=1: on the three-node cluster of infra/kafka/cluster.sh instead of one broker,
 # topics replicated 3 times (min.insync.replicas 2), runtime files in var/cluster-mode.
 # Settings: NDXP_VAR, NDXP_KAFKA_PORT, NDXP_BOOTSTRAP, NDXP_ROUTER_WEB_PORT (6066),
-# NDXP_LEDGER_WEB_PORT (6067); every NDXP_* exported reaches the services.
+# NDXP_LEDGER_WEB_PORT (6067), NDXP_GATEWAY_PORT (8080); every NDXP_* exported reaches the
+# services.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -39,12 +40,17 @@ var="$(cd "$var" && pwd)"  # supervisord runs from the repository: an absolute p
 export NDXP_VAR="$var"
 router_port="${NDXP_ROUTER_WEB_PORT:-6066}"
 ledger_port="${NDXP_LEDGER_WEB_PORT:-6067}"
+gateway_port="${NDXP_GATEWAY_PORT:-8080}"
 export NDXP_ROUTER_WEB_PORT="$router_port" NDXP_LEDGER_WEB_PORT="$ledger_port"
+export NDXP_GATEWAY_PORT="$gateway_port"
 
 sv_prefix=""
-sv_services=("router=$router_port" "ledger=$ledger_port" simulator)
+sv_services=("router=$router_port" "ledger=$ledger_port" simulator "gateway=$gateway_port")
 sv_template=platform.conf.in
-sv_sed=("s#@ROUTER_PORT@#$router_port#g" "s#@LEDGER_PORT@#$ledger_port#g")
+sv_sed=(
+  "s#@ROUTER_PORT@#$router_port#g" "s#@LEDGER_PORT@#$ledger_port#g"
+  "s#@GATEWAY_PORT@#$gateway_port#g"
+)
 # shellcheck source=supervisor/supervisor.sh
 . "$here/supervisor/supervisor.sh"
 
@@ -66,12 +72,12 @@ halt_legacy() {  # services an older platform.sh started with nohup and a pid fi
 start() {
   halt_legacy
   if ! sv_running; then
-    for pair in "router:$router_port" "ledger:$ledger_port"; do
+    for pair in "router:$router_port" "ledger:$ledger_port" "gateway:$gateway_port"; do
       local name="${pair%%:*}" port="${pair##*:}"
       if listening "$port"; then
         echo "ndxp: port $port (the $name's health endpoint) is taken by another process: is another" >&2
         echo "      platform running (make stop, make cluster-stop, make secure-stop)? Or set" >&2
-        echo "      NDXP_ROUTER_WEB_PORT / NDXP_LEDGER_WEB_PORT." >&2
+        echo "      NDXP_ROUTER_WEB_PORT / NDXP_LEDGER_WEB_PORT / NDXP_GATEWAY_PORT." >&2
         exit 1
       fi
     done

@@ -328,3 +328,22 @@ class LedgerProcess(ServiceProcess):
 
         settings = LedgerSettings.from_env({**os.environ, **self.env}, web_port=self.web_port)
         return ServiceReader.of(settings)
+
+
+@dataclass
+class GatewayProcess(ServiceProcess):
+    """``ndxp gateway`` (plain HTTP) on ``web_port``."""
+
+    timeout_s: float = 30.0
+
+    def command(self) -> list[str]:
+        return [
+            str(NDXP),
+            "gateway",
+            "--bootstrap",
+            self.bootstrap,
+            "--port",
+            str(self.web_port),
+            "--timeout",
+            str(self.timeout_s),
+        ]

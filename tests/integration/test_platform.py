@@ -83,6 +83,7 @@ def setting(tmp_path_factory: pytest.TempPathFactory) -> Platform:
         NDXP_KAFKA_PORT=str(free_port(pair=True)),
         NDXP_ROUTER_WEB_PORT=str(router_port),
         NDXP_LEDGER_WEB_PORT=str(ledger_port),
+        NDXP_GATEWAY_PORT=str(free_port()),
         NDXP_KAFKA_HEAP="512m",
     )
     return Platform(var, env, router_port)
@@ -122,7 +123,7 @@ def test_a_router_killed_with_sigkill_is_started_again_and_stop_leaves_nothing(
     assert "running and healthy, and still so" in started.stdout
     status = platform.run("status")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert "all healthy: router, ledger, simulator, crashwatch" in status.stdout
+    assert "all healthy: router, ledger, simulator, gateway, crashwatch" in status.stdout
 
     before = platform.pid("router")
     assert before > 0

@@ -8,10 +8,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from ndxp.core import wire
 from ndxp.core.xroad import XRoadError
+from ndxp.kafka.io import consumer_at_end
 from ndxp.settings import GatewaySettings
 
 log = logging.getLogger("ndxp.gateway")
@@ -43,26 +44,10 @@ class Replies:
         self.late = 0  # answers for calls no longer waiting (timed out, or another gateway's)
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap,
-            enable_auto_commit=False,
-            auto_offset_reset="latest",
-            fetch_max_wait_ms=20,  # answers wait on it: a short poll (sessions keep it cheap)
-            **self.settings.auth.aiokafka(),
-        )
-        await consumer.start()
-        partitions = [
-            TopicPartition(t, p)
-            for t in self.topics
-            for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        for tp in partitions:  # resolve "the end" now, before any call is made
-            await consumer.position(tp)
+        consumer = await consumer_at_end(self.settings.bootstrap, self.topics, self.settings.auth)
         self.consumer = consumer
         self.task = asyncio.create_task(self._read(consumer), name="ndxp-gateway-replies")
-        log.info("reading answers on %d egress partitions", len(partitions))
+        log.info("reading answers on %d egress topics", len(self.topics))
 
     async def stop(self) -> None:
         if self.task is not None:

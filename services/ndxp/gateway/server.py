@@ -3,6 +3,7 @@ handlers share (the producer, the reply consumer)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -55,21 +56,17 @@ async def serve(settings: GatewaySettings, registry: Registry) -> None:
     replies = Replies(settings, topics)
     p = producer(settings.bootstrap, settings.auth, linger_ms=0)
     await p.start()
-    await replies.start()
-    runner = web.AppRunner(application(Gateway(settings, registry, p, replies)))
-    await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        log.info("X-Road REST gateway on http://%s:%d/r1/", settings.host, settings.port)
-        await _forever()
+        await replies.start()
+        runner = web.AppRunner(application(Gateway(settings, registry, p, replies)))
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, settings.host, settings.port)
+            await site.start()
+            log.info("X-Road REST gateway on http://%s:%d/r1/", settings.host, settings.port)
+            await asyncio.Event().wait()  # until cancelled (SIGTERM)
+        finally:
+            await runner.cleanup()
     finally:
-        await runner.cleanup()
         await replies.stop()
         await p.stop()
-
-
-async def _forever() -> None:
-    import asyncio
-
-    await asyncio.Event().wait()

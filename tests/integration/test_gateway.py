@@ -1,0 +1,220 @@
+"""The X-Road REST gateway against the real broker, router and simulator: a call as Nghệ An's
+one-stop-shop system to the population database through ``/r1/…`` answered with X-Road's
+headers; the router's refusals as X-Road errors; a provider that never answers (504); the
+metaservices; calls the gateway refuses itself; many calls at once."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import aiohttp
+import orjson
+import pytest
+
+from ndxp.paths import REPO
+
+from .conftest import Broker
+from .kafka_tools import GatewayProcess, RouterProcess
+
+pytestmark = pytest.mark.integration
+
+CLIENT = "VN/GOV/000.00.00.H41/motcua"  # Nghệ An's one-stop-shop system
+POPULATION = "/r1/VN/GOV/000.00.01.G01/dancu/tra-cuu-cong-dan~v1"  # answered by the simulator
+UNANSWERED = "/r1/VN/GOV/000.00.00.G01/lgsp/tiep-nhan-van-ban~v1"  # granted, not simulated
+FORBIDDEN = "/r1/VN/GOV/000.00.00.H01/datdai/thong-tin-thua-dat~v1"  # another province's land
+
+
+@pytest.fixture(scope="module")
+def simulator(kafka: Broker, router: RouterProcess) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "NDXP_BOOTSTRAP": kafka.bootstrap, "NDXP_VAR": str(kafka.var)}
+    with (kafka.var / "gateway-simulator.log").open("ab") as out:
+        proc = subprocess.Popen(
+            [
+                str(REPO / ".venv" / "bin" / "ndxp"),
+                *("simulate", "000.00.01.G01", "--group", "gateway-test-simulator"),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    kafka: Broker, router: RouterProcess, simulator: subprocess.Popen[bytes]
+) -> Iterator[GatewayProcess]:
+    g = GatewayProcess(
+        kafka.bootstrap,
+        kafka.var / "gateway.log",
+        env={"NDXP_VAR": str(kafka.var)},
+        timeout_s=3.0,
+    )
+    g.start()
+    try:
+        g.wait_ready()
+        yield g
+    finally:
+        g.stop()
+
+
+def url(g: GatewayProcess, path: str) -> str:
+    return f"http://127.0.0.1:{g.web_port}{path}"
+
+
+async def fetch(
+    method: str, target: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, target, headers=headers or {}, data=body) as r,
+    ):
+        return r.status, dict(r.headers), await r.read()
+
+
+def test_a_call_is_answered_with_xroad_headers(gateway: GatewayProcess) -> None:
+    call_id = str(uuid.uuid4())
+    body = b'{"so_dinh_danh": "040123456789"}'
+    status, headers, answer = asyncio.run(
+        fetch(
+            "POST",
+            url(gateway, f"{POPULATION}/cong-dan/tra-cuu?lan=1&ly-do=hs"),
+            {
+                "X-Road-Client": CLIENT,
+                "X-Road-Id": call_id,
+                "X-Road-UserId": "VN001234567890",
+                "Content-Type": "application/json",
+            },
+            body,
+        )
+    )
+    assert status == 200, answer
+    assert headers["X-Road-Client"] == CLIENT
+    assert headers["X-Road-Service"] == POPULATION.removeprefix("/r1/")
+    assert headers["X-Road-Id"] == call_id == headers["X-Road-Request-Id"]
+    assert len(base64.b64decode(headers["X-Road-Request-Hash"])) == 64  # SHA-512
+    assert headers["Content-Type"].startswith("application/json")
+    assert "X-Road-Error" not in headers
+    document = orjson.loads(answer)
+    # the provider saw the same call: method, path and query, and the body byte for byte
+    assert document["method"] == "POST"
+    assert document["path"] == "/cong-dan/tra-cuu"
+    assert document["query"] == "lan=1&ly-do=hs"
+    assert document["request_bytes"] == len(body)
+    assert document["service"] == "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"
+
+
+def test_a_call_without_an_id_gets_one(gateway: GatewayProcess) -> None:
+    status, headers, _ = asyncio.run(
+        fetch("GET", url(gateway, POPULATION), {"X-Road-Client": CLIENT})
+    )
+    assert status == 200
+    uuid.UUID(headers["X-Road-Id"])
+
+
+@pytest.mark.parametrize(
+    ("path", "client", "status", "xroad_error"),
+    [
+        (FORBIDDEN, CLIENT, 403, "Server.ServerProxy.AccessDenied"),
+        (
+            "/r1/VN/GOV/000.00.01.G01/dancu/khong-co~v1",
+            CLIENT,
+            404,
+            "Server.ServerProxy.UnknownService",
+        ),
+        (POPULATION, "VN/GOV/000.00.00.H41/khong-co", 403, "Server.ClientProxy.UnknownMember"),
+        (POPULATION, "", 400, "Client.MissingClientIdentifier"),
+        (POPULATION, "VN/GOV/000.00.00.H41", 400, "Client.InvalidClientIdentifier"),
+        ("/r1/VN/GOV/000.00.01.G01/dancu", CLIENT, 400, "Client.BadRequest"),
+        ("/r1/VN/GOV/000.00.01.G01/dan%2Fcu/x", CLIENT, 400, "Client.BadRequest"),
+        ("/r1/VN/GOV/000.00.01.G01/dancu/a%FFb", CLIENT, 400, "Client.BadRequest"),
+        (UNANSWERED, CLIENT, 504, "Server.ClientProxy.Timeout"),
+    ],
+)
+def test_refusals_are_xroad_errors(
+    gateway: GatewayProcess, path: str, client: str, status: int, xroad_error: str
+) -> None:
+    headers = {"X-Road-Client": client} if client else {}
+    got, answer_headers, body = asyncio.run(fetch("GET", url(gateway, path), headers))
+    assert got == status, body
+    assert answer_headers["X-Road-Error"] == xroad_error
+    assert answer_headers["Content-Type"].startswith("application/json")
+    error = orjson.loads(body)
+    assert error["type"] == xroad_error and error["message"]
+    assert error["detail"] == answer_headers["X-Road-Id"]
+
+
+def test_what_the_gateway_refuses_itself(gateway: GatewayProcess) -> None:
+    forged = asyncio.run(
+        fetch("GET", url(gateway, POPULATION), {"X-Road-Client": CLIENT, "ndxp-client": "x"})
+    )
+    assert forged[0] == 400 and b"ndxp-client" in forged[2]
+    too_large = asyncio.run(
+        fetch("POST", url(gateway, POPULATION), {"X-Road-Client": CLIENT}, b"x" * (1024**2 + 1))
+    )
+    assert too_large[0] == 413 and too_large[1]["X-Road-Error"] == "Client.BadRequest"
+    bad_id = asyncio.run(
+        fetch("GET", url(gateway, POPULATION), {"X-Road-Client": CLIENT, "X-Road-Id": "a b"})
+    )
+    assert bad_id[0] == 400
+
+
+def test_metaservices_answer_from_the_registry(gateway: GatewayProcess) -> None:
+    status, _, body = asyncio.run(fetch("GET", url(gateway, "/listClients")))
+    assert status == 200
+    ids = orjson.loads(body)["member"]
+    assert {
+        "member_class": "GOV",
+        "member_code": "000.00.00.H41",
+        "object_type": "SUBSYSTEM",
+        "subsystem_code": "motcua",
+        "xroad_instance": "VN",
+    } in [m["id"] for m in ids]
+    status, _, body = asyncio.run(
+        fetch("GET", url(gateway, "/r1/VN/GOV/000.00.01.G01/dancu/listMethods"))
+    )
+    assert status == 200
+    codes = {s["service_code"] for s in orjson.loads(body)["service"]}
+    assert "tra-cuu-cong-dan~v1" in codes
+    status, _, body = asyncio.run(
+        fetch(
+            "GET",
+            url(gateway, "/r1/VN/GOV/000.00.00.H01/datdai/allowedMethods"),
+            {"X-Road-Client": CLIENT},
+        )
+    )
+    assert status == 200 and orjson.loads(body)["service"] == []  # nothing granted there
+    status, headers, _ = asyncio.run(
+        fetch("GET", url(gateway, "/r1/VN/GOV/000.00.01.G01/dancu/getOpenAPI?serviceCode=x"))
+    )
+    assert status == 404 and headers["X-Road-Error"] == "Server.ServerProxy.UnknownService"
+
+
+def test_many_calls_at_once_are_each_answered_once(gateway: GatewayProcess) -> None:
+    async def run() -> list[tuple[int, str]]:
+        async with aiohttp.ClientSession() as session:
+
+            async def one(i: int) -> tuple[int, str]:
+                call_id = f"burst-{i}-{uuid.uuid4()}"
+                async with session.get(
+                    url(gateway, f"{POPULATION}/n/{i}"),
+                    headers={"X-Road-Client": CLIENT, "X-Road-Id": call_id},
+                ) as r:
+                    document = orjson.loads(await r.read())
+                    assert r.headers["X-Road-Id"] == call_id
+                    return r.status, document["path"]
+
+            return await asyncio.gather(*(one(i) for i in range(300)))
+
+    results = asyncio.run(run())
+    assert [s for s, _ in results] == [200] * 300
+    assert [p for _, p in results] == [f"/n/{i}" for i in range(300)]  # each its own answer
