@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     from aiokafka.errors import KafkaError
 
     from ndxp.cli import (
+        certs_cmd,
         client,
         gateway_cmd,
         ledger_cmd,
@@ -28,7 +29,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="ndxp", description="National data exchange router on Kafka."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (router_cmd, client, simulate, registry_cmd, ledger_cmd, secure_cmd, gateway_cmd):
+    for module in (
+        router_cmd,
+        client,
+        simulate,
+        registry_cmd,
+        ledger_cmd,
+        secure_cmd,
+        gateway_cmd,
+        certs_cmd,
+    ):
         module.register(sub)
     args = parser.parse_args(argv)
     import os
