@@ -270,6 +270,8 @@ NOT_THEIRS = {
     # the bench's own: the Locust client's hooks it taps, its tally of copies
     "_answer": "loadtest/kafka_client.KafkaClient's own (ndxp.bench.caller taps it)",
     "_delivered": "loadtest/kafka_client.KafkaClient's own (ndxp.bench.caller taps it)",
+    "verify_mode": "ssl.SSLContext's documented attribute (ndxp.pki.tls)",
+    "minimum_version": "ssl.SSLContext's documented attribute (ndxp.pki.tls)",
     "_ndxp_sessions": "ndxp.kafka.fetch_session's own attribute on aiokafka's fetcher",
     **{
         f: "ndxp.core.fetch_session.SessionStats' own field"
