@@ -269,7 +269,14 @@ class GatewaySettings:
     timeout_s: float = 30.0  # a call with no answer by then is answered 504
     max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES  # a larger body is answered 413
     max_pending: int = 20_000  # calls waiting for an answer at once; more are answered 503
+    # mutual TLS: callers present a member certificate of the platform CA (ndxp certs), whose
+    # member must be the X-Road-Client's or above it; off: plain HTTP, for local work only
+    tls: bool = False
     log_level: str = "INFO"
+
+    @property
+    def secrets(self) -> Path:
+        return self.var / "secrets"
 
     @classmethod
     def from_env(
@@ -285,6 +292,7 @@ _GATEWAY_ENV = {
     "host": env.GATEWAY_HOST,
     "port": env.GATEWAY_PORT,
     "timeout_s": env.GATEWAY_TIMEOUT_S,
+    "tls": env.GATEWAY_TLS,
     "max_value_bytes": env.MAX_VALUE_BYTES,
 }
 

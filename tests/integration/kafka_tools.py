@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import threading
 import time
@@ -335,6 +336,17 @@ class GatewayProcess(ServiceProcess):
     """``ndxp gateway`` (plain HTTP) on ``web_port``."""
 
     timeout_s: float = 30.0
+    tls: ssl.SSLContext | None = None  # mutual TLS: the context a member calls with
+
+    def health(self) -> dict[str, Any] | None:
+        if self.tls is None:
+            return super().health()
+        try:
+            url = f"https://127.0.0.1:{self.web_port}/health"
+            with urllib.request.urlopen(url, timeout=2, context=self.tls) as r:
+                return orjson.loads(r.read())  # type: ignore[no-any-return]
+        except Exception:
+            return None
 
     def command(self) -> list[str]:
         return [

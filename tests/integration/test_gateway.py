@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import ssl
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import orjson
 import pytest
 
 from ndxp.paths import REPO
+from ndxp.pki import ca_files, client_ssl_context, issue_member, member_files
 
 from .conftest import Broker
 from .kafka_tools import GatewayProcess, RouterProcess
@@ -218,3 +221,68 @@ def test_many_calls_at_once_are_each_answered_once(gateway: GatewayProcess) -> N
     results = asyncio.run(run())
     assert [s for s, _ in results] == [200] * 300
     assert [p for _, p in results] == [f"/n/{i}" for i in range(300)]  # each its own answer
+
+
+@pytest.fixture(scope="module")
+def tls_gateway(
+    kafka: Broker, router: RouterProcess, simulator: subprocess.Popen[bytes]
+) -> Iterator[tuple[GatewayProcess, Path]]:
+    """The gateway with mutual TLS; member certificates of Nghệ An (H41) and another province (H42)
+    issued by the platform CA, as ``ndxp certs issue`` does."""
+    secrets = kafka.var / "secrets"
+    for member in ("VN:GOV:000.00.00.H41", "VN:GOV:000.00.00.H42"):
+        issue_member(secrets, member)
+    ca = ca_files(secrets).cert
+    h41 = member_files(secrets, "000.00.00.H41")
+    g = GatewayProcess(
+        kafka.bootstrap,
+        kafka.var / "gateway-tls.log",
+        env={"NDXP_VAR": str(kafka.var), "NDXP_GATEWAY_TLS": "on"},
+        timeout_s=3.0,
+        tls=client_ssl_context(h41.cert, h41.key, ca),
+    )
+    g.start()
+    try:
+        g.wait_ready()
+        yield g, secrets
+    finally:
+        g.stop()
+
+
+def tls_fetch(
+    g: GatewayProcess, context: ssl.SSLContext | None, client: str
+) -> tuple[int, dict[str, str], bytes]:
+    async def go() -> tuple[int, dict[str, str], bytes]:
+        connector = aiohttp.TCPConnector(ssl=context if context is not None else False)
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            session.get(
+                f"https://127.0.0.1:{g.web_port}{POPULATION}", headers={"X-Road-Client": client}
+            ) as r,
+        ):
+            return r.status, dict(r.headers), await r.read()
+
+    return asyncio.run(go())
+
+
+def test_with_mutual_tls_the_certificate_decides_who_may_call(
+    tls_gateway: tuple[GatewayProcess, Path],
+) -> None:
+    g, secrets = tls_gateway
+    ca = ca_files(secrets).cert
+    h41 = member_files(secrets, "000.00.00.H41")
+    h42 = member_files(secrets, "000.00.00.H42")
+    as_h41 = client_ssl_context(h41.cert, h41.key, ca)
+    status, headers, _ = tls_fetch(g, as_h41, CLIENT)
+    assert status == 200 and headers["X-Road-Client"] == CLIENT
+    # another province's certificate may not call as Nghệ An's one-stop shop
+    status, headers, body = tls_fetch(g, client_ssl_context(h42.cert, h42.key, ca), CLIENT)
+    assert status == 403, body
+    assert headers["X-Road-Error"] == "Server.ClientProxy.SslAuthenticationFailed"
+    # no client certificate: the handshake itself is refused
+    bare = ssl.create_default_context(cafile=str(ca))
+    with pytest.raises(aiohttp.ClientError):
+        tls_fetch(g, bare, CLIENT)
+    # plain HTTP to the TLS port: refused as well
+    with pytest.raises(aiohttp.ClientError):
+        asyncio.run(fetch("GET", url(g, POPULATION), {"X-Road-Client": CLIENT}))

@@ -14,9 +14,12 @@ import orjson
 from aiohttp import web
 
 from ndxp.core import wire, xroad
+from ndxp.core.errors import InvalidIdentifier
+from ndxp.core.identifiers import MemberId, SubsystemId
 from ndxp.core.registry import Registry
 from ndxp.core.xroad import XRoadError
 from ndxp.gateway.replies import Answer, Replies
+from ndxp.pki import CertificateError, member_of
 from ndxp.settings import GatewaySettings
 
 JSON = "application/json; charset=utf-8"
@@ -51,6 +54,7 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
         )
     target = xroad.parse_call(request.raw_path)
     client = xroad.parse_client(request.headers.get("X-Road-Client"))
+    check_caller(gw, request, client)
     route = gw.registry.route_for(client.member)
     if str(client) not in gw.registry.subsystems or route is None:
         raise xroad.rejection("UNKNOWN_CLIENT", f"client {client} is not in the registry")
@@ -84,6 +88,27 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
     finally:
         gw.replies.forget(request_id)
     return answered(gw, answer, request_id, client, target, xroad.request_hash(headers, body))
+
+
+def check_caller(gw: Gateway, request: web.Request, client: SubsystemId) -> None:
+    """With mutual TLS: the member of the caller's certificate must be the client's member or
+    above it (a platform speaks for the units below it, as on Kafka: NOT_SENDER)."""
+    if not gw.settings.tls:
+        return
+    ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    if not der:
+        raise XRoadError(401, "Server.ClientProxy.SslAuthenticationFailed", "no client certificate")
+    try:
+        member = MemberId.parse(member_of(der))
+    except (CertificateError, InvalidIdentifier) as exc:
+        raise XRoadError(401, "Server.ClientProxy.SslAuthenticationFailed", str(exc)) from None
+    if not client.member.is_self_or_descendant_of(member):
+        raise XRoadError(
+            403,
+            "Server.ClientProxy.SslAuthenticationFailed",
+            f"the client certificate is {member}'s: it may not call as {client}",
+        )
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:

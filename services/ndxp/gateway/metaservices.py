@@ -14,7 +14,7 @@ from ndxp.core import xroad
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
 from ndxp.core.registry import Registry
 from ndxp.core.xroad import XRoadError
-from ndxp.gateway.calls import GATEWAY, JSON, error_response
+from ndxp.gateway.calls import GATEWAY, JSON, check_caller, error_response
 
 METHODS = ("listMethods", "allowedMethods", "getOpenAPI")
 
@@ -85,6 +85,7 @@ async def meta(request: web.Request, subsystem_segments: list[str], method: str)
             return _json(list_methods(gw.registry, subsystem))
         if method == "allowedMethods":
             client = xroad.parse_client(request.headers.get("X-Road-Client"))
+            check_caller(gw, request, client)
             party = gw.registry.subsystems.get(str(client))
             if party is None:
                 raise xroad.rejection("UNKNOWN_CLIENT", f"client {client} is not in the registry")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 
 from aiohttp import web
 
@@ -14,6 +15,7 @@ from ndxp.gateway import metaservices
 from ndxp.gateway.calls import GATEWAY, Gateway, call
 from ndxp.gateway.replies import Replies
 from ndxp.kafka.io import producer
+from ndxp.pki import ca_files, issue_server, server_files, server_ssl_context
 from ndxp.settings import GatewaySettings
 
 log = logging.getLogger("ndxp.gateway")
@@ -40,6 +42,16 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+def server_context(settings: GatewaySettings) -> ssl.SSLContext:
+    """The gateway's TLS: its server certificate (issued by the platform CA at first start),
+    and client certificates required, of the platform CA only."""
+    files = server_files(settings.secrets)
+    if not files.cert.exists():
+        local = settings.host in ("127.0.0.1", "localhost")  # always in the certificate
+        issue_server(settings.secrets, [] if local else [settings.host])
+    return server_ssl_context(files.cert, files.key, ca_files(settings.secrets).cert)
+
+
 def application(gw: Gateway) -> web.Application:
     # a body one byte over the limit is still read, to be refused in X-Road's form (413)
     app = web.Application(client_max_size=gw.settings.max_value_bytes + 1)
@@ -61,9 +73,11 @@ async def serve(settings: GatewaySettings, registry: Registry) -> None:
         runner = web.AppRunner(application(Gateway(settings, registry, p, replies)))
         await runner.setup()
         try:
-            site = web.TCPSite(runner, settings.host, settings.port)
+            tls = server_context(settings) if settings.tls else None
+            site = web.TCPSite(runner, settings.host, settings.port, ssl_context=tls)
             await site.start()
-            log.info("X-Road REST gateway on http://%s:%d/r1/", settings.host, settings.port)
+            scheme = "https (mutual TLS)" if tls else "http (plain: local work only)"
+            log.info("X-Road REST gateway, %s, on %s:%d/r1/", scheme, settings.host, settings.port)
             await asyncio.Event().wait()  # until cancelled (SIGTERM)
         finally:
             await runner.cleanup()
