@@ -34,6 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=int, default=1, help="Locust processes (distributed)")
     ap.add_argument("--user-rate", type=float, default=0.0, help="requests/s per user")
     ap.add_argument("--no-platform", action="store_true", help="use what is already running")
+    ap.add_argument(
+        "--http",
+        action="store_true",
+        help="call over HTTP through the X-Road REST gateway (loadtest/locustfile_http.py)",
+    )
+    ap.add_argument(
+        "--gateway",
+        default=f"http://127.0.0.1:{os.environ.get('NDXP_GATEWAY_PORT', '8080')}",
+        help="the gateway's URL (with --http)",
+    )
     ap.add_argument("--bootstrap", default=os.environ.get("NDXP_BOOTSTRAP", "127.0.0.1:9092"))
     ap.add_argument(
         "--ledger-port", type=int, default=int(os.environ.get("NDXP_LEDGER_WEB_PORT", "6067"))
@@ -64,11 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         "NDXP_USER_RATE": str(user_rate),
         "NDXP_LOADTEST_RUN": run,
         "NDXP_LOADTEST_OUT": str(out),
+        "NDXP_GATEWAY_URL": args.gateway,
     }
+    locustfile = "locustfile_http.py" if args.http else "locustfile.py"
     cmd = [
         str(BIN / "locust"),
         "-f",
-        str(REPO / "loadtest" / "locustfile.py"),
+        str(REPO / "loadtest" / locustfile),
         "--headless",
         "--only-summary",
         "--csv",

@@ -70,7 +70,11 @@ async def serve(settings: GatewaySettings, registry: Registry) -> None:
     await p.start()
     try:
         await replies.start()
-        runner = web.AppRunner(application(Gateway(settings, registry, p, replies)))
+        # no access log: a line per call cost 14 % of the gateway's CPU at 1,000 calls/s, and
+        # the ledger records every call the gateway writes (its id, client, service, outcome)
+        runner = web.AppRunner(
+            application(Gateway(settings, registry, p, replies)), access_log=None
+        )
         await runner.setup()
         try:
             tls = server_context(settings) if settings.tls else None
