@@ -16,7 +16,7 @@ import pytest
 from ndxp.paths import REPO
 
 from .conftest import Broker
-from .kafka_tools import LedgerProcess, RouterProcess
+from .kafka_tools import GatewayProcess, LedgerProcess, RouterProcess
 
 pytestmark = pytest.mark.integration
 
@@ -38,14 +38,28 @@ def simulator(kafka: Broker, router: RouterProcess) -> Iterator[subprocess.Popen
         proc.wait(30)
 
 
+@pytest.mark.parametrize("transport", ["kafka", "http"])
 def test_steady_profile_loses_nothing(
     kafka: Broker,
     router: RouterProcess,
     ledger: LedgerProcess,
     simulator: subprocess.Popen[bytes],
     tmp_path: Path,
+    transport: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    """Over Kafka (the Locust user's own client), and over HTTP through the X-Road gateway
+    (FastHttpUser): every request in the ledger once, with its response."""
     out = tmp_path / "report"
+    extra: list[str] = []
+    if transport == "http":
+        gateway = GatewayProcess(
+            kafka.bootstrap, kafka.var / "gateway-loadtest.log", env={"NDXP_VAR": str(kafka.var)}
+        )
+        gateway.start()
+        request.addfinalizer(gateway.stop)
+        gateway.wait_ready()
+        extra = ["--http", "--gateway", f"http://127.0.0.1:{gateway.web_port}"]
     result = subprocess.run(
         [
             sys.executable,
@@ -63,6 +77,7 @@ def test_steady_profile_loses_nothing(
             str(ledger.web_port),
             "--out",
             str(out),
+            *extra,
         ],
         capture_output=True,
         text=True,
