@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from ndxp.core import wire, xroad
 from ndxp.core.errors import InvalidIdentifier
@@ -80,6 +81,9 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
             wire.ingress_topic(route), body, key=str(client).encode(), headers=headers
         )
         answer = await asyncio.wait_for(waiting, gw.settings.timeout_s)
+    except KafkaError as exc:  # refused or unreachable broker (written, if at all, once)
+        status, type_ = xroad.UNAVAILABLE
+        raise XRoadError(status, type_, f"the platform could not take the call: {exc}") from None
     except TimeoutError:
         status, type_ = xroad.TIMEOUT
         raise XRoadError(
