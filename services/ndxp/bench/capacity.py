@@ -23,7 +23,10 @@ run on one broker, every rate next to a baseline of the same run.
    idle and at 1,000 tx/s over the mix; p50/p90/p99/max and where the time goes; then the same
    with the router's fetch sessions off, and through the plain aiokafka router, the baseline
    of the same run.
-5. **National days** (:mod:`ndxp.bench.day`): ``--day`` one day (1.5 M requests and their
+5. **HTTP through the X-Road gateway** (:mod:`ndxp.bench.gateway`): calls of the mix answered
+   through ``ndxp gateway``, router and simulator, one at a time, paced at 1,000/s and 64 in
+   flight; the ceiling of Python HTTP here (a bare aiohttp server) in the same run.
+6. **National days** (:mod:`ndxp.bench.day`): ``--day`` one day (1.5 M requests and their
    responses) through router and ledger, counted in the ledger; ``--ten-days`` a 10× day.
 
 It starts its own broker (port 9194, ``var/bench-capacity``), prints a table headed by the
@@ -43,6 +46,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ndxp.bench import gateway as gateway_bench
 from ndxp.bench import kafka_perf, procs, roundtrip, routing
 from ndxp.bench import ledger as ledger_bench
 from ndxp.bench.backlog import Backlog, fill, ingress_partitions, progress
@@ -82,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         default="",
-        help="some phases alone, comma-separated: broker, many_agency, one_client, round_trips",
+        help="some phases alone, comma-separated: broker, many_agency, one_client, "
+        "round_trips, gateway",
     )
     ap.add_argument("--port", type=int, default=9194)
     args = ap.parse_args(argv)
@@ -155,6 +160,8 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
             "round_trips_plain",
             lambda: roundtrip.measure(bootstrap, var, port, rates, args.rt_seconds, plain=True),
         )
+    if wanted("gateway"):
+        phase("gateway", lambda: gateway_bench.measure(bootstrap, var, port + 40, args.rt_seconds))
     if args.day:
         phase("day", lambda: national_day(bootstrap, registry, var, port + 20, args.day_requests))
     if args.ten_days:

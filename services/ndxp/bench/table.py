@@ -97,6 +97,11 @@ def print_table(r: dict[str, Any], out: Path) -> None:
                 f"    ndxp at {x['rate_achieved']:,.0f} req/s, p99 of each leg: {legs}; the "
                 f"caller's producer alone (produce → ack) p50 {ack['p50']} p99 {ack['p99']}"
             )
+    if "gateway" in r:
+        from ndxp.bench.gateway import table as gateway_table
+
+        print()
+        print("\n".join(gateway_table(r["gateway"])))
     for key, name in (("day", "one national day"), ("ten_days", "a 10x national day")):
         if key in r:
             d = r[key]
