@@ -110,7 +110,7 @@ def table(r: dict[str, Any]) -> list[str]:
     lines = [
         "  HTTP calls answered (X-Road REST gateway → router → ndxp simulate → back), "
         "many-agency mix, defaults; load generator on the same box",
-        f"    {'':44}{'answered/s':>11} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}  statuses",
+        f"    {'':56}{'answered/s':>11} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}  statuses",
     ]
     for who, rows in (
         ("ceiling: bare aiohttp server", r["ceiling"]),
@@ -118,7 +118,7 @@ def table(r: dict[str, Any]) -> list[str]:
     ):
         for x in rows:
             lines.append(
-                f"    {who + ', ' + x['label']:44}{x['answered_per_s']:>11,.0f} {x['p50_ms']!s:>7} "
+                f"    {who + ', ' + x['label']:56}{x['answered_per_s']:>11,.0f} {x['p50_ms']!s:>7} "
                 f"{x['p90_ms']!s:>7} {x['p99_ms']!s:>7} {x['max_ms']!s:>7}  {x['statuses']}"
             )
     if "gateway_peak_rss_mb" in r:
