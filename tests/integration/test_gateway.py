@@ -200,6 +200,18 @@ def test_metaservices_answer_from_the_registry(gateway: GatewayProcess) -> None:
         fetch("GET", url(gateway, "/r1/VN/GOV/000.00.01.G01/dancu/getOpenAPI?serviceCode=x"))
     )
     assert status == 404 and headers["X-Road-Error"] == "Server.ServerProxy.UnknownService"
+    status, _, body = asyncio.run(
+        fetch(
+            "GET",
+            url(
+                gateway,
+                "/r1/VN/GOV/000.00.01.G01/dancu/getOpenAPI?serviceCode=tra-cuu-cong-dan~v1",
+            ),
+        )
+    )
+    assert status == 200  # the description the sample registry declares for the service
+    document = orjson.loads(body)
+    assert document["openapi"].startswith("3.") and "/cong-dan" in document["paths"]
 
 
 def test_many_calls_at_once_are_each_answered_once(gateway: GatewayProcess) -> None:

@@ -37,6 +37,13 @@ class ServiceDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     code: str
     name: str = ""
     version: str | None = None
+    # over HTTP (the X-Road REST gateway): how long a call waits for its answer (default: the
+    # gateway's), and the service's OpenAPI 3 description (the getOpenAPI metaservice)
+    timeout_s: float | None = None
+    openapi: dict[str, Any] | None = None
+
+
+MAX_SERVICE_TIMEOUT_S = 300.0
 
 
 class SubsystemDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -139,6 +146,7 @@ class Registry:
     access: Mapping[str, AccessList] = field(default_factory=dict, repr=False)
     limits: tuple[Limit, ...] = ()
     default_allow: bool = False
+    described: Mapping[str, ServiceDoc] = field(default_factory=dict, repr=False)  # by id
     _limit_cache: dict[tuple[str, str], tuple[Limit, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -226,6 +234,7 @@ def _build(doc: RegistryDoc) -> Registry:
 
     subsystems: dict[str, Party] = {}
     services: dict[str, Party] = {}
+    described: dict[str, ServiceDoc] = {}
     for member_id, m in owned:
         for s_index, s in enumerate(m.subsystems):
             where = f"member {member_id} subsystems[{s_index}]"
@@ -251,6 +260,13 @@ def _build(doc: RegistryDoc) -> Registry:
                     errors.append(f"{v_where}: duplicate service {v_text}")
                     continue
                 services[v_text] = _party(v_text, member_id, members, v.name)
+                if v.timeout_s is not None and not 0 < v.timeout_s <= MAX_SERVICE_TIMEOUT_S:
+                    errors.append(f"{v_where}: timeout_s must be in (0, {MAX_SERVICE_TIMEOUT_S:g}]")
+                openapi = v.openapi
+                if openapi is not None and not str(openapi.get("openapi", "")).startswith("3."):
+                    errors.append(f"{v_where}: openapi must be an OpenAPI 3 document")
+                if v.timeout_s is not None or openapi is not None:
+                    described[v_text] = v
     if not any(m.connected for m in members.values()):
         errors.append("no member is connected: nothing could be routed")
     if doc.default_access not in ("deny", "allow"):
@@ -279,6 +295,7 @@ def _build(doc: RegistryDoc) -> Registry:
         access,
         tuple(limits),
         doc.default_access == "allow",
+        described,
     )
 
 

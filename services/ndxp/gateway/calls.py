@@ -74,20 +74,22 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
         (xroad.H_HTTP_QUERY, target.query.encode()),
         *passed,
     ]
+    described = gw.registry.described.get(str(target.service))
+    timeout_s = (described.timeout_s if described else None) or gw.settings.timeout_s
     waiting = gw.replies.expect(request_id)
     try:
         # keyed by the client id, as every sender keys its requests (its home partition)
         await gw.producer.send_and_wait(
             wire.ingress_topic(route), body, key=str(client).encode(), headers=headers
         )
-        answer = await asyncio.wait_for(waiting, gw.settings.timeout_s)
+        answer = await asyncio.wait_for(waiting, timeout_s)
     except KafkaError as exc:  # refused or unreachable broker (written, if at all, once)
         status, type_ = xroad.UNAVAILABLE
         raise XRoadError(status, type_, f"the platform could not take the call: {exc}") from None
     except TimeoutError:
         status, type_ = xroad.TIMEOUT
         raise XRoadError(
-            status, type_, f"no answer from {target.service} in {gw.settings.timeout_s:g} s"
+            status, type_, f"no answer from {target.service} in {timeout_s:g} s"
         ) from None
     finally:
         gw.replies.forget(request_id)

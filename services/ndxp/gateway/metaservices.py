@@ -1,7 +1,8 @@
 """X-Road's REST metaservices, answered from the registry: ``GET /listClients``,
 ``GET /r1/{provider subsystem}/listMethods``, ``/allowedMethods`` (the services the calling
-``X-Road-Client`` may call) and ``/getOpenAPI?serviceCode=`` (no service declares a description
-in the registry yet: 404). Bodies as X-Road's metaservices protocol for REST gives them."""
+``X-Road-Client`` may call) and ``/getOpenAPI?serviceCode=`` (the service's ``openapi`` in the
+registry; 404 when it declares none). Bodies as X-Road's metaservices protocol for REST
+gives them."""
 
 from __future__ import annotations
 
@@ -68,6 +69,16 @@ def list_methods(registry: Registry, subsystem: SubsystemId, client: Any = None)
     return {"service": [service_json(ServiceId.parse(t)) for t in texts]}
 
 
+def openapi_of(registry: Registry, subsystem: SubsystemId, code: str) -> dict[str, Any] | None:
+    """The OpenAPI document the registry declares for the service ``code`` (X-Road's service
+    code: ``code`` or ``code~version``) of ``subsystem``."""
+    for text in services_of(registry, subsystem):
+        if xroad.service_code(ServiceId.parse(text)) == code:
+            described = registry.described.get(text)
+            return None if described is None else described.openapi
+    return None
+
+
 async def list_clients_view(request: web.Request) -> web.Response:
     return _json(list_clients(request.app[GATEWAY].registry))
 
@@ -93,11 +104,14 @@ async def meta(request: web.Request, subsystem_segments: list[str], method: str)
         code = request.query.get("serviceCode")
         if not code:
             raise xroad.bad_request("getOpenAPI needs ?serviceCode=")
-        raise XRoadError(
-            404,
-            "Server.ServerProxy.UnknownService",
-            f"service {code} of {subsystem} has no OpenAPI description in the registry",
-        )
+        document = openapi_of(gw.registry, subsystem, code)
+        if document is None:
+            raise XRoadError(
+                404,
+                "Server.ServerProxy.UnknownService",
+                f"service {code} of {subsystem} has no OpenAPI description in the registry",
+            )
+        return _json(document)
     except XRoadError as err:
         return error_response(err, request_id)
 

@@ -103,3 +103,21 @@ def test_sample_registry_has_the_national_shape() -> None:
     levels = Counter(m.id.code.level for m in registry.members.values())
     assert levels[2] and levels[3] and levels[4]
     assert any(registry.route_for(m.id) is None for m in registry.members.values())
+
+
+def test_a_service_may_declare_its_http_timeout_and_openapi_description() -> None:
+    doc = small_document()
+    service = doc["members"][3]["subsystems"][0]["services"][0]
+    service["timeout_s"] = 5
+    service["openapi"] = {"openapi": "3.0.3", "info": {"title": "t", "version": "v1"}}
+    registry = Registry.from_document(doc)
+    [(text, described)] = registry.described.items()
+    assert text == "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1"
+    assert described.timeout_s == 5 and described.openapi is not None
+    service["timeout_s"] = 0
+    service["openapi"] = {"swagger": "2.0"}
+    with pytest.raises(RegistryError) as info:
+        Registry.from_document(doc)
+    assert len(info.value.errors) == 2
+    assert "timeout_s must be in (0, 300]" in info.value.errors[0]
+    assert "openapi must be an OpenAPI 3 document" in info.value.errors[1]
