@@ -10,6 +10,7 @@ import base64
 import os
 import ssl
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from ndxp.paths import REPO
 from ndxp.pki import ca_files, client_ssl_context, issue_member, member_files
 
 from .conftest import Broker
-from .kafka_tools import GatewayProcess, RouterProcess
+from .kafka_tools import GatewayProcess, LedgerProcess, RouterProcess
 
 pytestmark = pytest.mark.integration
 
@@ -298,3 +299,77 @@ def test_with_mutual_tls_the_certificate_decides_who_may_call(
     # plain HTTP to the TLS port: refused as well
     with pytest.raises(aiohttp.ClientError):
         asyncio.run(fetch("GET", url(g, POPULATION), {"X-Road-Client": CLIENT}))
+
+
+def test_a_gateway_killed_mid_stream_loses_no_call_it_wrote(
+    kafka: Broker,
+    router: RouterProcess,
+    simulator: subprocess.Popen[bytes],
+    ledger: LedgerProcess,
+) -> None:
+    """kill -9 while 600 calls are under way: every call that was answered, and every call the
+    gateway wrote to Kafka before it died (its caller saw the connection drop), is in the
+    ledger once with its response; a gateway started again answers."""
+    g = GatewayProcess(
+        kafka.bootstrap, kafka.var / "gateway-kill.log", env={"NDXP_VAR": str(kafka.var)}
+    )
+    g.start()
+    g.wait_ready()
+    prefix = f"gwkill-{uuid.uuid4().hex[:8]}-"
+    results: dict[str, object] = {}
+
+    async def burst() -> None:
+        connector = aiohttp.TCPConnector(limit=64)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def one(i: int) -> None:
+                call_id = f"{prefix}{i}"
+                try:
+                    async with session.post(
+                        url(g, f"{POPULATION}/n/{i}"),
+                        headers={"X-Road-Client": CLIENT, "X-Road-Id": call_id},
+                        data=b'{"so_dinh_danh": "040123456789"}',
+                    ) as r:
+                        await r.read()
+                        results[call_id] = r.status
+                except aiohttp.ClientError as exc:
+                    results[call_id] = type(exc).__name__
+
+            tasks = [asyncio.create_task(one(i)) for i in range(600)]
+            while sum(s == 200 for s in results.values()) < 150:
+                await asyncio.sleep(0.01)
+            await asyncio.get_running_loop().run_in_executor(None, g.kill9)
+            await asyncio.gather(*tasks)
+
+    try:
+        asyncio.run(burst())
+        answered = {i for i, s in results.items() if s == 200}
+        cut = {i for i, s in results.items() if s != 200}
+        assert len(answered) >= 150 and cut, results  # the kill came mid-stream
+        where = f"startsWith(message_id, '{prefix}') AND kind = 'request'"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            [[n]] = ledger.sql(f"SELECT uniqExact(message_id) FROM ndxp.ledger WHERE {where}")
+            if n >= len(answered):
+                time.sleep(2)  # the rest of what the gateway wrote, and the responses
+                break
+            time.sleep(0.5)
+        requests = dict(
+            ledger.sql(f"SELECT message_id, count() FROM ndxp.ledger WHERE {where} GROUP BY 1")
+        )
+        responses = dict(
+            ledger.sql(
+                "SELECT correlation_id, count() FROM ndxp.ledger WHERE kind = 'response' AND "
+                f"startsWith(correlation_id, '{prefix}') GROUP BY 1"
+            )
+        )
+        assert answered <= set(requests)  # nothing answered is missing
+        assert set(requests) <= answered | cut  # nothing the caller did not send
+        assert set(requests.values()) == {1} and set(responses.values()) == {1}
+        assert set(responses) == set(requests)  # every call written was answered by the provider
+        g.start()  # as the platform's supervisor would
+        g.wait_ready()
+        status, _, _ = asyncio.run(fetch("GET", url(g, POPULATION), {"X-Road-Client": CLIENT}))
+        assert status == 200
+    finally:
+        g.stop()
