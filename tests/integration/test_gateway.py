@@ -373,3 +373,38 @@ def test_a_gateway_killed_mid_stream_loses_no_call_it_wrote(
         assert status == 200
     finally:
         g.stop()
+
+
+def test_slow_and_vanishing_callers_do_not_stop_the_others(gateway: GatewayProcess) -> None:
+    """400 connections that send half a request and stall, 100 that connect and vanish with
+    half a body sent: the gateway goes on answering everyone else, and stays up."""
+
+    async def run() -> int:
+        stalled = []
+        for _ in range(400):
+            _, writer = await asyncio.open_connection("127.0.0.1", gateway.web_port)
+            writer.write(f"POST {POPULATION} HTTP/1.1\r\nHost: x\r\nX-Road-Cl".encode())
+            stalled.append(writer)
+        for _ in range(100):
+            _, writer = await asyncio.open_connection("127.0.0.1", gateway.web_port)
+            writer.write(
+                f"POST {POPULATION} HTTP/1.1\r\nHost: x\r\nX-Road-Client: {CLIENT}\r\n"
+                "Content-Length: 100000\r\n\r\nhalf".encode()
+            )
+            await writer.drain()
+            writer.transport.abort()  # gone, mid-body
+        await asyncio.sleep(0.5)
+        async with aiohttp.ClientSession() as session:
+            statuses = []
+            for i in range(20):
+                async with session.get(
+                    url(gateway, f"{POPULATION}/after/{i}"), headers={"X-Road-Client": CLIENT}
+                ) as r:
+                    statuses.append(r.status)
+        for writer in stalled:
+            writer.transport.abort()
+        return statuses.count(200)
+
+    assert asyncio.run(run()) == 20
+    assert gateway.proc is not None and gateway.proc.poll() is None
+    assert gateway.health() is not None
