@@ -285,6 +285,34 @@ class GatewaySettings:
         return _from_env(cls(), _GATEWAY_ENV, environ, overrides)
 
 
+@dataclass(frozen=True)
+class ProviderSettings:
+    """``ndxp provide``: the provider adapter. It reads the requests routed to subsystems that
+    the registry says are reached over HTTP, calls them, and publishes their answers."""
+
+    bootstrap: str = DEFAULT_BOOTSTRAP
+    auth: KafkaAuth = field(default_factory=KafkaAuth)
+    registry_path: Path = DEFAULT_REGISTRY
+    var: Path = DEFAULT_VAR
+    group: str = "ndxp-provider"
+    max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES  # a larger answer is answered 502
+    retries: int = 2  # for idempotent methods, after a failed connection or a timeout
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> ProviderSettings:
+        return _from_env(cls(), _PROVIDER_ENV, environ, overrides)
+
+
+_PROVIDER_ENV = {
+    "bootstrap": env.BOOTSTRAP,
+    "registry_path": env.REGISTRY,
+    "var": env.VAR,
+    "max_value_bytes": env.MAX_VALUE_BYTES,
+}
+
 _GATEWAY_ENV = {
     "bootstrap": env.BOOTSTRAP,
     "registry_path": env.REGISTRY,
@@ -296,7 +324,9 @@ _GATEWAY_ENV = {
     "max_value_bytes": env.MAX_VALUE_BYTES,
 }
 
-_S = TypeVar("_S", RouterSettings, LedgerSettings, ClientSettings, GatewaySettings)
+_S = TypeVar(
+    "_S", RouterSettings, LedgerSettings, ClientSettings, GatewaySettings, ProviderSettings
+)
 
 
 def _from_env(

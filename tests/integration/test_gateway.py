@@ -18,12 +18,13 @@ from pathlib import Path
 import aiohttp
 import orjson
 import pytest
+import yarl
 
-from ndxp.paths import REPO
+from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.pki import ca_files, client_ssl_context, issue_member, member_files
 
 from .conftest import Broker
-from .kafka_tools import GatewayProcess, LedgerProcess, RouterProcess
+from .kafka_tools import GatewayProcess, LedgerProcess, RouterProcess, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +77,7 @@ def url(g: GatewayProcess, path: str) -> str:
 
 
 async def fetch(
-    method: str, target: str, headers: dict[str, str] | None = None, body: bytes = b""
+    method: str, target: str | yarl.URL, headers: dict[str, str] | None = None, body: bytes = b""
 ) -> tuple[int, dict[str, str], bytes]:
     async with (
         aiohttp.ClientSession() as session,
@@ -408,3 +409,80 @@ def test_slow_and_vanishing_callers_do_not_stop_the_others(gateway: GatewayProce
     assert asyncio.run(run()) == 20
     assert gateway.proc is not None and gateway.proc.poll() is None
     assert gateway.health() is not None
+
+
+TAX = "/r1/VN/GOV/000.00.18.G12/thue/nghia-vu-tai-chinh~v1"  # reached over HTTP
+LAND = "/r1/VN/GOV/000.00.00.H41/datdai/thong-tin-thua-dat~v1"  # its endpoint is down
+
+
+@pytest.fixture(scope="module")
+def providers(
+    kafka: Broker, router: RouterProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """``ndxp simulate --http`` (REST providers) and ``ndxp provide`` calling them, on a copy of
+    the sample registry where the tax department's ``thue`` subsystem is reached over HTTP, and
+    Nghệ An's land system at an address where nothing listens."""
+    port, dead = free_port(), free_port()
+    doc = orjson.loads(DEFAULT_REGISTRY.read_bytes())
+    for member in doc["members"]:
+        for subsystem in member.get("subsystems", []):
+            if (member["id"], subsystem["code"]) == ("VN:GOV:000.00.18.G12", "thue"):
+                subsystem["http"] = {"url": f"http://127.0.0.1:{port}/thue", "timeout_s": 5}
+            if (member["id"], subsystem["code"]) == ("VN:GOV:000.00.00.H41", "datdai"):
+                subsystem["http"] = {"url": f"http://127.0.0.1:{dead}/datdai", "timeout_s": 2}
+    registry = tmp_path_factory.mktemp("providers") / "registry.json"
+    registry.write_bytes(orjson.dumps(doc))
+    env = {**os.environ, "NDXP_BOOTSTRAP": kafka.bootstrap, "NDXP_VAR": str(kafka.var)}
+    ndxp = str(REPO / ".venv" / "bin" / "ndxp")
+    procs = []
+    with (kafka.var / "providers.log").open("ab") as out:
+        for cmd in (
+            [ndxp, "simulate", "--http", "--port", str(port), "--time-scale", "0"],
+            [ndxp, "provide", "--registry", str(registry), "--group", "gateway-test-provider"],
+        ):
+            procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env))
+    try:
+        time.sleep(4)  # the adapter joins its group (it reads from the end: nothing is missed
+        # here, the calls below are made after)
+        yield
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(30)
+
+
+def test_a_provider_reached_over_http_answers_through_the_adapter(
+    gateway: GatewayProcess, providers: None
+) -> None:
+    status, headers, body = asyncio.run(
+        fetch(
+            "POST",
+            url(gateway, f"{TAX}/nghia-vu-tai-chinh"),
+            {"X-Road-Client": CLIENT, "Content-Type": "application/json"},
+            b'{"gia_tri": 1000000000}',
+        )
+    )
+    assert status == 200, body
+    assert orjson.loads(body)["thue_thu_nhap_ca_nhan"] == 20_000_000  # 2 % of 1 billion VND
+    assert headers["Content-Type"].startswith("application/json")
+    assert "X-Road-Error" not in headers
+    # the provider's own error passes through as it is
+    status, headers, body = asyncio.run(
+        fetch("POST", url(gateway, f"{TAX}/nghia-vu-tai-chinh"), {"X-Road-Client": CLIENT}, b"{")
+    )
+    assert status == 400 and "X-Road-Error" not in headers and b"gia_tri" in body
+    # a path that would leave the endpoint's base is not called (sent as is: not normalized)
+    raw = yarl.URL(url(gateway, f"{TAX}/x/../../admin"), encoded=True)
+    status, headers, _ = asyncio.run(fetch("POST", raw, {"X-Road-Client": CLIENT}, b"{}"))
+    assert status == 400 and headers["X-Road-Error"] == "Client.BadRequest"
+
+
+def test_an_unreachable_provider_is_an_xroad_error(
+    gateway: GatewayProcess, providers: None
+) -> None:
+    status, headers, body = asyncio.run(
+        fetch("GET", url(gateway, f"{LAND}?so_to=1&so_thua=2"), {"X-Road-Client": CLIENT})
+    )
+    assert status == 502, body
+    assert headers["X-Road-Error"] == "Server.ServerProxy.NetworkError"
+    assert orjson.loads(body)["type"] == "Server.ServerProxy.NetworkError"

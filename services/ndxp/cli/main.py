@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         client,
         gateway_cmd,
         ledger_cmd,
+        provide_cmd,
         registry_cmd,
         router_cmd,
         secure_cmd,
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         secure_cmd,
         gateway_cmd,
         certs_cmd,
+        provide_cmd,
     ):
         module.register(sub)
     args = parser.parse_args(argv)

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer
 
 from ndxp.core import wire
 from ndxp.core.wire import header
+from ndxp.gateway.provider import subsystem_of
 from ndxp.kafka.io import producer
 from ndxp.logs import configure
 from ndxp.registry_file import load_registry
@@ -43,11 +44,26 @@ def register(sub: Any) -> None:
         help="consumer group (secured mode: one of the member's own, e.g. <code>.simulator)",
     )
     p.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
+    p.add_argument(
+        "--http",
+        action="store_true",
+        help="instead: providers' REST APIs (population, land, tax, one-stop shop) to call",
+    )
+    p.add_argument("--port", type=int, default=9300, help="with --http: the port (9300)")
+    p.add_argument(
+        "--time-scale", type=float, default=1.0, help="with --http: service times × this (0: none)"
+    )
     p.set_defaults(func=simulate_cmd)
 
 
 async def simulate_cmd(args: argparse.Namespace) -> int:
     configure("INFO")
+    if args.http:
+        from ndxp.gateway.simulated import serve
+
+        log.info("REST providers on http://127.0.0.1:%d (dancu, datdai, thue, motcua)", args.port)
+        await serve("127.0.0.1", args.port, args.time_scale)
+        return 0
     settings = ClientSettings.from_env(bootstrap=args.bootstrap)
     registry = load_registry(settings.registry_path)
     members = args.members or sorted(
@@ -74,6 +90,8 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
             h = list(r.headers)
             if header(h, wire.H_KIND) != wire.KIND_REQUEST:
                 continue
+            if subsystem_of(registry, header(h, wire.H_SERVICE)) is not None:
+                continue  # reached over HTTP: ndxp provide answers it
             if not args.service_time_ms:
                 await answer(p, r, h)
                 continue

@@ -46,10 +46,20 @@ class ServiceDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 MAX_SERVICE_TIMEOUT_S = 300.0
 
 
+class HttpEndpointDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A provider subsystem reached over HTTP (``ndxp provide``): the base URL its services'
+    paths are appended to, how many calls may be in flight to it, and how long one may take."""
+
+    url: str
+    concurrency: int = 32
+    timeout_s: float = 10.0
+
+
 class SubsystemDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     code: str
     name: str = ""
     services: list[ServiceDoc] = []
+    http: HttpEndpointDoc | None = None
 
 
 class MemberDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -147,6 +157,7 @@ class Registry:
     limits: tuple[Limit, ...] = ()
     default_allow: bool = False
     described: Mapping[str, ServiceDoc] = field(default_factory=dict, repr=False)  # by id
+    endpoints: Mapping[str, HttpEndpointDoc] = field(default_factory=dict, repr=False)  # by id
     _limit_cache: dict[tuple[str, str], tuple[Limit, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -235,6 +246,7 @@ def _build(doc: RegistryDoc) -> Registry:
     subsystems: dict[str, Party] = {}
     services: dict[str, Party] = {}
     described: dict[str, ServiceDoc] = {}
+    endpoints: dict[str, HttpEndpointDoc] = {}
     for member_id, m in owned:
         for s_index, s in enumerate(m.subsystems):
             where = f"member {member_id} subsystems[{s_index}]"
@@ -248,6 +260,14 @@ def _build(doc: RegistryDoc) -> Registry:
                 errors.append(f"{where}: duplicate subsystem {text}")
                 continue
             subsystems[text] = _party(text, member_id, members, s.name)
+            if s.http is not None:
+                if not s.http.url.startswith(("http://", "https://")):
+                    errors.append(f"{where}: http.url must be an http:// or https:// URL")
+                if not 1 <= s.http.concurrency <= 10_000:
+                    errors.append(f"{where}: http.concurrency must be 1-10000")
+                if not 0 < s.http.timeout_s <= MAX_SERVICE_TIMEOUT_S:
+                    errors.append(f"{where}: http.timeout_s must be in (0, 300]")
+                endpoints[text] = s.http
             for v_index, v in enumerate(s.services):
                 v_where = f"{where} services[{v_index}]"
                 v_text = f"{sub_id}:{v.code}" + ("" if v.version is None else f":{v.version}")
@@ -296,6 +316,7 @@ def _build(doc: RegistryDoc) -> Registry:
         tuple(limits),
         doc.default_access == "allow",
         described,
+        endpoints,
     )
 
 

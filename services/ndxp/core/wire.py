@@ -26,6 +26,7 @@ H_HTTP_METHOD = "ndxp-http-method"
 H_HTTP_PATH = "ndxp-http-path"  # the path after the service id, as sent ("" or "/...")
 H_HTTP_QUERY = "ndxp-http-query"  # the raw query string, as sent (without "?")
 H_HTTP_STATUS = "ndxp-http-status"  # on a response: the HTTP status to answer with
+H_HTTP_ERROR = "ndxp-http-error"  # on a response: the X-Road error type, when there is one
 H_USER_ID = "ndxp-user-id"  # X-Road-UserId: the official whose action caused the request
 H_ISSUE = "ndxp-issue"  # X-Road-Issue: the case or document that caused it
 H_REPRESENTED_PARTY = "ndxp-represented-party"  # X-Road-Represented-Party
@@ -40,6 +41,7 @@ SENDER_HEADERS = (
     H_HTTP_PATH,
     H_HTTP_QUERY,
     H_HTTP_STATUS,
+    H_HTTP_ERROR,
     H_USER_ID,
     H_ISSUE,
     H_REPRESENTED_PARTY,

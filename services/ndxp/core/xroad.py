@@ -34,6 +34,7 @@ H_HTTP_METHOD: Final = wire.H_HTTP_METHOD
 H_HTTP_PATH: Final = wire.H_HTTP_PATH
 H_HTTP_QUERY: Final = wire.H_HTTP_QUERY
 H_HTTP_STATUS: Final = wire.H_HTTP_STATUS
+H_HTTP_ERROR: Final = wire.H_HTTP_ERROR
 H_USER_ID: Final = wire.H_USER_ID
 H_ISSUE: Final = wire.H_ISSUE
 H_REPRESENTED_PARTY: Final = wire.H_REPRESENTED_PARTY
@@ -130,6 +131,14 @@ def service_path(service: ServiceId) -> str:
 def client_header(subsystem: SubsystemId) -> str:
     """``X-Road-Client: VN/GOV/000.00.00.H41/motcua``."""
     return encode(subsystem_segments(subsystem))
+
+
+def client_header_of(client: str) -> str:
+    """``X-Road-Client`` for an ndxp client id (as text; empty when it does not parse)."""
+    try:
+        return client_header(SubsystemId.parse(client))
+    except InvalidIdentifier:
+        return ""
 
 
 def service_header(service: ServiceId) -> str:

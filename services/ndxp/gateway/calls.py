@@ -159,6 +159,9 @@ def answered(
     response.headers["X-Road-Id"] = request_id
     response.headers["X-Road-Request-Id"] = request_id
     response.headers["X-Road-Request-Hash"] = request_hash
+    error = wire.header(answer.headers, xroad.H_HTTP_ERROR)
+    if error and error.isprintable():  # the provider adapter answered for its provider
+        response.headers["X-Road-Error"] = error
     return response
 
 
