@@ -162,7 +162,7 @@ def subsystem_service(request: list[tuple[str, bytes]]) -> str:
 
 def subsystem_of(registry: Registry, service: str | None) -> str | None:
     """The HTTP subsystem a request is for, or ``None`` (not one of ours)."""
-    if not service:
+    if not service or not registry.endpoints:
         return None
     try:
         sub = str(ServiceId.parse(service).subsystem)
