@@ -106,6 +106,21 @@ def healthy(port: int) -> bool:
         return False
 
 
+def tax_answered(gateway_port: int) -> bool:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{gateway_port}/r1/VN/GOV/000.00.18.G12/api/nghia-vu-tai-chinh~v1"
+        "/nghia-vu-tai-chinh",
+        data=b'{"gia_tri": 1000000000}',
+        headers={"X-Road-Client": "VN/GOV/000.00.00.H41/motcua"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=12) as r:
+            return r.status == 200 and b'"thue_thu_nhap_ca_nhan":20000000' in r.read()
+    except OSError:
+        return False
+
+
 def wait_for(condition: object, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -123,7 +138,13 @@ def test_a_router_killed_with_sigkill_is_started_again_and_stop_leaves_nothing(
     assert "running and healthy, and still so" in started.stdout
     status = platform.run("status")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert "all healthy: router, ledger, simulator, gateway, crashwatch" in status.stdout
+    assert (
+        "all healthy: router, ledger, simulator, gateway, http-simulator, provider, crashwatch"
+        in status.stdout
+    )
+    # a call over HTTP to a provider reached over HTTP: gateway → router → adapter → REST API
+    gateway = int(platform.env["NDXP_GATEWAY_PORT"])
+    wait_for(lambda: tax_answered(gateway), 90, "the tax department's REST API, through it all")
 
     before = platform.pid("router")
     assert before > 0
