@@ -426,6 +426,7 @@ def providers(
     doc = orjson.loads(DEFAULT_REGISTRY.read_bytes())
     for member in doc["members"]:
         for subsystem in member.get("subsystems", []):
+            subsystem.pop("http", None)  # the sample's own REST APIs: not in this module
             if (member["id"], subsystem["code"]) == ("VN:GOV:000.00.18.G12", "thue"):
                 subsystem["http"] = {"url": f"http://127.0.0.1:{port}/thue", "timeout_s": 5}
             if (member["id"], subsystem["code"]) == ("VN:GOV:000.00.00.H41", "datdai"):
@@ -486,3 +487,20 @@ def test_an_unreachable_provider_is_an_xroad_error(
     assert status == 502, body
     assert headers["X-Road-Error"] == "Server.ServerProxy.NetworkError"
     assert orjson.loads(body)["type"] == "Server.ServerProxy.NetworkError"
+
+
+def test_a_service_waits_as_long_as_the_registry_says(gateway: GatewayProcess) -> None:
+    """The sample's one-stop-shop REST API declares timeout_s 5; this gateway's own is 3 s.
+    Nobody answers it here (no adapter runs in this module): 504 after 5 s, not 3."""
+    started = time.monotonic()
+    status, headers, body = asyncio.run(
+        fetch(
+            "POST",
+            url(gateway, "/r1/VN/GOV/000.00.00.H40/api/ho-so~v1/ho-so"),
+            {"X-Road-Client": CLIENT},
+            b"{}",
+        )
+    )
+    waited = time.monotonic() - started
+    assert status == 504 and headers["X-Road-Error"] == "Server.ClientProxy.Timeout", body
+    assert 4.5 <= waited < 15 and b"in 5 s" in body
