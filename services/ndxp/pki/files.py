@@ -76,14 +76,8 @@ def cert_pem(cert: x509.Certificate) -> bytes:
 def write_file(path: Path, data: bytes, mode: int) -> None:
     """Write ``data`` to ``path`` atomically (a temporary file in the same folder, created
     with ``mode``, then renamed over ``path``)."""
-    make_folder(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    tmp = _written_aside(path, data, mode)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -93,6 +87,18 @@ def create_file(path: Path, data: bytes, mode: int) -> bool:
     """Write ``data`` to ``path`` only if ``path`` does not exist (atomically: a hard link of a
     finished temporary file, which fails if another process got there first); whether it was
     written now."""
+    tmp = _written_aside(path, data, mode)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _written_aside(path: Path, data: bytes, mode: int) -> Path:
+    """``data`` in a new temporary file beside ``path``, created with ``mode``, on disk."""
     make_folder(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -101,13 +107,10 @@ def create_file(path: Path, data: bytes, mode: int) -> bool:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        return True
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def read_key(path: Path) -> ec.EllipticCurvePrivateKey:
