@@ -14,12 +14,10 @@ answer after ``timeout_s`` a ``TIMEOUT`` failure.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gevent
@@ -81,11 +79,9 @@ class KafkaClient:
         egress_topics: Iterable[str],
         request_event: Any,
         timeout_s: float = 30.0,
-        tag: str = "",
     ) -> None:
         self.request_event = request_event
         self.timeout_s = timeout_s
-        self.tag = tag
         self.counts = Counts()
         self.pending: dict[str, Pending] = {}
         self.timed_out: set[str] = set()
@@ -213,11 +209,8 @@ class KafkaClient:
         self.timeout_s = 0.0
         self.expire()
 
-    def close(self, summary_dir: str | None) -> None:
+    def close(self) -> None:
         self._stopping = True
         gevent.joinall(self._greenlets, timeout=2)
         self.producer.flush(10)
         self.consumer.close()
-        if summary_dir:
-            path = Path(summary_dir) / f"process-{os.getpid()}.json"
-            path.write_text(json.dumps({"tag": self.tag, **self.counts.__dict__}))

@@ -22,29 +22,21 @@ from __future__ import annotations
 import os
 import random
 import sys
-import uuid
 from pathlib import Path
 
-from locust import LoadTestShape, User, constant_throughput, events, task
+from locust import User, constant_throughput, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kafka_client import KafkaClient
-from profiles import shape_for
+from this_run import CLIENTS, REGISTRY, TIMEOUT_S, USER_RATE, next_id, write_counts
+from this_run import Profile as Profile  # the load shape: Locust finds it in this namespace
 
 from ndxp.core import traffic, wire
-from ndxp.paths import DEFAULT_REGISTRY
-from ndxp.registry_file import load_registry
 
 BOOTSTRAP = os.environ.get("NDXP_BOOTSTRAP", "127.0.0.1:9092")
-REGISTRY = load_registry(Path(os.environ.get("NDXP_REGISTRY") or DEFAULT_REGISTRY))
-CLIENTS = traffic.clients(REGISTRY)
-RUN = os.environ.get("NDXP_LOADTEST_RUN") or uuid.uuid4().hex[:8]
-USER_RATE = float(os.environ.get("NDXP_USER_RATE", "1"))
-TIMEOUT_S = float(os.environ.get("NDXP_LOADTEST_TIMEOUT_S", "30"))
 
 _client: KafkaClient | None = None
-_sequence = 0
 
 
 def kafka() -> KafkaClient:
@@ -52,14 +44,8 @@ def kafka() -> KafkaClient:
     global _client
     if _client is None:
         topics = [wire.egress_topic(m.id) for m in REGISTRY.connected]
-        _client = KafkaClient(BOOTSTRAP, topics, events.request, TIMEOUT_S, tag=RUN)
+        _client = KafkaClient(BOOTSTRAP, topics, events.request, TIMEOUT_S)
     return _client
-
-
-def next_id() -> str:
-    global _sequence
-    _sequence += 1
-    return f"lt{RUN}-{os.getpid()}-{_sequence}"
 
 
 class MemberSystem(User):
@@ -90,22 +76,6 @@ class MemberSystem(User):
         self.kafka.request(self.topic, self.key, os.urandom(size), headers, name)
 
 
-class Profile(LoadTestShape):
-    """The load profile named by NDXP_PROFILE (loadtest/profiles.py)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.shape = shape_for(
-            os.environ.get("NDXP_PROFILE", "steady"),
-            float(os.environ.get("NDXP_DURATION_S", "60")),
-            USER_RATE,
-            os.environ.get("NDXP_LOADTEST_OUT"),
-        )
-
-    def tick(self) -> tuple[int, float] | None:
-        return self.shape.tick(self.get_run_time(), self.runner)
-
-
 @events.test_stop.add_listener
 def drain(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
     """Wait for the answers still due, so that the final statistics count them."""
@@ -116,4 +86,5 @@ def drain(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
 @events.quitting.add_listener
 def close(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
     if _client is not None:
-        _client.close(os.environ.get("NDXP_LOADTEST_OUT"))
+        _client.close()
+        write_counts(_client.counts.__dict__)

@@ -18,55 +18,27 @@ the gateway refused before Kafka (400, 409, 413, 414, 503) are failures and not 
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
-import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from locust import LoadTestShape, constant_throughput, events, task
+from locust import constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from profiles import shape_for
+from kafka_client import Counts
+from this_run import CLIENTS, TIMEOUT_S, USER_RATE, next_id, write_counts
+from this_run import Profile as Profile  # the load shape: Locust finds it in this namespace
 
 from ndxp.core import traffic, xroad
 from ndxp.core.identifiers import ServiceId, SubsystemId
-from ndxp.paths import DEFAULT_REGISTRY
-from ndxp.registry_file import load_registry
 
-REGISTRY = load_registry(Path(os.environ.get("NDXP_REGISTRY") or DEFAULT_REGISTRY))
-CLIENTS = traffic.clients(REGISTRY)
-RUN = os.environ.get("NDXP_LOADTEST_RUN") or uuid.uuid4().hex[:8]
-USER_RATE = float(os.environ.get("NDXP_USER_RATE", "1"))
-TIMEOUT_S = float(os.environ.get("NDXP_LOADTEST_TIMEOUT_S", "30"))
 REFUSED_BY_ROUTER = {403, 404, 429, 502}
-
-
-@dataclass
-class Counts:
-    sent: int = 0
-    delivered: int = 0
-    send_failed: int = 0
-    answered: int = 0
-    refused: int = 0
-    timed_out: int = 0
-    late: int = 0
-    by_code: dict[str, int] = field(default_factory=dict)
-
-
 COUNTS = Counts()
-_sequence = 0
-
-
-def next_id() -> str:
-    global _sequence
-    _sequence += 1
-    return f"lt{RUN}-{os.getpid()}-{_sequence}"
 
 
 class MemberSystemOverHttp(FastHttpUser):
@@ -123,25 +95,6 @@ def judge(r: Any) -> None:
     r.failure(code)
 
 
-class Profile(LoadTestShape):
-    """The load profile named by NDXP_PROFILE (loadtest/profiles.py)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.shape = shape_for(
-            os.environ.get("NDXP_PROFILE", "steady"),
-            float(os.environ.get("NDXP_DURATION_S", "60")),
-            USER_RATE,
-            os.environ.get("NDXP_LOADTEST_OUT"),
-        )
-
-    def tick(self) -> tuple[int, float] | None:
-        return self.shape.tick(self.get_run_time(), self.runner)
-
-
 @events.quitting.add_listener
 def close(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
-    out = os.environ.get("NDXP_LOADTEST_OUT")
-    if out:
-        path = Path(out) / f"process-{os.getpid()}.json"
-        path.write_text(json.dumps({"tag": RUN, "transport": "http", **asdict(COUNTS)}))
+    write_counts({"transport": "http", **asdict(COUNTS)})

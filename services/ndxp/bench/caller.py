@@ -56,7 +56,7 @@ def probe_client(bootstrap: str, topics: list[str], events: Events, prefix: str)
             self.request_copies: dict[str, tuple[int, int]] = {}
             self.answers: dict[str, tuple[float, int, int, int, str]] = {}
             self.prefix = prefix.encode()
-            super().__init__(bootstrap, topics, events, timeout_s=30.0, tag=prefix)
+            super().__init__(bootstrap, topics, events, timeout_s=30.0)
 
         def request(
             self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]], name: str
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     )
-    client.close(None)
+    client.close()
     return 0
 
 
