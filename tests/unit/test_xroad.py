@@ -162,3 +162,16 @@ def test_every_rejection_code_has_an_xroad_error() -> None:
         "message": "QUOTA_EXCEEDED: over 2/s",
         "detail": "id-1",
     }
+
+
+def test_an_answers_status_and_error_are_taken_only_when_they_are_what_they_claim() -> None:
+    """Both come from a provider's Kafka response: any sender may put anything there."""
+    assert xroad.answer_status(None) == 200
+    assert [xroad.answer_status(t) for t in ("201", "404", "599")] == [201, 404, 599]
+    for bad in ("99", "600", "2000", "020", "-1", "２００", "200 OK", "", "1e2"):
+        assert xroad.answer_status(bad) == 502, bad
+    assert (
+        xroad.answer_error("Server.ServerProxy.NetworkError") == "Server.ServerProxy.NetworkError"
+    )
+    for bad in ("x\r\nSet-Cookie: a", "A" * 121, "Server..X", "", " Server", "Server.X-Y"):
+        assert xroad.answer_error(bad) is None, bad

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -267,6 +268,26 @@ def _whole_seconds(text: str | None) -> str | None:
         return None if text is None else str(max(1, math.ceil(float(text))))
     except (ValueError, OverflowError):  # not a number, nan, inf
         return None
+
+
+_ERROR_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*){0,5}")
+
+
+def answer_status(text: str | None) -> int:
+    """The HTTP status of an answer from its ``ndxp-http-status`` (a provider's, so any
+    value): 200 when absent, 502 when it is not a status."""
+    if text is None:
+        return 200
+    ok = text.isascii() and text.isdigit() and len(text) == 3 and 100 <= int(text) <= 599
+    return int(text) if ok else 502
+
+
+def answer_error(text: str | None) -> str | None:
+    """``X-Road-Error`` from an answer's ``ndxp-http-error``: an X-Road error type
+    (``Server.ServerProxy.NetworkError``), at most 120 characters; anything else is left out."""
+    if text is None or len(text) > 120 or _ERROR_TYPE.fullmatch(text) is None:
+        return None
+    return text
 
 
 def error_body(err: XRoadError, detail: str) -> dict[str, str]:

@@ -147,8 +147,7 @@ def answered(
         detail = wire.header(answer.headers, wire.H_ERROR_DETAIL) or ""
         retry = wire.header(answer.headers, wire.H_RETRY_AFTER)
         return error_response(xroad.rejection(code, detail, retry), request_id)
-    status_text = wire.header(answer.headers, xroad.H_HTTP_STATUS) or "200"
-    status = int(status_text) if status_text.isdigit() and 100 <= int(status_text) <= 599 else 502
+    status = xroad.answer_status(wire.header(answer.headers, xroad.H_HTTP_STATUS))
     response = web.Response(status=status, body=answer.value)
     for name, value in xroad.answered_headers(answer.headers):
         response.headers.add(name, value)
@@ -159,8 +158,8 @@ def answered(
     response.headers["X-Road-Id"] = request_id
     response.headers["X-Road-Request-Id"] = request_id
     response.headers["X-Road-Request-Hash"] = request_hash
-    error = wire.header(answer.headers, xroad.H_HTTP_ERROR)
-    if error and error.isprintable():  # the provider adapter answered for its provider
+    error = xroad.answer_error(wire.header(answer.headers, xroad.H_HTTP_ERROR))
+    if error is not None:  # the provider adapter answered for its provider
         response.headers["X-Road-Error"] = error
     return response
 
