@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         "--html",
         str(out / "locust.html"),
     ]
+    if args.http:
+        # an HTTP user is a call in flight until its answer: let it finish when the profile
+        # ends, or Locust cuts it off after it was sent (then it is in the ledger, uncounted)
+        cmd += ["--stop-timeout", str(int(float(env.get("NDXP_LOADTEST_TIMEOUT_S", "30"))) + 5)]
     if args.processes > 1:
         cmd += ["--processes", str(args.processes)]
     say(f"locust: profile {args.profile}, {args.duration:g} s, run id {run} — " + " ".join(cmd[1:]))
