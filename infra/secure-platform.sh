@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The secured local platform (`make secure` / `make secure-stop`): the broker with SASL/SCRAM
 # and ACLs (infra/kafka/secure.sh), a SCRAM user per connected member plus ndxp-router and
-# ndxp-ledger, the ACLs derived from the registry, the topics, and the router, the ledger and
-# a provider simulator (the population database, 000.00.01.G01) each under its own principal,
+# ndxp-ledger and ndxp-gateway, the ACLs derived from the registry, the topics, and the router,
+# the ledger, a provider simulator (the population database, 000.00.01.G01) and the X-Road REST
+# gateway (mutual TLS only, on NDXP_SECURE_GATEWAY_PORT) each under its own principal,
 # under a supervisord of their own with the crash watch of infra/platform.sh (restarts with
 # backoff; exits in $NDXP_VAR/run/secure-restarts.json; logs $NDXP_VAR/log/secure-<service>.log).
 # Runs beside `make run` (own port, ports, folders). Idempotent.
@@ -10,7 +11,10 @@
 #
 # Settings (environment): NDXP_SECURE_PORT (9392), NDXP_VAR (<repo>/var; passwords in
 # $NDXP_VAR/secrets, the services' runtime folder $NDXP_VAR/secure), NDXP_REGISTRY,
-# NDXP_SECURE_ROUTER_WEB_PORT (6076), NDXP_SECURE_LEDGER_WEB_PORT (6077).
+# NDXP_SECURE_ROUTER_WEB_PORT (6076), NDXP_SECURE_LEDGER_WEB_PORT (6077),
+# NDXP_SECURE_GATEWAY_PORT (8443). The gateway's platform CA and server certificate are in
+# $NDXP_VAR/secure/secrets; a member's client certificate for it:
+#   NDXP_VAR=var/secure .venv/bin/ndxp certs issue 000.00.00.H40
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -23,14 +27,17 @@ bootstrap="127.0.0.1:$port"
 secrets="$var/secrets"
 router_port="${NDXP_SECURE_ROUTER_WEB_PORT:-6076}"
 ledger_port="${NDXP_SECURE_LEDGER_WEB_PORT:-6077}"
+gateway_port="${NDXP_SECURE_GATEWAY_PORT:-8443}"
 provider="000.00.01.G01"
 
 # the services under their own supervisord (files secure-* in $var/run and $var/log)
 sv_prefix="secure-"
-sv_services=("secure-router=$router_port" "secure-ledger=$ledger_port" secure-simulator)
+# (the gateway's health endpoint wants a client certificate: supervisord's state only)
+sv_services=("secure-router=$router_port" "secure-ledger=$ledger_port" secure-simulator
+  secure-gateway)
 sv_template=secure.conf.in
 sv_sed=("s#@ROUTER_PORT@#$router_port#g" "s#@LEDGER_PORT@#$ledger_port#g"
-  "s#@PROVIDER@#$provider#g" "s#@BOOTSTRAP@#$bootstrap#g")
+  "s#@PROVIDER@#$provider#g" "s#@BOOTSTRAP@#$bootstrap#g" "s#@GATEWAY_PORT@#$gateway_port#g")
 # shellcheck source=supervisor/supervisor.sh
 . "$here/supervisor/supervisor.sh"
 sv_sed+=("s#@SVAR@#$(sv_esc "$var/secure")#g" "s#@SECRETS@#$(sv_esc "$secrets")#g")

@@ -2,11 +2,15 @@
 Kafka's StandardAuthorizer, ACLs derived from the registry; the router and the ledger each run
 under their own principal. Agencies can only write their own ingress topic, read their own
 egress topic and use their own consumer groups; they cannot get a message routed as another
-agency; a wrong password is refused; no password appears in a log or a settings repr."""
+agency; the X-Road REST gateway calls as its own principal, for the member a client certificate
+names, and cannot bypass the router's checks; a wrong password is refused; no password appears
+in a log or a settings repr."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import ssl
 import subprocess
 import time
 import uuid
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from confluent_kafka import (
@@ -26,9 +31,19 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from ndxp.settings import LedgerSettings, RouterSettings
+from ndxp.pki import ca_files, client_ssl_context, issue_member, member_files
+from ndxp.settings import GatewaySettings, LedgerSettings, RouterSettings
 
-from .kafka_tools import NDXP, REPO, LedgerProcess, RouterProcess, free_port, hdr, request
+from .kafka_tools import (
+    NDXP,
+    REPO,
+    GatewayProcess,
+    LedgerProcess,
+    RouterProcess,
+    free_port,
+    hdr,
+    request,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -145,6 +160,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
 class Services:
     router: RouterProcess
     ledger: LedgerProcess
+    gateway: GatewayProcess
 
 
 @pytest.fixture(scope="module")
@@ -167,15 +183,61 @@ def services(secured: Secured) -> Iterator[Services]:
         },
         dsn=f"chdb://{secured.var / 'ledger'}",
     )
+    # the X-Road REST gateway as ndxp-gateway, with mutual TLS (member certificates of the
+    # platform CA in the secrets folder, as `ndxp certs issue` writes them)
+    for member in (H41, H42):
+        issue_member(secured.secrets, f"VN:GOV:{member}")
+    gateway = GatewayProcess(
+        secured.bootstrap,
+        secured.var / "gateway.log",
+        env={**clean_environ(), **secured.env("ndxp-gateway"), "NDXP_GATEWAY_TLS": "on"},
+        timeout_s=10.0,
+        tls=member_tls(secured, H41),
+    )
+    # the population database's simulator, as its member (G01)
+    simulator = subprocess.Popen(
+        [str(NDXP), "simulate", G01, "--group", f"{G01}.simulator", "--service-time-ms", "0"],
+        env={**clean_environ(), **secured.env(G01)},
+        stdout=(secured.var / "simulator.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     router.start()
     ledger.start()
+    gateway.start()
     try:
         router.wait_ready()
         ledger.wait_ready()
-        yield Services(router, ledger)
+        gateway.wait_ready()
+        yield Services(router, ledger, gateway)
     finally:
+        gateway.stop()
+        simulator.terminate()
+        simulator.wait(30)
         router.stop()
         ledger.stop()
+
+
+def member_tls(secured: Secured, member: str) -> ssl.SSLContext:
+    files = member_files(secured.secrets, member)
+    return client_ssl_context(files.cert, files.key, ca_files(secured.secrets).cert)
+
+
+def gateway_call(
+    g: GatewayProcess, context: ssl.SSLContext, client: str, call_id: str
+) -> tuple[int, dict[str, str], bytes]:
+    """``GET`` the population database's service through the gateway, over mutual TLS."""
+
+    async def go() -> tuple[int, dict[str, str], bytes]:
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session,
+            session.get(
+                f"https://127.0.0.1:{g.web_port}/r1/VN/GOV/{G01}/dancu/tra-cuu~v1/ca-nhan",
+                headers={"X-Road-Client": client, "X-Road-Id": call_id},
+            ) as r,
+        ):
+            return r.status, dict(r.headers), await r.read()
+
+    return asyncio.run(go())
 
 
 def delivery_errors(p: Producer, sends: list[tuple[str, list[tuple[str, bytes]]]]) -> list[Any]:
@@ -354,6 +416,47 @@ def test_a_member_cannot_get_a_message_routed_as_another_agency(
     assert recorded == {good: ("routed", ""), as_h42: ("rejected", "NOT_SENDER")}
 
 
+def test_the_gateway_calls_as_its_own_principal_for_the_member_its_caller_proved(
+    secured: Secured, services: Services
+) -> None:
+    good = f"gw-{uuid.uuid4()}"
+    status, headers, body = gateway_call(
+        services.gateway, member_tls(secured, H41), f"VN/GOV/{H41}/motcua", good
+    )
+    assert status == 200, body
+    assert headers["X-Road-Request-Id"] == good
+    # another province's certificate may not call as Nghệ An
+    status, headers, _ = gateway_call(
+        services.gateway, member_tls(secured, H42), f"VN/GOV/{H41}/motcua", f"gw-{uuid.uuid4()}"
+    )
+    assert status == 403 and headers["X-Road-Error"] == "Server.ClientProxy.SslAuthenticationFailed"
+
+    # the gateway's principal writes calls and nothing else: no forged delivery, no rejection
+    p = Producer({**secured.conf("ndxp-gateway"), "linger.ms": 0, "message.timeout.ms": 20000})
+    as_h42 = f"gw-as-h42-{uuid.uuid4()}"
+    sends = [
+        (f"ndxp.in.{H41}", request(as_h42, MOTCUA_H42, SERVICE)),  # H42's client on H41's topic
+        (f"ndxp.out.{G01}", request(f"gw-forged-{uuid.uuid4()}", MOTCUA_H41, SERVICE)),
+        ("ndxp.rejected", request(f"gw-rejected-{uuid.uuid4()}", MOTCUA_H41, SERVICE)),
+    ]
+    denied = KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert delivery_errors(p, sends) == [None, denied, denied]
+    # ... and what it writes still passes the router's checks: the client names its topic
+    deadline = time.monotonic() + 30
+    recorded: dict[str, tuple[str, str, str]] = {}
+    while time.monotonic() < deadline and len(recorded) < 2:
+        rows = services.ledger.sql(
+            "SELECT message_id, outcome, error, client FROM ndxp.ledger "
+            f"WHERE message_id IN ('{good}', '{as_h42}') AND kind = 'request'"
+        )
+        recorded = {r[0]: (r[1], r[2] or "", r[3]) for r in rows}
+        time.sleep(0.3)
+    assert recorded == {
+        good: ("routed", "", MOTCUA_H41),
+        as_h42: ("rejected", "NOT_SENDER", MOTCUA_H42),
+    }
+
+
 @pytest.mark.parametrize("user", [H41, "ndxp-admin", "nobody"])
 def test_a_wrong_password_is_refused(secured: Secured, user: str) -> None:
     errors: list[KafkaError] = []
@@ -399,7 +502,7 @@ def test_secrets_are_private_files(secured: Secured) -> None:
     assert secured.secrets.stat().st_mode & 0o777 == 0o700
     files = sorted(secured.secrets.glob("*.password"))
     names = {f.name.removesuffix(".password") for f in files}
-    assert names == {H41, H42, G01, "ndxp-router", "ndxp-ledger", *_SUPER}
+    assert names == {H41, H42, G01, "ndxp-router", "ndxp-ledger", "ndxp-gateway", *_SUPER}
     for f in files:
         assert f.stat().st_mode & 0o777 == 0o600, f
     passwords = [f.read_text().strip() for f in files]
@@ -466,20 +569,23 @@ def test_no_password_in_logs_outputs_command_lines_or_settings(
     texts = {
         "router log": services.router.log.read_text(errors="replace"),
         "ledger log": services.ledger.log.read_text(errors="replace"),
+        "gateway log": services.gateway.log.read_text(errors="replace"),
         "broker log": (broker / "server.log").read_text(errors="replace"),
         "format log": (broker / "format.log").read_text(errors="replace"),
         "script and command output": "\n".join(secured.outputs),
     }
     assert "rejected NOT_SENDER" in texts["router log"] or "NOT_SENDER" in texts["router log"]
-    for process in (services.router.proc, services.ledger.proc):
+    for process in (services.router.proc, services.ledger.proc, services.gateway.proc):
         assert process is not None
         proc = Path(f"/proc/{process.pid}")
         texts[f"command line of {process.pid}"] = (proc / "cmdline").read_bytes().decode()
         texts[f"environment of {process.pid}"] = (proc / "environ").read_bytes().decode()
-    for user in ("ndxp-router", "ndxp-ledger"):
+    for user in ("ndxp-router", "ndxp-ledger", "ndxp-gateway"):
         env = secured.env(user)
-        texts[f"{user} settings"] = repr(RouterSettings.from_env(env)) + repr(
-            LedgerSettings.from_env(env)
+        texts[f"{user} settings"] = (
+            repr(RouterSettings.from_env(env))
+            + repr(LedgerSettings.from_env(env))
+            + repr(GatewaySettings.from_env(env))
         )
         assert user in texts[f"{user} settings"]
     assert not list(broker.glob("*.args"))  # the format arguments file is gone

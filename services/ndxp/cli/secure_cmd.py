@@ -19,7 +19,7 @@ from ndxp.settings import ClientSettings, LedgerSettings, RouterSettings
 def register(sub: Any) -> None:
     u = sub.add_parser(
         "users",
-        help="secured mode: a SCRAM user per connected member, plus ndxp-router and ndxp-ledger",
+        help="secured mode: a SCRAM user per connected member, plus ndxp-router, -ledger, -gateway",
     )
     _common(u)
     u.add_argument("--secrets", type=Path, help="password files folder (default $NDXP_VAR/secrets)")
@@ -67,7 +67,7 @@ def users_cmd(args: argparse.Namespace) -> int:
     result = apply_users(settings.bootstrap, settings.auth, names, secrets_dir, args.prune)
     print(
         f"ndxp: {len(result.upserted)} SCRAM-SHA-512 users set on {settings.bootstrap} "
-        f"({len(result.upserted) - 2} members, ndxp-router, ndxp-ledger); "
+        f"({len(result.upserted) - 3} members, ndxp-router, ndxp-ledger, ndxp-gateway); "
         f"{len(result.new_passwords)} new password file(s) in {secrets_dir}"
         + (f"; deleted {', '.join(result.deleted)}" if result.deleted else "")
     )

@@ -13,6 +13,11 @@ Pure: a :class:`~ndxp.core.registry.Registry` in, a sorted list of :class:`AclEn
   topics it creates at start and on a registry change;
 - the **ledger** (``ndxp-ledger``) reads every egress topic and ``ndxp.rejected``, and uses its
   consumer group;
+- the **X-Road REST gateway** (``ndxp-gateway``) writes every ingress topic (a call goes to its
+  client's member's, after mutual TLS proved the caller is that member or above it) and reads
+  every egress topic (the answers), by partition, without a consumer group. It is trusted to
+  write as the member it authenticated, as a security server is in X-Road; the router's
+  NOT_SENDER check still ties each request's client to the ingress topic it came on;
 - ``ndxp-admin`` (operators: users, ACLs, topics, registry publish), ``ndxp-broker`` and
   ``ndxp-controller`` are super users in the broker's configuration, not ACLs.
 """
@@ -32,6 +37,7 @@ from ndxp.core.topology import quota_changelog_topic, seal_topic
 
 ROUTER_USER = "ndxp-router"
 LEDGER_USER = "ndxp-ledger"
+GATEWAY_USER = "ndxp-gateway"
 ADMIN_USER = "ndxp-admin"
 SUPER_USERS = (ADMIN_USER, "ndxp-broker", "ndxp-controller")
 
@@ -89,12 +95,13 @@ class AclEntry:
 
 @dataclass(frozen=True, slots=True)
 class ServicePrincipals:
-    """The names the router and the ledger run under, and the resources they own."""
+    """The names the router, the ledger and the gateway run under, and what they own."""
 
     router_user: str = ROUTER_USER
     router_group: str = "ndxp-router"
     ledger_user: str = LEDGER_USER
     ledger_group: str = "ndxp-ledger"
+    gateway_user: str = GATEWAY_USER
     registry_topic: str = "ndxp.registry"
 
 
@@ -118,9 +125,9 @@ def member_group_prefix(member: MemberId) -> str:
 
 def users(registry: Registry, services: ServicePrincipals = ServicePrincipals()) -> list[str]:
     """Every user secured mode needs besides the super users: one per connected member (in
-    code order), then the router and the ledger."""
+    code order), then the router, the ledger and the gateway."""
     members = sorted(member_user(m.id) for m in registry.connected)
-    return [*members, services.router_user, services.ledger_user]
+    return [*members, services.router_user, services.ledger_user, services.gateway_user]
 
 
 def acl_entries(
@@ -166,6 +173,10 @@ def acl_entries(
     allow(ledger, topic, prefixed, wire.EGRESS_PREFIX, read)
     allow(ledger, topic, literal, wire.REJECTED_TOPIC, read)
     allow(ledger, group, literal, services.ledger_group, read)
+
+    gateway = services.gateway_user
+    allow(gateway, topic, prefixed, wire.INGRESS_PREFIX, write)
+    allow(gateway, topic, prefixed, wire.EGRESS_PREFIX, read)
     return sorted(out)
 
 
@@ -190,11 +201,14 @@ def _check(registry: Registry, services: ServicePrincipals) -> None:
     member_users = {member_user(m.id) for m in registry.connected}
     prefixes = sorted(member_group_prefix(m.id) for m in registry.connected)
     problems: list[str] = []
-    for name in (services.router_user, services.ledger_user, *SUPER_USERS):
+    own = {"router": services.router_user, "ledger": services.ledger_user}
+    own["gateway"] = services.gateway_user
+    for name in (*own.values(), *SUPER_USERS):
         if name in member_users:
             problems.append(f"user {name!r} is also a member's user")
-    if services.router_user == services.ledger_user:
-        problems.append(f"the router and the ledger share the user {services.router_user!r}")
+    for (a, user_a), (b, user_b) in itertools.combinations(own.items(), 2):
+        if user_a == user_b:
+            problems.append(f"the {a} and the {b} share the user {user_a!r}")
     for group in (services.router_group, services.ledger_group):
         for prefix in prefixes:
             if group.startswith(prefix):

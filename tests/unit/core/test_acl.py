@@ -103,7 +103,7 @@ def test_per_member_entries_are_exactly_four(sample: Registry) -> None:
     assert member_user(m.id) == "000.00.00.H41"
     # no member entry names a prefix of topics, or any resource not its own
     for e in entries:
-        if e.user not in ("ndxp-router", "ndxp-ledger"):
+        if e.user not in ("ndxp-router", "ndxp-ledger", "ndxp-gateway"):
             assert e.pattern_type == PatternType.LITERAL or e.resource_type == GROUP
             assert e.user in e.resource_name
 
@@ -147,6 +147,27 @@ def test_the_ledger_reads_what_it_records_and_nothing_else(sample: Registry) -> 
     assert not any(e.user == ledger and e.operation in (WRITE, CREATE) for e in entries)
 
 
+def test_the_gateway_writes_calls_and_reads_answers_by_partition_only(sample: Registry) -> None:
+    entries = acl_entries(sample)
+    gateway = "ndxp-gateway"
+    for m in sample.connected:
+        i, o = wire.ingress_topic(m.id), wire.egress_topic(m.id)
+        assert allows(entries, gateway, TOPIC, i, WRITE) and not allows(
+            entries, gateway, TOPIC, i, READ
+        )
+        assert allows(entries, gateway, TOPIC, o, READ) and not allows(
+            entries, gateway, TOPIC, o, WRITE
+        )
+    # no group (its reply consumer is assigned partitions), nothing else written or created
+    for g in ("ndxp-gateway", "ndxp-router", "ndxp-ledger", "000.00.00.H41.x"):
+        assert not allows(entries, gateway, GROUP, g, READ), g
+    for t in (wire.REJECTED_TOPIC, "ndxp.registry", "ndxp-router-quota-changelog"):
+        assert not allows(entries, gateway, TOPIC, t, WRITE) and not allows(
+            entries, gateway, TOPIC, t, READ
+        )
+    assert not any(e.user == gateway and e.operation == CREATE for e in entries)
+
+
 def test_group_and_topic_names_follow_the_settings(small: Registry) -> None:
     services = ServicePrincipals(
         router_group="router-b", ledger_group="ledger-b", registry_topic="ndxp.registry-b"
@@ -162,13 +183,13 @@ def test_group_and_topic_names_follow_the_settings(small: Registry) -> None:
 def test_deterministic_sorted_and_without_duplicates(sample: Registry) -> None:
     a, b = acl_entries(sample), acl_entries(sample)
     assert a == b == sorted(set(a))
-    assert len(a) == 4 * len(sample.connected) + 16 + 3  # members, router, ledger
+    assert len(a) == 4 * len(sample.connected) + 16 + 3 + 2  # members, router, ledger, gateway
 
 
 def test_users_are_the_connected_members_then_the_services(small: Registry) -> None:
     names = users(small)
     connected = sorted(str(m.id.code) for m in small.connected)
-    assert names == [*connected, "ndxp-router", "ndxp-ledger"]
+    assert names == [*connected, "ndxp-router", "ndxp-ledger", "ndxp-gateway"]
     not_connected = [str(m.id.code) for m in small.members.values() if not m.connected]
     assert not_connected and not set(not_connected) & set(names)
 
@@ -181,6 +202,8 @@ def test_users_are_the_connected_members_then_the_services(small: Registry) -> N
         (ServicePrincipals(ledger_group="000.00.00.H41.x"), "is one a member may use"),
         (ServicePrincipals(router_user="000.00.00.H41"), "also a member's user"),
         (ServicePrincipals(ledger_user="ndxp-router"), "share the user"),
+        (ServicePrincipals(gateway_user="ndxp-ledger"), "the ledger and the gateway share"),
+        (ServicePrincipals(gateway_user="000.00.00.H41"), "also a member's user"),
     ],
 )
 def test_names_that_would_mix_principals_are_refused(
