@@ -637,9 +637,127 @@ LIMITS = [
 ]
 
 
+# Subsystems reached over HTTP (`ndxp provide` calls them; `ndxp simulate --http` serves them on
+# :9300), granted to Nghệ An and the units below it; outside the traffic mix's families, so the
+# benches' and load tests' mix does not include them.
+REST_APIS = [  # (member code, path on the simulator, service code, name, service settings)
+    (
+        "000.00.00.H40",
+        "motcua",
+        "ho-so",
+        "Tiếp nhận hồ sơ một cửa qua REST (one-stop-shop case intake, REST API)",
+        {"timeout_s": 5},
+    ),
+    (
+        "000.00.00.H41",
+        "datdai",
+        "thua-dat",
+        "Tra cứu thửa đất qua REST (parcel lookup, REST API)",
+        {},
+    ),
+    (
+        "000.00.01.G01",
+        "dancu",
+        "cong-dan",
+        "Tra cứu công dân qua REST (citizen lookup, REST API)",
+        {},
+    ),
+    (
+        "000.00.18.G12",
+        "thue",
+        "nghia-vu-tai-chinh",
+        "Nghĩa vụ tài chính chuyển nhượng đất qua REST (land-transfer obligations, REST API)",
+        {},
+    ),
+]
+REST_CALLERS = "VN:GOV:000.00.00.H41"
+REST_GRANT_ORDER = ("000.00.01.G01", "000.00.00.H41", "000.00.18.G12", "000.00.00.H40")
+
+# The population lookup declares its timeout and its OpenAPI document (getOpenAPI).
+CITIZEN_LOOKUP = ("000.00.01.G01", "dancu", "tra-cuu-cong-dan")
+CITIZEN_LOOKUP_OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Tra cứu thông tin công dân (citizen lookup)", "version": "v1"},
+    "paths": {
+        "/cong-dan": {
+            "post": {
+                "summary": "A citizen's record by personal id (so_dinh_danh, 12 digits)",
+                "parameters": [
+                    {
+                        "name": "so_dinh_danh",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9]{12}$"},
+                    }
+                ],
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "ly_do": {
+                                        "type": "string",
+                                        "description": "the case the lookup is for",
+                                    }
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "200": {
+                        "description": "the citizen's record",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "404": {"description": "no citizen with that id"},
+                },
+            }
+        }
+    },
+}
+
+
+def rest_apis(members: list[dict[str, Any]]) -> list[dict[str, object]]:
+    """Adds the REST API subsystems and the citizen lookup's description to ``members``;
+    returns their grants."""
+    by_code = {str(m["id"]).rsplit(":", 1)[1]: m for m in members}
+    services: dict[str, str] = {}
+    for code, path, service, name, extra in REST_APIS:
+        by_code[code]["subsystems"].append(
+            {
+                "code": "api",
+                "name": "REST API (ndxp provide calls it over HTTP; "
+                "ndxp simulate --http serves it locally)",
+                "http": {
+                    "url": f"http://127.0.0.1:9300/{path}",
+                    "concurrency": 32,
+                    "timeout_s": 10,
+                },
+                "services": [{**svc(service, name), **extra}],
+            }
+        )
+        services[code] = f"VN:GOV:{code}:api:{service}:v1"
+    code, subsystem, service = CITIZEN_LOOKUP
+    [lookup] = [
+        v
+        for s in by_code[code]["subsystems"]
+        if s["code"] == subsystem
+        for v in s["services"]
+        if v["code"] == service
+    ]
+    lookup.update({"timeout_s": 10, "openapi": CITIZEN_LOOKUP_OPENAPI})
+    return [
+        {"service": services[code], "member": REST_CALLERS, "descendants": True}
+        for code in REST_GRANT_ORDER
+    ]
+
+
 def main() -> None:
     ms, by_name = ministries()
     members = ms + provinces() + national(by_name) + units() + outsiders()
+    grants = access(members)  # by family, before the REST APIs (granted to Nghệ An only)
+    grants += rest_apis(members)
     doc = {
         "$schema": "../../schemas/registry.schema.json",
         "version": "vn-sample-2",
@@ -649,7 +767,7 @@ def main() -> None:
         "default_access": "deny",
         "members": members,
         "groups": GROUPS,
-        "access": access(members),
+        "access": grants,
         "limits": LIMITS,
     }
     path = Path(__file__).with_name("vn-sample.json")
