@@ -269,6 +269,12 @@ class GatewaySettings:
     timeout_s: float = 30.0  # a call with no answer by then is answered 504
     max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES  # a larger body is answered 413
     max_pending: int = 20_000  # calls waiting for an answer at once; more are answered 503
+    # a connection whose request head has not arrived by then (from its start, or from the end
+    # of the previous answer) is closed: a caller sending headers a byte at a time holds a
+    # connection at most this long
+    idle_timeout_s: float = 30.0
+    body_timeout_s: float = 30.0  # a body still arriving then is answered 408
+    backlog: int = 2048  # connections waiting to be accepted (a burst of thousands of callers)
     # mutual TLS: callers present a member certificate of the platform CA (ndxp certs), whose
     # member must be the X-Road-Client's or above it; off: plain HTTP, for local work only
     tls: bool = False
@@ -322,6 +328,8 @@ _GATEWAY_ENV = {
     "timeout_s": env.GATEWAY_TIMEOUT_S,
     "tls": env.GATEWAY_TLS,
     "max_value_bytes": env.MAX_VALUE_BYTES,
+    "idle_timeout_s": env.GATEWAY_IDLE_TIMEOUT_S,
+    "body_timeout_s": env.GATEWAY_BODY_TIMEOUT_S,
 }
 
 _S = TypeVar(

@@ -411,6 +411,81 @@ def test_slow_and_vanishing_callers_do_not_stop_the_others(gateway: GatewayProce
     assert gateway.health() is not None
 
 
+@pytest.fixture(scope="module")
+def strict_gateway(
+    kafka: Broker, router: RouterProcess, simulator: subprocess.Popen[bytes]
+) -> Iterator[GatewayProcess]:
+    """A gateway that waits 2 s for a request head and 2 s for a body."""
+    g = GatewayProcess(
+        kafka.bootstrap,
+        kafka.var / "gateway-strict.log",
+        env={
+            "NDXP_VAR": str(kafka.var),
+            "NDXP_GATEWAY_IDLE_TIMEOUT_S": "2",
+            "NDXP_GATEWAY_BODY_TIMEOUT_S": "2",
+        },
+        timeout_s=3.0,
+    )
+    g.start()
+    try:
+        g.wait_ready()
+        yield g
+    finally:
+        g.stop()
+
+
+def test_a_caller_that_never_finishes_its_request_is_cut_off(
+    strict_gateway: GatewayProcess,
+) -> None:
+    """A head sent a byte at a time is closed at the idle timeout (a slow-loris caller cannot
+    hold connections for ever); a body that stops arriving is answered 408 at the body
+    timeout; either way the gateway goes on answering."""
+    port = strict_gateway.web_port
+
+    async def trickled_head() -> float | None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {POPULATION} HTTP/1.1\r\nHost: x\r\nX-Road-Client: ".encode())
+        started = time.monotonic()
+        try:
+            for _ in range(40):  # a byte every 0.25 s, for up to 10 s
+                writer.write(b"V")
+                await writer.drain()
+                try:
+                    if await asyncio.wait_for(reader.read(1), 0.25) == b"":
+                        return time.monotonic() - started  # closed by the gateway
+                except TimeoutError:
+                    continue
+        except ConnectionError:
+            return time.monotonic() - started
+        finally:
+            writer.transport.abort()
+        return None
+
+    async def stalled_body() -> tuple[bytes, dict[str, object]]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            f"POST {POPULATION} HTTP/1.1\r\nHost: x\r\nX-Road-Client: {CLIENT}\r\n"
+            "Content-Length: 1000\r\n\r\nhalf".encode()
+        )
+        await writer.drain()
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            return head, orjson.loads(await reader.readexactly(length))
+        finally:
+            writer.transport.abort()
+
+    closed_after = asyncio.run(trickled_head())
+    assert closed_after is not None and 1.5 <= closed_after <= 6, closed_after
+    head, body = asyncio.run(stalled_body())
+    assert head.startswith(b"HTTP/1.1 408"), head
+    assert b"X-Road-Error: Client.BadRequest" in head and body["type"] == "Client.BadRequest"
+    status, _, _ = asyncio.run(
+        fetch("GET", url(strict_gateway, POPULATION), {"X-Road-Client": CLIENT})
+    )
+    assert status == 200
+
+
 TAX = "/r1/VN/GOV/000.00.18.G12/thue/nghia-vu-tai-chinh~v1"  # reached over HTTP
 LAND = "/r1/VN/GOV/000.00.00.H41/datdai/thong-tin-thua-dat~v1"  # its endpoint is down
 

@@ -23,9 +23,11 @@ run on one broker, every rate next to a baseline of the same run.
    idle and at 1,000 tx/s over the mix; p50/p90/p99/max and where the time goes; then the same
    with the router's fetch sessions off, and through the plain aiokafka router, the baseline
    of the same run.
-5. **HTTP through the X-Road gateway** (:mod:`ndxp.bench.gateway`): calls of the mix answered
-   through ``ndxp gateway``, router and simulator, one at a time, paced at 1,000/s and 64 in
-   flight; the ceiling of Python HTTP here (a bare aiohttp server) in the same run.
+5. **HTTP through the X-Road gateway** (:mod:`ndxp.bench.gateway`): calls to REST APIs
+   answered through ``ndxp gateway``, router, provider adapter and ``ndxp simulate --http``, one
+   at a time, paced at 1,000/s and 64 in flight, with the CPU each process spent per call; the
+   ceiling of Python HTTP here (a plain aiohttp reverse proxy to the same APIs) in the same
+   run; the many-agency mix through the gateway as context.
 6. **National days** (:mod:`ndxp.bench.day`): ``--day`` one day (1.5 M requests and their
    responses) through router and ledger, counted in the ledger; ``--ten-days`` a 10× day.
 

@@ -1,9 +1,15 @@
-"""HTTP calls through the X-Road REST gateway, answered: HTTP client → ``ndxp gateway`` →
-router → ``ndxp simulate`` (service time 0) → router → gateway → client, over the many-agency
-mix (:mod:`ndxp.bench.http_load`), with every service at its defaults. In the same run, the
-ceiling of Python HTTP on this box: a bare aiohttp server answering at once
-(:mod:`ndxp.bench.http_ceiling`), driven by the same client. Everything, the load generator
-included, shares the box.
+"""HTTP calls through the X-Road REST gateway, answered, on this box with the load generator on
+it too, every service at its defaults:
+
+- **REST APIs** (the headline): Nghệ An's systems calling the sample registry's REST APIs
+  (:func:`ndxp.bench.http_load.rest_calls`): HTTP client → ``ndxp gateway`` → router →
+  ``ndxp provide`` (the provider adapter) → ``ndxp simulate --http`` (service time 0) → adapter
+  → router → gateway → client. In the same run, the ceiling of Python HTTP here: a plain
+  aiohttp reverse proxy (:mod:`ndxp.bench.http_ceiling`) straight to the same REST APIs.
+- **The many-agency mix** (context): every client system calling what it is granted, answered
+  by the Kafka provider simulator (``ndxp simulate``) instead of an HTTP API.
+
+For each row, the CPU each process spent per answered call (ms): where the time goes.
 
 ``python -m ndxp.bench.gateway --bootstrap B`` (a broker with the registry's topics; the
 capacity bench runs it as its ``gateway`` phase)."""
@@ -11,6 +17,8 @@ capacity bench runs it as its ``gateway`` phase)."""
 from __future__ import annotations
 
 import json
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -18,6 +26,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from ndxp.bench import procs
 from ndxp.bench.backlog import ingress_partitions
@@ -32,13 +42,75 @@ LOADS = (  # (label, concurrency, paced rate)
     ("1,000 calls/s, paced", 0, 1000.0),
     ("64 calls in flight", 64, 0.0),
 )
+SAMPLE_API = "127.0.0.1:9300"  # where the sample registry's REST APIs are (make run)
 
 
-def load(url: str, seconds: float, concurrency: int, rate: float) -> dict[str, Any]:
+def load(url: str, seconds: float, concurrency: int, rate: float, calls: str) -> dict[str, Any]:
+    """One load (a process of its own); with the CPU it used (``load generator`` ms)."""
     cmd = [sys.executable, "-m", "ndxp.bench.http_load", url, "--seconds", str(seconds)]
-    cmd += ["--concurrency", str(concurrency or 1), "--rate", str(rate)]
+    cmd += ["--concurrency", str(concurrency or 1), "--rate", str(rate), "--calls", calls]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    used = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    result["load_cpu_s"] = round(used, 2)
+    return result
+
+
+def measured(
+    url: str, seconds: float, concurrency: int, rate: float, calls: str, who: dict[str, int]
+) -> dict[str, Any]:
+    """A load, and the CPU ms each process in ``who`` (name → pid) spent per answered call."""
+    before = {name: cpu_seconds(pid) for name, pid in who.items()}
+    x = load(url, seconds, concurrency, rate, calls)
+    used = {name: cpu_seconds(pid) - before[name] for name, pid in who.items()}
+    used["load generator"] = x.pop("load_cpu_s")
+    answered = max(1, x["answered"])
+    x["cpu_ms_per_call"] = {name: round(s * 1000 / answered, 3) for name, s in used.items()}
+    return x
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its descendants so far (0 when gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *procs.descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def broker_pid(bootstrap: str) -> int | None:
+    """The pid of the broker listening on ``bootstrap``'s port (its data folder is named after
+    the port), or ``None``."""
+    mark = f"kafka-{bootstrap.rsplit(':', 1)[1]}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.startswith(b"java") and mark in cmdline:
+            return int(entry.name)
+    return None
+
+
+def rest_registry(var: Path, api: str) -> Path:
+    """The sample registry with its REST APIs on ``api`` (host:port) instead of :9300."""
+    document = orjson.loads(DEFAULT_REGISTRY.read_bytes())
+    for member in document["members"]:
+        for subsystem in member.get("subsystems", []):
+            if "http" in subsystem:
+                url = subsystem["http"]["url"]
+                subsystem["http"]["url"] = url.replace(f"//{SAMPLE_API}/", f"//{api}/")
+    path = var / "registry-gateway-bench.json"
+    path.write_bytes(orjson.dumps(document))
+    return path
 
 
 def wait_health(port: int, proc: procs.Proc, timeout_s: float = 90.0) -> None:
@@ -55,72 +127,121 @@ def wait_health(port: int, proc: procs.Proc, timeout_s: float = 90.0) -> None:
 
 
 def measure(bootstrap: str, var: Path, port: int, seconds: float) -> dict[str, Any]:
-    (var / "logs").mkdir(parents=True, exist_ok=True)
+    """Ports used: ``port`` + 0 (router health), 1 (gateway), 2 (ceiling proxy), 3 (REST APIs)."""
+    logs = var / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:6]
     registry = load_registry(DEFAULT_REGISTRY)
     offsets = Offsets(bootstrap)
     offsets.create_topics(topics_for(registry, 3))
+    egress = offsets.ends(egress_partitions(offsets, registry))
     offsets.start_group_at(f"gw-router-{tag}", offsets.ends(ingress_partitions(offsets, registry)))
-    offsets.start_group_at(
-        f"gw-simulator-{tag}", offsets.ends(egress_partitions(offsets, registry))
-    )
-    out: dict[str, Any] = {"seconds": seconds, "ceiling": [], "gateway": []}
+    offsets.start_group_at(f"gw-simulator-{tag}", egress)
+    offsets.start_group_at(f"gw-provider-{tag}", egress)
+    api = f"127.0.0.1:{port + 3}"
+    rest = rest_registry(var, api)
+    env = procs.clean_env(var, NDXP_REGISTRY=str(rest))
+    broker = broker_pid(bootstrap)
+    out: dict[str, Any] = {"seconds": seconds, "ceiling": [], "gateway": [], "gateway_mix": []}
 
-    ceiling = procs.Proc(
-        "http-ceiling",
-        [sys.executable, "-m", "ndxp.bench.http_ceiling", "--port", str(port + 2)],
-        procs.clean_env(var),
-        var / "logs" / "http-ceiling.log",
+    def started(label: str, *args: str) -> procs.Proc:
+        return procs.Proc(label, [*args], env, logs / f"{label}-{tag}.log")
+
+    apis = started(
+        "rest-apis", procs.NDXP, "simulate", "--http", "--port", str(port + 3), "--time-scale", "0"
     )
     try:
-        wait_health(port + 2, ceiling)
-        for label, concurrency, rate in LOADS:
-            x = load(f"http://127.0.0.1:{port + 2}", seconds, concurrency, rate)
-            out["ceiling"].append({"label": label, **x})
-    finally:
-        ceiling.stop()
+        wait_health(port + 3, apis)
+        ceiling = started(
+            "http-ceiling",
+            sys.executable,
+            "-m",
+            "ndxp.bench.http_ceiling",
+            "--port",
+            str(port + 2),
+            "--registry",
+            str(rest),
+        )
+        try:
+            wait_health(port + 2, ceiling)
+            who = {"proxy": ceiling.pid, "REST APIs": apis.pid}
+            for label, concurrency, rate in LOADS:
+                x = measured(
+                    f"http://127.0.0.1:{port + 2}", seconds, concurrency, rate, "rest", who
+                )
+                out["ceiling"].append({"label": label, **x})
+        finally:
+            ceiling.stop()
 
-    router = procs.router(bootstrap, var, f"gw-router-{tag}", port, f"gateway-{tag}")
-    simulator = procs.simulator(bootstrap, var, f"gw-simulator-{tag}", f"gateway-{tag}")
-    gateway = procs.Proc(
-        f"gateway-{tag}",
-        [procs.NDXP, "gateway", "--bootstrap", bootstrap, "--port", str(port + 1)],
-        procs.clean_env(var),
-        var / "logs" / f"gateway-{tag}.log",
-    )
-    try:
-        wait_health(port + 1, gateway)
-        load(f"http://127.0.0.1:{port + 1}", 3, 8, 0.0)  # warm: the router's first fetches
-        for label, concurrency, rate in LOADS:
-            x = load(f"http://127.0.0.1:{port + 1}", seconds, concurrency, rate)
-            gateway.sample()
-            router.keep_alive()
-            simulator.keep_alive()
-            out["gateway"].append({"label": label, **x})
-        out["gateway_peak_rss_mb"] = gateway.peak_rss_mb
-        out["exits"] = {"router": router.exits, "gateway": gateway.exits}
-        return out
+        router = procs.router(
+            bootstrap, var, f"gw-router-{tag}", port, f"gateway-{tag}", {"NDXP_REGISTRY": str(rest)}
+        )
+        simulator = procs.simulator(bootstrap, var, f"gw-simulator-{tag}", f"gateway-{tag}")
+        provider = started(
+            "provider",
+            procs.NDXP,
+            "provide",
+            "--bootstrap",
+            bootstrap,
+            "--group",
+            f"gw-provider-{tag}",
+        )
+        gateway = started(
+            "gateway", procs.NDXP, "gateway", "--bootstrap", bootstrap, "--port", str(port + 1)
+        )
+        try:
+            wait_health(port + 1, gateway)
+            url = f"http://127.0.0.1:{port + 1}"
+            load(url, 3, 8, 0.0, "rest")  # warm: the router's and the adapter's first fetches
+            load(url, 3, 8, 0.0, "mix")
+            for calls, rows, answering in (
+                ("rest", out["gateway"], {"adapter": provider.pid, "REST APIs": apis.pid}),
+                ("mix", out["gateway_mix"], {"simulator": simulator.pid}),
+            ):
+                who = {"gateway": gateway.pid, "router": router.pid, **answering}
+                if broker is not None:
+                    who["broker"] = broker
+                for label, concurrency, rate in LOADS:
+                    x = measured(url, seconds, concurrency, rate, calls, who)
+                    gateway.sample()
+                    for p in (router, simulator, provider, apis):
+                        p.keep_alive()
+                    rows.append({"label": label, **x})
+            out["gateway_peak_rss_mb"] = gateway.peak_rss_mb
+            out["exits"] = {
+                "router": router.exits,
+                "gateway": gateway.exits,
+                "adapter": provider.exits,
+            }
+            return out
+        finally:
+            gateway.stop()
+            provider.stop()
+            simulator.stop()
+            router.stop()
     finally:
-        gateway.stop()
-        simulator.stop()
-        router.stop()
+        apis.stop()
 
 
 def table(r: dict[str, Any]) -> list[str]:
     lines = [
-        "  HTTP calls answered (X-Road REST gateway → router → ndxp simulate → back), "
-        "many-agency mix, defaults; load generator on the same box",
-        f"    {'':56}{'answered/s':>11} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}  statuses",
+        "  HTTP calls answered through the X-Road REST gateway, defaults; load generator on the "
+        "same box",
+        f"    {'':58}{'answered/s':>11} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}  statuses",
     ]
     for who, rows in (
-        ("ceiling: bare aiohttp server", r["ceiling"]),
-        ("ndxp gateway", r["gateway"]),
+        ("REST APIs via gateway, router, adapter", r["gateway"]),
+        ("ceiling: plain aiohttp proxy to the APIs", r["ceiling"]),
+        ("mix via gateway, router, Kafka simulator", r.get("gateway_mix", [])),
     ):
         for x in rows:
             lines.append(
-                f"    {who + ', ' + x['label']:56}{x['answered_per_s']:>11,.0f} {x['p50_ms']!s:>7} "
+                f"    {who + ', ' + x['label']:58}{x['answered_per_s']:>11,.0f} {x['p50_ms']!s:>7} "
                 f"{x['p90_ms']!s:>7} {x['p99_ms']!s:>7} {x['max_ms']!s:>7}  {x['statuses']}"
             )
+            if "cpu_ms_per_call" in x:
+                cpu = ", ".join(f"{k} {v:.2f}" for k, v in x["cpu_ms_per_call"].items())
+                lines.append(f"      CPU ms per call: {cpu}")
     if "gateway_peak_rss_mb" in r:
         lines.append(f"    gateway peak RSS {r['gateway_peak_rss_mb']:.0f} MB")
     return lines

@@ -62,7 +62,7 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
     passed, forged = xroad.forwarded(request.headers.items())
     if forged:
         raise xroad.bad_request(f"header {forged[0]} is the platform's: a caller may not set it")
-    body = await read_body(request, gw.settings.max_value_bytes)
+    body = await read_body(request, gw.settings.max_value_bytes, gw.settings.body_timeout_s)
     headers: list[tuple[str, bytes]] = [
         (wire.H_ID, request_id.encode()),
         (wire.H_KIND, wire.KIND_REQUEST.encode()),
@@ -117,16 +117,22 @@ def check_caller(gw: Gateway, request: web.Request, client: SubsystemId) -> None
         )
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
+async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes:
     """The body, refused 413 past the value limit (before reading it when the length is
-    declared; the router would refuse it TOO_LARGE)."""
+    declared; the router would refuse it TOO_LARGE), and 408 when it has not all arrived
+    within ``timeout_s`` (aiohttp itself would wait for it as long as the caller likes)."""
     too_large = XRoadError(413, "Client.BadRequest", f"the body is over {limit:,} bytes")
     if request.content_length is not None and request.content_length > limit:
         raise too_large
     try:
-        body = await request.read()
+        async with asyncio.timeout(timeout_s):
+            body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
+    except TimeoutError:
+        raise XRoadError(
+            408, "Client.BadRequest", f"the body did not arrive within {timeout_s:g} s"
+        ) from None
     if len(body) > limit:
         raise too_large
     return body
