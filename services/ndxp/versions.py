@@ -478,6 +478,11 @@ EXPECTED: tuple[Expectation, ...] = (
         "def(self)",
         "kafka/io.py calls it",
     ),
+    Method(
+        "aiokafka.client:AIOKafkaClient.add_topic",
+        "def(self, topic)",
+        "kafka/io.py partitions_of: the gateway's reply consumer adds a topic's metadata",
+    ),
 )
 
 

@@ -237,6 +237,45 @@ def test_many_calls_at_once_are_each_answered_once(gateway: GatewayProcess) -> N
     assert [p for _, p in results] == [f"/n/{i}" for i in range(300)]  # each its own answer
 
 
+def test_first_calls_of_many_members_at_once_are_each_answered(gateway: GatewayProcess) -> None:
+    """The reply consumer reads a member's egress topic from its first call: calls of a dozen
+    members' systems arriving together (most of them first calls, each one adding a topic while
+    answers to the others flow) are each answered, once, with their own answer."""
+    from ndxp.registry_file import load_registry
+
+    registry = load_registry(DEFAULT_REGISTRY)
+    service = "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"
+    clients, routes = [], set()
+    for sid, party in sorted(registry.subsystems.items()):
+        route = registry.route_for(party.member)
+        if route is not None and route not in routes and registry.allowed(service, party):
+            routes.add(route)
+            clients.append(sid.replace(":", "/"))
+    clients = clients[:12]
+    assert len(clients) == 12
+
+    async def run() -> list[tuple[int, str, str]]:
+        async with aiohttp.ClientSession() as session:
+
+            async def one(i: int) -> tuple[int, str, str]:
+                client = clients[i % len(clients)]
+                async with session.get(
+                    url(gateway, f"{POPULATION}/m/{i}"), headers={"X-Road-Client": client}
+                ) as r:
+                    document = orjson.loads(await r.read())
+                    answered_for = r.headers.get("X-Road-Client", str(document))  # or the error
+                    return r.status, answered_for, document.get("path", "")
+
+            return await asyncio.gather(*(one(i) for i in range(240)))
+
+    results = asyncio.run(run())
+    assert [s for s, _, _ in results] == [200] * 240, results
+    assert [c for _, c, _ in results] == [clients[i % 12] for i in range(240)]
+    assert [p for _, _, p in results] == [f"/m/{i}" for i in range(240)]
+    health = gateway.health()
+    assert health is not None and health["answers_read_on"] >= 12
+
+
 @pytest.fixture(scope="module")
 def tls_gateway(
     kafka: Broker, router: RouterProcess, simulator: subprocess.Popen[bytes]

@@ -176,7 +176,6 @@ def measure(bootstrap: str, var: Path, port: int, seconds: float) -> dict[str, A
         router = procs.router(
             bootstrap, var, f"gw-router-{tag}", port, f"gateway-{tag}", {"NDXP_REGISTRY": str(rest)}
         )
-        simulator = procs.simulator(bootstrap, var, f"gw-simulator-{tag}", f"gateway-{tag}")
         provider = started(
             "provider",
             procs.NDXP,
@@ -189,24 +188,24 @@ def measure(bootstrap: str, var: Path, port: int, seconds: float) -> dict[str, A
         gateway = started(
             "gateway", procs.NDXP, "gateway", "--bootstrap", bootstrap, "--port", str(port + 1)
         )
+        simulator: procs.Proc | None = None
         try:
             wait_health(port + 1, gateway)
             url = f"http://127.0.0.1:{port + 1}"
+            # the REST calls first, and alone: the gateway then reads the answers of the one
+            # member calling (Nghệ An's egress topic), and no Kafka simulator polls meanwhile;
+            # the mix's calls come from every member and make it read every egress topic
+            answering = {"adapter": provider.pid, "REST APIs": apis.pid}
             load(url, 3, 8, 0.0, "rest")  # warm: the router's and the adapter's first fetches
+            measure_rows(url, seconds, "rest", out["gateway"], gateway, router, answering, broker)
+            provider.keep_alive()  # an exit is recorded (and the worker started again)
+            apis.keep_alive()
+            simulator = procs.simulator(bootstrap, var, f"gw-simulator-{tag}", f"gateway-{tag}")
             load(url, 3, 8, 0.0, "mix")
-            for calls, rows, answering in (
-                ("rest", out["gateway"], {"adapter": provider.pid, "REST APIs": apis.pid}),
-                ("mix", out["gateway_mix"], {"simulator": simulator.pid}),
-            ):
-                who = {"gateway": gateway.pid, "router": router.pid, **answering}
-                if broker is not None:
-                    who["broker"] = broker
-                for label, concurrency, rate in LOADS:
-                    x = measured(url, seconds, concurrency, rate, calls, who)
-                    gateway.sample()
-                    for p in (router, simulator, provider, apis):
-                        p.keep_alive()
-                    rows.append({"label": label, **x})
+            answering = {"simulator": simulator.pid}
+            measure_rows(
+                url, seconds, "mix", out["gateway_mix"], gateway, router, answering, broker
+            )
             out["gateway_peak_rss_mb"] = gateway.peak_rss_mb
             out["exits"] = {
                 "router": router.exits,
@@ -217,10 +216,33 @@ def measure(bootstrap: str, var: Path, port: int, seconds: float) -> dict[str, A
         finally:
             gateway.stop()
             provider.stop()
-            simulator.stop()
+            if simulator is not None:
+                simulator.stop()
             router.stop()
     finally:
         apis.stop()
+
+
+def measure_rows(
+    url: str,
+    seconds: float,
+    calls: str,
+    rows: list[dict[str, Any]],
+    gateway: procs.Proc,
+    router: procs.Proc,
+    answering: dict[str, int],
+    broker: int | None,
+) -> None:
+    """Each load of ``LOADS`` with ``calls``, a row each, with the CPU of the gateway, the
+    router, what ``answering`` names and the broker."""
+    who = {"gateway": gateway.pid, "router": router.pid, **answering}
+    if broker is not None:
+        who["broker"] = broker
+    for label, concurrency, rate in LOADS:
+        x = measured(url, seconds, concurrency, rate, calls, who)
+        gateway.sample()
+        router.keep_alive()
+        rows.append({"label": label, **x})
 
 
 def table(r: dict[str, Any]) -> list[str]:

@@ -78,6 +78,7 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
     timeout_s = (described.timeout_s if described else None) or gw.settings.timeout_s
     waiting = gw.replies.expect(request_id)
     try:
+        await gw.replies.watch(route)  # its answer will be read: before the call is written
         # keyed by the client id, as every sender keys its requests (its home partition)
         await gw.producer.send_and_wait(
             wire.ingress_topic(route), body, key=str(client).encode(), headers=headers

@@ -1,5 +1,16 @@
-"""The answers to the gateway's calls: one consumer on the egress topics of the members the
-gateway serves, and the calls waiting for an answer, by request id."""
+"""The answers to the gateway's calls: one consumer for the whole gateway process, and the calls
+waiting for an answer, by request id.
+
+The consumer reads a member's egress topic from the first call whose answer lands there (the
+client's route), not every egress topic from the start: each fetch costs the broker a read of
+every partition the consumer holds (Kafka's incremental fetch context walks them all), so a
+gateway whose callers are one province's systems reads that province's three partitions, not
+the platform's three hundred. A call is written only after its topic is read from its end as
+it was then, so no answer is missed.
+
+Finding a topic's partitions and end offsets takes a second consumer that never fetches: the
+broker answers a connection's requests in order, so on the reply consumer's connection they
+would wait behind its long poll (up to ``REPLY_FETCH_MAX_WAIT_MS``)."""
 
 from __future__ import annotations
 
@@ -8,14 +19,20 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ndxp.core import wire
+from ndxp.core.identifiers import MemberId
 from ndxp.core.xroad import XRoadError
-from ndxp.kafka.io import consumer_at_end
+from ndxp.kafka.io import partitions_of
 from ndxp.settings import GatewaySettings
 
 log = logging.getLogger("ndxp.gateway")
+# The reply consumer's long poll. The first answer on a topic just added waits for about two
+# of them (the fetch in flight, without the topic, and the next): 20 ms gave first calls of
+# 43-47 ms, 100 ms gave 203-213 ms, 500 ms (aiokafka's default) over a second. A poll costs
+# the broker a read of every partition held; at idle, 20 polls a second.
+REPLY_FETCH_MAX_WAIT_MS = 50
 
 
 @dataclass(frozen=True)
@@ -31,32 +48,75 @@ class Answer:
 
 
 class Replies:
-    """Calls waiting for their answer (by the request's ``ndxp-id``) and the consumer that
-    brings answers. Started before the gateway takes calls: it reads from the end of each
-    egress partition as it was then, so no answer to a call made later is missed."""
+    """Calls waiting for their answer (by the request's ``ndxp-id``), and the consumer that
+    brings answers from the egress topics watched so far."""
 
-    def __init__(self, settings: GatewaySettings, topics: list[str]) -> None:
+    def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.topics = topics
         self.waiting: dict[str, asyncio.Future[Answer]] = {}
         self.consumer: AIOKafkaConsumer | None = None
+        self.lookup: AIOKafkaConsumer | None = None  # partitions and end offsets, never fetches
         self.task: asyncio.Task[None] | None = None
         self.late = 0  # answers for calls no longer waiting (timed out, or another gateway's)
+        self.watched: set[str] = set()  # egress topics read
+        self.positions: dict[TopicPartition, int] = {}  # the next offset to read, each
+        self._adding = asyncio.Lock()
+        self._assigned = asyncio.Event()
 
     async def start(self) -> None:
-        consumer = await consumer_at_end(self.settings.bootstrap, self.topics, self.settings.auth)
+        auth = self.settings.auth.aiokafka()
+        bootstrap = self.settings.bootstrap
+        self.lookup = AIOKafkaConsumer(bootstrap_servers=bootstrap, **auth)
+        await self.lookup.start()
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=REPLY_FETCH_MAX_WAIT_MS,
+            **auth,
+        )
+        await consumer.start()
         self.consumer = consumer
         self.task = asyncio.create_task(self._read(consumer), name="ndxp-gateway-replies")
-        log.info("reading answers on %d egress topics", len(self.topics))
 
     async def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
-        if self.consumer is not None:
-            await self.consumer.stop()
+        for c in (self.consumer, self.lookup):
+            if c is not None:
+                await c.stop()
         for future in self.waiting.values():
             future.cancel()
+
+    async def watch(self, route: MemberId) -> None:
+        """Read ``route``'s egress topic (where its clients' answers land) from now on, if not
+        already: returns once it is positioned at its end."""
+        topic = wire.egress_topic(route)
+        if topic in self.watched:
+            return
+        async with self._adding:
+            if topic not in self.watched:
+                await self._add(topic)
+
+    async def _add(self, topic: str) -> None:
+        consumer, lookup = self.consumer, self.lookup
+        assert consumer is not None and lookup is not None
+        new = await partitions_of(lookup, topic)
+        if not new:
+            raise XRoadError(
+                503, "Server.ClientProxy.ServiceUnavailable", f"cannot read answers on {topic}"
+            )
+        ends = await lookup.end_offsets(new)
+        # a new assignment forgets every position: all are set again before anything else runs
+        # (what was fetched and not yet handed over is fetched again)
+        positions = {**self.positions, **ends}
+        consumer.assign(list(positions))
+        for tp, offset in positions.items():
+            consumer.seek(tp, offset)
+        self.positions = positions
+        self.watched.add(topic)
+        self._assigned.set()
+        log.info("reading answers on %s (%d egress topics)", topic, len(self.watched))
 
     def expect(self, request_id: str) -> asyncio.Future[Answer]:
         """A future for the answer to ``request_id``; refuses an id already waiting here."""
@@ -76,11 +136,14 @@ class Replies:
         self.waiting.pop(request_id, None)
 
     async def _read(self, consumer: AIOKafkaConsumer) -> None:
+        await self._assigned.wait()
         while True:
             batches = await consumer.getmany(timeout_ms=1000)
-            for records in batches.values():
+            for tp, records in batches.items():
                 for record in records:
                     self.on_record(record)
+                if records:
+                    self.positions[tp] = records[-1].offset + 1
 
     def on_record(self, record: Any) -> None:
         headers = list(record.headers or ())

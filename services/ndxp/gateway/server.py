@@ -9,7 +9,6 @@ import ssl
 
 from aiohttp import web
 
-from ndxp.core import wire
 from ndxp.core.registry import Registry
 from ndxp.gateway import metaservices
 from ndxp.gateway.calls import GATEWAY, Gateway, call
@@ -37,6 +36,7 @@ async def health(request: web.Request) -> web.Response:
             "status": "ok",
             "registry": gw.registry.version,
             "waiting": len(gw.replies.waiting),
+            "answers_read_on": len(gw.replies.watched),
             "late_answers": gw.replies.late,
         }
     )
@@ -64,8 +64,7 @@ def application(gw: Gateway) -> web.Application:
 
 async def serve(settings: GatewaySettings, registry: Registry) -> None:
     """Run until cancelled."""
-    topics = sorted({wire.egress_topic(m.id) for m in registry.connected})
-    replies = Replies(settings, topics)
+    replies = Replies(settings)
     p = producer(settings.bootstrap, settings.auth, linger_ms=0)
     await p.start()
     try:

@@ -66,6 +66,17 @@ async def consumer_at_end(
     return c
 
 
+async def partitions_of(c: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Every partition of ``topic``, for a consumer that adds topics to its assignment one at a
+    time (its metadata covers only the topics it was told of: the topic is added to them);
+    none when it does not exist or the principal may not see it."""
+    parts = c.partitions_for_topic(topic)
+    if parts is None:
+        await c._client.add_topic(topic)
+        parts = c.partitions_for_topic(topic) or set()
+    return [TopicPartition(topic, p) for p in sorted(parts)]
+
+
 async def wait_for_topics(
     bootstrap: str, names: Iterable[str], auth: KafkaAuth, timeout_s: float = 60.0
 ) -> None:
