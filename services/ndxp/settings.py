@@ -303,6 +303,10 @@ class ProviderSettings:
     group: str = "ndxp-provider"
     max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES  # a larger answer is answered 502
     retries: int = 2  # for idempotent methods, after a failed connection or a timeout
+    # requests worked on at once, across endpoints (each endpoint has its own limit too); a
+    # slow endpoint holds its own calls, never another endpoint's
+    max_in_flight: int = 2000
+    commit_interval_s: float = 0.2  # what is answered is committed this often
     log_level: str = "INFO"
 
     @classmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import socket
 import ssl
 import subprocess
 import time
@@ -527,6 +528,7 @@ def test_a_caller_that_never_finishes_its_request_is_cut_off(
 
 TAX = "/r1/VN/GOV/000.00.18.G12/thue/nghia-vu-tai-chinh~v1"  # reached over HTTP
 LAND = "/r1/VN/GOV/000.00.00.H41/datdai/thong-tin-thua-dat~v1"  # its endpoint is down
+CITIZENS = "/r1/VN/GOV/000.00.01.G01/api/cong-dan~v1"  # its endpoint takes calls, never answers
 
 
 @pytest.fixture(scope="module")
@@ -535,8 +537,12 @@ def providers(
 ) -> Iterator[None]:
     """``ndxp simulate --http`` (REST providers) and ``ndxp provide`` calling them, on a copy of
     the sample registry where the tax department's ``thue`` subsystem is reached over HTTP, and
-    Nghệ An's land system at an address where nothing listens."""
+    Nghệ An's land system at an address where nothing listens, and the population database's
+    REST API at one that takes connections and never answers."""
     port, dead = free_port(), free_port()
+    hanging = socket.socket()
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen(64)  # connections complete in the backlog; nothing reads them
     doc = orjson.loads(DEFAULT_REGISTRY.read_bytes())
     for member in doc["members"]:
         for subsystem in member.get("subsystems", []):
@@ -545,6 +551,9 @@ def providers(
                 subsystem["http"] = {"url": f"http://127.0.0.1:{port}/thue", "timeout_s": 5}
             if (member["id"], subsystem["code"]) == ("VN:GOV:000.00.00.H41", "datdai"):
                 subsystem["http"] = {"url": f"http://127.0.0.1:{dead}/datdai", "timeout_s": 2}
+            if (member["id"], subsystem["code"]) == ("VN:GOV:000.00.01.G01", "api"):
+                url = f"http://127.0.0.1:{hanging.getsockname()[1]}/dancu"
+                subsystem["http"] = {"url": url, "timeout_s": 2}
     registry = tmp_path_factory.mktemp("providers") / "registry.json"
     registry.write_bytes(orjson.dumps(doc))
     env = {**os.environ, "NDXP_BOOTSTRAP": kafka.bootstrap, "NDXP_VAR": str(kafka.var)}
@@ -564,6 +573,7 @@ def providers(
         for p in procs:
             p.terminate()
             p.wait(30)
+        hanging.close()
 
 
 def test_a_provider_reached_over_http_answers_through_the_adapter(
@@ -601,6 +611,41 @@ def test_an_unreachable_provider_is_an_xroad_error(
     assert status == 502, body
     assert headers["X-Road-Error"] == "Server.ServerProxy.NetworkError"
     assert orjson.loads(body)["type"] == "Server.ServerProxy.NetworkError"
+
+
+def test_a_provider_that_hangs_holds_only_its_own_calls(
+    gateway: GatewayProcess, providers: None
+) -> None:
+    """Calls to a provider that never answers wait for its timeout (2 s) and are answered 504;
+    meanwhile another provider's calls through the same adapter are answered at once."""
+
+    async def run() -> tuple[list[tuple[int, dict[str, str], bytes]], list[float], list[int]]:
+        json_client = {"X-Road-Client": CLIENT, "Content-Type": "application/json"}
+        hung = [
+            asyncio.create_task(
+                fetch("POST", url(gateway, f"{CITIZENS}/cong-dan"), json_client, b"{}")
+            )
+            for _ in range(5)
+        ]
+        await asyncio.sleep(0.5)  # the adapter is waiting on all five
+        took, statuses = [], []
+        for _ in range(5):
+            started = time.monotonic()
+            status, _, _ = await fetch(
+                "POST",
+                url(gateway, f"{TAX}/nghia-vu-tai-chinh"),
+                json_client,
+                b'{"gia_tri": 1000000000}',
+            )
+            took.append(time.monotonic() - started)
+            statuses.append(status)
+        return await asyncio.gather(*hung), took, statuses
+
+    hung, took, statuses = asyncio.run(run())
+    assert statuses == [200] * 5 and max(took) < 1.5, took
+    for status, headers, body in hung:
+        assert status == 504, body
+        assert headers["X-Road-Error"] == "Server.ServerProxy.ServiceTimeout"
 
 
 def test_a_service_waits_as_long_as_the_registry_says(gateway: GatewayProcess) -> None:

@@ -7,8 +7,12 @@ Per endpoint: at most ``concurrency`` calls in flight and ``timeout_s`` each; a 
 fails to connect or times out is tried again (``retries``) only when its method is idempotent.
 A provider's own error answers pass through as they are; an unreachable provider, a timeout,
 or an answer over the value limit is answered for it in X-Road's form (502/504 with
-``ndxp-http-error``). Offsets are committed only after every response of what was fetched is
-published (at least once: a restart may call a provider again for the same request)."""
+``ndxp-http-error``).
+
+Each request is worked on by itself, so a provider that hangs holds its own calls only, never
+another provider's. A partition's offset is committed (every ``commit_interval_s``) only up to
+its first request whose response the broker has not acknowledged (:mod:`ndxp.core.pending`):
+at least once, as a restart may call a provider again for the same request."""
 
 from __future__ import annotations
 
@@ -21,10 +25,12 @@ from typing import Any
 import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 from ndxp.core import wire, xroad
 from ndxp.core.errors import InvalidIdentifier
 from ndxp.core.identifiers import ServiceId
+from ndxp.core.pending import Pending
 from ndxp.core.registry import HttpEndpointDoc, Registry
 from ndxp.kafka.io import producer
 from ndxp.settings import ProviderSettings
@@ -191,30 +197,85 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
     await consumer.start()
     connector = aiohttp.TCPConnector(limit=0)  # limits are per endpoint (the semaphores)
     provided.session = aiohttp.ClientSession(connector=connector)
+    pending = Pending()
+    room = asyncio.Semaphore(settings.max_in_flight)
+    working: set[asyncio.Task[None]] = set()
     log.info("calling %d HTTP subsystem(s) for requests on %s", len(registry.endpoints), wanted)
     try:
+        next_commit = time.monotonic() + settings.commit_interval_s
         while True:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
-            if not batches:
-                continue
-            await asyncio.gather(
-                *(answer(provided, p, r) for records in batches.values() for r in records)
-            )
-            await p.flush()  # every response of this fetch is on the broker ...
-            await consumer.commit()  # ... before its requests' offsets are committed
+            timeout_ms = max(1, int((next_commit - time.monotonic()) * 1000))
+            batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=1000)
+            for tp, records in batches.items():
+                for record in records:
+                    await room.acquire()  # a full house waits here: no more is fetched
+                    pending.take(tp, record.offset)
+                    task = asyncio.create_task(work(provided, p, pending, tp, record))
+                    working.add(task)
+                    task.add_done_callback(working.discard)
+                    task.add_done_callback(lambda _t: room.release())
+            if time.monotonic() >= next_commit:
+                await commit(consumer, pending)
+                next_commit = time.monotonic() + settings.commit_interval_s
     finally:
+        for task in working:
+            task.cancel()
+        await asyncio.gather(*working, return_exceptions=True)
         await provided.session.close()
         await consumer.stop()
         await p.stop()
 
 
-async def answer(provided: Provided, p: Any, record: Any) -> None:
+async def commit(consumer: AIOKafkaConsumer, pending: Pending) -> None:
+    """Commit what every partition has answered up to; forget revoked partitions."""
+    assigned = consumer.assignment()
+    for tp in pending.partitions():
+        if tp not in assigned:
+            pending.drop(tp)  # its unanswered requests are the next owner's
+    offsets = {tp: o for tp, o in pending.committable().items() if tp in assigned}
+    if not offsets:
+        return
+    try:
+        await consumer.commit(offsets)
+    except KafkaError as exc:  # a rebalance: the next owner answers them again (at least once)
+        log.warning("commit refused (%s): %s", type(exc).__name__, exc)
+
+
+async def work(provided: Provided, p: Any, pending: Pending, tp: Any, record: Any) -> None:
+    """Answer one record, then mark it finished once the broker has its response. An answer
+    the broker refuses (too large with its headers, say) is replaced by an X-Road error; if
+    even that cannot be published, the record is finished all the same: one record never
+    holds its partition's commits (its caller's gateway answers it 504)."""
+    try:
+        delivery = await answer(provided, p, record)
+        if delivery is not None:
+            await delivery  # acknowledged by the broker (acks=all)
+    except KafkaError as exc:
+        log.error("the answer to a request on %s was not published: %s", tp, exc)
+        try:
+            headers, body = error_answer(
+                list(record.headers or ()),
+                502,
+                "Server.ServerProxy.ServiceFailed",
+                f"the provider's answer could not be published: {type(exc).__name__}",
+            )
+            member = record.topic[len(wire.EGRESS_PREFIX) :]
+            target = wire.ingress_topic(member)
+            await (await p.send(target, body, key=record.key, headers=headers))
+        except KafkaError as again:
+            log.error("nor its error answer: %s", again)
+    pending.finish(tp, record.offset)
+
+
+async def answer(provided: Provided, p: Any, record: Any) -> Any:
+    """The response to ``record`` handed to the producer (its delivery future), or ``None``
+    for a record that is not a request this adapter answers."""
     request = list(record.headers or ())
     if wire.header(request, wire.H_KIND) != wire.KIND_REQUEST:
-        return
+        return None
     subsystem = subsystem_of(provided.registry, wire.header(request, wire.H_SERVICE))
     if subsystem is None:
-        return  # a service this adapter does not call (a Kafka client answers it)
+        return None  # a service this adapter does not call (a Kafka client answers it)
     headers, body = await call(provided, provided.registry.endpoints[subsystem], subsystem, record)
     member = record.topic[len(wire.EGRESS_PREFIX) :]
-    await p.send(wire.ingress_topic(member), body, key=record.key, headers=headers)
+    return await p.send(wire.ingress_topic(member), body, key=record.key, headers=headers)
