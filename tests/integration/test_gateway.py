@@ -14,6 +14,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -65,6 +66,13 @@ def gateway(
         env={"NDXP_VAR": str(kafka.var)},
         timeout_s=3.0,
     )
+    with running(g):
+        yield g
+
+
+@contextmanager
+def running(g: GatewayProcess) -> Iterator[GatewayProcess]:
+    """``g`` started and answering its health endpoint; stopped after."""
     g.start()
     try:
         g.wait_ready()
@@ -295,12 +303,8 @@ def tls_gateway(
         timeout_s=3.0,
         tls=client_ssl_context(h41.cert, h41.key, ca),
     )
-    g.start()
-    try:
-        g.wait_ready()
+    with running(g):
         yield g, secrets
-    finally:
-        g.stop()
 
 
 def tls_fetch(
@@ -466,12 +470,8 @@ def strict_gateway(
         },
         timeout_s=3.0,
     )
-    g.start()
-    try:
-        g.wait_ready()
+    with running(g):
         yield g
-    finally:
-        g.stop()
 
 
 def test_a_caller_that_never_finishes_its_request_is_cut_off(
