@@ -56,4 +56,5 @@ GATEWAY_PORT = "NDXP_GATEWAY_PORT"  # its port, default 8080
 GATEWAY_TIMEOUT_S = "NDXP_GATEWAY_TIMEOUT_S"  # seconds a call waits for its answer, default 30
 GATEWAY_IDLE_TIMEOUT_S = "NDXP_GATEWAY_IDLE_TIMEOUT_S"  # a connection without a request, 30
 GATEWAY_BODY_TIMEOUT_S = "NDXP_GATEWAY_BODY_TIMEOUT_S"  # a request body's arrival, default 30
+PROVIDER_COMMIT_INTERVAL_S = "NDXP_PROVIDER_COMMIT_INTERVAL_S"  # the adapter's commits, 0.2
 GATEWAY_TLS = "NDXP_GATEWAY_TLS"  # "on": mutual TLS with member certificates (ndxp certs)

@@ -321,6 +321,7 @@ _PROVIDER_ENV = {
     "registry_path": env.REGISTRY,
     "var": env.VAR,
     "max_value_bytes": env.MAX_VALUE_BYTES,
+    "commit_interval_s": env.PROVIDER_COMMIT_INTERVAL_S,
 }
 
 _GATEWAY_ENV = {

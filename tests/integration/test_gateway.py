@@ -529,6 +529,7 @@ def test_a_caller_that_never_finishes_its_request_is_cut_off(
 TAX = "/r1/VN/GOV/000.00.18.G12/thue/nghia-vu-tai-chinh~v1"  # reached over HTTP
 LAND = "/r1/VN/GOV/000.00.00.H41/datdai/thong-tin-thua-dat~v1"  # its endpoint is down
 CITIZENS = "/r1/VN/GOV/000.00.01.G01/api/cong-dan~v1"  # its endpoint takes calls, never answers
+CASES = "/r1/VN/GOV/000.00.00.H40/api/ho-so~v1"  # no adapter calls it but one test's own
 
 
 @pytest.fixture(scope="module")
@@ -646,6 +647,90 @@ def test_a_provider_that_hangs_holds_only_its_own_calls(
     for status, headers, body in hung:
         assert status == 504, body
         assert headers["X-Road-Error"] == "Server.ServerProxy.ServiceTimeout"
+
+
+def test_an_adapter_killed_mid_stream_answers_every_request_once_started_again(
+    kafka: Broker,
+    gateway: GatewayProcess,
+    ledger: LedgerProcess,
+    tmp_path: Path,
+) -> None:
+    """kill -9 of the provider adapter while 300 calls to a one-stop shop's REST API are under
+    way, and a new one started at once: what the dead one had taken and not answered, and what
+    arrived meanwhile, is answered by the next (its callers may have had their 504 by then):
+    the ledger has a response to every request (at least once). The adapter commits once a
+    minute here: the kill comes before its first commit, when only the offsets it started at,
+    committed as it joined, tell the next one where to begin."""
+    port = free_port()
+    doc = orjson.loads(DEFAULT_REGISTRY.read_bytes())
+    for member in doc["members"]:
+        for subsystem in member.get("subsystems", []):
+            subsystem.pop("http", None)  # this test's adapter calls one endpoint only
+            if (member["id"], subsystem["code"]) == ("VN:GOV:000.00.00.H40", "api"):
+                subsystem["http"] = {"url": f"http://127.0.0.1:{port}/motcua", "timeout_s": 5}
+    registry = tmp_path / "registry.json"
+    registry.write_bytes(orjson.dumps(doc))
+    env = {**os.environ, "NDXP_BOOTSTRAP": kafka.bootstrap, "NDXP_VAR": str(kafka.var)}
+    env["NDXP_PROVIDER_COMMIT_INTERVAL_S"] = "60"
+    ndxp = str(REPO / ".venv" / "bin" / "ndxp")
+    group = f"adapter-kill-{uuid.uuid4().hex[:6]}"
+    log = (kafka.var / "adapter-kill.log").open("ab")
+
+    def adapter() -> subprocess.Popen[bytes]:
+        cmd = [ndxp, "provide", "--registry", str(registry), "--group", group]
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    # the one-stop shop answers in 8 ms: calls are in the adapter's hands at the kill
+    apis = [ndxp, "simulate", "--http", "--port", str(port), "--time-scale", "1"]
+    procs = [subprocess.Popen(apis, stdout=log, stderr=subprocess.STDOUT, env=env), adapter()]
+    prefix = f"adkill-{uuid.uuid4().hex[:8]}-"
+    statuses: dict[int, int] = {}
+
+    async def burst() -> None:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32)) as session:
+
+            async def one(i: int) -> None:
+                async with session.post(
+                    url(gateway, f"{CASES}/ho-so"),
+                    headers={"X-Road-Client": CLIENT, "X-Road-Id": f"{prefix}{i}"},
+                    data=b'{"thu_tuc": "chuyen-nhuong-dat"}',
+                ) as r:
+                    await r.read()
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+
+            tasks = [asyncio.create_task(one(i)) for i in range(300)]
+            while statuses.get(201, 0) < 80:
+                await asyncio.sleep(0.01)
+            procs[1].kill()  # SIGKILL, mid-stream
+            procs[1].wait()
+            procs.append(adapter())  # as the platform's supervisor would
+            await asyncio.gather(*tasks)
+
+    try:
+        time.sleep(4)  # the adapter joins its group
+        asyncio.run(burst())
+        assert statuses.get(201, 0) >= 80 and statuses.get(504, 0) > 0, statuses  # mid-stream
+        where = f"startsWith(message_id, '{prefix}') AND kind = 'request'"
+        answers = f"kind = 'response' AND startsWith(correlation_id, '{prefix}')"
+        deadline = time.monotonic() + 90
+        requests: set[str] = set()
+        answered: set[str] = set()
+        while time.monotonic() < deadline:
+            requests = {
+                r[0] for r in ledger.sql(f"SELECT message_id FROM ndxp.ledger WHERE {where}")
+            }
+            answered = {
+                r[0] for r in ledger.sql(f"SELECT correlation_id FROM ndxp.ledger WHERE {answers}")
+            }
+            if len(requests) == 300 and answered == requests:
+                break
+            time.sleep(1)
+        assert len(requests) == 300 and answered == requests, (len(requests), len(answered))
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(30)
+        log.close()
 
 
 def test_a_service_waits_as_long_as_the_registry_says(gateway: GatewayProcess) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
 from ndxp.core import wire, xroad
@@ -185,7 +185,6 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
         await asyncio.Event().wait()
     provided = Provided(settings, registry)
     consumer = AIOKafkaConsumer(
-        *wanted,
         bootstrap_servers=settings.bootstrap,
         group_id=settings.group,
         enable_auto_commit=False,
@@ -195,6 +194,7 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
     p = producer(settings.bootstrap, settings.auth, linger_ms=0)
     await p.start()
     await consumer.start()
+    consumer.subscribe(wanted, listener=Anchor(consumer))
     connector = aiohttp.TCPConnector(limit=0)  # limits are per endpoint (the semaphores)
     provided.session = aiohttp.ClientSession(connector=connector)
     pending = Pending()
@@ -224,6 +224,26 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
         await provided.session.close()
         await consumer.stop()
         await p.stop()
+
+
+class Anchor(ConsumerRebalanceListener):  # type: ignore[misc]
+    """A partition the group has never committed starts at its end ("latest"), and that end
+    is committed at once: an adapter killed before its first commit would otherwise leave the
+    next one to start at the end again, past the requests it had taken and not answered."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        starts = {}
+        for tp in assigned:
+            if await self.consumer.committed(tp) is None:
+                starts[tp] = await self.consumer.position(tp)
+        if starts:
+            await self.consumer.commit(starts)
 
 
 async def commit(consumer: AIOKafkaConsumer, pending: Pending) -> None:
