@@ -194,10 +194,10 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
     p = producer(settings.bootstrap, settings.auth, linger_ms=0)
     await p.start()
     await consumer.start()
-    consumer.subscribe(wanted, listener=Anchor(consumer))
+    pending = Pending()
+    consumer.subscribe(wanted, listener=Anchor(consumer, pending))
     connector = aiohttp.TCPConnector(limit=0)  # limits are per endpoint (the semaphores)
     provided.session = aiohttp.ClientSession(connector=connector)
-    pending = Pending()
     room = asyncio.Semaphore(settings.max_in_flight)
     working: set[asyncio.Task[None]] = set()
     log.info("calling %d HTTP subsystem(s) for requests on %s", len(registry.endpoints), wanted)
@@ -209,7 +209,7 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
             for tp, records in batches.items():
                 for record in records:
                     await room.acquire()  # a full house waits here: no more is fetched
-                    pending.take(tp, record.offset)
+                    take(pending, tp, record.offset)
                     task = asyncio.create_task(work(provided, p, pending, tp, record))
                     working.add(task)
                     task.add_done_callback(working.discard)
@@ -226,16 +226,30 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
         await p.stop()
 
 
+def take(pending: Pending, tp: Any, offset: int) -> None:
+    """``pending.take``; a partition read again from an earlier offset (assigned back after a
+    rebalance, at its committed offset) starts over: what is still in the works for it will
+    be published all the same."""
+    try:
+        pending.take(tp, offset)
+    except ValueError:
+        pending.drop(tp)
+        pending.take(tp, offset)
+
+
 class Anchor(ConsumerRebalanceListener):  # type: ignore[misc]
     """A partition the group has never committed starts at its end ("latest"), and that end
     is committed at once: an adapter killed before its first commit would otherwise leave the
-    next one to start at the end again, past the requests it had taken and not answered."""
+    next one to start at the end again, past the requests it had taken and not answered. A
+    partition revoked is forgotten (its unanswered requests are the next owner's)."""
 
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer, pending: Pending) -> None:
         self.consumer = consumer
+        self.pending = pending
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        return None
+        for tp in revoked:
+            self.pending.drop(tp)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         starts = {}
