@@ -21,10 +21,15 @@ class Pending:
         self._advanced: dict[Hashable, int] = {}  # the next offset to commit, not yet reported
 
     def take(self, partition: Hashable, offset: int) -> None:
-        """A record is being worked on (offsets of a partition are taken in increasing order)."""
+        """A record is being worked on. A partition's offsets come in increasing order, unless
+        it is read again from an earlier offset (assigned back after a rebalance, at its
+        committed offset): then it starts over, and what the earlier reading finishes later
+        is counted only where it matches a record taken again (its result is written all the
+        same: at least once)."""
         taken = self._taken.setdefault(partition, deque())
         if taken and offset <= taken[-1]:
-            raise ValueError(f"offset {offset} taken after {taken[-1]} on {partition!r}")
+            self.drop(partition)
+            taken = self._taken.setdefault(partition, deque())
         taken.append(offset)
         self._finished.setdefault(partition, set())
 

@@ -209,7 +209,7 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
             for tp, records in batches.items():
                 for record in records:
                     await room.acquire()  # a full house waits here: no more is fetched
-                    take(pending, tp, record.offset)
+                    pending.take(tp, record.offset)
                     task = asyncio.create_task(work(provided, p, pending, tp, record))
                     working.add(task)
                     task.add_done_callback(working.discard)
@@ -224,17 +224,6 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
         await provided.session.close()
         await consumer.stop()
         await p.stop()
-
-
-def take(pending: Pending, tp: Any, offset: int) -> None:
-    """``pending.take``; a partition read again from an earlier offset (assigned back after a
-    rebalance, at its committed offset) starts over: what is still in the works for it will
-    be published all the same."""
-    try:
-        pending.take(tp, offset)
-    except ValueError:
-        pending.drop(tp)
-        pending.take(tp, offset)
 
 
 class Anchor(ConsumerRebalanceListener):  # type: ignore[misc]
