@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import os
 import socket
+import socketserver
 import ssl
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -530,6 +533,63 @@ TAX = "/r1/VN/GOV/000.00.18.G12/thue/nghia-vu-tai-chinh~v1"  # reached over HTTP
 LAND = "/r1/VN/GOV/000.00.00.H41/datdai/thong-tin-thua-dat~v1"  # its endpoint is down
 CITIZENS = "/r1/VN/GOV/000.00.01.G01/api/cong-dan~v1"  # its endpoint takes calls, never answers
 CASES = "/r1/VN/GOV/000.00.00.H40/api/ho-so~v1"  # no adapter calls it but one test's own
+ODD = "/r1/VN/GOV/000.00.00.H41/api/thua-dat~v1"  # its endpoint answers what a test asks for
+ONE_MIB = 1024 * 1024  # the value limit the adapter runs with (NDXP_MAX_VALUE_BYTES)
+
+
+class OddProvider(socketserver.ThreadingTCPServer):
+    """An HTTP endpoint that answers as a broken or hostile provider would: the last path
+    segment of the request picks the answer (raw bytes, written as they are)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    payload = bytes(range(256)) * (ONE_MIB // 256)  # exactly 1 MiB, not text
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), OddAnswer)
+
+    def answer(self, path: str) -> bytes:
+        def ok(body: bytes, extra: bytes = b"") -> bytes:
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n".encode()
+            return head + extra + b"Connection: close\r\n\r\n" + body
+
+        name = path.rsplit("/", 1)[-1]
+        if name == "exact":  # the largest answer that may travel
+            return ok(self.payload)
+        if name == "over":  # one byte more
+            return ok(self.payload + b"!")
+        if name == "fat-headers":  # 120 headers of 8,000 bytes: 960 KB, within aiohttp's limits
+            return ok(b"{}", b"".join(b"X-Fat-%d: %s\r\n" % (i, b"f" * 8000) for i in range(120)))
+        if name == "not-http":
+            return b"HELLO, THIS IS NOT HTTP\r\n\r\n"
+        if name == "short":  # a Content-Length the body never reaches
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\nab"
+        return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+class OddAnswer(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.request.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(body) < length:  # read it all: unread bytes at close would reset the answer
+            chunk = self.request.recv(65536)
+            if not chunk:
+                return
+            body += chunk
+        path = head.split(b" ", 2)[1].decode().split("?", 1)[0]
+        assert isinstance(self.server, OddProvider)
+        self.request.sendall(self.server.answer(path))
+        self.request.shutdown(socket.SHUT_WR)
 
 
 @pytest.fixture(scope="module")
@@ -541,6 +601,8 @@ def providers(
     Nghệ An's land system at an address where nothing listens, and the population database's
     REST API at one that takes connections and never answers."""
     port, dead = free_port(), free_port()
+    odd = OddProvider()
+    threading.Thread(target=odd.serve_forever, daemon=True).start()
     hanging = socket.socket()
     hanging.bind(("127.0.0.1", 0))
     hanging.listen(64)  # connections complete in the backlog; nothing reads them
@@ -552,6 +614,9 @@ def providers(
                 subsystem["http"] = {"url": f"http://127.0.0.1:{port}/thue", "timeout_s": 5}
             if (member["id"], subsystem["code"]) == ("VN:GOV:000.00.00.H41", "datdai"):
                 subsystem["http"] = {"url": f"http://127.0.0.1:{dead}/datdai", "timeout_s": 2}
+            if (member["id"], subsystem["code"]) == ("VN:GOV:000.00.00.H41", "api"):
+                url = f"http://127.0.0.1:{odd.server_address[1]}/odd"
+                subsystem["http"] = {"url": url, "timeout_s": 5}
             if (member["id"], subsystem["code"]) == ("VN:GOV:000.00.01.G01", "api"):
                 url = f"http://127.0.0.1:{hanging.getsockname()[1]}/dancu"
                 subsystem["http"] = {"url": url, "timeout_s": 2}
@@ -575,6 +640,8 @@ def providers(
             p.terminate()
             p.wait(30)
         hanging.close()
+        odd.shutdown()
+        odd.server_close()
 
 
 def test_a_provider_reached_over_http_answers_through_the_adapter(
@@ -612,6 +679,40 @@ def test_an_unreachable_provider_is_an_xroad_error(
     assert status == 502, body
     assert headers["X-Road-Error"] == "Server.ServerProxy.NetworkError"
     assert orjson.loads(body)["type"] == "Server.ServerProxy.NetworkError"
+
+
+def test_a_provider_that_answers_garbage_gets_its_caller_an_xroad_error(
+    gateway: GatewayProcess, providers: None
+) -> None:
+    """Answers the broker or the router could not take, or that are not HTTP, become X-Road
+    errors at once (the gateway here waits 3 s before it would answer 504); the largest
+    answer that may travel arrives byte for byte."""
+
+    def call(name: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+        method = "POST" if body else "GET"
+        return asyncio.run(
+            fetch(method, url(gateway, f"{ODD}/{name}"), {"X-Road-Client": CLIENT}, body)
+        )
+
+    # the largest body a caller may send, and the largest answer: each a record of its own
+    status, headers, body = call("exact", OddProvider.payload)
+    assert status == 200 and "X-Road-Error" not in headers, body[:300]
+    assert hashlib.sha256(body).digest() == hashlib.sha256(OddProvider.payload).digest(), (
+        len(body),
+        body[:64],
+        headers,
+    )
+    for name, error in (
+        ("over", "Server.ServerProxy.ServiceFailed"),  # over the value limit
+        ("fat-headers", "Server.ServerProxy.ServiceFailed"),  # over the header budget
+        ("not-http", "Server.ServerProxy.NetworkError"),
+        ("short", "Server.ServerProxy.NetworkError"),
+    ):
+        status, headers, body = call(name)
+        assert (status, headers.get("X-Road-Error")) == (502, error), (name, status, body[:300])
+        assert orjson.loads(body)["type"] == error
+    status, headers, body = call("missing")  # the provider's own 404 passes through
+    assert status == 404 and "X-Road-Error" not in headers
 
 
 def test_a_provider_that_hangs_holds_only_its_own_calls(

@@ -28,10 +28,12 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
 from ndxp.core import wire, xroad
+from ndxp.core.budget import headers_size
 from ndxp.core.errors import InvalidIdentifier
 from ndxp.core.identifiers import ServiceId
 from ndxp.core.pending import Pending
 from ndxp.core.registry import HttpEndpointDoc, Registry
+from ndxp.core.wire import MAX_HEADER_BYTES
 from ndxp.kafka.io import producer
 from ndxp.settings import ProviderSettings
 
@@ -134,8 +136,8 @@ async def call(
                 ) as r,
             ):
                 limit = provided.settings.max_value_bytes
-                body = await r.content.read(limit + 1)
-                if len(body) > limit:
+                body = await read_answer(r, limit)
+                if body is None:
                     return error_answer(
                         request,
                         502,
@@ -148,6 +150,13 @@ async def call(
                     if lower in xroad.FILTERED or lower.startswith(("ndxp-", "x-road-")):
                         continue
                     out.append((lower, value.encode("utf-8", "surrogateescape")))
+                if headers_size(out) > MAX_HEADER_BYTES:  # the router would refuse it
+                    return error_answer(
+                        request,
+                        502,
+                        "Server.ServerProxy.ServiceFailed",
+                        f"the provider's answer headers are over {MAX_HEADER_BYTES:,} bytes",
+                    )
                 provided.calls += 1
                 return out, body
         except TimeoutError:
@@ -160,6 +169,21 @@ async def call(
     if timed_out:
         return error_answer(request, 504, "Server.ServerProxy.ServiceTimeout", last)
     return error_answer(request, 502, "Server.ServerProxy.NetworkError", last)
+
+
+async def read_answer(r: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body of ``r``, or ``None`` past ``limit`` bytes (read no further). Not
+    ``content.read(n)``: that returns what has arrived so far, up to ``n``, and a large
+    answer was cut at the first ~128 KB."""
+    if r.content_length is not None and r.content_length > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in r.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def subsystem_service(request: list[tuple[str, bytes]]) -> str:

@@ -9,11 +9,15 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ndxp.core.errors import NdxpError
+from ndxp.core.topology import MAX_MESSAGE_BYTES
 from ndxp.kafka.auth import KafkaAuth
 
 
 def producer(bootstrap: str, auth: KafkaAuth, **kw: object) -> AIOKafkaProducer:
-    """An idempotent acks=all producer, authenticated as ``auth`` says."""
+    """An idempotent acks=all producer, authenticated as ``auth`` says, that takes records as
+    large as the platform's topics do (aiokafka's own bound, 1 MiB, refused the largest value
+    the platform accepts once its headers were added: a 1 MiB answer or body)."""
+    kw.setdefault("max_request_size", MAX_MESSAGE_BYTES)
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
