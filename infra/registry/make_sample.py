@@ -373,7 +373,20 @@ def national(m: dict[str, str]) -> list[dict[str, object]]:
                     "services": [
                         svc("dong-bo-ho-so", "Đồng bộ hồ sơ (case synchronisation)"),
                     ],
-                }
+                },
+                {
+                    "code": "dongbo",
+                    "name": "Đồng bộ trạng thái hồ sơ (application status sync)",
+                    "services": [
+                        {
+                            **svc(
+                                "trang-thai-ho-so",
+                                "Đồng bộ trạng thái hồ sơ (an application's status, one-way)",
+                            ),
+                            "one_way": True,
+                        },
+                    ],
+                },
             ],
         ),
     ]
@@ -564,6 +577,7 @@ FAMILY_GRANTS = {
     "thue": ["provinces", "ministries", "national-systems"],
     "vbdh": ["all-gov"],
     "dvcqg": ["provinces", "ministries"],
+    "dongbo": ["provinces", "ministries"],  # status syncs: every one-stop shop sends them
 }
 
 

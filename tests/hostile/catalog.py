@@ -504,7 +504,7 @@ def _kind_error(g: Gen) -> list[Hostile]:
     """``ndxp-kind: error`` is the router's; a sender's is refused."""
     p, h = ok_headers(g)
     expect = refused(
-        "MALFORMED", "header ndxp-kind is 'error'; senders may use request or response"
+        "MALFORMED", "header ndxp-kind is 'error'; senders may use request, response, notice"
     )
     return one(g, "kind.error", expect, replace_header(h, wire.H_KIND, b"error"), pair=p)
 

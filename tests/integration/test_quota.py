@@ -130,6 +130,38 @@ def test_daily_cap_routes_exactly_n_of_one_and_a_half_n(
     assert len(notices) == cap // 2
 
 
+def test_notices_count_under_the_same_cap_as_requests(kafka: Broker, tmp_path: Path) -> None:
+    """A one-way notice (ndxp-kind: notice) is counted as a request is: requests and notices
+    from one client, interleaved, 1.5x a daily cap of their service: exactly the cap is routed,
+    notices among them, each still a notice on the egress topic."""
+    cap, run, sender = 100, uuid.uuid4().hex[:8], "H89"
+    router = start_router(kafka, tmp_path, registry(sender, cap), f"quota-{run}", "home")
+    router.wait_ready()
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
+    ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
+    client = f"VN:GOV:000.00.00.{sender}:motcua"
+    try:
+        p = producer(kafka.bootstrap)
+        for n, mid in enumerate(ids):  # spread over the partitions: most are re-homed
+            headers = request(mid, client, SERVICE)
+            if n % 2:
+                headers = [(k, b"notice" if k == "ndxp-kind" else v) for k, v in headers]
+            send(p, f"ndxp.in.000.00.00.{sender}", headers, key=str(n).encode())
+        p.flush(30)
+        routed, refused = outcome(tap, ids)
+        kinds = {
+            hdr(m, "ndxp-id"): hdr(m, "ndxp-kind")
+            for m in tap.messages
+            if m.topic() == "ndxp.out.000.00.00.H92"
+        }
+    finally:
+        tap.close()
+        router.stop()
+    assert (len(routed), len(refused)) == (cap, cap // 2)
+    notices = {mid for mid in routed if int(mid.rsplit("-", 1)[1]) % 2}
+    assert notices and all(kinds[mid] == "notice" for mid in notices)
+
+
 @STAGES
 def test_exact_when_the_router_is_killed_mid_run(
     kafka: Broker, tmp_path: Path, ledger: LedgerProcess, stage: str

@@ -22,7 +22,7 @@ from ndxp.settings import ClientSettings
 
 
 def register(sub: Any) -> None:
-    s = sub.add_parser("send", help="send one request (or response) as a member")
+    s = sub.add_parser("send", help="send one request (or response, or notice) as a member")
     s.add_argument(
         "--as",
         dest="member",
@@ -32,7 +32,12 @@ def register(sub: Any) -> None:
     s.add_argument("--client", required=True, help="client subsystem id")
     s.add_argument("--service", required=True, help="service id")
     s.add_argument("--data", default="", help="payload text, or @FILE")
-    s.add_argument("--kind", default=wire.KIND_REQUEST, help="request (default) or response")
+    s.add_argument(
+        "--kind",
+        default=wire.KIND_REQUEST,
+        choices=wire.SENDER_KINDS,
+        help="request (default), response, or notice (one-way: nothing answers it)",
+    )
     s.add_argument("--id", help="message id (default: a new UUID)")
     s.add_argument("--correlation-id", help="for a response: the request's id")
     s.add_argument("--key", help="Kafka key (default: the client id)")
@@ -98,13 +103,16 @@ async def send_cmd(args: argparse.Namespace) -> int:
     if watch is None:
         return 0
     try:
-        return await _watch(watch, message_id, code, args.timeout)
+        return await _watch(watch, message_id, code, args.timeout, args.kind == wire.KIND_NOTICE)
     finally:
         await watch.stop()
 
 
-async def _watch(consumer: Any, message_id: str, own: str, timeout: float) -> int:
-    """Follow the message: routed (its id on an egress topic), rejected, then the answer."""
+async def _watch(
+    consumer: Any, message_id: str, own: str, timeout: float, one_way: bool = False
+) -> int:
+    """Follow the message: routed (its id on an egress topic), rejected, then the answer (a
+    notice has none: routed is the end of it)."""
     deadline = time.monotonic() + timeout
     own_topic = wire.egress_topic(own)
     routed = False
@@ -124,6 +132,8 @@ async def _watch(consumer: Any, message_id: str, own: str, timeout: float) -> in
                         f"routed-at {header(h, wire.H_ROUTED_AT)})"
                     )
                     routed = True
+                    if one_way:
+                        return 0
                 elif r.topic == own_topic and header(h, wire.H_CORRELATION_ID) == message_id:
                     if header(h, wire.H_KIND) == wire.KIND_ERROR:
                         print(

@@ -41,6 +41,9 @@ class ServiceDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # gateway's), and the service's OpenAPI 3 description (the getOpenAPI metaservice)
     timeout_s: float | None = None
     openapi: dict[str, Any] | None = None
+    # takes one-way notices (ndxp-kind: notice), answers nothing: for callers and the traffic
+    # mix; the router checks a notice as it checks a request, whatever the service says
+    one_way: bool = False
 
 
 MAX_SERVICE_TIMEOUT_S = 300.0
@@ -158,6 +161,7 @@ class Registry:
     default_allow: bool = False
     described: Mapping[str, ServiceDoc] = field(default_factory=dict, repr=False)  # by id
     endpoints: Mapping[str, HttpEndpointDoc] = field(default_factory=dict, repr=False)  # by id
+    one_way: frozenset[str] = frozenset()  # services that take notices and answer nothing
     _limit_cache: dict[tuple[str, str], tuple[Limit, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -247,6 +251,7 @@ def _build(doc: RegistryDoc) -> Registry:
     services: dict[str, Party] = {}
     described: dict[str, ServiceDoc] = {}
     endpoints: dict[str, HttpEndpointDoc] = {}
+    one_way: set[str] = set()
     for member_id, m in owned:
         for s_index, s in enumerate(m.subsystems):
             where = f"member {member_id} subsystems[{s_index}]"
@@ -287,6 +292,8 @@ def _build(doc: RegistryDoc) -> Registry:
                     errors.append(f"{v_where}: openapi must be an OpenAPI 3 document")
                 if v.timeout_s is not None or openapi is not None:
                     described[v_text] = v
+                if v.one_way:
+                    one_way.add(v_text)
     if not any(m.connected for m in members.values()):
         errors.append("no member is connected: nothing could be routed")
     if doc.default_access not in ("deny", "allow"):
@@ -317,6 +324,7 @@ def _build(doc: RegistryDoc) -> Registry:
         doc.default_access == "allow",
         described,
         endpoints,
+        frozenset(one_way),
     )
 
 

@@ -104,7 +104,7 @@ class Router:
 
     def _route(self, env: Envelope, sender: MemberId) -> MemberId:
         client_text, service_text = env.client, env.service
-        if env.kind == wire.KIND_REQUEST:
+        if env.kind in wire.CALL_KINDS:
             client = self._party(client_text, self.registry.subsystems, SubsystemId.parse)
             _authorize(sender, client_text, client, "client")
             service = self._party(service_text, self.registry.services, ServiceId.parse)
@@ -204,7 +204,7 @@ def read_envelope(headers: Headers) -> Envelope:
         raise Rejection(
             RejectionCode.MALFORMED,
             f"header {wire.H_KIND} is {_clip(kind)!r}; senders may use "
-            f"{' or '.join(wire.SENDER_KINDS)}",
+            f"{', '.join(wire.SENDER_KINDS)}",
         )
     client = found.get(wire.H_CLIENT)
     if client is None:

@@ -84,8 +84,13 @@ H_X_SEAL = "ndxp-x-seal"  # HMAC of the router's key over the above: a home copy
 
 KIND_REQUEST = "request"
 KIND_RESPONSE = "response"
+# A one-way message from a client system to a service that answers nothing (e.g. a one-stop
+# shop's application statuses synchronised to the national public-service portal): checked,
+# quota-counted and ledgered as a request is.
+KIND_NOTICE = "notice"
 KIND_ERROR = "error"
-SENDER_KINDS = (KIND_REQUEST, KIND_RESPONSE)
+SENDER_KINDS = (KIND_REQUEST, KIND_RESPONSE, KIND_NOTICE)
+CALL_KINDS = (KIND_REQUEST, KIND_NOTICE)  # from a client to a service
 
 MAX_ID_LENGTH = 128
 DEFAULT_MAX_VALUE_BYTES = 1024 * 1024

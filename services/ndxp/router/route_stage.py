@@ -166,9 +166,9 @@ async def _enforce_at_home(
 
 
 def _quota_bound(ingress: Ingress, decision: Routed) -> str | None:
-    """For a request under a limit: its client; ``None`` when no limit applies."""
+    """For a request or a notice under a limit: its client; ``None`` when no limit applies."""
     envelope = decision.envelope
-    if envelope.kind != wire.KIND_REQUEST:
+    if envelope.kind not in wire.CALL_KINDS:
         return None
     registry = ingress.router.registry
     client = registry.subsystems[envelope.client]

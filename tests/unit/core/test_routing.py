@@ -209,3 +209,27 @@ def test_any_headers_give_a_decision_never_an_exception(
     if isinstance(d, Routed):
         assert size <= 1000
         assert d.topic.startswith("ndxp.out.")
+
+
+def notice(client: str, service: str, mid: str = "n-1") -> list[tuple[str, bytes]]:
+    return [(k, v.replace(b"request", b"notice")) for k, v in request(client, service, mid)]
+
+
+def test_a_notice_is_checked_and_routed_as_a_request(router: Router) -> None:
+    v2 = "VN:GOV:000.00.01.G01:dancu:tra-cuu:v2"
+    decision = router.decide(H41, notice("VN:GOV:000.00.00.H41:motcua", v2), 10)
+    assert routed(decision) == "ndxp.out.000.00.01.G01"
+    assert isinstance(decision, Routed) and decision.envelope.kind == wire.KIND_NOTICE
+    # the same checks: who may speak for the client, who may call the service
+    rejected(
+        router.decide(H41, notice("VN:GOV:000.00.00.H42:motcua", v2), 10),
+        RejectionCode.NOT_SENDER,
+    )
+    rejected(
+        router.decide("ndxp.in.000.00.00.G01", notice("VN:GOV:000.00.00.G01:lgsp", v2), 10),
+        RejectionCode.FORBIDDEN,
+    )
+    rejected(
+        router.decide(H41, notice("VN:GOV:000.00.00.H41:motcua", POP + "x"), 10),
+        RejectionCode.UNKNOWN_SERVICE,
+    )
