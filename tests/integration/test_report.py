@@ -72,3 +72,31 @@ def test_quarter_and_range_periods(history: LedgerStore) -> None:
     assert rng.days == 7
     week = report.build(history, rng)
     assert 0 < week["transactions"] < 480_000 * 7 / 31 * 1.3
+
+
+def test_notices_are_transactions(history: LedgerStore) -> None:
+    """A one-way notice is a transaction (a client system's call to a service), counted with
+    the requests and shown as its own outcome."""
+    from ndxp.core.ledger import ledger_row
+
+    at = 1_688_958_000_000  # 2023-07-10 03:00 UTC: a month the synthetic history leaves empty
+    rows = []
+    for i, kind in enumerate(["request", "request", "request", "notice", "notice"]):
+        service = "VN:GOV:000.00.02.G22:dongbo:trang-thai-ho-so:v1"
+        headers = [
+            ("ndxp-id", f"notices-{i}".encode()),
+            ("ndxp-kind", kind.encode()),
+            ("ndxp-client", b"VN:GOV:000.00.00.H41:motcua"),
+            ("ndxp-service", service.encode()),
+            ("ndxp-route", b"000.00.02.G22"),
+            ("ndxp-source-topic", b"ndxp.in.000.00.00.H41"),
+            ("ndxp-source-partition", b"0"),
+            ("ndxp-source-offset", str(9_000_000 + i).encode()),
+        ]
+        row = ledger_row("ndxp.out.000.00.02.G22", 0, 9_000_000 + i, at + i, b"{}", headers)
+        assert row is not None
+        rows.append(row)
+    history.insert(rows)
+    r = report.build(history, report.parse_period("2023-07", None, None, None))
+    assert r["transactions"] == 5
+    assert r["outcomes"] == {"request routed": 3, "notice routed": 2}

@@ -60,6 +60,10 @@ def parse_period(
     raise ValueError("give --month YYYY-MM, --quarter YYYYQn, or --from and --to")
 
 
+# A transaction is a call from a client system to a service: a request, or a one-way notice.
+CALLS = "kind IN ('request', 'notice')"
+
+
 def _where(p: Period) -> str:
     return f"day >= toDate('{p.start}') AND day < toDate('{p.end}')"
 
@@ -74,10 +78,10 @@ def build(
         return int(reader.read(sql)[1][0][0] or 0)
 
     transactions = scalar(
-        f"SELECT sum(messages) FROM ndxp.ledger_daily WHERE kind = 'request' AND {_where(period)}"
+        f"SELECT sum(messages) FROM ndxp.ledger_daily WHERE {CALLS} AND {_where(period)}"
     )
     previous = scalar(
-        f"SELECT sum(messages) FROM ndxp.ledger_daily WHERE kind = 'request' AND {_where(prev)}"
+        f"SELECT sum(messages) FROM ndxp.ledger_daily WHERE {CALLS} AND {_where(prev)}"
     )
     all_messages = scalar(f"SELECT sum(messages) FROM ndxp.ledger_daily WHERE {_where(period)}")
     _, outcome_rows = reader.read(
@@ -90,21 +94,21 @@ def build(
         outcomes[key] = int(n)
     _, agency_rows = reader.read(
         f"SELECT client_level1, sum(messages) AS n FROM ndxp.ledger_daily "
-        f"WHERE kind = 'request' AND {_where(period)} GROUP BY client_level1 "
+        f"WHERE {CALLS} AND {_where(period)} GROUP BY client_level1 "
         f"ORDER BY n DESC LIMIT {top}"
     )
     _, service_rows = reader.read(
         f"SELECT service, sum(messages) AS n FROM ndxp.ledger_daily "
-        f"WHERE kind = 'request' AND {_where(period)} GROUP BY service "
+        f"WHERE {CALLS} AND {_where(period)} GROUP BY service "
         f"ORDER BY n DESC LIMIT {top}"
     )
     _, daily_rows = reader.read(
         f"SELECT toString(day), sum(messages) FROM ndxp.ledger_daily "
-        f"WHERE kind = 'request' AND {_where(period)} GROUP BY day ORDER BY day"
+        f"WHERE {CALLS} AND {_where(period)} GROUP BY day ORDER BY day"
     )
     _, prev_daily = reader.read(
         f"SELECT toString(day), sum(messages) FROM ndxp.ledger_daily "
-        f"WHERE kind = 'request' AND {_where(prev)} GROUP BY day ORDER BY day"
+        f"WHERE {CALLS} AND {_where(prev)} GROUP BY day ORDER BY day"
     )
     routed = outcomes.get("request routed", 0)
     return {
