@@ -29,7 +29,17 @@ from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.pki import ca_files, client_ssl_context, issue_member, member_files
 
 from .conftest import Broker
-from .kafka_tools import GatewayProcess, LedgerProcess, RouterProcess, free_port
+from .kafka_tools import (
+    GatewayProcess,
+    LedgerProcess,
+    RouterProcess,
+    Tap,
+    free_port,
+    hdr,
+    producer,
+    request,
+    send,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -547,6 +557,7 @@ class OddProvider(socketserver.ThreadingTCPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), OddAnswer)
+        self.recorded: list[bytes] = []  # bodies of calls to .../record
 
     def answer(self, path: str) -> bytes:
         def ok(body: bytes, extra: bytes = b"") -> bytes:
@@ -560,6 +571,8 @@ class OddProvider(socketserver.ThreadingTCPServer):
             return ok(self.payload + b"!")
         if name == "fat-headers":  # 120 headers of 8,000 bytes: 960 KB, within aiohttp's limits
             return ok(b"{}", b"".join(b"X-Fat-%d: %s\r\n" % (i, b"f" * 8000) for i in range(120)))
+        if name == "record":
+            return ok(b"{}")
         if name == "not-http":
             return b"HELLO, THIS IS NOT HTTP\r\n\r\n"
         if name == "short":  # a Content-Length the body never reaches
@@ -588,6 +601,8 @@ class OddAnswer(socketserver.BaseRequestHandler):
             body += chunk
         path = head.split(b" ", 2)[1].decode().split("?", 1)[0]
         assert isinstance(self.server, OddProvider)
+        if path.endswith("/record"):
+            self.server.recorded.append(body)
         self.request.sendall(self.server.answer(path))
         self.request.shutdown(socket.SHUT_WR)
 
@@ -595,7 +610,7 @@ class OddAnswer(socketserver.BaseRequestHandler):
 @pytest.fixture(scope="module")
 def providers(
     kafka: Broker, router: RouterProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[None]:
+) -> Iterator[OddProvider]:
     """``ndxp simulate --http`` (REST providers) and ``ndxp provide`` calling them, on a copy of
     the sample registry where the tax department's ``thue`` subsystem is reached over HTTP, and
     Nghệ An's land system at an address where nothing listens, and the population database's
@@ -634,7 +649,7 @@ def providers(
     try:
         time.sleep(4)  # the adapter joins its group (it reads from the end: nothing is missed
         # here, the calls below are made after)
-        yield
+        yield odd
     finally:
         for p in procs:
             p.terminate()
@@ -713,6 +728,41 @@ def test_a_provider_that_answers_garbage_gets_its_caller_an_xroad_error(
         assert orjson.loads(body)["type"] == error
     status, headers, body = call("missing")  # the provider's own 404 passes through
     assert status == 404 and "X-Road-Error" not in headers
+
+
+def test_a_notice_reaches_an_http_provider_and_nothing_answers_it(
+    kafka: Broker, providers: OddProvider
+) -> None:
+    """A one-way notice to a service reached over HTTP is delivered as the same call; the
+    provider's answer is published for a request (the control) and not for the notice."""
+    run = uuid.uuid4().hex[:8]
+    client, service = "VN:GOV:000.00.00.H41:motcua", "VN:GOV:000.00.00.H41:api:thua-dat:v1"
+    answers = Tap(kafka.bootstrap, ["ndxp.in.000.00.00.H41"])  # where the adapter answers
+    p = producer(kafka.bootstrap)
+    try:
+        for kind in ("notice", "request"):
+            headers = request(f"{run}-{kind}", client, service, **{"ndxp-http-path": "/record"})
+            headers = [(k, kind.encode() if k == "ndxp-kind" else v) for k, v in headers]
+            send(p, "ndxp.in.000.00.00.H41", headers, value=f"{run}-{kind}".encode())
+        p.flush(10)
+
+        def answered(ms: list) -> bool:  # type: ignore[type-arg]
+            return any(hdr(m, "ndxp-correlation-id") == f"{run}-request" for m in ms)
+
+        answers.collect(answered, timeout=30)
+        deadline = time.monotonic() + 10
+        while len([b for b in providers.recorded if b.startswith(run.encode())]) < 2:
+            assert time.monotonic() < deadline, providers.recorded
+            time.sleep(0.1)
+        answers.collect(lambda ms: False, timeout=1.0)  # anything late
+    finally:
+        answers.close()
+    assert sorted(b for b in providers.recorded if b.startswith(run.encode())) == [
+        f"{run}-notice".encode(),
+        f"{run}-request".encode(),
+    ]
+    correlated = [hdr(m, "ndxp-correlation-id") for m in answers.messages]
+    assert f"{run}-request" in correlated and f"{run}-notice" not in correlated
 
 
 def test_a_provider_that_hangs_holds_only_its_own_calls(

@@ -316,13 +316,17 @@ async def work(provided: Provided, p: Any, pending: Pending, tp: Any, record: An
 
 async def answer(provided: Provided, p: Any, record: Any) -> Any:
     """The response to ``record`` handed to the producer (its delivery future), or ``None``
-    for a record that is not a request this adapter answers."""
+    for a record that is not a request this adapter answers. A one-way notice is delivered
+    as the same HTTP call, and what the provider answers goes nowhere."""
     request = list(record.headers or ())
-    if wire.header(request, wire.H_KIND) != wire.KIND_REQUEST:
+    kind = wire.header(request, wire.H_KIND)
+    if kind not in wire.CALL_KINDS:
         return None
     subsystem = subsystem_of(provided.registry, wire.header(request, wire.H_SERVICE))
     if subsystem is None:
         return None  # a service this adapter does not call (a Kafka client answers it)
     headers, body = await call(provided, provided.registry.endpoints[subsystem], subsystem, record)
+    if kind == wire.KIND_NOTICE:
+        return None
     member = record.topic[len(wire.EGRESS_PREFIX) :]
     return await p.send(wire.ingress_topic(member), body, key=record.key, headers=headers)
