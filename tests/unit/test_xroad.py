@@ -175,3 +175,49 @@ def test_an_answers_status_and_error_are_taken_only_when_they_are_what_they_clai
     )
     for bad in ("x\r\nSet-Cookie: a", "A" * 121, "Server..X", "", " Server", "Server.X-Y"):
         assert xroad.answer_error(bad) is None, bad
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/cong-dan/001099000001", ""),
+        ("/ho-so", "a=1&b=%2F"),
+        ("/x%20y/%C3%A1", ""),  # percent-encoded, valid UTF-8
+        ("/a..b/.x/x.", ""),  # dots inside a segment are names
+        ("", ""),
+    ],
+)
+def test_a_provider_url_keeps_the_call_as_sent(path: str, query: str) -> None:
+    url = xroad.provider_url("http://127.0.0.1:9300/dancu/", path, query)
+    assert url == "http://127.0.0.1:9300/dancu" + path + (f"?{query}" if query else "")
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/..", ""),
+        ("/.", ""),
+        ("/.%2e/motcua/ho-so", ""),  # decoded by an HTTP client: out of the endpoint's base
+        ("/%2e./motcua", ""),
+        ("/%2E%2e/motcua", ""),
+        ("/%2e%2e", ""),
+        ("/a/%2F/b", ""),  # a slash once decoded
+        ("/a%5Cb", ""),  # a backslash once decoded
+        ("/a\\b", ""),
+        ("/%ff", ""),  # not UTF-8 once decoded
+        ("/a", "q=1#frag"),
+        ("/a#frag", ""),
+        ("/a b", ""),
+        ("/á", ""),
+        ("/a\x00", ""),
+        ("relative", ""),
+    ],
+)
+def test_a_provider_url_that_could_leave_the_endpoint_is_refused(path: str, query: str) -> None:
+    assert xroad.provider_url("http://127.0.0.1:9300/dancu", path, query) is None
+
+
+def test_a_raw_fragment_in_the_request_target_is_refused() -> None:
+    with pytest.raises(XRoadError) as caught:
+        xroad.parse_call("/r1/VN/GOV/000.00.00.H41/api/thua-dat~v1/echo?a=1#frag&b=2")
+    assert caught.value.status == 400

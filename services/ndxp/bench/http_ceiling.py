@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ndxp.core import xroad
 from ndxp.core.registry import Registry
-from ndxp.gateway.provider import target_url
+from ndxp.core.xroad import provider_url
 from ndxp.registry_file import load_registry
 
 REGISTRY = web.AppKey("registry", Registry)
@@ -25,7 +25,7 @@ PASSED = ("Content-Type", "Accept")
 async def forward(request: web.Request) -> web.Response:
     call = xroad.parse_call(request.raw_path)
     endpoint = request.app[REGISTRY].endpoints.get(str(call.service.subsystem))
-    url = target_url(endpoint, call.path, call.query) if endpoint is not None else None
+    url = provider_url(endpoint.url, call.path, call.query) if endpoint is not None else None
     if url is None:
         return web.Response(status=404, text="no REST API for that service")
     headers = {h: request.headers[h] for h in PASSED if h in request.headers}

@@ -166,6 +166,8 @@ def parse_call(raw_path: str) -> Call:
     (still percent-encoded, as received). Refuses what is not a call to one service."""
     if len(raw_path) > MAX_URI_CHARS:
         raise XRoadError(414, "Client.BadRequest", f"the URI is over {MAX_URI_CHARS} characters")
+    if "#" in raw_path:  # a fragment is not sent (RFC 9112): a raw one hides what follows it
+        raise bad_request("the request target may not hold '#'")
     target, _, query = raw_path.partition("?")
     prefix = f"/{PROTOCOL}/"
     if not target.startswith(prefix):
@@ -189,6 +191,28 @@ def parse_call(raw_path: str) -> Call:
     rest = parts[5:]
     path = "/" + "/".join(rest) if rest else ""
     return Call(service, path, query)
+
+
+def provider_url(base: str, path: str, query: str) -> str | None:
+    """``base`` (a provider's endpoint URL) + a call's path and query, both still
+    percent-encoded as the caller sent them; ``None`` for anything that could leave ``base``
+    once decoded: a segment that decodes to ``.`` or ``..`` (``.%2e`` too), or holds ``/`` or
+    ``\\`` once decoded, a ``#``, a byte outside printable ASCII, or a path not starting at
+    ``/``. The URL is sent as built (no client may decode or normalize it again)."""
+    if path and not path.startswith("/"):
+        return None
+    for text in (path, query):
+        if not (text.isascii() and text.isprintable()) or " " in text or "#" in text:
+            return None
+    for segment in path.split("/")[1:]:
+        try:
+            decoded = unquote(segment, errors="strict") if "%" in segment else segment
+        except UnicodeDecodeError:
+            return None
+        if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
+            return None
+    url = base.rstrip("/") + path
+    return f"{url}?{query}" if query else url
 
 
 def parse_client(value: str | None) -> SubsystemId:

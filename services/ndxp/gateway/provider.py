@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import yarl
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
@@ -62,18 +63,6 @@ def topics(registry: Registry) -> list[str]:
     return sorted(wire.egress_topic(r) for r in routes if r is not None)
 
 
-def target_url(endpoint: HttpEndpointDoc, path: str, query: str) -> str | None:
-    """``endpoint.url`` + the call's path and query; ``None`` for a path that would leave the
-    endpoint's base (``..``, ``.`` segments, backslashes: SSRF)."""
-    if path and not path.startswith("/"):
-        return None
-    segments = path.split("/")
-    if any(s in (".", "..", "%2e", "%2E", "%2e%2e", "%2E%2E") for s in segments) or "\\" in path:
-        return None
-    url = endpoint.url.rstrip("/") + path
-    return f"{url}?{query}" if query else url
-
-
 def response_headers(
     request: list[tuple[str, bytes]], status: int, error: str | None = None
 ) -> list[tuple[str, bytes]]:
@@ -109,7 +98,7 @@ async def call(
     method = (wire.header(request, xroad.H_HTTP_METHOD) or "POST").upper()
     path = wire.header(request, xroad.H_HTTP_PATH) or ""
     query = wire.header(request, xroad.H_HTTP_QUERY) or ""
-    url = target_url(endpoint, path, query)
+    url = xroad.provider_url(endpoint.url, path, query)
     if method not in METHODS or url is None:
         return error_answer(
             request, 400, "Client.BadRequest", f"{method} {path!r} cannot be called here"
@@ -128,7 +117,7 @@ async def call(
                 provided.slots[subsystem],
                 provided.session.request(
                     method,
-                    url,
+                    yarl.URL(url, encoded=True),  # as checked: not decoded, not normalized
                     data=bytes(record.value or b""),
                     headers=headers,
                     timeout=timeout,
