@@ -148,6 +148,43 @@ def test_a_call_without_an_id_gets_one(gateway: GatewayProcess) -> None:
     uuid.UUID(headers["X-Road-Id"])
 
 
+def test_an_answer_goes_only_to_the_call_it_answers(kafka: Broker, gateway: GatewayProcess) -> None:
+    """Ids are the callers': another member's call with the same X-Road-Id is a call of its
+    own (not 409), and a response carrying a waiting call's id from another service's provider
+    is not its answer (the call times out instead of taking it)."""
+    rid = f"shared-{uuid.uuid4().hex[:8]}"
+    forged = [
+        ("ndxp-id", f"{rid}-forged".encode()),
+        ("ndxp-kind", b"response"),
+        ("ndxp-client", b"VN:GOV:000.00.00.H41:motcua"),
+        ("ndxp-service", b"VN:GOV:000.00.18.G12:thue:nghia-vu-tai-chinh:v1"),
+        ("ndxp-correlation-id", rid.encode()),
+        ("ndxp-http-status", b"200"),
+    ]
+
+    async def run() -> tuple[tuple[int, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]:
+        waiting = asyncio.create_task(
+            fetch(
+                "GET", url(gateway, f"{UNANSWERED}/x"), {"X-Road-Client": CLIENT, "X-Road-Id": rid}
+            )
+        )
+        await asyncio.sleep(0.5)  # the call is written and waits for its answer
+        other = await fetch(
+            "POST",
+            url(gateway, f"{POPULATION}/cong-dan/tra-cuu"),
+            {"X-Road-Client": "VN/GOV/000.00.00.H40/motcua", "X-Road-Id": rid},
+            b'{"so_dinh_danh": "040123456789"}',
+        )
+        p = producer(kafka.bootstrap)  # the tax department's provider answers the call
+        send(p, "ndxp.in.000.00.18.G12", forged, value=b'{"stolen": false}', key=b"x")
+        p.flush(10)
+        return await waiting, other
+
+    (status, headers, body), (other_status, _, _) = asyncio.run(run())
+    assert other_status == 200
+    assert status == 504 and headers["X-Road-Error"] == "Server.ClientProxy.Timeout", body
+
+
 @pytest.mark.parametrize(
     ("path", "client", "status", "xroad_error"),
     [
@@ -679,10 +716,12 @@ def test_a_provider_reached_over_http_answers_through_the_adapter(
         fetch("POST", url(gateway, f"{TAX}/nghia-vu-tai-chinh"), {"X-Road-Client": CLIENT}, b"{")
     )
     assert status == 400 and "X-Road-Error" not in headers and b"gia_tri" in body
-    # a path that would leave the endpoint's base is not called (sent as is: not normalized)
-    raw = yarl.URL(url(gateway, f"{TAX}/x/../../admin"), encoded=True)
-    status, headers, _ = asyncio.run(fetch("POST", raw, {"X-Road-Client": CLIENT}, b"{}"))
-    assert status == 400 and headers["X-Road-Error"] == "Client.BadRequest"
+    # a path that would leave the endpoint's base is not called (sent as is: not normalized),
+    # however its dots are encoded (an HTTP client decodes %2e and removes the dot segments)
+    for escape in ("/x/../../admin", "/.%2e/admin", "/%2e./admin", "/%2E%2e/admin", "/a%2F..%2F"):
+        raw = yarl.URL(url(gateway, f"{TAX}{escape}"), encoded=True)
+        status, headers, _ = asyncio.run(fetch("POST", raw, {"X-Road-Client": CLIENT}, b"{}"))
+        assert status == 400 and headers["X-Road-Error"] == "Client.BadRequest", escape
 
 
 def test_an_unreachable_provider_is_an_xroad_error(

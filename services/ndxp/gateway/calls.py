@@ -76,7 +76,7 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
     ]
     described = gw.registry.described.get(str(target.service))
     timeout_s = (described.timeout_s if described else None) or gw.settings.timeout_s
-    waiting = gw.replies.expect(request_id)
+    waiting = gw.replies.expect(route, request_id, str(client), str(target.service))
     try:
         await gw.replies.watch(route)  # its answer will be read: before the call is written
         # keyed by the client id, as every sender keys its requests (its home partition)
@@ -93,7 +93,7 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
             status, type_, f"no answer from {target.service} in {timeout_s:g} s"
         ) from None
     finally:
-        gw.replies.forget(request_id)
+        gw.replies.forget(route, request_id)
     return answered(gw, answer, request_id, client, target, xroad.request_hash(headers, body))
 
 

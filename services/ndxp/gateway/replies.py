@@ -47,13 +47,25 @@ class Answer:
         return wire.header(self.headers, wire.H_KIND)
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A call waiting for its answer: who made it, to which service, and the future."""
+
+    client: str
+    service: str
+    future: asyncio.Future[Answer]
+
+
 class Replies:
-    """Calls waiting for their answer (by the request's ``ndxp-id``), and the consumer that
-    brings answers from the egress topics watched so far."""
+    """Calls waiting for their answer, and the consumer that brings answers from the egress
+    topics watched so far. A call is found by the egress topic its answer comes on (its
+    client's member's) and its ``ndxp-id``; a response must also name the call's client and
+    service. Ids are the callers' (``X-Road-Id``): another member's call with the same id, or
+    another provider's response carrying it, never gets this call's answer."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.waiting: dict[str, asyncio.Future[Answer]] = {}
+        self.waiting: dict[tuple[str, str], Waiting] = {}  # (egress topic, ndxp-id) -> call
         self.consumer: AIOKafkaConsumer | None = None
         self.lookup: AIOKafkaConsumer | None = None  # partitions and end offsets, never fetches
         self.task: asyncio.Task[None] | None = None
@@ -85,8 +97,8 @@ class Replies:
         for c in (self.consumer, self.lookup):
             if c is not None:
                 await c.stop()
-        for future in self.waiting.values():
-            future.cancel()
+        for call in self.waiting.values():
+            call.future.cancel()
 
     async def watch(self, route: MemberId) -> None:
         """Read ``route``'s egress topic (where its clients' answers land) from now on, if not
@@ -118,22 +130,29 @@ class Replies:
         self._assigned.set()
         log.info("reading answers on %s (%d egress topics)", topic, len(self.watched))
 
-    def expect(self, request_id: str) -> asyncio.Future[Answer]:
-        """A future for the answer to ``request_id``; refuses an id already waiting here."""
-        if request_id in self.waiting:
+    def expect(
+        self, route: MemberId, request_id: str, client: str, service: str
+    ) -> asyncio.Future[Answer]:
+        """A future for the answer to the call ``request_id`` of ``client`` (whose nearest
+        connected member is ``route``) to ``service``; refuses an id the same member has in
+        progress here (its answers would be told apart by nothing but the id)."""
+        key = (wire.egress_topic(route), request_id)
+        if key in self.waiting:
             raise XRoadError(
-                409, "Client.DuplicateId", f"a call with X-Road-Id {request_id} is in progress"
+                409,
+                "Client.DuplicateId",
+                f"a call of {route} with X-Road-Id {request_id} is in progress",
             )
         if len(self.waiting) >= self.settings.max_pending:
             raise XRoadError(
                 503, "Server.ClientProxy.ServiceUnavailable", "too many calls in progress"
             )
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self.waiting[request_id] = future
+        self.waiting[key] = Waiting(client, service, future)
         return future
 
-    def forget(self, request_id: str) -> None:
-        self.waiting.pop(request_id, None)
+    def forget(self, route: MemberId, request_id: str) -> None:
+        self.waiting.pop((wire.egress_topic(route), request_id), None)
 
     async def _read(self, consumer: AIOKafkaConsumer) -> None:
         await self._assigned.wait()
@@ -150,9 +169,24 @@ class Replies:
         if wire.header(headers, wire.H_KIND) not in (wire.KIND_RESPONSE, wire.KIND_ERROR):
             return  # a request to this member as a provider: not an answer
         correlation = wire.header(headers, wire.H_CORRELATION_ID)
-        future = self.waiting.pop(correlation, None) if correlation else None
-        if future is None:
-            self.late += 1
+        key = (record.topic, correlation or "")
+        call = self.waiting.get(key) if correlation else None
+        if call is None or not answers(call, headers):
+            self.late += 1  # no call waits for it here: timed out, another's, or not its answer
             return
-        if not future.done():
-            future.set_result(Answer(headers, bytes(record.value or b"")))
+        del self.waiting[key]
+        if not call.future.done():
+            call.future.set_result(Answer(headers, bytes(record.value or b"")))
+
+
+def answers(call: Waiting, headers: list[tuple[str, bytes]]) -> bool:
+    """Whether a record with the call's id on its member's egress topic is its answer: an
+    error notice (the router's, about the record of that member with that id), or a response
+    naming the call's client and service (the router let only that service's provider send
+    it)."""
+    if wire.header(headers, wire.H_KIND) == wire.KIND_ERROR:
+        return True
+    return (
+        wire.header(headers, wire.H_CLIENT) == call.client
+        and wire.header(headers, wire.H_SERVICE) == call.service
+    )
