@@ -32,10 +32,40 @@ def own_broker(port: int, var: Path, keep: bool = False) -> Iterator[str]:
     var.mkdir(parents=True, exist_ok=True)
     subprocess.run([kafka, "start"], env=env, check=True)
     try:
+        warm_group_coordinator(f"127.0.0.1:{port}")
         yield f"127.0.0.1:{port}"
     finally:
         if not keep:
             subprocess.run([kafka, "stop"], env=env, check=False)
+
+
+def warm_group_coordinator(bootstrap: str, timeout_s: float = 120.0) -> None:
+    """Commit once for a throwaway group, until the broker takes it: on a new broker that
+    creates and loads ``__consumer_offsets``. librdkafka 2.16.1's admin client crashes the
+    process (SIGSEGV in ``rd_kafka_cgrp_op`` from ``rd_kafka_handle_OffsetFetch``) when it
+    lists a group's offsets while the coordinator is still loading, which the benches' offset
+    helpers (:mod:`ndxp.bench.offsets`) then do."""
+    import time
+
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    topic = "ndxp.bench.warm"
+    create_topics(bootstrap, [TopicSpec(topic, 1)])
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "ndxp-bench-warm", "enable.auto.commit": False}
+    )
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                consumer.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
+                return
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    finally:
+        consumer.close()
 
 
 def create_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
