@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import hashlib
 import os
 import socket
@@ -24,6 +25,7 @@ import aiohttp
 import orjson
 import pytest
 import yarl
+from multidict import CIMultiDict
 
 from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.pki import ca_files, client_ssl_context, issue_member, member_files
@@ -230,6 +232,10 @@ def test_what_the_gateway_refuses_itself(gateway: GatewayProcess) -> None:
         fetch("GET", url(gateway, POPULATION), {"X-Road-Client": CLIENT, "X-Road-Id": "a b"})
     )
     assert bad_id[0] == 400
+    for name, value in (("X-Road-Client", "VN/GOV/000.00.00.H40/motcua"), ("X-Road-Id", "b")):
+        both = CIMultiDict([("X-Road-Client", CLIENT), ("X-Road-Id", "a"), (name, value)])
+        repeated = asyncio.run(fetch("GET", url(gateway, POPULATION), both))  # type: ignore[arg-type]
+        assert repeated[0] == 400 and b"repeated" in repeated[2], name
 
 
 def test_metaservices_answer_from_the_registry(gateway: GatewayProcess) -> None:
@@ -582,6 +588,7 @@ CITIZENS = "/r1/VN/GOV/000.00.01.G01/api/cong-dan~v1"  # its endpoint takes call
 CASES = "/r1/VN/GOV/000.00.00.H40/api/ho-so~v1"  # no adapter calls it but one test's own
 ODD = "/r1/VN/GOV/000.00.00.H41/api/thua-dat~v1"  # its endpoint answers what a test asks for
 ONE_MIB = 1024 * 1024  # the value limit the adapter runs with (NDXP_MAX_VALUE_BYTES)
+ADAPTER_IN_FLIGHT = 40  # the module's adapter: one endpoint may hold a quarter, 10 calls
 
 
 class OddProvider(socketserver.ThreadingTCPServer):
@@ -610,6 +617,8 @@ class OddProvider(socketserver.ThreadingTCPServer):
             return ok(b"{}", b"".join(b"X-Fat-%d: %s\r\n" % (i, b"f" * 8000) for i in range(120)))
         if name == "record":
             return ok(b"{}")
+        if name == "gzip":  # compressed by the provider: passes as it is, with its encoding
+            return ok(gzip.compress(b'{"compressed": true}'), b"Content-Encoding: gzip\r\n")
         if name == "not-http":
             return b"HELLO, THIS IS NOT HTTP\r\n\r\n"
         if name == "short":  # a Content-Length the body never reaches
@@ -675,6 +684,7 @@ def providers(
     registry = tmp_path_factory.mktemp("providers") / "registry.json"
     registry.write_bytes(orjson.dumps(doc))
     env = {**os.environ, "NDXP_BOOTSTRAP": kafka.bootstrap, "NDXP_VAR": str(kafka.var)}
+    env["NDXP_PROVIDER_MAX_IN_FLIGHT"] = str(ADAPTER_IN_FLIGHT)
     ndxp = str(REPO / ".venv" / "bin" / "ndxp")
     procs = []
     with (kafka.var / "providers.log").open("ab") as out:
@@ -767,6 +777,9 @@ def test_a_provider_that_answers_garbage_gets_its_caller_an_xroad_error(
         assert orjson.loads(body)["type"] == error
     status, headers, body = call("missing")  # the provider's own 404 passes through
     assert status == 404 and "X-Road-Error" not in headers
+    status, headers, body = call("gzip")  # the client here decodes what is labelled gzip
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert orjson.loads(body) == {"compressed": True}
 
 
 def test_a_notice_reaches_an_http_provider_and_nothing_answers_it(
@@ -837,6 +850,36 @@ def test_a_provider_that_hangs_holds_only_its_own_calls(
     for status, headers, body in hung:
         assert status == 504, body
         assert headers["X-Road-Error"] == "Server.ServerProxy.ServiceTimeout"
+
+
+def test_a_flood_of_calls_to_a_hanging_provider_holds_no_other_call(
+    gateway: GatewayProcess, providers: OddProvider
+) -> None:
+    """Six times the adapter's calls at once to a provider that never answers: it holds its
+    share (a quarter), the rest are answered 503 at once, and the tax API is answered while
+    the hanging provider's calls still wait (before, they took every place in the adapter,
+    which stopped reading requests until they timed out)."""
+    flood = 6 * ADAPTER_IN_FLIGHT
+
+    async def run() -> tuple[list[int], int, bool]:
+        json_client = {"X-Road-Client": CLIENT, "Content-Type": "application/json"}
+        hung = [
+            asyncio.create_task(
+                fetch("POST", url(gateway, f"{CITIZENS}/cong-dan"), json_client, b"{}")
+            )
+            for _ in range(flood)
+        ]
+        await asyncio.sleep(1.0)  # every call written, the adapter working on them
+        status, _, _ = await fetch(
+            "POST", url(gateway, f"{TAX}/nghia-vu-tai-chinh"), json_client, b'{"gia_tri": 1}'
+        )
+        some_still_wait = not all(t.done() for t in hung)
+        return [s for s, _, _ in await asyncio.gather(*hung)], status, some_still_wait
+
+    hung, tax, some_still_wait = asyncio.run(run())
+    assert tax == 200 and some_still_wait
+    assert set(hung) <= {503, 504}
+    assert hung.count(503) >= flood - ADAPTER_IN_FLIGHT // 4, hung.count(503)
 
 
 def test_an_adapter_killed_mid_stream_answers_every_request_once_started_again(

@@ -221,3 +221,19 @@ def test_a_raw_fragment_in_the_request_target_is_refused() -> None:
     with pytest.raises(XRoadError) as caught:
         xroad.parse_call("/r1/VN/GOV/000.00.00.H41/api/thua-dat~v1/echo?a=1#frag&b=2")
     assert caught.value.status == 400
+
+
+def test_headers_a_connection_header_names_do_not_cross() -> None:
+    passed, forged = xroad.forwarded(
+        [
+            ("Connection", "keep-alive, X-Secret"),
+            ("X-Secret", "token"),
+            ("X-Kept", "1"),
+            ("connection", "x-other"),
+            ("X-Other", "2"),
+        ]
+    )
+    assert passed == [("x-kept", b"1")] and forged == []
+    # a name it lists that is the platform's is still refused, not silently dropped
+    _, forged = xroad.forwarded([("Connection", "ndxp-route"), ("ndxp-route", "x")])
+    assert forged == ["ndxp-route"]

@@ -319,15 +319,32 @@ def error_body(err: XRoadError, detail: str) -> dict[str, str]:
     return {"type": err.type, "message": err.message, "detail": detail}
 
 
+def connection_named(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The (lower-case) names a ``Connection`` header lists: hop-by-hop for this message too
+    (RFC 9110, 7.6.1), so they never cross."""
+    return frozenset(
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+        if token.strip()
+    )
+
+
 def forwarded(headers: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, bytes]], list[str]]:
     """The HTTP headers of a call as Kafka headers: end-to-end headers pass under their own
     (lower-case) names, in order; X-Road's optional user headers become ndxp headers;
-    filtered and X-Road headers are dropped. Returns the headers and any ``ndxp-*`` names the
-    caller sent (refused by the gateway: nobody forges the platform's headers)."""
+    filtered and X-Road headers, and those ``Connection`` names, are dropped. Returns the
+    headers and any ``ndxp-*`` names the caller sent (refused by the gateway: nobody forges
+    the platform's headers)."""
+    headers = list(headers)
+    hop = connection_named(headers)
     out: list[tuple[str, bytes]] = []
     forged: list[str] = []
     for name, value in headers:
         lower = name.lower()
+        if lower in hop and not lower.startswith("ndxp-"):
+            continue
         if lower.startswith("ndxp-"):
             forged.append(name)
         elif lower in XROAD_TO_NDXP:

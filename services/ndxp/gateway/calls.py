@@ -43,6 +43,9 @@ async def call(request: web.Request) -> web.StreamResponse:
     gw = request.app[GATEWAY]
     request_id = request.headers.get("X-Road-Id") or str(uuid.uuid4())
     try:
+        for name in ("X-Road-Client", "X-Road-Id"):
+            if len(request.headers.getall(name, ())) > 1:
+                raise xroad.bad_request(f"{name} is repeated: a call names one")
         return await _call(gw, request, request_id)
     except XRoadError as err:
         return error_response(err, request_id)

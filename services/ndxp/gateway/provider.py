@@ -52,6 +52,8 @@ class Provided:
         self.slots = {
             sub: asyncio.Semaphore(e.concurrency) for sub, e in registry.endpoints.items()
         }
+        self.held = dict.fromkeys(registry.endpoints, 0)  # calls in or waiting for a slot
+        self.share = max(1, settings.max_in_flight // 4)  # the most one endpoint may hold
         self.session: aiohttp.ClientSession | None = None
         self.calls = 0
         self.failed = 0
@@ -107,23 +109,63 @@ async def call(
     headers["X-Road-Client"] = xroad.client_header_of(wire.header(request, wire.H_CLIENT) or "")
     headers["X-Road-Service"] = xroad.service_header(ServiceId.parse(subsystem_service(request)))
     headers["X-Road-Id"] = wire.header(request, wire.H_ID) or ""
-    attempts = 1 + (provided.settings.retries if method in IDEMPOTENT else 0)
+    held = provided.held[subsystem]
+    if held >= provided.share:  # this provider holds its share: it may hold no more
+        provided.failed += 1
+        return error_answer(
+            request,
+            503,
+            "Server.ServerProxy.ServiceFailed",
+            f"{held:,} calls to {subsystem} are in progress or waiting: try again later",
+        )
+    slot = provided.slots[subsystem]
+    provided.held[subsystem] += 1
+    try:
+        try:
+            async with asyncio.timeout(endpoint.timeout_s):
+                await slot.acquire()
+        except TimeoutError:
+            provided.failed += 1
+            return error_answer(
+                request,
+                504,
+                "Server.ServerProxy.ServiceTimeout",
+                f"no connection to {subsystem} came free in {endpoint.timeout_s:g} s",
+            )
+        try:
+            return await attempt(provided, endpoint, request, record, method, url, headers)
+        finally:
+            slot.release()
+    finally:
+        provided.held[subsystem] -= 1
+
+
+async def attempt(
+    provided: Provided,
+    endpoint: HttpEndpointDoc,
+    request: list[tuple[str, bytes]],
+    record: Any,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+) -> tuple[list[tuple[str, bytes]], bytes]:
+    """The HTTP call, tried again after a failed connection or a timeout if its method is
+    idempotent, and the response to publish."""
     assert provided.session is not None
+    session = provided.session
+    attempts = 1 + (provided.settings.retries if method in IDEMPOTENT else 0)
     timeout = aiohttp.ClientTimeout(total=endpoint.timeout_s)
     last, timed_out = "", False
     for _ in range(attempts):
         try:
-            async with (
-                provided.slots[subsystem],
-                provided.session.request(
-                    method,
-                    yarl.URL(url, encoded=True),  # as checked: not decoded, not normalized
-                    data=bytes(record.value or b""),
-                    headers=headers,
-                    timeout=timeout,
-                    allow_redirects=False,  # X-Road passes redirects on, unfollowed
-                ) as r,
-            ):
+            async with session.request(
+                method,
+                yarl.URL(url, encoded=True),  # as checked: not decoded, not normalized
+                data=bytes(record.value or b""),
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,  # X-Road passes redirects on, unfollowed
+            ) as r:
                 limit = provided.settings.max_value_bytes
                 body = await read_answer(r, limit)
                 if body is None:
@@ -134,9 +176,12 @@ async def call(
                         f"the provider's answer is over {limit:,} bytes",
                     )
                 out = response_headers(request, r.status)
+                hop = xroad.connection_named(r.headers.items())
                 for name, value in r.headers.items():
                     lower = name.lower()
-                    if lower in xroad.FILTERED or lower.startswith(("ndxp-", "x-road-")):
+                    if lower in xroad.FILTERED or lower in hop:
+                        continue
+                    if lower.startswith(("ndxp-", "x-road-")):
                         continue
                     out.append((lower, value.encode("utf-8", "surrogateescape")))
                 if headers_size(out) > MAX_HEADER_BYTES:  # the router would refuse it
@@ -210,7 +255,13 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
     pending = Pending()
     consumer.subscribe(wanted, listener=Anchor(consumer, pending))
     connector = aiohttp.TCPConnector(limit=0)  # limits are per endpoint (the semaphores)
-    provided.session = aiohttp.ClientSession(connector=connector)
+    # the answer's bytes pass as the provider sent them, with their Content-Encoding: nothing
+    # is asked for compressed that the caller did not ask for (its Accept-Encoding crosses),
+    # and nothing is decompressed (aiohttp's defaults did both, and a gzip answer reached its
+    # caller decompressed but still labelled gzip)
+    provided.session = aiohttp.ClientSession(
+        connector=connector, auto_decompress=False, skip_auto_headers=("Accept-Encoding",)
+    )
     room = asyncio.Semaphore(settings.max_in_flight)
     working: set[asyncio.Task[None]] = set()
     log.info("calling %d HTTP subsystem(s) for requests on %s", len(registry.endpoints), wanted)
