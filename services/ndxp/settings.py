@@ -65,7 +65,12 @@ class RouterSettings:
     producer_max_batch_size: int = 256 * 1024
     max_poll_records: int = 1000
     fetch_max_wait_ms: int = 20  # Faust's 1500 throttles a router on many topics
-    max_fetch_bytes: int = 1024 * 1024  # per partition and fetch (Faust consumer_max_fetch_size)
+    # per partition and fetch (Faust consumer_max_fetch_size). aiokafka keeps fetching the
+    # partitions that have no records buffered yet, so behind a backlog every partition ends
+    # up holding one fetch's worth: 297 ingress partitions x 1 MiB held the router at 370-400 MB
+    # through a national day's first minute, 128 KiB at 203-213 MB (same backlog, same run).
+    # A record larger than this still comes whole (Kafka returns at least one batch).
+    max_fetch_bytes: int = 256 * 1024
     # one fetch, all partitions (aiokafka's default is 50 MiB): `make bench` on the many-agency
     # mix, default router ÷ plain router 1.30-1.45 before at 279-314 MB, 1.17-1.33 after at
     # 158-159 MB (each to its own run's baseline; the national day 495 -> 286 MB)
@@ -303,8 +308,9 @@ class ProviderSettings:
     group: str = "ndxp-provider"
     max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES  # a larger answer is answered 502
     retries: int = 2  # for idempotent methods, after a failed connection or a timeout
-    # requests worked on at once, across endpoints (each endpoint has its own limit too); a
-    # slow endpoint holds its own calls, never another endpoint's
+    # requests worked on at once, across endpoints. One endpoint holds at most a quarter of
+    # them (in its connections or waiting for one, at most its timeout); past that its calls
+    # are answered 503 at once, so a provider that hangs never holds another's calls
     max_in_flight: int = 2000
     commit_interval_s: float = 0.2  # what is answered is committed this often
     log_level: str = "INFO"
@@ -322,6 +328,7 @@ _PROVIDER_ENV = {
     "var": env.VAR,
     "max_value_bytes": env.MAX_VALUE_BYTES,
     "commit_interval_s": env.PROVIDER_COMMIT_INTERVAL_S,
+    "max_in_flight": env.PROVIDER_MAX_IN_FLIGHT,
 }
 
 _GATEWAY_ENV = {

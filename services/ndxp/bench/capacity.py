@@ -68,6 +68,8 @@ CONTEXT = (  # not the defaults: where the default's cost is
     ("quotas off", {"NDXP_QUOTAS": "off"}),
     ("inline quota stage", {"NDXP_QUOTA_STAGE": "inline"}),
     ("no fetch sessions", {"NDXP_FETCH_SESSIONS": "off"}),  # aiokafka's own fetches
+    # the partition fetch size before the default went down to 256 KiB (memory behind a backlog)
+    ("partition fetch 1 MiB", {"NDXP_ROUTER_MAX_FETCH_BYTES": str(1024 * 1024)}),
 )
 
 
