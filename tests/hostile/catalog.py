@@ -511,7 +511,9 @@ def _kind_error(g: Gen) -> list[Hostile]:
 
 @mix("kind.invalid", 1)
 def _kind_invalid(g: Gen) -> list[Hostile]:
-    kind = g.rng.choice((b"REQUEST", b"", b"request ", b"req\x00uest", b"notice", not_utf8(g.rng)))
+    kind = g.rng.choice(
+        (b"REQUEST", b"", b"request ", b"req\x00uest", b"notification", not_utf8(g.rng))
+    )
     p, h = ok_headers(g)
     return one(
         g, "kind.invalid", refused("MALFORMED"), replace_header(h, wire.H_KIND, kind), pair=p
