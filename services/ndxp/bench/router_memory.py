@@ -17,6 +17,7 @@ import json
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from ndxp.bench import procs
 from ndxp.bench.backlog import fill, ingress_partitions
@@ -54,13 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure(bootstrap: str, var: Path, requests: int, seconds: float, port: int) -> list[dict]:  # type: ignore[type-arg]
+def measure(
+    bootstrap: str, var: Path, requests: int, seconds: float, port: int
+) -> list[dict[str, Any]]:
     registry = load_registry(DEFAULT_REGISTRY)
     offsets = Offsets(bootstrap)
     offsets.create_topics(topics_for(registry, 3))
     backlog = fill(bootstrap, registry, requests, f"mem{uuid.uuid4().hex[:6]}")
     ingress = ingress_partitions(offsets, registry)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, settings in SETTINGS:
         group = f"mem-{uuid.uuid4().hex[:6]}"
         offsets.start_group_at(group, backlog.start)
