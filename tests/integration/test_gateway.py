@@ -255,6 +255,11 @@ def test_metaservices_answer_from_the_registry(gateway: GatewayProcess) -> None:
     assert status == 200
     codes = {s["service_code"] for s in orjson.loads(body)["service"]}
     assert "tra-cuu-cong-dan~v1" in codes
+    for method in ("POST", "DELETE", "PUT"):  # metaservices are read with GET only
+        status, headers, _ = asyncio.run(
+            fetch(method, url(gateway, "/r1/VN/GOV/000.00.01.G01/dancu/listMethods"), {}, b"{}")
+        )
+        assert (status, headers["X-Road-Error"]) == (405, "Client.BadRequest"), method
     status, _, body = asyncio.run(
         fetch(
             "GET",
@@ -621,6 +626,8 @@ class OddProvider(socketserver.ThreadingTCPServer):
             return ok(gzip.compress(b'{"compressed": true}'), b"Content-Encoding: gzip\r\n")
         if name == "not-http":
             return b"HELLO, THIS IS NOT HTTP\r\n\r\n"
+        if name == "status-999":  # three digits, but no HTTP status
+            return b"HTTP/1.1 999 Odd\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
         if name == "short":  # a Content-Length the body never reaches
             return b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\nab"
         return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -771,6 +778,7 @@ def test_a_provider_that_answers_garbage_gets_its_caller_an_xroad_error(
         ("fat-headers", "Server.ServerProxy.ServiceFailed"),  # over the header budget
         ("not-http", "Server.ServerProxy.NetworkError"),
         ("short", "Server.ServerProxy.NetworkError"),
+        ("status-999", "Server.ServerProxy.ServiceFailed"),
     ):
         status, headers, body = call(name)
         assert (status, headers.get("X-Road-Error")) == (502, error), (name, status, body[:300])

@@ -169,7 +169,7 @@ def test_an_answers_status_and_error_are_taken_only_when_they_are_what_they_clai
     assert xroad.answer_status(None) == 200
     assert [xroad.answer_status(t) for t in ("201", "404", "599")] == [201, 404, 599]
     for bad in ("99", "600", "2000", "020", "-1", "２００", "200 OK", "", "1e2"):
-        assert xroad.answer_status(bad) == 502, bad
+        assert xroad.answer_status(bad) is None, bad
     assert (
         xroad.answer_error("Server.ServerProxy.NetworkError") == "Server.ServerProxy.NetworkError"
     )

@@ -278,6 +278,7 @@ REJECTIONS: Final[dict[str, tuple[int, str]]] = {
 }
 TIMEOUT: Final = (504, "Server.ClientProxy.Timeout")
 UNAVAILABLE: Final = (503, "Server.ClientProxy.ServiceUnavailable")
+SERVICE_FAILED: Final = (502, "Server.ServerProxy.ServiceFailed")  # an answer that is not HTTP
 
 
 def rejection(code: str, detail: str, retry_after: str | None = None) -> XRoadError:
@@ -297,13 +298,14 @@ def _whole_seconds(text: str | None) -> str | None:
 _ERROR_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*){0,5}")
 
 
-def answer_status(text: str | None) -> int:
+def answer_status(text: str | None) -> int | None:
     """The HTTP status of an answer from its ``ndxp-http-status`` (a provider's, so any
-    value): 200 when absent, 502 when it is not a status."""
+    value): 200 when absent, ``None`` when it is not an HTTP status (the caller gets
+    :data:`SERVICE_FAILED`, not the provider's body under a made-up status)."""
     if text is None:
         return 200
     ok = text.isascii() and text.isdigit() and len(text) == 3 and 100 <= int(text) <= 599
-    return int(text) if ok else 502
+    return int(text) if ok else None
 
 
 def answer_error(text: str | None) -> str | None:

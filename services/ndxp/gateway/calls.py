@@ -158,6 +158,10 @@ def answered(
         retry = wire.header(answer.headers, wire.H_RETRY_AFTER)
         return error_response(xroad.rejection(code, detail, retry), request_id)
     status = xroad.answer_status(wire.header(answer.headers, xroad.H_HTTP_STATUS))
+    if status is None:
+        failed, type_ = xroad.SERVICE_FAILED
+        message = f"{target.service} answered with an invalid HTTP status"
+        return error_response(XRoadError(failed, type_, message), request_id)
     response = web.Response(status=status, body=answer.value)
     for name, value in xroad.answered_headers(answer.headers):
         response.headers.add(name, value)

@@ -88,6 +88,8 @@ async def meta(request: web.Request, subsystem_segments: list[str], method: str)
     gw = request.app[GATEWAY]
     request_id = request.headers.get("X-Road-Id") or "-"
     try:
+        if request.method not in ("GET", "HEAD"):  # metaservices are read, never written
+            raise XRoadError(405, "Client.BadRequest", f"{method} is read with GET")
         member = xroad.parse_member(subsystem_segments[:3])
         subsystem = SubsystemId.parse(f"{member}:{xroad.decode(subsystem_segments[3])}")
         if str(subsystem) not in gw.registry.subsystems:

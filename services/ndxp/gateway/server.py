@@ -10,7 +10,7 @@ import ssl
 from aiohttp import web
 
 from ndxp.core.registry import Registry
-from ndxp.gateway import metaservices
+from ndxp.gateway import bad_requests, metaservices
 from ndxp.gateway.calls import GATEWAY, Gateway, call
 from ndxp.gateway.replies import Replies
 from ndxp.kafka.io import producer
@@ -64,6 +64,7 @@ def application(gw: Gateway) -> web.Application:
 
 async def serve(settings: GatewaySettings, registry: Registry) -> None:
     """Run until cancelled."""
+    bad_requests.install()
     replies = Replies(settings)
     p = producer(settings.bootstrap, settings.auth, linger_ms=0)
     await p.start()
