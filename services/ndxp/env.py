@@ -13,6 +13,9 @@ VAR = "NDXP_VAR"  # runtime folder (data, logs, pid files), default <repo>/var
 # "on" (default): every consumer of an ndxp process fetches with incremental fetch sessions
 # (ndxp.kafka.fetch_session); "off": aiokafka's own session-less fetches
 FETCH_SESSIONS = "NDXP_FETCH_SESSIONS"
+# bytes each consumer of an ndxp process holds fetched and not yet consumed before it stops
+# fetching (ndxp.kafka.fetch_buffer), default 32 MiB; 0: no bound (aiokafka's own)
+FETCH_BUFFER_BYTES = "NDXP_FETCH_BUFFER_BYTES"
 LOG_LEVEL = "NDXP_LOG_LEVEL"  # default INFO
 LOG_FORMAT = "NDXP_LOG_FORMAT"  # json (default) or text
 REGISTRY_RELOAD_S = "NDXP_REGISTRY_RELOAD_S"  # how often the router checks the registry file

@@ -107,6 +107,7 @@ _ACCUMULATOR = "aiokafka.producer.message_accumulator:MessageAccumulator"
 _BATCH = "aiokafka.producer.message_accumulator:MessageBatch"
 _RECORDS = "kafka/records.py"
 _SESSIONS = "kafka/fetch_session.py"
+_BUFFER = "kafka/fetch_buffer.py"
 _FIXES = "router/faust_fixes.py"
 _RUNS = "router/runs.py"
 _OUTBOX = "router/outbox.py"
@@ -159,6 +160,22 @@ EXPECTED: tuple[Expectation, ...] = (
         f"{_SESSIONS}: offsets are checked against what the request wanted, not what it sent",
     ),
     Assigned("aiokafka.consumer.fetcher:Fetcher.__init__", "_client", f"{_SESSIONS} wraps it"),
+    # kafka/fetch_buffer.py: the bytes a fetcher holds, fetched and not yet drained
+    Assigned(
+        "aiokafka.consumer.fetcher:Fetcher.__init__",
+        "_records",
+        f"{_BUFFER} sums what it holds (partition -> FetchResult)",
+    ),
+    Assigned(
+        "aiokafka.consumer.fetcher:FetchResult.__init__",
+        "_partition_records",
+        f"{_BUFFER} reads it (None once drained)",
+    ),
+    Assigned(
+        "aiokafka.consumer.fetcher:PartitionRecords.__init__",
+        "_records",
+        f"{_BUFFER} reads its size_in_bytes() (the partition's fetched bytes)",
+    ),
     Method(
         "aiokafka.protocol.fetch:FetchRequest.__init__",
         "def(self, max_wait_time, min_bytes, max_bytes, isolation_level, topics, rack_id=)",

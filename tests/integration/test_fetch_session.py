@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ndxp.core.fetch_session import FetchSession
-from ndxp.kafka import fetch_session
+from ndxp.kafka import fetch_buffer, fetch_session
 from ndxp.kafka.fetch_session import SessionHolder
 
 from .conftest import Broker
@@ -147,3 +147,70 @@ def test_every_record_once_in_order_through_incremental_fetches(
             await consumer.stop()
 
     asyncio.run(run())
+
+
+def test_a_consumer_holds_no_more_than_its_buffer_budget(kafka: Broker) -> None:
+    """Not consuming, a consumer with a budget stops fetching once it holds it (at most one
+    fetch more); without one it fetches a partition fetch's worth for every partition. Then
+    every record is read once, in order, and partitions the consumer paused do not count
+    against the budget (the others are still fetched)."""
+    budget = 64 * 1024
+
+    async def buffered_after(topic: str, with_budget: bool) -> tuple[int, AIOKafkaConsumer]:
+        fetch_session.install(buffer_budget=budget if with_budget else None)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=kafka.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=20,
+            max_partition_fetch_bytes=16 * 1024,
+            fetch_max_bytes=budget,
+        )
+        await consumer.start()
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        await asyncio.sleep(2.0)  # twenty fetch rounds and more, nothing consumed
+        fetcher = consumer._fetcher
+        return fetch_buffer.buffered_bytes(
+            fetcher, fetcher._subscriptions.subscription.assignment
+        ), consumer
+
+    async def run() -> None:
+        topic = f"fb-{uuid.uuid4().hex[:8]}"
+        await create(kafka.bootstrap, topic)
+        p = producer(kafka.bootstrap)
+        for i in range(40):  # 40 KB a partition
+            for part in range(PARTITIONS):
+                p.produce(topic, f"{part}-{i}-".encode().ljust(1000, b"x"), partition=part)
+        assert p.flush(30) == 0
+
+        unbounded, consumer = await buffered_after(topic, with_budget=False)
+        await consumer.stop()
+        assert unbounded > 10 * budget  # ~16 KiB for each of 40 partitions
+
+        held, consumer = await buffered_after(topic, with_budget=True)
+        try:
+            assert budget <= held <= 2 * budget  # the budget, and at most one fetch more
+            assert holder(consumer).stats.held_back > 0
+            got = await read(consumer, 40 * PARTITIONS)
+            assert len(got) == 40 * PARTITIONS and in_order_once(got)
+        finally:
+            await consumer.stop()
+
+        # paused partitions' records do not hold back the others
+        _, consumer = await buffered_after(topic, with_budget=True)
+        try:
+            fetcher = consumer._fetcher
+            full = set(fetcher._records)
+            consumer.pause(*full)
+            await asyncio.sleep(1.0)
+            assert set(fetcher._records) - full  # partitions not paused were fetched
+            got = await read(consumer, 40 * (PARTITIONS - len(full)))
+            assert {p for p, _, _ in got} == set(range(PARTITIONS)) - {tp.partition for tp in full}
+        finally:
+            await consumer.stop()
+
+    try:
+        asyncio.run(run())
+    finally:
+        fetch_session.uninstall()

@@ -46,14 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     from ndxp import env
-    from ndxp.kafka import fetch_session, records
+    from ndxp.kafka import fetch_buffer, fetch_session, records
 
     # Every consumer ndxp runs (the router's, the ledger's, the simulator's, ndxp tail/send
     # --wait) reads a record whose header names are not UTF-8 instead of stopping on it,
-    # and fetches with incremental fetch sessions (unless NDXP_FETCH_SESSIONS=off).
+    # fetches with incremental fetch sessions (unless NDXP_FETCH_SESSIONS=off), and holds at
+    # most NDXP_FETCH_BUFFER_BYTES fetched and not yet consumed (kafka/fetch_buffer.py).
     records.install()
-    if os.environ.get(env.FETCH_SESSIONS, "on").lower() != "off":
-        fetch_session.install()
+    fetch_session.install(
+        sessions=os.environ.get(env.FETCH_SESSIONS, "on").lower() != "off",
+        buffer_budget=int(os.environ.get(env.FETCH_BUFFER_BYTES, fetch_buffer.DEFAULT_BUDGET)),
+    )
     try:
         result = args.func(args)
         if asyncio.iscoroutine(result):

@@ -50,6 +50,7 @@ class SessionStats:
     full: int = 0
     incremental: int = 0
     dropped: int = 0  # sessions dropped: an error answer or a failed request
+    held_back: int = 0  # fetches not sent: the consumer held its buffer budget (fetch_buffer)
 
 
 def plan(session: FetchSession, wanted: Partitions) -> FetchPlan:

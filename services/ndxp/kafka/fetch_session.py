@@ -43,9 +43,11 @@ from aiokafka.consumer import fetcher as _fetcher
 from aiokafka.protocol.fetch import FetchRequest
 
 from ndxp.core.fetch_session import FetchPlan, FetchSession, SessionStats, answered, plan
+from ndxp.kafka import fetch_buffer
 
 _ORIGINAL_ACTIONS: Final = _fetcher.Fetcher._get_actions_per_node
 SESSIONS_FROM_VERSION: Final = 7
+_sessions = True  # set by install()
 
 
 class SessionHolder:
@@ -145,9 +147,16 @@ class SessionClient:
 
 
 def _get_actions_per_node(self: Any, assignment: Any) -> Any:
-    """aiokafka's, with each fetch request wrapped for this fetcher's sessions."""
+    """aiokafka's, with no fetch request while the fetcher holds its buffer budget
+    (:mod:`ndxp.kafka.fetch_buffer`), and each request wrapped for this fetcher's sessions
+    when they are on."""
     fetch_requests, *rest = _ORIGINAL_ACTIONS(self, assignment)
     if not fetch_requests:
+        return (fetch_requests, *rest)
+    if fetch_buffer.held_back(self, assignment):
+        holder_of(self).stats.held_back += 1
+        return ([], *rest)
+    if not _sessions:
         return (fetch_requests, *rest)
     holder = holder_of(self)
     wrapped = [(node, SessionFetchRequest(req, holder, node)) for node, req in fetch_requests]
@@ -164,9 +173,13 @@ def holder_of(fetcher: Any) -> SessionHolder:
     return holder
 
 
-def install() -> None:
-    """Make every aiokafka consumer of this process fetch with sessions (idempotent). Call
-    it before the consumers start."""
+def install(sessions: bool = True, buffer_budget: int | None = fetch_buffer.DEFAULT_BUDGET) -> None:
+    """Plan every aiokafka consumer's fetches of this process through ndxp (idempotent):
+    with incremental sessions unless ``sessions`` is false, and within ``buffer_budget``
+    buffered bytes per consumer (``None``: no bound). Call it before the consumers start."""
+    global _sessions
+    _sessions = sessions
+    fetch_buffer.limit(buffer_budget)
     _fetcher.Fetcher._get_actions_per_node = _get_actions_per_node
 
 
@@ -175,5 +188,7 @@ def installed() -> bool:
 
 
 def uninstall() -> None:
-    """aiokafka's own session-less fetches again (for consumers started after this)."""
+    """aiokafka's own fetches again, session-less and unbounded (for consumers started
+    after this)."""
+    fetch_buffer.limit(None)
     _fetcher.Fetcher._get_actions_per_node = _ORIGINAL_ACTIONS
