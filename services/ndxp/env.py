@@ -59,6 +59,8 @@ GATEWAY_PORT = "NDXP_GATEWAY_PORT"  # its port, default 8080
 GATEWAY_TIMEOUT_S = "NDXP_GATEWAY_TIMEOUT_S"  # seconds a call waits for its answer, default 30
 GATEWAY_IDLE_TIMEOUT_S = "NDXP_GATEWAY_IDLE_TIMEOUT_S"  # a connection without a request, 30
 GATEWAY_BODY_TIMEOUT_S = "NDXP_GATEWAY_BODY_TIMEOUT_S"  # a request body's arrival, default 30
+# calls of one client subsystem waiting at once in a gateway process, default 512 (429 past it)
+GATEWAY_MAX_PENDING_PER_CLIENT = "NDXP_GATEWAY_MAX_PENDING_PER_CLIENT"
 PROVIDER_COMMIT_INTERVAL_S = "NDXP_PROVIDER_COMMIT_INTERVAL_S"  # the adapter's commits, 0.2
 PROVIDER_MAX_IN_FLIGHT = "NDXP_PROVIDER_MAX_IN_FLIGHT"  # requests worked on at once, 2000
 GATEWAY_TLS = "NDXP_GATEWAY_TLS"  # "on": mutual TLS with member certificates (ndxp certs)

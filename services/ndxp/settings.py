@@ -274,6 +274,10 @@ class GatewaySettings:
     timeout_s: float = 30.0  # a call with no answer by then is answered 504
     max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES  # a larger body is answered 413
     max_pending: int = 20_000  # calls waiting for an answer at once; more are answered 503
+    # ... of one client subsystem: more are answered 429 (a caller flooding the gateway with
+    # 6,000 calls at once delayed another member's calls by 20 s; the gateway answers ~1,000
+    # calls/s here, so 512 waiting is about half a second of its work)
+    max_pending_per_client: int = 512
     # a connection whose request head has not arrived by then (from its start, or from the end
     # of the previous answer) is closed: a caller sending headers a byte at a time holds a
     # connection at most this long
@@ -342,6 +346,7 @@ _GATEWAY_ENV = {
     "max_value_bytes": env.MAX_VALUE_BYTES,
     "idle_timeout_s": env.GATEWAY_IDLE_TIMEOUT_S,
     "body_timeout_s": env.GATEWAY_BODY_TIMEOUT_S,
+    "max_pending_per_client": env.GATEWAY_MAX_PENDING_PER_CLIENT,
 }
 
 _S = TypeVar(

@@ -81,12 +81,14 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
     timeout_s = (described.timeout_s if described else None) or gw.settings.timeout_s
     waiting = gw.replies.expect(route, request_id, str(client), str(target.service))
     try:
-        await gw.replies.watch(route)  # its answer will be read: before the call is written
-        # keyed by the client id, as every sender keys its requests (its home partition)
-        await gw.producer.send_and_wait(
-            wire.ingress_topic(route), body, key=str(client).encode(), headers=headers
-        )
-        answer = await asyncio.wait_for(waiting, timeout_s)
+        # one deadline for the whole call: a broker slow to take it is the caller's wait too
+        async with asyncio.timeout(timeout_s):
+            await gw.replies.watch(route)  # its answer will be read: before the call is written
+            # keyed by the client id, as every sender keys its requests (its home partition)
+            await gw.producer.send_and_wait(
+                wire.ingress_topic(route), body, key=str(client).encode(), headers=headers
+            )
+            answer = await waiting
     except KafkaError as exc:  # refused or unreachable broker (written, if at all, once)
         status, type_ = xroad.UNAVAILABLE
         raise XRoadError(status, type_, f"the platform could not take the call: {exc}") from None

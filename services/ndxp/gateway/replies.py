@@ -66,6 +66,7 @@ class Replies:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.waiting: dict[tuple[str, str], Waiting] = {}  # (egress topic, ndxp-id) -> call
+        self.by_client: dict[str, int] = {}  # calls waiting, per client subsystem
         self.consumer: AIOKafkaConsumer | None = None
         self.lookup: AIOKafkaConsumer | None = None  # partitions and end offsets, never fetches
         self.task: asyncio.Task[None] | None = None
@@ -147,12 +148,32 @@ class Replies:
             raise XRoadError(
                 503, "Server.ClientProxy.ServiceUnavailable", "too many calls in progress"
             )
+        mine = self.by_client.get(client, 0)
+        if mine >= self.settings.max_pending_per_client:
+            raise XRoadError(
+                429,
+                "Server.ClientProxy.QuotaExceeded",
+                f"{client} has {mine} calls in progress here: wait for their answers",
+                retry_after="1",
+            )
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self.waiting[key] = Waiting(client, service, future)
+        self.by_client[client] = mine + 1
         return future
 
     def forget(self, route: MemberId, request_id: str) -> None:
-        self.waiting.pop((wire.egress_topic(route), request_id), None)
+        self._drop((wire.egress_topic(route), request_id))
+
+    def _drop(self, key: tuple[str, str]) -> Waiting | None:
+        """The call no longer waits (answered, timed out, failed): its client's place is free."""
+        gone = self.waiting.pop(key, None)
+        if gone is not None:
+            left = self.by_client[gone.client] - 1
+            if left:
+                self.by_client[gone.client] = left
+            else:
+                del self.by_client[gone.client]
+        return gone
 
     async def _read(self, consumer: AIOKafkaConsumer) -> None:
         await self._assigned.wait()
@@ -174,7 +195,7 @@ class Replies:
         if call is None or not answers(call, headers):
             self.late += 1  # no call waits for it here: timed out, another's, or not its answer
             return
-        del self.waiting[key]
+        self._drop(key)
         if not call.future.done():
             call.future.set_result(Answer(headers, bytes(record.value or b"")))
 
