@@ -84,8 +84,8 @@ def test_another_version_is_refused_naming_it_and_who_relies_on_it() -> None:
 
     assert _one(check(installed=installed)) == (
         "aiokafka 0.15.0 installed, ndxp was verified with 0.14.0 "
-        "(kafka/fetch_buffer.py, kafka/fetch_session.py, kafka/io.py, kafka/records.py, router/faust_fixes.py, "
-        "router/outbox.py "
+        "(kafka/fetch_buffer.py, kafka/fetch_session.py, kafka/io.py, kafka/records.py, "
+        "router/faust_fixes.py, router/outbox.py "
         "patch or read its internals)"
     )
 
@@ -368,8 +368,8 @@ def test_ndxp_router_refuses_to_start_with_the_guards_line(tmp_path: Path) -> No
     assert proc.returncode == EX_CONFIG, proc.stderr
     assert proc.stderr.splitlines() == [
         "ndxp: refusing to start: aiokafka 0.14.0 installed, ndxp was verified with 0.13.0 "
-        "(kafka/fetch_buffer.py, kafka/fetch_session.py, kafka/io.py, kafka/records.py, router/faust_fixes.py, "
-        "router/outbox.py "
+        "(kafka/fetch_buffer.py, kafka/fetch_session.py, kafka/io.py, kafka/records.py, "
+        "router/faust_fixes.py, router/outbox.py "
         "patch or read its internals)"
     ]
     assert proc.stdout == ""
