@@ -50,6 +50,10 @@ class Counts:
     timed_out: int = 0
     late: int = 0  # an answer after its request had timed out
     by_code: dict[str, int] = field(default_factory=dict)
+    # one-way notices (nothing answers them): not in Locust's statistics, which are round trips
+    notices_sent: int = 0
+    notices_delivered: int = 0
+    notices_failed: int = 0
 
 
 def producer_config(bootstrap: str) -> dict[str, Any]:
@@ -114,6 +118,28 @@ class KafkaClient:
                 self.producer.poll(0)
                 gevent.sleep(0.005)
         self.counts.sent += 1
+
+    def notify(
+        self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
+        """A one-way notice: produced, and counted once the broker acknowledges it. Nothing
+        answers it, so it is not reported to Locust: its statistics stay round trips."""
+        while True:
+            try:
+                self.producer.produce(
+                    topic, value, key=key, headers=headers, on_delivery=self._notice_delivered
+                )
+                break
+            except BufferError:
+                self.producer.poll(0)
+                gevent.sleep(0.005)
+        self.counts.notices_sent += 1
+
+    def _notice_delivered(self, err: Any, msg: Any) -> None:
+        if err is None:
+            self.counts.notices_delivered += 1
+        else:
+            self.counts.notices_failed += 1
 
     def _delivered(self, err: Any, msg: Any) -> None:
         if err is None:

@@ -28,11 +28,19 @@ from locust import User, constant_throughput, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import this_run
 from kafka_client import KafkaClient
-from this_run import CLIENTS, REGISTRY, TIMEOUT_S, USER_RATE, next_id, write_counts
-from this_run import Profile as Profile  # the load shape: Locust finds it in this namespace
+from this_run import CLIENTS, NOTIFIERS, REGISTRY, TIMEOUT_S, USER_RATE, next_id, write_counts
 
 from ndxp.core import traffic, wire
+
+
+class Profile(this_run.Profile):
+    """The load shape (Locust finds it in this namespace): a share of the calls are status
+    notices, which nothing answers."""
+
+    answered_share = 1 - traffic.NOTICE_SHARE
+
 
 BOOTSTRAP = os.environ.get("NDXP_BOOTSTRAP", "127.0.0.1:9092")
 
@@ -54,6 +62,7 @@ class MemberSystem(User):
     granted, population lookups most."""
 
     wait_time = constant_throughput(USER_RATE)
+    weight = round(1000 * (1 - traffic.NOTICE_SHARE))
 
     def on_start(self) -> None:
         self.rng = random.Random()
@@ -74,6 +83,34 @@ class MemberSystem(User):
         ]
         name = service.split(":", 3)[3]  # subsystem:service:version, e.g. dancu:tra-cuu-cong-dan:v1
         self.kafka.request(self.topic, self.key, os.urandom(size), headers, name)
+
+
+class StatusSync(User):
+    """A province's one-stop-shop system telling the national public-service portal each
+    application's status: one-way notices, as often as the traffic mix says (≈ 10.5 % of the
+    calls). Counted when the broker acknowledges them and checked in the ledger; not in
+    Locust's statistics, which are round trips."""
+
+    wait_time = constant_throughput(USER_RATE)
+    weight = round(1000 * traffic.NOTICE_SHARE)
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+        self.client_system = traffic.pick(self.rng, NOTIFIERS)
+        self.topic = wire.ingress_topic(self.client_system.sender)
+        self.key = self.client_system.id.encode()
+        self.kafka = kafka()
+
+    @task
+    def send_a_status(self) -> None:
+        service = traffic.pick_service(self.rng, self.client_system)
+        headers = [
+            ("ndxp-id", next_id().encode()),
+            ("ndxp-kind", b"notice"),
+            ("ndxp-client", self.key),
+            ("ndxp-service", service.encode()),
+        ]
+        self.kafka.notify(self.topic, self.key, os.urandom(traffic.payload_size(self.rng)), headers)
 
 
 @events.test_stop.add_listener

@@ -236,6 +236,9 @@ def sent_counts(out: Path) -> dict[str, Any]:
         "timed_out": 0,
         "late": 0,
         "by_code": {},
+        "notices_sent": 0,
+        "notices_delivered": 0,
+        "notices_failed": 0,
     }
     for f in sorted(out.glob("process-*.json")):
         one = json.loads(f.read_text())
@@ -267,23 +270,36 @@ def verify(
         "SELECT count(), uniqExact(correlation_id) FROM ndxp.ledger "
         f"WHERE kind = 'response' AND startsWith(correlation_id, '{prefix}')"
     )
+    q_notices = (
+        "SELECT count(), uniqExact(message_id), uniqExactIf(message_id, outcome = 'routed') "
+        f"FROM ndxp.ledger WHERE kind = 'notice' AND startsWith(message_id, '{prefix}')"
+    )
     deadline = time.monotonic() + wait_s
     while True:
         rows, distinct, routed, rejected = (int(x) for x in reader.read(q_requests)[1][0])
         responses, answered = (int(x) for x in reader.read(q_responses)[1][0])
-        caught_up = distinct >= counts["delivered"] and answered >= counts["answered"]
+        notice_rows, notices, notices_routed = (int(x) for x in reader.read(q_notices)[1][0])
+        caught_up = (
+            distinct >= counts["delivered"]
+            and answered >= counts["answered"]
+            and notices >= counts.get("notices_delivered", 0)
+        )
         if caught_up or time.monotonic() > deadline:
             break
         time.sleep(1)
+    lost_notices = max(0, counts.get("notices_delivered", 0) - notices)
     return {
+        "notices_in_ledger": notices,
+        "notices_routed": notices_routed,
+        "lost_notices": lost_notices,
         "requests_in_ledger": distinct,
         "request_rows": rows,
         "routed": routed,
         "rejected": rejected,
         "responses_in_ledger": answered,
         "response_rows": responses,
-        "lost": max(0, counts["delivered"] - distinct),
-        "duplicated": (rows - distinct) + (responses - answered),
+        "lost": max(0, counts["delivered"] - distinct) + lost_notices,
+        "duplicated": (rows - distinct) + (responses - answered) + (notice_rows - notices),
         "routed_without_response": max(0, routed - answered),
     }
 
@@ -387,6 +403,9 @@ def print_summary(s: dict[str, Any]) -> None:
     lines += [
         f"  ledger: {led['requests_in_ledger']:,} requests ({led['routed']:,} routed, "
         f"{led['rejected']:,} rejected), {led['responses_in_ledger']:,} responses",
+        f"  notices (one-way, not in the round trips above): sent {loc['notices_sent']:,}, "
+        f"delivered {loc['notices_delivered']:,}, in the ledger {led['notices_in_ledger']:,} "
+        f"({led['notices_routed']:,} routed)",
         f"  lost {led['lost']}, duplicated {led['duplicated']}, "
         f"routed without a response {led['routed_without_response']}",
     ]

@@ -21,6 +21,7 @@ from ndxp.registry_file import load_registry
 
 REGISTRY = load_registry(Path(os.environ.get("NDXP_REGISTRY") or DEFAULT_REGISTRY))
 CLIENTS = traffic.clients(REGISTRY)
+NOTIFIERS = traffic.notifiers(REGISTRY)  # one-stop shops that send status notices
 RUN = os.environ.get("NDXP_LOADTEST_RUN") or uuid.uuid4().hex[:8]
 USER_RATE = float(os.environ.get("NDXP_USER_RATE", "1"))
 TIMEOUT_S = float(os.environ.get("NDXP_LOADTEST_TIMEOUT_S", "30"))
@@ -44,7 +45,10 @@ def write_counts(counts: dict[str, Any]) -> None:
 
 
 class Profile(LoadTestShape):
-    """The load profile named by NDXP_PROFILE (loadtest/profiles.py)."""
+    """The load profile named by NDXP_PROFILE (loadtest/profiles.py). A locustfile whose users
+    also send one-way notices says which share of its calls are answered (a subclass)."""
+
+    answered_share = 1.0
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,6 +57,7 @@ class Profile(LoadTestShape):
             float(os.environ.get("NDXP_DURATION_S", "60")),
             USER_RATE,
             OUT,
+            self.answered_share,
         )
 
     def tick(self) -> tuple[int, float] | None:

@@ -49,7 +49,8 @@ def test_steady_profile_loses_nothing(
     request: pytest.FixtureRequest,
 ) -> None:
     """Over Kafka (the Locust user's own client), and over HTTP through the X-Road gateway
-    (FastHttpUser): every request in the ledger once, with its response."""
+    (FastHttpUser): every request in the ledger once, with its response; over Kafka, the
+    one-stop shops' status notices in the ledger once, routed."""
     out = tmp_path / "report"
     extra: list[str] = []
     if transport == "http":
@@ -92,6 +93,10 @@ def test_steady_profile_loses_nothing(
     assert ledger_view["requests_in_ledger"] == ledger_view["request_rows"] == sent["delivered"]
     assert ledger_view["responses_in_ledger"] == ledger_view["response_rows"] == sent["answered"]
     assert (ledger_view["lost"], ledger_view["duplicated"]) == (0, 0)
+    if transport == "kafka":  # one-stop shops' status notices too: routed, nothing answers
+        assert sent["notices_delivered"] == sent["notices_sent"] > 0
+        assert ledger_view["notices_in_ledger"] == sent["notices_delivered"]
+        assert ledger_view["notices_routed"] == sent["notices_delivered"]
     for name in ("locust.html", "locust_stats.csv", "locust_stats_history.csv", "chart.png"):
         assert (out / name).stat().st_size > 0, name
     assert "PASS: nothing lost" in result.stdout

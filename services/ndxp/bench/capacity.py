@@ -76,7 +76,10 @@ CONTEXT = (  # not the defaults: where the default's cost is
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
-        "--messages", type=int, default=300_000, help="many-agency backlog: requests + responses"
+        "--messages",
+        type=int,
+        default=300_000,
+        help="many-agency backlog: records (2 per exchange)",
     )
     ap.add_argument("--one-client", type=int, default=100_000, help="one-client backlog")
     ap.add_argument("--rates", default="20,1000", help="round-trip rates, requests/s")

@@ -6,7 +6,11 @@ enterprises) calling the services it is granted, as often as the registry's traf
 (population lookups ≈ 40 %, then civil status, tax, land, …; big provinces more), each
 request on its sender's ingress topic keyed by its client id, and for each request the
 response its provider returns: on the provider's ingress topic, keyed like the request (as
-``ndxp simulate`` does), with ``ndxp-correlation-id`` = the request's id. Payloads are
+``ndxp simulate`` does), with ``ndxp-correlation-id`` = the request's id. A share of the
+exchanges (:data:`ndxp.core.traffic.NOTICE_SHARE`, ≈ 10.5 %) are instead two one-way notices of
+a one-stop-shop system to the national public-service portal: an application's status, when it
+is received and when it is done; nothing answers them. Either way an exchange is two records,
+so a backlog of ``n`` exchanges is ``2 n`` records. Payloads are
 log-normal with a median of 850 bytes and σ = 1, so their mean is ≈ 1.4 KB (the size the
 capacity issue measured with).
 """
@@ -54,8 +58,10 @@ class Mix:
         # cumulative weights, once: random.choices would add them up at every draw
         self._client_cum = list(itertools.accumulate(c.weight for c in self.clients))
         self._service_cum = [list(itertools.accumulate(c.service_weights)) for c in self.clients]
+        self.notifiers = traffic.notifiers(registry)
+        self._notifier_cum = list(itertools.accumulate(c.weight for c in self.notifiers))
         self.provider: dict[str, str] = {}
-        for client in self.clients:
+        for client in (*self.clients, *self.notifiers):
             for service in client.services:
                 route = registry.services[service].route
                 assert route is not None  # traffic.clients draws routable services only
@@ -102,19 +108,44 @@ class Mix:
         topic = wire.ingress_topic(self.provider[service.decode()])
         return Record(topic, request.key, headers, self.size())
 
+    def notices(self, message_id: str) -> tuple[Record, Record]:
+        """An application's two status notices (received, done) from a one-stop-shop system
+        drawn by how much it sends, to a one-way service it is granted: ids ``<id>`` and
+        ``<id>s``."""
+        n = min(self._draw(self._notifier_cum), len(self.notifiers) - 1)
+        client = self.notifiers[n]
+        service = client.services[int(self.rng.random() * len(client.services))].encode()
+        key = client.id.encode()
+        topic = wire.ingress_topic(client.sender)
+
+        def notice(notice_id: str) -> Record:
+            headers = [
+                (wire.H_ID, notice_id.encode()),
+                (wire.H_KIND, wire.KIND_NOTICE.encode()),
+                (wire.H_CLIENT, key),
+                (wire.H_SERVICE, service),
+            ]
+            return Record(topic, key, headers, self.size())
+
+        return notice(message_id), notice(f"{message_id}s")
+
     def exchanges(self, run: str, requests: int, start: int = 0) -> Iterator[Record]:
-        """``requests`` requests, each followed by its response: ids ``<run>-<n>`` and
-        ``<run>-<n>r``."""
+        """``requests`` exchanges of two records each: a request followed by its response
+        (ids ``<run>-<n>`` and ``<run>-<n>r``), or, for a share of them, two status notices
+        (``<run>-<n>`` and ``<run>-<n>s``)."""
         for n in range(start, start + requests):
+            if self.notifiers and self.rng.random() < traffic.NOTICE_SHARE:
+                yield from self.notices(f"{run}-{n}")
+                continue
             request = self.request(f"{run}-{n}")
             yield request
             yield self.response(request, f"{run}-{n}r")
 
 
 def destinations(registry: Registry) -> tuple[dict[str, str], dict[str, str]]:
-    """Where a plain router sends a record, by header: a request to the egress topic of its
-    service's provider, a response to the egress topic of its client's member (each the
-    nearest connected member at or above)."""
+    """Where a plain router sends a record, by header: a request or a notice to the egress
+    topic of its service's provider, a response to the egress topic of its client's member
+    (each the nearest connected member at or above)."""
     by_service = {
         text: wire.egress_topic(p.route) for text, p in registry.services.items() if p.route
     }

@@ -1,4 +1,4 @@
-"""The copies a router writes for requests and responses of the many-agency mix, written
+"""The copies a router writes for the many-agency mix (requests, responses, notices), written
 straight to the egress topics (no router runs): what the ledger reads, exactly as
 ``ndxp router`` makes it (:func:`ndxp.router.forwarding.routed`: the sender's headers, then
 ``ndxp-routed-at``, ``ndxp-route`` and the ingress coordinates; the time of receipt as the
@@ -42,16 +42,17 @@ class Planned:
 def plan(
     registry: Registry, run: str, requests: int, partitions: int, seed: int = 0
 ) -> list[Planned]:
-    """``requests`` requests of the mix and their responses, each with its destination."""
+    """``requests`` exchanges of the mix (a request and its response, or two notices), each
+    record with its destination."""
     mix = Mix(registry, seed)
     by_service, by_client = destinations(registry)
     out: list[Planned] = []
     for record in mix.exchanges(run, requests):
         h = dict(record.headers)
-        if h[wire.H_KIND] == wire.KIND_REQUEST.encode():
-            topic = by_service[h[wire.H_SERVICE].decode()]
-        else:
+        if h[wire.H_KIND] == wire.KIND_RESPONSE.encode():
             topic = by_client[h[wire.H_CLIENT].decode()]
+        else:  # a request or a notice: to its service's provider
+            topic = by_service[h[wire.H_SERVICE].decode()]
         at = client_partition(record.key.decode(), partitions)
         route = topic.removeprefix(wire.EGRESS_PREFIX)
         out.append(Planned(record, (record.topic, at), topic, at, route))

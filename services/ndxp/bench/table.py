@@ -38,7 +38,8 @@ def print_table(r: dict[str, Any], out: Path) -> None:
         mix = r["mix"]
         print(
             f"\n  many-agency mix: {bl['messages']:,} ingress records ({bl['requests']:,} "
-            f"requests + their responses) of {mix['client_systems']} client systems of "
+            "exchanges: a request and its response, or two status notices) of "
+            f"{mix['client_systems']} client systems of "
             f"{mix['sender_members']} members to {mix['services']} services, on "
             f"{bl['ingress_topics']} ingress topics / {bl['ingress_partitions']} partitions, "
             f"payload mean {bl['mean_payload_bytes']:,} B; pre-filled, drained by each in turn"
@@ -106,7 +107,7 @@ def print_table(r: dict[str, Any], out: Path) -> None:
         if key in r:
             d = r[key]
             print(
-                f"\n  {name} ({d['requests']:,} requests + {d['requests']:,} responses): routed "
+                f"\n  {name} ({d['requests']:,} exchanges, {2 * d['requests']:,} records): routed "
                 f"in {d['routed_seconds']:,.0f} s, routed and in the ledger in "
                 f"{d['wall_seconds']:,.0f} s ({d['rate']:,} msg/s); lost {d['lost']}, duplicated "
                 f"{d['duplicated']}, refused {d['refused']:,}; peak lag: router "

@@ -30,6 +30,12 @@ FAMILY_WEIGHT = {
     "dvcqg": 1,
 }
 CLIENT_SHARE = {"motcua": 0.6, "dvc": 0.3, "lgsp": 0.1}  # by the client's subsystem code
+# One-way notices among all calls: the provinces' one-stop shops synchronise each application's
+# status with the national public-service portal. The seeds: "hơn 32 triệu hồ sơ đồng bộ trạng
+# thái" in the first half of 2022 (≈ 177,000 a day) beside ~1.5 M data-sharing transactions a
+# day: 177 / (1,500 + 177) ≈ 0.105.
+NOTICE_SHARE = 0.105
+NOTIFIER_SUBSYSTEM = "motcua"  # who sends them: the one-stop-shop systems
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,24 @@ def clients(registry: Registry) -> list[Client]:
                     tuple(weights[s] for s in services),
                 )
             )
+    return out
+
+
+def notifiers(registry: Registry) -> list[Client]:
+    """Every connected one-stop-shop system granted a one-way service, with the one-way
+    services it may notify (equally often) and its weight as a client."""
+    out: list[Client] = []
+    for text, party, weight in weighted_clients(registry):
+        if text.rsplit(":", 1)[1] != NOTIFIER_SUBSYSTEM or weight <= 0:
+            continue
+        allowed = tuple(
+            s
+            for s in sorted(registry.one_way)
+            if registry.services[s].route is not None and registry.allowed(s, party)
+        )
+        if allowed:
+            assert party.route is not None
+            out.append(Client(text, str(party.route.code), weight, allowed, (1.0,) * len(allowed)))
     return out
 
 
