@@ -50,7 +50,12 @@ def count(store: LedgerStore, prefix: str) -> tuple[int, int]:
 def test_migrations_are_recorded_and_rerunning_is_a_no_op(store: LedgerStore) -> None:
     assert store.migrate() == []
     versions = store.read("SELECT version, name FROM ndxp.schema_migrations ORDER BY version")[1]
-    assert versions == [(1, "001_ledger.sql"), (2, "002_daily.sql"), (3, "003_identity.sql")]
+    assert versions == [
+        (1, "001_ledger.sql"),
+        (2, "002_daily.sql"),
+        (3, "003_identity.sql"),
+        (4, "004_receiver.sql"),
+    ]
 
 
 def test_replayed_batches_do_not_duplicate(store: LedgerStore) -> None:
@@ -184,7 +189,7 @@ s.command(
     "fromUnixTimestamp64Milli(toInt64(1560000000005)), 'ndxp.out.000.00.01.G01', 0, number "
     "FROM numbers(10)"
 )
-assert s.migrate() == ["003_identity.sql"]
+assert s.migrate() == ["003_identity.sql", "004_receiver.sql"]
 print(s.read(
     "SELECT count(), uniqExact(message_id), min(toUnixTimestamp64Milli(received_at)), "
     "any(source_topic), uniqExact(source_offset) FROM ndxp.ledger"
@@ -215,8 +220,8 @@ def test_row_columns_round_trip(store: LedgerStore) -> None:
         "service_member, service_level1, service_code, service_version, route, payload_size, "
         "hex(payload_sha256), toUnixTimestamp64Milli(received_at), "
         "toUnixTimestamp64Milli(produced_at), toUnixTimestamp64Milli(routed_at), topic, "
-        "partition, offset, source_topic, source_partition, source_offset FROM ndxp.ledger "
-        "WHERE message_id = 'cols-7'"
+        "partition, offset, source_topic, source_partition, source_offset, receiver "
+        "FROM ndxp.ledger WHERE message_id = 'cols-7'"
     )
     assert got == (
         "cols-7",
@@ -241,5 +246,50 @@ def test_row_columns_round_trip(store: LedgerStore) -> None:
         "ndxp.in.000.08.01.H41",
         0,
         7,
+        "",
     )
-    assert len(COLUMNS) == 28
+    assert len(COLUMNS) == 29
+
+
+def deliveries(receivers: list[str], doc: str, offset: int, kind: bytes = b"document") -> list:  # type: ignore[type-arg]
+    """The copies of one document (one ingress record) for each of ``receivers``."""
+    out = []
+    for r in receivers:
+        headers = [
+            ("ndxp-id", doc.encode()),
+            ("ndxp-kind", kind),
+            ("ndxp-client", b"VN:GOV:000.00.00.G22:vbdh"),
+            ("ndxp-doc-receiver", r.encode()),
+            ("ndxp-source-topic", b"ndxp.in.000.00.00.G22"),
+            ("ndxp-source-partition", b"1"),
+            ("ndxp-source-offset", str(offset).encode()),
+        ]
+        row = ledger_row(f"ndxp.out.{r}", 0, offset, T0 + 5_000, b"<edXML/>", headers)
+        assert row is not None
+        out.append(row)
+    return out
+
+
+def test_each_receivers_copy_of_a_document_is_a_row_and_a_replay_is_not(
+    store: LedgerStore,
+) -> None:
+    """One ingress record, three receivers: three rows, kept three after a replay, after a
+    restart that asks the table, and after the engine merges (the receiver is in its key)."""
+    provinces = ["000.00.00.H41", "000.00.00.H40", "000.00.00.H42"]
+    assert store.insert(deliveries(provinces, "doc-1", 7)) == Inserted(3, 0, 0)
+    assert store.insert(deliveries(provinces, "doc-1", 7)) == Inserted(0, 3, 0)
+    store.seen = None  # as after a restart: what the table holds is read from it again
+    again = deliveries([*provinces, "000.00.00.H43"], "doc-1", 7)
+    assert store.insert(again) == Inserted(1, 3, 0)
+    # a request at the same coordinates (another record kind): its own identity, no receiver
+    request = deliveries(["000.00.00.H41"], "doc-1-req", 7, kind=b"request")
+    assert request[0][-1] == "" and store.insert(request) == Inserted(1, 0, 0)
+    store.client.command("OPTIMIZE TABLE ndxp.ledger FINAL")
+    got = store.read(
+        "SELECT receiver, kind FROM ndxp.ledger WHERE source_topic = 'ndxp.in.000.00.00.G22' "
+        "AND source_offset = 7 ORDER BY receiver"
+    )[1]
+    assert got == [
+        ("", "request"),
+        *((r, "document") for r in sorted([*provinces, "000.00.00.H43"])),
+    ]

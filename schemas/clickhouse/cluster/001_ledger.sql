@@ -40,12 +40,13 @@ CREATE TABLE IF NOT EXISTS ndxp.ledger_local ON CLUSTER ndxp
     source_topic      LowCardinality(String),   -- the ingress record: the row's identity
     source_partition  UInt32,
     source_offset     UInt64,
+    receiver          LowCardinality(String),   -- a document's receiver ('' otherwise): 004
     ingested_at       DateTime64(3, 'UTC') DEFAULT now64(3),
     INDEX received_idx received_at TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/ndxp/ledger_local', '{replica}')
 PARTITION BY toYYYYMM(received_at, 'Asia/Ho_Chi_Minh')
-ORDER BY (source_topic, source_partition, source_offset);
+ORDER BY (source_topic, source_partition, source_offset, receiver);
 
 -- Sharded by the ingress record, so a record and its replays land on the same shard.
 CREATE TABLE IF NOT EXISTS ndxp.ledger ON CLUSTER ndxp AS ndxp.ledger_local

@@ -7,7 +7,9 @@ rejected message they answer already is one.
 
 **Identity.** A row's identity is the platform's, never the sender's: the record's ingress
 coordinates (``source_topic``, ``source_partition``, ``source_offset``), from the headers the
-router sets on every copy and refuses from senders. A true replay (the router redelivering after
+router sets on every copy and refuses from senders — and, for the document axis's kinds, the
+``receiver`` as well: one document is one ingress record and a copy for each receiver, each a
+row (:func:`identity`). A true replay (the router redelivering after
 a crash, the ledger re-reading after one) has the same coordinates and is kept once; a sender
 re-using an ``ndxp-id`` — its own or another member's — makes a new ingress record and a row
 of its own (``ndxp report`` counts id collisions). A record that does not carry the router's
@@ -27,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ndxp.core import wire
+from ndxp.core.agency import AgencyCode
 from ndxp.core.errors import InvalidIdentifier
 from ndxp.core.identifiers import ServiceId, SubsystemId
 
@@ -64,6 +67,7 @@ COLUMNS = (
     "source_topic",
     "source_partition",
     "source_offset",
+    "receiver",
 )
 
 Row = tuple[Any, ...]
@@ -74,6 +78,8 @@ RECEIVED_AT = COLUMNS.index("received_at")
 ROUTED_AT = COLUMNS.index("routed_at")
 TOPIC = COLUMNS.index("topic")
 SOURCE = slice(COLUMNS.index("source_topic"), COLUMNS.index("source_offset") + 1)
+RECEIVER = COLUMNS.index("receiver")
+RECEIVER_MARK = ">"  # between the topic and the receiver in an identity (never in a topic name)
 
 # What ClickHouse's DateTime64(3) holds: 1900-01-01 .. 2299-12-31 (epoch milliseconds).
 MIN_TIME_MS = -2_208_988_800_000
@@ -84,8 +90,18 @@ MAX_OFFSET = 2**63 - 1
 
 
 def identity(row: Row) -> tuple[str, int, int]:
-    """The platform's identity of a row: its ingress coordinates."""
-    return row[SOURCE]
+    """The platform's identity of a row: its ingress coordinates; for a row with a receiver
+    (a document's copy for one of its receivers), ``<source topic>><receiver>`` in place of
+    the topic, so that each receiver's copy is a row and a replay of it is not."""
+    topic, partition, offset = row[SOURCE]
+    receiver = row[RECEIVER]
+    return (f"{topic}{RECEIVER_MARK}{receiver}" if receiver else topic, partition, offset)
+
+
+def split_identity_topic(key_topic: str) -> tuple[str, str]:
+    """The source topic and the receiver ('' for none) of an identity's first part."""
+    topic, _, receiver = key_topic.partition(RECEIVER_MARK)
+    return topic, receiver
 
 
 def unique_rows(rows: Sequence[Row]) -> list[Row]:
@@ -93,7 +109,7 @@ def unique_rows(rows: Sequence[Row]) -> list[Row]:
     seen: set[tuple[str, int, int]] = set()
     out: list[Row] = []
     for row in rows:
-        key = row[SOURCE]
+        key = identity(row)
         if key not in seen:
             seen.add(key)
             out.append(row)
@@ -218,7 +234,7 @@ def ledger_row(
     if topic == wire.REJECTED_TOPIC:
         outcome = OUTCOME_REJECTED
     elif topic.startswith(wire.EGRESS_PREFIX):
-        if kind not in wire.SENDER_KINDS:
+        if kind not in _ROW_KINDS:
             return None  # the router's error notices
         outcome = OUTCOME_ROUTED
     else:
@@ -228,7 +244,7 @@ def ledger_row(
     if not wire.valid_message_id(message_id):
         # No usable id: the ingress coordinates name it, stable across redeliveries.
         message_id = f"{source[0]}:{source[1]}:{source[2]}"
-    if kind not in wire.SENDER_KINDS:
+    if kind not in _ROW_KINDS:
         kind = KIND_UNKNOWN
     client = _text(h, wire.H_CLIENT)
     service = _text(h, wire.H_SERVICE)
@@ -255,7 +271,23 @@ def ledger_row(
         partition,
         offset,
         *source,
+        _receiver(h, kind),
     )
+
+
+_ROW_KINDS = (*wire.SENDER_KINDS, *wire.DOCUMENT_KINDS)
+
+
+def _receiver(h: dict[str, str], kind: str) -> str:
+    """The agency a document's copy (or a status) is for: an agency code, or ''. Other kinds
+    have none, whatever their headers say."""
+    if kind not in wire.DOCUMENT_KINDS:
+        return ""
+    text = h.get(wire.H_DOC_RECEIVER, "")
+    try:
+        return str(AgencyCode.parse(text))
+    except InvalidIdentifier:
+        return ""
 
 
 def _routed_at(h: dict[str, str], received: int) -> int:

@@ -19,10 +19,12 @@ from ndxp.core.errors import NdxpError
 from ndxp.core.ledger import (
     COLUMNS,
     QUARANTINE_COLUMNS,
+    RECEIVER_MARK,
     Row,
     identity,
     quarantine_row,
     row_problem,
+    split_identity_topic,
     unique_rows,
 )
 from ndxp.core.seen import CHUNK_BITS, PRESENT, UNKNOWN, Chunk, Seen, chunk_of
@@ -192,22 +194,26 @@ class LedgerStore:
         for i in range(0, len(gaps), 200):
             part = gaps[i : i + 200]
             conditions, parameters = [], {}
-            for j, ((topic, partition, _), (first, last)) in enumerate(part):
+            for j, ((key_topic, partition, _), (first, last)) in enumerate(part):
+                topic, receiver = split_identity_topic(key_topic)
                 conditions.append(
                     f"(source_topic = {{t{j}:String}} AND source_partition = {int(partition)} "
-                    f"AND source_offset BETWEEN {int(first)} AND {int(last)})"
+                    f"AND source_offset BETWEEN {int(first)} AND {int(last)} "
+                    f"AND receiver = {{r{j}:String}})"
                 )
                 parameters[f"t{j}"] = topic
+                parameters[f"r{j}"] = receiver
             result = self.client.query(
-                "SELECT source_topic, source_partition, source_offset FROM ndxp.ledger WHERE "
-                + " OR ".join(conditions),
+                "SELECT source_topic, receiver, source_partition, source_offset FROM ndxp.ledger "
+                "WHERE " + " OR ".join(conditions),
                 parameters=parameters,
             )
-            topics, partitions, offsets = result.result_columns or ([], [], [])
+            topics, receivers, partitions, offsets = result.result_columns or ([], [], [], [])
             self.rows_read += len(offsets)
             held: dict[Chunk, list[int]] = {chunk: [] for chunk, _ in part}
-            for t, p, o in zip(topics, partitions, offsets, strict=True):
-                held[(t, int(p), int(o) >> CHUNK_BITS)].append(int(o))
+            for t, r, p, o in zip(topics, receivers, partitions, offsets, strict=True):
+                key_topic = f"{t}{RECEIVER_MARK}{r}" if r else t
+                held[(key_topic, int(p), int(o) >> CHUNK_BITS)].append(int(o))
             for chunk, (first, _) in part:
                 yield chunk, first, held[chunk]
 
@@ -222,10 +228,15 @@ class LedgerStore:
         """What the ledger holds, per ingress partition, as of now (read once)."""
         if self.seen is None:
             result = self.client.query(
-                "SELECT source_topic, source_partition, max(source_offset) FROM ndxp.ledger "
-                "GROUP BY source_topic, source_partition"
+                "SELECT source_topic, receiver, source_partition, max(source_offset) "
+                "FROM ndxp.ledger GROUP BY source_topic, receiver, source_partition"
             )
-            self.seen = Seen({(t, int(p)): int(o) for t, p, o in result.result_rows})
+            self.seen = Seen(
+                {
+                    (f"{t}{RECEIVER_MARK}{r}" if r else t, int(p)): int(o)
+                    for t, r, p, o in result.result_rows
+                }
+            )
         return self.seen
 
     # -- reads --------------------------------------------------------------------------

@@ -152,3 +152,27 @@ def test_vietnamese_days() -> None:
     epoch = date(1970, 1, 1)
     assert local_day(ms(2022, 3, 31, 16, 59, 59)) == (date(2022, 3, 31) - epoch).days
     assert local_day(ms(2022, 3, 31, 17, 0, 0)) == (date(2022, 4, 1) - epoch).days
+
+
+def test_a_documents_copies_are_a_row_each_keyed_by_receiver_too() -> None:
+    """One ingress record of the document axis, a copy per receiver: the receiver (a valid
+    agency code) is in the identity; for other kinds it is never taken, whatever the headers."""
+
+    def copy(kind: bytes, receiver: bytes) -> tuple:  # type: ignore[type-arg]
+        headers = [h for h in REQ if h[0] != "ndxp-kind"]
+        headers += [("ndxp-kind", kind), ("ndxp-doc-receiver", receiver)]
+        row = ledger_row("ndxp.out.000.00.00.H40", 0, 5, 1647000000123, b"<edXML/>", headers)
+        assert row is not None
+        return row
+
+    to_h40, to_h42 = copy(b"document", b"000.00.00.H40"), copy(b"document", b"000.00.00.H42")
+    assert as_dict(to_h40)["receiver"] == "000.00.00.H40"
+    assert as_dict(to_h40)["kind"] == "document"
+    assert identity(to_h40) == (f"{IN_H41}>000.00.00.H40", 2, 41)
+    assert identity(to_h40) != identity(to_h42)
+    assert unique_rows([to_h40, to_h42, to_h40]) == [to_h40, to_h42]
+    assert as_dict(copy(b"status", b"000.00.00.H42"))["receiver"] == "000.00.00.H42"
+    # not an agency code, or not a document's kind: no receiver, the coordinates alone
+    assert as_dict(copy(b"document", b"H40>x"))["receiver"] == ""
+    request = copy(b"request", b"000.00.00.H40")
+    assert as_dict(request)["receiver"] == "" and identity(request) == (IN_H41, 2, 41)
