@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
     s.add_argument(
         "--kind",
         default=wire.KIND_REQUEST,
-        choices=wire.SENDER_KINDS,
+        choices=(wire.KIND_REQUEST, wire.KIND_RESPONSE, wire.KIND_NOTICE),
         help="request (default), response, or notice (one-way: nothing answers it)",
     )
     s.add_argument("--id", help="message id (default: a new UUID)")

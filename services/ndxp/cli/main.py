@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     from ndxp.cli import (
         certs_cmd,
         client,
+        doc_cmd,
         gateway_cmd,
         ledger_cmd,
         provide_cmd,
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     for module in (
         router_cmd,
         client,
+        doc_cmd,
         simulate,
         registry_cmd,
         ledger_cmd,

@@ -31,6 +31,10 @@ class RejectionCode(enum.StrEnum):
     MISPARTITIONED = "MISPARTITIONED"
     """A request under a limit arrived on a partition other than its client's, where the
     router decides quotas inline (key requests by the client id)."""
+    UNKNOWN_RECEIVER = "UNKNOWN_RECEIVER"
+    """One receiver of a document is not a member of the registry (the others get it)."""
+    SELF = "SELF"
+    """A document names its own sender as a receiver (the others get it)."""
 
     @property
     def description(self) -> str:
@@ -47,6 +51,8 @@ _DESCRIPTIONS = {
     RejectionCode.FORBIDDEN: "client has no grant for the service",
     RejectionCode.QUOTA_EXCEEDED: "client over a rate or daily limit",
     RejectionCode.MISPARTITIONED: "request under a limit not on its client's partition",
+    RejectionCode.UNKNOWN_RECEIVER: "a document's receiver not in the registry",
+    RejectionCode.SELF: "a document's receiver is its sender",
 }
 
 

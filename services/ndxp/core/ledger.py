@@ -275,7 +275,7 @@ def ledger_row(
     )
 
 
-_ROW_KINDS = (*wire.SENDER_KINDS, *wire.DOCUMENT_KINDS)
+_ROW_KINDS = (*wire.SENDER_KINDS, wire.KIND_STATUS)
 
 
 def _receiver(h: dict[str, str], kind: str) -> str:

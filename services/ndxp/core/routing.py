@@ -21,6 +21,11 @@ Checks, in order (the first failure decides the code):
 5. response: as a request with the roles swapped — the provider must be the
    ingress member or below it, and it is routed to the client's side. Responses
    are not subject to grants or quotas.
+6. document (no ``ndxp-service``): the client as for a request, registered;
+   its envelope valid, no ``ndxp-doc-receiver`` of its own         MALFORMED
+   the document id's agency is the client's member                 NOT_SENDER
+   then each receiver gets a copy, or a refusal of its own
+   (:func:`ndxp.core.document.fan_out`: UNKNOWN_RECEIVER, NO_ROUTE, SELF).
 
 Quotas (QUOTA_EXCEEDED) are decided after routing, where a client's requests are
 counted in one place (:mod:`ndxp.core.quota`, the router's quota stage).
@@ -31,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ndxp.core import wire
+from ndxp.core import document, wire
 from ndxp.core.budget import SizeBudget, headers_size
 from ndxp.core.errors import InvalidIdentifier, Rejection, RejectionCode
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
@@ -69,7 +74,18 @@ class Rejected:
     envelope: Envelope | None = None
 
 
-Decision = Routed | Rejected
+@dataclass(frozen=True, slots=True)
+class FannedOut:
+    """A document: a copy for each receiver that gets it (on its route's egress topic), and a
+    refusal for each receiver that does not."""
+
+    envelope: Envelope
+    doc: document.Envelope
+    deliveries: tuple[document.Delivery, ...]
+    refusals: tuple[document.Refusal, ...]
+
+
+Decision = Routed | Rejected | FannedOut
 
 
 class Router:
@@ -95,6 +111,8 @@ class Router:
                 )
             envelope = read_envelope(headers)
             self.budget.check(key_size, value_size, headers_size(headers))
+            if envelope.kind == wire.KIND_DOCUMENT:
+                return self._fan_out(envelope, sender, headers)
             route = self._route(envelope, sender)
         except Rejection as rejection:
             # Only a rejected message needs its id looked up again: for the error notice.
@@ -131,6 +149,24 @@ class Router:
                 f"no connected member at or above {destination.member} for {what}",
             )
         return destination.route
+
+    def _fan_out(self, env: Envelope, sender: MemberId, headers: Headers) -> FannedOut:
+        client = self._party(env.client, self.registry.subsystems, SubsystemId.parse)
+        _authorize(sender, env.client, client, "client")
+        _known(client, env.client, RejectionCode.UNKNOWN_CLIENT, "client")
+        assert isinstance(client, Party)
+        try:
+            doc = document.read_envelope(_document_headers(headers))
+        except document.InvalidDocument as exc:
+            raise Rejection(RejectionCode.MALFORMED, str(exc)) from None
+        if doc.id.sender != client.member.code:
+            raise Rejection(
+                RejectionCode.NOT_SENDER,
+                f"document {_clip(str(doc.id), 80)} is {doc.id.sender}'s: {env.client} "
+                "sends only its own agency's documents",
+            )
+        deliveries, refusals = document.fan_out(doc, self.registry)
+        return FannedOut(env, doc, deliveries, refusals)
 
     @staticmethod
     def _party(
@@ -210,8 +246,12 @@ def read_envelope(headers: Headers) -> Envelope:
     if client is None:
         raise Rejection(RejectionCode.MALFORMED, f"missing header {wire.H_CLIENT}")
     service = found.get(wire.H_SERVICE)
-    if service is None:
+    if service is None and kind != wire.KIND_DOCUMENT:
         raise Rejection(RejectionCode.MALFORMED, f"missing header {wire.H_SERVICE}")
+    if service is not None and kind == wire.KIND_DOCUMENT:
+        raise Rejection(
+            RejectionCode.MALFORMED, f"a document names receivers, not {wire.H_SERVICE}"
+        )
     correlation_id = found.get(wire.H_CORRELATION_ID)
     if correlation_id is None and kind == wire.KIND_RESPONSE:
         raise Rejection(RejectionCode.MALFORMED, f"a response needs header {wire.H_CORRELATION_ID}")
@@ -228,7 +268,25 @@ def read_envelope(headers: Headers) -> Envelope:
             f"header {wire.H_SENT_AT} must be epoch milliseconds (a decimal integer), "
             f"not {_clip(sent_at)!r}",
         )
-    return Envelope(message_id, kind, client, service, correlation_id)
+    return Envelope(message_id, kind, client, service or "", correlation_id)
+
+
+_DOCUMENT_HEADERS = frozenset(document.ENVELOPE_HEADERS)
+
+
+def _document_headers(headers: Headers) -> dict[str, str]:
+    """A document's envelope headers, decoded, each once; the receiver header is the router's."""
+    found: dict[str, str] = {}
+    for name, raw in headers:
+        if name == wire.H_DOC_RECEIVER:
+            raise Rejection(
+                RejectionCode.MALFORMED, f"header {name} is set by the router, not by senders"
+            )
+        if name in _DOCUMENT_HEADERS:
+            if name in found:
+                raise Rejection(RejectionCode.MALFORMED, f"header {name} is repeated")
+            found[name] = _utf8(name, raw)
+    return found
 
 
 def _utf8(name: str, raw: bytes | None) -> str:

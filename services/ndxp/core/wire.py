@@ -89,14 +89,14 @@ KIND_RESPONSE = "response"
 # quota-counted and ledgered as a request is.
 KIND_NOTICE = "notice"
 KIND_ERROR = "error"
-SENDER_KINDS = (KIND_REQUEST, KIND_RESPONSE, KIND_NOTICE)
-CALL_KINDS = (KIND_REQUEST, KIND_NOTICE)  # from a client to a service
-# The document exchange axis (schemas/WIRE.md, "Documents"): not routed yet (the router refuses
-# them), but the ledger already keys a delivery by its receiver as well.
+# The document exchange axis (schemas/WIRE.md, "Documents"): a document goes to each of the
+# receivers it names, a copy each (its statuses are not routed yet: the router refuses them).
 KIND_DOCUMENT = "document"
 KIND_STATUS = "status"
 DOCUMENT_KINDS = (KIND_DOCUMENT, KIND_STATUS)
-H_DOC_RECEIVER = "ndxp-doc-receiver"  # on a document's copy: whose it is; on a status: whose
+H_DOC_RECEIVER = "ndxp-doc-receiver"  # on a document's copy: whose it is (the router's)
+SENDER_KINDS = (KIND_REQUEST, KIND_RESPONSE, KIND_NOTICE, KIND_DOCUMENT)
+CALL_KINDS = (KIND_REQUEST, KIND_NOTICE)  # from a client to a service
 
 MAX_ID_LENGTH = 128
 DEFAULT_MAX_VALUE_BYTES = 1024 * 1024

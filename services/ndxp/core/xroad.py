@@ -275,6 +275,9 @@ REJECTIONS: Final[dict[str, tuple[int, str]]] = {
     RejectionCode.NO_ROUTE.value: (502, "Server.ServerProxy.NetworkError"),
     RejectionCode.QUOTA_EXCEEDED.value: (429, "Server.ServerProxy.QuotaExceeded"),
     RejectionCode.MISPARTITIONED.value: (500, "Server.ClientProxy.InternalError"),
+    # a document's receivers (the document axis has no REST form: for completeness)
+    RejectionCode.UNKNOWN_RECEIVER.value: (404, "Server.ServerProxy.UnknownMember"),
+    RejectionCode.SELF.value: (400, "Client.BadRequest"),
 }
 TIMEOUT: Final = (504, "Server.ClientProxy.Timeout")
 UNAVAILABLE: Final = (503, "Server.ClientProxy.ServiceUnavailable")

@@ -28,9 +28,10 @@ from typing import Any
 
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
-from ndxp.core.routing import Decision, Rejected, Routed, Router, peek_id
+from ndxp.core.routing import Decision, FannedOut, Rejected, Routed, Router, peek_id
 from ndxp.core.topology import client_partition, misplaced
 from ndxp.kafka.records import Cause, Unreadable
+from ndxp.router.fan_out import fan_out
 from ndxp.router.forwarding import (
     Source,
     Staged,
@@ -114,6 +115,10 @@ async def route(ingress: Ingress, record: Any) -> None:
     output = ingress.output
     if isinstance(decision, Rejected):
         await reject(output, decision, source, key, value, headers)
+        return
+    if isinstance(decision, FannedOut):
+        sender = ingress.router.registry.ingress.get(record.topic)
+        await fan_out(output, decision, sender, source, key, value, headers)
         return
     if client is None:
         output.stats.on_routed(source.topic, source.received_ms)

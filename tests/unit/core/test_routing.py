@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.registry import Registry
-from ndxp.core.routing import Rejected, Routed, Router
+from ndxp.core.routing import FannedOut, Rejected, Routed, Router
 
 from .conftest import small_document
 
@@ -233,3 +233,63 @@ def test_a_notice_is_checked_and_routed_as_a_request(router: Router) -> None:
         router.decide(H41, notice("VN:GOV:000.00.00.H41:motcua", POP + "x"), 10),
         RejectionCode.UNKNOWN_SERVICE,
     )
+
+
+def document(
+    to: str,
+    doc_id: str = "000.00.00.H41,2022/03/15,12/UBND-VP",
+    client: str = "VN:GOV:000.00.00.H41:motcua",
+    **extra: str,
+) -> list[tuple[str, bytes]]:
+    h = [
+        (wire.H_ID, "d-1"),
+        (wire.H_KIND, "document"),
+        (wire.H_CLIENT, client),
+        ("ndxp-doc-id", doc_id),
+        ("ndxp-doc-to", to),
+        ("ndxp-doc-type", "CV"),
+        *extra.items(),
+    ]
+    return [(k, v.encode()) for k, v in h]
+
+
+def test_a_document_goes_to_each_receiver_and_the_others_are_refused_one_by_one(
+    router: Router,
+) -> None:
+    """Receivers in the order named: a province, a unit below the ministry's connected
+    database (its route), a code nobody has, an agency not connected, the sender itself."""
+    to = "000.00.00.H42,000.05.01.G01,000.00.00.H99,000.00.00.K01,000.00.00.H41"
+    decision = router.decide(H41, document(to), 10)
+    assert isinstance(decision, FannedOut), decision
+    assert [(str(d.receiver.code), d.topic) for d in decision.deliveries] == [
+        ("000.00.00.H42", "ndxp.out.000.00.00.H42"),
+        ("000.05.01.G01", "ndxp.out.000.00.01.G01"),
+    ]
+    assert [(str(r.receiver), r.code.value) for r in decision.refusals] == [
+        ("000.00.00.H99", "UNKNOWN_RECEIVER"),
+        ("000.00.00.K01", "NO_ROUTE"),
+        ("000.00.00.H41", "SELF"),
+    ]
+    assert decision.envelope.id == "d-1" and decision.doc.type == "CV"
+
+
+def test_a_document_is_refused_whole_when_its_sender_or_envelope_is_wrong(
+    router: Router,
+) -> None:
+    to = "000.00.00.H42"
+    # another agency's document, or sent as another member's client
+    other = document(to, doc_id="000.00.00.H42,2022/03/15,12/UBND-VP")
+    rejected(router.decide(H41, other, 10), RejectionCode.NOT_SENDER)
+    as_h42 = document(to, client="VN:GOV:000.00.00.H42:motcua")
+    rejected(router.decide(H41, as_h42, 10), RejectionCode.NOT_SENDER)
+    rejected(router.decide(H41, document("H42"), 10), RejectionCode.MALFORMED)
+    rejected(router.decide(H41, document(f"{to},{to}"), 10), RejectionCode.MALFORMED)
+    # the receiver header is the router's; a document names receivers, not a service
+    forged = document(to, **{"ndxp-doc-receiver": "000.00.00.H42"})
+    rejected(router.decide(H41, forged, 10), RejectionCode.MALFORMED)
+    with_service = [*document(to), (wire.H_SERVICE, POP.encode())]
+    rejected(router.decide(H41, with_service, 10), RejectionCode.MALFORMED)
+    rejected(router.decide(H41, document(to), 1001), RejectionCode.TOO_LARGE)
+    # a request still needs its service
+    no_service = [h for h in request() if h[0] != wire.H_SERVICE]
+    rejected(router.decide(H41, no_service, 10), RejectionCode.MALFORMED)

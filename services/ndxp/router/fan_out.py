@@ -1,0 +1,61 @@
+"""A document's fan-out: a copy for each receiver that gets it, a refusal for each that does
+not (schemas/WIRE.md, "Documents").
+
+Each copy is the document as the sender wrote it (key, value, headers), plus
+``ndxp-doc-receiver`` and the router's headers, on the egress topic of the receiver's nearest
+connected member. Each refused receiver gets the sender an error notice and a dead letter of
+its own, both naming the receiver. Every copy and refusal carries the document's ingress
+coordinates; with the receiver they are its identity in the ledger, so a fan-out decided again
+after a crash is one ledger row per receiver, and receivers tell a second copy by
+(``ndxp-doc-id``, receiver). Documents are not counted against quotas yet.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ndxp.core import wire
+from ndxp.core.document import Refusal, Refused
+from ndxp.core.errors import RejectionCode
+from ndxp.core.identifiers import MemberId
+from ndxp.core.routing import FannedOut, Headers, Rejected
+from ndxp.router.forwarding import Source, routed
+from ndxp.router.refusal import Output, reject
+
+
+async def fan_out(
+    output: Output,
+    decision: FannedOut,
+    sender: MemberId | None,
+    source: Source,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Headers,
+) -> None:
+    """Produce the copies and the refusals of one document, in the order its receivers are
+    named (``sender``: the ingress member, who gets the error notices)."""
+    routed_ms = int(time.time() * 1000)
+    for delivery in decision.deliveries:
+        output.stats.on_routed(source.topic, source.received_ms)
+        own = [*headers, (wire.H_DOC_RECEIVER, str(delivery.receiver.code).encode())]
+        route = str(delivery.route.code)
+        await output.emit(routed(delivery.topic, key, value, own, route, source, routed_ms))
+    for refusal in decision.refusals:
+        refused = Rejected(
+            RejectionCode(refusal.code.value),
+            refusal_detail(refusal),
+            decision.envelope.id,
+            sender,
+            decision.envelope,
+        )
+        receiver = ((wire.H_DOC_RECEIVER, str(refusal.receiver).encode()),)
+        await reject(output, refused, source, key, value, headers, receiver)
+
+
+def refusal_detail(refusal: Refusal) -> str:
+    receiver = refusal.receiver
+    if refusal.code is Refused.UNKNOWN_RECEIVER:
+        return f"receiver {receiver} is not in the registry"
+    if refusal.code is Refused.NO_ROUTE:
+        return f"no connected member at or above receiver {receiver}"
+    return f"receiver {receiver} is the document's sender"

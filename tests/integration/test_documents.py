@@ -1,0 +1,117 @@
+"""The document exchange axis through the real broker, router and ledger: one document from
+the Government Office to three provinces and to an agency code nobody has."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .conftest import Broker
+from .kafka_tools import NDXP, LedgerProcess, RouterProcess, Tap, hdr, producer, send
+from .test_ledger import wait_rows
+
+pytestmark = pytest.mark.integration
+
+G22 = "000.00.00.G22"
+PROVINCES = ["000.00.00.H41", "000.00.00.H40", "000.00.00.H42"]
+NOBODY = "000.00.00.H99"
+
+
+def test_a_document_reaches_each_receiver_once_and_the_unknown_one_is_refused_to_its_sender(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    doc_id = f"{G22},2022/03/15,{int(run, 16) % 10**9}/VPCP-KSTT"
+    package = b"<edXML>" + bytes(range(256)) * 400 + b"</edXML>"  # ~100 KB, not text
+    headers = [
+        (k, v.encode())
+        for k, v in [
+            ("ndxp-id", f"doc-{run}"),
+            ("ndxp-kind", "document"),
+            ("ndxp-client", f"VN:GOV:{G22}:lgsp"),
+            ("ndxp-doc-id", doc_id),
+            ("ndxp-doc-to", ",".join([*PROVINCES, NOBODY])),
+            ("ndxp-doc-type", "CV"),
+            ("ndxp-doc-priority", "1"),
+        ]
+    ]
+    tap = Tap(kafka.bootstrap, [f"ndxp.out.{c}" for c in [*PROVINCES, G22]])
+    p = producer(kafka.bootstrap)
+    send(p, f"ndxp.in.{G22}", headers, value=package, key=f"VN:GOV:{G22}:lgsp".encode())
+    p.flush(10)
+
+    def mine(ms: list) -> list:  # type: ignore[type-arg]
+        return [
+            m
+            for m in ms
+            if hdr(m, "ndxp-doc-id") == doc_id or hdr(m, "ndxp-correlation-id") == f"doc-{run}"
+        ]
+
+    got = mine(tap.collect(lambda ms: len(mine(ms)) >= 4))
+    tap.close()
+    copies = {m.topic(): m for m in got if hdr(m, "ndxp-kind") == "document"}
+    assert sorted(copies) == sorted(f"ndxp.out.{c}" for c in PROVINCES)
+    for topic, m in copies.items():
+        assert hdr(m, "ndxp-doc-receiver") == topic.removeprefix("ndxp.out.")
+        assert hashlib.sha256(m.value()).digest() == hashlib.sha256(package).digest()
+        assert (
+            hdr(m, "ndxp-doc-priority") == "1" and hdr(m, "ndxp-source-topic") == f"ndxp.in.{G22}"
+        )
+    [notice] = [m for m in got if hdr(m, "ndxp-kind") == "error"]
+    assert notice.topic() == f"ndxp.out.{G22}"
+    assert (hdr(notice, "ndxp-error"), hdr(notice, "ndxp-doc-receiver")) == (
+        "UNKNOWN_RECEIVER",
+        NOBODY,
+    )
+
+    # the ledger: a row per receiver, the refused one among them, each once
+    rows = wait_rows(
+        ledger,
+        "SELECT receiver, outcome, error, kind, payload_size FROM ndxp.ledger "
+        f"WHERE message_id = 'doc-{run}' ORDER BY receiver",
+        4,
+    )
+    assert rows == sorted(
+        [[c, "routed", "", "document", len(package)] for c in PROVINCES]
+        + [[NOBODY, "rejected", "UNKNOWN_RECEIVER", "document", len(package)]]
+    )
+
+
+def test_ndxp_doc_send_shows_each_receivers_copy_or_refusal(
+    kafka: Broker, router: RouterProcess, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    package = tmp_path / "cv.edxml"
+    package.write_bytes(b"<edXML>" + run.encode() + b"</edXML>")
+    out = subprocess.run(
+        [
+            str(NDXP),
+            "doc",
+            "send",
+            "--bootstrap",
+            kafka.bootstrap,
+            "--as",
+            G22,
+            "--client",
+            f"VN:GOV:{G22}:lgsp",
+            "--to",
+            ",".join([*PROVINCES, NOBODY]),
+            "--id",
+            f"{G22},2022/03/16,{int(run, 16) % 10**9}/VPCP-KSTT",
+            "--file",
+            str(package),
+            "--wait",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1, out.stdout + out.stderr  # one receiver refused
+    lines = out.stdout.splitlines()
+    for code in PROVINCES:
+        assert f"  {code}: delivered on ndxp.out.{code}" in lines, out.stdout
+    assert any(line.startswith(f"  {NOBODY}: refused UNKNOWN_RECEIVER") for line in lines)
