@@ -285,3 +285,61 @@ def test_the_senders_clock_does_not_decide_quotas(kafka: Broker, tmp_path: Path)
     assert (len(routed), len(refused)) == (cap, cap // 2)
     assert claimed == {str(c) for c in claims}  # each claim kept as claimed
     assert all(now - 60_000 <= t <= time.time() * 1000 for t in times)  # the platform's time
+
+
+def test_a_document_counts_once_against_its_senders_limits_whatever_its_receivers(
+    kafka: Broker, tmp_path: Path
+) -> None:
+    """A daily cap on the sender's overall limit, 1.5x as many documents, each to a province
+    and to a code nobody has, spread over the partitions (most re-homed): exactly the cap is
+    fanned out (one copy each, and its receiver's refusal), the rest refused QUOTA_EXCEEDED
+    whole — the refusal of an unknown receiver is not counted again."""
+    cap, run, sender = 20, uuid.uuid4().hex[:8], "H76"
+    doc = registry(sender, 10**6)
+    doc["limits"][1]["daily"] = cap  # type: ignore[index]
+    router = start_router(kafka, tmp_path, doc, f"quota-doc-{run}", "home")
+    router.wait_ready()
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
+    ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
+    try:
+        p = producer(kafka.bootstrap)
+        for n, mid in enumerate(ids):
+            headers = [
+                (k, v.encode())
+                for k, v in [
+                    ("ndxp-id", mid),
+                    ("ndxp-kind", "document"),
+                    ("ndxp-client", f"VN:GOV:000.00.00.{sender}:motcua"),
+                    ("ndxp-doc-id", f"000.00.00.{sender},2022/03/15,{n + 1}/UBND-VP"),
+                    ("ndxp-doc-to", "000.00.00.H92,000.00.00.H98"),
+                    ("ndxp-doc-type", "CV"),
+                ]
+            ]
+            send(p, f"ndxp.in.000.00.00.{sender}", headers, key=str(n).encode())
+        p.flush(30)
+
+        def ids_of(ms: list, topic: str, error: str | None = None) -> set[str]:  # type: ignore[type-arg]
+            return {
+                hdr(m, "ndxp-id") or ""
+                for m in ms
+                if m.topic() == topic and (error is None or hdr(m, "ndxp-error") == error)
+            } & set(ids)
+
+        def decided(ms: list) -> bool:  # type: ignore[type-arg]
+            delivered = ids_of(ms, "ndxp.out.000.00.00.H92")
+            refused = ids_of(ms, "ndxp.rejected", "QUOTA_EXCEEDED")
+            unknown = ids_of(ms, "ndxp.rejected", "UNKNOWN_RECEIVER")
+            return delivered | refused == set(ids) and unknown >= delivered
+
+        got = tap.collect(decided, timeout=120)
+    finally:
+        tap.close()
+        router.stop()
+    copies = [m for m in got if m.topic() == "ndxp.out.000.00.00.H92" and hdr(m, "ndxp-id") in ids]
+    quota = ids_of(got, "ndxp.rejected", "QUOTA_EXCEEDED")
+    unknown = ids_of(got, "ndxp.rejected", "UNKNOWN_RECEIVER")
+    delivered = {hdr(m, "ndxp-id") for m in copies}
+    assert (len(copies), len(delivered), len(quota)) == (cap, cap, cap // 2)
+    assert not delivered & quota and delivered | quota == set(ids)
+    assert all(hdr(m, "ndxp-doc-receiver") == "000.00.00.H92" for m in copies)
+    assert unknown == delivered  # each fanned-out document refused its unknown receiver

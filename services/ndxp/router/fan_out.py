@@ -7,7 +7,8 @@ connected member. Each refused receiver gets the sender an error notice and a de
 its own, both naming the receiver. Every copy and refusal carries the document's ingress
 coordinates; with the receiver they are its identity in the ledger, so a fan-out decided again
 after a crash is one ledger row per receiver, and receivers tell a second copy by
-(``ndxp-doc-id``, receiver). Documents are not counted against quotas yet.
+(``ndxp-doc-id``, receiver). A document under a limit is counted once, by the quota stage,
+which then calls :func:`fan_out`.
 """
 
 from __future__ import annotations

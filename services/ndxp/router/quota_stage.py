@@ -17,8 +17,9 @@ from typing import Any
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.quota import QuotaDecision, QuotaState, decide
-from ndxp.core.routing import Rejected, Router
+from ndxp.core.routing import FannedOut, Rejected, Router
 from ndxp.core.topology import quota_changelog_topic
+from ndxp.router.fan_out import fan_out
 from ndxp.router.forwarding import Staged, quota_headers, routed
 from ndxp.router.quota_changelog import QuotaChangelog
 from ndxp.router.refusal import Output, reject
@@ -71,12 +72,31 @@ class QuotaStage:
         if verdict.refused:
             await self._refuse(staged, value, verdict, state, now_ms)
             return
+        if wire.header(staged.headers, wire.H_KIND) == wire.KIND_DOCUMENT:
+            await self._fan_out(staged, value)
+            return
         self.output.stats.on_routed(source.topic, source.received_ms)
         topic = wire.egress_topic(staged.route)
         routed_ms = int(time.time() * 1000)
         await self.output.emit(
             routed(topic, staged.key, value, staged.headers, staged.route, source, routed_ms)
         )
+
+    async def _fan_out(self, staged: Staged, value: bytes | None) -> None:
+        """A document within its sender's limits: decided again here (where it was counted,
+        perhaps from a home copy), then a copy for each receiver."""
+        source = staged.source
+        decision = self.router.decide(
+            source.topic,
+            staged.headers,
+            0 if value is None else len(value),
+            0 if staged.key is None else len(staged.key),
+        )
+        if isinstance(decision, Rejected):  # the registry changed since it was first decided
+            await reject(self.output, decision, source, staged.key, value, staged.headers)
+        elif isinstance(decision, FannedOut):
+            sender = self.router.registry.ingress.get(source.topic)
+            await fan_out(self.output, decision, sender, source, staged.key, value, staged.headers)
 
     async def _refuse(
         self,

@@ -104,7 +104,7 @@ async def route(ingress: Ingress, record: Any) -> None:
             0 if value is None else len(value),
             0 if key is None else len(key),
         )
-        if isinstance(decision, Routed) and ingress.quota is not None:
+        if isinstance(decision, Routed | FannedOut) and ingress.quota is not None:
             client = _quota_bound(ingress, decision)
         else:
             client = None
@@ -116,11 +116,11 @@ async def route(ingress: Ingress, record: Any) -> None:
     if isinstance(decision, Rejected):
         await reject(output, decision, source, key, value, headers)
         return
-    if isinstance(decision, FannedOut):
-        sender = ingress.router.registry.ingress.get(record.topic)
-        await fan_out(output, decision, sender, source, key, value, headers)
-        return
     if client is None:
+        if isinstance(decision, FannedOut):
+            sender = ingress.router.registry.ingress.get(record.topic)
+            await fan_out(output, decision, sender, source, key, value, headers)
+            return
         output.stats.on_routed(source.topic, source.received_ms)
         route_code = str(decision.route.code)
         routed_ms = int(time.time() * 1000)  # when it was routed; its receipt is the source's
@@ -128,7 +128,10 @@ async def route(ingress: Ingress, record: Any) -> None:
             routed(decision.topic, key, value, headers, route_code, source, routed_ms)
         )
         return
-    route_code = str(decision.route.code)
+    if isinstance(decision, FannedOut):  # counted once, like a request; fanned out at home
+        route_code = record.topic.removeprefix(wire.INGRESS_PREFIX)
+    else:
+        route_code = str(decision.route.code)
     request = Staged(key, list(headers), source, route_code)
     if ingress.inline and client_partition(client, ingress.partitions) != record.partition:
         refused = Rejected(
@@ -170,10 +173,12 @@ async def _enforce_at_home(
     )
 
 
-def _quota_bound(ingress: Ingress, decision: Routed) -> str | None:
-    """For a request or a notice under a limit: its client; ``None`` when no limit applies."""
+def _quota_bound(ingress: Ingress, decision: Routed | FannedOut) -> str | None:
+    """For a request, a notice or a document under a limit: its client; ``None`` when no
+    limit applies. A document names no service: the client's limits that name none count it,
+    once, whatever the number of its receivers."""
     envelope = decision.envelope
-    if envelope.kind not in wire.CALL_KINDS:
+    if envelope.kind not in wire.CALL_KINDS and envelope.kind != wire.KIND_DOCUMENT:
         return None
     registry = ingress.router.registry
     client = registry.subsystems[envelope.client]
