@@ -4,7 +4,10 @@ the Government Office to three provinces and to an agency code nobody has."""
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -115,3 +118,100 @@ def test_ndxp_doc_send_shows_each_receivers_copy_or_refusal(
     for code in PROVINCES:
         assert f"  {code}: delivered on ndxp.out.{code}" in lines, out.stdout
     assert any(line.startswith(f"  {NOBODY}: refused UNKNOWN_RECEIVER") for line in lines)
+
+
+KILL_REGISTRY = {
+    "version": "documents-kill-test",
+    "default_access": "allow",
+    "members": [
+        {
+            "id": f"VN:GOV:000.00.00.{code}",
+            "name": f"{code} (test)",
+            "kind": "province_platform",
+            "connected": True,
+            "synthetic": True,
+            "subsystems": [{"code": "vbdh"}],
+        }
+        for code in ("H75", "H86", "H88", "H79")
+    ],
+}
+KILL_RECEIVERS = ["000.00.00.H86", "000.00.00.H88", "000.00.00.H79"]
+
+
+def test_a_router_killed_mid_fan_out_leaves_each_receiver_each_document_once(
+    kafka: Broker, ledger: LedgerProcess, tmp_path: Path
+) -> None:
+    """1,500 documents to three receivers each, kill -9 of the router a quarter of the way:
+    once restarted, every receiver has every document; the copies written again are
+    told apart by (document id, receiver): the ledger holds each delivery once, and
+    ``ndxp doc inbox`` shows each document once, counting the copies received again."""
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(KILL_REGISTRY))
+    router = RouterProcess(
+        kafka.bootstrap,
+        tmp_path / "router.log",
+        env={"NDXP_VAR": str(tmp_path)},
+        registry=path,
+        group=f"ndxp-doc-kill-{uuid.uuid4().hex[:8]}",
+    )
+    router.start().wait_ready()
+    run, total = uuid.uuid4().hex[:8], 1500
+    tap = Tap(kafka.bootstrap, [f"ndxp.out.{c}" for c in KILL_RECEIVERS])
+    ids = [f"{run}-{i}" for i in range(total)]
+
+    def produce() -> None:
+        p = producer(kafka.bootstrap)
+        for n, mid in enumerate(ids):
+            headers = [
+                (k, v.encode())
+                for k, v in [
+                    ("ndxp-id", mid),
+                    ("ndxp-kind", "document"),
+                    ("ndxp-client", "VN:GOV:000.00.00.H75:vbdh"),
+                    ("ndxp-doc-id", f"000.00.00.H75,2022/03/15,{n + 1}/{run.upper()}"),
+                    ("ndxp-doc-to", ",".join(KILL_RECEIVERS)),
+                    ("ndxp-doc-type", "CV"),
+                ]
+            ]
+            send(p, "ndxp.in.000.00.00.H75", headers, value=b"<edXML/>", key=str(n).encode())
+            if n % 100 == 0:
+                p.poll(0)
+                time.sleep(0.05)
+        p.flush(30)
+
+    def deliveries(ms: list) -> set[tuple[str, str]]:  # type: ignore[type-arg]
+        return {(hdr(m, "ndxp-id") or "", hdr(m, "ndxp-doc-receiver") or "") for m in ms}
+
+    want = {(mid, r) for mid in ids for r in KILL_RECEIVERS}
+    writer = threading.Thread(target=produce)
+    try:
+        writer.start()
+        tap.collect(lambda ms: len(ms) >= len(want) // 4, timeout=60)
+        seen_before_kill = len(tap.messages)
+        router.kill9()
+        assert 0 < seen_before_kill < len(want), "the kill must land mid-stream"
+        writer.join()
+        router.start().wait_ready()
+        got = tap.collect(lambda ms: want <= deliveries(ms), timeout=90)
+    finally:
+        router.stop()
+        tap.close()
+    assert want <= deliveries(got)
+    again = len(got) - len(want)
+    rows = wait_rows(
+        ledger,
+        "SELECT count(), uniqExact(message_id, receiver) FROM ndxp.ledger "
+        f"WHERE startsWith(message_id, '{run}-') HAVING count() >= {len(want)}",
+        1,
+    )
+    assert rows == [[len(want), len(want)]], (rows, again)
+    inbox = subprocess.run(
+        [str(NDXP), "doc", "inbox", "000.00.00.H86", "--bootstrap", kafka.bootstrap],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert inbox.returncode == 0, inbox.stderr
+    mine = [line for line in inbox.stdout.splitlines() if f"/{run.upper()}" in line]
+    assert len(mine) == total and len(set(mine)) == total
+    print(f"documents kill test: {len(got)} copies for {len(want)} deliveries ({again} again)")

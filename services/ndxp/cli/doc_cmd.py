@@ -4,6 +4,7 @@ agencies and see where each copy went; read a member's inbox (each document once
 from __future__ import annotations
 
 import argparse
+import hashlib
 import time
 import uuid
 from pathlib import Path
@@ -43,6 +44,10 @@ def register(sub: Any) -> None:
     s.add_argument("--timeout", type=float, default=15.0)
     s.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
     s.set_defaults(func=send_cmd)
+    i = cmds.add_parser("inbox", help="the documents a member has received, each once")
+    i.add_argument("member", help="member code, e.g. 000.00.00.H41 (its egress topic)")
+    i.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
+    i.set_defaults(func=inbox_cmd)
 
 
 def document_headers(args: argparse.Namespace, message_id: str) -> list[tuple[str, bytes]]:
@@ -130,3 +135,52 @@ async def _follow(consumer: Any, message_id: str, receivers: int, timeout: float
     if len(seen) < receivers:
         raise NdxpError(f"{receivers - len(seen)} receivers unaccounted for after {timeout:.0f}s")
     return 1 if refused else 0
+
+
+async def inbox_cmd(args: argparse.Namespace) -> int:
+    """Every document on the member's egress topic up to now, each (document id, receiver)
+    once: a copy written again after a router crash mid fan-out is counted, not shown."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    settings = ClientSettings.from_env(bootstrap=args.bootstrap)
+    topic = wire.egress_topic(args.member)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap, enable_auto_commit=False, **settings.auth.aiokafka()
+    )
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        if not parts:
+            await consumer._client.force_metadata_update()
+            parts = consumer.partitions_for_topic(topic) or set()
+        if not parts:
+            raise NdxpError(f"no such topic, or not authorized to read it: {topic}")
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        seen: set[str] = set()
+        again = 0
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for r in records:
+                    h = list(r.headers)
+                    if header(h, wire.H_KIND) != wire.KIND_DOCUMENT:
+                        continue
+                    doc_id, receiver = header(h, H_DOC_ID), header(h, wire.H_DOC_RECEIVER)
+                    key = f"{doc_id}|{receiver}"
+                    if key in seen:
+                        again += 1
+                        continue
+                    seen.add(key)
+                    value = r.value or b""
+                    digest = hashlib.sha256(value).hexdigest()[:16]
+                    print(
+                        f"{doc_id}  to {receiver}  from {header(h, wire.H_CLIENT)}  "
+                        f"type {header(h, H_DOC_TYPE)}  priority {header(h, H_DOC_PRIORITY) or 0}"
+                        f"  {len(value):,} bytes  sha256 {digest}"
+                    )
+        print(f"{len(seen)} documents; {again} copies received again (not shown)")
+        return 0
+    finally:
+        await consumer.stop()
