@@ -9,7 +9,10 @@ client's requests are decided there, in that partition's order. A request that a
 another partition is written again on the home partition by the router (a *home copy*, its
 internal headers sealed with the router's key) and decided when it is read back (``home``, the
 default); with ``inline`` it is refused ``MISPARTITIONED`` instead. Senders that key requests
-by their client id (ndxp's own clients do) never cost a second pass.
+by their client id (ndxp's own clients do) never cost a second pass. A document is decided
+into a copy per receiver and a refusal per refused receiver (:mod:`ndxp.router.fan_out`); under
+a limit it is counted once, on its client's home partition, as a request is, and fanned out
+there.
 
 Containment: a record that makes the deciding code raise (a bug that input found) is refused
 ``MALFORMED`` with the exception's type in the detail and logged; the partition goes on. Each
