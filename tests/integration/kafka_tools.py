@@ -140,6 +140,22 @@ def request(mid: str, client: str, service: str, **extra: str) -> list[tuple[str
     return [(k, v.encode()) for k, v in h]
 
 
+def document(
+    mid: str, client: str, doc_id: str, to: list[str], **extra: str
+) -> list[tuple[str, bytes]]:
+    """A document's headers (schemas/WIRE.md, "Documents"): type CV unless ``extra`` says."""
+    h = {
+        "ndxp-id": mid,
+        "ndxp-kind": "document",
+        "ndxp-client": client,
+        "ndxp-doc-id": doc_id,
+        "ndxp-doc-to": ",".join(to),
+        "ndxp-doc-type": "CV",
+        **extra,
+    }
+    return [(k, v.encode()) for k, v in h.items()]
+
+
 def stream(
     bootstrap: str,
     topic: str,

@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 
 from .conftest import Broker
-from .kafka_tools import NDXP, LedgerProcess, RouterProcess, Tap, hdr, producer, send
+from .kafka_tools import (
+    NDXP,
+    LedgerProcess,
+    RouterProcess,
+    Tap,
+    document,
+    hdr,
+    producer,
+    send,
+)
 from .test_ledger import wait_rows
 
 pytestmark = pytest.mark.integration
@@ -30,18 +39,13 @@ def test_a_document_reaches_each_receiver_once_and_the_unknown_one_is_refused_to
     run = uuid.uuid4().hex[:8]
     doc_id = f"{G22},2022/03/15,{int(run, 16) % 10**9}/VPCP-KSTT"
     package = b"<edXML>" + bytes(range(256)) * 400 + b"</edXML>"  # ~100 KB, not text
-    headers = [
-        (k, v.encode())
-        for k, v in [
-            ("ndxp-id", f"doc-{run}"),
-            ("ndxp-kind", "document"),
-            ("ndxp-client", f"VN:GOV:{G22}:lgsp"),
-            ("ndxp-doc-id", doc_id),
-            ("ndxp-doc-to", ",".join([*PROVINCES, NOBODY])),
-            ("ndxp-doc-type", "CV"),
-            ("ndxp-doc-priority", "1"),
-        ]
-    ]
+    headers = document(
+        f"doc-{run}",
+        f"VN:GOV:{G22}:lgsp",
+        doc_id,
+        [*PROVINCES, NOBODY],
+        **{"ndxp-doc-priority": "1"},
+    )
     tap = Tap(kafka.bootstrap, [f"ndxp.out.{c}" for c in [*PROVINCES, G22]])
     p = producer(kafka.bootstrap)
     send(p, f"ndxp.in.{G22}", headers, value=package, key=f"VN:GOV:{G22}:lgsp".encode())
@@ -162,17 +166,8 @@ def test_a_router_killed_mid_fan_out_leaves_each_receiver_each_document_once(
     def produce() -> None:
         p = producer(kafka.bootstrap)
         for n, mid in enumerate(ids):
-            headers = [
-                (k, v.encode())
-                for k, v in [
-                    ("ndxp-id", mid),
-                    ("ndxp-kind", "document"),
-                    ("ndxp-client", "VN:GOV:000.00.00.H75:vbdh"),
-                    ("ndxp-doc-id", f"000.00.00.H75,2022/03/15,{n + 1}/{run.upper()}"),
-                    ("ndxp-doc-to", ",".join(KILL_RECEIVERS)),
-                    ("ndxp-doc-type", "CV"),
-                ]
-            ]
+            doc_id = f"000.00.00.H75,2022/03/15,{n + 1}/{run.upper()}"
+            headers = document(mid, "VN:GOV:000.00.00.H75:vbdh", doc_id, KILL_RECEIVERS)
             send(p, "ndxp.in.000.00.00.H75", headers, value=b"<edXML/>", key=str(n).encode())
             if n % 100 == 0:
                 p.poll(0)

@@ -21,6 +21,7 @@ from .kafka_tools import (
     LedgerProcess,
     RouterProcess,
     Tap,
+    document,
     hdr,
     producer,
     request,
@@ -304,17 +305,9 @@ def test_a_document_counts_once_against_its_senders_limits_whatever_its_receiver
     try:
         p = producer(kafka.bootstrap)
         for n, mid in enumerate(ids):
-            headers = [
-                (k, v.encode())
-                for k, v in [
-                    ("ndxp-id", mid),
-                    ("ndxp-kind", "document"),
-                    ("ndxp-client", f"VN:GOV:000.00.00.{sender}:motcua"),
-                    ("ndxp-doc-id", f"000.00.00.{sender},2022/03/15,{n + 1}/UBND-VP"),
-                    ("ndxp-doc-to", "000.00.00.H92,000.00.00.H98"),
-                    ("ndxp-doc-type", "CV"),
-                ]
-            ]
+            client = f"VN:GOV:000.00.00.{sender}:motcua"
+            doc_id = f"000.00.00.{sender},2022/03/15,{n + 1}/UBND-VP"
+            headers = document(mid, client, doc_id, ["000.00.00.H92", "000.00.00.H98"])
             send(p, f"ndxp.in.000.00.00.{sender}", headers, key=str(n).encode())
         p.flush(30)
 
