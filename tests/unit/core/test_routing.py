@@ -293,3 +293,72 @@ def test_a_document_is_refused_whole_when_its_sender_or_envelope_is_wrong(
     # a request still needs its service
     no_service = [h for h in request() if h[0] != wire.H_SERVICE]
     rejected(router.decide(H41, no_service, 10), RejectionCode.MALFORMED)
+
+
+_codes = st.sampled_from(
+    [
+        *("000.00.00.H41", "000.00.00.H42", "000.00.00.G01", "000.05.01.G01", "000.00.00.K01"),
+        *("000.00.00.H99", "001.01.01.H41", "H42", "", "000.00.00.h42", "000.00.00.H42 "),
+    ]
+)
+_doc_values = st.one_of(
+    st.text(max_size=80),
+    st.builds(lambda cs: ",".join(cs), st.lists(_codes, max_size=140)),
+    st.sampled_from(["000.00.00.H41,2022/03/15,12/UBND-VP", "000.00.00.H41,2022/02/30,1/X"]),
+)
+
+
+_DOC_ROUTER = Router(Registry.from_document(small_document()))
+
+
+_members = ["000.00.00.H41", "000.00.00.H42", "000.05.01.G01", "000.00.00.K01", "000.00.00.H99"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.sampled_from(_members), min_size=1, unique=True),  # valid lists
+        st.lists(_codes, max_size=140),
+    ),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                *("ndxp-doc-id", "ndxp-doc-to", "ndxp-doc-type", "ndxp-doc-priority"),
+                *("ndxp-doc-due", "ndxp-doc-business", "ndxp-doc-ref", "ndxp-doc-receiver"),
+            ]
+        ),
+        st.one_of(_doc_values, st.binary(max_size=20)),
+        max_size=3,
+    ),
+    st.booleans(),
+)
+def test_any_document_headers_get_a_decision_and_every_receiver_is_accounted_for(
+    to: list[str], changes: dict[str, str | bytes], repeat: bool
+) -> None:
+    """Whatever a sender puts in a document's headers (text, bytes that are not UTF-8,
+    absurd receiver lists, a header twice): a refusal with a stable code, or a fan-out where
+    each receiver named is delivered or refused exactly once."""
+    base = [
+        (wire.H_ID, b"d-1"),
+        (wire.H_KIND, b"document"),
+        (wire.H_CLIENT, b"VN:GOV:000.00.00.H41:motcua"),
+    ]
+    fields: dict[str, str | bytes] = {
+        "ndxp-doc-id": "000.00.00.H41,2022/03/15,12/UBND-VP",
+        "ndxp-doc-to": ",".join(to),
+        "ndxp-doc-type": "CV",
+        **changes,  # a valid document, changed in up to three headers
+    }
+    extra = [(k, v if isinstance(v, bytes) else v.encode()) for k, v in fields.items()]
+    headers = base + extra + (extra[:1] if repeat else [])
+    decision = _DOC_ROUTER.decide(H41, headers, 10)
+    if isinstance(decision, Rejected):
+        assert decision.code in RejectionCode and len(decision.detail) < 1000
+        return
+    assert isinstance(decision, FannedOut)
+    named = [str(r) for r in decision.doc.receivers]
+    got = [str(d.receiver.code) for d in decision.deliveries] + [
+        str(r.receiver) for r in decision.refusals
+    ]
+    assert sorted(got) == sorted(named) and len(set(named)) == len(named) <= 128
+    assert all(d.topic.startswith("ndxp.out.") for d in decision.deliveries)
