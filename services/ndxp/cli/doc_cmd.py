@@ -19,6 +19,7 @@ from ndxp.core.document import (
     H_DOC_REF,
     H_DOC_TO,
     H_DOC_TYPE,
+    delivery_key,
 )
 from ndxp.core.errors import NdxpError
 from ndxp.core.wire import header
@@ -168,7 +169,7 @@ async def inbox_cmd(args: argparse.Namespace) -> int:
                     if header(h, wire.H_KIND) != wire.KIND_DOCUMENT:
                         continue
                     doc_id, receiver = header(h, H_DOC_ID), header(h, wire.H_DOC_RECEIVER)
-                    key = f"{doc_id}|{receiver}"
+                    key = delivery_key(doc_id or "", receiver or "")
                     if key in seen:
                         again += 1
                         continue

@@ -237,9 +237,10 @@ def fan_out(
     return tuple(deliveries), tuple(refusals)
 
 
-def delivery_key(doc_id: DocumentId, receiver: AgencyCode) -> str:
+def delivery_key(doc_id: DocumentId | str, receiver: AgencyCode | str) -> str:
     """The identity of one delivery: a receiver has each document once, whatever is sent
-    again (the dedup key of the fan-out and of a receiver's inbox)."""
+    again (the dedup key of the fan-out and of a receiver's inbox; a copy's headers give both
+    as their canonical text)."""
     return f"{doc_id}|{receiver}"
 
 
