@@ -23,6 +23,7 @@ import os
 import random
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from locust import User, constant_throughput, events, task
 
@@ -56,61 +57,61 @@ def kafka() -> KafkaClient:
     return _client
 
 
-class MemberSystem(User):
+class ClientSystem(User):
+    """A client system of a connected member drawn from ``pool`` by how much such systems
+    send, with its ingress topic, its key and this process's Kafka client."""
+
+    abstract = True
+    wait_time = constant_throughput(USER_RATE)
+    pool: ClassVar[list[traffic.Client]] = []
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+        self.client_system = traffic.pick(self.rng, self.pool)
+        self.topic = wire.ingress_topic(self.client_system.sender)
+        self.key = self.client_system.id.encode()
+        self.kafka = kafka()
+
+    def headers(self, kind: bytes, service: str) -> list[tuple[str, bytes]]:
+        return [
+            ("ndxp-id", next_id().encode()),
+            ("ndxp-kind", kind),
+            ("ndxp-client", self.key),
+            ("ndxp-service", service.encode()),
+        ]
+
+
+class MemberSystem(ClientSystem):
     """A client system (a one-stop shop, a portal, a ministry's platform, an enterprise) of a
     connected member, drawn by how much such systems send; it calls the services it is
     granted, population lookups most."""
 
-    wait_time = constant_throughput(USER_RATE)
     weight = round(1000 * (1 - traffic.NOTICE_SHARE))
-
-    def on_start(self) -> None:
-        self.rng = random.Random()
-        self.client_system = traffic.pick(self.rng, CLIENTS)
-        self.topic = wire.ingress_topic(self.client_system.sender)
-        self.key = self.client_system.id.encode()
-        self.kafka = kafka()
+    pool = CLIENTS
 
     @task
     def call_a_service(self) -> None:
         service = traffic.pick_service(self.rng, self.client_system)
         size = traffic.payload_size(self.rng)
-        headers = [
-            ("ndxp-id", next_id().encode()),
-            ("ndxp-kind", b"request"),
-            ("ndxp-client", self.key),
-            ("ndxp-service", service.encode()),
-        ]
         name = service.split(":", 3)[3]  # subsystem:service:version, e.g. dancu:tra-cuu-cong-dan:v1
+        headers = self.headers(b"request", service)
         self.kafka.request(self.topic, self.key, os.urandom(size), headers, name)
 
 
-class StatusSync(User):
+class StatusSync(ClientSystem):
     """A province's one-stop-shop system telling the national public-service portal each
     application's status: one-way notices, as often as the traffic mix says (≈ 10.5 % of the
     calls). Counted when the broker acknowledges them and checked in the ledger; not in
     Locust's statistics, which are round trips."""
 
-    wait_time = constant_throughput(USER_RATE)
     weight = round(1000 * traffic.NOTICE_SHARE)
-
-    def on_start(self) -> None:
-        self.rng = random.Random()
-        self.client_system = traffic.pick(self.rng, NOTIFIERS)
-        self.topic = wire.ingress_topic(self.client_system.sender)
-        self.key = self.client_system.id.encode()
-        self.kafka = kafka()
+    pool = NOTIFIERS
 
     @task
     def send_a_status(self) -> None:
         service = traffic.pick_service(self.rng, self.client_system)
-        headers = [
-            ("ndxp-id", next_id().encode()),
-            ("ndxp-kind", b"notice"),
-            ("ndxp-client", self.key),
-            ("ndxp-service", service.encode()),
-        ]
-        self.kafka.notify(self.topic, self.key, os.urandom(traffic.payload_size(self.rng)), headers)
+        size = traffic.payload_size(self.rng)
+        self.kafka.notify(self.topic, self.key, os.urandom(size), self.headers(b"notice", service))
 
 
 @events.test_stop.add_listener
