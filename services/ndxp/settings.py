@@ -242,6 +242,7 @@ class ClientSettings:
     registry_topic: str = DEFAULT_REGISTRY_TOPIC
     replication: int = 1
     var: Path = DEFAULT_VAR
+    router_group: str = "ndxp-router"  # whose document state topic ``ndxp doc status`` reads
 
     @classmethod
     def from_env(
@@ -256,6 +257,7 @@ _CLIENT_ENV = {
     "registry_topic": env.REGISTRY_TOPIC,
     "replication": env.REPLICATION,
     "var": env.VAR,
+    "router_group": env.ROUTER_GROUP,
 }
 
 

@@ -156,6 +156,23 @@ def document(
     return [(k, v.encode()) for k, v in h.items()]
 
 
+def status(
+    mid: str, client: str, doc_id: str, receiver: str, code: str, **extra: str
+) -> list[tuple[str, bytes]]:
+    """A status's headers (schemas/WIRE.md, "Documents"): ``code`` of ``doc_id`` at
+    ``receiver``."""
+    h = {
+        "ndxp-id": mid,
+        "ndxp-kind": "status",
+        "ndxp-client": client,
+        "ndxp-doc-id": doc_id,
+        "ndxp-doc-receiver": receiver,
+        "ndxp-doc-status": code,
+        **extra,
+    }
+    return [(k, v.encode()) for k, v in h.items()]
+
+
 def stream(
     bootstrap: str,
     topic: str,

@@ -23,6 +23,7 @@ from .kafka_tools import (
     hdr,
     producer,
     send,
+    status,
 )
 from .test_ledger import wait_rows
 
@@ -210,3 +211,134 @@ def test_a_router_killed_mid_fan_out_leaves_each_receiver_each_document_once(
     mine = [line for line in inbox.stdout.splitlines() if f"/{run.upper()}" in line]
     assert len(mine) == total and len(set(mine)) == total
     print(f"documents kill test: {len(got)} copies for {len(want)} deliveries ({again} again)")
+
+
+def test_receivers_statuses_reach_the_sender_and_the_state_topic_keeps_each_delivery(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess
+) -> None:
+    """G22 sends a document to three provinces. H41 walks it 01 → 03 → 05 → 06; H40 refuses
+    it (02); H42 reports 01 twice and 06 before accepting it, and reports for H41; G22
+    recalls it from H42, which accepts the recall (15). The valid statuses reach G22 (the
+    recall H42) in order; each refused one gets its giver a stable code; ``ndxp doc status``
+    shows each receiver's state from the compacted state topic; the ledger holds each status
+    once with its receiver."""
+    run = uuid.uuid4().hex[:8]
+    doc_id = f"{G22},2022/03/17,{int(run, 16) % 10**9}/VPCP-TH"
+    h41, h40, h42 = PROVINCES
+    tap = Tap(kafka.bootstrap, [f"ndxp.out.{c}" for c in [*PROVINCES, G22]])
+    p = producer(kafka.bootstrap)
+    lgsp = f"VN:GOV:{G22}:lgsp"
+    send(p, f"ndxp.in.{G22}", document(f"doc-{run}", lgsp, doc_id, PROVINCES), key=lgsp.encode())
+    p.flush(10)
+    tap.collect(lambda ms: sum(hdr(m, "ndxp-id") == f"doc-{run}" for m in ms) >= 3)
+
+    def report(member: str, code: str, n: int, receiver: str | None = None) -> str:
+        client = f"VN:GOV:{member}:motcua"
+        mid = f"st-{run}-{member}-{n}"
+        headers = status(
+            mid, client, doc_id, receiver or member, code, **{"ndxp-doc-reason": "lý do"}
+        )
+        send(p, f"ndxp.in.{member}", headers, value=b"", key=client.encode())
+        return mid
+
+    walked = [report(h41, code, n) for n, code in enumerate(["01", "03", "05", "06"])]
+    refused_by_h40 = [report(h40, "01", 0), report(h40, "02", 1)]
+    h42_ok = report(h42, "01", 0)
+    h42_bad = {
+        report(h42, "01", 1): "STATUS_REPEATED",
+        report(h42, "06", 2): "STATUS_OUT_OF_ORDER",
+        report(h42, "03", 3, receiver=h41): "STATUS_NOT_PARTY",
+    }
+    never = f"{G22},2022/03/17,1/NEVER-{run}"
+    nobody = status(f"st-{run}-never", f"VN:GOV:{h42}:motcua", never, h42, "01")
+    send(p, f"ndxp.in.{h42}", nobody, value=b"", key=b"x")
+    h42_bad[f"st-{run}-never"] = "STATUS_NO_DOCUMENT"
+    p.flush(10)
+
+    def mine(ms: list) -> list:  # type: ignore[type-arg]
+        return [m for m in ms if (hdr(m, "ndxp-id") or "").startswith(f"st-{run}")]
+
+    def errors(ms: list) -> dict[str, str]:  # type: ignore[type-arg]
+        return {
+            hdr(m, "ndxp-correlation-id") or "": hdr(m, "ndxp-error") or ""
+            for m in ms
+            if hdr(m, "ndxp-kind") == "error"
+            and (hdr(m, "ndxp-correlation-id") or "").startswith(f"st-{run}")
+        }
+
+    want = len(walked) + len(refused_by_h40) + 1
+    got = tap.collect(lambda ms: len(mine(ms)) >= want and len(errors(ms)) >= len(h42_bad))
+    at_g22 = [hdr(m, "ndxp-id") for m in mine(got) if m.topic() == f"ndxp.out.{G22}"]
+    assert [i for i in at_g22 if h41 in (i or "")] == walked
+    assert [i for i in at_g22 if h40 in (i or "")] == refused_by_h40
+    assert [i for i in at_g22 if h42 in (i or "")] == [h42_ok]
+    assert errors(got) == h42_bad
+    [h41_status] = [m for m in mine(got) if hdr(m, "ndxp-id") == walked[-1]]
+    assert hdr(h41_status, "ndxp-doc-reason") == "lý do"
+
+    def ndxp_doc(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(NDXP), "doc", *args, "--bootstrap", kafka.bootstrap],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    recall = ndxp_doc(
+        "recall", "--as", G22, "--client", lgsp, "--id", doc_id, "--to", h42, "--wait"
+    )
+    assert recall.returncode == 0, recall.stdout + recall.stderr
+    assert f"  {h42}: routed to ndxp.out.{h42}" in recall.stdout.splitlines()
+    closed = ndxp_doc(
+        "recall", "--as", G22, "--client", lgsp, "--id", doc_id, "--to", h40, "--wait"
+    )
+    assert closed.returncode == 1 and f"  {h40}: refused STATUS_CLOSED" in closed.stdout
+    answer = ndxp_doc(
+        "update-status",
+        "--as",
+        h42,
+        "--client",
+        f"VN:GOV:{h42}:motcua",
+        "--id",
+        doc_id,
+        "--status",
+        "15",
+        "--wait",
+    )
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    # the state topic is written at each commit: at most a commit interval behind
+    deadline = time.monotonic() + 30
+    while True:
+        view = ndxp_doc("status", doc_id, "--group", router.group)
+        assert view.returncode == 0, view.stderr
+        lines = view.stdout.splitlines()
+        if lines[-1].endswith("finished") or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert f"  {h41}: 06 done" in lines, view.stdout
+    assert f"  {h40}: 02 refused" in lines
+    assert f"  {h42}: 01 arrived, 15 withdrawn" in lines
+    assert lines[-1].endswith("finished"), view.stdout
+
+    expected = [
+        [h40, "routed", "", 2],
+        [h41, "rejected", "STATUS_NOT_PARTY", 1],
+        [h41, "routed", "", 4],
+        [h42, "rejected", "STATUS_NO_DOCUMENT", 1],
+        [h42, "rejected", "STATUS_OUT_OF_ORDER", 1],
+        [h42, "rejected", "STATUS_REPEATED", 1],
+        [h42, "routed", "", 1],
+    ]
+    deadline = time.monotonic() + 60
+    while True:
+        rows = wait_rows(
+            ledger,
+            "SELECT receiver, outcome, error, count() FROM ndxp.ledger "
+            f"WHERE kind = 'status' AND startsWith(message_id, 'st-{run}') "
+            "GROUP BY receiver, outcome, error ORDER BY receiver, outcome, error",
+            len(expected),
+        )
+        if rows == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert rows == expected

@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from ndxp.core import wire
 from ndxp.core.routing import Router
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 from ndxp.router.forwarding import Outgoing
+from ndxp.router.quota_changelog import QuotaChangelog
 from ndxp.router.refusal import Output
 from ndxp.router.route_stage import LOG_APPEND_TIME, Ingress, route
 from ndxp.router.stats import RouterStats
+from ndxp.router.status_stage import StatusStage
 
 REGISTRY = load_registry(DEFAULT_REGISTRY)
 IN_H41 = "ndxp.in.000.00.00.H41"
@@ -36,7 +39,21 @@ def ingress(out: list[Outgoing]) -> Ingress:
     async def emit(o: Outgoing) -> None:
         out.append(o)
 
-    return Ingress(Router(REGISTRY), Output(emit, RouterStats()), None, False, 3, b"k" * 32)
+    return Ingress(
+        Router(REGISTRY), Output(emit, RouterStats()), None, statuses(), False, 3, b"k" * 32
+    )
+
+
+def statuses() -> StatusStage:
+    """The status stage with its table a plain dict (Faust's table keeps it in ``data``)."""
+    table = SimpleNamespace(data={})
+    return StatusStage(
+        "ndxp-router-doc-events",
+        3,
+        b"k" * 32,
+        table,
+        QuotaChangelog(None, table, "c", lambda: None),
+    )
 
 
 def request(received_ms: int) -> Record:
@@ -60,3 +77,87 @@ def test_a_routed_copy_says_when_it_was_routed_and_keeps_its_receipt() -> None:
     assert int(headers[wire.H_ROUTED_AT] or b"0") >= before
     assert copy.timestamp_ms == received
     assert headers[wire.H_SOURCE_OFFSET] == b"7"
+
+
+def feed(stage: Ingress, out: list[Outgoing], first: int) -> list[Outgoing]:
+    """Read back what the router wrote on its events topic (as its consumer would, at offsets
+    from ``first``) and return the rest of ``out``; what deciding them writes is in ``out``."""
+    events = [o for o in out if o.topic == stage.statuses.topic]
+    rest = [o for o in out if o.topic != stage.statuses.topic]
+    out.clear()
+    for offset, o in enumerate(events, start=first):
+        record = Record(o.topic, o.partition or 0, offset, 0, o.key, o.value, list(o.headers))
+        asyncio.run(route(stage, record))
+    return rest
+
+
+def test_a_document_then_its_statuses_through_the_status_stage() -> None:
+    """G22 sends a document to H42; H42 reports 01 and 03, then 03 again, and H40 (not a
+    receiver) reports 01: each status is decided on the events topic, against the delivery's
+    record, and routed to G22 or refused to its giver."""
+    doc_id = "000.00.00.G22,2022/03/15,123/VPCP-KSTT"
+    out: list[Outgoing] = []
+    stage = ingress(out)
+    now = int(time.time() * 1000)
+    headers = [
+        (wire.H_ID, b"d-1"),
+        (wire.H_KIND, b"document"),
+        (wire.H_CLIENT, b"VN:GOV:000.00.00.G22:lgsp"),
+        ("ndxp-doc-id", doc_id.encode()),
+        ("ndxp-doc-to", b"000.00.00.H42"),
+        ("ndxp-doc-type", b"CV"),
+    ]
+    asyncio.run(route(stage, Record("ndxp.in.000.00.00.G22", 1, 4, now, None, b"pkg", headers)))
+    [event, copy] = out  # the delivery's event first, then the copy
+    assert event.key == f"{doc_id}|000.00.00.H42".encode()
+    assert copy.topic == "ndxp.out.000.00.00.H42"
+    assert feed(stage, out, 0) == [copy] and out == []
+    key = f"{doc_id}|000.00.00.H42".encode()
+    assert stage.statuses.table.data[key]["d"] == 1
+
+    def status(code: str, member: str, offset: int) -> None:
+        h = [
+            (wire.H_ID, f"s-{offset}".encode()),
+            (wire.H_KIND, b"status"),
+            (wire.H_CLIENT, f"VN:GOV:{member}:motcua".encode()),
+            ("ndxp-doc-id", doc_id.encode()),
+            ("ndxp-doc-receiver", member.encode()),
+            ("ndxp-doc-status", code.encode()),
+        ]
+        asyncio.run(route(stage, Record(f"ndxp.in.{member}", 0, offset, now, None, None, h)))
+
+    for offset, code in enumerate(["01", "03", "03"]):
+        status(code, "000.00.00.H42", offset)
+    status("01", "000.00.00.H40", 3)
+    assert [o.topic for o in out] == [stage.statuses.topic] * 4
+    assert feed(stage, out, 1) == []
+    written = list(out)
+    routed = [
+        (o.topic, dict(o.headers)[wire.H_ID])
+        for o in written
+        if wire.H_ERROR not in dict(o.headers)
+    ]
+    assert routed == [("ndxp.out.000.00.00.G22", b"s-0"), ("ndxp.out.000.00.00.G22", b"s-1")]
+    refused = [
+        (o.topic, dict(o.headers)[wire.H_ERROR]) for o in written if wire.H_ERROR in dict(o.headers)
+    ]
+    assert refused == [
+        ("ndxp.rejected", b"STATUS_REPEATED"),
+        ("ndxp.out.000.00.00.H42", b"STATUS_REPEATED"),
+        ("ndxp.rejected", b"STATUS_NO_DOCUMENT"),
+        ("ndxp.out.000.00.00.H40", b"STATUS_NO_DOCUMENT"),
+    ]
+    assert stage.statuses.table.data[key]["s"] == "03"
+    # the routed status keeps its ingress coordinates (the ledger's identity), not the event's
+    assert dict(written[0].headers)[wire.H_SOURCE_TOPIC] == b"ndxp.in.000.00.00.H42"
+
+
+def test_an_event_the_router_did_not_seal_is_kept_not_decided() -> None:
+    out: list[Outgoing] = []
+    stage = ingress(out)
+    forged = [(wire.H_X_EVENT, b"delivered"), (wire.H_X_SEAL, b"00")]
+    key = b"000.00.00.G22,2022/03/15,1/A|000.00.00.H42"
+    asyncio.run(route(stage, Record(stage.statuses.topic, 0, 0, 0, key, None, forged)))
+    [dead] = out
+    assert dead.topic == "ndxp.rejected" and dict(dead.headers)[wire.H_ERROR] == b"MALFORMED"
+    assert stage.statuses.table.data == {}

@@ -34,7 +34,7 @@ from ndxp.bench.backlog import Backlog, fill, ingress_partitions, progress
 from ndxp.bench.drain import egress_partitions
 from ndxp.bench.offsets import TP, Offsets
 from ndxp.core.registry import Registry
-from ndxp.core.topology import quota_topics
+from ndxp.core.topology import internal_topics
 
 NATIONAL_DAY = 1_500_000
 # the 10× day: small segments, so that records deleted once consumed free the disk
@@ -58,7 +58,7 @@ def national_day(
     out_tps = egress_partitions(offsets, registry)
     offsets.start_group_at(ledger_group, offsets.ends(out_tps))
     if concurrent:
-        offsets.create_topics(quota_topics(router_group, 3))
+        offsets.create_topics(internal_topics(router_group, 3))
         offsets.set_topic_config(
             [*{t for t, _ in ingress}, *{t for t, _ in out_tps}], SMALL_SEGMENTS
         )

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ndxp.core.topology import quota_topics, registry_topic, seal_topic, topics_for
+from ndxp.core.topology import internal_topics, registry_topic, seal_topic, topics_for
 from ndxp.logs import configure
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     asyncio.set_event_loop(loop)
     specs = [
         *topics_for(registry, settings.partitions, settings.topic_config),
-        *quota_topics(settings.group, settings.partitions),
+        *internal_topics(settings.group, settings.partitions),
         registry_topic(settings.registry_topic),
     ]
     loop.run_until_complete(

@@ -33,7 +33,12 @@ from ndxp.core import wire
 from ndxp.core.errors import NdxpError
 from ndxp.core.identifiers import MemberId
 from ndxp.core.registry import Registry
-from ndxp.core.topology import quota_changelog_topic, seal_topic
+from ndxp.core.topology import (
+    doc_events_topic,
+    doc_state_topic,
+    quota_changelog_topic,
+    seal_topic,
+)
 
 ROUTER_USER = "ndxp-router"
 LEDGER_USER = "ndxp-ledger"
@@ -164,6 +169,8 @@ def acl_entries(
     allow(router, topic, literal, services.registry_topic, read, create)
     for internal in (
         quota_changelog_topic(services.router_group),
+        doc_events_topic(services.router_group),
+        doc_state_topic(services.router_group),
         seal_topic(services.router_group),
     ):
         allow(router, topic, literal, internal, read, write, create)

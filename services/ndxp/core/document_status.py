@@ -18,8 +18,17 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from ndxp.core.agency import AgencyCode
+from ndxp.core.document import H_DOC_ID, DocumentId, InvalidDocument
+from ndxp.core.errors import InvalidIdentifier, clip
+from ndxp.core.wire import H_DOC_RECEIVER
+
+H_DOC_STATUS = "ndxp-doc-status"
+H_DOC_REASON = "ndxp-doc-reason"
+STATUS_HEADERS = (H_DOC_ID, H_DOC_RECEIVER, H_DOC_STATUS, H_DOC_REASON)
 
 
 class Status(enum.StrEnum):
@@ -61,6 +70,8 @@ class StatusRefused(enum.StrEnum):
     """The same as the state it would move from."""
     CLOSED = "STATUS_CLOSED"
     """The document was refused or withdrawn at that receiver: nothing follows."""
+    NO_DOCUMENT = "STATUS_NO_DOCUMENT"
+    """The platform never delivered that document to that receiver."""
 
 
 class Party(enum.Enum):
@@ -139,3 +150,42 @@ def overview(states: Iterable[State]) -> Overview:
         withdrawn += s.recall is Status.RECALL_ACCEPTED
         ended += s.closed or (s.step is Status.DONE and s.recall is None)
     return Overview(total, dict(counted), pending, withdrawn, total > 0 and ended == total)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCall:
+    """A status as its headers give it: which document, at which receiver, what, and why."""
+
+    doc_id: DocumentId
+    receiver: AgencyCode
+    status: Status | StatusRefused  # UNKNOWN_STATUS for a code not in the lifecycle
+    reason: str | None
+
+    @property
+    def key(self) -> str:
+        """The delivery it is about (:func:`ndxp.core.document.delivery_key`)."""
+        return f"{self.doc_id}|{self.receiver}"
+
+
+def read_status(headers: Mapping[str, str]) -> StatusCall:
+    """The status whose headers (decoded, each once) are ``headers``; an envelope that cannot
+    be read raises :class:`ndxp.core.document.InvalidDocument`."""
+    doc_id = DocumentId.parse(_required(headers, H_DOC_ID))
+    receiver_text = _required(headers, H_DOC_RECEIVER)
+    try:
+        receiver = AgencyCode.parse(receiver_text)
+    except InvalidIdentifier as exc:
+        raise InvalidDocument(H_DOC_RECEIVER, exc.reason) from None
+    reason = headers.get(H_DOC_REASON)
+    if reason is not None and not (0 < len(reason) <= MAX_REASON_LENGTH and reason.isprintable()):
+        raise InvalidDocument(
+            H_DOC_REASON, f"{clip(reason)!r}: 1-{MAX_REASON_LENGTH} printable characters"
+        )
+    return StatusCall(doc_id, receiver, parse_status(_required(headers, H_DOC_STATUS)), reason)
+
+
+def _required(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name)
+    if value is None:
+        raise InvalidDocument(name, "missing")
+    return value

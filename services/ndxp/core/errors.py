@@ -35,6 +35,18 @@ class RejectionCode(enum.StrEnum):
     """One receiver of a document is not a member of the registry (the others get it)."""
     SELF = "SELF"
     """A document names its own sender as a receiver (the others get it)."""
+    STATUS_UNKNOWN = "STATUS_UNKNOWN"
+    """A document status that is not one of the lifecycle's codes."""
+    STATUS_NOT_PARTY = "STATUS_NOT_PARTY"
+    """A status given by someone other than that receiver (a recall: the document's sender)."""
+    STATUS_OUT_OF_ORDER = "STATUS_OUT_OF_ORDER"
+    """A status that is not a step forward from the document's state at that receiver."""
+    STATUS_REPEATED = "STATUS_REPEATED"
+    """A status that is the state it would move from."""
+    STATUS_CLOSED = "STATUS_CLOSED"
+    """A status for a document refused or withdrawn at that receiver: nothing follows."""
+    STATUS_NO_DOCUMENT = "STATUS_NO_DOCUMENT"
+    """A status for a document the platform never delivered to that receiver."""
 
     @property
     def description(self) -> str:
@@ -53,6 +65,12 @@ _DESCRIPTIONS = {
     RejectionCode.MISPARTITIONED: "request under a limit not on its client's partition",
     RejectionCode.UNKNOWN_RECEIVER: "a document's receiver not in the registry",
     RejectionCode.SELF: "a document's receiver is its sender",
+    RejectionCode.STATUS_UNKNOWN: "a document status that is not a lifecycle code",
+    RejectionCode.STATUS_NOT_PARTY: "a status not the receiver's (a recall: not the sender's)",
+    RejectionCode.STATUS_OUT_OF_ORDER: "a status not a step forward from the document's state",
+    RejectionCode.STATUS_REPEATED: "a status repeating the document's state",
+    RejectionCode.STATUS_CLOSED: "a status after the document was refused or withdrawn",
+    RejectionCode.STATUS_NO_DOCUMENT: "a status for a document never delivered to that receiver",
 }
 
 

@@ -26,6 +26,14 @@ Checks, in order (the first failure decides the code):
    the document id's agency is the client's member                 NOT_SENDER
    then each receiver gets a copy, or a refusal of its own
    (:func:`ndxp.core.document.fan_out`: UNKNOWN_RECEIVER, NO_ROUTE, SELF).
+7. status (no ``ndxp-service``): the client as for a request, registered;
+   its document id, receiver and reason valid                     MALFORMED
+   its code one of the lifecycle's                                 STATUS_UNKNOWN
+   a recall (13) from the document's sender's member, any other
+   from the receiver's member or the member its copy went to     STATUS_NOT_PARTY
+   a connected member at or above the other party                  NO_ROUTE
+   then the status stage decides it against the delivery's state
+   (:mod:`ndxp.core.delivery_state`).
 
 Quotas (QUOTA_EXCEEDED) are decided after routing, where a client's requests are
 counted in one place (:mod:`ndxp.core.quota`, the router's quota stage).
@@ -36,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ndxp.core import document, wire
+from ndxp.core import document, document_status, wire
 from ndxp.core.budget import SizeBudget, headers_size
 from ndxp.core.errors import InvalidIdentifier, Rejection, RejectionCode
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
@@ -85,7 +93,20 @@ class FannedOut:
     refusals: tuple[document.Refusal, ...]
 
 
-Decision = Routed | Rejected | FannedOut
+@dataclass(frozen=True, slots=True)
+class StatusBound:
+    """A status, its party checked: decided next against its delivery's state, then routed
+    to the other party (the document's sender; for a recall, the receiver's route)."""
+
+    envelope: Envelope
+    call: document_status.StatusCall
+    status: document_status.Status
+    by: document_status.Party
+    route: MemberId
+    topic: str
+
+
+Decision = Routed | Rejected | FannedOut | StatusBound
 
 
 class Router:
@@ -113,6 +134,8 @@ class Router:
             self.budget.check(key_size, value_size, headers_size(headers))
             if envelope.kind == wire.KIND_DOCUMENT:
                 return self._fan_out(envelope, sender, headers)
+            if envelope.kind == wire.KIND_STATUS:
+                return self._status(envelope, sender, headers)
             route = self._route(envelope, sender)
         except Rejection as rejection:
             # Only a rejected message needs its id looked up again: for the error notice.
@@ -167,6 +190,45 @@ class Router:
             )
         deliveries, refusals = document.fan_out(doc, self.registry)
         return FannedOut(env, doc, deliveries, refusals)
+
+    def _status(self, env: Envelope, sender: MemberId, headers: Headers) -> StatusBound:
+        client = self._party(env.client, self.registry.subsystems, SubsystemId.parse)
+        _authorize(sender, env.client, client, "client")
+        _known(client, env.client, RejectionCode.UNKNOWN_CLIENT, "client")
+        assert isinstance(client, Party)
+        try:
+            call = document_status.read_status(_envelope_headers(headers, _STATUS_HEADERS))
+        except document.InvalidDocument as exc:
+            raise Rejection(RejectionCode.MALFORMED, str(exc)) from None
+        status = call.status
+        if isinstance(status, document_status.StatusRefused):
+            raise Rejection(
+                RejectionCode.STATUS_UNKNOWN,
+                f"status {_clip(_value(headers, document_status.H_DOC_STATUS))!r}: one of "
+                f"{', '.join(document_status.Status)}",
+            )
+        instance = self.registry.instance
+        receiver = MemberId(instance, "GOV", call.receiver)
+        doc_sender = MemberId(instance, "GOV", call.doc_id.sender)
+        mine = client.member
+        if status in document_status.SENDER_STATUSES:
+            by, other, allowed = document_status.Party.SENDER, receiver, mine == doc_sender
+            role = f"the document's sender {doc_sender.code}"
+        else:
+            by, other = document_status.Party.RECEIVER, doc_sender
+            allowed = mine == receiver or (
+                receiver in self.registry.members and self.registry.route_for(receiver) == mine
+            )
+            role = f"receiver {receiver.code} or the member its copy went to"
+        if not allowed:
+            raise Rejection(
+                RejectionCode.STATUS_NOT_PARTY,
+                f"status {status} is given by {role}, not by {env.client}",
+            )
+        route = self.registry.route_for(other) if other in self.registry.members else None
+        if route is None:
+            raise Rejection(RejectionCode.NO_ROUTE, f"no connected member at or above {other.code}")
+        return StatusBound(env, call, status, by, route, wire.egress_topic(route))
 
     @staticmethod
     def _party(
@@ -246,11 +308,11 @@ def read_envelope(headers: Headers) -> Envelope:
     if client is None:
         raise Rejection(RejectionCode.MALFORMED, f"missing header {wire.H_CLIENT}")
     service = found.get(wire.H_SERVICE)
-    if service is None and kind != wire.KIND_DOCUMENT:
+    if service is None and kind not in wire.DOCUMENT_KINDS:
         raise Rejection(RejectionCode.MALFORMED, f"missing header {wire.H_SERVICE}")
-    if service is not None and kind == wire.KIND_DOCUMENT:
+    if service is not None and kind in wire.DOCUMENT_KINDS:
         raise Rejection(
-            RejectionCode.MALFORMED, f"a document names receivers, not {wire.H_SERVICE}"
+            RejectionCode.MALFORMED, f"a {kind} names its document, not {wire.H_SERVICE}"
         )
     correlation_id = found.get(wire.H_CORRELATION_ID)
     if correlation_id is None and kind == wire.KIND_RESPONSE:
@@ -272,21 +334,36 @@ def read_envelope(headers: Headers) -> Envelope:
 
 
 _DOCUMENT_HEADERS = frozenset(document.ENVELOPE_HEADERS)
+_STATUS_HEADERS = frozenset(document_status.STATUS_HEADERS)
 
 
 def _document_headers(headers: Headers) -> dict[str, str]:
     """A document's envelope headers, decoded, each once; the receiver header is the router's."""
-    found: dict[str, str] = {}
-    for name, raw in headers:
+    for name, _ in headers:
         if name == wire.H_DOC_RECEIVER:
             raise Rejection(
                 RejectionCode.MALFORMED, f"header {name} is set by the router, not by senders"
             )
-        if name in _DOCUMENT_HEADERS:
+    return _envelope_headers(headers, _DOCUMENT_HEADERS)
+
+
+def _envelope_headers(headers: Headers, wanted: frozenset[str]) -> dict[str, str]:
+    """The headers named in ``wanted``, decoded, each once."""
+    found: dict[str, str] = {}
+    for name, raw in headers:
+        if name in wanted:
             if name in found:
                 raise Rejection(RejectionCode.MALFORMED, f"header {name} is repeated")
             found[name] = _utf8(name, raw)
     return found
+
+
+def _value(headers: Headers, name: str) -> str:
+    """A header's value as text, for a detail (decoded by then)."""
+    for found, raw in headers:
+        if found == name and raw is not None:
+            return bytes(raw).decode("utf-8", "replace")
+    return ""
 
 
 def _utf8(name: str, raw: bytes | None) -> str:

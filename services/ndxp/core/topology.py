@@ -55,15 +55,19 @@ def topics_for(
     return out
 
 
-def quota_topics(group: str, partitions: int) -> list[TopicSpec]:
-    """The router's internal topics for the quota stage, named after its consumer group: the
-    quota table's compacted changelog, with the ingress topics' partition count (partition p
-    of it lives on the worker that reads partition p of the ingress topics), and the topic
-    where the workers agree on the key sealing home copies."""
+def internal_topics(group: str, partitions: int) -> list[TopicSpec]:
+    """The router's internal topics, named after its consumer group: the quota table's
+    compacted changelog and the document state stage's topics (its events and its compacted
+    state), each with the ingress topics' partition count (partition p of each lives on the
+    worker that reads partition p of the ingress topics), and the topic where the workers
+    agree on the key sealing their internal copies."""
     base = {"max.message.bytes": str(MAX_MESSAGE_BYTES), "min.insync.replicas": "1"}
     forever = {"retention.ms": "-1", "retention.bytes": "-1"}
+    compact = {**base, "cleanup.policy": "compact"}
     return [
-        TopicSpec(quota_changelog_topic(group), partitions, {**base, "cleanup.policy": "compact"}),
+        TopicSpec(quota_changelog_topic(group), partitions, compact),
+        TopicSpec(doc_events_topic(group), partitions, base),
+        TopicSpec(doc_state_topic(group), partitions, compact),
         TopicSpec(seal_topic(group), 1, {**base, **forever}),
     ]
 
@@ -75,6 +79,17 @@ def seal_topic(group: str) -> str:
 
 def quota_changelog_topic(group: str) -> str:
     return f"{group}-quota-changelog"  # Faust's name for table "quota" of app ``group``
+
+
+def doc_events_topic(group: str) -> str:
+    """Where the router writes each delivery of a document and each status given for it, on
+    the partition of the delivery (``<document id>|<receiver>``), for its status stage."""
+    return f"{group}-doc-events"
+
+
+def doc_state_topic(group: str) -> str:
+    """The compacted topic holding each delivery's state (the status stage's table)."""
+    return f"{group}-doc-state-changelog"  # Faust's name for table "doc-state" of ``group``
 
 
 def registry_topic(name: str) -> TopicSpec:

@@ -80,6 +80,7 @@ H_X_KEY = "ndxp-x-key"  # the sender's key (absent: the key was null)
 H_X_SOURCE = "ndxp-x-source"  # ingress topic:partition:offset
 H_X_ROUTE = "ndxp-x-route"  # the member code routing chose
 H_X_RECEIVED = "ndxp-x-received"  # the original record's time of receipt (epoch ms)
+H_X_EVENT = "ndxp-x-event"  # a document's event: "delivered" or "status"
 H_X_SEAL = "ndxp-x-seal"  # HMAC of the router's key over the above: a home copy, written last
 
 KIND_REQUEST = "request"
@@ -94,8 +95,8 @@ KIND_ERROR = "error"
 KIND_DOCUMENT = "document"
 KIND_STATUS = "status"
 DOCUMENT_KINDS = (KIND_DOCUMENT, KIND_STATUS)
-H_DOC_RECEIVER = "ndxp-doc-receiver"  # on a document's copy: whose it is (the router's)
-SENDER_KINDS = (KIND_REQUEST, KIND_RESPONSE, KIND_NOTICE, KIND_DOCUMENT)
+H_DOC_RECEIVER = "ndxp-doc-receiver"  # a document's copy: whose (the router's); a status: its
+SENDER_KINDS = (KIND_REQUEST, KIND_RESPONSE, KIND_NOTICE, KIND_DOCUMENT, KIND_STATUS)
 CALL_KINDS = (KIND_REQUEST, KIND_NOTICE)  # from a client to a service
 
 MAX_ID_LENGTH = 128

@@ -278,6 +278,12 @@ REJECTIONS: Final[dict[str, tuple[int, str]]] = {
     # a document's receivers (the document axis has no REST form: for completeness)
     RejectionCode.UNKNOWN_RECEIVER.value: (404, "Server.ServerProxy.UnknownMember"),
     RejectionCode.SELF.value: (400, "Client.BadRequest"),
+    RejectionCode.STATUS_UNKNOWN.value: (400, "Client.BadRequest"),
+    RejectionCode.STATUS_NOT_PARTY.value: (403, "Server.ClientProxy.AccessDenied"),
+    RejectionCode.STATUS_OUT_OF_ORDER.value: (409, "Client.BadRequest"),
+    RejectionCode.STATUS_REPEATED.value: (409, "Client.BadRequest"),
+    RejectionCode.STATUS_CLOSED.value: (409, "Client.BadRequest"),
+    RejectionCode.STATUS_NO_DOCUMENT.value: (404, "Client.BadRequest"),
 }
 TIMEOUT: Final = (504, "Server.ClientProxy.Timeout")
 UNAVAILABLE: Final = (503, "Server.ClientProxy.ServiceUnavailable")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -68,6 +69,28 @@ async def consumer_at_end(
     for tp in tps:  # resolve positions now, before anything is produced
         await c.position(tp)
     return c
+
+
+async def read_whole(bootstrap: str, topic: str, auth: KafkaAuth) -> AsyncIterator[Any]:
+    """Every record of ``topic`` from its beginning up to its end as of now, partition by
+    partition (an inbox, a compacted state topic read whole); refuses a topic the principal
+    cannot see."""
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **auth.aiokafka())
+    await c.start()
+    try:
+        tps = await partitions_of(c, topic)
+        if not tps:
+            raise NdxpError(f"no such topic, or not authorized to read it: {topic}")
+        c.assign(tps)
+        await c.seek_to_beginning(*tps)
+        ends = await c.end_offsets(tps)
+        while [tp for tp in tps if await c.position(tp) < ends[tp]]:
+            for records in (await c.getmany(timeout_ms=500)).values():
+                for r in records:
+                    if r.offset < ends[TopicPartition(r.topic, r.partition)]:
+                        yield r
+    finally:
+        await c.stop()
 
 
 async def partitions_of(c: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:

@@ -41,12 +41,12 @@ from ndxp.core.registry import Registry
 from ndxp.core.routing import Router
 from ndxp.core.topology import (
     DEAD_LETTER_MAX_MESSAGE_BYTES,
-    quota_topics,
+    internal_topics,
     topics_for,
 )
 from ndxp.kafka.admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
-from ndxp.router import route_stage
+from ndxp.router import route_stage, status_stage
 from ndxp.router.faust_fixes import (
     deliver_in_order,
     direct_delivery,
@@ -109,9 +109,13 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
     ingress.topics = subscribed  # a list the agent's channel shares: see reload
     inline = settings.quota_stage is QuotaStageMode.INLINE
     output = Output(Outbox(app, exit_fatal).put, stats)
-    quota = QuotaStage(app, settings, router, output, exit_fatal) if settings.quotas else None
+    statuses = status_stage.create(app, settings, seal_key, exit_fatal)
+    subscribed.append(statuses.topic)  # read with the ingress topics: the same delivery
+    quota = (
+        QuotaStage(app, settings, router, output, statuses, exit_fatal) if settings.quotas else None
+    )
     ingress_stage = route_stage.Ingress(
-        router, output, quota, inline, settings.partitions, seal_key
+        router, output, quota, statuses, inline, settings.partitions, seal_key
     )
 
     route_one = functools.partial(route_stage.route, ingress_stage)
@@ -144,7 +148,7 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
             settings.bootstrap,
             [
                 *topics_for(new, settings.partitions, settings.topic_config),
-                *quota_topics(settings.group, settings.partitions),
+                *internal_topics(settings.group, settings.partitions),
             ],
             settings.auth,
             settings.replication,

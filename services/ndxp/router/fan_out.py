@@ -20,12 +20,15 @@ from ndxp.core.document import Refusal, Refused
 from ndxp.core.errors import RejectionCode
 from ndxp.core.identifiers import MemberId
 from ndxp.core.routing import FannedOut, Headers, Rejected
+from ndxp.router import status_stage
 from ndxp.router.forwarding import Source, routed
 from ndxp.router.refusal import Output, reject
+from ndxp.router.status_stage import StatusStage
 
 
 async def fan_out(
     output: Output,
+    statuses: StatusStage,
     decision: FannedOut,
     sender: MemberId | None,
     source: Source,
@@ -34,12 +37,17 @@ async def fan_out(
     headers: Headers,
 ) -> None:
     """Produce the copies and the refusals of one document, in the order its receivers are
-    named (``sender``: the ingress member, who gets the error notices)."""
+    named (``sender``: the ingress member, who gets the error notices). Each delivery is an
+    event of the status stage first (:func:`ndxp.router.status_stage.delivered`), so that its
+    receiver's statuses find it."""
     routed_ms = int(time.time() * 1000)
+    doc_id = str(decision.doc.id)
     for delivery in decision.deliveries:
         output.stats.on_routed(source.topic, source.received_ms)
-        own = [*headers, (wire.H_DOC_RECEIVER, str(delivery.receiver.code).encode())]
+        receiver = str(delivery.receiver.code)
         route = str(delivery.route.code)
+        await output.emit(status_stage.delivered(statuses, doc_id, receiver, route, source))
+        own = [*headers, (wire.H_DOC_RECEIVER, receiver.encode())]
         await output.emit(routed(delivery.topic, key, value, own, route, source, routed_ms))
     for refusal in decision.refusals:
         refused = Rejected(
@@ -49,8 +57,8 @@ async def fan_out(
             sender,
             decision.envelope,
         )
-        receiver = ((wire.H_DOC_RECEIVER, str(refusal.receiver).encode()),)
-        await reject(output, refused, source, key, value, headers, receiver)
+        whose = ((wire.H_DOC_RECEIVER, str(refusal.receiver).encode()),)
+        await reject(output, refused, source, key, value, headers, whose)
 
 
 def refusal_detail(refusal: Refusal) -> str:

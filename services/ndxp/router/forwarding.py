@@ -174,10 +174,28 @@ def to_home(
     seal_key: bytes,
 ) -> Outgoing:
     """A request under a limit that arrived off its client's home partition, written again on
-    that partition of the same ingress topic, where its client's requests are counted: the
-    sender's key, the ingress coordinates, the route and the time of receipt travel in
-    internal headers, sealed last with an HMAC of the router's key (``ndxp-x-seal``), so that
-    a sender cannot write such a copy itself (its own ``ndxp-x-*`` headers are refused)."""
+    that partition of the same ingress topic, where its client's requests are counted
+    (:func:`sealed`)."""
+    return sealed(source.topic, client, home, route, source, key, value, headers, seal_key)
+
+
+def sealed(
+    topic: str,
+    owner: str,
+    partition: int,
+    route: str,
+    source: Source,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Headers,
+    seal_key: bytes,
+    event: str = "",
+) -> Outgoing:
+    """A record written again by the router for one of its own stages (a home copy, a
+    document's event), keyed by ``owner``: the sender's key, the ingress coordinates, the
+    route, the time of receipt and the ``event`` travel in internal headers, sealed last
+    with an HMAC of the router's key (``ndxp-x-seal``), so that a sender cannot write such a
+    copy itself (its own ``ndxp-x-*`` headers are refused)."""
     internal = [
         (wire.H_X_SOURCE, f"{source.topic}:{source.partition}:{source.offset}".encode()),
         (wire.H_X_ROUTE, route.encode()),
@@ -185,9 +203,11 @@ def to_home(
     ]
     if key is not None:
         internal.append((wire.H_X_KEY, key))
-    internal.append((wire.H_X_SEAL, seal(seal_key, client, internal)))
+    if event:
+        internal.append((wire.H_X_EVENT, event.encode()))
+    internal.append((wire.H_X_SEAL, seal(seal_key, owner, internal)))
     return Outgoing(
-        source.topic, client.encode(), value, [*headers, *internal], source.received_ms, home
+        topic, owner.encode(), value, [*headers, *internal], source.received_ms, partition
     )
 
 
@@ -213,11 +233,12 @@ class Staged:
     headers: list[tuple[str, bytes | None]]  # the sender's, internal ones removed
     source: Source
     route: str
+    event: str = ""  # a document's event (ndxp.router.status_stage); "" for a home copy
 
 
 def from_home(client: str, headers: Headers, seal_key: bytes) -> Staged | None:
-    """A home copy as :func:`to_home` wrote it, or ``None`` when its seal does not match (a
-    sender's forgery: refused as any record setting the router's headers)."""
+    """A copy as :func:`sealed` wrote it for ``client`` (its owner), or ``None`` when its seal
+    does not match (a sender's forgery: refused as any record setting the router's headers)."""
     sender: list[tuple[str, bytes | None]] = []
     internal: list[tuple[str, bytes | None]] = []
     for name, raw in headers:
@@ -236,7 +257,8 @@ def from_home(client: str, headers: Headers, seal_key: bytes) -> Staged | None:
     except (KeyError, ValueError):
         return None
     source = Source(topic, int(partition), int(offset), received)
-    return Staged(fields.get(wire.H_X_KEY), sender, source, route)
+    event = (fields.get(wire.H_X_EVENT) or b"").decode("utf-8", "replace")
+    return Staged(fields.get(wire.H_X_KEY), sender, source, route, event)
 
 
 def quota_headers(hit: QuotaHit, remaining: int | None) -> list[tuple[str, bytes | None]]:

@@ -23,6 +23,7 @@ from ndxp.router.fan_out import fan_out
 from ndxp.router.forwarding import Staged, quota_headers, routed
 from ndxp.router.quota_changelog import QuotaChangelog
 from ndxp.router.refusal import Output, reject
+from ndxp.router.status_stage import StatusStage
 from ndxp.settings import RouterSettings
 
 log = logging.getLogger("ndxp.router.quota")
@@ -35,9 +36,10 @@ class QuotaStage:
         settings: RouterSettings,
         router: Router,
         output: Output,
+        statuses: StatusStage,
         on_fatal: Callable[[], None],
     ) -> None:
-        self.router, self.output = router, output
+        self.router, self.output, self.statuses = router, output, statuses
         changelog = quota_changelog_topic(settings.group)
         self.table = app.Table(
             "quota",
@@ -96,7 +98,16 @@ class QuotaStage:
             await reject(self.output, decision, source, staged.key, value, staged.headers)
         elif isinstance(decision, FannedOut):
             sender = self.router.registry.ingress.get(source.topic)
-            await fan_out(self.output, decision, sender, source, staged.key, value, staged.headers)
+            await fan_out(
+                self.output,
+                self.statuses,
+                decision,
+                sender,
+                source,
+                staged.key,
+                value,
+                staged.headers,
+            )
 
     async def _refuse(
         self,

@@ -31,9 +31,18 @@ from typing import Any
 
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
-from ndxp.core.routing import Decision, FannedOut, Rejected, Routed, Router, peek_id
+from ndxp.core.routing import (
+    Decision,
+    FannedOut,
+    Rejected,
+    Routed,
+    Router,
+    StatusBound,
+    peek_id,
+)
 from ndxp.core.topology import client_partition, misplaced
 from ndxp.kafka.records import Cause, Unreadable
+from ndxp.router import status_stage
 from ndxp.router.fan_out import fan_out
 from ndxp.router.forwarding import (
     Source,
@@ -45,6 +54,7 @@ from ndxp.router.forwarding import (
 )
 from ndxp.router.quota_stage import QuotaStage
 from ndxp.router.refusal import Output, reject
+from ndxp.router.status_stage import StatusStage
 
 log = logging.getLogger("ndxp.router")
 
@@ -59,6 +69,7 @@ class Ingress:
     router: Router
     output: Output
     quota: QuotaStage | None
+    statuses: StatusStage
     inline: bool  # a request off its client's home partition is refused, not re-homed
     partitions: int
     seal_key: bytes  # seals home copies (ndxp.router.forwarding.to_home)
@@ -87,6 +98,9 @@ def source_of(record: Any) -> Source:
 async def route(ingress: Ingress, record: Any) -> None:
     """Decide one ingress record (aiokafka's ``ConsumerRecord`` or a ``runs.Record``) and
     produce what the decision calls for."""
+    if record.topic == ingress.statuses.topic:
+        await status_stage.decide(ingress.statuses, ingress.router, ingress.output, record)
+        return
     key, value, headers = record.key, record.value, record.headers
     if ingress.quota is not None and is_home_copy(headers):
         owner = (key or b"").decode("utf-8", "replace")
@@ -119,10 +133,15 @@ async def route(ingress: Ingress, record: Any) -> None:
     if isinstance(decision, Rejected):
         await reject(output, decision, source, key, value, headers)
         return
+    if isinstance(decision, StatusBound):  # decided next where its delivery's state is
+        await output.emit(
+            status_stage.forward(ingress.statuses, decision, source, key, value, headers)
+        )
+        return
     if client is None:
         if isinstance(decision, FannedOut):
             sender = ingress.router.registry.ingress.get(record.topic)
-            await fan_out(output, decision, sender, source, key, value, headers)
+            await fan_out(output, ingress.statuses, decision, sender, source, key, value, headers)
             return
         output.stats.on_routed(source.topic, source.received_ms)
         route_code = str(decision.route.code)

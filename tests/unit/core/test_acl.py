@@ -20,7 +20,7 @@ from ndxp.core.acl import (
     users,
 )
 from ndxp.core.registry import Registry
-from ndxp.core.topology import quota_topics, registry_topic, topics_for
+from ndxp.core.topology import internal_topics, registry_topic, topics_for
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 
@@ -48,7 +48,7 @@ def small() -> Registry:
 def every_topic(registry: Registry, services: ServicePrincipals) -> list[str]:
     specs = [
         *topics_for(registry, 3),
-        *quota_topics(services.router_group, 3),
+        *internal_topics(services.router_group, 3),
         registry_topic(services.registry_topic),
     ]
     return [s.name for s in specs]
@@ -183,7 +183,7 @@ def test_group_and_topic_names_follow_the_settings(small: Registry) -> None:
 def test_deterministic_sorted_and_without_duplicates(sample: Registry) -> None:
     a, b = acl_entries(sample), acl_entries(sample)
     assert a == b == sorted(set(a))
-    assert len(a) == 4 * len(sample.connected) + 16 + 3 + 2  # members, router, ledger, gateway
+    assert len(a) == 4 * len(sample.connected) + 22 + 3 + 2  # members, router, ledger, gateway
 
 
 def test_users_are_the_connected_members_then_the_services(small: Registry) -> None:

@@ -3,9 +3,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ndxp.core import wire
+from ndxp.core.document_status import Party, Status
 from ndxp.core.errors import RejectionCode
 from ndxp.core.registry import Registry
-from ndxp.core.routing import FannedOut, Rejected, Routed, Router
+from ndxp.core.routing import FannedOut, Rejected, Routed, Router, StatusBound
 
 from .conftest import small_document
 
@@ -362,3 +363,81 @@ def test_any_document_headers_get_a_decision_and_every_receiver_is_accounted_for
     ]
     assert sorted(got) == sorted(named) and len(set(named)) == len(named) <= 128
     assert all(d.topic.startswith("ndxp.out.") for d in decision.deliveries)
+
+
+DOC = "000.00.00.H41,2022/03/15,12/UBND-VP"
+
+
+def status(
+    code: str,
+    receiver: str = "000.00.00.H42",
+    client: str = "VN:GOV:000.00.00.H42:motcua",
+    doc_id: str = DOC,
+    **extra: str,
+) -> list[tuple[str, bytes]]:
+    h = [
+        (wire.H_ID, "s-1"),
+        (wire.H_KIND, "status"),
+        (wire.H_CLIENT, client),
+        ("ndxp-doc-id", doc_id),
+        ("ndxp-doc-receiver", receiver),
+        ("ndxp-doc-status", code),
+        *extra.items(),
+    ]
+    return [(k, v.encode()) for k, v in h]
+
+
+def bound(decision: object) -> StatusBound:
+    assert isinstance(decision, StatusBound), decision
+    return decision
+
+
+def test_a_receivers_status_goes_to_the_documents_sender(router: Router) -> None:
+    accepted = bound(router.decide("ndxp.in.000.00.00.H42", status("03"), 0))
+    assert accepted.topic == "ndxp.out.000.00.00.H41"
+    assert accepted.by is Party.RECEIVER and accepted.status is Status.ACCEPTED
+    assert accepted.call.key == f"{DOC}|000.00.00.H42"
+    # a unit below a connected database: the database reports for it, or the unit itself
+    unit = "000.05.01.G01"
+    for client in ("VN:GOV:000.00.01.G01:dancu", "VN:GOV:000.05.01.G01:dl"):
+        arrived = status("01", receiver=unit, client=client, **{"ndxp-doc-reason": "đã nhận"})
+        decision = bound(router.decide("ndxp.in.000.00.01.G01", arrived, 0))
+        assert decision.topic == "ndxp.out.000.00.00.H41" and decision.call.reason == "đã nhận"
+
+
+def test_a_recall_goes_from_the_sender_to_the_receivers_route(router: Router) -> None:
+    recall = status("13", receiver="000.05.01.G01", client="VN:GOV:000.00.00.H41:motcua")
+    decision = bound(router.decide(H41, recall, 0))
+    assert decision.by is Party.SENDER and decision.topic == "ndxp.out.000.00.01.G01"
+
+
+@pytest.mark.parametrize(
+    ("topic", "headers", "code"),
+    [
+        # another receiver's status, the sender posing as a receiver, a receiver recalling
+        ("ndxp.in.000.00.00.H42", status("03", receiver="000.00.00.H41"), "STATUS_NOT_PARTY"),
+        (H41, status("03", client="VN:GOV:000.00.00.H41:motcua"), "STATUS_NOT_PARTY"),
+        ("ndxp.in.000.00.00.H42", status("13"), "STATUS_NOT_PARTY"),
+        # a client of another member; a code outside the lifecycle
+        (H41, status("03"), "NOT_SENDER"),
+        ("ndxp.in.000.00.00.H42", status("07"), "STATUS_UNKNOWN"),
+        ("ndxp.in.000.00.00.H42", status(""), "STATUS_UNKNOWN"),
+        # headers that cannot be read
+        ("ndxp.in.000.00.00.H42", status("03", receiver="H42"), "MALFORMED"),
+        ("ndxp.in.000.00.00.H42", status("03", doc_id="12/UBND-VP"), "MALFORMED"),
+        ("ndxp.in.000.00.00.H42", status("03", **{"ndxp-doc-reason": "a\x00b"}), "MALFORMED"),
+        ("ndxp.in.000.00.00.H42", status("03", **{"ndxp-doc-reason": "x" * 1025}), "MALFORMED"),
+        ("ndxp.in.000.00.00.H42", status("03", **{"ndxp-service": POP}), "MALFORMED"),
+        ("ndxp.in.000.00.00.H42", [*status("03"), ("ndxp-doc-status", b"05")], "MALFORMED"),
+        # a document of an agency that is not connected: nowhere to send the status
+        (
+            "ndxp.in.000.00.00.H42",
+            status("03", doc_id="000.00.00.K01,2022/03/15,1/A"),
+            "NO_ROUTE",
+        ),
+    ],
+)
+def test_a_status_is_refused_when_its_party_or_headers_are_wrong(
+    router: Router, topic: str, headers: list[tuple[str, bytes]], code: str
+) -> None:
+    rejected(router.decide(topic, headers, 0), RejectionCode(code))

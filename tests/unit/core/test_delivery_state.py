@@ -1,0 +1,74 @@
+"""A delivery's record in the document state topic: statuses decided against it, and read
+again after a crash without being applied twice."""
+
+from ndxp.core import delivery_state as ds
+from ndxp.core.document_status import Party, State, Status, StatusRefused
+
+R, S = Party.RECEIVER, Party.SENDER
+
+
+def test_a_status_for_a_delivery_never_made_is_refused_and_leaves_no_record() -> None:
+    assert ds.decide(None, 5, Status.ARRIVED, R) == (
+        None,
+        ds.Verdict(StatusRefused.NO_DOCUMENT, False),
+    )
+
+
+def test_statuses_walk_the_lifecycle_and_refusals_are_remembered() -> None:
+    record = ds.delivered(None)
+    assert ds.delivered(record) is record  # delivered again (a fan-out replayed): nothing new
+    verdicts = []
+    for offset, (status, by) in enumerate(
+        [
+            (Status.ARRIVED, R),
+            (Status.ARRIVED, R),
+            (Status.ACCEPTED, R),
+            (Status.RECALL, S),
+            (Status.DONE, R),
+            (Status.RECALL_REFUSED, R),
+            (Status.DONE, R),
+        ],
+        start=10,
+    ):
+        after, verdict = ds.decide(record, offset, status, by)
+        assert after is not None and not verdict.replay
+        record = after
+        verdicts.append(verdict.refused)
+    assert verdicts == [
+        None,
+        StatusRefused.REPEATED,
+        None,
+        None,
+        StatusRefused.OUT_OF_ORDER,
+        None,
+        None,
+    ]
+    assert ds.state_of(record) == State(Status.DONE, None)
+    assert record["t"] == 16 and len(record["h"]) == 7
+
+
+def test_a_status_read_again_gets_its_first_verdict_and_changes_nothing() -> None:
+    record = ds.delivered(None)
+    record, _ = ds.decide(record, 3, Status.ARRIVED, R)
+    assert record is not None
+    record, _ = ds.decide(record, 4, Status.ARRIVED, R)  # refused: a repeat
+    assert record is not None
+    # after a crash the stage reads offsets 3 and 4 again: 3 was routed, 4 refused
+    assert ds.decide(record, 3, Status.ARRIVED, R) == (None, ds.Verdict(None, True))
+    again = ds.decide(record, 4, Status.ARRIVED, R)
+    assert again == (None, ds.Verdict(StatusRefused.REPEATED, True))
+    assert ds.state_of(record).step is Status.ARRIVED
+
+
+def test_the_record_remembers_the_latest_statuses_only() -> None:
+    record = ds.delivered(None)
+    for offset in range(100):  # a receiver flooding one delivery with repeats
+        after, _ = ds.decide(record, offset, Status.ARRIVED, R)
+        assert after is not None
+        record = after
+    assert len(record["h"]) == ds.KEEP and record["h"][0][0] == 100 - ds.KEEP
+    # older than the memory: answered as a repeat, never applied
+    assert ds.decide(record, 0, Status.ARRIVED, R) == (
+        None,
+        ds.Verdict(StatusRefused.REPEATED, True),
+    )
