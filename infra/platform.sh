@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Starts and stops the local platform: Kafka broker, topics, and under supervisord the router,
-# the ledger, a provider simulator, the X-Road REST gateway, and the REST providers of the sample
-# registry (ndxp simulate --http on :9300) with the adapter that calls them (ndxp provide).
+# the ledger, a provider simulator, the simulated receiving agencies of documents (ndxp
+# simulate --documents), the X-Road REST gateway, and the REST providers of the sample registry
+# (ndxp simulate --http on :9300) with the adapter that calls them (ndxp provide).
 # Idempotent. Usage: infra/platform.sh start|stop|status [MIN]
 #
-# supervisord (infra/supervisor/) runs the six services; its crash watch restarts one that
+# supervisord (infra/supervisor/) runs the seven services; its crash watch restarts one that
 # dies after 1 s, 2, 4 ... up to 60 s when it keeps dying, and records every exit (time, exit
 # status, uptime) in $NDXP_VAR/run/restarts.json. Logs: $NDXP_VAR/log/<service>.log (and
 # supervisord.log, crashwatch.log). `start` waits until the router and the ledger answer on
@@ -49,7 +50,7 @@ export NDXP_GATEWAY_PORT="$gateway_port"
 sv_prefix=""
 sv_services=(
   "router=$router_port" "ledger=$ledger_port" simulator "gateway=$gateway_port"
-  http-simulator provider
+  http-simulator provider doc-agencies
 )
 sv_template=platform.conf.in
 sv_sed=(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import threading
 import time
@@ -342,3 +343,80 @@ def test_receivers_statuses_reach_the_sender_and_the_state_topic_keeps_each_deli
             break
         time.sleep(0.5)
     assert rows == expected
+
+
+def test_simulated_agencies_walk_every_document_to_its_end_across_a_kill_9(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess, tmp_path: Path
+) -> None:
+    """30 documents from G22 to three provinces; the provinces' simulated agencies (a day
+    in under a second) walk each delivery 01 → 06 or refuse it, and are killed -9 mid-walk
+    and started again: every delivery ends done or refused, and the ledger holds each of its
+    statuses routed once, in the lifecycle's order."""
+    run = uuid.uuid4().hex[:8]
+    log = tmp_path / "agencies.log"
+
+    def agencies() -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                [
+                    str(NDXP),
+                    "simulate",
+                    "--documents",
+                    *PROVINCES,
+                    "--speed",
+                    "40000",
+                    "--seed",
+                    "1",
+                    "--group",
+                    f"agencies-{run}",
+                    "--bootstrap",
+                    kafka.bootstrap,
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "NDXP_ROUTER_GROUP": router.group},
+            )
+
+    first = agencies()
+    time.sleep(3)  # subscribed
+    tap = Tap(kafka.bootstrap, [f"ndxp.out.{G22}"])
+    p = producer(kafka.bootstrap)
+    lgsp = f"VN:GOV:{G22}:lgsp"
+    doc_ids = [f"{G22},2022/03/18,{n + 1}/VPCP-{run.upper()}" for n in range(30)]
+    for n, doc_id in enumerate(doc_ids):
+        send(
+            p, f"ndxp.in.{G22}", document(f"{run}-{n}", lgsp, doc_id, PROVINCES), key=lgsp.encode()
+        )
+    p.flush(10)
+
+    def statuses(ms: list) -> list:  # type: ignore[type-arg]
+        return [m for m in ms if (hdr(m, "ndxp-doc-id") or "").endswith(run.upper())]
+
+    before = statuses(tap.collect(lambda ms: len(statuses(ms)) >= 60, timeout=60))
+    first.kill()  # SIGKILL, mid-walk
+    first.wait(10)
+    tap.close()
+    done_before = sum(hdr(m, "ndxp-doc-status") in ("06", "02") for m in before)
+    assert len(before) >= 60 and done_before < len(doc_ids) * len(PROVINCES), done_before
+    second = agencies()
+    query = (
+        "SELECT doc_id, receiver, groupArray(doc_status) FROM "
+        "(SELECT doc_id, receiver, doc_status FROM ndxp.ledger "
+        f"WHERE kind = 'status' AND outcome = 'routed' AND endsWith(doc_id, 'VPCP-{run.upper()}') "
+        "ORDER BY source_topic, source_partition, source_offset) GROUP BY doc_id, receiver"
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            rows = [list(r) for r in ledger.sql(query)]
+            ended = [r for r in rows if r[2] and r[2][-1] in ("06", "02")]
+            if len(ended) == len(doc_ids) * len(PROVINCES) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    finally:
+        second.terminate()
+        second.wait(30)
+    stuck = [r for r in rows if r not in ended]
+    assert len(ended) == len(doc_ids) * len(PROVINCES), (len(rows), stuck, log.read_text()[-800:])
+    for _, receiver, statuses in rows:
+        assert statuses in (["01", "03", "04", "05", "06"], ["01", "02"]), (receiver, statuses)

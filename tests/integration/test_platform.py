@@ -139,8 +139,8 @@ def test_a_router_killed_with_sigkill_is_started_again_and_stop_leaves_nothing(
     status = platform.run("status")
     assert status.returncode == 0, status.stdout + status.stderr
     assert (
-        "all healthy: router, ledger, simulator, gateway, http-simulator, provider, crashwatch"
-        in status.stdout
+        "all healthy: router, ledger, simulator, gateway, http-simulator, provider, "
+        "doc-agencies, crashwatch" in status.stdout
     )
     # a call over HTTP to a provider reached over HTTP: gateway → router → adapter → REST API
     gateway = int(platform.env["NDXP_GATEWAY_PORT"])

@@ -279,6 +279,7 @@ NOT_THEIRS = {
         for f in ("msg", "args", "exc_info", "exc_text", "levelno", "levelname")
     },
     "held_back": "ndxp.core.fetch_session.SessionStats' own field",
+    "sent": "ndxp.cli.doc_agencies.Agencies' own field",
     **{
         f: "ndxp.core.fetch_session.SessionStats' own field"
         for f in ("full", "incremental", "dropped")

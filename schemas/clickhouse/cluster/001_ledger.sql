@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS ndxp.ledger_local ON CLUSTER ndxp
     source_partition  UInt32,
     source_offset     UInt64,
     receiver          LowCardinality(String),   -- a document's receiver ('' otherwise): 004
+    doc_id            String,                   -- a document's edXML id ('' otherwise): 005
+    doc_status        LowCardinality(String),   -- a status's code ('' otherwise): 005
     ingested_at       DateTime64(3, 'UTC') DEFAULT now64(3),
     INDEX received_idx received_at TYPE minmax GRANULARITY 1
 )

@@ -93,7 +93,7 @@ SELECT
   g.at + toIntervalMillisecond(2),
   t.topic, t.partition, g.o,
   t.source_topic, t.source_partition, g.o,
-  t.receiver
+  t.receiver, t.doc_id, t.doc_status
 FROM
 (
   SELECT c.1 AS j, c.2 + arrayJoin(range(c.3)) AS o, toUInt32(o % c.4) AS k,

@@ -18,6 +18,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from ndxp.core import wire
+from ndxp.core.document_walk import SPEED
 from ndxp.core.wire import header
 from ndxp.gateway.provider import subsystem_of
 from ndxp.kafka.io import producer
@@ -30,6 +31,7 @@ log = logging.getLogger("ndxp.simulate")
 # 2 ms linger cost each answer 2.1-2.3 ms (send → broker ack p50 3.1-3.3 → 0.9-1.0 ms, one
 # record every 30 ms); under load batches still form while a send is in flight.
 LINGER_MS = 0
+DEFAULT_GROUP = "ndxp-simulator"
 
 
 def register(sub: Any) -> None:
@@ -40,7 +42,7 @@ def register(sub: Any) -> None:
     p.add_argument("--service-time-ms", type=float, default=0.0)
     p.add_argument(
         "--group",
-        default="ndxp-simulator",
+        default=DEFAULT_GROUP,
         help="consumer group (secured mode: one of the member's own, e.g. <code>.simulator)",
     )
     p.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
@@ -50,6 +52,23 @@ def register(sub: Any) -> None:
         help="instead: providers' REST APIs (population, land, tax, one-stop shop) to call",
     )
     p.add_argument("--port", type=int, default=9300, help="with --http: the port (9300)")
+    p.add_argument(
+        "--documents",
+        action="store_true",
+        help="instead: receiving agencies that walk documents routed to them 01 → 06",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=SPEED,
+        help=f"with --documents: simulated time × this (default {SPEED:g}: a day in 8.6 s)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="with --documents: the walks' seed (each delivery's decisions follow from it)",
+    )
     p.add_argument(
         "--time-scale", type=float, default=1.0, help="with --http: service times × this (0: none)"
     )
@@ -66,6 +85,12 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
         return 0
     settings = ClientSettings.from_env(bootstrap=args.bootstrap)
     registry = load_registry(settings.registry_path)
+    if args.documents:
+        from ndxp.cli import doc_agencies
+
+        everyone = sorted(str(m.id.code) for m in registry.connected)
+        group = "ndxp-doc-agencies" if args.group == DEFAULT_GROUP else args.group
+        return await doc_agencies.run(args, group, registry, args.members or everyone)
     members = args.members or sorted(
         {str(s.route.code) for s in registry.services.values() if s.route is not None}
     )

@@ -30,6 +30,8 @@ from typing import Any
 
 from ndxp.core import wire
 from ndxp.core.agency import AgencyCode
+from ndxp.core.document import H_DOC_ID
+from ndxp.core.document_status import H_DOC_STATUS
 from ndxp.core.errors import InvalidIdentifier
 from ndxp.core.identifiers import ServiceId, SubsystemId
 
@@ -68,6 +70,8 @@ COLUMNS = (
     "source_partition",
     "source_offset",
     "receiver",
+    "doc_id",
+    "doc_status",
 )
 
 Row = tuple[Any, ...]
@@ -85,6 +89,7 @@ RECEIVER_MARK = ">"  # between the topic and the receiver in an identity (never 
 MIN_TIME_MS = -2_208_988_800_000
 MAX_TIME_MS = 10_413_791_999_999
 MAX_TEXT = 1024  # characters kept of any text a sender controls (ids, names, details)
+MAX_DOC_ID = 128  # a valid edXML document id is at most 108 characters
 MAX_PARTITION = 2**31 - 1
 MAX_OFFSET = 2**63 - 1
 
@@ -272,6 +277,7 @@ def ledger_row(
         offset,
         *source,
         _receiver(h, kind),
+        *_document(h, kind),
     )
 
 
@@ -288,6 +294,16 @@ def _receiver(h: dict[str, str], kind: str) -> str:
         return str(AgencyCode.parse(text))
     except InvalidIdentifier:
         return ""
+
+
+def _document(h: dict[str, str], kind: str) -> tuple[str, str]:
+    """The document id a copy or status is about and a status's code ('' for other kinds):
+    as sent, cut to what an id can be (the router refused it otherwise, and kept it)."""
+    if kind not in wire.DOCUMENT_KINDS:
+        return "", ""
+    doc_id = h.get(H_DOC_ID, "")[:MAX_DOC_ID]
+    status = h.get(H_DOC_STATUS, "")[:2] if kind == wire.KIND_STATUS else ""
+    return doc_id, status
 
 
 def _routed_at(h: dict[str, str], received: int) -> int:
