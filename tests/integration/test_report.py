@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ndxp.ledger import report
+from ndxp.ledger import doc_report, report
+from ndxp.ledger.doc_synth import synthesize_documents
 from ndxp.ledger.store import LedgerStore
 from ndxp.ledger.synth import synthesize
 from ndxp.paths import DEFAULT_REGISTRY
@@ -100,3 +101,47 @@ def test_notices_are_transactions(history: LedgerStore) -> None:
     r = report.build(history, report.parse_period("2023-07", None, None, None))
     assert r["transactions"] == 5
     assert r["outcomes"] == {"request routed": 3, "notice routed": 2}
+
+
+@pytest.fixture(scope="module")
+def documents(history: LedgerStore) -> LedgerStore:
+    registry = load_registry(DEFAULT_REGISTRY)
+    for month in ((2021, 3), (2022, 3)):
+        synthesize_documents(history, registry, 0.01, month, month, out=lambda s: None)
+    return history
+
+
+def test_the_document_report_for_march_2022_gives_the_published_figures(
+    documents: LedgerStore, tmp_path: Path
+) -> None:
+    """At 1/100: 1,115 documents sent and 3,525 deliveries received, 1.8× March 2021; each
+    delivery followed to its receiver's last status; a chart."""
+    period = report.parse_period("2022-03", None, None, None)
+    r = doc_report.build(documents, period, load_registry(DEFAULT_REGISTRY))
+    assert (r["documents_sent"], r["deliveries_received"]) == (1_115, 3_525)
+    assert r["growth_factor"] == pytest.approx(1.8, abs=0.01)
+    assert r["same_period_last_year"] == 619 + 1_958
+    assert r["receivers_per_document"] == pytest.approx(3.16, abs=0.01)
+    # every delivery ends done or refused (a few in a hundred), done in about three days
+    assert sum(r["outcomes"].values()) == 3_525
+    assert set(r["outcomes"]) == {"done", "refused"}
+    assert 0.01 < r["outcomes"]["refused"] / 3_525 < 0.06
+    t = r["sent_to_done_hours"]
+    assert t["done"] == r["outcomes"]["done"] and 48 < t["p50"] < 130 and t["p90"] > t["p50"]
+    # the Government Office sends the most; receivers are ministries and provinces, named
+    assert r["top_senders"][0]["agency"] == "000.00.00.G22" and r["top_senders"][0]["name"]
+    assert sum(d["documents"] for d in r["daily"]) == 1_115
+    assert "1,115" in doc_report.render_table(r)
+    path = tmp_path / "documents.png"
+    doc_report.chart(r, str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_the_document_history_is_written_once_whatever_the_runs(documents: LedgerStore) -> None:
+    """A second synth of a month adds nothing: its rows have the same identities."""
+    before = documents.read("SELECT count() FROM ndxp.ledger WHERE kind IN ('document', 'status')")
+    synthesize_documents(
+        documents, load_registry(DEFAULT_REGISTRY), 0.01, (2022, 3), (2022, 3), out=lambda s: None
+    )
+    after = documents.read("SELECT count() FROM ndxp.ledger WHERE kind IN ('document', 'status')")
+    assert before == after

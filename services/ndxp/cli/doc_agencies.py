@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer
 from ndxp.core import wire
 from ndxp.core.agency import AgencyCode
 from ndxp.core.delivery_state import state_of
-from ndxp.core.document import H_DOC_ID, delivery_key
+from ndxp.core.document import H_DOC_ID, delivery_key, document_client
 from ndxp.core.document_status import H_DOC_REASON, H_DOC_STATUS, Party, State, Status, advance
 from ndxp.core.document_walk import Step, answer_recall, delivery_rng, plan
 from ndxp.core.errors import InvalidIdentifier
@@ -54,7 +54,7 @@ class Agencies:
         self.states: dict[str, State] = {}
         self.walks: dict[str, asyncio.Task[None]] = {}
         self.sent = 0
-        self.clients = {m: _client_of(registry, m) for m in members}
+        self.clients = {m: document_client(registry, m) for m in members}
 
     def route_of(self, receiver: str) -> str | None:
         """The member (of ours) whose egress topic a receiver's copies go to."""
@@ -204,16 +204,3 @@ async def report(
     encoded = [(k, v.encode()) for k, v in headers]
     await p.send(wire.ingress_topic(route), b"", key=client.encode(), headers=encoded)
     agencies.sent += 1
-
-
-def _client_of(registry: Registry, member: str) -> str:
-    """The subsystem a member reports statuses from: its document system when it has one
-    (``vbdh``, ``lgsp``), else its first."""
-    mine = sorted(s for s in registry.subsystems if s.split(":")[2] == member)
-    for preferred in ("vbdh", "lgsp", "motcua"):
-        for s in mine:
-            if s.endswith(f":{preferred}"):
-                return s
-    if not mine:
-        raise ValueError(f"member {member} has no subsystem to report statuses from")
-    return mine[0]

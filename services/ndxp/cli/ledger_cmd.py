@@ -32,6 +32,12 @@ def register(sub: Any) -> None:
     )
     syn.add_argument("--from", dest="first", default="2021-01", help="first month (2021-01)")
     syn.add_argument("--to", dest="last", default="2023-05", help="last month (2023-05)")
+    syn.add_argument(
+        "--no-documents",
+        dest="documents",
+        action="store_false",
+        help="without the document exchange axis's history (documents, deliveries, statuses)",
+    )
     syn.add_argument("--dsn")
     syn.set_defaults(func=synth_cmd)
 
@@ -54,6 +60,11 @@ def register(sub: Any) -> None:
     rep.add_argument("--format", choices=("table", "json", "csv"), default="table")
     rep.add_argument("--chart", metavar="FILE.png", help="write a chart of daily volume")
     rep.add_argument("--top", type=int, default=10)
+    rep.add_argument(
+        "--documents",
+        action="store_true",
+        help="the document exchange axis: documents sent, deliveries, statuses, sent → done",
+    )
     rep.add_argument("--dsn")
     rep.set_defaults(func=report_cmd)
 
@@ -97,13 +108,13 @@ def synth_cmd(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = LedgerStore(settings.ledger_dsn)
     store.migrate()
-    synthesize(
-        store,
-        load_registry(DEFAULT_REGISTRY),
-        args.scale,
-        parse_month(args.first),
-        parse_month(args.last),
-    )
+    registry = load_registry(DEFAULT_REGISTRY)
+    first, last = parse_month(args.first), parse_month(args.last)
+    synthesize(store, registry, args.scale, first, last)
+    if args.documents:
+        from ndxp.ledger.doc_synth import synthesize_documents
+
+        synthesize_documents(store, registry, args.scale, first, last)
     return 0
 
 
@@ -132,6 +143,8 @@ def report_cmd(args: argparse.Namespace) -> int:
 
     period = report.parse_period(args.month, args.quarter, args.start, args.end)
     settings = _settings(args)
+    if args.documents:
+        return _document_report(args, open_reader(settings), period)
     result = report.build(open_reader(settings), period, load_registry(DEFAULT_REGISTRY), args.top)
     if args.format == "json":
         slim = {k: v for k, v in result.items() if k != "daily_last_year"}
@@ -142,6 +155,22 @@ def report_cmd(args: argparse.Namespace) -> int:
         print(report.render_table(result))
     if args.chart:
         report.chart(result, args.chart)
+        print(f"chart: {args.chart}", file=sys.stderr)
+    return 0
+
+
+def _document_report(args: argparse.Namespace, reader: Any, period: Any) -> int:
+    from ndxp.ledger import doc_report
+    from ndxp.registry_file import load_registry
+
+    result = doc_report.build(reader, period, load_registry(DEFAULT_REGISTRY), args.top)
+    if args.format == "table":
+        print(doc_report.render_table(result))
+    else:
+        slim = {k: v for k, v in result.items() if k != "daily_last_year"}
+        sys.stdout.write(orjson.dumps(slim, option=orjson.OPT_INDENT_2).decode() + "\n")
+    if args.chart:
+        doc_report.chart(result, args.chart)
         print(f"chart: {args.chart}", file=sys.stderr)
     return 0
 

@@ -244,6 +244,19 @@ def delivery_key(doc_id: DocumentId | str, receiver: AgencyCode | str) -> str:
     return f"{doc_id}|{receiver}"
 
 
+def document_client(registry: Registry, member: str) -> str:
+    """The subsystem an agency sends documents and reports statuses from: its document
+    system when it has one (``vbdh``, else ``lgsp``, else ``motcua``), else its first."""
+    mine = sorted(s for s in registry.subsystems if s.split(":")[2] == member)
+    for preferred in ("vbdh", "lgsp", "motcua"):
+        for s in mine:
+            if s.endswith(f":{preferred}"):
+                return s
+    if not mine:
+        raise ValueError(f"member {member} has no subsystem to send documents from")
+    return mine[0]
+
+
 def _required(headers: Mapping[str, str], name: str) -> str:
     value = headers.get(name)
     if value is None:

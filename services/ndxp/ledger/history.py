@@ -102,3 +102,49 @@ def hour_cells(year: int, month: int, total: int) -> list[tuple[int, int]]:
         cells.append((start_ms, n))
     cells[-1] = (cells[-1][0], cells[-1][1] + (total - sum(n for _, n in cells)))
     return cells
+
+
+# The document exchange axis (VXP), month by month: documents sent and deliveries received
+# (../shared/DOMAIN.md, issue 14). Anchors: March 2022 = 463,910 (111,456 sent, 352,454
+# received), 1.8× March 2021; the first half of 2022 = 3.7 M, 3.8× the first half of 2021. The
+# months between are a plausible ramp that sums to those totals; each month is split into sent
+# and received as March 2022 is.
+DOCUMENT_TOTALS: dict[tuple[int, int], int] = {
+    (2021, 1): 120_000,
+    (2021, 2): 90_000,  # Tết
+    (2021, 3): 257_728,  # March 2022 / 1.8
+    (2021, 4): 150_000,
+    (2021, 5): 170_000,
+    (2021, 6): 185_956,  # the first half of 2021: 973,684 = 3.7 M / 3.8
+    (2021, 7): 220_000,
+    (2021, 8): 250_000,
+    (2021, 9): 290_000,
+    (2021, 10): 330_000,
+    (2021, 11): 370_000,
+    (2021, 12): 420_000,
+    (2022, 1): 480_000,
+    (2022, 2): 400_000,  # Tết
+    (2022, 3): 463_910,
+    (2022, 4): 700_000,
+    (2022, 5): 780_000,
+    (2022, 6): 876_090,  # the first half of 2022: 3,700,000
+    (2022, 7): 880_000,
+    (2022, 8): 890_000,
+    (2022, 9): 900_000,
+    (2022, 10): 920_000,
+    (2022, 11): 930_000,
+    (2022, 12): 960_000,
+    (2023, 1): 760_000,  # Tết
+    (2023, 2): 850_000,
+    (2023, 3): 950_000,
+    (2023, 4): 930_000,
+    (2023, 5): 960_000,
+}
+MARCH_2022_SENT, MARCH_2022_RECEIVED = 111_456, 352_454
+
+
+def monthly_documents(year: int, month: int, scale: float = 1.0) -> tuple[int, int]:
+    """(documents sent, deliveries received) in a month, at ``scale``."""
+    total = DOCUMENT_TOTALS[(year, month)]
+    sent = round(total * MARCH_2022_SENT / (MARCH_2022_SENT + MARCH_2022_RECEIVED))
+    return round(sent * scale), round((total - sent) * scale)
