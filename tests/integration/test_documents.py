@@ -420,3 +420,67 @@ def test_simulated_agencies_walk_every_document_to_its_end_across_a_kill_9(
     assert len(ended) == len(doc_ids) * len(PROVINCES), (len(rows), stuck, log.read_text()[-800:])
     for _, receiver, statuses in rows:
         assert statuses in (["01", "03", "04", "05", "06"], ["01", "02"]), (receiver, statuses)
+
+
+def test_a_20_mib_package_reaches_ten_receivers_whole(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess, tmp_path: Path
+) -> None:
+    """A 20 MiB package (an edXML document with its PDF attachments) from G22 to ten
+    provinces: sent in parts within the value limit, each receiver's inbox puts it together
+    again and its SHA-256 is the package's; the ledger has a row per part and receiver."""
+    run = uuid.uuid4().hex[:8]
+    package = tmp_path / "nghi-dinh.edxml"
+    data = os.urandom(20 * 1024 * 1024)  # PDF attachments do not compress
+    package.write_bytes(data)
+    receivers = [f"000.00.00.H{n:02d}" for n in range(1, 11)]
+    doc_id = f"{G22},2022/03/19,{int(run, 16) % 10**9}/ND-CP"
+    sent = subprocess.run(
+        [
+            str(NDXP),
+            "doc",
+            "send",
+            "--bootstrap",
+            kafka.bootstrap,
+            "--as",
+            G22,
+            "--client",
+            f"VN:GOV:{G22}:lgsp",
+            "--to",
+            ",".join(receivers),
+            "--id",
+            doc_id,
+            "--type",
+            "ND",
+            "--file",
+            str(package),
+            "--wait",
+            "--timeout",
+            "120",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert "in 27 parts" in sent.stdout
+    for code in receivers:
+        assert f"  {code}: delivered on ndxp.out.{code} (27 parts)" in sent.stdout
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    for code in receivers[:3]:  # each inbox reads its topic whole: three are enough
+        inbox = subprocess.run(
+            [str(NDXP), "doc", "inbox", code, "--bootstrap", kafka.bootstrap],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert inbox.returncode == 0, inbox.stderr
+        [line] = [x for x in inbox.stdout.splitlines() if x.startswith(doc_id)]
+        assert f"{len(data):,} bytes  sha256 {digest}  (27 parts)" in line, line
+    rows = wait_rows(
+        ledger,
+        f"SELECT count(), uniqExact(receiver), sum(payload_size) FROM ndxp.ledger "
+        f"WHERE doc_id = '{doc_id}' HAVING count() >= 270",
+        1,
+        timeout=120,
+    )
+    assert rows == [[270, 10, 10 * len(data)]]

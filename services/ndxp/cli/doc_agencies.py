@@ -9,9 +9,10 @@ stopped while it waits.
 
 Across a restart nothing in flight is forgotten: at start the agencies read the document state
 topic (each delivery's latest state, compacted) and go on from where every unfinished delivery
-to their members stands; the copies are read from the group's committed offsets. A status
-sent twice that way (its state not yet in the topic) is refused ``STATUS_REPEATED`` by the
-router and changes nothing.
+to their members stands; the copies are read from the group's committed offsets (a new group:
+from the beginning, passing over the deliveries the state topic knows). A status sent twice
+that way (its state not yet in the topic) is refused ``STATUS_REPEATED`` by the router and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ndxp.core.document_status import H_DOC_REASON, H_DOC_STATUS, Party, State, 
 from ndxp.core.document_walk import Step, answer_recall, delivery_rng, plan
 from ndxp.core.errors import InvalidIdentifier
 from ndxp.core.identifiers import MemberId
+from ndxp.core.package import PACKAGE_HEADERS, InvalidPackage, read_part
 from ndxp.core.registry import Registry
 from ndxp.core.topology import doc_state_topic
 from ndxp.core.wire import header
@@ -51,6 +53,7 @@ class Agencies:
         self.speed = speed
         self.seed = seed
         self.recalls: dict[str, int] = {}  # recalls answered, by delivery (the answers' draws)
+        self.parts: dict[str, set[int]] = {}  # parts of packages not yet whole, by delivery
         self.states: dict[str, State] = {}
         self.walks: dict[str, asyncio.Task[None]] = {}
         self.sent = 0
@@ -77,7 +80,7 @@ async def run(args: Any, group: str, registry: Registry, members: list[str]) -> 
         *[wire.egress_topic(m) for m in members],
         bootstrap_servers=settings.bootstrap,
         group_id=group,
-        auto_offset_reset="latest",
+        auto_offset_reset="earliest",  # a new group: copies the state topic does not know
         enable_auto_commit=False,
         **settings.auth.aiokafka(),
     )
@@ -123,7 +126,7 @@ async def resume(agencies: Agencies, p: Any, settings: ClientSettings) -> int:
         if not record or not record.get("d") or agencies.route_of(receiver) is None:
             continue
         state = state_of(record)
-        agencies.states[key] = state
+        agencies.states[key] = state  # its copies, read again, are not new
         if state.recall is Status.RECALL:
             start_walk(agencies, p, doc_id, receiver, [recall_answer(agencies, key, state)])
             resumed += 1
@@ -141,6 +144,16 @@ def on_record(agencies: Agencies, p: Any, r: Any) -> None:
     if kind == wire.KIND_DOCUMENT:
         if key in agencies.states:
             return  # a copy written again (a router crash mid fan-out): had it already
+        try:
+            part = read_part({n: v for n in PACKAGE_HEADERS if (v := header(h, n)) is not None})
+        except InvalidPackage:  # the router checked them: not from it
+            return
+        if part is not None:  # a package in parts: handled once every part is here
+            have = agencies.parts.setdefault(key, set())
+            have.add(part.index)
+            if len(have) < part.count:
+                return
+            del agencies.parts[key]
         agencies.states[key] = State()
         steps = plan(delivery_rng(agencies.seed, key), State(), agencies.speed)
         start_walk(agencies, p, doc_id, receiver, steps)

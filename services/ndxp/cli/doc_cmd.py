@@ -27,6 +27,14 @@ from ndxp.core.document import (
 )
 from ndxp.core.document_status import H_DOC_REASON, H_DOC_STATUS, State, Status, overview
 from ndxp.core.errors import NdxpError
+from ndxp.core.package import (
+    PACKAGE_HEADERS,
+    PART_BYTES,
+    Assembly,
+    headers_of,
+    read_part,
+    split,
+)
 from ndxp.core.topology import doc_state_topic
 from ndxp.core.wire import header
 from ndxp.kafka.io import consumer_at_end, producer, read_whole
@@ -46,7 +54,13 @@ def register(sub: Any) -> None:
     s.add_argument("--due", help="due date YYYY-MM-DD")
     s.add_argument("--business", help="new (default), revoke, update, replace")
     s.add_argument("--ref", help="for revoke/update/replace: the document acted on")
-    s.add_argument("--file", required=True, type=Path, help="the package")
+    s.add_argument("--file", required=True, type=Path, help="the package (up to 20 MiB)")
+    s.add_argument(
+        "--part-bytes",
+        type=int,
+        default=PART_BYTES,
+        help=f"a larger package goes in parts of this size (default {PART_BYTES:,})",
+    )
     s.add_argument("--wait", action="store_true", help="show each receiver's copy or refusal")
     s.add_argument("--timeout", type=float, default=15.0)
     s.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
@@ -110,8 +124,8 @@ def document_headers(args: argparse.Namespace, message_id: str) -> list[tuple[st
 
 async def send_cmd(args: argparse.Namespace) -> int:
     settings = ClientSettings.from_env(bootstrap=args.bootstrap)
-    message_id = str(uuid.uuid4())
-    package = args.file.read_bytes()
+    base_id = str(uuid.uuid4())
+    parts = split(args.file.read_bytes(), args.part_bytes)
     receivers = [r.strip() for r in args.to.split(",") if r.strip()]
     watch = None
     if args.wait:
@@ -121,34 +135,47 @@ async def send_cmd(args: argparse.Namespace) -> int:
     p = producer(settings.bootstrap, settings.auth)
     await p.start()
     try:
-        md = await p.send_and_wait(
-            wire.ingress_topic(args.member),
-            package,
-            key=args.client.encode(),
-            headers=document_headers(args, message_id),
-        )
+        sent = []
+        for part, chunk in parts:
+            message_id = base_id if len(parts) == 1 else f"{base_id}.{part.index}"
+            headers = document_headers(args, message_id)
+            if len(parts) > 1:
+                headers += [(k, v.encode()) for k, v in headers_of(part)]
+            topic = wire.ingress_topic(args.member)
+            sent.append(await p.send(topic, chunk, key=args.client.encode(), headers=headers))
+        await p.flush()
+        for future in sent:
+            await future  # raises what the broker refused
     finally:
         await p.stop()
-    print(f"sent document {args.id} ({len(package):,} bytes) as {message_id} to {md.topic}")
+    part = parts[0][0]
+    print(
+        f"sent document {args.id} ({part.size:,} bytes, sha256 {part.sha256[:16]}…"
+        + (f", in {part.count} parts" if part.count > 1 else "")
+        + f") as {base_id} to {wire.ingress_topic(args.member)}"
+    )
     if watch is None:
         return 0
     try:
-        return await _follow(watch, message_id, len(receivers), args.timeout)
+        return await _follow(watch, base_id, part.count, len(receivers), args.timeout)
     finally:
         await watch.stop()
 
 
-async def _follow(consumer: Any, message_id: str, receivers: int, timeout: float) -> int:
-    """Print each receiver's copy (where it went) or refusal, until all are seen."""
-    seen: set[str] = set()
+async def _follow(consumer: Any, base_id: str, parts: int, receivers: int, timeout: float) -> int:
+    """Print each receiver's copy (where it went, once every part is there) or refusal,
+    until all are accounted for."""
+    got: dict[str, set[str]] = {}
+    done: set[str] = set()
     refused = 0
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and len(seen) < receivers:
+    while time.monotonic() < deadline and len(done) < receivers:
         for records in (await consumer.getmany(timeout_ms=200)).values():
             for r in records:
                 h = list(r.headers)
-                mine = message_id in (header(h, wire.H_ID), header(h, wire.H_CORRELATION_ID))
-                if not mine:
+                message_id = header(h, wire.H_ID) or ""
+                about = header(h, wire.H_CORRELATION_ID) or message_id
+                if about != base_id and not about.startswith(f"{base_id}."):
                     continue
                 receiver = header(h, wire.H_DOC_RECEIVER)
                 if r.topic == wire.REJECTED_TOPIC:
@@ -158,27 +185,35 @@ async def _follow(consumer: Any, message_id: str, receivers: int, timeout: float
                         )
                         return 1
                     continue  # one receiver's: its error notice says it
-                if receiver is None or receiver in seen:
+                if receiver is None or receiver in done:
                     continue
-                seen.add(receiver)
                 if header(h, wire.H_KIND) == wire.KIND_ERROR:
+                    done.add(receiver)
                     refused += 1
                     print(
                         f"  {receiver}: refused {header(h, wire.H_ERROR)}: "
                         f"{header(h, wire.H_ERROR_DETAIL)}"
                     )
-                else:
-                    print(f"  {receiver}: delivered on {r.topic}")
-    if len(seen) < receivers:
-        raise NdxpError(f"{receivers - len(seen)} receivers unaccounted for after {timeout:.0f}s")
+                    continue
+                got.setdefault(receiver, set()).add(message_id)
+                if len(got[receiver]) == parts:
+                    done.add(receiver)
+                    print(
+                        f"  {receiver}: delivered on {r.topic}"
+                        + (f" ({parts} parts)" if parts > 1 else "")
+                    )
+    if len(done) < receivers:
+        raise NdxpError(f"{receivers - len(done)} receivers unaccounted for after {timeout:.0f}s")
     return 1 if refused else 0
 
 
 async def inbox_cmd(args: argparse.Namespace) -> int:
     """Every document on the member's egress topic up to now, each (document id, receiver)
-    once: a copy written again after a router crash mid fan-out is counted, not shown."""
+    once: a copy written again after a router crash mid fan-out is counted, not shown; a
+    package in parts is shown once all its parts are there, checked by its SHA-256."""
     settings = ClientSettings.from_env(bootstrap=args.bootstrap)
     seen: set[str] = set()
+    assemblies: dict[str, tuple[Assembly, list[tuple[str, bytes | None]]]] = {}
     again = 0
     async for r in read_whole(settings.bootstrap, wire.egress_topic(args.member), settings.auth):
         h = list(r.headers)
@@ -189,16 +224,38 @@ async def inbox_cmd(args: argparse.Namespace) -> int:
         if key in seen:
             again += 1
             continue
-        seen.add(key)
         value = r.value or b""
-        digest = hashlib.sha256(value).hexdigest()[:16]
+        part = read_part({k: v for k, v in ((n, header(h, n)) for n in PACKAGE_HEADERS) if v})
+        if part is not None:
+            assembly, first = assemblies.setdefault(
+                key, (Assembly(part.count, part.size, part.sha256), h)
+            )
+            before = len(assembly.parts)
+            whole = assembly.add(part, value)
+            again += len(assembly.parts) == before
+            if whole is None:
+                continue
+            del assemblies[key]
+            value, h = whole, first
+        seen.add(key)
+        _show(h, value, None if part is None else part.count)
+    for assembly, h in assemblies.values():
         print(
-            f"{doc_id}  to {receiver}  from {header(h, wire.H_CLIENT)}  "
-            f"type {header(h, H_DOC_TYPE)}  priority {header(h, H_DOC_PRIORITY) or 0}"
-            f"  {len(value):,} bytes  sha256 {digest}"
+            f"{header(h, H_DOC_ID)}  to {header(h, wire.H_DOC_RECEIVER)}  incomplete: "
+            f"{assembly.count - assembly.missing} of {assembly.count} parts"
         )
     print(f"{len(seen)} documents; {again} copies received again (not shown)")
     return 0
+
+
+def _show(h: list[tuple[str, bytes | None]], value: bytes, parts: int | None) -> None:
+    digest = hashlib.sha256(value).hexdigest()[:16]
+    print(
+        f"{header(h, H_DOC_ID)}  to {header(h, wire.H_DOC_RECEIVER)}"
+        f"  from {header(h, wire.H_CLIENT)}  type {header(h, H_DOC_TYPE)}"
+        f"  priority {header(h, H_DOC_PRIORITY) or 0}"
+        f"  {len(value):,} bytes  sha256 {digest}" + (f"  ({parts} parts)" if parts else "")
+    )
 
 
 def status_headers(

@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ndxp.core import document, document_status, wire
+from ndxp.core import document, document_status, package, wire
 from ndxp.core.budget import SizeBudget, headers_size
 from ndxp.core.errors import InvalidIdentifier, Rejection, RejectionCode
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
@@ -133,7 +133,7 @@ class Router:
             envelope = read_envelope(headers)
             self.budget.check(key_size, value_size, headers_size(headers))
             if envelope.kind == wire.KIND_DOCUMENT:
-                return self._fan_out(envelope, sender, headers)
+                return self._fan_out(envelope, sender, headers, value_size)
             if envelope.kind == wire.KIND_STATUS:
                 return self._status(envelope, sender, headers)
             route = self._route(envelope, sender)
@@ -173,15 +173,25 @@ class Router:
             )
         return destination.route
 
-    def _fan_out(self, env: Envelope, sender: MemberId, headers: Headers) -> FannedOut:
+    def _fan_out(
+        self, env: Envelope, sender: MemberId, headers: Headers, value_size: int
+    ) -> FannedOut:
         client = self._party(env.client, self.registry.subsystems, SubsystemId.parse)
         _authorize(sender, env.client, client, "client")
         _known(client, env.client, RejectionCode.UNKNOWN_CLIENT, "client")
         assert isinstance(client, Party)
+        found = _document_headers(headers)
         try:
-            doc = document.read_envelope(_document_headers(headers))
-        except document.InvalidDocument as exc:
+            doc = document.read_envelope(found)
+            part = package.read_part(found)
+        except (document.InvalidDocument, package.InvalidPackage) as exc:
             raise Rejection(RejectionCode.MALFORMED, str(exc)) from None
+        if part is not None and value_size > part.size:
+            raise Rejection(
+                RejectionCode.MALFORMED,
+                f"part {part.index}/{part.count} holds {value_size:,} bytes of a package of "
+                f"{part.size:,}",
+            )
         if doc.id.sender != client.member.code:
             raise Rejection(
                 RejectionCode.NOT_SENDER,
@@ -333,7 +343,7 @@ def read_envelope(headers: Headers) -> Envelope:
     return Envelope(message_id, kind, client, service or "", correlation_id)
 
 
-_DOCUMENT_HEADERS = frozenset(document.ENVELOPE_HEADERS)
+_DOCUMENT_HEADERS = frozenset(document.ENVELOPE_HEADERS + package.PACKAGE_HEADERS)
 _STATUS_HEADERS = frozenset(document_status.STATUS_HEADERS)
 
 

@@ -2,10 +2,10 @@
 reports give it — documents sent, deliveries received, by agency; how the deliveries ended
 (each receiver's last status) and how long from sent to done — with a chart.
 
-A *document sent* is one ingress record of kind ``document`` (its deliveries are a row each);
-a *delivery* is a routed copy to one receiver. Outcomes and times follow each delivery of a
-document sent in the period to its receiver's last routed status, whenever it came (up to
-:data:`FOLLOW_DAYS` later). Days are Vietnam's.
+A *document sent* is one document id (its deliveries are a row each, and a package in parts a
+row per part); a *delivery* is a (document, receiver) with a routed copy. Outcomes and times
+follow each delivery of a document sent in the period to its receiver's last routed status,
+whenever it came (up to :data:`FOLLOW_DAYS` later). Days are Vietnam's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ from ndxp.ledger.report import Period, _plus_year
 FOLLOW_DAYS = 90
 ENDS = {"06": "done", "02": "refused", "15": "withdrawn", "": "no status yet"}
 DOCUMENT = "kind = 'document'"
-IDENTITY = "source_topic, source_partition, source_offset"
+# A document is its id: a package in parts is a row per part (and receiver); a document
+# refused before its id could be read is its ingress record.
+DOC = (
+    "if(doc_id = '', concat(source_topic, ':', toString(source_partition), ':', "
+    "toString(source_offset)), doc_id)"
+)
 
 
 def _received_in(period: Period, extra_days: int = 0) -> str:
@@ -39,9 +44,9 @@ def build(
 
     def counts(p: Period) -> tuple[int, int, int, int]:
         _, rows = reader.read(f"""
-            SELECT uniqExact({IDENTITY}), countIf(outcome = 'routed'),
-                   countIf(outcome = 'rejected' AND receiver != ''),
-                   uniqExactIf(({IDENTITY}), outcome = 'rejected' AND receiver = '')
+            SELECT uniqExact({DOC}), uniqExactIf((doc_id, receiver), outcome = 'routed'),
+                   uniqExactIf((doc_id, receiver), outcome = 'rejected' AND receiver != ''),
+                   uniqExactIf({DOC}, outcome = 'rejected' AND receiver = '')
             FROM ndxp.ledger WHERE {DOCUMENT} AND {_received_in(p)}""")
         sent, delivered, refused, whole = (int(v or 0) for v in rows[0])
         return sent, delivered, refused, whole
@@ -49,21 +54,21 @@ def build(
     sent, delivered, refused_receivers, refused_whole = counts(period)
     sent_before, delivered_before, _, _ = counts(prev)
     _, senders = reader.read(f"""
-        SELECT client_member, uniqExact({IDENTITY}) AS n FROM ndxp.ledger
+        SELECT client_member, uniqExact({DOC}) AS n FROM ndxp.ledger
         WHERE {DOCUMENT} AND {_received_in(period)}
         GROUP BY client_member ORDER BY n DESC, client_member LIMIT {int(top)}""")
     _, receivers = reader.read(f"""
-        SELECT receiver, count() AS n FROM ndxp.ledger
+        SELECT receiver, uniqExact(doc_id) AS n FROM ndxp.ledger
         WHERE {DOCUMENT} AND outcome = 'routed' AND {_received_in(period)}
         GROUP BY receiver ORDER BY n DESC, receiver LIMIT {int(top)}""")
     outcomes, to_done = _outcomes(reader, period)
     _, daily = reader.read(f"""
         SELECT toString(toDate(received_at, 'Asia/Ho_Chi_Minh')) AS day,
-               uniqExact({IDENTITY}), countIf(outcome = 'routed')
+               uniqExact({DOC}), uniqExactIf((doc_id, receiver), outcome = 'routed')
         FROM ndxp.ledger WHERE {DOCUMENT} AND {_received_in(period)}
         GROUP BY day ORDER BY day""")
     _, daily_before = reader.read(f"""
-        SELECT toString(toDate(received_at, 'Asia/Ho_Chi_Minh')) AS day, uniqExact({IDENTITY})
+        SELECT toString(toDate(received_at, 'Asia/Ho_Chi_Minh')) AS day, uniqExact({DOC})
         FROM ndxp.ledger WHERE {DOCUMENT} AND {_received_in(prev)}
         GROUP BY day ORDER BY day""")
     total, total_before = sent + delivered, sent_before + delivered_before

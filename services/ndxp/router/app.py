@@ -98,6 +98,12 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         consumer_auto_offset_reset="earliest",
+        # No standby copies of the tables: a worker that took over a partition it held as a
+        # standby hung in Faust's recovery ("No event received for active tp … since recovery
+        # start", seen in tests/integration/test_quota.py's dying-worker test), the changelog
+        # record it had read as a standby never read again as active. The tables' changelogs
+        # are compacted and small (a record per client, per delivery): read whole on takeover.
+        table_standby_replicas=0,
         datadir=str(settings.var / "faust" / settings.group),
         **built_in_views_off(),  # Faust's table, graph and debug pages: off
     )

@@ -441,3 +441,15 @@ def test_a_status_is_refused_when_its_party_or_headers_are_wrong(
     router: Router, topic: str, headers: list[tuple[str, bytes]], code: str
 ) -> None:
     rejected(router.decide(topic, headers, 0), RejectionCode(code))
+
+
+def test_a_package_in_parts_is_routed_part_by_part_and_its_part_headers_checked(
+    router: Router,
+) -> None:
+    part = {"ndxp-doc-part": "2/3", "ndxp-doc-size": "800", "ndxp-doc-sha256": "ab" * 32}
+    decision = router.decide(H41, document("000.00.00.H42", **part), 700)
+    assert isinstance(decision, FannedOut) and len(decision.deliveries) == 1
+    # more bytes than the whole package, or a part header missing: refused whole
+    rejected(router.decide(H41, document("000.00.00.H42", **part), 801), RejectionCode.MALFORMED)
+    no_hash = {k: v for k, v in part.items() if k != "ndxp-doc-sha256"}
+    rejected(router.decide(H41, document("000.00.00.H42", **no_hash), 10), RejectionCode.MALFORMED)
