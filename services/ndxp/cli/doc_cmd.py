@@ -5,6 +5,7 @@ status, recall a document, and see a document's state at each receiver."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import time
 import uuid
@@ -74,6 +75,8 @@ def register(sub: Any) -> None:
     st.add_argument(
         "--group", help="the router group whose state topic to read ($NDXP_ROUTER_GROUP)"
     )
+    st.add_argument("--follow", action="store_true", help="show statuses as they arrive")
+    st.add_argument("--timeout", type=float, default=120.0, help="with --follow (120 s)")
     st.add_argument("--bootstrap", help="Kafka bootstrap ($NDXP_BOOTSTRAP)")
     st.set_defaults(func=status_cmd)
     u = cmds.add_parser("update-status", help="report a document's status at a receiver")
@@ -347,16 +350,23 @@ async def _outcomes(consumer: Any, sent: dict[str, str], timeout: float) -> int:
 
 async def status_cmd(args: argparse.Namespace) -> int:
     """A document's state at each receiver, from the document state topic (compacted: the
-    latest record per delivery), and the sender's view derived from it."""
+    latest record per delivery), and the sender's view derived from it; with ``--follow``,
+    each receiver's new status as it arrives, until every receiver is finished."""
     settings = ClientSettings.from_env(bootstrap=args.bootstrap, router_group=args.group)
     topic = doc_state_topic(settings.router_group)
-    prefix = f"{args.id}|".encode()
-    latest: dict[str, dict[str, Any] | None] = {}
-    async for r in read_whole(settings.bootstrap, topic, settings.auth):
-        if r.key is not None and r.key.startswith(prefix):
-            receiver = r.key[len(prefix) :].decode("utf-8", "replace")
-            latest[receiver] = None if r.value is None else orjson.loads(r.value)
-    states = {rec: state_of(v) for rec, v in sorted(latest.items()) if v and v.get("d")}
+    states = await _states(settings, topic, args.id)
+    if args.follow:
+        shown: dict[str, State] = {}
+        deadline = time.monotonic() + args.timeout
+        while True:
+            for receiver, state in states.items():
+                if shown.get(receiver) != state:
+                    shown[receiver] = state
+                    print(f"{time.strftime('%H:%M:%S')}  {receiver}: {describe(state)}", flush=True)
+            if (states and overview(states.values()).finished) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1.0)
+            states = await _states(settings, topic, args.id)
     if not states:
         print(f"document {args.id}: no deliveries known to {topic}")
         return 1
@@ -370,6 +380,18 @@ async def status_cmd(args: argparse.Namespace) -> int:
         f"; {'finished' if view.finished else 'in progress'}"
     )
     return 0
+
+
+async def _states(settings: ClientSettings, topic: str, doc_id: str) -> dict[str, State]:
+    """Each receiver's state of ``doc_id``: the state topic read whole (a scan of a compacted
+    topic, a record per delivery)."""
+    prefix = f"{doc_id}|".encode()
+    latest: dict[str, dict[str, Any] | None] = {}
+    async for r in read_whole(settings.bootstrap, topic, settings.auth):
+        if r.key is not None and r.key.startswith(prefix):
+            receiver = r.key[len(prefix) :].decode("utf-8", "replace")
+            latest[receiver] = None if r.value is None else orjson.loads(r.value)
+    return {rec: state_of(v) for rec, v in sorted(latest.items()) if v and v.get("d")}
 
 
 LABELS = {
