@@ -26,7 +26,7 @@ help:
 	@echo "make bench-ledger-day  ledger ingest, fresh and 100% replays, with 0, 3 M and 30 M rows already in the day"
 	@echo "make synth    fill the ledger with a synthetic 2021-2023 history (SYNTH_ARGS=--scale 0.01)"
 	@echo "make soak-quota  the quota crash tests RUNS=10 times in a row"
-	@echo "make loadtest PROFILE=steady|workday|peak|stress DURATION=60 [HTTP=1]  Locust (over Kafka, or HTTP through the X-Road gateway), verified against the ledger"
+	@echo "make loadtest PROFILE=steady|workday|peak|stress DURATION=60 [HTTP=1|DOCUMENTS=1]  Locust (over Kafka, HTTP through the X-Road gateway, or documents), verified against the ledger"
 
 setup: $(STAMP) kafka
 
@@ -111,7 +111,7 @@ PROFILE ?= steady
 DURATION ?= 60
 PROCESSES ?= 1
 loadtest: setup
-	$(BIN)/python loadtest/run.py --profile $(PROFILE) --duration $(DURATION) --processes $(PROCESSES) $(if $(HTTP),--http)
+	$(BIN)/python loadtest/run.py --profile $(PROFILE) --duration $(DURATION) --processes $(PROCESSES) $(if $(HTTP),--http) $(if $(DOCUMENTS),--documents)
 
 # The quota crash tests (kill -9, a worker dying; both quota stages) RUNS times in a row:
 # races show up in repetition, not in one run.

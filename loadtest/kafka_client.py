@@ -14,6 +14,7 @@ answer after ``timeout_s`` a ``TIMEOUT`` failure.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Iterable
@@ -23,7 +24,15 @@ from typing import Any
 import gevent
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-from ndxp.core.wire import H_CORRELATION_ID, H_ERROR, H_ID, H_KIND, header
+from ndxp.core.wire import (
+    H_CORRELATION_ID,
+    H_DOC_RECEIVER,
+    H_ERROR,
+    H_ID,
+    H_KIND,
+    KIND_DOCUMENT,
+    header,
+)
 
 
 class Refused(Exception):
@@ -38,6 +47,8 @@ class Timeout(Exception):
 class Pending:
     started: float  # perf_counter when produced
     name: str  # Locust's request name: the service
+    receivers: int = 0  # a document: how many receivers must have it
+    got: set[str] = field(default_factory=set)  # a document: the receivers that have it
 
 
 @dataclass
@@ -54,6 +65,10 @@ class Counts:
     notices_sent: int = 0
     notices_delivered: int = 0
     notices_failed: int = 0
+    # documents: delivered (acknowledged) ones and the receivers they name; copies seen
+    documents_delivered: int = 0
+    deliveries_expected: int = 0
+    copies_seen: int = 0
 
 
 def producer_config(bootstrap: str) -> dict[str, Any]:
@@ -119,6 +134,43 @@ class KafkaClient:
                 gevent.sleep(0.005)
         self.counts.sent += 1
 
+    def document(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+        receivers: int,
+        name: str,
+    ) -> None:
+        """A document to ``receivers`` agencies: its response time is sent → every receiver
+        has its copy (seen on the receivers' egress topics); a receiver refused is a failure
+        named by its code."""
+        message_id = header(headers, H_ID) or ""
+        self.pending[message_id] = Pending(time.perf_counter(), name, receivers)
+        on_delivery = functools.partial(self._document_delivered, message_id, receivers)
+        while True:
+            try:
+                self.producer.produce(
+                    topic, value, key=key, headers=headers, on_delivery=on_delivery
+                )
+                break
+            except BufferError:
+                self.producer.poll(0)
+                gevent.sleep(0.005)
+        self.counts.sent += 1
+
+    def _document_delivered(self, message_id: str, receivers: int, err: Any, msg: Any) -> None:
+        if err is None:
+            self.counts.delivered += 1
+            self.counts.documents_delivered += 1
+            self.counts.deliveries_expected += receivers
+            return
+        self.counts.send_failed += 1
+        pending = self.pending.pop(message_id, None)
+        if pending is not None:
+            self._fire(pending, 0, KafkaException(err))
+
     def notify(
         self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
     ) -> None:
@@ -180,6 +232,9 @@ class KafkaClient:
 
     def _answer(self, m: Any) -> None:
         headers = m.headers() or []
+        if header(headers, H_KIND) == KIND_DOCUMENT:
+            self._copy(m, headers)
+            return
         message_id = header(headers, H_CORRELATION_ID)
         if message_id is None:
             return
@@ -198,6 +253,19 @@ class KafkaClient:
         else:
             self.counts.answered += 1
             self._fire(pending, elapsed_ms, None, len(m.value() or b""))
+
+    def _copy(self, m: Any, headers: list[tuple[str, bytes]]) -> None:
+        """A document's copy on a receiver's egress topic: done once every receiver has one
+        (a copy written again after a router crash is not counted twice)."""
+        pending = self.pending.get(header(headers, H_ID) or "")
+        if pending is None:
+            return
+        self.counts.copies_seen += 1
+        pending.got.add(header(headers, H_DOC_RECEIVER) or "")
+        if len(pending.got) >= pending.receivers:
+            del self.pending[header(headers, H_ID) or ""]
+            self.counts.answered += 1
+            self._fire(pending, (time.perf_counter() - pending.started) * 1000, None)
 
     def _expire_loop(self) -> None:
         while not self._stopping:

@@ -39,6 +39,16 @@ def workday_rate(fraction_of_day: float) -> float:
     return STEADY_TPS * WORKDAY_HOURS[hour] / mean
 
 
+# The document axis at 10× its busiest month (issue 14): the synthetic history's busiest month
+# (ndxp.ledger.history, 960,000 documents sent + received, 24 % of them sent) times ten, over
+# 22 working days, at the workday's peak hour (13.4 % of a day): ≈ 3.9 documents a second,
+# ≈ 12 deliveries (3.16 receivers each).
+DOCUMENTS_BUSIEST_MONTH_SENT = 960_000 * 111_456 / 463_910
+DOCUMENTS_PEAK_TPS = (
+    10 * DOCUMENTS_BUSIEST_MONTH_SENT / 22 * max(WORKDAY_HOURS) / sum(WORKDAY_HOURS) / 3600
+)
+
+
 def users_for(rate: float, user_rate: float) -> int:
     return max(1, math.ceil(rate / user_rate))
 
@@ -186,6 +196,8 @@ def shape_for(
         return Fixed(name, duration_s, user_rate, lambda _f: 10 * STEADY_TPS)
     if name == "workday":
         return Fixed(name, duration_s, user_rate, workday_rate)
+    if name == "documents":
+        return Fixed(name, duration_s, user_rate, lambda _f: DOCUMENTS_PEAK_TPS)
     if name == "stress":
         slo = float(os.environ.get("NDXP_SLO_P99_MS", "1000"))
         start = float(os.environ.get("NDXP_STRESS_START_TPS", "50"))
@@ -199,4 +211,4 @@ def shape_for(
             slo_p99_ms=slo,
             answered_share=answered_share,
         )
-    raise SystemExit(f"unknown profile {name!r}: steady, workday, peak or stress")
+    raise SystemExit(f"unknown profile {name!r}: steady, workday, peak, stress or documents")

@@ -29,7 +29,11 @@ BIN = REPO / ".venv" / "bin"
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--profile", default="steady", choices=["steady", "workday", "peak", "stress"])
+    ap.add_argument(
+        "--profile",
+        default="steady",
+        choices=["steady", "workday", "peak", "stress", "documents"],
+    )
     ap.add_argument("--duration", type=float, default=60.0, help="seconds")
     ap.add_argument("--processes", type=int, default=1, help="Locust processes (distributed)")
     ap.add_argument("--user-rate", type=float, default=0.0, help="requests/s per user")
@@ -44,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         default=f"http://127.0.0.1:{os.environ.get('NDXP_GATEWAY_PORT', '8080')}",
         help="the gateway's URL (with --http)",
     )
+    ap.add_argument(
+        "--documents",
+        action="store_true",
+        help="document traffic: agencies sending official documents "
+        "(loadtest/locustfile_documents.py; profile documents unless stress is given)",
+    )
     ap.add_argument("--bootstrap", default=os.environ.get("NDXP_BOOTSTRAP", "127.0.0.1:9092"))
     ap.add_argument(
         "--ledger-port", type=int, default=int(os.environ.get("NDXP_LEDGER_WEB_PORT", "6067"))
@@ -55,16 +65,29 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, help="report folder (default var/loadtest/<time>-<profile>)"
     )
     args = ap.parse_args(argv)
+    if args.documents and args.profile != "stress":
+        args.profile = "documents"
     run = uuid.uuid4().hex[:8]
     out = args.out or REPO / "var" / "loadtest" / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.profile}"
     out.mkdir(parents=True, exist_ok=True)
-    user_rate = args.user_rate or (1.0 if args.profile in ("steady", "workday") else 5.0)
+    user_rate = args.user_rate or (
+        0.5 if args.documents else 1.0 if args.profile in ("steady", "workday") else 5.0
+    )
 
     if not args.no_platform:
         subprocess.run([str(REPO / "infra" / "platform.sh"), "start"], check=True)
-    say(f"waiting for a probe request to be answered (broker {args.bootstrap})")
-    probe_ms = probe(args.bootstrap)
-    say(f"platform ready: probe answered in {probe_ms:.0f} ms")
+    if args.documents:  # nothing answers a document: the router ready is what it takes
+        say(f"waiting for the router's health (port {args.router_port})")
+        deadline = time.monotonic() + 120
+        while not (health(args.router_port) or {}).get("ready"):
+            if time.monotonic() > deadline:
+                raise SystemExit("the router is not ready after 120 s: is the platform running?")
+            time.sleep(1)
+        say("platform ready")
+    else:
+        say(f"waiting for a probe request to be answered (broker {args.bootstrap})")
+        probe_ms = probe(args.bootstrap)
+        say(f"platform ready: probe answered in {probe_ms:.0f} ms")
 
     env = {
         **os.environ,
@@ -76,7 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         "NDXP_LOADTEST_OUT": str(out),
         "NDXP_GATEWAY_URL": args.gateway,
     }
-    locustfile = "locustfile_http.py" if args.http else "locustfile.py"
+    locustfile = (
+        "locustfile_documents.py"
+        if args.documents
+        else "locustfile_http.py"
+        if args.http
+        else "locustfile.py"
+    )
     cmd = [
         str(BIN / "locust"),
         "-f",
@@ -111,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
 
     counts = sent_counts(out)
     say(f"locust done: {counts['delivered']:,} requests delivered; checking the ledger")
-    ledger = verify(args.ledger_port, run, counts)
+    if args.documents:
+        ledger = verify_documents(args.ledger_port, run, counts)
+    else:
+        ledger = verify(args.ledger_port, run, counts)
     summary = {
         "command": "python loadtest/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "profile": args.profile,
@@ -239,6 +271,9 @@ def sent_counts(out: Path) -> dict[str, Any]:
         "notices_sent": 0,
         "notices_delivered": 0,
         "notices_failed": 0,
+        "documents_delivered": 0,
+        "deliveries_expected": 0,
+        "copies_seen": 0,
     }
     for f in sorted(out.glob("process-*.json")):
         one = json.loads(f.read_text())
@@ -384,7 +419,46 @@ def chart(history: Path, png: Path, profile: str) -> None:
     plt.close(fig)
 
 
+def verify_documents(
+    ledger_port: int, run: str, counts: dict[str, Any], wait_s: float = 180.0
+) -> dict[str, Any]:
+    """The ledger's view of this run's documents: each once per receiver (a row per
+    delivery or per receiver refused), once it has caught up (or after wait_s)."""
+    sys.path.insert(0, str(REPO / "services"))
+    from ndxp.ledger.reader import ServiceReader
+    from ndxp.settings import LedgerSettings
+
+    reader = ServiceReader.of(LedgerSettings.from_env(web_port=ledger_port))
+    q = (
+        "SELECT count(), uniqExact(message_id), uniqExact(message_id, receiver), "
+        "uniqExactIf((message_id, receiver), outcome = 'routed') FROM ndxp.ledger "
+        f"WHERE kind = 'document' AND startsWith(message_id, 'lt{run}-')"
+    )
+    deadline = time.monotonic() + wait_s
+    while True:
+        rows, documents, deliveries, routed = (int(x) for x in reader.read(q)[1][0])
+        caught_up = (
+            documents >= counts["documents_delivered"]
+            and deliveries >= counts["deliveries_expected"]
+        )
+        if caught_up or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    return {
+        "documents_in_ledger": documents,
+        "deliveries_in_ledger": deliveries,
+        "deliveries_routed": routed,
+        "rows": rows,
+        "lost": max(0, counts["documents_delivered"] - documents)
+        + max(0, counts["deliveries_expected"] - deliveries),
+        "duplicated": rows - deliveries,
+    }
+
+
 def print_summary(s: dict[str, Any]) -> None:
+    if s["profile"] == "documents" or "documents_in_ledger" in s["ledger"]:
+        print_documents_summary(s)
+        return
     loc, led = s["locust"], s["ledger"]
     lines = [
         f"ndxp load test — profile {s['profile']}, {s['duration_s']:g} s, "
@@ -416,6 +490,33 @@ def print_summary(s: dict[str, Any]) -> None:
     ok = led["lost"] == 0 and led["duplicated"] == 0
     lines.append("  PASS: nothing lost, nothing duplicated" if ok else "  FAIL: see above")
     lines.append("  the platform is left running for another run: make stop stops it")
+    print("\n" + "\n".join(lines))
+
+
+def print_documents_summary(s: dict[str, Any]) -> None:
+    loc, led = s["locust"], s["ledger"]
+    lines = [
+        f"ndxp load test — documents, profile {s['profile']}, {s['duration_s']:g} s, "
+        f"run {s['run_id']}",
+        f"  documents sent {loc['sent']:,}  delivered {loc['documents_delivered']:,}  "
+        f"to {loc['deliveries_expected']:,} receivers; every receiver had it: "
+        f"{loc['answered']:,}; refused {loc['refused']:,}; timed out {loc['timed_out']:,}",
+    ]
+    if loc.get("requests") is not None:
+        lines.append(
+            f"  {loc.get('rps', 0):,.1f} documents/s; sent → every receiver has it: p50 "
+            f"{loc.get('p50_ms')} ms, p95 {loc.get('p95_ms')} ms, p99 {loc.get('p99_ms')} ms, "
+            f"max {loc.get('max_ms')} ms"
+        )
+    lines += [
+        f"  ledger: {led['documents_in_ledger']:,} documents, {led['deliveries_in_ledger']:,} "
+        f"deliveries ({led['deliveries_routed']:,} routed)",
+        f"  lost {led['lost']}, duplicated {led['duplicated']}",
+        f"  report: {s['report']}/ (locust.html, locust_*.csv, summary.json, chart.png)",
+        "  PASS: nothing lost, nothing duplicated"
+        if led["lost"] == 0 and led["duplicated"] == 0
+        else "  FAIL: see above",
+    ]
     print("\n" + "\n".join(lines))
 
 

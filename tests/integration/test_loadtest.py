@@ -100,3 +100,46 @@ def test_steady_profile_loses_nothing(
     for name in ("locust.html", "locust_stats.csv", "locust_stats_history.csv", "chart.png"):
         assert (out / name).stat().st_size > 0, name
     assert "PASS: nothing lost" in result.stdout
+
+
+def test_the_documents_profile_delivers_every_document_to_every_receiver(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess, tmp_path: Path
+) -> None:
+    """Agencies sending documents at 10× the axis's busiest month for 15 s: every document
+    reaches every receiver (seen on their egress topics), and the ledger holds each delivery
+    once."""
+    out = tmp_path / "documents"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "loadtest" / "run.py"),
+            "--documents",
+            "--duration",
+            "15",
+            "--no-platform",
+            "--bootstrap",
+            kafka.bootstrap,
+            "--router-port",
+            str(router.web_port),
+            "--ledger-port",
+            str(ledger.web_port),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NDXP_VAR": str(kafka.var)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    sent, ledger_view = summary["locust"], summary["ledger"]
+    assert summary["profile"] == "documents"
+    assert sent["documents_delivered"] == sent["sent"] > 30  # ≈3.9 documents/s for 15 s
+    assert sent["answered"] == sent["documents_delivered"]  # every receiver had each
+    assert sent["deliveries_expected"] > sent["documents_delivered"]
+    assert ledger_view["documents_in_ledger"] == sent["documents_delivered"]
+    assert ledger_view["deliveries_in_ledger"] == ledger_view["deliveries_routed"]
+    assert ledger_view["deliveries_routed"] == sent["deliveries_expected"]
+    assert (ledger_view["lost"], ledger_view["duplicated"]) == (0, 0)
+    assert "PASS: nothing lost" in result.stdout

@@ -55,6 +55,7 @@ def test_migrations_are_recorded_and_rerunning_is_a_no_op(store: LedgerStore) ->
         (2, "002_daily.sql"),
         (3, "003_identity.sql"),
         (4, "004_receiver.sql"),
+        (5, "005_document.sql"),
     ]
 
 
@@ -189,7 +190,7 @@ s.command(
     "fromUnixTimestamp64Milli(toInt64(1560000000005)), 'ndxp.out.000.00.01.G01', 0, number "
     "FROM numbers(10)"
 )
-assert s.migrate() == ["003_identity.sql", "004_receiver.sql"]
+assert s.migrate() == ["003_identity.sql", "004_receiver.sql", "005_document.sql"]
 print(s.read(
     "SELECT count(), uniqExact(message_id), min(toUnixTimestamp64Milli(received_at)), "
     "any(source_topic), uniqExact(source_offset) FROM ndxp.ledger"
@@ -220,8 +221,8 @@ def test_row_columns_round_trip(store: LedgerStore) -> None:
         "service_member, service_level1, service_code, service_version, route, payload_size, "
         "hex(payload_sha256), toUnixTimestamp64Milli(received_at), "
         "toUnixTimestamp64Milli(produced_at), toUnixTimestamp64Milli(routed_at), topic, "
-        "partition, offset, source_topic, source_partition, source_offset, receiver "
-        "FROM ndxp.ledger WHERE message_id = 'cols-7'"
+        "partition, offset, source_topic, source_partition, source_offset, receiver, doc_id, "
+        "doc_status FROM ndxp.ledger WHERE message_id = 'cols-7'"
     )
     assert got == (
         "cols-7",
@@ -247,8 +248,10 @@ def test_row_columns_round_trip(store: LedgerStore) -> None:
         0,
         7,
         "",
+        "",
+        "",
     )
-    assert len(COLUMNS) == 29
+    assert len(COLUMNS) == 31
 
 
 def deliveries(receivers: list[str], doc: str, offset: int, kind: bytes = b"document") -> list:  # type: ignore[type-arg]
