@@ -42,7 +42,7 @@ AGENCIES = sorted(
     if m.id.member_class == "GOV" and str(m.id.code).startswith("000.00.00.")
 )
 WEIGHTS = [3.0 if code.endswith(".G22") else 1.0 for code in AGENCIES]
-RECEIVERS_MEAN, RECEIVERS_MAX = 352_454 / 111_456, 10
+RECEIVERS_MEAN, RECEIVERS_SIGMA, RECEIVERS_MAX = 352_454 / 111_456, 0.6, 10
 PACKAGE_MEDIAN, PACKAGE_MAX = 150_000, 700_000
 
 _client: KafkaClient | None = None
@@ -76,7 +76,9 @@ class Agency(User):
     @task
     def send_a_document(self) -> None:
         rng = self.rng
-        k = max(1, min(RECEIVERS_MAX, round(rng.lognormvariate(math.log(RECEIVERS_MEAN), 0.6))))
+        # log-normal with mean RECEIVERS_MEAN (μ = ln mean − σ²/2), rounded, 1..10
+        mu = math.log(RECEIVERS_MEAN) - RECEIVERS_SIGMA**2 / 2
+        k = max(1, min(RECEIVERS_MAX, round(rng.lognormvariate(mu, RECEIVERS_SIGMA))))
         receivers = rng.sample([a for a in AGENCIES if a != self.code], k)
         size = int(min(PACKAGE_MAX, PACKAGE_MEDIAN * math.exp(rng.gauss(0, 1.0))))
         number = next_number()
