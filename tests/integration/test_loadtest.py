@@ -38,6 +38,34 @@ def simulator(kafka: Broker, router: RouterProcess) -> Iterator[subprocess.Popen
         proc.wait(30)
 
 
+def run_loadtest(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess, out: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``loadtest/run.py`` for 15 s on the test's platform, its report in ``out``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "loadtest" / "run.py"),
+            *args,
+            "--duration",
+            "15",
+            "--no-platform",
+            "--bootstrap",
+            kafka.bootstrap,
+            "--router-port",
+            str(router.web_port),
+            "--ledger-port",
+            str(ledger.web_port),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NDXP_VAR": str(kafka.var)},  # where the ledger keeps its SQL token
+    )
+
+
 @pytest.mark.parametrize("transport", ["kafka", "http"])
 def test_steady_profile_loses_nothing(
     kafka: Broker,
@@ -61,30 +89,7 @@ def test_steady_profile_loses_nothing(
         request.addfinalizer(gateway.stop)
         gateway.wait_ready()
         extra = ["--http", "--gateway", f"http://127.0.0.1:{gateway.web_port}"]
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "loadtest" / "run.py"),
-            "--profile",
-            "steady",
-            "--duration",
-            "15",
-            "--no-platform",
-            "--bootstrap",
-            kafka.bootstrap,
-            "--router-port",
-            str(router.web_port),
-            "--ledger-port",
-            str(ledger.web_port),
-            "--out",
-            str(out),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "NDXP_VAR": str(kafka.var)},  # where the ledger keeps its SQL token
-    )
+    result = run_loadtest(kafka, router, ledger, out, "--profile", "steady", *extra)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     sent, ledger_view = summary["locust"], summary["ledger"]
@@ -109,28 +114,7 @@ def test_the_documents_profile_delivers_every_document_to_every_receiver(
     reaches every receiver (seen on their egress topics), and the ledger holds each delivery
     once."""
     out = tmp_path / "documents"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "loadtest" / "run.py"),
-            "--documents",
-            "--duration",
-            "15",
-            "--no-platform",
-            "--bootstrap",
-            kafka.bootstrap,
-            "--router-port",
-            str(router.web_port),
-            "--ledger-port",
-            str(ledger.web_port),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "NDXP_VAR": str(kafka.var)},
-    )
+    result = run_loadtest(kafka, router, ledger, out, "--documents")
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     sent, ledger_view = summary["locust"], summary["ledger"]

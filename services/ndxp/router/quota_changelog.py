@@ -27,6 +27,25 @@ import orjson
 log = logging.getLogger("ndxp.router.quota")
 
 
+def keyed_table(app: Any, name: str, changelog: str, partitions: int) -> Any:
+    """A Faust table (memory store) of JSON states by raw key, its compacted changelog
+    ``changelog``: the quota table and the document state table, each written through a
+    :class:`QuotaChangelog`."""
+    return app.Table(
+        name,
+        default=None,
+        partitions=partitions,
+        key_type=bytes,
+        changelog_topic=app.topic(
+            changelog,
+            partitions=partitions,
+            key_type=bytes,
+            key_serializer="raw",
+            value_serializer="json",
+        ),
+    )
+
+
 class QuotaChangelog:
     ACK_TIMEOUT_S = 60.0
 

@@ -21,7 +21,7 @@ from ndxp.core.routing import FannedOut, Rejected, Router
 from ndxp.core.topology import quota_changelog_topic
 from ndxp.router.fan_out import fan_out
 from ndxp.router.forwarding import Staged, quota_headers, routed
-from ndxp.router.quota_changelog import QuotaChangelog
+from ndxp.router.quota_changelog import QuotaChangelog, keyed_table
 from ndxp.router.refusal import Output, reject
 from ndxp.router.status_stage import StatusStage
 from ndxp.settings import RouterSettings
@@ -41,19 +41,7 @@ class QuotaStage:
     ) -> None:
         self.router, self.output, self.statuses = router, output, statuses
         changelog = quota_changelog_topic(settings.group)
-        self.table = app.Table(
-            "quota",
-            default=None,
-            partitions=settings.partitions,
-            key_type=bytes,
-            changelog_topic=app.topic(
-                changelog,
-                partitions=settings.partitions,
-                key_type=bytes,
-                key_serializer="raw",
-                value_serializer="json",
-            ),
-        )
+        self.table = keyed_table(app, "quota", changelog, settings.partitions)
         self.changelog = QuotaChangelog(app, self.table, changelog, on_fatal)
         self.changelog.install()
 

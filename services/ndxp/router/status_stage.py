@@ -39,7 +39,7 @@ from ndxp.core.errors import RejectionCode
 from ndxp.core.routing import Rejected, Router, StatusBound
 from ndxp.core.topology import client_partition, doc_events_topic, doc_state_topic
 from ndxp.router.forwarding import Outgoing, Source, from_home, routed, sealed
-from ndxp.router.quota_changelog import QuotaChangelog
+from ndxp.router.quota_changelog import QuotaChangelog, keyed_table
 from ndxp.router.refusal import Output, reject
 from ndxp.settings import RouterSettings
 
@@ -61,19 +61,7 @@ class StatusStage:
 def create(app: Any, settings: RouterSettings, seal_key: bytes, on_fatal: Any) -> StatusStage:
     """The stage's table (its changelog the document state topic), hooked into commits."""
     changelog = doc_state_topic(settings.group)
-    table = app.Table(
-        "doc-state",
-        default=None,
-        partitions=settings.partitions,
-        key_type=bytes,
-        changelog_topic=app.topic(
-            changelog,
-            partitions=settings.partitions,
-            key_type=bytes,
-            key_serializer="raw",
-            value_serializer="json",
-        ),
-    )
+    table = keyed_table(app, "doc-state", changelog, settings.partitions)
     writer = QuotaChangelog(app, table, changelog, on_fatal)
     writer.install()
     return StatusStage(
