@@ -54,6 +54,9 @@ class RouterSettings:
     var: Path = DEFAULT_VAR
     log_level: str = "INFO"
     registry_reload_s: float = 2.0
+    # a delivery done, refused or withdrawn this long ago leaves the document state topic
+    doc_keep_days: float = 30.0
+    doc_sweep_s: float = 600.0  # how often the status stage looks for such deliveries
     registry_topic: str = DEFAULT_REGISTRY_TOPIC
     caught_up_lag: int = 1000  # health says "caught up" while fewer messages wait than this
     quotas: bool = True  # enforce the registry's limits (NDXP_QUOTAS=off: routing alone)
@@ -126,6 +129,8 @@ def _mode(kind: type[_E], value: object, var: str) -> _E:
 
 
 _ROUTER_ENV = {
+    "doc_keep_days": env.DOC_KEEP_DAYS,
+    "doc_sweep_s": env.DOC_SWEEP_S,
     "bootstrap": env.BOOTSTRAP,
     "registry_path": env.REGISTRY,
     "max_value_bytes": env.MAX_VALUE_BYTES,

@@ -484,3 +484,79 @@ def test_a_20_mib_package_reaches_ten_receivers_whole(
         timeout=120,
     )
     assert rows == [[270, 10, 10 * len(data)]]
+
+
+def test_a_finished_delivery_leaves_the_state_topic_once_kept_long_enough(
+    kafka: Broker, tmp_path: Path
+) -> None:
+    """A router keeping finished deliveries 1 s: H86 walks its copy to 06 and H88 stops at 03;
+    a few sweeps later H86's delivery has left the state topic (a tombstone: a restarted router
+    does not bring it back) and a status for it is refused STATUS_NO_DOCUMENT, while H88's
+    open delivery stays."""
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(KILL_REGISTRY))
+    group = f"ndxp-doc-keep-{uuid.uuid4().hex[:8]}"
+    env = {
+        "NDXP_VAR": str(tmp_path),
+        "NDXP_DOC_KEEP_DAYS": str(1 / 86_400),
+        "NDXP_DOC_SWEEP_S": "1",
+    }
+    router = RouterProcess(
+        kafka.bootstrap, tmp_path / "router.log", env=env, registry=path, group=group
+    )
+    router.start().wait_ready()
+    run = uuid.uuid4().hex[:8]
+    doc_id = f"000.00.00.H75,2022/03/20,{int(run, 16) % 10**9}/KEEP"
+    h86, h88 = "000.00.00.H86", "000.00.00.H88"
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H75"])
+    p = producer(kafka.bootstrap)
+    try:
+        vbdh = "VN:GOV:000.00.00.H75:vbdh"
+        send(p, "ndxp.in.000.00.00.H75", document(f"k-{run}", vbdh, doc_id, [h86, h88]), key=b"d")
+        p.flush(10)
+        time.sleep(2)  # the delivered events are decided
+        steps = [(h86, "01"), (h86, "03"), (h86, "06"), (h88, "01"), (h88, "03")]
+        for n, (member, code) in enumerate(steps):
+            client = f"VN:GOV:{member}:vbdh"
+            headers = status(f"k-{run}-{n}", client, doc_id, member, code)
+            send(p, f"ndxp.in.{member}", headers, value=b"", key=client.encode())
+        p.flush(10)
+        tap.collect(lambda ms: len(ms) >= len(steps), timeout=60)
+
+        def receivers() -> str:
+            out = subprocess.run(
+                [
+                    str(NDXP),
+                    "doc",
+                    "status",
+                    doc_id,
+                    "--group",
+                    group,
+                    "--bootstrap",
+                    kafka.bootstrap,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            return out.stdout
+
+        deadline = time.monotonic() + 60
+        view = receivers()
+        while (h86 in view or f"  {h88}: 03 accepted" not in view) and time.monotonic() < deadline:
+            time.sleep(1)
+            view = receivers()
+        assert h86 not in view and f"  {h88}: 03 accepted" in view, view
+        router.stop()
+        router.start().wait_ready()  # the table read again from the topic: still gone
+        notices = Tap(kafka.bootstrap, [f"ndxp.out.{h86}"])
+        late = status(f"k-{run}-late", f"VN:GOV:{h86}:vbdh", doc_id, h86, "06")
+        send(p, f"ndxp.in.{h86}", late, value=b"", key=b"x")
+        p.flush(10)
+        got = notices.collect(lambda ms: any(hdr(m, "ndxp-error") for m in ms), timeout=60)
+        notices.close()
+        assert [hdr(m, "ndxp-error") for m in got] == ["STATUS_NO_DOCUMENT"]
+        assert f"  {h88}: 03 accepted" in receivers()
+    finally:
+        tap.close()
+        router.stop()

@@ -161,3 +161,23 @@ def test_an_event_the_router_did_not_seal_is_kept_not_decided() -> None:
     [dead] = out
     assert dead.topic == "ndxp.rejected" and dict(dead.headers)[wire.H_ERROR] == b"MALFORMED"
     assert stage.statuses.table.data == {}
+
+
+def test_deliveries_finished_long_ago_leave_the_state_and_their_partitions_only() -> None:
+    from ndxp.core.topology import client_partition
+    from ndxp.router.status_stage import sweep
+
+    stage = ingress([]).statuses
+    finished = {"d": 1, "s": "06", "r": None, "t": 5, "h": [], "at": 1_000}
+    keys = [f"000.00.00.G22,2022/03/15,{n}/A|000.00.00.H42".encode() for n in range(30)]
+    for key in keys:
+        stage.table.data[key] = dict(finished)
+    stage.table.data[b"open|000.00.00.H41"] = {**finished, "s": "03"}
+    stage.table.data[b"recent|000.00.00.H41"] = {**finished, "at": 9_000}
+    mine = {0, 1}
+    dropped = asyncio.run(sweep(stage, mine, cutoff_ms=5_000, chunk=7))
+    ours = [k for k in keys if client_partition(k.decode(), 3) in mine]
+    assert 0 < dropped == len(ours) < len(keys)
+    assert all(k not in stage.table.data for k in ours)
+    assert set(stage.changelog.dirty) == set(ours)  # a tombstone each, with the next commit
+    assert b"open|000.00.00.H41" in stage.table.data and b"recent|000.00.00.H41" in stage.table.data

@@ -9,10 +9,15 @@ stopped while it waits.
 
 Across a restart nothing in flight is forgotten: at start the agencies read the document state
 topic (each delivery's latest state, compacted) and go on from where every unfinished delivery
-to their members stands; the copies are read from the group's committed offsets (a new group:
-from the beginning, passing over the deliveries the state topic knows). A status sent twice
-that way (its state not yet in the topic) is refused ``STATUS_REPEATED`` by the router and
-changes nothing.
+to their members stands; then they read their members' egress topics from the beginning
+(the group only shares partitions among agency processes: no offsets are committed), passing
+over the deliveries the state topic knows and walking the others from the start. The state
+topic is written when the router commits, so it can be a moment behind: a delivery walked
+again that way has the same decisions (each delivery's draws are seeded by it), and the
+statuses it had already reported are refused by the router (``STATUS_REPEATED`` or
+``STATUS_OUT_OF_ORDER``) and change nothing. (A first version committed the copies' offsets:
+after a kill -9 on a busy box, deliveries whose copies were committed but whose state had not
+reached the topic yet were never walked on.)
 """
 
 from __future__ import annotations
@@ -80,7 +85,7 @@ async def run(args: Any, group: str, registry: Registry, members: list[str]) -> 
         *[wire.egress_topic(m) for m in members],
         bootstrap_servers=settings.bootstrap,
         group_id=group,
-        auto_offset_reset="earliest",  # a new group: copies the state topic does not know
+        auto_offset_reset="earliest",  # nothing is committed: every start reads from the start
         enable_auto_commit=False,
         **settings.auth.aiokafka(),
     )
@@ -99,7 +104,6 @@ async def run(args: Any, group: str, registry: Registry, members: list[str]) -> 
                     on_record(agencies, p, r)
             if batch:
                 await p.flush()
-                await consumer.commit()
     finally:
         for task in agencies.walks.values():
             task.cancel()

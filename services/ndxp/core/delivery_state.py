@@ -15,6 +15,11 @@ committed, so it may be ahead of them) gets its first verdict back, and is neith
 twice nor refused as a repeat. A status older than that memory (more than :data:`KEEP`
 statuses for one delivery between two commits: only a sender flooding it) is answered
 ``STATUS_REPEATED``.
+
+A record also keeps when its delivery last changed (``at``, the platform's time of receipt):
+a delivery finished (done, refused or withdrawn) longer ago than the router keeps them
+(:func:`finished_before`) leaves the topic, so that the state held stays bounded by the
+deliveries open or recently finished, not by the axis's whole history.
 """
 
 from __future__ import annotations
@@ -44,15 +49,30 @@ def state_of(record: dict[str, Any] | None) -> State:
     return State(None if step is None else Status(step), None if recall is None else Status(recall))
 
 
-def delivered(record: dict[str, Any] | None) -> dict[str, Any]:
-    """The record once the fan-out has delivered the document (again: nothing changes)."""
+def delivered(record: dict[str, Any] | None, at_ms: int = 0) -> dict[str, Any]:
+    """The record once the fan-out has delivered the document at ``at_ms`` (its receipt;
+    delivered again: nothing changes)."""
     if record and record.get("d"):
         return record
-    return {**(record or {}), "d": 1, "s": None, "r": None, "t": -1, "h": []}
+    return {**(record or {}), "d": 1, "s": None, "r": None, "t": -1, "h": [], "at": at_ms}
+
+
+def finished_before(record: dict[str, Any] | None, cutoff_ms: int) -> bool:
+    """Whether the delivery was done, refused or withdrawn, and nothing happened to it since
+    ``cutoff_ms``: its record may leave the state topic (a status for it after that is
+    refused ``STATUS_NO_DOCUMENT``; the ledger keeps its history)."""
+    if not record or not record.get("d") or record.get("at", 0) >= cutoff_ms:
+        return False
+    state = state_of(record)
+    return state.closed or (state.step is Status.DONE and state.recall is None)
 
 
 def decide(
-    record: dict[str, Any] | None, offset: int, status: Status, by: Party
+    record: dict[str, Any] | None,
+    offset: int,
+    status: Status,
+    by: Party,
+    at_ms: int = 0,
 ) -> tuple[dict[str, Any] | None, Verdict]:
     """The record after the status at ``offset`` (``None``: unchanged) and its verdict. A
     status for a delivery never made leaves no record (a flood of them costs no state)."""
@@ -66,7 +86,7 @@ def decide(
     moved = advance(state_of(record), status, by)
     refused = moved if isinstance(moved, StatusRefused) else None
     history = [*record["h"], [offset, ACCEPTED if refused is None else refused.value]]
-    new = {**record, "t": offset, "h": history[-KEEP:]}
+    new = {**record, "t": offset, "h": history[-KEEP:], "at": max(at_ms, record.get("at", 0))}
     if isinstance(moved, State):
         new["s"] = None if moved.step is None else moved.step.value
         new["r"] = None if moved.recall is None else moved.recall.value

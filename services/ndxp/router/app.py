@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 from typing import Any
 
 import faust
@@ -181,6 +182,19 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
         if app._fetcher.crashed:
             log.critical("Faust's fetcher crashed; exiting so a supervisor restarts the worker")
             exit_fatal()
+
+    @app.timer(interval=settings.doc_sweep_s)
+    async def forget_finished_deliveries() -> None:
+        """Deliveries finished more than ``doc_keep_days`` ago leave the document state."""
+        assigned = app.consumer.assignment() if app.consumer else set()
+        mine = {tp.partition for tp in assigned if tp.topic == statuses.topic}
+        cutoff = int((time.time() - settings.doc_keep_days * 86_400) * 1000)
+        dropped = await status_stage.sweep(statuses, mine, cutoff)
+        if dropped:
+            # now, not at the next commit (which waits for traffic); a state written ahead
+            # of the commits is what the changelog allows
+            await statuses.changelog.check(await statuses.changelog.write())
+            log.info("%d finished deliveries left the document state", dropped)
 
     @app.timer(interval=settings.registry_reload_s)
     async def reload_registry_file() -> None:

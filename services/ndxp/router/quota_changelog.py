@@ -61,6 +61,11 @@ class QuotaChangelog:
         self.table.data[key] = state
         self.dirty[key] = partition
 
+    def forget(self, key: bytes, partition: int) -> None:
+        """Drop a key: a tombstone goes to the changelog with the next commit."""
+        self.table.data.pop(key, None)
+        self.dirty[key] = partition
+
     def install(self) -> None:
         """Write dirty states before every producer flush (so before every commit)."""
         producer = self.app.producer
@@ -80,7 +85,8 @@ class QuotaChangelog:
         producer = self.app.producer
         pending = []
         for key, partition in dirty.items():
-            value = orjson.dumps(self.table.data[key])
+            state = self.table.data.get(key)
+            value = None if state is None else orjson.dumps(state)  # None: a tombstone
             pending.append(await producer.send(self.topic, key, value, partition, None, None))
         self.records += len(pending)
         return pending

@@ -21,6 +21,7 @@ that overtook its delivery would be refused ``STATUS_NO_DOCUMENT`` and can be se
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -112,13 +113,14 @@ async def decide(stage: StatusStage, router: Router, output: Output, record: Any
     key = owner.encode()
     current = stage.table.data.get(key)
     if staged.event == DELIVERED:
-        made = delivery_state.delivered(current)
+        made = delivery_state.delivered(current, staged.source.received_ms)
         if made is not current:
             stage.changelog.changed(key, record.partition, made)
         return
     status = Status(wire.header(staged.headers, H_DOC_STATUS) or "")
     by = Party.SENDER if status in SENDER_STATUSES else Party.RECEIVER
-    after, verdict = delivery_state.decide(current, record.offset, status, by)
+    at = staged.source.received_ms
+    after, verdict = delivery_state.decide(current, record.offset, status, by, at)
     if after is not None:
         stage.changelog.changed(key, record.partition, after)
     source = staged.source
@@ -137,6 +139,23 @@ async def decide(stage: StatusStage, router: Router, output: Output, record: Any
         router.registry.ingress.get(source.topic),
     )
     await reject(output, refused, source, staged.key, record.value, staged.headers)
+
+
+async def sweep(stage: StatusStage, mine: set[int], cutoff_ms: int, chunk: int = 10_000) -> int:
+    """Drop the records of deliveries finished before ``cutoff_ms`` in the partitions this
+    worker holds (``mine``: of the events topic; a tombstone each, with the next commit);
+    the event loop gets a turn every ``chunk`` records. Returns how many were dropped."""
+    dropped = 0
+    keys = list(stage.table.data)
+    for start in range(0, len(keys), chunk):
+        for key in keys[start : start + chunk]:
+            partition = client_partition(key.decode("utf-8", "replace"), stage.partitions)
+            record = stage.table.data.get(key)
+            if partition in mine and delivery_state.finished_before(record, cutoff_ms):
+                stage.changelog.forget(key, partition)
+                dropped += 1
+        await asyncio.sleep(0)
+    return dropped
 
 
 def refusal_detail(

@@ -72,3 +72,24 @@ def test_the_record_remembers_the_latest_statuses_only() -> None:
         None,
         ds.Verdict(StatusRefused.REPEATED, True),
     )
+
+
+def test_a_delivery_finished_long_enough_ago_may_leave_the_state_topic() -> None:
+    day = 86_400_000
+    record = ds.delivered(None, at_ms=1 * day)
+    for offset, status in enumerate([Status.ARRIVED, Status.ACCEPTED], start=1):
+        after, _ = ds.decide(record, offset, status, R, at_ms=2 * day)
+        assert after is not None
+        record = after
+    assert not ds.finished_before(record, 10 * day)  # accepted: still open, however old
+    done, _ = ds.decide(record, 3, Status.DONE, R, at_ms=3 * day)
+    assert done is not None and done["at"] == 3 * day
+    assert ds.finished_before(done, 4 * day) and not ds.finished_before(done, 3 * day)
+    # refused and withdrawn are finished too; a recall pending is not
+    refused, _ = ds.decide(ds.delivered(None, day), 1, Status.ARRIVED, R, day)
+    assert refused is not None
+    refused, _ = ds.decide(refused, 2, Status.REFUSED, R, day)
+    assert ds.finished_before(refused, 2 * day)
+    recalled, _ = ds.decide(done, 4, Status.RECALL, S, 3 * day)
+    assert recalled is not None and not ds.finished_before(recalled, 9 * day)
+    assert not ds.finished_before(None, 9 * day)
