@@ -7,6 +7,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
 from ndxp.core import wire
 from ndxp.core.routing import Router
@@ -181,3 +182,37 @@ def test_deliveries_finished_long_ago_leave_the_state_and_their_partitions_only(
     assert all(k not in stage.table.data for k in ours)
     assert set(stage.changelog.dirty) == set(ours)  # a tombstone each, with the next commit
     assert b"open|000.00.00.H41" in stage.table.data and b"recent|000.00.00.H41" in stage.table.data
+
+
+def test_a_documents_event_written_to_an_ingress_topic_is_refused_not_decided() -> None:
+    """An event the router sealed for its events topic, put on an ingress topic (copied by
+    someone who could read the internal topic): its seal is right, but it is not a home copy;
+    refused as a sender setting the router's headers."""
+    from ndxp.router import status_stage
+    from ndxp.router.forwarding import Source
+
+    out: list[Outgoing] = []
+    enforced: list[object] = []
+
+    async def enforce(*args: object) -> None:
+        enforced.append(args)
+
+    async def emit(o: Outgoing) -> None:
+        out.append(o)
+
+    quota: Any = SimpleNamespace(enforce=enforce)  # quotas on: home copies are looked for
+    stage = Ingress(
+        Router(REGISTRY), Output(emit, RouterStats()), quota, statuses(), False, 3, b"k" * 32
+    )
+    event = status_stage.delivered(
+        stage.statuses,
+        "000.00.00.G22,2022/03/15,1/A",
+        "000.00.00.H41",
+        "000.00.00.H41",
+        Source("ndxp.in.000.00.00.G22", 0, 1, 0),
+    )
+    record = Record(IN_H41, 0, 9, int(time.time() * 1000), event.key, None, list(event.headers))
+    asyncio.run(route(stage, record))
+    assert enforced == []  # not taken for a home copy: neither counted nor written again
+    assert [o.topic for o in out] == ["ndxp.rejected", "ndxp.out.000.00.00.H41"]
+    assert dict(out[0].headers)[wire.H_ERROR] == b"MALFORMED"

@@ -105,10 +105,11 @@ async def route(ingress: Ingress, record: Any) -> None:
     if ingress.quota is not None and is_home_copy(headers):
         owner = (key or b"").decode("utf-8", "replace")
         copy = from_home(owner, headers, ingress.seal_key)
-        if copy is not None:  # written by the router: decided where its client is counted
+        if copy is not None and not copy.event:  # a home copy: decided where it is counted
             await _enforce_at_home(ingress, owner, record.partition, copy, value)
             return
-        # a seal that does not match: a sender's forgery, decided (refused) as any record
+        # a seal that does not match, or a document's event (the events topic's, never an
+        # ingress topic's): not the router's here, decided (refused) as any record
     source = source_of(record)
     if type(value) is Unreadable:  # a compressed batch ndxp.kafka.records could not read
         refused = unreadable_refusal(ingress.router, record.topic, value)
