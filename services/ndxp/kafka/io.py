@@ -71,10 +71,13 @@ async def consumer_at_end(
     return c
 
 
-async def read_whole(bootstrap: str, topic: str, auth: KafkaAuth) -> AsyncIterator[Any]:
+async def read_whole(
+    bootstrap: str, topic: str, auth: KafkaAuth, follow_s: float = 0.0
+) -> AsyncIterator[Any]:
     """Every record of ``topic`` from its beginning up to its end as of now, partition by
-    partition (an inbox, a compacted state topic read whole); refuses a topic the principal
-    cannot see."""
+    partition (an inbox, a compacted state topic read whole), then, with ``follow_s``, a
+    ``None`` (caught up) and what arrives for that many seconds more (the caller stops earlier
+    by leaving the loop); refuses a topic the principal cannot see."""
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **auth.aiokafka())
     await c.start()
     try:
@@ -84,10 +87,21 @@ async def read_whole(bootstrap: str, topic: str, auth: KafkaAuth) -> AsyncIterat
         c.assign(tps)
         await c.seek_to_beginning(*tps)
         ends = await c.end_offsets(tps)
-        while [tp for tp in tps if await c.position(tp) < ends[tp]]:
+        deadline = None
+        while True:
+            if deadline is None and not [tp for tp in tps if await c.position(tp) < ends[tp]]:
+                if not follow_s:
+                    return
+                deadline = time.monotonic() + follow_s
+                yield None
+            if deadline is not None and time.monotonic() > deadline:
+                return
             for records in (await c.getmany(timeout_ms=500)).values():
                 for r in records:
-                    if r.offset < ends[TopicPartition(r.topic, r.partition)]:
+                    if (
+                        deadline is not None
+                        or r.offset < ends[TopicPartition(r.topic, r.partition)]
+                    ):
                         yield r
     finally:
         await c.stop()
