@@ -28,7 +28,10 @@ run on one broker, every rate next to a baseline of the same run.
    at a time, paced at 1,000/s and 64 in flight, with the CPU each process spent per call; the
    ceiling of Python HTTP here (a plain aiohttp reverse proxy to the same APIs) in the same
    run; the many-agency mix through the gateway as context.
-6. **National days** (:mod:`ndxp.bench.day`): ``--day`` one day (1.5 M requests and their
+6. **Documents** (:mod:`ndxp.bench.documents`): the exchange axis's mix — deliveries per
+   second drained, ``ndxp router`` beside a plain aiokafka fan-out, and the time from sent to
+   every receiver having its copy at 10× the busiest month's peak rate.
+7. **National days** (:mod:`ndxp.bench.day`): ``--day`` one day (1.5 M requests and their
    responses) through router and ledger, counted in the ledger; ``--ten-days`` a 10× day.
 
 It starts its own broker (port 9194, ``var/bench-capacity``), prints a table headed by the
@@ -48,6 +51,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ndxp.bench import documents as documents_bench
 from ndxp.bench import gateway as gateway_bench
 from ndxp.bench import kafka_perf, procs, roundtrip, routing
 from ndxp.bench import ledger as ledger_bench
@@ -82,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         help="many-agency backlog: records (2 per exchange)",
     )
     ap.add_argument("--one-client", type=int, default=100_000, help="one-client backlog")
+    ap.add_argument("--documents", type=int, default=3000, help="documents backlog")
     ap.add_argument("--rates", default="20,1000", help="round-trip rates, requests/s")
     ap.add_argument("--rt-seconds", type=float, default=20.0, help="each round-trip run")
     ap.add_argument("--day", action="store_true", help="one national day (1.5 M requests)")
@@ -94,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         default="",
         help="some phases alone, comma-separated: broker, many_agency, one_client, "
-        "round_trips, gateway",
+        "round_trips, gateway, documents",
     )
     ap.add_argument("--port", type=int, default=9194)
     args = ap.parse_args(argv)
@@ -169,6 +174,13 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         )
     if wanted("gateway"):
         phase("gateway", lambda: gateway_bench.measure(bootstrap, var, port + 40, args.rt_seconds))
+    if wanted("documents"):
+        phase(
+            "documents",
+            lambda: documents_bench.measure(
+                bootstrap, registry, var, port + 50, args.documents, args.rt_seconds
+            ),
+        )
     if args.day:
         phase("day", lambda: national_day(bootstrap, registry, var, port + 20, args.day_requests))
     if args.ten_days:
@@ -184,10 +196,9 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
                 label="10x day",
             ),
         )
-    from ndxp.bench.table import chart, print_table
+    from ndxp.bench.table import charts, print_table
 
-    if "many_agency" in result and "round_trips" in result:
-        chart(result, out.with_suffix(".png"))
+    charts(result, out)
     print_table(result, out)
     bad = [
         r["label"]
@@ -204,6 +215,18 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         f"round trips at {x['rate']:g}/s: {x['not_answered']} not answered"
         for x in result.get("round_trips", {}).get("by_rate", [])
         if x["not_answered"]
+    ]
+    docs = result.get("documents", {})
+    bad += [
+        f"{r['label']}: {r['lost']} lost, {r['duplicated']} duplicated"
+        for r in docs.get("drain", {}).get("drains", [])
+        if r["lost"] or r["duplicated"]
+    ]
+    bad += [
+        f"documents at {x['rate']:g}/s ({p['router']}): {x['not_complete']} not at every receiver"
+        for p in (docs.get("paced", {}), docs.get("paced_plain", {}))
+        for x in p.get("by_rate", [])
+        if x["not_complete"]
     ]
     bad += [f"{k} failed: {v.splitlines()[0]}" for k, v in result.get("failed", {}).items()]
     if bad:

@@ -1,9 +1,10 @@
 """What a router wrote, read back from the egress topics and ``ndxp.rejected``: how many
 records it routed, refused (dead-letter copies; their error notices are on egress), how many
 ingress records that covers (distinct ingress coordinates: a duplicate is a second copy of
-one), and when it routed the first and the last (``ndxp-routed-at``, which the plain
-baseline stamps as well). Read after the router has stopped, so it costs the measurement
-nothing.
+one; for a document's copies, distinct deliveries — its id and the receiver — so that a
+backlog of documents counts deliveries), and when it routed the first and the last
+(``ndxp-routed-at``, which the plain baseline stamps as well). Read after the router has
+stopped, so it costs the measurement nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ndxp.core import wire
 
 _KIND = wire.H_KIND
 _ROUTED_AT = wire.H_ROUTED_AT
+_ID, _RECEIVER, _DOCUMENT = wire.H_ID, wire.H_DOC_RECEIVER, wire.KIND_DOCUMENT.encode()
 _SOURCE = (wire.H_SOURCE_TOPIC, wire.H_SOURCE_PARTITION, wire.H_SOURCE_OFFSET)
 
 
@@ -31,7 +33,7 @@ class Copies:
     first_ms: int = 0
     last_ms: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
-    sources: set[tuple[str, int, int]] = field(default_factory=set, repr=False)
+    sources: set[tuple[str, str | int, int | str]] = field(default_factory=set, repr=False)
     without_source: int = 0  # copies with no ingress coordinates (the plain baseline's)
 
     @property
@@ -108,7 +110,7 @@ def read(bootstrap: str, written: Mapping[TP, tuple[int, int]], label: str = "co
 def tally(out: Copies, topic: str, headers: list[tuple[str, bytes]], timestamp: int) -> None:
     """Count one copy: a dead letter (``ndxp.rejected``) or a routed copy, by the ingress
     record it copies; an error notice only answers a refusal its dead letter counts."""
-    kind = routed_at = b""
+    kind = routed_at = message_id = receiver = b""
     src: dict[str, bytes] = {}
     for name, value in headers:
         if name == _KIND:
@@ -117,6 +119,10 @@ def tally(out: Copies, topic: str, headers: list[tuple[str, bytes]], timestamp: 
             routed_at = value
         elif name in _SOURCE:
             src[name] = value
+        elif name == _ID:
+            message_id = value
+        elif name == _RECEIVER:
+            receiver = value
     if topic == wire.REJECTED_TOPIC:
         out.dead_letters += 1
         h = dict(headers)
@@ -129,7 +135,9 @@ def tally(out: Copies, topic: str, headers: list[tuple[str, bytes]], timestamp: 
         return
     else:
         out.routed += 1
-    if len(src) == 3:
+    if receiver and kind == _DOCUMENT:  # a delivery: the plain baseline's copies too
+        out.sources.add(("document", message_id.decode(), receiver.decode()))
+    elif len(src) == 3:
         topic_, partition, offset = (src[name] for name in _SOURCE)
         out.sources.add((topic_.decode(), int(partition), int(offset)))
     else:

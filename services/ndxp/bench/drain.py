@@ -37,9 +37,12 @@ def drain(
     label: str,
     start: Start,
     timeout_s: float = 1800,
+    expected: int | None = None,
 ) -> tuple[dict[str, Any], dict[TP, int]]:
     """``start(group)`` drains ``backlog``: its rate, what it decided, its peak memory; and
-    where its copies begin on the egress topics and ``ndxp.rejected``."""
+    where its copies begin on the egress topics and ``ndxp.rejected``. ``expected``: the
+    distinct copies it must write (a backlog of documents: their deliveries), by default one
+    per ingress record."""
     offsets = Offsets(bootstrap)
     group = f"bench-{slug(label)}-{uuid.uuid4().hex[:6]}"
     ingress = list(backlog.start)
@@ -76,7 +79,7 @@ def drain(
     after = offsets.ends(out_tps)
     written = ranges(before, after)
     got = copies.read(bootstrap, written, label)
-    lost = backlog.messages - got.distinct
+    lost = (backlog.messages if expected is None else expected) - got.distinct
     result = {
         "label": label,
         "messages": backlog.messages,

@@ -142,14 +142,20 @@ class Mix:
             yield self.response(request, f"{run}-{n}r")
 
 
-def destinations(registry: Registry) -> tuple[dict[str, str], dict[str, str]]:
+def destinations(registry: Registry) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """Where a plain router sends a record, by header: a request or a notice to the egress
-    topic of its service's provider, a response to the egress topic of its client's member
-    (each the nearest connected member at or above)."""
+    topic of its service's provider, a response to the egress topic of its client's member, a
+    document's copy to each receiver's (by agency code; each the nearest connected member at
+    or above)."""
     by_service = {
         text: wire.egress_topic(p.route) for text, p in registry.services.items() if p.route
     }
     by_client = {
         text: wire.egress_topic(p.route) for text, p in registry.subsystems.items() if p.route
     }
-    return by_service, by_client
+    by_agency = {}
+    for member in registry.members:
+        route = registry.route_for(member)
+        if member.member_class == "GOV" and route is not None:
+            by_agency[str(member.code)] = wire.egress_topic(route)
+    return by_service, by_client, by_agency

@@ -45,7 +45,7 @@ def plan(
     """``requests`` exchanges of the mix (a request and its response, or two notices), each
     record with its destination."""
     mix = Mix(registry, seed)
-    by_service, by_client = destinations(registry)
+    by_service, by_client, _ = destinations(registry)
     out: list[Planned] = []
     for record in mix.exchanges(run, requests):
         h = dict(record.headers)

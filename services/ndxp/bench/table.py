@@ -103,6 +103,8 @@ def print_table(r: dict[str, Any], out: Path) -> None:
 
         print()
         print("\n".join(gateway_table(r["gateway"])))
+    if "documents" in r:
+        _documents(r["documents"])
     for key, name in (("day", "one national day"), ("ten_days", "a 10x national day")):
         if key in r:
             d = r[key]
@@ -118,12 +120,12 @@ def print_table(r: dict[str, Any], out: Path) -> None:
             _exits(d["router_restarts"] + d["ledger_restarts"])
     for key, why in r.get("failed", {}).items():
         print(f"\n  !! {key} failed: {why.splitlines()[0]}")
-    print(f"\nwritten: {out.relative_to(REPO)} (chart: .png beside it)")
+    print(f"\nwritten: {out.relative_to(REPO)} (charts: .png beside it)")
 
 
-def _rows(drains: list[dict[str, Any]]) -> None:
+def _rows(drains: list[dict[str, Any]], unit: str = "msg/s") -> None:
     print(
-        f"    {'':46}{'msg/s':>9} {'÷ plain':>7} {'peak RSS':>9} {'refused':>8} {'lost':>5} "
+        f"    {'':46}{unit:>9} {'÷ plain':>7} {'peak RSS':>9} {'refused':>8} {'lost':>5} "
         f"{'dup':>4} {'exits':>5}"
     )
     for d in drains:
@@ -138,6 +140,43 @@ def _rows(drains: list[dict[str, Any]]) -> None:
         print(f"    refused: {', '.join(sorted(refused))}")
 
 
+def _documents(d: dict[str, Any]) -> None:
+    if "drain" in d:
+        m, bl = d["drain"], d["drain"]["backlog"]
+        print(
+            f"\n  documents (the exchange axis's mix): {bl['documents']:,} documents to "
+            f"{bl['receivers_per_document']} receivers each on average ({bl['deliveries']:,} "
+            f"deliveries), packages of {bl['mean_package_bytes'] // 1000:,} KB on average, on "
+            f"{bl['ingress_topics']} ingress topics; pre-filled, drained by each in turn"
+        )
+        _rows(m["drains"], "deliv/s")
+        print(
+            f"    ndxp router at its defaults, mean of its two runs: {m['default_rate']:,.0f} "
+            f"deliveries/s, {_ratio(m['default_ratio'])} of the plain fan-out's mean "
+            f"({m['baseline_rate']:,.0f}/s)"
+        )
+        li = m["ledger_ingest"]
+        rate = f"{li['rows_per_s']:,} rows/s" if li.get("rows_per_s") else "(one insert)"
+        rss = _mb(li["peak_rss_mb"])
+        print(f"    ledger ingest of the router's copies: {rate}, peak RSS {rss}")
+    print(
+        f"  documents sent at {d['peak_rate']:g}/s (10x the busiest month, peak hour) and 10x "
+        "that: sent → every receiver has its copy (ms), the Locust user's client"
+    )
+    print(
+        f"    {'router':24} {'docs/s':>7} {'complete':>9} {'p50':>7} {'p90':>7} {'p99':>7} "
+        f"{'max':>7}"
+    )
+    for p in (d.get("paced") or {}, d.get("paced_plain") or {}):
+        for x in p.get("by_rate", []):
+            t = x["sent_to_all_receivers_ms"]
+            print(
+                f"    {p['router']:24} {x['rate_achieved']:>7} {x['all_receivers_have_it']:>5,}/"
+                f"{x['sent']:<4,} {t['p50']!s:>7} {t['p90']!s:>7} {t['p99']!s:>7} {t['max']!s:>7}"
+            )
+            _exits(x.get("router_exits", []))
+
+
 def _exits(exits: list[dict[str, Any]]) -> None:
     """Workers that exited (and were started again, as the platform does): why."""
     reasons: dict[str, int] = {}
@@ -146,6 +185,16 @@ def _exits(exits: list[dict[str, Any]]) -> None:
         reasons[reason] = reasons.get(reason, 0) + 1
     for reason, n in reasons.items():
         print(f"    !! {n}x {reason}")
+
+
+def charts(r: dict[str, Any], out: Path) -> None:
+    """The charts a run's results allow, beside its JSON ``out``."""
+    if "many_agency" in r and "round_trips" in r:
+        chart(r, out.with_suffix(".png"))
+    if "documents" in r and "drain" in r["documents"] and "paced" in r["documents"]:
+        from ndxp.bench.documents import chart as documents_chart
+
+        documents_chart(r["documents"], out.with_name(out.stem + "-documents.png"))
 
 
 def chart(r: dict[str, Any], png: Path) -> None:
@@ -249,8 +298,7 @@ def main(argv: list[str] | None = None) -> int:
 
     path = Path((argv or sys.argv[1:])[0]).resolve()
     r = json.loads(path.read_text())
-    if "many_agency" in r and "round_trips" in r:
-        chart(r, path.with_suffix(".png"))
+    charts(r, path)
     print_table(r, path)
     return 0
 

@@ -107,3 +107,20 @@ def test_copies_without_ingress_coordinates_are_each_a_record() -> None:
     tally(c, "ndxp.out.B", [(wire.H_ROUTED_AT, b"10")], 0)
     tally(c, "ndxp.out.B", [], 20)  # no routed-at either: the copy's timestamp
     assert (c.distinct, c.duplicated, c.first_ms, c.last_ms) == (2, 0, 10, 20)
+
+
+def test_document_copies_count_deliveries_by_document_and_receiver() -> None:
+    c = Copies()
+
+    def copy(receiver: bytes, routed_at: int, with_source: bool = True) -> list:
+        headers = copy_headers(7, routed_at, b"document")
+        if not with_source:  # the plain baseline's: no ingress coordinates
+            headers = [(wire.H_ID, b"y"), (wire.H_ROUTED_AT, str(routed_at).encode())]
+        return [*headers, (wire.H_KIND, b"document"), (wire.H_DOC_RECEIVER, receiver)]
+
+    for n, receiver in enumerate((b"H40", b"H41", b"H42")):  # one ingress record, three copies
+        tally(c, "ndxp.out.H", copy(receiver, 100 + n), 0)
+    tally(c, "ndxp.out.H", copy(b"H41", 900), 0)  # written again after a crash
+    tally(c, "ndxp.out.H", copy(b"H40", 950, with_source=False), 0)
+    assert (c.routed, c.distinct, c.duplicated) == (5, 4, 1)
+    assert c.rate() == 4 / 0.85
