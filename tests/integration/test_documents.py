@@ -353,26 +353,7 @@ def test_simulated_agencies_walk_every_document_to_its_end_across_a_kill_9(
     log = tmp_path / "agencies.log"
 
     def agencies() -> subprocess.Popen[bytes]:
-        with log.open("ab") as out:
-            return subprocess.Popen(
-                [
-                    str(NDXP),
-                    "simulate",
-                    "--documents",
-                    *PROVINCES,
-                    "--speed",
-                    "40000",
-                    "--seed",
-                    "1",
-                    "--group",
-                    f"agencies-{run}",
-                    "--bootstrap",
-                    kafka.bootstrap,
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "NDXP_ROUTER_GROUP": router.group},
-            )
+        return simulated_agencies(kafka, router, f"agencies-{run}", log)
 
     first = agencies()
     time.sleep(3)  # subscribed
@@ -396,20 +377,8 @@ def test_simulated_agencies_walk_every_document_to_its_end_across_a_kill_9(
     done_before = sum(hdr(m, "ndxp-doc-status") in ("06", "02") for m in before)
     assert len(before) >= 60 and done_before < len(doc_ids) * len(PROVINCES), done_before
     second = agencies()
-    query = (
-        "SELECT doc_id, receiver, groupArray(doc_status) FROM "
-        "(SELECT doc_id, receiver, doc_status FROM ndxp.ledger "
-        f"WHERE kind = 'status' AND outcome = 'routed' AND endsWith(doc_id, 'VPCP-{run.upper()}') "
-        "ORDER BY source_topic, source_partition, source_offset) GROUP BY doc_id, receiver"
-    )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            rows = [list(r) for r in ledger.sql(query)]
-            ended = [r for r in rows if r[2] and r[2][-1] in ("06", "02")]
-            if len(ended) == len(doc_ids) * len(PROVINCES) or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+        rows, ended = walked(ledger, f"VPCP-{run.upper()}", len(doc_ids) * len(PROVINCES))
     finally:
         second.terminate()
         second.wait(30)
@@ -417,6 +386,94 @@ def test_simulated_agencies_walk_every_document_to_its_end_across_a_kill_9(
     assert len(ended) == len(doc_ids) * len(PROVINCES), (len(rows), stuck, log.read_text()[-800:])
     for _, receiver, statuses in rows:
         assert statuses in (["01", "03", "04", "05", "06"], ["01", "02"]), (receiver, statuses)
+
+
+def simulated_agencies(
+    kafka: Broker, router: RouterProcess, group: str, log: Path
+) -> subprocess.Popen[bytes]:
+    """``ndxp simulate --documents`` for the three provinces, a day in under a second."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [
+                str(NDXP),
+                "simulate",
+                "--documents",
+                *PROVINCES,
+                "--speed",
+                "40000",
+                "--seed",
+                "1",
+                "--group",
+                group,
+                "--bootstrap",
+                kafka.bootstrap,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NDXP_ROUTER_GROUP": router.group},
+        )
+
+
+def walked(ledger: LedgerProcess, notation: str, deliveries: int) -> tuple[list, list]:  # type: ignore[type-arg]
+    """Each delivery's routed statuses in the ledger (documents whose id ends with
+    ``notation``), in the order they were routed, waited for until ``deliveries`` have ended
+    (06 done or 02 refused) or 120 s have passed; and those that ended."""
+    query = (
+        "SELECT doc_id, receiver, groupArray(doc_status) FROM "
+        "(SELECT doc_id, receiver, doc_status FROM ndxp.ledger "
+        f"WHERE kind = 'status' AND outcome = 'routed' AND endsWith(doc_id, '{notation}') "
+        "ORDER BY source_topic, source_partition, source_offset) GROUP BY doc_id, receiver"
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        rows = [list(r) for r in ledger.sql(query)]
+        ended = [r for r in rows if r[2] and r[2][-1] in ("06", "02")]
+        if len(ended) == deliveries or time.monotonic() > deadline:
+            return rows, ended
+        time.sleep(1)
+
+
+def test_a_ledger_killed_mid_document_traffic_records_each_delivery_and_status_once(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess, tmp_path: Path
+) -> None:
+    """60 documents from G22 to three provinces whose simulated agencies walk them, the
+    ledger killed -9 once the first half's rows arrive, the second half sent while it is
+    down, then started again: the ledger holds every delivery once and every status once,
+    each delivery's in the lifecycle's order, to its end."""
+    run = uuid.uuid4().hex[:8]
+    agencies = simulated_agencies(kafka, router, f"agencies-{run}", tmp_path / "agencies.log")
+    time.sleep(3)  # subscribed
+    p = producer(kafka.bootstrap)
+    lgsp = f"VN:GOV:{G22}:lgsp"
+    notation = f"LK-{run.upper()}"
+
+    def send_documents(numbers: range) -> None:
+        for n in numbers:
+            doc_id = f"{G22},2022/03/21,{n + 1}/{notation}"
+            headers = document(f"{run}-{n}", lgsp, doc_id, PROVINCES)
+            send(p, f"ndxp.in.{G22}", headers, value=os.urandom(2000), key=lgsp.encode())
+        p.flush(10)
+
+    mine = f"startsWith(message_id, '{run}-') OR endsWith(doc_id, '{notation}')"
+    try:
+        send_documents(range(30))
+        wait_rows(ledger, f"SELECT count() FROM ndxp.ledger WHERE {mine} HAVING count() >= 40", 1)
+        ledger.kill9()  # mid-traffic: statuses of the first half still arriving
+        send_documents(range(30, 60))
+        time.sleep(3)
+        ledger.start().wait_ready()
+        rows, ended = walked(ledger, notation, 60 * len(PROVINCES))
+    finally:
+        agencies.terminate()
+        agencies.wait(30)
+    assert len(ended) == 60 * len(PROVINCES), (len(rows), [r for r in rows if r not in ended])
+    for _, receiver, statuses in rows:  # each status once, in order
+        assert statuses in (["01", "03", "04", "05", "06"], ["01", "02"]), (receiver, statuses)
+    copies = ledger.sql(
+        "SELECT count(), uniqExact(message_id, receiver) FROM ndxp.ledger "
+        f"WHERE kind = 'document' AND startsWith(message_id, '{run}-')"
+    )
+    assert copies == [[60 * len(PROVINCES), 60 * len(PROVINCES)]], copies
 
 
 def test_a_20_mib_package_reaches_ten_receivers_whole(
