@@ -614,3 +614,90 @@ def test_a_finished_delivery_leaves_the_state_topic_once_kept_long_enough(
     finally:
         tap.close()
         router.stop()
+
+
+def test_hostile_document_and_status_headers_get_stable_codes_and_stall_nothing(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess
+) -> None:
+    """The worst values a member can put in the headers only documents and statuses have, sent
+    through the live router: bytes that are not UTF-8, a reason over its 1,024 characters, a
+    status given twice in one record, part headers out of range or with a hash in capitals, a
+    part larger than its whole package. Each is refused with a stable code (an error notice
+    to its sender, a dead letter, a ledger row); the valid status sent after them is routed,
+    and the delivery's state is what the valid statuses made it."""
+    run = uuid.uuid4().hex[:8]
+    doc_id = f"{G22},2022/03/22,{int(run, 16) % 10**9}/HOSTILE"
+    h41 = PROVINCES[0]
+    lgsp, h41_client = f"VN:GOV:{G22}:lgsp", f"VN:GOV:{h41}:motcua"
+    tap = Tap(kafka.bootstrap, [f"ndxp.out.{G22}", f"ndxp.out.{h41}", "ndxp.rejected"])
+    p = producer(kafka.bootstrap)
+    send(p, f"ndxp.in.{G22}", document(f"hd-{run}", lgsp, doc_id, [h41]), key=lgsp.encode())
+    p.flush(10)
+    tap.collect(lambda ms: any(hdr(m, "ndxp-id") == f"hd-{run}" for m in ms))
+
+    def raw(headers: list[tuple[str, bytes]], name: str, value: bytes) -> list:  # type: ignore[type-arg]
+        return [(k, value if k == name else v) for k, v in headers]
+
+    def st(n: str, code: str = "01", **extra: str) -> list[tuple[str, bytes]]:
+        return status(f"hs-{run}-{n}", h41_client, doc_id, h41, code, **extra)
+
+    part = {"ndxp-doc-size": "800", "ndxp-doc-sha256": "ab" * 32}
+
+    def doc(n: str, **extra: str) -> list[tuple[str, bytes]]:
+        return document(f"hs-{run}-{n}", lgsp, f"{doc_id[:-7]}{n}/HOSTILE", [h41], **extra)
+
+    reason = st("reason-bytes", **{"ndxp-doc-reason": "x"})
+    hostile: list[tuple[str, list[tuple[str, bytes]], bytes]] = [  # (sender, headers, value)
+        (h41, raw(reason, "ndxp-doc-reason", b"\xff\xfe"), b""),
+        (h41, st("reason-long", **{"ndxp-doc-reason": "x" * 1025}), b""),
+        (h41, raw(st("code-bytes"), "ndxp-doc-status", b"\xc3"), b""),
+        (h41, [*st("code-twice"), ("ndxp-doc-status", b"06")], b""),
+        (h41, raw(st("receiver-bytes"), "ndxp-doc-receiver", b"\x80H41"), b""),
+        (G22, doc("1", **{"ndxp-doc-part": "0/2", **part}), b"p" * 100),
+        (G22, doc("2", **{"ndxp-doc-part": "1/2", **part, "ndxp-doc-sha256": "AB" * 32}), b"p"),
+        (G22, doc("3", **{"ndxp-doc-part": "2/2", **part}), b"p" * 801),
+        (G22, raw(doc("4"), "ndxp-doc-to", b"000.00.00.H41,\xff"), b"p"),
+    ]
+    for sender, headers, value in hostile:
+        send(p, f"ndxp.in.{sender}", headers, value=value, key=b"k")
+    valid = f"hs-{run}-valid"
+    send(p, f"ndxp.in.{h41}", status(valid, h41_client, doc_id, h41, "01"), value=b"", key=b"k")
+    p.flush(10)
+    ids = {hdr_value(h, "ndxp-id") for _, h, _ in hostile}
+
+    def notices(ms: list) -> dict[str, str]:  # type: ignore[type-arg]
+        return {
+            hdr(m, "ndxp-correlation-id") or "": hdr(m, "ndxp-error") or ""
+            for m in ms
+            if hdr(m, "ndxp-kind") == "error" and hdr(m, "ndxp-correlation-id") in ids
+        }
+
+    def dead(ms: list) -> dict[str, str]:  # type: ignore[type-arg]
+        return {
+            hdr(m, "ndxp-id") or "": hdr(m, "ndxp-error") or ""
+            for m in ms
+            if m.topic() == "ndxp.rejected" and hdr(m, "ndxp-id") in ids
+        }
+
+    def routed(ms: list) -> list:  # type: ignore[type-arg]
+        return [m for m in ms if m.topic() == f"ndxp.out.{G22}" and hdr(m, "ndxp-id") == valid]
+
+    got = tap.collect(
+        lambda ms: len(notices(ms)) == len(ids) and len(dead(ms)) == len(ids) and routed(ms)
+    )
+    tap.close()
+    assert notices(got) == dict.fromkeys(ids, "MALFORMED"), notices(got)
+    assert dead(got) == dict.fromkeys(ids, "MALFORMED")
+    [copy] = routed(got)  # the valid status after them: routed, in its place in the lifecycle
+    assert hdr(copy, "ndxp-doc-status") == "01"
+    rows = wait_rows(
+        ledger,
+        "SELECT outcome, error, count() FROM ndxp.ledger "
+        f"WHERE startsWith(message_id, 'hs-{run}-') GROUP BY outcome, error ORDER BY outcome",
+        2,
+    )
+    assert rows == [["rejected", "MALFORMED", len(ids)], ["routed", "", 1]], rows
+
+
+def hdr_value(headers: list[tuple[str, bytes]], name: str) -> str:
+    return next(v.decode() for k, v in headers if k == name)
