@@ -611,6 +611,15 @@ def test_a_finished_delivery_leaves_the_state_topic_once_kept_long_enough(
         notices.close()
         assert [hdr(m, "ndxp-error") for m in got] == ["STATUS_NO_DOCUMENT"]
         assert f"  {h88}: 03 accepted" in receivers()
+        # the open delivery was read back from the topic: its next status is routed
+        nxt = status(f"k-{run}-next", f"VN:GOV:{h88}:vbdh", doc_id, h88, "04")
+        send(p, f"ndxp.in.{h88}", nxt, value=b"", key=b"x")
+        p.flush(10)
+
+        def routed(ms: list) -> list:  # type: ignore[type-arg]
+            return [m for m in ms if hdr(m, "ndxp-id") == f"k-{run}-next"]
+
+        assert routed(tap.collect(lambda ms: bool(routed(ms)), timeout=60))
     finally:
         tap.close()
         router.stop()

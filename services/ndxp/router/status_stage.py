@@ -62,8 +62,8 @@ class StatusStage:
 def create(app: Any, settings: RouterSettings, seal_key: bytes, on_fatal: Any) -> StatusStage:
     """The stage's table (its changelog the document state topic), hooked into commits."""
     changelog = doc_state_topic(settings.group)
-    table = keyed_table(app, "doc-state", changelog, settings.partitions)
-    writer = QuotaChangelog(app, table, changelog, on_fatal)
+    table = keyed_table(app, "doc-state", changelog, settings.partitions, raw=True)
+    writer = QuotaChangelog(app, table, changelog, on_fatal, raw=True)
     writer.install()
     return StatusStage(
         doc_events_topic(settings.group), settings.partitions, seal_key, table, writer
@@ -111,7 +111,7 @@ async def decide(stage: StatusStage, router: Router, output: Output, record: Any
         await reject(output, forged, where, record.key, record.value, record.headers)
         return
     key = owner.encode()
-    current = stage.table.data.get(key)
+    current = stage.changelog.state(key)
     if staged.event == DELIVERED:
         made = delivery_state.delivered(current, staged.source.received_ms)
         if made is not current:
@@ -150,7 +150,7 @@ async def sweep(stage: StatusStage, mine: set[int], cutoff_ms: int, chunk: int =
     for start in range(0, len(keys), chunk):
         for key in keys[start : start + chunk]:
             partition = client_partition(key.decode("utf-8", "replace"), stage.partitions)
-            record = stage.table.data.get(key)
+            record = stage.changelog.state(key)
             if partition in mine and delivery_state.finished_before(record, cutoff_ms):
                 stage.changelog.forget(key, partition)
                 dropped += 1
