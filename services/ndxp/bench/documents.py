@@ -7,9 +7,10 @@ no status events: :mod:`ndxp.bench.plain`), in the same run on the same broker.
 1. **Deliveries per second, drained**: a backlog of documents from every agency on their
    ingress topics, drained by each contender in turn (:mod:`ndxp.bench.drain`), the baseline
    and ``ndxp router`` twice and interleaved (and, to show where its cost is, the router with
-   aiokafka's 1 MiB partition fetch instead of its default 256 KiB); deliveries (a document's copy to one receiver)
-   per second, their ratio to the baseline's mean, peak RSS, loss and duplicates counted by
-   (document, receiver); then ``ndxp ledger run`` ingesting the router's copies.
+   aiokafka's 1 MiB partition fetch instead of its default 256 KiB); deliveries (a document's
+   copy to one receiver) per second, their ratio to the baseline's mean, peak RSS, loss and
+   duplicates counted by (document, receiver); then ``ndxp ledger run`` ingesting the
+   router's copies.
 2. **Sent → every receiver has it**, paced: documents sent at the axis's rate at 10× its
    busiest month, at the workday's peak hour (``DOCUMENTS_PEAK_TPS`` of
    ``loadtest/profiles.py``, ≈ 3.9 documents a second, as the Locust profile ``documents``),
