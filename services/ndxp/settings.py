@@ -56,8 +56,8 @@ class RouterSettings:
     registry_reload_s: float = 2.0
     # a delivery done, refused or withdrawn this long ago leaves the document state topic: as
     # long as the traffic topics keep its copies (7 days). The router holds every delivery
-    # open or kept in memory and reads them all back when it starts (346 MB and 130 s per
-    # million: python -m ndxp.bench.doc_state); 30 days held 0.4 M at the busiest month.
+    # open or kept in memory (353 MB per million: python -m ndxp.bench.doc_state); 30 days
+    # held 0.4 M at the busiest month.
     doc_keep_days: float = 7.0
     doc_sweep_s: float = 600.0  # how often the status stage looks for such deliveries
     registry_topic: str = DEFAULT_REGISTRY_TOPIC

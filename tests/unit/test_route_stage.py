@@ -15,6 +15,7 @@ from ndxp.core import wire
 from ndxp.core.routing import Router
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
+from ndxp.router.delivery_table import DeliveryTable
 from ndxp.router.forwarding import Outgoing
 from ndxp.router.quota_changelog import QuotaChangelog
 from ndxp.router.refusal import Output
@@ -48,9 +49,9 @@ def ingress(out: list[Outgoing]) -> Ingress:
 
 
 def statuses() -> StatusStage:
-    """The status stage with its table a plain dict (Faust's table keeps it in ``data``), of
-    JSON bytes as the router's is."""
-    table = SimpleNamespace(data={})
+    """The status stage with its table holding every partition, read empty."""
+    table = DeliveryTable(3, empty)
+    table.parts = {0: {}, 1: {}, 2: {}}
     return StatusStage(
         "ndxp-router-doc-events",
         3,
@@ -58,6 +59,10 @@ def statuses() -> StatusStage:
         table,
         QuotaChangelog(None, table, "c", lambda: None, raw=True),
     )
+
+
+async def empty(_partition: int) -> dict[bytes, bytes]:
+    return {}
 
 
 def request(received_ms: int) -> Record:
@@ -164,7 +169,7 @@ def test_an_event_the_router_did_not_seal_is_kept_not_decided() -> None:
     asyncio.run(route(stage, Record(stage.statuses.topic, 0, 0, 0, key, None, forged)))
     [dead] = out
     assert dead.topic == "ndxp.rejected" and dict(dead.headers)[wire.H_ERROR] == b"MALFORMED"
-    assert stage.statuses.table.data == {}
+    assert len(stage.statuses.table.data) == 0
 
 
 def test_deliveries_finished_long_ago_leave_the_state_and_their_partitions_only() -> None:

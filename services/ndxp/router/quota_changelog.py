@@ -27,25 +27,20 @@ import orjson
 log = logging.getLogger("ndxp.router.quota")
 
 
-def keyed_table(app: Any, name: str, changelog: str, partitions: int, raw: bool = False) -> Any:
+def keyed_table(app: Any, name: str, changelog: str, partitions: int) -> Any:
     """A Faust table (memory store) of JSON states by raw key, its compacted changelog
-    ``changelog``: the quota table and the document state table, each written through a
-    :class:`QuotaChangelog`. ``raw``: the table holds each state as its JSON bytes, as the
-    changelog does, decoded when read (:func:`state`): a few hundred bytes a key instead of a
-    dict's kilobyte and more, for tables of millions of keys (the document state)."""
-    serializer = "raw" if raw else "json"
+    ``changelog`` (the quota table), written through a :class:`QuotaChangelog`."""
     return app.Table(
         name,
         default=None,
         partitions=partitions,
         key_type=bytes,
-        **({"value_type": bytes} if raw else {}),  # bytes: Faust's "raw" serializer
         changelog_topic=app.topic(
             changelog,
             partitions=partitions,
             key_type=bytes,
             key_serializer="raw",
-            value_serializer=serializer,
+            value_serializer="json",
         ),
     )
 
@@ -62,7 +57,7 @@ class QuotaChangelog:
         raw: bool = False,
     ) -> None:
         self.app = app
-        self.raw = raw  # the table holds JSON bytes (keyed_table(..., raw=True))
+        self.raw = raw  # the table holds each state as its JSON bytes (the document state)
         self.table = table
         self.topic = topic
         self.on_failure = on_failure

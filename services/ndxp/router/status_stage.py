@@ -7,9 +7,10 @@ sender's, the receiver's statuses on its own, the sender's recall on the sender'
 ingress stage writes each again, sealed (:func:`ndxp.router.forwarding.sealed`), on the
 router's events topic, on the partition of the delivery (``<document id>|<receiver>``); this
 stage reads that topic with the ingress topics (the same agent, the same in-order delivery and
-commits) and keeps each delivery's record in a Faust table whose compacted changelog is the
-**document state topic** (written and acknowledged before every commit, as the quota table:
-:class:`ndxp.router.quota_changelog.QuotaChangelog`). The decision is the pure core's
+commits) and keeps each delivery's record in a table (:mod:`ndxp.router.delivery_table`) whose
+compacted changelog is the **document state topic** (written and acknowledged before every
+commit, as the quota table: :class:`ndxp.router.quota_changelog.QuotaChangelog`). The
+decision is the pure core's
 (:func:`ndxp.core.delivery_state.decide`); a status it accepts is routed on to the other
 party, one it refuses gets its giver an error notice and a dead letter with a stable code.
 
@@ -22,6 +23,7 @@ that overtook its delivery would be refused ``STATUS_NO_DOCUMENT`` and can be se
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -39,8 +41,9 @@ from ndxp.core.document_status import (
 from ndxp.core.errors import RejectionCode
 from ndxp.core.routing import Rejected, Router, StatusBound
 from ndxp.core.topology import client_partition, doc_events_topic, doc_state_topic
+from ndxp.router.delivery_table import DeliveryTable, read_partition
 from ndxp.router.forwarding import Outgoing, Source, from_home, routed, sealed
-from ndxp.router.quota_changelog import QuotaChangelog, keyed_table
+from ndxp.router.quota_changelog import QuotaChangelog
 from ndxp.router.refusal import Output, reject
 from ndxp.settings import RouterSettings
 
@@ -55,19 +58,35 @@ class StatusStage:
     topic: str  # the events topic
     partitions: int
     seal_key: bytes
-    table: Any  # the Faust table of delivery records, by delivery key
+    table: DeliveryTable  # delivery records (JSON bytes) by delivery key
     changelog: QuotaChangelog
 
 
 def create(app: Any, settings: RouterSettings, seal_key: bytes, on_fatal: Any) -> StatusStage:
-    """The stage's table (its changelog the document state topic), hooked into commits."""
+    """The stage's table (its changelog the document state topic), hooked into commits and
+    following the group's assignment."""
     changelog = doc_state_topic(settings.group)
-    table = keyed_table(app, "doc-state", changelog, settings.partitions, raw=True)
+    loader = functools.partial(read_partition, settings.bootstrap, settings.auth, changelog)
+    table = DeliveryTable(settings.partitions, loader)
     writer = QuotaChangelog(app, table, changelog, on_fatal, raw=True)
     writer.install()
-    return StatusStage(
+    stage = StatusStage(
         doc_events_topic(settings.group), settings.partitions, seal_key, table, writer
     )
+    app.on_partitions_assigned.connect(functools.partial(on_assigned, stage))
+    return stage
+
+
+def on_assigned(stage: StatusStage, _app: Any, assigned: Any, **_kw: Any) -> None:
+    """Faust's ``on_partitions_assigned`` (the whole new assignment): the table holds the
+    events topic's partitions assigned, read from the state topic if new. A change not yet
+    written for a partition that went elsewhere is dropped: its offsets were not committed,
+    so the new holder decides those events again."""
+    mine = {tp.partition for tp in assigned if tp.topic == stage.topic}
+    for key, partition in list(stage.changelog.dirty.items()):
+        if partition not in mine:
+            del stage.changelog.dirty[key]
+    stage.table.assign(mine)
 
 
 def delivered(
@@ -111,6 +130,7 @@ async def decide(stage: StatusStage, router: Router, output: Output, record: Any
         await reject(output, forged, where, record.key, record.value, record.headers)
         return
     key = owner.encode()
+    await stage.table.ready(record.partition)
     current = stage.changelog.state(key)
     if staged.event == DELIVERED:
         made = delivery_state.delivered(current, staged.source.received_ms)
@@ -146,15 +166,16 @@ async def sweep(stage: StatusStage, mine: set[int], cutoff_ms: int, chunk: int =
     worker holds (``mine``: of the events topic; a tombstone each, with the next commit);
     the event loop gets a turn every ``chunk`` records. Returns how many were dropped."""
     dropped = 0
-    keys = list(stage.table.data)
-    for start in range(0, len(keys), chunk):
-        for key in keys[start : start + chunk]:
-            partition = client_partition(key.decode("utf-8", "replace"), stage.partitions)
-            record = stage.changelog.state(key)
-            if partition in mine and delivery_state.finished_before(record, cutoff_ms):
-                stage.changelog.forget(key, partition)
-                dropped += 1
-        await asyncio.sleep(0)
+    for partition in sorted(mine & stage.table.held()):
+        keys = list(stage.table.parts[partition])
+        for start in range(0, len(keys), chunk):
+            if partition not in stage.table.parts:
+                break  # it went to another worker meanwhile
+            for key in keys[start : start + chunk]:
+                if delivery_state.finished_before(stage.changelog.state(key), cutoff_ms):
+                    stage.changelog.forget(key, partition)
+                    dropped += 1
+            await asyncio.sleep(0)
     return dropped
 
 
