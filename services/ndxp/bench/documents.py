@@ -24,8 +24,6 @@ documents``.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import time
 import uuid
@@ -171,24 +169,7 @@ def paced(
 def send_at(
     bootstrap: str, var: Path, rate: float, seconds: float, router: procs.Proc
 ) -> dict[str, Any]:
-    result = var / f"documents-{rate:g}-{uuid.uuid4().hex[:4]}.json"
-    cmd = [sys.executable, "-m", "ndxp.bench.doc_caller", "--bootstrap", bootstrap]
-    cmd += ["--rate", str(rate), "--seconds", str(seconds), "--out", str(result)]
-    log = var / "logs" / f"doc-caller-{rate:g}.log"
-    with log.open("ab") as err:
-        proc = subprocess.Popen(
-            cmd, stderr=err, env=procs.clean_env(var), preexec_fn=procs.die_with_parent
-        )
-        t0 = time.monotonic()
-        while proc.poll() is None:
-            progress(f"documents at {rate:g}/s: {time.monotonic() - t0:.0f} s")
-            router.keep_alive()
-            router.sample()
-            time.sleep(1)
-    progress("")
-    if proc.returncode != 0:
-        raise RuntimeError(f"the document sender failed ({proc.returncode}); see {log}")
-    data = json.loads(result.read_text())
+    data = procs.paced_sender("ndxp.bench.doc_caller", bootstrap, var, rate, seconds, router.tick)
     times = data["times_ms"]
     return {
         "rate": rate,

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,11 @@ class Proc:
         time.sleep(delay_s)
         self._spawn()
 
+    def tick(self) -> None:
+        """Once a second while a paced sender runs: started again if it exited, sampled."""
+        self.keep_alive()
+        self.sample()
+
     def alive(self) -> bool:
         return self.popen.poll() is None
 
@@ -164,6 +170,40 @@ def simulator(bootstrap: str, var: Path, group: str, label: str) -> Proc:
     """``ndxp simulate`` for every provider, service time 0 (its default)."""
     cmd = [NDXP, "simulate", "--bootstrap", bootstrap, "--group", group]
     return Proc(label, cmd, clean_env(var), var / "logs" / f"simulator-{label}.log")
+
+
+def paced_sender(
+    module: str,
+    bootstrap: str,
+    var: Path,
+    rate: float,
+    seconds: float,
+    tick: Callable[[], None],
+) -> dict[str, Any]:
+    """``python -m module --bootstrap B --rate R --seconds S --out F`` (a paced sender:
+    :mod:`ndxp.bench.caller`, :mod:`ndxp.bench.doc_caller`) in a process of its own, ``tick``
+    called every second while it runs; what it wrote to ``F``."""
+    import json
+    import uuid
+
+    from ndxp.bench.backlog import progress
+
+    name = module.rsplit(".", 1)[-1]
+    out = var / f"{name}-{rate:g}-{uuid.uuid4().hex[:4]}.json"
+    cmd = [sys.executable, "-m", module, "--bootstrap", bootstrap, "--rate", str(rate)]
+    cmd += ["--seconds", str(seconds), "--out", str(out)]
+    log = var / "logs" / f"{name}-{rate:g}.log"
+    with log.open("ab") as err:
+        proc = subprocess.Popen(cmd, stderr=err, env=clean_env(var), preexec_fn=die_with_parent)
+        t0 = time.monotonic()
+        while proc.poll() is None:
+            progress(f"{name} at {rate:,g}/s: {time.monotonic() - t0:.0f} s")
+            tick()
+            time.sleep(1)
+    progress("")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{module} failed ({proc.returncode}); see {log}")
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
 
 
 def first_error(log: Path, offset: int) -> str:

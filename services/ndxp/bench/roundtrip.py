@@ -22,16 +22,14 @@ The same probe through the plain aiokafka router (``plain=True``) is the baselin
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ndxp.bench import procs
-from ndxp.bench.backlog import ingress_partitions, progress
+from ndxp.bench.backlog import ingress_partitions
 from ndxp.bench.drain import egress_partitions
 from ndxp.bench.offsets import Offsets
 from ndxp.core.topology import topics_for
@@ -83,23 +81,7 @@ def breakdown(rows: list[list[Any]]) -> dict[str, Any]:
 def run_caller(
     bootstrap: str, var: Path, rate: float, seconds: float, tick: Callable[[], None]
 ) -> dict[str, Any]:
-    out = var / f"roundtrip-{int(rate)}-{uuid.uuid4().hex[:4]}.json"
-    cmd = [sys.executable, "-m", "ndxp.bench.caller", "--bootstrap", bootstrap]
-    cmd += ["--rate", str(rate), "--seconds", str(seconds), "--out", str(out)]
-    log = var / "logs" / f"caller-{int(rate)}.log"
-    with log.open("ab") as err:
-        proc = subprocess.Popen(
-            cmd, stderr=err, env=procs.clean_env(var), preexec_fn=procs.die_with_parent
-        )
-        t0 = time.monotonic()
-        while proc.poll() is None:
-            progress(f"round trips at {rate:,.0f} req/s: {time.monotonic() - t0:.0f} s")
-            tick()
-            time.sleep(1)
-    progress("")
-    if proc.returncode != 0:
-        raise RuntimeError(f"the caller failed ({proc.returncode}); see {log}")
-    data = json.loads(out.read_text())
+    data = procs.paced_sender("ndxp.bench.caller", bootstrap, var, rate, seconds, tick)
     result = breakdown(data["rows"])
     # not a leg (the router may read a request before its producer hears the ack): what the
     # caller's producer alone takes, produce() to the broker's acknowledgement
