@@ -85,3 +85,22 @@ def test_an_event_of_a_partition_never_assigned_reads_it_first() -> None:
         assert table.held() == {2} and table.get(key_on(2)) == b"{}"
 
     asyncio.run(run())
+
+
+def test_a_read_that_fails_is_tried_again_and_the_event_waits_for_it() -> None:
+    async def run() -> None:
+        calls: list[int] = []
+
+        async def loader(p: int) -> dict[bytes, bytes]:
+            calls.append(p)
+            if len(calls) < 3:
+                raise ConnectionError("broker down")
+            return {key_on(p): b"{}"}
+
+        table = DeliveryTable(3, loader)
+        table.RETRY_S = 0.01
+        table.assign({1})
+        await asyncio.wait_for(table.ready(1), 5)
+        assert calls == [1, 1, 1] and table.get(key_on(1)) == b"{}"
+
+    asyncio.run(run())

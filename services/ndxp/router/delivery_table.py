@@ -37,6 +37,8 @@ class DeliveryTable:
     """Records by delivery key, per partition; ``data`` is the whole as one mapping (what
     :class:`~ndxp.router.quota_changelog.QuotaChangelog` writes through)."""
 
+    RETRY_S = 0.5
+
     def __init__(self, partitions: int, loader: Loader) -> None:
         self.partitions = partitions
         self.loader = loader
@@ -59,8 +61,23 @@ class DeliveryTable:
                 self.loading[p] = asyncio.ensure_future(self._load(p))
 
     async def _load(self, partition: int) -> None:
+        """Read ``partition``, again and again while the broker cannot be reached (a failed
+        read must not leave the partition's events failing behind it)."""
         t0 = time.monotonic()
-        records = await self.loader(partition)
+        delay = self.RETRY_S
+        while True:
+            try:
+                records = await self.loader(partition)
+                break
+            except Exception as exc:  # not CancelledError: a partition taken away stops it
+                log.warning(
+                    "document state of partition %d not read (%r); again in %.1f s",
+                    partition,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 10.0)
         self.parts[partition] = records
         self.loading.pop(partition, None)
         log.info(
