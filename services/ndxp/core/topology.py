@@ -89,7 +89,7 @@ def doc_events_topic(group: str) -> str:
 
 def doc_state_topic(group: str) -> str:
     """The compacted topic holding each delivery's state (the status stage's table)."""
-    return f"{group}-doc-state-changelog"  # Faust's name for table "doc-state" of ``group``
+    return f"{group}-doc-state-changelog"  # the name it had as Faust's table "doc-state"
 
 
 def registry_topic(name: str) -> TopicSpec:
