@@ -160,6 +160,11 @@ EXPECTED: tuple[Expectation, ...] = (
         f"{_SESSIONS}: offsets are checked against what the request wanted, not what it sent",
     ),
     Assigned("aiokafka.consumer.fetcher:Fetcher.__init__", "_client", f"{_SESSIONS} wraps it"),
+    Assigned(
+        "aiokafka.consumer.fetcher:Fetcher.__init__",
+        "_fetch_waiters",
+        f"{_SESSIONS}: a done waiter in it means a consumer is taking records (plan after it)",
+    ),
     # kafka/fetch_buffer.py: the bytes a fetcher holds, fetched and not yet drained
     Assigned(
         "aiokafka.consumer.fetcher:Fetcher.__init__",

@@ -214,3 +214,58 @@ def test_a_consumer_holds_no_more_than_its_buffer_budget(kafka: Broker) -> None:
         asyncio.run(run())
     finally:
         fetch_session.uninstall()
+
+
+def test_records_are_handed_over_before_the_next_fetch_is_planned(
+    kafka: Broker, sessions: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One record at a time, each read before the next is sent (a quiet platform's round
+    trips): each answer is planned after once, when its record has been taken. aiokafka plans
+    right after the answer, while the record is still buffered, sends nothing (it waits for
+    the record to be taken), then plans again: two plans of every partition per record."""
+    plans = 0
+    planned_by_aiokafka = fetch_session._ORIGINAL_ACTIONS
+
+    def counted(fetcher: object, assignment: object) -> object:
+        nonlocal plans
+        plans += 1
+        return planned_by_aiokafka(fetcher, assignment)
+
+    monkeypatch.setattr(fetch_session, "_ORIGINAL_ACTIONS", counted)
+
+    async def run() -> None:
+        topic = f"fs-{uuid.uuid4().hex[:8]}"
+        await create(kafka.bootstrap, topic)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=kafka.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=5000,  # no fetch comes back empty while a record is awaited
+        )
+        await consumer.start()
+        p = producer(kafka.bootstrap)
+        try:
+            consumer.assign([TopicPartition(topic, n) for n in range(PARTITIONS)])
+            await consumer.getmany(timeout_ms=500)  # positions found, a fetch in flight
+            nonlocal plans
+            plans, records = 0, 30
+            for i in range(records):
+                p.produce(topic, f"r{i}".encode(), partition=i % PARTITIONS)
+                assert p.flush(10) == 0
+                got = await read_one(consumer)
+                assert got == f"r{i}".encode()
+            handed = holder(consumer).stats.handed_over
+            assert plans <= records + 3, f"{plans} plans for {records} records"
+            assert handed >= records - 3
+        finally:
+            await consumer.stop()
+
+    asyncio.run(run())
+
+
+async def read_one(consumer: AIOKafkaConsumer) -> bytes | None:
+    for _ in range(50):
+        for records in (await consumer.getmany(timeout_ms=200)).values():
+            assert len(records) == 1
+            return records[0].value
+    return None

@@ -16,6 +16,7 @@ from aiokafka.protocol.fetch import (
 )
 
 from ndxp.core.fetch_session import MAX_EPOCH, FetchSession, answered, plan
+from ndxp.kafka import fetch_session
 from ndxp.kafka.fetch_session import SessionClient, SessionFetchRequest, SessionHolder
 
 MB = 1 << 20
@@ -147,3 +148,34 @@ def test_an_error_answer_drops_the_session() -> None:
     client = SessionClient(Client(error_code=71))  # INVALID_FETCH_SESSION_EPOCH
     asyncio.run(client.send(1, SessionFetchRequest(aiokafka_request(a0=6), holder, 1)))
     assert holder.by_node[1] == FetchSession() and holder.stats.dropped == 1
+
+
+def planner_of(waiters: set[asyncio.Future[None]]) -> Any:
+    """A fetcher as ``_get_actions_per_node`` sees it: its consumers' waits, its sessions."""
+    return SimpleNamespace(_fetch_waiters=waiters, _client=Client(), _ndxp_sessions=None)
+
+
+def test_a_consumer_woken_takes_its_records_before_the_next_fetch_is_planned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    planned: list[object] = []
+
+    def aiokafkas(fetcher: object, assignment: object) -> object:
+        planned.append(assignment)
+        return ([], {}, 1.5, False, [])
+
+    monkeypatch.setattr(fetch_session, "_ORIGINAL_ACTIONS", aiokafkas)
+    loop = asyncio.new_event_loop()
+    try:
+        woken, waiting = loop.create_future(), loop.create_future()
+        woken.set_result(None)
+        fetcher = planner_of({woken, waiting})
+        # a wait just woken (done, not yet removed by its callback): plan nothing, yield once
+        assert fetch_session._get_actions_per_node(fetcher, "assignment") == ([], {}, 0, False, [])
+        assert planned == [] and fetch_session.holder_of(fetcher).stats.handed_over == 1
+        # only waits still waiting: planned as aiokafka plans
+        fetcher._fetch_waiters = {waiting}
+        assert fetch_session._get_actions_per_node(fetcher, "assignment")[2] == 1.5
+        assert planned == ["assignment"]
+    finally:
+        loop.close()

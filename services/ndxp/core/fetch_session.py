@@ -51,6 +51,7 @@ class SessionStats:
     incremental: int = 0
     dropped: int = 0  # sessions dropped: an error answer or a failed request
     held_back: int = 0  # fetches not sent: the consumer held its buffer budget (fetch_buffer)
+    handed_over: int = 0  # plans put off a turn: a consumer was taking fetched records first
 
 
 def plan(session: FetchSession, wanted: Partitions) -> FetchPlan:

@@ -48,6 +48,7 @@ from ndxp.kafka import fetch_buffer
 _ORIGINAL_ACTIONS: Final = _fetcher.Fetcher._get_actions_per_node
 SESSIONS_FROM_VERSION: Final = 7
 _sessions = True  # set by install()
+_hand_over = True  # set by install()
 
 
 class SessionHolder:
@@ -149,7 +150,21 @@ class SessionClient:
 def _get_actions_per_node(self: Any, assignment: Any) -> Any:
     """aiokafka's, with no fetch request while the fetcher holds its buffer budget
     (:mod:`ndxp.kafka.fetch_buffer`), and each request wrapped for this fetcher's sessions
-    when they are on."""
+    when they are on.
+
+    The records an answer brought are handed over before the next fetch is planned: when a
+    consumer's wait was just woken (a waiter done, not yet removed by its callback), nothing
+    is planned and the fetch loop yields once (timeout 0), so the consumer takes its records
+    first. aiokafka plans at once, while they are still buffered: it then sends no fetch to
+    that broker (it waits for them to be taken) and plans again once they are. A plan walks
+    every assigned partition (0.5-1 ms over a router's 297), and the records waited for the
+    first, wasted one. Measured with one aiokafka consumer of all ingress partitions, a record
+    at a time: answer received -> record consumed, p50 1.08 ms -> 0.39 ms. In the router, whose
+    consumer runs in a thread of Faust's, the agents' thread also waited for the interpreter
+    while the consumer planned (see ``RouterSettings.switch_interval_ms``)."""
+    if _hand_over and any(waiter.done() for waiter in self._fetch_waiters):
+        holder_of(self).stats.handed_over += 1
+        return ([], {}, 0, False, [])
     fetch_requests, *rest = _ORIGINAL_ACTIONS(self, assignment)
     if not fetch_requests:
         return (fetch_requests, *rest)
@@ -173,12 +188,17 @@ def holder_of(fetcher: Any) -> SessionHolder:
     return holder
 
 
-def install(sessions: bool = True, buffer_budget: int | None = fetch_buffer.DEFAULT_BUDGET) -> None:
+def install(
+    sessions: bool = True,
+    buffer_budget: int | None = fetch_buffer.DEFAULT_BUDGET,
+    hand_over: bool = True,
+) -> None:
     """Plan every aiokafka consumer's fetches of this process through ndxp (idempotent):
-    with incremental sessions unless ``sessions`` is false, and within ``buffer_budget``
-    buffered bytes per consumer (``None``: no bound). Call it before the consumers start."""
-    global _sessions
-    _sessions = sessions
+    with incremental sessions unless ``sessions`` is false, within ``buffer_budget``
+    buffered bytes per consumer (``None``: no bound), and after a woken consumer has taken
+    its records unless ``hand_over`` is false. Call it before the consumers start."""
+    global _sessions, _hand_over
+    _sessions, _hand_over = sessions, hand_over
     fetch_buffer.limit(buffer_budget)
     _fetcher.Fetcher._get_actions_per_node = _get_actions_per_node
 
@@ -190,5 +210,7 @@ def installed() -> bool:
 def uninstall() -> None:
     """aiokafka's own fetches again, session-less and unbounded (for consumers started
     after this)."""
+    global _hand_over
+    _hand_over = True
     fetch_buffer.limit(None)
     _fetcher.Fetcher._get_actions_per_node = _ORIGINAL_ACTIONS
