@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from ndxp.cli import simulate
 from ndxp.paths import REPO
 from ndxp.settings import RouterSettings
@@ -29,3 +31,12 @@ def test_the_router_routes_at_once_by_default() -> None:
     # a routed request, or an answer on its way back, waits for no batch to fill
     assert RouterSettings().producer_linger_s == 0
     assert RouterSettings.from_env({}).producer_linger_s == 0
+
+
+def test_the_routers_agents_wait_little_for_the_consumer_thread() -> None:
+    # Faust's consumer thread hands each fetch to the agents' thread, which then waited for
+    # the interpreter while the consumer planned its next fetch (Python switches every 5 ms)
+    assert RouterSettings().switch_interval_ms == 0.2
+    assert RouterSettings.from_env({"NDXP_ROUTER_SWITCH_INTERVAL_MS": "5"}).switch_interval_ms == 5
+    with pytest.raises(ValueError, match="switch interval"):
+        RouterSettings.from_env({"NDXP_ROUTER_SWITCH_INTERVAL_MS": "0"})

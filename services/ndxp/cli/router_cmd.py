@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         settings.bootstrap,
         settings.web_port,
     )
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)
     worker = Worker(app, loglevel=settings.log_level, loop=loop, override_logging=False)
     worker.execute_from_commandline()
     return 0
