@@ -11,7 +11,8 @@ run on one broker, every rate next to a baseline of the same run.
    baseline) and ``ndxp router`` at its **default settings**, each twice and interleaved (the
    box's speed drifts within a run), the ledger ingesting that router's copies, and — to show
    where the cost is — ``ndxp router`` with ``NDXP_QUOTAS=off``, with
-   ``NDXP_QUOTA_STAGE=inline`` and with ``NDXP_FETCH_SESSIONS=off``. msg/s, the ratio to the
+   ``NDXP_QUOTA_STAGE=inline``, ``NDXP_FETCH_SESSIONS=off``, 1 MiB partition fetches and
+   Python's 5 ms thread switch interval (``CONTEXT``). msg/s, the ratio to the
    mean of the baseline's runs, peak RSS, refusals (by limit), loss and duplicates counted on
    the copies, and any worker exit (a worker that exits is started again, as the platform
    does, and the exit reported).
@@ -21,8 +22,9 @@ run on one broker, every rate next to a baseline of the same run.
 4. **Round trips** (:mod:`ndxp.bench.roundtrip`): request produced → routed → ``ndxp
    simulate`` (service time 0) → response routed → consumed by the Locust user's client, at
    idle and at 1,000 tx/s over the mix; p50/p90/p99/max and where the time goes; then the same
-   with the router's fetch sessions off, and through the plain aiokafka router, the baseline
-   of the same run.
+   with the router's fetch sessions off, with its fetches planned as before the hand-over and
+   Python's 5 ms switch interval (``BEFORE_HAND_OVER``), and through the plain aiokafka
+   router, the baseline of the same run.
 5. **HTTP through the X-Road gateway** (:mod:`ndxp.bench.gateway`): calls to REST APIs
    answered through ``ndxp gateway``, router, provider adapter and ``ndxp simulate --http``, one
    at a time, paced at 1,000/s and 64 in flight, with the CPU each process spent per call; the
@@ -74,7 +76,13 @@ CONTEXT = (  # not the defaults: where the default's cost is
     ("no fetch sessions", {"NDXP_FETCH_SESSIONS": "off"}),  # aiokafka's own fetches
     # the partition fetch size before the default went down to 256 KiB (memory behind a backlog)
     ("partition fetch 1 MiB", {"NDXP_ROUTER_MAX_FETCH_BYTES": str(1024 * 1024)}),
+    # Python's own thread switch interval instead of the router's 0.2 ms (round trips' hand-over)
+    ("switch interval 5 ms", {"NDXP_ROUTER_SWITCH_INTERVAL_MS": "5"}),
 )
+
+# the router's fetches as before the hand-over (kafka/fetch_session.py) and with Python's own
+# thread switch interval (settings.switch_interval_ms): what its two passes of a round trip cost
+BEFORE_HAND_OVER = {"NDXP_FETCH_HAND_OVER": "off", "NDXP_ROUTER_SWITCH_INTERVAL_MS": "5"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,6 +174,12 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
             "round_trips_no_sessions",
             lambda: roundtrip.measure(
                 bootstrap, var, port, rates, args.rt_seconds, {"NDXP_FETCH_SESSIONS": "off"}
+            ),
+        )
+        phase(
+            "round_trips_no_hand_over",
+            lambda: roundtrip.measure(
+                bootstrap, var, port, rates, args.rt_seconds, BEFORE_HAND_OVER
             ),
         )
         phase(

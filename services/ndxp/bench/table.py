@@ -78,6 +78,7 @@ def print_table(r: dict[str, Any], out: Path) -> None:
         runs = [
             ("ndxp", r["round_trips"]),
             ("no sessns", r.get("round_trips_no_sessions")),  # the router's, for comparison
+            ("no handovr", r.get("round_trips_no_hand_over")),  # the router's, for comparison
             ("plain", r.get("round_trips_plain")),
         ]
         for who, rt in runs:
