@@ -55,7 +55,7 @@ from typing import Any
 
 from ndxp.bench import documents as documents_bench
 from ndxp.bench import gateway as gateway_bench
-from ndxp.bench import kafka_perf, procs, roundtrip, routing
+from ndxp.bench import hand_over, kafka_perf, procs, roundtrip, routing
 from ndxp.bench import ledger as ledger_bench
 from ndxp.bench.backlog import Backlog, fill, ingress_partitions, progress
 from ndxp.bench.broker import own_broker, stop_broker
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         default="",
         help="some phases alone, comma-separated: broker, many_agency, one_client, "
-        "round_trips, gateway, documents",
+        "round_trips, hop, gateway, documents",
     )
     ap.add_argument("--port", type=int, default=9194)
     args = ap.parse_args(argv)
@@ -186,6 +186,8 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
             "round_trips_plain",
             lambda: roundtrip.measure(bootstrap, var, port, rates, args.rt_seconds, plain=True),
         )
+    if wanted("hop"):
+        phase("hop", lambda: hand_over.measure(bootstrap, 300, 20.0, 2))
     if wanted("gateway"):
         phase("gateway", lambda: gateway_bench.measure(bootstrap, var, port + 40, args.rt_seconds))
     if wanted("documents"):

@@ -65,6 +65,15 @@ def print_table(r: dict[str, Any], out: Path) -> None:
             f"{o['payload_bytes']} B on {o['topic']}, the bench client's limits raised):"
         )
         _rows(o["drains"])
+    if "hop" in r:
+        h = r["hop"]
+        print(
+            f"\n  one hop: produced → the broker appends it → a consumer of all {h['partitions']} "
+            f"ingress partitions has it, a record at a time at {h['rate']:.0f}/s (ms, each run)"
+        )
+        for name, runs in h["append_to_consumed_ms"].items():
+            cells = "  ".join(f"p50 {x['p50']} p90 {x['p90']} p99 {x['p99']}" for x in runs)
+            print(f"    {name:30} {cells}")
     if "round_trips" in r:
         print(
             "\n  round trips: the Locust user's client → router → ndxp simulate (service time "
