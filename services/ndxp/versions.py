@@ -165,6 +165,11 @@ EXPECTED: tuple[Expectation, ...] = (
         "_fetch_waiters",
         f"{_SESSIONS}: a done waiter in it means a consumer is taking records (plan after it)",
     ),
+    Calls(
+        "aiokafka.consumer.fetcher:Fetcher._create_fetch_waiter",
+        "fut.add_done_callback(lambda f, waiters=self._fetch_waiters: waiters.remove(f))",
+        f"{_SESSIONS}: a done waiter leaves the set at the loop's next turn (else no fetch)",
+    ),
     # kafka/fetch_buffer.py: the bytes a fetcher holds, fetched and not yet drained
     Assigned(
         "aiokafka.consumer.fetcher:Fetcher.__init__",
