@@ -37,7 +37,8 @@ from aiokafka.record.util import calc_crc32c
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from ndxp.kafka.records import MAX_INFLATED, Cause, Unreadable, install, installed
+from ndxp.kafka.inflate import MAX_INFLATED, Cause
+from ndxp.kafka.records import Unreadable, install, installed
 
 from .conftest import Broker
 from .kafka_tools import producer

@@ -30,14 +30,14 @@ from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy, _Defau
 from aiokafka.record.util import calc_crc32c
 from aiokafka.structs import TopicPartition
 
+from ndxp.kafka import inflate as kafka_inflate
 from ndxp.kafka import records as kafka_records
+from ndxp.kafka.inflate import Cause, inflate
 from ndxp.kafka.records import (
-    Cause,
     LenientMemoryRecords,
     Unreadable,
     UnreadableBatch,
     batch_bytes,
-    inflate,
     install,
     installed,
     read_batch,
@@ -452,8 +452,8 @@ def test_an_unknown_codec_becomes_placeholders() -> None:
 def test_a_codec_whose_library_is_missing_becomes_placeholders(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(kafka_records._DECOMPRESSORS, 3, None)
-    monkeypatch.setattr(kafka_records, "_snappy_codec", lambda: None)
+    monkeypatch.setitem(kafka_inflate._DECOMPRESSORS, 3, None)
+    monkeypatch.setattr(kafka_inflate, "_snappy_codec", lambda: None)
     got = consumer_records(batch(0, good(2, "a"), 3) + batch(2, good(3, "b"), 2))
     assert_placeholders(got[:2], 0, 1, Cause.CODEC_UNAVAILABLE, "lz4 batch: codec not available")
     assert_placeholders(got[2:], 2, 4, Cause.CODEC_UNAVAILABLE, "snappy batch: codec not available")
@@ -502,7 +502,7 @@ def test_a_bomb_costs_the_cap_not_what_it_inflates_to(compression: int) -> None:
     assert len(packed) < inflated // 200
     tracemalloc.start()
     try:
-        with pytest.raises(kafka_records.InflateError, match="inflates past 32 MiB"):
+        with pytest.raises(kafka_inflate.InflateError, match="inflates past 32 MiB"):
             inflate(compression, packed)
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -538,5 +538,5 @@ def _bomb(compression: int, size: int) -> bytes:
 def test_a_snappy_block_over_the_cap_is_refused_before_it_is_inflated() -> None:
     """Raw snappy declares its length first: a block claiming 4 GiB is refused at once."""
     claim = bytes([0xFF, 0xFF, 0xFF, 0xFF, 0x0F]) + b"\x00" * 16  # varint 2**32 - 1
-    with pytest.raises(kafka_records.InflateError, match="snappy batch inflates past 32 MiB"):
+    with pytest.raises(kafka_inflate.InflateError, match="snappy batch inflates past 32 MiB"):
         inflate(2, claim)

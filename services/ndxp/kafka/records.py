@@ -50,7 +50,7 @@ and a CRC failure still raises ``CorruptRecordException`` as it does in aiokafka
 message sets pass through untouched: a Kafka 4 broker takes only v2 batches from producers.
 
 Cost on the normal path, CPU time through ``PartitionRecords``, best of 9 interleaved runs
-(``python -m ndxp.kafka.records 100000 500``: JSON values of 1.4 KB with three headers, in
+(``python -m ndxp.bench.records 100000 500``: JSON values of 1.4 KB with three headers, in
 batches of 500; aiokafka's own path for snappy, lz4 and zstd measured with cramjam 2.14 on
 ``PYTHONPATH``, which ndxp does not install), µs a record, aiokafka → this module:
 uncompressed 1.82 → 1.84; gzip 6.49 → 5.60 (zlib directly, not ``gzip.GzipFile``); snappy
@@ -59,42 +59,23 @@ would cost 4 µs a record more than aiokafka's C parser does, hence the uncompre
 batches of one record (``20000 1``) the wrapper adds 0.7 µs a batch uncompressed and 2 to 4 µs
 a compressed batch over cramjam's path (16 µs of a zstd batch is creating its decompressor).
 
-Cost of a bomb: at most the cap. Python's allocations peak at 42 MiB for the 32 MiB cap
-(``tracemalloc``, tests/unit/test_kafka/records.py); the 4 GiB gzip bomb of issue 11 (a 4 MiB
-batch) is read as 4,064 placeholders in 81 ms and +52 MB RSS, the 16 GiB zstd bomb in 71 ms
-and +53 MB (aiokafka: 30 s and 8.4 GB, then killed). What the cap does not bound is the cost
-per byte a sender writes: a 1.1 KB zstd batch that reaches the cap costs 28 ms of CPU, 26 s a
-MiB of such batches (gzip cannot pass 1,032:1: 1.3 s a MiB; lz4 0.1 s).
+Inflating (and what a bomb costs) is :mod:`ndxp.kafka.inflate`'s.
 """
 
 from __future__ import annotations
 
-import functools
 import struct
-import sys
-import time
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from operator import attrgetter
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
-import aiokafka
 import aiokafka.consumer.fetcher as fetcher
 import aiokafka.record.memory_records as memory_records
 from aiokafka.errors import CorruptRecordException
 from aiokafka.record.default_records import DefaultRecordBatch, _DefaultRecordBatchPy
 
-if sys.version_info >= (3, 14):
-    from compression import zstd
-else:
-    from backports import zstd
-
-try:
-    import lz4.frame as lz4_frame
-except ImportError:  # pinned; without it an lz4 batch becomes placeholders, not a crash
-    lz4_frame = None
+from ndxp.kafka.inflate import CODECS, MAX_INFLATED, Cause, InflateError, inflate, inflate_onto
 
 AIOKAFKA_VERSION: Final = "0.14.0"
 """The aiokafka release whose internals this module was written against and measured on."""
@@ -112,26 +93,6 @@ READS: Final[tuple[tuple[object, str], ...]] = (
     (fetcher.PartitionRecords, "_consumer_record"),  # passes record.value through unchanged
 )
 """aiokafka names this module relies on without replacing them (for the version guard)."""
-
-MAX_INFLATED: Final = 32 << 20
-"""Most bytes of records one compressed batch may inflate to; past it the batch is
-:class:`Unreadable`. A producer batch is limited before compression (librdkafka's
-``batch.size``, 1 MB) or to about its compressed size (Java's ``batch.size``, 16 KiB by
-default), and the router refuses a value over 1 MiB: legitimate batches are far smaller. A bomb
-costs a consumer this much: 32 MiB of zeros inflate in 50 (zstd) to 110 ms (lz4)."""
-
-_STEP: Final = 4 << 20
-"""Inflate in steps of this many bytes into one buffer: the peak is the cap plus a step or two,
-not the decompressor's doubling buffers on top of the cap."""
-
-
-class Cause(StrEnum):
-    """Why a batch is :class:`Unreadable` (stable values, for counters and quarantine)."""
-
-    OVER_CAP = "over-cap"
-    UNKNOWN_CODEC = "unknown-codec"
-    CODEC_UNAVAILABLE = "codec-unavailable"
-    CORRUPT = "corrupt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,15 +131,6 @@ class Unreadable(bytes):
         return f"Unreadable({self.reason!r}, offsets {b.base_offset}..{b.last_offset})"
 
 
-class InflateError(CorruptRecordException):  # type: ignore[misc]
-    """A compressed batch this module cannot read: its :class:`Cause` and a reason."""
-
-    def __init__(self, cause: Cause, reason: str) -> None:
-        super().__init__(reason)
-        self.cause = cause
-        self.reason = reason
-
-
 def install() -> None:
     """Make every aiokafka consumer of this process read past raw header names, compressed
     batches it cannot read and zip bombs (idempotent). Call it before the consumer fetches."""
@@ -206,9 +158,6 @@ _CODEC_AT: Final = 22  # the low byte of Attributes
 _CODEC_MASK: Final = 0x07
 _LOG_APPEND_TIME: Final = 0x08
 _LENGTH: Final = struct.Struct(">i")
-
-CODECS: Final = {1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
-"""Kafka's codec ids (the low 3 bits of a batch's attributes) and their names."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,153 +349,9 @@ def inflate_batch(data: bytes | bytearray | memoryview, limit: int = MAX_INFLATE
     out = bytearray(data[:header])
     codec = out[_CODEC_AT] & _CODEC_MASK
     out[_CODEC_AT] &= ~_CODEC_MASK & 0xFF
-    _inflate_into(out, codec, memoryview(data)[header:], limit)
+    inflate_onto(out, codec, memoryview(data)[header:], limit)
     _LENGTH.pack_into(out, _LENGTH_AT, len(out) - _LOG_OVERHEAD)
     return out
-
-
-def inflate(
-    codec: int, data: bytes | bytearray | memoryview, limit: int = MAX_INFLATED
-) -> bytearray:
-    """The records of a batch compressed with ``codec`` (``data``: the bytes after its
-    61-byte header), inflated to at most ``limit`` bytes. Raises :class:`InflateError` past
-    the limit, for an unknown or unavailable codec and for corrupt compressed data."""
-    out = bytearray()
-    _inflate_into(out, codec, memoryview(data), limit)
-    return out
-
-
-def _inflate_into(out: bytearray, codec: int, data: memoryview, limit: int) -> None:
-    name = CODECS.get(codec)
-    if name is None:
-        raise InflateError(Cause.UNKNOWN_CODEC, f"batch with unknown codec {codec}")
-    cap = len(out) + limit
-    try:
-        if codec == 2:
-            _unsnappy(out, data, cap)
-        else:
-            new = _DECOMPRESSORS[codec]
-            if new is None:
-                raise InflateError(Cause.CODEC_UNAVAILABLE, f"{name} batch: codec not available")
-            _frames(out, new, data, cap, gzip=codec == 1)
-    except _OverCap:
-        raise InflateError(Cause.OVER_CAP, f"{name} batch inflates past {_size(limit)}") from None
-    except InflateError:
-        raise
-    except Exception as exc:  # whatever a decompressor raises on bytes a sender made up
-        raise InflateError(
-            Cause.CORRUPT, f"{name} batch: corrupt compressed data ({type(exc).__name__}: {exc})"
-        ) from exc
-
-
-class _OverCap(Exception):
-    pass
-
-
-class _Decompressor(Protocol):
-    @property
-    def eof(self) -> bool: ...
-    @property
-    def unused_data(self) -> bytes: ...
-    def decompress(self, data: Any, max_length: int = ..., /) -> bytes: ...
-
-
-def _frames(
-    out: bytearray,
-    new: Callable[[], _Decompressor],
-    data: Any,
-    cap: int,
-    gzip: bool,
-) -> None:
-    """Inflate the frames of ``data`` (gzip members, zstd or lz4 frames, one after the
-    other) onto ``out``, never past ``cap`` bytes: each call asks for at most one byte more
-    than fits, so a bomb stops there. zlib hands back the input it did not use
-    (``unconsumed_tail``); zstd and lz4 keep it and take ``b""`` to go on."""
-    while True:
-        d = new()
-        while not d.eof:
-            chunk = d.decompress(data, min(cap + 1 - len(out), _STEP))
-            out += chunk
-            if len(out) > cap:
-                raise _OverCap
-            data = d.unconsumed_tail if gzip else b""  # type: ignore[attr-defined]
-            if not chunk and not d.eof:
-                raise ValueError("compressed data ends before its end marker")
-        data = d.unused_data
-        if gzip:
-            data = data.lstrip(b"\0")  # zero padding after a member, as gzip.GzipFile allows
-        if not data:
-            return
-
-
-def _gzip_member() -> _Decompressor:
-    return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip members only, as Kafka writes
-
-
-_DECOMPRESSORS: Final[dict[int, Callable[[], _Decompressor] | None]] = {
-    1: _gzip_member,
-    3: lz4_frame.LZ4FrameDecompressor if lz4_frame is not None else None,
-    4: zstd.ZstdDecompressor,
-}
-"""A new decompressor for one frame of each streamed codec (``None``: library missing)."""
-
-_XERIAL_MAGIC: Final = b"\x82SNAPPY\x00"  # then version and compatible version, int32 each
-_XERIAL_HEADER: Final = 16
-
-
-def _unsnappy(out: bytearray, data: memoryview, cap: int) -> None:
-    """Kafka's snappy: xerial's framing (a 16-byte header, then blocks of an int32 length
-    and raw snappy) as the Java client writes it, or one raw snappy block as librdkafka does.
-    A raw block starts with its inflated length, so a block over the cap is refused before
-    anything is inflated."""
-    codec = _snappy_codec()
-    if codec is None:
-        raise InflateError(Cause.CODEC_UNAVAILABLE, "snappy batch: codec not available")
-    if len(data) > _XERIAL_HEADER and data[: len(_XERIAL_MAGIC)].tobytes() == _XERIAL_MAGIC:
-        pos = _XERIAL_HEADER
-        while pos < len(data):
-            (length,) = _LENGTH.unpack_from(data, pos)
-            pos += _LENGTH.size
-            if length < 0 or pos + length > len(data):
-                raise ValueError(f"xerial block of {length} bytes past the end")
-            _snappy_block(out, codec, data[pos : pos + length], cap)
-            pos += length
-    else:
-        _snappy_block(out, codec, data, cap)
-
-
-def _snappy_block(out: bytearray, codec: Any, block: memoryview, cap: int) -> None:
-    size = pos = shift = 0
-    while True:  # the inflated length: an unsigned varint of at most 5 bytes
-        byte = block[pos]
-        size |= (byte & 0x7F) << shift
-        pos += 1
-        if not byte & 0x80:
-            break
-        shift += 7
-        if shift > 28:
-            raise ValueError("snappy length longer than 5 bytes")
-    if len(out) + size > cap:
-        raise _OverCap
-    if size:
-        out += codec.decompress(block, decompressed_size=size)
-
-
-@functools.cache
-def _snappy_codec() -> Any:
-    """pyarrow's snappy codec (pyarrow is pinned, through chdb), imported on the first snappy
-    batch: the import costs 0.14 s and 40 MB once, which a router without snappy producers
-    never pays. ``None`` when pyarrow is missing."""
-    try:
-        import pyarrow
-
-        return pyarrow.Codec("snappy")
-    except (ImportError, ValueError, NotImplementedError):
-        return None
-
-
-def _size(n: int) -> str:
-    return f"{n >> 20} MiB" if n and not n & ((1 << 20) - 1) else f"{n:,} bytes"
 
 
 def read_batch(data: bytes | bytearray | memoryview) -> list[LenientRecord]:
@@ -650,107 +455,3 @@ def _is_raw_name(name: str) -> bool:
     """Whether a header name holds bytes that are not UTF-8 (escaped as lone surrogates
     U+DC80..U+DCFF; strict UTF-8 decoding never yields a lone surrogate)."""
     return not name.isascii() and any("\udc80" <= c <= "\udcff" for c in name)
-
-
-def _bench(records: int = 200_000, per_batch: int = 500) -> None:
-    """Per-record cost on the normal path: ``records`` JSON values of about 1.4 KB with three
-    headers, in batches of ``per_batch``, uncompressed and with each codec, iterated through
-    ``PartitionRecords`` over aiokafka's MemoryRecords (where it has the codec: cramjam) and
-    over :class:`LenientMemoryRecords`; for compressed batches also :func:`read_batch` over
-    each batch alone (the pure-Python alternative to handing aiokafka's C parser the inflated
-    bytes; without ``PartitionRecords`` around it, so a lower bound)."""
-    import aiokafka.codec as aiokafka_codec
-
-    batches = _bench_batches(records, per_batch)
-    raw = sum(len(b) for b in batches)
-    print(
-        f"aiokafka {aiokafka.__version__}, {records:,} records of {raw / records:,.0f} bytes "
-        f"in batches of {per_batch}, CPU µs a record (best of 9, interleaved):"
-    )
-    has = {1: True, 2: aiokafka_codec.has_snappy(), 3: aiokafka_codec.has_lz4()}
-    has[4] = aiokafka_codec.has_zstd()
-    for codec in (0, 1, 2, 3, 4):
-        packed = [_bench_compress(b, codec) for b in batches] if codec else batches
-        buffer = b"".join(packed)
-        runs = {"lenient": functools.partial(_bench_iterate, LenientMemoryRecords, buffer)}
-        if not codec or has[codec]:
-            runs["aiokafka"] = functools.partial(_bench_iterate, _ORIGINAL, buffer)
-        if codec:
-            runs["read_batch"] = functools.partial(_bench_read_each, packed)
-        best = dict.fromkeys(runs, float("inf"))
-        for _ in range(9):  # interleaved, best of 9, CPU time: the machine is shared
-            for name, run in runs.items():
-                t0 = time.process_time()
-                n = run()
-                best[name] = min(best[name], time.process_time() - t0)
-                assert n == records, (name, n)
-        us = {name: t / records * 1e6 for name, t in best.items()}
-        line = ", ".join(f"{name} {t:.3f}" for name, t in us.items())
-        if "aiokafka" in us:
-            line += f"; wrapper {us['lenient'] - us['aiokafka']:+.3f}"
-        print(f"  {CODECS.get(codec, 'none'):6} ({len(buffer) / raw:4.0%} of raw): {line}")
-
-
-def _bench_batches(records: int, per_batch: int) -> list[bytes]:
-    import random
-
-    from aiokafka.record.default_records import DefaultRecordBatchBuilder
-
-    rng = random.Random(11)
-    words = [rng.randbytes(rng.randint(2, 6)).hex() for _ in range(2000)]
-    batches = []
-    for base in range(0, records - per_batch + 1, per_batch):
-        b = DefaultRecordBatchBuilder(2, 0, 0, -1, -1, -1, 1 << 26)
-        for i in range(per_batch):
-            note = " ".join(rng.choices(words, k=120))
-            value = (
-                f'{{"id":"{rng.randbytes(16).hex()}","n":{base + i},"kind":"request",'
-                f'"sender":"VN:GOV:000.00.00.H41","service":"VN:GOV:000.00.00.H92:dv:v1",'
-                f'"citizen":"{rng.randrange(10**11, 10**12)}","note":"{note}"}}'
-            )
-            trace = f"00-{rng.randbytes(16).hex()}-{rng.randbytes(8).hex()}-01"
-            headers = [("ndxp-id", rng.randbytes(16).hex().encode()), ("ndxp-kind", b"request")]
-            headers.append(("traceparent", trace.encode()))
-            b.append(i, 1_700_000_000_000 + i, None, value.encode(), headers)
-        data = bytearray(b.build())
-        struct.pack_into(">q", data, 0, base)  # base offset (outside the CRC)
-        batches.append(bytes(data))
-    return batches
-
-
-def _bench_compress(data: bytes, codec: int) -> bytes:
-    """The batch with its records compressed as producers do (gzip level 6, zstd level 3,
-    lz4 frames of independent blocks, raw snappy as librdkafka writes it)."""
-    from aiokafka.record.util import calc_crc32c
-
-    records = data[_HEADER.size :]
-    if codec == 1:
-        packed = zlib.compress(records, 6, wbits=16 + zlib.MAX_WBITS)
-    elif codec == 2:
-        packed = _snappy_codec().compress(records, asbytes=True)
-    elif codec == 3:
-        packed = lz4_frame.compress(records, block_linked=False)
-    else:
-        packed = zstd.compress(records, 3)
-    out = bytearray(data[: _HEADER.size]) + packed
-    out[_CODEC_AT] |= codec
-    _LENGTH.pack_into(out, _LENGTH_AT, len(out) - _LOG_OVERHEAD)
-    _CRC.pack_into(out, _CRC_AT, calc_crc32c(bytes(out[21:])))
-    return bytes(out)
-
-
-def _bench_iterate(factory: Callable[[bytes], Any], buffer: bytes) -> int:
-    from aiokafka.structs import TopicPartition
-
-    tp = TopicPartition("t", 0)
-    return sum(
-        1 for _ in fetcher.PartitionRecords(tp, factory(buffer), None, 0, None, None, True, 0)
-    )
-
-
-def _bench_read_each(batches: list[bytes]) -> int:
-    return sum(len(read_batch(b)) for b in batches)
-
-
-if __name__ == "__main__":
-    _bench(*(int(a) for a in sys.argv[1:3]))

@@ -41,7 +41,8 @@ from ndxp.core.routing import (
     peek_id,
 )
 from ndxp.core.topology import client_partition, misplaced
-from ndxp.kafka.records import Cause, Unreadable
+from ndxp.kafka.inflate import Cause
+from ndxp.kafka.records import Unreadable
 from ndxp.router import status_stage
 from ndxp.router.fan_out import fan_out
 from ndxp.router.forwarding import (
