@@ -143,18 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--deliveries", default="250000,1000000")
     ap.add_argument("--port", type=int, default=19780, help="the router's web port")
     ap.add_argument("--var", type=Path, default=Path("var/bench-doc-state"))
-    ap.add_argument(
-        "--router-setting",
-        action="append",
-        default=[],
-        metavar="NDXP_X=V",
-        help="run the router with this setting (default: none, its defaults)",
-    )
+    procs.add_router_setting_option(ap)
     args = ap.parse_args(argv)
     print(f"$ python -m ndxp.bench.doc_state {' '.join(sys.argv[1:])}")
     counts = [int(c) for c in args.deliveries.split(",") if c]
     var = args.var.resolve()
-    settings = dict(x.split("=", 1) for x in args.router_setting)
+    settings = dict(args.router_setting)
     if args.bootstrap:
         result = measure(args.bootstrap, var, args.port, counts, settings)
     else:

@@ -276,3 +276,26 @@ def descendants(pid: int) -> list[int]:
         out.extend(children)
         todo.extend(children)
     return out
+
+
+def router_setting(text: str) -> tuple[str, str]:
+    """``NDXP_X=V`` of a ``--router-setting`` option as (name, value)."""
+    import argparse
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.startswith("NDXP_"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not NDXP_NAME=VALUE")
+    return name, value
+
+
+def add_router_setting_option(ap: Any) -> None:
+    """``--router-setting NDXP_X=V`` (repeatable): the router runs with these settings instead
+    of its defaults; ``dict(args.router_setting)`` gives them."""
+    ap.add_argument(
+        "--router-setting",
+        action="append",
+        default=[],
+        type=router_setting,
+        metavar="NDXP_X=V",
+        help="run the router with this setting (default: none, its defaults)",
+    )

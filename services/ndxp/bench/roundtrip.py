@@ -168,16 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--port", type=int, default=19580, help="the router's web port")
     ap.add_argument("--var", type=Path, default=Path("var/bench-roundtrip"))
-    ap.add_argument(
-        "--router-setting",
-        action="append",
-        default=[],
-        metavar="NDXP_X=V",
-        help="run the router with this setting (default: none, its defaults)",
-    )
+    procs.add_router_setting_option(ap)
     ap.add_argument("--plain", action="store_true", help="the plain aiokafka router instead")
     args = ap.parse_args(argv)
-    settings = dict(s.split("=", 1) for s in args.router_setting)
+    settings = dict(args.router_setting)
     result = measure(
         args.bootstrap,
         args.var,
