@@ -14,7 +14,8 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ndxp.core.registry import MemberKind, Party, Registry
+from ndxp.core.registry import Party, Registry
+from ndxp.core.registry_doc import MemberKind
 
 # Share of requests per service family (the subsystem code in the sample registry).
 FAMILY_WEIGHT = {

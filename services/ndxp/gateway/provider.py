@@ -33,7 +33,8 @@ from ndxp.core.budget import headers_size
 from ndxp.core.errors import InvalidIdentifier
 from ndxp.core.identifiers import ServiceId
 from ndxp.core.pending import Pending
-from ndxp.core.registry import HttpEndpointDoc, Registry
+from ndxp.core.registry import Registry
+from ndxp.core.registry_doc import HttpEndpointDoc
 from ndxp.core.wire import MAX_HEADER_BYTES
 from ndxp.kafka.io import producer
 from ndxp.settings import ProviderSettings

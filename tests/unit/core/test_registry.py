@@ -5,7 +5,8 @@ from collections import Counter
 import pytest
 
 from ndxp.core.identifiers import MemberId
-from ndxp.core.registry import MemberKind, Registry, RegistryError
+from ndxp.core.registry import Registry, RegistryError
+from ndxp.core.registry_doc import MemberKind
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry, parse_registry
 
