@@ -282,7 +282,7 @@ NOT_THEIRS = {
     "sent": "ndxp.cli.doc_agencies.Agencies' own field",
     **{
         f: "ndxp.core.fetch_session.SessionStats' own field"
-        for f in ("full", "incremental", "dropped")
+        for f in ("full", "incremental", "dropped", "handed_over")
     },
     **{
         f: "ndxp.bench.copies.Copies' own field"

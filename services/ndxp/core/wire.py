@@ -144,7 +144,7 @@ def header(headers: Iterable[tuple[str, bytes | None]], name: str) -> str | None
     """The first value of the header ``name`` (a header without a value is passed over),
     decoded leniently (bytes that are not UTF-8 become U+FFFD); ``None`` when there is none.
     For what reads headers the router already judged (the quota stage, the tools); the routing
-    stage decodes a sender's strictly (:func:`ndxp.core.routing.read_envelope`)."""
+    stage decodes a sender's strictly (:func:`ndxp.core.envelope.read_envelope`)."""
     for key, raw in headers:
         if key == name and raw is not None:
             return bytes(raw).decode("utf-8", "replace")

@@ -17,9 +17,10 @@ import time
 
 from ndxp.core import wire
 from ndxp.core.document import Refusal, Refused
+from ndxp.core.envelope import Headers
 from ndxp.core.errors import RejectionCode
 from ndxp.core.identifiers import MemberId
-from ndxp.core.routing import FannedOut, Headers, Rejected
+from ndxp.core.routing import FannedOut, Rejected
 from ndxp.router import status_stage
 from ndxp.router.forwarding import Source, routed
 from ndxp.router.refusal import Output, reject

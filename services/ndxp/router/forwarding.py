@@ -22,9 +22,10 @@ import orjson
 
 from ndxp.core import wire
 from ndxp.core.budget import MAX_DETAIL_CHARS
+from ndxp.core.envelope import Headers
 from ndxp.core.errors import clip
 from ndxp.core.quota import QuotaHit, policy
-from ndxp.core.routing import Headers, Rejected
+from ndxp.core.routing import Rejected
 
 
 @dataclass(frozen=True, slots=True)

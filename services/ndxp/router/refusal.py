@@ -11,7 +11,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ndxp.core.routing import Headers, Rejected
+from ndxp.core.envelope import Headers
+from ndxp.core.routing import Rejected
 from ndxp.router.forwarding import Outgoing, Source, rejection_records
 from ndxp.router.stats import RouterStats
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ndxp.core import wire
+from ndxp.core.envelope import peek_id
 from ndxp.core.errors import RejectionCode
 from ndxp.core.routing import (
     Decision,
@@ -38,7 +39,6 @@ from ndxp.core.routing import (
     Routed,
     Router,
     StatusBound,
-    peek_id,
 )
 from ndxp.core.topology import client_partition, misplaced
 from ndxp.kafka.inflate import Cause
