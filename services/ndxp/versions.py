@@ -3,11 +3,11 @@ aiokafka, and the check at start (of the router and of the ledger) that all of i
 there.
 
 The router works around message-loss races in faust-streaming and skips its per-record
-machinery (:mod:`ndxp.router.faust_fixes`, :mod:`ndxp.router.runs`, :mod:`ndxp.router.outbox`,
-:mod:`ndxp.router.quota_changelog`, :mod:`ndxp.router.app`) by reaching into private
-attributes of these libraries. A new release may rename one (a patch that no longer takes
-effect: Faust's loss bugs come back, silently) or change its shape (the hot path crashes). So
-:func:`guard`, called first thing by ``ndxp router``, checks:
+machinery (:mod:`ndxp.router.in_order`, :mod:`ndxp.router.faust_fixes`, :mod:`ndxp.router.runs`,
+:mod:`ndxp.router.outbox`, :mod:`ndxp.router.quota_changelog`, :mod:`ndxp.router.app`) by
+reaching into private attributes of these libraries. A new release may rename one (a patch that
+no longer takes effect: Faust's loss bugs come back, silently) or change its shape (the hot path
+crashes). So :func:`guard`, called first thing by ``ndxp router``, checks:
 
 - the exact version of each distribution (:data:`DISTRIBUTIONS`): the crash tests were run
   against these, and only these;
@@ -109,20 +109,21 @@ _RECORDS = "kafka/records.py"
 _SESSIONS = "kafka/fetch_session.py"
 _BUFFER = "kafka/fetch_buffer.py"
 _FIXES = "router/faust_fixes.py"
+_IN_ORDER = "router/in_order.py"
 _RUNS = "router/runs.py"
 _OUTBOX = "router/outbox.py"
 
 EXPECTED: tuple[Expectation, ...] = (
-    # faust_fixes.deliver_in_order: the partitions a commit considers come from the guard too
+    # in_order.deliver_in_order: the partitions a commit considers come from the guard too
     Method(
         f"{_BASE_CONSUMER}._filter_tps_with_pending_acks",
         "def(self, topics=)",
-        f"{_FIXES} wraps it: an event of runs is acked for its first partition only",
+        f"{_IN_ORDER} wraps it: an event of runs is acked for its first partition only",
     ),
     Calls(
         f"{_BASE_CONSUMER}.force_commit",
         "commit_tps = list(self._filter_tps_with_pending_acks(topics))",
-        f"{_FIXES}: Faust must look it up on the instance, where ndxp put its own",
+        f"{_IN_ORDER}: Faust must look it up on the instance, where ndxp put its own",
     ),
     # router/app.py: a worker whose fetcher crashed exits (Faust would leave it up and idle)
     Attribute("faust.app.base:App._fetcher", "router/app.py reads its .crashed"),
@@ -204,90 +205,92 @@ EXPECTED: tuple[Expectation, ...] = (
         "aiokafka.protocol.fetch:FetchRequest_v11.SCHEMA",
         f"{_SESSIONS} encodes v7-v11 requests with session id, epoch and forgotten partitions",
     ),
-    # faust_fixes.deliver_in_order: read offsets off, commits from the in-order guard
+    # in_order.deliver_in_order: read offsets off, commits from the in-order guard
     Assigned(
         f"{_BASE_CONSUMER}.__init__",
         "_read_offset",
-        f"{_FIXES} replaces it with NoReadOffsets, so Faust drops no fetched message",
+        f"{_IN_ORDER} replaces it with NoReadOffsets, so Faust drops no fetched message",
     ),
     Calls(
         f"{_BASE_CONSUMER}._drain_messages",
         "get_read_offset = self._read_offset.__getitem__",
-        f"{_FIXES}: the read offsets Faust drops messages below are the ones it replaces",
+        f"{_IN_ORDER}: the read offsets Faust drops messages below are the ones it replaces",
     ),
     Assigned(
         f"{_BASE_CONSUMER}.__init__",
         "_committed_offset",
-        f"{_FIXES} reads and updates it (perform_seek, _new_offset)",
+        f"{_IN_ORDER} reads and updates it (perform_seek, _new_offset)",
         "defaultdict(lambda: None)",
     ),
     Assigned(
         f"{_BASE_CONSUMER}.__init__",
         "_acked",
-        f"{_FIXES} clears it per partition in _new_offset",
+        f"{_IN_ORDER} clears it per partition in _new_offset",
         "defaultdict(list)",
     ),
     Assigned(
         f"{_BASE_CONSUMER}.__init__",
         "_acked_index",
-        f"{_FIXES} clears it per partition in _new_offset",
+        f"{_IN_ORDER} clears it per partition in _new_offset",
         "defaultdict(set)",
     ),
     Method(
         f"{_CONSUMER}._new_offset",
         "def(self, tp)",
-        f"{_FIXES} replaces it: commit only what the agent processed in order",
+        f"{_IN_ORDER} replaces it: commit only what the agent processed in order",
     ),
     Calls(
         f"{_CONSUMER}._filter_committable_offsets",
         "offset = self._new_offset(tp)",
-        f"{_FIXES}: Faust must take commit offsets from the replaced _new_offset",
+        f"{_IN_ORDER}: Faust must take commit offsets from the replaced _new_offset",
     ),
     Method(
         f"{_CONSUMER}.perform_seek",
         "async def(self)",
-        f"{_FIXES} replaces it: start at the committed or the first offset",
+        f"{_IN_ORDER} replaces it: start at the committed or the first offset",
     ),
-    Method(f"{_CONSUMER}.seek_to_committed", "async def(self)", f"{_FIXES} calls it"),
-    Method(f"{_CONSUMER}.earliest_offsets", "async def(self, *partitions)", f"{_FIXES} calls it"),
-    Method(f"{_CONSUMER}.seek", "async def(self, partition, offset)", f"{_FIXES} calls it"),
-    Method(f"{_CONSUMER}.highwater", "def(self, tp)", f"{_FIXES} and {_RUNS} call it"),
+    Method(f"{_CONSUMER}.seek_to_committed", "async def(self)", f"{_IN_ORDER} calls it"),
+    Method(
+        f"{_CONSUMER}.earliest_offsets", "async def(self, *partitions)", f"{_IN_ORDER} calls it"
+    ),
+    Method(f"{_CONSUMER}.seek", "async def(self, partition, offset)", f"{_IN_ORDER} calls it"),
+    Method(f"{_CONSUMER}.highwater", "def(self, tp)", f"{_IN_ORDER} and {_RUNS} call it"),
     Method(
         "aiokafka.consumer.consumer:AIOKafkaConsumer.position",
         "async def(self, partition)",
-        f"{_FIXES} calls it on the consumer thread (InOrder.sweep: fetched past the next offset?)",
+        f"{_IN_ORDER} calls it on the consumer thread (InOrder.sweep: fetched past next offset?)",
     ),
-    Method(f"{_CONSUMER}.assignment", "def(self)", f"{_FIXES} calls it"),
+    Method(f"{_CONSUMER}.assignment", "def(self)", f"{_IN_ORDER} calls it"),
     Method(
         f"{_CONSUMER}.on_partitions_assigned",
         "async def(self, assigned, generation_id=)",
-        f"{_FIXES} wraps it to know this worker's partitions",
+        f"{_IN_ORDER} wraps it to know this worker's partitions",
     ),
     Calls(
         f"{_CONSUMER}.threadsafe_partitions_assigned",
         "self.on_partitions_assigned,",
-        f"{_FIXES}: rebalances must call the wrapped on_partitions_assigned",
+        f"{_IN_ORDER}: rebalances must call the wrapped on_partitions_assigned",
     ),
     Method(
         f"{_CONSUMER}.on_partitions_revoked",
         "async def(self, revoked)",
-        f"{_FIXES} wraps it to stop processing revoked partitions at once",
+        f"{_IN_ORDER} wraps it to stop processing revoked partitions at once",
     ),
     Calls(
         f"{_CONSUMER}.threadsafe_partitions_revoked",
         "self.on_partitions_revoked,",
-        f"{_FIXES}: rebalances must call the wrapped on_partitions_revoked",
+        f"{_IN_ORDER}: rebalances must call the wrapped on_partitions_revoked",
     ),
     Assigned(
         "faust.transport.consumer:ThreadDelegateConsumer.__init__",
         "_thread",
-        f"{_FIXES} reaches the aiokafka consumer through it",
+        f"{_IN_ORDER} reaches the aiokafka consumer through it",
     ),
-    Method(f"{_THREAD}._ensure_consumer", "def(self)", f"{_FIXES} calls it (InOrder._start)"),
+    Method(f"{_THREAD}._ensure_consumer", "def(self)", f"{_IN_ORDER} calls it (InOrder._start)"),
     Method(
         f"{_THREAD}.call_thread",
         "async def(self, fun, *args, **kwargs)",
-        f"{_FIXES} calls it (InOrder._start)",
+        f"{_IN_ORDER} calls it (InOrder._start)",
     ),
     # faust_fixes.fetch_limits: a short fetch wait instead of Faust's 1,500 ms, a fetch size bound
     Method(

@@ -1,4 +1,4 @@
-"""The router's delivery guard over Faust (ndxp.router.faust_fixes): commit points and the
+"""The router's delivery guard over Faust (ndxp.router.in_order): commit points and the
 in-order check, without a broker."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 from collections import namedtuple
 from typing import Any
 
-from ndxp.router.faust_fixes import InOrder, commit_point
+from ndxp.router.in_order import InOrder, commit_point
 
 TP = namedtuple("TP", "topic partition")
 Msg = namedtuple("Msg", "tp offset")
@@ -275,7 +275,7 @@ def test_commits_consider_every_partition_the_guard_moved_not_only_acked_ones() 
     from collections import defaultdict
     from types import SimpleNamespace
 
-    from ndxp.router.faust_fixes import deliver_in_order
+    from ndxp.router.in_order import deliver_in_order
 
     B = TP("ndxp.in.y", 1)
     consumer = FakeConsumer()

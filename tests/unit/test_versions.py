@@ -85,7 +85,7 @@ def test_another_version_is_refused_naming_it_and_who_relies_on_it() -> None:
     assert _one(check(installed=installed)) == (
         "aiokafka 0.15.0 installed, ndxp was verified with 0.14.0 "
         "(kafka/fetch_buffer.py, kafka/fetch_session.py, kafka/io.py, kafka/records.py, "
-        "router/faust_fixes.py, router/outbox.py "
+        "router/faust_fixes.py, router/in_order.py, router/outbox.py "
         "patch or read its internals)"
     )
 
@@ -188,7 +188,7 @@ def test_the_real_table_catches_a_changed_library_class(monkeypatch: pytest.Monk
     assert _one(check()) == (
         "faust.transport.drivers.aiokafka:Consumer._new_offset is now "
         "def(self, tp, *, force=), ndxp expects def(self, tp) "
-        "(router/faust_fixes.py replaces it: commit only what the agent processed in order)"
+        "(router/in_order.py replaces it: commit only what the agent processed in order)"
     )
 
 
@@ -264,7 +264,7 @@ NOT_THEIRS = {
     "_exit": "os._exit, documented",
     "_asyncio_future_blocking": "asyncio's future protocol (faust_fixes._resume)",
     "registry": "ndxp.core.routing.Router.registry (app.py)",
-    "assigned": "ndxp.router.faust_fixes.InOrder.assigned",
+    "assigned": "ndxp.router.in_order.InOrder.assigned",
     "cause": "ndxp.kafka.records.Unreadable's own (set in __new__)",
     "reason": "ndxp.kafka.records.Unreadable's own (set in __new__)",
     # the bench's own: the Locust client's hooks it taps, its tally of copies
@@ -370,7 +370,7 @@ def test_ndxp_router_refuses_to_start_with_the_guards_line(tmp_path: Path) -> No
     assert proc.stderr.splitlines() == [
         "ndxp: refusing to start: aiokafka 0.14.0 installed, ndxp was verified with 0.13.0 "
         "(kafka/fetch_buffer.py, kafka/fetch_session.py, kafka/io.py, kafka/records.py, "
-        "router/faust_fixes.py, router/outbox.py "
+        "router/faust_fixes.py, router/in_order.py, router/outbox.py "
         "patch or read its internals)"
     ]
     assert proc.stdout == ""

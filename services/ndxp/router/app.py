@@ -18,7 +18,7 @@
 
 Delivery: each agent event carries the runs of one fetch, a run per partition
 (:mod:`ndxp.router.runs`; ``NDXP_ROUTER_DELIVERY=events`` restores Faust's one event per
-record), so Faust's per-event cost is paid once per fetch. :mod:`ndxp.router.faust_fixes` makes
+record), so Faust's per-event cost is paid once per fetch. :mod:`ndxp.router.in_order` makes
 each agent process every offset of its partitions once and in order, and commit only what it
 processed, working around message-loss races in faust-streaming. Agents produce through
 :class:`ndxp.router.outbox.Outbox` (into aiokafka's open batches directly); Faust flushes that
@@ -48,12 +48,8 @@ from ndxp.core.topology import (
 from ndxp.kafka.admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
 from ndxp.router import route_stage, status_stage
-from ndxp.router.faust_fixes import (
-    deliver_in_order,
-    direct_delivery,
-    fetch_limits,
-    idempotent_producer,
-)
+from ndxp.router.faust_fixes import direct_delivery, fetch_limits, idempotent_producer
+from ndxp.router.in_order import deliver_in_order
 from ndxp.router.outbox import Outbox
 from ndxp.router.quota_stage import QuotaStage
 from ndxp.router.refusal import Output
@@ -127,7 +123,7 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
 
     route_one = functools.partial(route_stage.route, ingress_stage)
 
-    order = deliver_in_order(  # see ndxp.router.faust_fixes: message-loss races in Faust
+    order = deliver_in_order(  # see ndxp.router.in_order: message-loss races in Faust
         app, lambda tp: tp.topic in ingress.topics
     )
 

@@ -7,7 +7,7 @@ returns records of an ingress partition, the agent gets one event whose value is
 partition's records, in offset order, as aiokafka fetched them (``ConsumerRecord``:
 ``timestamp`` in milliseconds, ``headers`` as a tuple of ``(str, bytes)``). The agent
 decides each record with the pure core, produces what it decided, and records the next
-offset to process (:class:`ndxp.router.faust_fixes.InOrder`); commits are taken from that
+offset to process (:class:`ndxp.router.in_order.InOrder`); commits are taken from that
 offset, never from Faust's per-event acks. Records of other topics (the quota table's
 changelog during recovery) go through Faust one by one, as before.
 
@@ -167,7 +167,7 @@ def agent(
     on_fatal: Callable[[], None],
 ) -> Callable[[Any], Awaitable[None]]:
     """A thin Faust agent: each event's records (a run, or one record) that the in-order
-    guard (``order``, :class:`ndxp.router.faust_fixes.InOrder`) admits go to ``handler`` one
+    guard (``order``, :class:`ndxp.router.in_order.InOrder`) admits go to ``handler`` one
     by one, then the guard learns where the partition got to. An exception is fatal
     (``on_fatal``: the worker exits without committing, and a restart re-reads)."""
 

@@ -184,7 +184,7 @@ class RouterCollector:
         )
         holes = CounterMetricFamily(
             "ndxp_router_delivery_holes",
-            "Times Faust skipped messages and the router sought back (ndxp.router.faust_fixes)",
+            "Times Faust skipped messages and the router sought back (ndxp.router.in_order)",
         )
         changelog = CounterMetricFamily(
             "ndxp_router_quota_changelog_records",
