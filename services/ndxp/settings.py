@@ -73,8 +73,9 @@ class RouterSettings:
     fetch_max_wait_ms: int = 20  # Faust's 1500 throttles a router on many topics
     # Python's thread switch interval in the router (sys.setswitchinterval; Python's is 5 ms).
     # Faust's consumer runs in a thread of its own and hands each fetch to the agents' thread;
-    # that thread waited for the interpreter while the consumer planned its next fetch (about
-    # 2 ms a router pass at idle; 0.6-0.7 ms with 0.2 ms here, measured on the round-trip probe)
+    # that thread waited for the interpreter while the consumer planned its next fetch: the
+    # broker's append -> the agents have the records, 4.4-5.1 ms at 20 req/s, 3.1-3.4 ms with
+    # 0.2 ms (timed inside the router, README); the drain of the many-agency mix did not move
     switch_interval_ms: float = 0.2
     # per partition and fetch (Faust consumer_max_fetch_size). aiokafka keeps fetching the
     # partitions that have no records buffered yet, so behind a backlog every partition ends
