@@ -24,7 +24,9 @@ run on one broker, every rate next to a baseline of the same run.
    idle and at 1,000 tx/s over the mix; p50/p90/p99/max and where the time goes; then the same
    with the router's fetch sessions off, with its fetches planned as before the hand-over and
    Python's 5 ms switch interval (``BEFORE_HAND_OVER``), and through the plain aiokafka
-   router, the baseline of the same run.
+   router, the baseline of the same run. **One hop** (:mod:`ndxp.bench.hand_over`, phase
+   ``hop``): the broker's append → a consumer of all ingress partitions has the record, with
+   librdkafka as the baseline of the same run.
 5. **HTTP through the X-Road gateway** (:mod:`ndxp.bench.gateway`): calls to REST APIs
    answered through ``ndxp gateway``, router, provider adapter and ``ndxp simulate --http``, one
    at a time, paced at 1,000/s and 64 in flight, with the CPU each process spent per call; the
