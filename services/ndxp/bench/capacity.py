@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--ten-days", action="store_true", help="a 10x day (15 M requests; long)")
     ap.add_argument("--only-days", action="store_true", help="the days alone (with --day ...)")
+    procs.add_router_setting_option(
+        ap, "run the national day's router with this setting (context: not the defaults)"
+    )
     ap.add_argument(
         "--only",
         default="",
@@ -200,7 +203,13 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
             ),
         )
     if args.day:
-        phase("day", lambda: national_day(bootstrap, registry, var, port + 20, args.day_requests))
+        day_settings = dict(args.router_setting) or None
+        phase(
+            "day",
+            lambda: national_day(
+                bootstrap, registry, var, port + 20, args.day_requests, router_settings=day_settings
+            ),
+        )
     if args.ten_days:
         phase(
             "ten_days",

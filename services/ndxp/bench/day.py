@@ -50,6 +50,7 @@ def national_day(
     concurrent: bool = False,
     lag_bound: int = 400_000,
     label: str = "one day",
+    router_settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     offsets = Offsets(bootstrap)
     tag = uuid.uuid4().hex[:6]
@@ -63,7 +64,11 @@ def national_day(
             [*{t for t, _ in ingress}, *{t for t, _ in out_tps}], SMALL_SEGMENTS
         )
     watched = ingress  # home copies the quota stage writes back land there too
-    result: dict[str, Any] = {"requests": requests, "messages": 2 * requests}
+    result: dict[str, Any] = {
+        "requests": requests,
+        "messages": 2 * requests,
+        "router_settings": router_settings or {},
+    }
     filled: list[Backlog] = []
     filler: threading.Thread | None = None
     if concurrent:
@@ -75,7 +80,7 @@ def national_day(
         offsets.start_group_at(router_group, backlog.start)
     dsn = f"chdb://{var / f'ledger-{tag}'}"
     t0_ms = time.time() * 1000
-    router = procs.router(bootstrap, var, router_group, port, f"day-{tag}")
+    router = procs.router(bootstrap, var, router_group, port, f"day-{tag}", router_settings)
     ledger = procs.ledger(bootstrap, var, ledger_group, port + 1, dsn, f"day-{tag}")
     if concurrent:
         gate = Gate(bootstrap, router_group, ledger_group, watched, out_tps, lag_bound)

@@ -288,7 +288,9 @@ def router_setting(text: str) -> tuple[str, str]:
     return name, value
 
 
-def add_router_setting_option(ap: Any) -> None:
+def add_router_setting_option(
+    ap: Any, help: str = "run the router with this setting (default: none, its defaults)"
+) -> None:
     """``--router-setting NDXP_X=V`` (repeatable): the router runs with these settings instead
     of its defaults; ``dict(args.router_setting)`` gives them."""
     ap.add_argument(
@@ -297,5 +299,5 @@ def add_router_setting_option(ap: Any) -> None:
         default=[],
         type=router_setting,
         metavar="NDXP_X=V",
-        help="run the router with this setting (default: none, its defaults)",
+        help=help,
     )

@@ -118,6 +118,8 @@ def print_table(r: dict[str, Any], out: Path) -> None:
     for key, name in (("day", "one national day"), ("ten_days", "a 10x national day")):
         if key in r:
             d = r[key]
+            if d.get("router_settings"):
+                name += f", the router with {d['router_settings']} (not its defaults)"
             print(
                 f"\n  {name} ({d['requests']:,} exchanges, {2 * d['requests']:,} records): routed "
                 f"in {d['routed_seconds']:,.0f} s, routed and in the ledger in "
