@@ -28,50 +28,48 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ndxp.bench.offsets import Offsets
+from ndxp.bench.backlog import ingress_partitions
+from ndxp.bench.offsets import TP, Offsets
 from ndxp.bench.roundtrip import percentiles
-from ndxp.core import wire
 from ndxp.core.topology import topics_for
 from ndxp.kafka import fetch_session
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 
 
-def ingress_topics(bootstrap: str) -> list[str]:
-    """The registry's ingress topics, created if the broker has not got them."""
+def ingress(offsets: Offsets) -> list[TP]:
+    """The registry's ingress partitions (topics created if the broker has not got them)."""
     registry = load_registry(DEFAULT_REGISTRY)
-    Offsets(bootstrap).create_topics(topics_for(registry, 3))
-    return sorted(wire.ingress_topic(m.id) for m in registry.connected)
+    offsets.create_topics(topics_for(registry, 3))
+    return ingress_partitions(offsets, registry)
 
 
-def send_paced(bootstrap: str, topics: list[str], records: int, rate: float) -> None:
-    """``records`` records, one at a time, each to a random topic and partition."""
+def send_paced(bootstrap: str, partitions: list[TP], records: int, rate: float) -> None:
+    """``records`` records, one at a time, each to a random one of ``partitions``."""
     from confluent_kafka import Producer
 
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "acks": "all"})
     rng = random.Random(7)
     for _ in range(records):
-        producer.produce(rng.choice(topics), b"x", partition=rng.randrange(3))
+        topic, partition = rng.choice(partitions)
+        producer.produce(topic, b"x", partition=partition)
         producer.poll(0)
         time.sleep(1 / rate)
     producer.flush(30)
 
 
-def librdkafka(bootstrap: str, topics: list[str], records: int, rate: float) -> list[float]:
+def librdkafka(
+    bootstrap: str, offsets: Offsets, partitions: list[TP], records: int, rate: float
+) -> list[float]:
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"hop-{uuid.uuid4().hex[:6]}"}
         | {"enable.auto.commit": False}
     )
-    tps = []
-    for topic in topics:
-        for p in range(3):
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
-            tps.append(TopicPartition(topic, p, high))
-    consumer.assign(tps)
+    consumer.assign([TopicPartition(t, p, end) for (t, p), end in offsets.ends(partitions).items()])
     consumer.poll(1.0)  # connected, positions found
-    sender = threading.Thread(target=send_paced, args=(bootstrap, topics, records, rate))
+    sender = threading.Thread(target=send_paced, args=(bootstrap, partitions, records, rate))
     sender.start()
     hops: list[float] = []
     deadline = time.monotonic() + records / rate + 30
@@ -84,17 +82,17 @@ def librdkafka(bootstrap: str, topics: list[str], records: int, rate: float) -> 
     return hops
 
 
-async def aiokafka(bootstrap: str, topics: list[str], records: int, rate: float) -> list[float]:
+async def aiokafka(bootstrap: str, partitions: list[TP], records: int, rate: float) -> list[float]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [TopicPartition(t, p) for t in topics for p in range(3)]
+        tps = [TopicPartition(t, p) for t, p in partitions]
         consumer.assign(tps)
         await consumer.seek_to_end(*tps)
         await consumer.getmany(timeout_ms=1000)  # positions found, a fetch in flight
-        sender = threading.Thread(target=send_paced, args=(bootstrap, topics, records, rate))
+        sender = threading.Thread(target=send_paced, args=(bootstrap, partitions, records, rate))
         sender.start()
         hops: list[float] = []
         deadline = time.monotonic() + records / rate + 30
@@ -117,7 +115,8 @@ CONSUMERS: dict[str, Callable[[], None] | None] = {
 
 
 def measure(bootstrap: str, records: int, rate: float, rounds: int) -> dict[str, Any]:
-    topics = ingress_topics(bootstrap)
+    offsets = Offsets(bootstrap)
+    partitions = ingress(offsets)
     by_consumer: dict[str, list[dict[str, Any]]] = {name: [] for name in CONSUMERS}
     was_installed = fetch_session.installed()
     try:
@@ -125,10 +124,10 @@ def measure(bootstrap: str, records: int, rate: float, rounds: int) -> dict[str,
             for name, setup in CONSUMERS.items():
                 print(f"hop: round {n + 1}/{rounds}, {name}", file=sys.stderr, flush=True)
                 if setup is None:
-                    hops = librdkafka(bootstrap, topics, records, rate)
+                    hops = librdkafka(bootstrap, offsets, partitions, records, rate)
                 else:
                     setup()
-                    hops = asyncio.run(aiokafka(bootstrap, topics, records, rate))
+                    hops = asyncio.run(aiokafka(bootstrap, partitions, records, rate))
                 by_consumer[name].append({"consumed": len(hops), **percentiles(hops)})
     finally:  # this process's other consumers fetch as they did before
         if was_installed:
@@ -136,7 +135,7 @@ def measure(bootstrap: str, records: int, rate: float, rounds: int) -> dict[str,
         else:
             fetch_session.uninstall()
     return {
-        "partitions": 3 * len(topics),
+        "partitions": len(partitions),
         "records": records,
         "rate": rate,
         "append_to_consumed_ms": by_consumer,
