@@ -1,9 +1,10 @@
 """A Kafka client for Locust that never blocks a greenlet (see ../shared/STACK.md).
 
 One per Locust process, created after fork (librdkafka does not survive it): a confluent-kafka
-producer and a consumer on every member's egress topic, both driven by ``poll(0)`` /
-``consume(timeout=0)`` from background greenlets that yield with ``gevent.sleep``. ``flush()``
-is never called while the load runs.
+producer and a consumer on every member's egress topic. The consumer waits for answers in a
+thread of gevent's pool (librdkafka lets go of the GIL while it waits), so a greenlet is woken
+by an answer's arrival; the producer's delivery reports are served by ``poll(0)`` from a
+greenlet that yields with ``gevent.sleep``. ``flush()`` is never called while the load runs.
 
 A request's response time is its true round trip: produced → routed → the provider simulator
 → response routed → back on the requester's egress topic. Responses and error notices are
@@ -33,6 +34,9 @@ from ndxp.core.wire import (
     KIND_DOCUMENT,
     header,
 )
+
+RECEIVE_WAIT_S = 0.1  # the longest a wait for answers lasts (how soon close() is served)
+DELIVERY_POLL_S = 0.005  # how often delivery reports are served (they only count)
 
 
 class Refused(Exception):
@@ -91,6 +95,21 @@ def producer_config(bootstrap: str) -> dict[str, Any]:
     }
 
 
+def consumer_config(bootstrap: str) -> dict[str, Any]:
+    """The answers' consumer: librdkafka's own fetch wait (500 ms). librdkafka keeps one fetch
+    in flight to a broker and puts every partition in it, so the broker answers as soon as any
+    of them has a record: a long wait delays nothing, and a short one (10 ms before) only sent
+    the broker a fetch of every egress partition (~300) a hundred times a second when nothing
+    came. Measured with the receiving thread below, the many-agency mix, 20 req/s (two
+    interleaved runs of ``python -m ndxp.bench.roundtrip``, 2026-12-03): round trip p50
+    40.6 / 28.3 ms with 10 ms, 31.1 / 24.8 ms with 500."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": f"ndxp-loadtest-{os.getpid()}",  # required; no offsets committed
+        "enable.auto.commit": False,
+    }
+
+
 class KafkaClient:
     def __init__(
         self,
@@ -105,17 +124,14 @@ class KafkaClient:
         self.pending: dict[str, Pending] = {}
         self.timed_out: set[str] = set()
         self.producer = Producer(producer_config(bootstrap))
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"ndxp-loadtest-{os.getpid()}",  # required; no offsets committed
-                "enable.auto.commit": False,
-                "fetch.wait.max.ms": 10,
-            }
-        )
+        self.consumer = Consumer(consumer_config(bootstrap))
         self._assign_from_now(sorted(set(egress_topics)))
         self._stopping = False
-        self._greenlets = [gevent.spawn(self._poll_loop), gevent.spawn(self._expire_loop)]
+        self._greenlets = [
+            gevent.spawn(self._receive_loop),
+            gevent.spawn(self._deliver_loop),
+            gevent.spawn(self._expire_loop),
+        ]
 
     # -- sending -----------------------------------------------------------------------
     def request(
@@ -220,15 +236,34 @@ class KafkaClient:
                 tp.offset = self.consumer.get_watermark_offsets(tp, timeout=30)[1]
         self.consumer.assign(resolved)
 
-    def _poll_loop(self) -> None:
+    def _receive_loop(self) -> None:
+        """Answers as they arrive: the wait is a thread's (gevent's pool), the matching this
+        greenlet's. A greenlet that polled (``consume(timeout=0)``, then a 2 ms sleep when
+        nothing came) found an answer up to its sleep late and woke 500 times a second when
+        nothing came. Measured (the fetch wait at 10 ms in both, two interleaved runs of
+        ``python -m ndxp.bench.roundtrip``, 2026-12-03): p50 at 1,000 tx/s 296 ms polling
+        against 122 ms (the first pair, the broker still warming up: 1,624 against 264), and
+        28.3 ms in both at 20 req/s."""
+        pool = gevent.get_hub().threadpool
         while not self._stopping:
-            self.producer.poll(0)
-            messages = self.consumer.consume(num_messages=1000, timeout=0)
-            for m in messages:
+            for m in pool.apply(self._next_batch):
                 if m.error() is None:
                     self._answer(m)
-            if not messages:
-                gevent.sleep(0.002)
+
+    def _next_batch(self) -> list[Any]:
+        """In the pool's thread: the first answer within ``RECEIVE_WAIT_S`` and whatever else
+        librdkafka holds. ``poll`` returns with the first; ``consume`` with a timeout waited
+        for all it asked for or the whole timeout before confluent-kafka 2.13
+        (confluent-kafka-python#407, #2205)."""
+        first = self.consumer.poll(RECEIVE_WAIT_S)
+        if first is None:
+            return []
+        return [first, *self.consumer.consume(num_messages=999, timeout=0)]
+
+    def _deliver_loop(self) -> None:
+        while not self._stopping:
+            self.producer.poll(0)
+            gevent.sleep(DELIVERY_POLL_S)
 
     def _answer(self, m: Any) -> None:
         headers = m.headers() or []

@@ -13,7 +13,7 @@ from ndxp.settings import RouterSettings
 
 sys.path.insert(0, str(REPO / "loadtest"))
 
-from kafka_client import producer_config
+from kafka_client import consumer_config, producer_config
 
 
 def test_the_locust_users_requests_are_sent_at_once_keyed_for_the_inline_stage() -> None:
@@ -21,6 +21,14 @@ def test_the_locust_users_requests_are_sent_at_once_keyed_for_the_inline_stage()
     assert config["linger.ms"] == 0
     assert config["acks"] == "all" and config["enable.idempotence"] is True
     assert config["partitioner"] == "murmur2_random"  # a client's requests on its partition
+
+
+def test_the_locust_users_consumer_keeps_librdkafkas_fetch_wait() -> None:
+    # one fetch of every egress partition in flight, answered when any has a record: a short
+    # wait only made the broker answer ~300 empty partitions a hundred times a second
+    config = consumer_config("127.0.0.1:1")
+    assert "fetch.wait.max.ms" not in config
+    assert config["enable.auto.commit"] is False
 
 
 def test_the_simulator_answers_at_once() -> None:
