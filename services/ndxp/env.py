@@ -48,6 +48,7 @@ ROUTER_SWITCH_INTERVAL_MS = "NDXP_ROUTER_SWITCH_INTERVAL_MS"  # Python's, defaul
 ROUTER_MAX_FETCH_BYTES = "NDXP_ROUTER_MAX_FETCH_BYTES"  # per partition and fetch, default 256 KiB
 ROUTER_MAX_FETCH_TOTAL_BYTES = "NDXP_ROUTER_MAX_FETCH_TOTAL_BYTES"  # one fetch, default 8 MiB
 ROUTER_DIRECT_DELIVERY = "NDXP_ROUTER_DIRECT_DELIVERY"  # default on; off: Faust's wait_first
+ROUTER_COMMIT_ONCE = "NDXP_ROUTER_COMMIT_ONCE"  # default on; off: Faust's commit
 ROUTER_DELIVERY = "NDXP_ROUTER_DELIVERY"  # runs (default: a fetched run per event) or events
 ROUTER_RUN_BUFFER = "NDXP_ROUTER_RUN_BUFFER"  # runs buffered per stream, default 32
 ROUTER_BATCH = "NDXP_ROUTER_BATCH"  # events: events per agent batch (take_events), default 1

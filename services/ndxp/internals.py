@@ -289,6 +289,27 @@ EXPECTED: tuple[Expectation, ...] = (
         "fetch_max_bytes=self._fetch_max_bytes",
         f"{_FIXES}: start() must read the overwritten fetch size",
     ),
+    # faust_fixes.commit_once: Faust's commit with the assignment read once
+    Method(
+        f"{_THREAD}._commit",
+        "async def(self, offsets)",
+        f"{_FIXES} replaces it on the consumer thread (a copy reading the assignment once)",
+    ),
+    Calls(
+        f"{_THREAD}._commit",
+        "tp: offset for tp, offset in offsets.items() if tp in self.assignment()",
+        f"{_FIXES}: its copy is of this version's commit, which read the assignment per offset",
+    ),
+    Calls(
+        f"{_THREAD}.commit",
+        "return await self.call_thread(self._commit, offsets)",
+        f"{_FIXES}: Faust must commit through the replaced _commit",
+    ),
+    Assigned(
+        f"{_THREAD}.__post_init__",
+        "tp_last_committed_at",
+        f"{_FIXES}: the copied commit updates it as Faust's does",
+    ),
     # faust_fixes.idempotent_producer
     Method(
         f"{_PRODUCER}._settings_extra",

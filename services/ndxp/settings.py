@@ -89,6 +89,7 @@ class RouterSettings:
     # partitions time and again (4: 9,100 msg/s; 32: 18,500 in one sweep)
     run_buffer: int = 32
     direct_delivery: bool = True  # ndxp.router.faust_fixes.direct_delivery (off: Faust's own)
+    commit_once: bool = True  # ndxp.router.faust_fixes.commit_once (off: Faust's own commit)
     stream_buffer_maxsize: int = 16384  # events buffered per stream (events)
     batch: int = 1  # events: >1 takes events in batches (Faust take_events), see the sweep
     commit_interval_s: float = 1.0
@@ -160,6 +161,7 @@ _ROUTER_ENV = {
     "max_fetch_total_bytes": env.ROUTER_MAX_FETCH_TOTAL_BYTES,
     "max_fetch_bytes": env.ROUTER_MAX_FETCH_BYTES,
     "direct_delivery": env.ROUTER_DIRECT_DELIVERY,
+    "commit_once": env.ROUTER_COMMIT_ONCE,
     "delivery": env.ROUTER_DELIVERY,
     "run_buffer": env.ROUTER_RUN_BUFFER,
     "batch": env.ROUTER_BATCH,

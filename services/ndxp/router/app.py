@@ -48,7 +48,12 @@ from ndxp.core.topology import (
 from ndxp.kafka.admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
 from ndxp.router import route_stage, status_stage
-from ndxp.router.faust_fixes import direct_delivery, fetch_limits, idempotent_producer
+from ndxp.router.faust_fixes import (
+    commit_once,
+    direct_delivery,
+    fetch_limits,
+    idempotent_producer,
+)
 from ndxp.router.in_order import deliver_in_order
 from ndxp.router.outbox import Outbox
 from ndxp.router.quota_stage import QuotaStage
@@ -129,6 +134,8 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
 
     fetch_limits(app, settings.fetch_max_wait_ms, settings.max_fetch_total_bytes)
     idempotent_producer(app)
+    if settings.commit_once:
+        commit_once(app)
     if settings.direct_delivery:
         direct_delivery(app)
     if runs:
