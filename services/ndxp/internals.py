@@ -310,6 +310,11 @@ EXPECTED: tuple[Expectation, ...] = (
         "tp_last_committed_at",
         f"{_FIXES}: the copied commit updates it as Faust's does",
     ),
+    Calls(
+        f"{_BASE_CONSUMER}._commit_offsets",
+        "table = terminal.logtable(",
+        f"{_FIXES}: the module's terminal is replaced (no table of offsets at each commit)",
+    ),
     # faust_fixes.idempotent_producer
     Method(
         f"{_PRODUCER}._settings_extra",

@@ -82,3 +82,12 @@ def test_a_commit_after_a_rebalance_fails_quietly_and_other_failures_crash_as_in
 def test_the_router_commits_this_way_unless_told_otherwise() -> None:
     assert RouterSettings().commit_once is True
     assert RouterSettings.from_env({"NDXP_ROUTER_COMMIT_ONCE": "off"}).commit_once is False
+
+
+def test_no_table_of_offsets_is_formatted_at_each_commit() -> None:
+    import faust.transport.consumer as faust_consumer
+
+    app_with(Thread({TP("t", 0)}))
+    # Faust's _commit_offsets formats this for a log line at a level ndxp never logs
+    table = faust_consumer.terminal.logtable([("TP(t, 0)", "5")] * 297, title="Commit Offsets")
+    assert "not tabulated" in table and "TP(t, 0)" not in table
