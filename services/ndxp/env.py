@@ -14,6 +14,7 @@ VAR = "NDXP_VAR"  # runtime folder (data, logs, pid files), default <repo>/var
 # (ndxp.kafka.fetch_session); "off": aiokafka's own session-less fetches
 FETCH_SESSIONS = "NDXP_FETCH_SESSIONS"
 FETCH_HAND_OVER = "NDXP_FETCH_HAND_OVER"  # on (default) | off: plan the next fetch first
+FETCH_PLAN = "NDXP_FETCH_PLAN"  # one-pass (default: ndxp.kafka.fetch_plan) | aiokafka
 # bytes each consumer of an ndxp process holds fetched and not yet consumed before it stops
 # fetching (ndxp.kafka.fetch_buffer), default 32 MiB; 0: no bound (aiokafka's own)
 FETCH_BUFFER_BYTES = "NDXP_FETCH_BUFFER_BYTES"

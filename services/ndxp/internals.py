@@ -74,6 +74,12 @@ _BATCH = "aiokafka.producer.message_accumulator:MessageBatch"
 _RECORDS = "kafka/records.py"
 _SESSIONS = "kafka/fetch_session.py"
 _BUFFER = "kafka/fetch_buffer.py"
+_PLAN = "kafka/fetch_plan.py"
+# aiokafka's own plan: once fetch_session is installed the class holds ndxp's, whose
+# __wrapped__ is aiokafka's (inspect.getsource reads that one)
+_AIOKAFKA_PLAN = "aiokafka.consumer.fetcher:Fetcher._get_actions_per_node"
+_FETCHER = "aiokafka.consumer.fetcher:Fetcher"
+_SUBSCRIPTION = "aiokafka.consumer.subscription_state"
 _FIXES = "router/faust_fixes.py"
 _IN_ORDER = "router/in_order.py"
 _RUNS = "router/runs.py"
@@ -137,6 +143,66 @@ EXPECTED: tuple[Expectation, ...] = (
         "fut.add_done_callback(lambda f, waiters=self._fetch_waiters: waiters.remove(f))",
         f"{_SESSIONS}: a done waiter leaves the set at the loop's next turn (else no fetch)",
     ),
+    # kafka/fetch_plan.py: aiokafka's plan in one pass, reading the state it reads
+    *(
+        Calls(_AIOKAFKA_PLAN, code, f"{_PLAN} decides each partition as this does")
+        for code in (
+            "node_id = self._select_read_replica(tp)",
+            "if tp in self._records:",
+            "backoff = record.calculate_backoff()",
+            "elif node_id in self._in_flight:",
+            "elif node_id is None or node_id == -1:",
+            "elif not tp_state.has_valid_position:",
+            "elif tp_state.paused: resume_futures.append(tp_state.resume_fut)",
+            "position = tp_state.position",
+            "fetchable[node_id].append((tp, position))",
+            "if node_id in backoff_by_nodes:",
+            "if node_id in awaiting_reset:",
+            "backoff = min(map(max, backoff_by_nodes.values()))",
+            "backoff = self._fetcher_timeout",
+        )
+    ),
+    Calls(
+        f"{_FETCHER}._select_read_replica",
+        "cached = self._preferred_read_replica.get(tp)",
+        f"{_PLAN}: with no preferred replica a partition is read from its leader",
+    ),
+    Calls(
+        f"{_FETCHER}._select_read_replica",
+        "return self._client.cluster.leader_for_partition(tp)",
+        f"{_PLAN} reads the leader as this does",
+    ),
+    Calls(
+        "aiokafka.cluster:ClusterMetadata.leader_for_partition",
+        "return partitions[partition.partition].leader",
+        f"{_PLAN} reads _partitions[topic][partition].leader",
+    ),
+    Assigned("aiokafka.cluster:ClusterMetadata.__init__", "_partitions", f"{_PLAN} reads it"),
+    *(
+        Assigned(f"{_FETCHER}.__init__", name, f"{_PLAN} reads it")
+        for name in (
+            "_preferred_read_replica",
+            "_in_flight",
+            "_max_partition_fetch_bytes",
+            "_fetch_max_wait_ms",
+            "_fetch_min_bytes",
+            "_fetch_max_bytes",
+            "_isolation_level",
+            "_client_rack",
+            "_fetcher_timeout",
+        )
+    ),
+    *(
+        Calls(f"{_SUBSCRIPTION}:{target}", code, f"{_PLAN} reads the attribute directly")
+        for target, code in (
+            ("Assignment.state_value", "return self._tp_state.get(tp)"),
+            ("Assignment.tps", "return self._topic_partitions"),
+            ("TopicPartitionState.has_valid_position", "return self._position is not None"),
+            ("TopicPartitionState.position", "return self._position"),
+            ("TopicPartitionState.paused", "return self._paused"),
+        )
+    ),
+    Attribute(f"{_SUBSCRIPTION}:TopicPartitionState.resume_fut", f"{_PLAN} reads it"),
     # kafka/fetch_buffer.py: the bytes a fetcher holds, fetched and not yet drained
     Assigned(
         "aiokafka.consumer.fetcher:Fetcher.__init__",

@@ -197,7 +197,7 @@ def _mismatch(e: Expectation) -> str | None:
             return f"{e.target} is now {actual}, ndxp expects {e.shape} ({e.user})"
         return None
     try:
-        source = inspect.getsource(obj)
+        source = inspect.getsource(getattr(obj, "fget", obj))  # a property: its getter's
     except (OSError, TypeError):
         return f"{e.target} has no source to check ({e.user})"
     if isinstance(e, Assigned):

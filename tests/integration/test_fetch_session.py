@@ -224,14 +224,14 @@ def test_records_are_handed_over_before_the_next_fetch_is_planned(
     right after the answer, while the record is still buffered, sends nothing (it waits for
     the record to be taken), then plans again: two plans of every partition per record."""
     plans = 0
-    planned_by_aiokafka = fetch_session._ORIGINAL_ACTIONS
+    planner = fetch_session.fetch_plan.actions  # the plan in use (one pass, as aiokafka's)
 
     def counted(fetcher: object, assignment: object) -> object:
         nonlocal plans
         plans += 1
-        return planned_by_aiokafka(fetcher, assignment)
+        return planner(fetcher, assignment)
 
-    monkeypatch.setattr(fetch_session, "_ORIGINAL_ACTIONS", counted)
+    monkeypatch.setattr(fetch_session.fetch_plan, "actions", counted)
 
     async def run() -> None:
         topic = f"fs-{uuid.uuid4().hex[:8]}"
@@ -255,7 +255,8 @@ def test_records_are_handed_over_before_the_next_fetch_is_planned(
                 got = await read_one(consumer)
                 assert got == f"r{i}".encode()
             handed = holder(consumer).stats.handed_over
-            assert plans <= records + 3, f"{plans} plans for {records} records"
+            # one plan a record (the first may come in a fetch planned before the count)
+            assert records - 3 <= plans <= records + 3, f"{plans} plans for {records} records"
             assert handed >= records - 3
         finally:
             await consumer.stop()

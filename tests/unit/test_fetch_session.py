@@ -164,7 +164,7 @@ def test_a_consumer_woken_takes_its_records_before_the_next_fetch_is_planned(
         planned.append(assignment)
         return ([], {}, 1.5, False, [])
 
-    monkeypatch.setattr(fetch_session, "_ORIGINAL_ACTIONS", aiokafkas)
+    monkeypatch.setattr(fetch_session.fetch_plan, "actions", aiokafkas)  # the planner in use
     loop = asyncio.new_event_loop()
     try:
         woken, waiting = loop.create_future(), loop.create_future()

@@ -84,7 +84,8 @@ def test_another_version_is_refused_naming_it_and_who_relies_on_it() -> None:
 
     assert _one(check(installed=installed)) == (
         "aiokafka 0.15.0 installed, ndxp was verified with 0.14.0 "
-        "(kafka/fetch_buffer.py, kafka/fetch_session.py, kafka/io.py, kafka/records.py, "
+        "(kafka/fetch_buffer.py, kafka/fetch_plan.py, kafka/fetch_session.py, kafka/io.py, "
+        "kafka/records.py, "
         "router/faust_fixes.py, router/in_order.py, router/outbox.py "
         "patch or read its internals)"
     )
@@ -274,6 +275,7 @@ NOT_THEIRS = {
     "minimum_version": "ssl.SSLContext's documented attribute (ndxp.pki.tls)",
     **{f: "ndxp.gateway.provider.Provided's own field" for f in ("calls", "failed", "session")},
     "_ndxp_sessions": "ndxp.kafka.fetch_session's own attribute on aiokafka's fetcher",
+    "__wrapped__": "functools' convention, set on ndxp.kafka.fetch_session's own function",
     **{
         f: "logging.LogRecord's documented attributes (ndxp.gateway.bad_requests)"
         for f in ("msg", "args", "exc_info", "exc_text", "levelno", "levelname")
@@ -369,7 +371,8 @@ def test_ndxp_router_refuses_to_start_with_the_guards_line(tmp_path: Path) -> No
     assert proc.returncode == EX_CONFIG, proc.stderr
     assert proc.stderr.splitlines() == [
         "ndxp: refusing to start: aiokafka 0.14.0 installed, ndxp was verified with 0.13.0 "
-        "(kafka/fetch_buffer.py, kafka/fetch_session.py, kafka/io.py, kafka/records.py, "
+        "(kafka/fetch_buffer.py, kafka/fetch_plan.py, kafka/fetch_session.py, kafka/io.py, "
+        "kafka/records.py, "
         "router/faust_fixes.py, router/in_order.py, router/outbox.py "
         "patch or read its internals)"
     ]

@@ -43,12 +43,13 @@ from aiokafka.consumer import fetcher as _fetcher
 from aiokafka.protocol.fetch import FetchRequest
 
 from ndxp.core.fetch_session import FetchPlan, FetchSession, SessionStats, answered, plan
-from ndxp.kafka import fetch_buffer
+from ndxp.kafka import fetch_buffer, fetch_plan
 
-_ORIGINAL_ACTIONS: Final = _fetcher.Fetcher._get_actions_per_node
+_ORIGINAL_ACTIONS: Final = fetch_plan.ORIGINAL  # aiokafka's: what uninstall() puts back
 SESSIONS_FROM_VERSION: Final = 7
 _sessions = True  # set by install()
 _hand_over = True  # set by install()
+_one_pass = True  # set by install()
 
 
 class SessionHolder:
@@ -166,7 +167,8 @@ def _get_actions_per_node(self: Any, assignment: Any) -> Any:
     if _hand_over and any(waiter.done() for waiter in self._fetch_waiters):
         holder_of(self).stats.handed_over += 1
         return ([], {}, 0, False, [])
-    fetch_requests, *rest = _ORIGINAL_ACTIONS(self, assignment)
+    planner = fetch_plan.actions if _one_pass else _ORIGINAL_ACTIONS
+    fetch_requests, *rest = planner(self, assignment)
     if not fetch_requests:
         return (fetch_requests, *rest)
     if fetch_buffer.held_back(self, assignment):
@@ -177,6 +179,10 @@ def _get_actions_per_node(self: Any, assignment: Any) -> Any:
     holder = holder_of(self)
     wrapped = [(node, SessionFetchRequest(req, holder, node)) for node, req in fetch_requests]
     return (wrapped, *rest)
+
+
+_get_actions_per_node.__wrapped__ = _ORIGINAL_ACTIONS  # type: ignore[attr-defined]
+# (what it stands in for: ndxp.versions checks aiokafka's source through it)
 
 
 def holder_of(fetcher: Any) -> SessionHolder:
@@ -193,13 +199,15 @@ def install(
     sessions: bool = True,
     buffer_budget: int | None = fetch_buffer.DEFAULT_BUDGET,
     hand_over: bool = True,
+    one_pass: bool = True,
 ) -> None:
     """Plan every aiokafka consumer's fetches of this process through ndxp (idempotent):
     with incremental sessions unless ``sessions`` is false, within ``buffer_budget``
-    buffered bytes per consumer (``None``: no bound), and after a woken consumer has taken
-    its records unless ``hand_over`` is false. Call it before the consumers start."""
-    global _sessions, _hand_over
-    _sessions, _hand_over = sessions, hand_over
+    buffered bytes per consumer (``None``: no bound), after a woken consumer has taken its
+    records unless ``hand_over`` is false, and in one pass (:mod:`ndxp.kafka.fetch_plan`)
+    unless ``one_pass`` is false. Call it before the consumers start."""
+    global _sessions, _hand_over, _one_pass
+    _sessions, _hand_over, _one_pass = sessions, hand_over, one_pass
     fetch_buffer.limit(buffer_budget)
     _fetcher.Fetcher._get_actions_per_node = _get_actions_per_node
 
@@ -211,7 +219,7 @@ def installed() -> bool:
 def uninstall() -> None:
     """aiokafka's own fetches again, session-less and unbounded (for consumers started
     after this)."""
-    global _hand_over
-    _hand_over = True
+    global _hand_over, _one_pass
+    _hand_over = _one_pass = True
     fetch_buffer.limit(None)
     _fetcher.Fetcher._get_actions_per_node = _ORIGINAL_ACTIONS

@@ -1,0 +1,150 @@
+"""``kafka/fetch_plan.py``: the next fetch planned in one pass decides every partition as
+aiokafka 0.14's ``Fetcher._get_actions_per_node`` does, on real subscription state (the
+order of the partitions in a request aside: both start it at a random one)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from types import MethodType, SimpleNamespace
+from typing import Any
+
+import pytest
+from aiokafka.cluster import ClusterMetadata
+from aiokafka.consumer import fetcher as aiokafka_fetcher
+from aiokafka.consumer.subscription_state import SubscriptionState
+from aiokafka.structs import TopicPartition
+
+from ndxp.kafka import fetch_plan
+
+TOPICS = [f"ndxp.in.m{i:03d}" for i in range(40)]
+TPS = [TopicPartition(t, p) for t in TOPICS for p in range(3)]
+
+
+class Buffered:
+    """A partition's fetched records not yet taken, as the fetcher's ``_records`` holds."""
+
+    def __init__(self, backoff: float) -> None:
+        self.backoff = backoff
+
+    def calculate_backoff(self) -> float:
+        return self.backoff
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+def assignment_of(loop: asyncio.AbstractEventLoop) -> Any:
+    async def make() -> Any:
+        subscription = SubscriptionState()
+        subscription.assign_from_user(set(TPS))
+        assignment = subscription.subscription.assignment
+        for n, tp in enumerate(TPS):
+            assignment.state_value(tp).reset_to(1000 + n)
+        return assignment
+
+    return loop.run_until_complete(make())
+
+
+def fetcher(leaders: dict[TopicPartition, int | None]) -> Any:
+    cluster = ClusterMetadata()
+    cluster._partitions = {}
+    for tp, leader in leaders.items():
+        if leader is not None:
+            cluster._partitions.setdefault(tp.topic, {})[tp.partition] = SimpleNamespace(
+                leader=leader
+            )
+    f = SimpleNamespace(
+        _preferred_read_replica={},
+        _records={},
+        _in_flight=set(),
+        _client=SimpleNamespace(cluster=cluster),
+        _max_partition_fetch_bytes=262144,
+        _fetch_max_wait_ms=20,
+        _fetch_min_bytes=1,
+        _fetch_max_bytes=8 << 20,
+        _isolation_level=0,
+        _client_rack=None,
+        _fetcher_timeout=0.2,
+    )
+    f._select_read_replica = MethodType(aiokafka_fetcher.Fetcher._select_read_replica, f)
+    return f
+
+
+def decided(actions: Any) -> Any:
+    """What a plan decided, with each request's partitions in one order."""
+    requests, awaiting_reset, backoff, invalid, resume = actions
+    return (
+        sorted(
+            (
+                node,
+                req._max_wait_ms,
+                req._min_bytes,
+                req._max_bytes,
+                sorted((t, p) for t, parts in req.topics for p in parts),
+            )
+            for node, req in requests
+        ),
+        {node: sorted(tps) for node, tps in awaiting_reset.items()},
+        backoff,
+        invalid,
+        sorted(id(f) for f in resume),
+    )
+
+
+def both(f: Any, assignment: Any) -> tuple[Any, Any]:
+    ours = fetch_plan.actions(f, assignment)
+    theirs = fetch_plan.ORIGINAL(f, assignment)
+    return decided(ours), decided(theirs)
+
+
+def two_brokers() -> dict[TopicPartition, int | None]:
+    return {tp: 1 + n % 2 for n, tp in enumerate(TPS)}
+
+
+def test_every_partition_fetched_from_its_leader(loop: asyncio.AbstractEventLoop) -> None:
+    ours, theirs = both(fetcher(two_brokers()), assignment_of(loop))
+    assert ours == theirs
+    assert [node for node, *_ in ours[0]] == [1, 2]
+    assert sum(len(parts) for *_, parts in ours[0]) == len(TPS)
+
+
+def test_buffered_in_flight_reset_paused_and_unknown_partitions(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    assignment = assignment_of(loop)
+    leaders = two_brokers()
+    leaders[TPS[5]] = None  # a topic's partition the metadata does not know
+    leaders[TPS[7]] = -1  # no leader now
+    f = fetcher(leaders)
+    f._records = {TPS[0]: Buffered(0), TPS[2]: Buffered(0.05)}  # node 1 waits on a backoff
+
+    async def pause_and_reset() -> None:  # both make futures: in the loop, as in aiokafka
+        assignment.state_value(TPS[3]).pause()
+        assignment.state_value(TPS[9]).await_reset(1)  # no valid position: a reset first
+
+    loop.run_until_complete(pause_and_reset())
+    ours, theirs = both(f, assignment)
+    assert ours == theirs
+    requests, awaiting_reset, backoff, invalid, resume = ours
+    assert requests == []  # node 1 waits out a buffered backoff, node 2 a reset
+    assert awaiting_reset == {2: [TPS[9]]} and backoff == 0.05 and invalid is True
+    assert len(resume) == 1
+    f._records = {}
+    f._in_flight = {2}  # nothing of node 2's is planned, not even its reset
+    ours, theirs = both(f, assignment)
+    assert ours == theirs
+    assert [node for node, *_ in ours[0]] == [1] and ours[1] == {}
+
+
+def test_a_preferred_read_replica_is_aiokafkas_to_plan(loop: asyncio.AbstractEventLoop) -> None:
+    f = fetcher(two_brokers())
+    f._client.cluster.broker_metadata = lambda node_id: object()
+    f._preferred_read_replica = {TPS[0]: (3, float("inf"))}
+    ours, theirs = both(f, assignment_of(loop))
+    assert ours == theirs
+    assert [node for node, *_ in ours[0]] == [1, 2, 3]
