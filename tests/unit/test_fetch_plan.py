@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from types import MethodType, SimpleNamespace
 from typing import Any
 
 import pytest
-from aiokafka.cluster import ClusterMetadata
-from aiokafka.consumer import fetcher as aiokafka_fetcher
-from aiokafka.consumer.subscription_state import SubscriptionState
 from aiokafka.structs import TopicPartition
 
+from ndxp.bench.fetch_plan import consumer_state
 from ndxp.kafka import fetch_plan
 
 TOPICS = [f"ndxp.in.m{i:03d}" for i in range(40)]
@@ -38,41 +35,12 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop.close()
 
 
-def assignment_of(loop: asyncio.AbstractEventLoop) -> Any:
-    async def make() -> Any:
-        subscription = SubscriptionState()
-        subscription.assign_from_user(set(TPS))
-        assignment = subscription.subscription.assignment
-        for n, tp in enumerate(TPS):
-            assignment.state_value(tp).reset_to(1000 + n)
-        return assignment
-
-    return loop.run_until_complete(make())
+def assignment_of(leaders: dict[TopicPartition, int | None] | None = None) -> Any:
+    return consumer_state(TPS, leaders)[1]
 
 
 def fetcher(leaders: dict[TopicPartition, int | None]) -> Any:
-    cluster = ClusterMetadata()
-    cluster._partitions = {}
-    for tp, leader in leaders.items():
-        if leader is not None:
-            cluster._partitions.setdefault(tp.topic, {})[tp.partition] = SimpleNamespace(
-                leader=leader
-            )
-    f = SimpleNamespace(
-        _preferred_read_replica={},
-        _records={},
-        _in_flight=set(),
-        _client=SimpleNamespace(cluster=cluster),
-        _max_partition_fetch_bytes=262144,
-        _fetch_max_wait_ms=20,
-        _fetch_min_bytes=1,
-        _fetch_max_bytes=8 << 20,
-        _isolation_level=0,
-        _client_rack=None,
-        _fetcher_timeout=0.2,
-    )
-    f._select_read_replica = MethodType(aiokafka_fetcher.Fetcher._select_read_replica, f)
-    return f
+    return consumer_state(TPS, leaders)[0]
 
 
 def decided(actions: Any) -> Any:
@@ -107,7 +75,7 @@ def two_brokers() -> dict[TopicPartition, int | None]:
 
 
 def test_every_partition_fetched_from_its_leader(loop: asyncio.AbstractEventLoop) -> None:
-    ours, theirs = both(fetcher(two_brokers()), assignment_of(loop))
+    ours, theirs = both(fetcher(two_brokers()), assignment_of())
     assert ours == theirs
     assert [node for node, *_ in ours[0]] == [1, 2]
     assert sum(len(parts) for *_, parts in ours[0]) == len(TPS)
@@ -116,7 +84,7 @@ def test_every_partition_fetched_from_its_leader(loop: asyncio.AbstractEventLoop
 def test_buffered_in_flight_reset_paused_and_unknown_partitions(
     loop: asyncio.AbstractEventLoop,
 ) -> None:
-    assignment = assignment_of(loop)
+    assignment = assignment_of()
     leaders = two_brokers()
     leaders[TPS[5]] = None  # a topic's partition the metadata does not know
     leaders[TPS[7]] = -1  # no leader now
@@ -145,6 +113,6 @@ def test_a_preferred_read_replica_is_aiokafkas_to_plan(loop: asyncio.AbstractEve
     f = fetcher(two_brokers())
     f._client.cluster.broker_metadata = lambda node_id: object()
     f._preferred_read_replica = {TPS[0]: (3, float("inf"))}
-    ours, theirs = both(f, assignment_of(loop))
+    ours, theirs = both(f, assignment_of())
     assert ours == theirs
     assert [node for node, *_ in ours[0]] == [1, 2, 3]
