@@ -8,6 +8,8 @@ platform. Interleaved in one run, on one broker:
   hop over that many partitions, with next to none of the client's;
 - **aiokafka as shipped** (0.14: no sessions, its own planning);
 - **ndxp's fetches without the hand-over** (sessions, the buffer bound; ``hand_over=False``);
+- **ndxp's fetches with aiokafka's plan** (``one_pass=False``: :mod:`ndxp.kafka.fetch_plan`
+  off);
 - **ndxp's fetches** (the defaults of every ``ndxp`` command: :mod:`ndxp.kafka.fetch_session`).
 
 ``python -m ndxp.bench.hand_over --bootstrap B [--records 300] [--rounds 2]`` (the registry's
@@ -110,6 +112,7 @@ CONSUMERS: dict[str, Callable[[], None] | None] = {
     "librdkafka (C)": None,
     "aiokafka as shipped": fetch_session.uninstall,
     "ndxp's fetches, no hand-over": lambda: fetch_session.install(hand_over=False),
+    "ndxp's fetches, aiokafka's plan": lambda: fetch_session.install(one_pass=False),
     "ndxp's fetches (defaults)": fetch_session.install,
 }
 
