@@ -15,6 +15,9 @@ VAR = "NDXP_VAR"  # runtime folder (data, logs, pid files), default <repo>/var
 FETCH_SESSIONS = "NDXP_FETCH_SESSIONS"
 FETCH_HAND_OVER = "NDXP_FETCH_HAND_OVER"  # on (default) | off: plan the next fetch first
 FETCH_PLAN = "NDXP_FETCH_PLAN"  # one-pass (default: ndxp.kafka.fetch_plan) | aiokafka
+# ms a fetch that holds no partition back may wait for records (ndxp.kafka.fetch_plan), default
+# 500; 0: every fetch waits the consumer's own (10-50 ms in ndxp's services)
+FETCH_IDLE_WAIT_MS = "NDXP_FETCH_IDLE_WAIT_MS"
 # bytes each consumer of an ndxp process holds fetched and not yet consumed before it stops
 # fetching (ndxp.kafka.fetch_buffer), default 32 MiB; 0: no bound (aiokafka's own)
 FETCH_BUFFER_BYTES = "NDXP_FETCH_BUFFER_BYTES"

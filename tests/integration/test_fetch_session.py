@@ -100,9 +100,8 @@ def test_every_record_once_in_order_through_incremental_fetches(
             assert len(got) == 50 * PARTITIONS and in_order_once(got)
             h = holder(consumer)
             node = next(iter(h.by_node))
-            assert h.by_node[node].id != 0  # the broker opened a session ...
-            assert h.stats.incremental > h.stats.full >= 1  # ... and it was used
-            assert h.stats.dropped == 0
+            assert h.by_node[node].id != 0  # the broker opened a session
+            assert h.stats.full >= 1 and h.stats.dropped == 0
 
             # paused partitions are forgotten by the broker; resumed, they come back
             paused = tps[: PARTITIONS // 2]
@@ -116,6 +115,7 @@ def test_every_record_once_in_order_through_incremental_fetches(
             assert {p for p, _, _ in got} == set(range(PARTITIONS // 2))
             assert len(got) == 10 * (PARTITIONS // 2) and in_order_once(got)
             assert next(v for p, _, v in got if p == 0) == b"b-0-0"
+            assert h.stats.incremental > h.stats.full  # the session was used
 
             # a seek back is sent to the broker: the partition is read again from there
             consumer.seek(tps[3], 0)
@@ -226,10 +226,10 @@ def test_records_are_handed_over_before_the_next_fetch_is_planned(
     plans = 0
     planner = fetch_session.fetch_plan.actions  # the plan in use (one pass, as aiokafka's)
 
-    def counted(fetcher: object, assignment: object) -> object:
+    def counted(fetcher: object, assignment: object, idle_wait_ms: int = 0) -> object:
         nonlocal plans
         plans += 1
-        return planner(fetcher, assignment)
+        return planner(fetcher, assignment, idle_wait_ms)
 
     monkeypatch.setattr(fetch_session.fetch_plan, "actions", counted)
 
@@ -270,3 +270,47 @@ async def read_one(consumer: AIOKafkaConsumer) -> bytes | None:
             assert len(records) == 1
             return records[0].value
     return None
+
+
+@pytest.mark.parametrize("idle_wait_ms", [0, 500])
+def test_a_quiet_consumer_long_polls_and_still_gets_each_record(
+    kafka: Broker, idle_wait_ms: int
+) -> None:
+    """With nothing held back, a fetch waits the idle wait (500 ms) instead of the consumer's
+    own 20 ms: a quiet consumer of 40 partitions sends a few fetches a second instead of fifty,
+    and each record sent meanwhile still comes (the broker answers the long poll with it)."""
+    fetch_session.install(idle_wait_ms=idle_wait_ms)
+
+    async def run() -> None:
+        topic = f"fs-{uuid.uuid4().hex[:8]}"
+        await create(kafka.bootstrap, topic)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=kafka.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=20,
+        )
+        await consumer.start()
+        p = producer(kafka.bootstrap)
+        try:
+            consumer.assign([TopicPartition(topic, n) for n in range(PARTITIONS)])
+            await consumer.getmany(timeout_ms=500)  # positions found, sessions open
+            stats = holder(consumer).stats
+            before = stats.full + stats.incremental
+            await asyncio.sleep(3)  # quiet
+            fetches = stats.full + stats.incremental - before
+            if idle_wait_ms:
+                assert fetches <= 10, f"{fetches} fetches in 3 s"
+            else:
+                assert fetches >= 50, f"{fetches} fetches in 3 s"
+            for i in range(5):
+                p.produce(topic, f"q{i}".encode(), partition=(7 * i) % PARTITIONS)
+                assert p.flush(10) == 0
+                assert await read_one(consumer) == f"q{i}".encode()
+        finally:
+            await consumer.stop()
+
+    try:
+        asyncio.run(run())
+    finally:
+        fetch_session.uninstall()

@@ -116,3 +116,34 @@ def test_a_preferred_read_replica_is_aiokafkas_to_plan(loop: asyncio.AbstractEve
     ours, theirs = both(f, assignment_of())
     assert ours == theirs
     assert [node for node, *_ in ours[0]] == [1, 2, 3]
+
+
+def waits(actions: Any) -> dict[int, int]:
+    return {node: req._max_wait_ms for node, req in actions[0]}
+
+
+def test_a_fetch_that_holds_nothing_back_waits_long(loop: asyncio.AbstractEventLoop) -> None:
+    """A long poll holds back no partition when the fetch leaves none out: the broker answers
+    it at the first record of any. One that leaves a partition out (records not yet taken,
+    paused) keeps the consumer's short wait, so that partition is fetched again soon."""
+    f = fetcher(two_brokers())  # the consumer's own wait: 20 ms
+    assignment = assignment_of()
+    assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 500, 2: 500}
+    assert waits(fetch_plan.actions(f, assignment, 0)) == {1: 20, 2: 20}  # as aiokafka
+    assert waits(fetch_plan.actions(f, assignment, 5)) == {1: 20, 2: 20}  # never shorter
+    f._records = {TPS[0]: Buffered(0)}  # node 1's partition: records the consumer has not taken
+    assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 20, 2: 500}
+    f._records = {}
+
+    async def pause() -> None:
+        assignment.state_value(TPS[1]).pause()  # node 2's
+
+    loop.run_until_complete(pause())
+    assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 500, 2: 20}
+
+
+def test_no_long_poll_while_a_partition_has_no_leader(loop: asyncio.AbstractEventLoop) -> None:
+    leaders = two_brokers()
+    leaders[TPS[4]] = -1  # an election: fetched once the metadata names the new leader
+    actions = fetch_plan.actions(fetcher(leaders), assignment_of(), 500)
+    assert actions[3] is True and waits(actions) == {1: 20, 2: 20}

@@ -160,7 +160,7 @@ def test_a_consumer_woken_takes_its_records_before_the_next_fetch_is_planned(
 ) -> None:
     planned: list[object] = []
 
-    def aiokafkas(fetcher: object, assignment: object) -> object:
+    def aiokafkas(fetcher: object, assignment: object, idle_wait_ms: int = 0) -> object:
         planned.append(assignment)
         return ([], {}, 1.5, False, [])
 

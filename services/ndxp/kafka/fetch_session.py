@@ -47,9 +47,11 @@ from ndxp.kafka import fetch_buffer, fetch_plan
 
 _ORIGINAL_ACTIONS: Final = fetch_plan.ORIGINAL  # aiokafka's: what uninstall() puts back
 SESSIONS_FROM_VERSION: Final = 7
+DEFAULT_IDLE_WAIT_MS: Final = 500  # a fetch that holds nothing back (fetch_plan): Kafka's default
 _sessions = True  # set by install()
 _hand_over = True  # set by install()
 _one_pass = True  # set by install()
+_idle_wait_ms = 0  # set by install()
 
 
 class SessionHolder:
@@ -167,8 +169,10 @@ def _get_actions_per_node(self: Any, assignment: Any) -> Any:
     if _hand_over and any(waiter.done() for waiter in self._fetch_waiters):
         holder_of(self).stats.handed_over += 1
         return ([], {}, 0, False, [])
-    planner = fetch_plan.actions if _one_pass else _ORIGINAL_ACTIONS
-    fetch_requests, *rest = planner(self, assignment)
+    if _one_pass:
+        fetch_requests, *rest = fetch_plan.actions(self, assignment, _idle_wait_ms)
+    else:
+        fetch_requests, *rest = _ORIGINAL_ACTIONS(self, assignment)
     if not fetch_requests:
         return (fetch_requests, *rest)
     if fetch_buffer.held_back(self, assignment):
@@ -200,14 +204,18 @@ def install(
     buffer_budget: int | None = fetch_buffer.DEFAULT_BUDGET,
     hand_over: bool = True,
     one_pass: bool = True,
+    idle_wait_ms: int = DEFAULT_IDLE_WAIT_MS,
 ) -> None:
     """Plan every aiokafka consumer's fetches of this process through ndxp (idempotent):
     with incremental sessions unless ``sessions`` is false, within ``buffer_budget``
     buffered bytes per consumer (``None``: no bound), after a woken consumer has taken its
     records unless ``hand_over`` is false, and in one pass (:mod:`ndxp.kafka.fetch_plan`)
-    unless ``one_pass`` is false. Call it before the consumers start."""
-    global _sessions, _hand_over, _one_pass
+    unless ``one_pass`` is false, a fetch that holds no partition back waiting up to
+    ``idle_wait_ms`` (one pass only; 0: the consumer's own wait). Call it before the
+    consumers start."""
+    global _sessions, _hand_over, _one_pass, _idle_wait_ms
     _sessions, _hand_over, _one_pass = sessions, hand_over, one_pass
+    _idle_wait_ms = idle_wait_ms
     fetch_buffer.limit(buffer_budget)
     _fetcher.Fetcher._get_actions_per_node = _get_actions_per_node
 
@@ -219,7 +227,8 @@ def installed() -> bool:
 def uninstall() -> None:
     """aiokafka's own fetches again, session-less and unbounded (for consumers started
     after this)."""
-    global _hand_over, _one_pass
+    global _hand_over, _one_pass, _idle_wait_ms
     _hand_over = _one_pass = True
+    _idle_wait_ms = 0
     fetch_buffer.limit(None)
     _fetcher.Fetcher._get_actions_per_node = _ORIGINAL_ACTIONS
