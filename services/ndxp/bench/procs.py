@@ -166,10 +166,14 @@ def ledger(bootstrap: str, var: Path, group: str, port: int, dsn: str, label: st
     return Proc(label, cmd, env, var / "logs" / f"ledger-{label}.log")
 
 
-def simulator(bootstrap: str, var: Path, group: str, label: str) -> Proc:
-    """``ndxp simulate`` for every provider, service time 0 (its default)."""
+def simulator(
+    bootstrap: str, var: Path, group: str, label: str, settings: dict[str, str] | None = None
+) -> Proc:
+    """``ndxp simulate`` for every provider, service time 0 (its default), at its defaults or
+    with the ``NDXP_*`` ``settings`` given."""
     cmd = [NDXP, "simulate", "--bootstrap", bootstrap, "--group", group]
-    return Proc(label, cmd, clean_env(var), var / "logs" / f"simulator-{label}.log")
+    env = clean_env(var, **(settings or {}))
+    return Proc(label, cmd, env, var / "logs" / f"simulator-{label}.log")
 
 
 def paced_sender(

@@ -106,10 +106,11 @@ def measure(
     seconds: float,
     router_settings: dict[str, str] | None = None,
     plain: bool = False,
+    simulator_settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Router and simulator at their defaults (or the router with ``router_settings``, or
-    the plain aiokafka router in its place: the baseline of the same run), started once; the
-    caller at each rate."""
+    the plain aiokafka router in its place: the baseline of the same run; the simulator with
+    ``simulator_settings``), started once; the caller at each rate."""
     (var / "logs").mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:6]
     registry = load_registry(DEFAULT_REGISTRY)
@@ -129,10 +130,13 @@ def measure(
         )
 
     router = start_router()
-    simulator = procs.simulator(bootstrap, var, f"rt-simulator-{tag}", f"roundtrip-{tag}")
+    simulator = procs.simulator(
+        bootstrap, var, f"rt-simulator-{tag}", f"roundtrip-{tag}", simulator_settings
+    )
     out: dict[str, Any] = {
         "router": "plain aiokafka router" if plain else "ndxp router",
         "router_settings": router_settings or {},
+        "simulator_settings": simulator_settings or {},
         "by_rate": [],
     }
 
@@ -169,17 +173,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=19580, help="the router's web port")
     ap.add_argument("--var", type=Path, default=Path("var/bench-roundtrip"))
     procs.add_router_setting_option(ap)
+    ap.add_argument(
+        "--simulator-setting",
+        action="append",
+        default=[],
+        type=procs.router_setting,
+        metavar="NDXP_X=V",
+        help="run the simulator with this setting (default: none, its defaults)",
+    )
     ap.add_argument("--plain", action="store_true", help="the plain aiokafka router instead")
     args = ap.parse_args(argv)
-    settings = dict(args.router_setting)
     result = measure(
         args.bootstrap,
         args.var,
         args.port,
         args.rate or [20.0, 1000.0],
         args.seconds,
-        settings,
+        dict(args.router_setting),
         args.plain,
+        dict(args.simulator_setting),
     )
     print(json.dumps(result, indent=2))
     return 0
