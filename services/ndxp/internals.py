@@ -143,6 +143,11 @@ EXPECTED: tuple[Expectation, ...] = (
         "fut.add_done_callback(lambda f, waiters=self._fetch_waiters: waiters.remove(f))",
         f"{_SESSIONS}: a done waiter leaves the set at the loop's next turn (else no fetch)",
     ),
+    Assigned(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer.start",
+        "_fetcher",
+        f"{_SESSIONS}: short_polls marks a started consumer's fetcher",
+    ),
     # kafka/fetch_plan.py: aiokafka's plan in one pass, reading the state it reads
     *(
         Calls(_AIOKAFKA_PLAN, code, f"{_PLAN} decides each partition as this does")

@@ -179,3 +179,26 @@ def test_a_consumer_woken_takes_its_records_before_the_next_fetch_is_planned(
         assert planned == ["assignment"]
     finally:
         loop.close()
+
+
+def test_a_consumer_whose_assignment_grows_keeps_its_short_polls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The idle long poll is every consumer's but one marked by ``short_polls`` (the gateway's
+    reply consumer): a partition it adds would wait behind a long poll in flight."""
+    waits: list[int] = []
+
+    def planned(fetcher: object, assignment: object, idle_wait_ms: int = 0) -> object:
+        waits.append(idle_wait_ms)
+        return ([], {}, 1.5, False, [])
+
+    monkeypatch.setattr(fetch_session.fetch_plan, "actions", planned)
+    fetch_session.install()
+    try:
+        fetch_session._get_actions_per_node(planner_of(set()), "assignment")
+        marked = SimpleNamespace(_fetcher=planner_of(set()))
+        fetch_session.short_polls(marked)
+        fetch_session._get_actions_per_node(marked._fetcher, "assignment")
+    finally:
+        fetch_session.uninstall()
+    assert waits == [fetch_session.DEFAULT_IDLE_WAIT_MS, 0]

@@ -275,6 +275,7 @@ NOT_THEIRS = {
     "minimum_version": "ssl.SSLContext's documented attribute (ndxp.pki.tls)",
     **{f: "ndxp.gateway.provider.Provided's own field" for f in ("calls", "failed", "session")},
     "_ndxp_sessions": "ndxp.kafka.fetch_session's own attribute on aiokafka's fetcher",
+    "_ndxp_short_polls": "ndxp.kafka.fetch_session's own attribute on aiokafka's fetcher",
     "__wrapped__": "functools' convention, set on ndxp.kafka.fetch_session's own function",
     **{
         f: "logging.LogRecord's documented attributes (ndxp.gateway.bad_requests)"

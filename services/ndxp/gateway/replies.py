@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from ndxp.core import wire
 from ndxp.core.identifiers import MemberId
 from ndxp.core.xroad import XRoadError
+from ndxp.kafka import fetch_session
 from ndxp.kafka.io import partitions_of
 from ndxp.settings import GatewaySettings
 
@@ -88,6 +89,7 @@ class Replies:
             **auth,
         )
         await consumer.start()
+        fetch_session.short_polls(consumer)  # its assignment grows: no long poll to wait behind
         self.consumer = consumer
         self.task = asyncio.create_task(self._read(consumer), name="ndxp-gateway-replies")
 

@@ -1,0 +1,109 @@
+"""What a quiet platform costs: the CPU the broker, ``ndxp router`` and ``ndxp simulate`` use
+while nothing is sent, each at its defaults and with the settings given, interleaved on one
+broker (the broker alone measured before each). A consumer that fetches with a short wait has
+the broker answer a fetch of all its partitions many times a second for nothing
+(:mod:`ndxp.kafka.fetch_plan`, the long poll).
+
+``python -m ndxp.bench.idle --bootstrap B [--seconds 20] [--rounds 2] [--setting NDXP_X=V]``
+(``--setting`` applies to router and simulator; the broker's pid is found by its port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ndxp.bench import procs
+from ndxp.bench.backlog import ingress_partitions
+from ndxp.bench.drain import egress_partitions
+from ndxp.bench.offsets import Offsets
+from ndxp.core.topology import topics_for
+from ndxp.paths import DEFAULT_REGISTRY
+from ndxp.registry_file import load_registry
+
+
+def cpu_s(pid: int) -> float:
+    """User and system CPU seconds of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def broker_pid(bootstrap: str) -> int:
+    port = bootstrap.rsplit(":", 1)[1]
+    out = subprocess.run(["pgrep", "-f", f"kafka-{port}"], capture_output=True, text=True)
+    return int(out.stdout.split()[0])
+
+
+def cores(pids: dict[str, int], seconds: float) -> dict[str, float]:
+    before = {name: cpu_s(pid) for name, pid in pids.items()}
+    started = time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - started
+    return {name: round((cpu_s(pid) - before[name]) / elapsed, 3) for name, pid in pids.items()}
+
+
+def measure(
+    bootstrap: str, var: Path, port: int, seconds: float, rounds: int, settings: dict[str, str]
+) -> dict[str, Any]:
+    (var / "logs").mkdir(parents=True, exist_ok=True)
+    registry = load_registry(DEFAULT_REGISTRY)
+    offsets = Offsets(bootstrap)
+    offsets.create_topics(topics_for(registry, 3))
+    broker = broker_pid(bootstrap)
+    ingress = ingress_partitions(offsets, registry)
+    egress = egress_partitions(offsets, registry)
+    runs: dict[str, list[dict[str, float]]] = {"defaults": [], "with the settings": []}
+    for n in range(rounds):
+        for label, env in (("defaults", {}), ("with the settings", settings)):
+            print(f"idle: round {n + 1}/{rounds}, {label}", file=sys.stderr, flush=True)
+            tag = uuid.uuid4().hex[:6]
+            offsets.start_group_at(f"idle-r-{tag}", offsets.ends(ingress))
+            offsets.start_group_at(f"idle-s-{tag}", offsets.ends(egress))
+            alone = cores({"broker": broker}, seconds / 2)["broker"]
+            router = procs.router(bootstrap, var, f"idle-r-{tag}", port, f"idle-{tag}", env)
+            simulator = procs.simulator(bootstrap, var, f"idle-s-{tag}", f"idle-{tag}", env)
+            try:
+                time.sleep(25)  # started, groups joined, first fetches done
+                used = cores(
+                    {"broker": broker, "router": router.pid, "simulator": simulator.pid}, seconds
+                )
+            finally:
+                simulator.stop()
+                router.stop()
+            runs[label].append({"broker alone": alone, **used})
+    return {"seconds": seconds, "settings": settings, "cores": runs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bootstrap", required=True)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--port", type=int, default=19590, help="the router's web port")
+    ap.add_argument("--var", type=Path, default=Path("var/bench-idle"))
+    ap.add_argument(
+        "--setting", action="append", default=[], type=procs.router_setting, metavar="NDXP_X=V"
+    )
+    args = ap.parse_args(argv)
+    result = measure(
+        args.bootstrap, args.var, args.port, args.seconds, args.rounds, dict(args.setting)
+    )
+    print("python -m ndxp.bench.idle " + " ".join(argv if argv is not None else sys.argv[1:]))
+    print(f"cores used with nothing sent, {args.seconds:g} s each (each round):")
+    for label, rows in result["cores"].items():
+        cells = " | ".join(
+            f"{name} " + " / ".join(f"{row[name]:.2f}" for row in rows) for name in rows[0]
+        )
+        print(f"  {label:18} {cells}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
