@@ -5,14 +5,13 @@ the broker answer a fetch of all its partitions many times a second for nothing
 (:mod:`ndxp.kafka.fetch_plan`, the long poll).
 
 ``python -m ndxp.bench.idle --bootstrap B [--seconds 20] [--rounds 2] [--setting NDXP_X=V]``
-(``--setting`` applies to router and simulator; the broker's pid is found by its port).
+(``--setting`` applies to router and simulator; a broker started by ``infra/kafka/kafka.sh``,
+found by its port; CPU counted with each process's children).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 import uuid
@@ -22,31 +21,21 @@ from typing import Any
 from ndxp.bench import procs
 from ndxp.bench.backlog import ingress_partitions
 from ndxp.bench.drain import egress_partitions
+from ndxp.bench.gateway import broker_pid, cpu_seconds
 from ndxp.bench.offsets import Offsets
 from ndxp.core.topology import topics_for
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 
 
-def cpu_s(pid: int) -> float:
-    """User and system CPU seconds of a process so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def broker_pid(bootstrap: str) -> int:
-    port = bootstrap.rsplit(":", 1)[1]
-    out = subprocess.run(["pgrep", "-f", f"kafka-{port}"], capture_output=True, text=True)
-    return int(out.stdout.split()[0])
-
-
 def cores(pids: dict[str, int], seconds: float) -> dict[str, float]:
-    before = {name: cpu_s(pid) for name, pid in pids.items()}
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - started
-    return {name: round((cpu_s(pid) - before[name]) / elapsed, 3) for name, pid in pids.items()}
+    return {
+        name: round((cpu_seconds(pid) - before[name]) / elapsed, 3) for name, pid in pids.items()
+    }
 
 
 def measure(
@@ -57,6 +46,8 @@ def measure(
     offsets = Offsets(bootstrap)
     offsets.create_topics(topics_for(registry, 3))
     broker = broker_pid(bootstrap)
+    if broker is None:
+        raise SystemExit(f"no broker of ours listens at {bootstrap}")
     ingress = ingress_partitions(offsets, registry)
     egress = egress_partitions(offsets, registry)
     runs: dict[str, list[dict[str, float]]] = {"defaults": [], "with the settings": []}
