@@ -234,19 +234,10 @@ def test_records_are_handed_over_before_the_next_fetch_is_planned(
     monkeypatch.setattr(fetch_session.fetch_plan, "actions", counted)
 
     async def run() -> None:
-        topic = f"fs-{uuid.uuid4().hex[:8]}"
-        await create(kafka.bootstrap, topic)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka.bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            fetch_max_wait_ms=5000,  # no fetch comes back empty while a record is awaited
-        )
-        await consumer.start()
+        # no fetch comes back empty while a record is awaited
+        topic, consumer = await reading_every_partition(kafka.bootstrap, fetch_max_wait_ms=5000)
         p = producer(kafka.bootstrap)
         try:
-            consumer.assign([TopicPartition(topic, n) for n in range(PARTITIONS)])
-            await consumer.getmany(timeout_ms=500)  # positions found, a fetch in flight
             nonlocal plans
             plans, records = 0, 30
             for i in range(records):
@@ -262,6 +253,29 @@ def test_records_are_handed_over_before_the_next_fetch_is_planned(
             await consumer.stop()
 
     asyncio.run(run())
+
+
+async def reading_every_partition(
+    bootstrap: str, fetch_max_wait_ms: int
+) -> tuple[str, AIOKafkaConsumer]:
+    """A new topic and a started consumer assigned all its partitions, positions found and its
+    first fetch answered (a topic just created may have no leader for a moment)."""
+    topic = f"fs-{uuid.uuid4().hex[:8]}"
+    await create(bootstrap, topic)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=fetch_max_wait_ms,
+    )
+    await consumer.start()
+    consumer.assign([TopicPartition(topic, n) for n in range(PARTITIONS)])
+    for _ in range(50):
+        await consumer.getmany(timeout_ms=200)
+        sessions = getattr(consumer._fetcher, "_ndxp_sessions", None)
+        if sessions is not None and sessions.stats.full:
+            break
+    return topic, consumer
 
 
 async def read_one(consumer: AIOKafkaConsumer) -> bytes | None:
@@ -282,19 +296,9 @@ def test_a_quiet_consumer_long_polls_and_still_gets_each_record(
     fetch_session.install(idle_wait_ms=idle_wait_ms)
 
     async def run() -> None:
-        topic = f"fs-{uuid.uuid4().hex[:8]}"
-        await create(kafka.bootstrap, topic)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka.bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            fetch_max_wait_ms=20,
-        )
-        await consumer.start()
+        topic, consumer = await reading_every_partition(kafka.bootstrap, fetch_max_wait_ms=20)
         p = producer(kafka.bootstrap)
         try:
-            consumer.assign([TopicPartition(topic, n) for n in range(PARTITIONS)])
-            await consumer.getmany(timeout_ms=500)  # positions found, sessions open
             stats = holder(consumer).stats
             before = stats.full + stats.incremental
             await asyncio.sleep(3)  # quiet
