@@ -1,5 +1,6 @@
 """Which partitions a consumer fetches next, planned in one pass: aiokafka 0.14's
-``Fetcher._get_actions_per_node`` with the same result and no call per partition.
+``Fetcher._get_actions_per_node`` with the same decisions and no call per partition (the
+request's partitions rotated from a random one instead of shuffled, and the long poll below).
 
 aiokafka plans after every fetch answer, walking every assigned partition with five calls
 each (the partition's state, the replica to read from and its leader, two properties, a debug
@@ -18,9 +19,13 @@ as any of its partitions has a record. So such a fetch waits ``idle_wait_ms`` (w
 longer than the consumer's own wait), and a fetch that leaves a partition out keeps the
 consumer's short wait. On a quiet platform every fetch is of the first kind (the hand-over
 lets the consumer take its records before the next plan), and the short waits had the broker
-answer a fetch of every partition 50-100 times a second per consumer for nothing: measured on
-the 2-core box with the router and the simulator idle, the broker at 0.26-0.45 of a core
-against 0.02-0.05 alone."""
+answer a fetch of every partition 50-100 times a second per consumer for nothing. With the
+router and the simulator up and nothing sent (``python -m ndxp.bench.idle``, 2-core box): the
+broker at 0.44-0.53 of a core without the long poll, 0.06-0.12 with it (0.04-0.07 alone).
+A consumer whose assignment grows while it runs keeps its short polls
+(:func:`ndxp.kafka.fetch_session.short_polls`): a partition added waits for the fetch in
+flight. A router's seek back or rebalance may now wait up to the long poll, as with Kafka's
+own default."""
 
 from __future__ import annotations
 

@@ -57,12 +57,14 @@ def commit_once(app: Any) -> None:
     Everything else is Faust's code as it is: the same partitions are committed, and the
     same errors end the same way (``NDXP_ROUTER_COMMIT_ONCE=off`` gives Faust's own).
 
-    Round trips, p50 (p99) in ms, three interleaved pairs of ``python -m ndxp.bench.roundtrip
-    --bootstrap B --rate 20 --rate 200 --rate 1000 --seconds 15`` against the same with
-    ``--router-setting NDXP_ROUTER_COMMIT_ONCE=off`` (2026-12-03, the first pair's Faust run
-    on a broker still warming up left out): at 20 req/s 26.1 / 27.9 → 17.0 / 22.9; at
-    200 req/s 60.2 (142) / 67.7 (174) → 48.7 (121) / 32.3 (74); at 1,000 tx/s 226 (523) /
-    209 (434) → 230 (501) / 88 (227)."""
+    Round trips, p50 (p99) in ms, two interleaved pairs of ``python -m ndxp.bench.roundtrip
+    --bootstrap B --rate 20 --rate 200 --rate 1000 --seconds 15``, Faust's commit against
+    this one (2026-12-03, the assignment read once, before the table was left out too; a third
+    pair, its Faust run on a broker still warming up, left out): at 20 req/s 26.1 / 27.9 →
+    17.0 / 22.9; at 200 req/s 60.2 (142) / 67.7 (174) → 48.7 (121) / 32.3 (74); at 1,000 tx/s
+    226 (523) / 209 (434) → 230 (501) / 88 (227). With both, against
+    ``--router-setting NDXP_ROUTER_COMMIT_ONCE=off``: README, "Faust's commit, the fetch plan
+    and the Locust user's wait"."""
     thread = app.consumer._thread
 
     async def _commit(offsets: Any) -> bool:
