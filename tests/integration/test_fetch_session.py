@@ -290,14 +290,22 @@ async def read_one(consumer: AIOKafkaConsumer) -> bytes | None:
     return None
 
 
-@pytest.mark.parametrize("idle_wait_ms", [0, 500])
+@pytest.fixture(params=[0, 500])
+def idle_wait_ms(request: pytest.FixtureRequest) -> Iterator[int]:
+    """ndxp's fetches with this idle wait (0: every fetch at the consumer's own wait)."""
+    fetch_session.install(idle_wait_ms=request.param)
+    try:
+        yield request.param
+    finally:
+        fetch_session.uninstall()
+
+
 def test_a_quiet_consumer_long_polls_and_still_gets_each_record(
     kafka: Broker, idle_wait_ms: int
 ) -> None:
     """With nothing held back, a fetch waits the idle wait (500 ms) instead of the consumer's
     own 20 ms: a quiet consumer of 40 partitions sends a few fetches a second instead of fifty,
     and each record sent meanwhile still comes (the broker answers the long poll with it)."""
-    fetch_session.install(idle_wait_ms=idle_wait_ms)
 
     async def run() -> None:
         topic, consumer = await reading_every_partition(kafka.bootstrap, fetch_max_wait_ms=20)
@@ -318,7 +326,4 @@ def test_a_quiet_consumer_long_polls_and_still_gets_each_record(
         finally:
             await consumer.stop()
 
-    try:
-        asyncio.run(run())
-    finally:
-        fetch_session.uninstall()
+    asyncio.run(run())

@@ -71,7 +71,5 @@ def test_answers_and_refusals_reach_locust_from_the_waiting_consumer(kafka: Brok
         assert client.counts.by_code == {"FORBIDDEN": 1}
         assert client.counts.notices_delivered == 1 and not client.pending
     finally:
-        started = time.monotonic()
         client.close()
-    assert all(g.dead for g in client._greenlets)
-    assert time.monotonic() - started < 15
+    assert all(g.dead for g in client._greenlets)  # close() ended the client's loops
