@@ -392,3 +392,27 @@ class GatewayProcess(ServiceProcess):
             "--timeout",
             str(self.timeout_s),
         ]
+
+
+def simulator(
+    args: Sequence[str], env: dict[str, str], log: Path, timeout: float = 90
+) -> subprocess.Popen[bytes]:
+    """``ndxp simulate ARGS`` started and answering: its group has assigned and positioned its
+    partitions (it logs ``answering requests`` then). It starts a new group at the log's end, so
+    a request routed before that would never be answered."""
+    start = log.stat().st_size if log.exists() else 0
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [str(NDXP), "simulate", *args], stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with log.open("rb") as f:
+            f.seek(start)
+            if b"answering requests" in f.read():
+                return proc
+        if proc.poll() is not None:
+            raise RuntimeError(f"ndxp simulate exited {proc.returncode}; see {log}")
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"ndxp simulate not answering after {timeout} s; see {log}")

@@ -42,6 +42,7 @@ from .kafka_tools import (
     request,
     send,
 )
+from .kafka_tools import simulator as start_simulator
 
 pytestmark = pytest.mark.integration
 
@@ -54,16 +55,11 @@ FORBIDDEN = "/r1/VN/GOV/000.00.00.H01/datdai/thong-tin-thua-dat~v1"  # another p
 @pytest.fixture(scope="module")
 def simulator(kafka: Broker, router: RouterProcess) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "NDXP_BOOTSTRAP": kafka.bootstrap, "NDXP_VAR": str(kafka.var)}
-    with (kafka.var / "gateway-simulator.log").open("ab") as out:
-        proc = subprocess.Popen(
-            [
-                str(REPO / ".venv" / "bin" / "ndxp"),
-                *("simulate", "000.00.01.G01", "--group", "gateway-test-simulator"),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    proc = start_simulator(
+        ["000.00.01.G01", "--group", "gateway-test-simulator"],
+        env,
+        kafka.var / "gateway-simulator.log",
+    )
     try:
         yield proc
     finally:

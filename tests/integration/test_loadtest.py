@@ -17,6 +17,7 @@ from ndxp.paths import REPO
 
 from .conftest import Broker
 from .kafka_tools import GatewayProcess, LedgerProcess, RouterProcess
+from .kafka_tools import simulator as start_simulator
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +25,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def simulator(kafka: Broker, router: RouterProcess) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "NDXP_BOOTSTRAP": kafka.bootstrap, "NDXP_VAR": str(kafka.var)}
-    with (kafka.var / "simulator.log").open("ab") as out:
-        proc = subprocess.Popen(
-            [str(REPO / ".venv" / "bin" / "ndxp"), "simulate", "--service-time-ms", "2"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    proc = start_simulator(["--service-time-ms", "2"], env, kafka.var / "simulator.log")
     try:
         yield proc
     finally:

@@ -44,6 +44,7 @@ from .kafka_tools import (
     hdr,
     request,
 )
+from .kafka_tools import simulator as start_simulator
 
 pytestmark = pytest.mark.integration
 
@@ -194,25 +195,26 @@ def services(secured: Secured) -> Iterator[Services]:
         timeout_s=10.0,
         tls=member_tls(secured, H41),
     )
-    # the population database's simulator, as its member (G01)
-    simulator = subprocess.Popen(
-        [str(NDXP), "simulate", G01, "--group", f"{G01}.simulator", "--service-time-ms", "0"],
-        env={**clean_environ(), **secured.env(G01)},
-        stdout=(secured.var / "simulator.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )
     router.start()
     ledger.start()
     gateway.start()
+    simulator: subprocess.Popen[bytes] | None = None
     try:
+        # the population database's simulator, as its member (G01)
+        simulator = start_simulator(
+            [G01, "--group", f"{G01}.simulator", "--service-time-ms", "0"],
+            {**clean_environ(), **secured.env(G01)},
+            secured.var / "simulator.log",
+        )
         router.wait_ready()
         ledger.wait_ready()
         gateway.wait_ready()
         yield Services(router, ledger, gateway)
     finally:
         gateway.stop()
-        simulator.terminate()
-        simulator.wait(30)
+        if simulator is not None:
+            simulator.terminate()
+            simulator.wait(30)
         router.stop()
         ledger.stop()
 

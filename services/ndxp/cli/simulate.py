@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import IllegalStateError
 
 from ndxp.core import wire
 from ndxp.core.document_walk import SPEED
@@ -107,6 +108,7 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
     p = producer(settings.bootstrap, settings.auth, linger_ms=LINGER_MS)
     await consumer.start()
     await p.start()
+    await positioned(consumer)
     log.info("answering requests for %d member(s): %s", len(members), ", ".join(members))
     in_flight = asyncio.Semaphore(10_000)
     tasks: set[asyncio.Task[None]] = set()
@@ -130,6 +132,26 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
         await consumer.stop()
         await p.stop()
     return 0
+
+
+async def positioned(consumer: AIOKafkaConsumer, timeout_s: float = 60) -> None:
+    """Until the group has given ``consumer`` its partitions and each one's start is known.
+
+    The simulator starts a new group at the log's end (``latest``): a request routed before
+    its partitions are assigned and positioned would never be answered. Whoever starts it
+    (tests, benches) waits for the line logged after this. A group whose other members hold
+    every partition assigns none: after ``timeout_s`` it goes on without."""
+    deadline = time.monotonic() + timeout_s
+    while not consumer.assignment():
+        if time.monotonic() > deadline:
+            log.warning("no partition assigned after %.0f s", timeout_s)
+            return
+        await asyncio.sleep(0.05)
+    for tp in consumer.assignment():
+        try:
+            await consumer.position(tp)
+        except IllegalStateError:  # revoked meanwhile: its next owner positions it
+            continue
 
 
 async def answer_later(
