@@ -394,25 +394,38 @@ class GatewayProcess(ServiceProcess):
         ]
 
 
-def simulator(
-    args: Sequence[str], env: dict[str, str], log: Path, timeout: float = 90
+def started(
+    args: Sequence[str], env: dict[str, str], log: Path, ready: bytes, timeout: float = 90
 ) -> subprocess.Popen[bytes]:
-    """``ndxp simulate ARGS`` started and answering: its group has assigned and positioned its
-    partitions (it logs ``answering requests`` then). It starts a new group at the log's end, so
-    a request routed before that would never be answered."""
+    """``ndxp ARGS`` started, once its log (from now on) holds ``ready``."""
     start = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [str(NDXP), "simulate", *args], stdout=out, stderr=subprocess.STDOUT, env=env
-        )
+        proc = subprocess.Popen([str(NDXP), *args], stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with log.open("rb") as f:
             f.seek(start)
-            if b"answering requests" in f.read():
+            if ready in f.read():
                 return proc
         if proc.poll() is not None:
-            raise RuntimeError(f"ndxp simulate exited {proc.returncode}; see {log}")
+            raise RuntimeError(f"ndxp {args[0]} exited {proc.returncode}; see {log}")
         time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(f"ndxp simulate not answering after {timeout} s; see {log}")
+    raise RuntimeError(f"ndxp {args[0]} not ready after {timeout} s; see {log}")
+
+
+def simulator(
+    args: Sequence[str], env: dict[str, str], log: Path, timeout: float = 90
+) -> subprocess.Popen[bytes]:
+    """``ndxp simulate ARGS`` started and answering: its group has assigned and positioned its
+    partitions. It starts a new group at the log's end, so a request routed before that would
+    never be answered."""
+    return started(["simulate", *args], env, log, b"answering requests", timeout)
+
+
+def adapter(
+    args: Sequence[str], env: dict[str, str], log: Path, timeout: float = 90
+) -> subprocess.Popen[bytes]:
+    """``ndxp provide ARGS`` (the provider adapter) started and answering: its group has
+    assigned its partitions and anchored them (a new group starts at the log's end)."""
+    return started(["provide", *args], env, log, b"answering requests on", timeout)

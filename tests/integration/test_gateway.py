@@ -42,6 +42,7 @@ from .kafka_tools import (
     request,
     send,
 )
+from .kafka_tools import adapter as start_adapter
 from .kafka_tools import simulator as start_simulator
 
 pytestmark = pytest.mark.integration
@@ -689,16 +690,14 @@ def providers(
     env = {**os.environ, "NDXP_BOOTSTRAP": kafka.bootstrap, "NDXP_VAR": str(kafka.var)}
     env["NDXP_PROVIDER_MAX_IN_FLIGHT"] = str(ADAPTER_IN_FLIGHT)
     ndxp = str(REPO / ".venv" / "bin" / "ndxp")
-    procs = []
     with (kafka.var / "providers.log").open("ab") as out:
-        for cmd in (
-            [ndxp, "simulate", "--http", "--port", str(port), "--time-scale", "0"],
-            [ndxp, "provide", "--registry", str(registry), "--group", "gateway-test-provider"],
-        ):
-            procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env))
+        apis = [ndxp, "simulate", "--http", "--port", str(port), "--time-scale", "0"]
+        procs = [subprocess.Popen(apis, stdout=out, stderr=subprocess.STDOUT, env=env)]
     try:
-        time.sleep(4)  # the adapter joins its group (it reads from the end: nothing is missed
-        # here, the calls below are made after)
+        # the adapter reads a new group from the end: the calls below are made once it has
+        # its partitions
+        args = ["--registry", str(registry), "--group", "gateway-test-provider"]
+        procs.append(start_adapter(args, env, kafka.var / "providers.log"))
         yield odd
     finally:
         for p in procs:
@@ -919,7 +918,7 @@ def test_an_adapter_killed_mid_stream_answers_every_request_once_started_again(
 
     # the one-stop shop answers in 8 ms: calls are in the adapter's hands at the kill
     apis = [ndxp, "simulate", "--http", "--port", str(port), "--time-scale", "1"]
-    procs = [subprocess.Popen(apis, stdout=log, stderr=subprocess.STDOUT, env=env), adapter()]
+    procs = [subprocess.Popen(apis, stdout=log, stderr=subprocess.STDOUT, env=env)]
     prefix = f"adkill-{uuid.uuid4().hex[:8]}-"
     statuses: dict[int, int] = {}
 
@@ -944,7 +943,9 @@ def test_an_adapter_killed_mid_stream_answers_every_request_once_started_again(
             await asyncio.gather(*tasks)
 
     try:
-        time.sleep(4)  # the adapter joins its group
+        # a new group reads from the end: the calls are made once it has its partitions
+        args = ["--registry", str(registry), "--group", group]
+        procs.append(start_adapter(args, env, kafka.var / "adapter-kill.log"))
         asyncio.run(burst())
         assert statuses.get(201, 0) >= 80 and statuses.get(504, 0) > 0, statuses  # mid-stream
         where = f"startsWith(message_id, '{prefix}') AND kind = 'request'"

@@ -312,6 +312,8 @@ class Anchor(ConsumerRebalanceListener):  # type: ignore[misc]
                 starts[tp] = await self.consumer.position(tp)
         if starts:
             await self.consumer.commit(starts)
+        # what whoever started it waits for: requests routed from now on are answered
+        log.info("answering requests on %d partition(s)", len(assigned))
 
 
 async def commit(consumer: AIOKafkaConsumer, pending: Pending) -> None:
