@@ -226,3 +226,50 @@ def test_an_ingress_topic_made_before_is_set_to_the_brokers_clock(
     configs = {k: v.value for k, v in future.result(30).items()}
     assert configs["message.timestamp.type"] == "LogAppendTime"
     assert configs["max.message.bytes"] == str(4 * 1024 * 1024)
+
+
+def test_a_router_given_another_partition_count_than_its_topics_refuses_to_start(
+    kafka: Broker, tmp_path: Path
+) -> None:
+    """Topics keep the count they were created with: a router given another (NDXP_PARTITIONS)
+    would place clients' requests on the wrong home partitions. It says so and exits."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    member = "VN:GOV:000.00.00.H76"  # used by this test only
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+    topics = ["ndxp.in.000.00.00.H76", "ndxp.out.000.00.00.H76"]
+    for future in admin.create_topics([NewTopic(t, 3, 1) for t in topics]).values():
+        future.result(30)
+    registry = {
+        "version": "partitions-test",
+        "members": [
+            {
+                "id": member,
+                "name": "a member (test)",
+                "kind": "province_platform",
+                "connected": True,
+                "synthetic": True,
+                "subsystems": [{"code": "motcua"}],
+            }
+        ],
+        "access": [],
+        "limits": [],
+    }
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(registry))
+    r = RouterProcess(
+        kafka.bootstrap,
+        tmp_path / "router.log",
+        env={"NDXP_VAR": str(tmp_path), "NDXP_PARTITIONS": "2"},
+        registry=path,
+        group=f"partitions-{uuid.uuid4().hex[:8]}",
+    )
+    r.start()
+    try:
+        assert r.proc is not None
+        assert r.proc.wait(90) != 0
+    finally:
+        r.stop()
+    log = (tmp_path / "router.log").read_text()
+    assert "NDXP_PARTITIONS does not match the topics on the broker" in log
+    assert "ndxp.in.000.00.00.H76 has 3 partitions, not 2" in log

@@ -175,3 +175,24 @@ def test_topic_limits_that_break_the_budget_are_named() -> None:
         f"{ingress} takes 8388608 bytes, more than 4194304",
         f"{egress} takes 1048588 bytes, less than 4194304",
     ]
+
+
+def test_a_partition_count_other_than_the_routers_is_named() -> None:
+    """Only topics the router places records in by number must have its count: ingress topics
+    and its co-partitioned internal topics, not egress topics or the seal topic."""
+    from ndxp.core.registry import Registry
+    from ndxp.core.topology import internal_topics, partition_faults, topics_for
+
+    from .core.conftest import small_document
+
+    specs = [*topics_for(Registry.from_document(small_document()), 3), *internal_topics("g", 3)]
+    ingress = next(s.name for s in specs if s.name.startswith(wire.INGRESS_PREFIX))
+    egress = next(s.name for s in specs if s.name.startswith(wire.EGRESS_PREFIX))
+    counts = {s.name: s.partitions for s in specs}
+    assert partition_faults(counts, specs) == []
+    assert partition_faults({}, specs) == []  # none exists yet: the router creates them
+    assert partition_faults({**counts, egress: 12, "g-seal": 1}, specs) == []
+    assert partition_faults({**counts, ingress: 1, "g-quota-changelog": 12}, specs) == [
+        f"{ingress} has 1 partitions, not 3",
+        "g-quota-changelog has 12 partitions, not 3",
+    ]

@@ -22,9 +22,14 @@ MAX_VALUE_LIMIT = largest_value(MAX_MESSAGE_BYTES)
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
+    """A topic ndxp creates. ``placed``: the router places records in it by partition number
+    (a client's home partition of an ingress topic, a co-partitioned table's partition), so
+    the topic must have exactly ``partitions``."""
+
     name: str
     partitions: int
     config: Mapping[str, str] = field(default_factory=dict)
+    placed: bool = False
 
 
 def topics_for(
@@ -43,7 +48,7 @@ def topics_for(
     ingress = {**base, "message.timestamp.type": "LogAppendTime"}
     out: list[TopicSpec] = []
     for member in sorted(registry.connected, key=lambda m: str(m.id)):
-        out.append(TopicSpec(wire.ingress_topic(member.id), partitions, ingress))
+        out.append(TopicSpec(wire.ingress_topic(member.id), partitions, ingress, placed=True))
         out.append(TopicSpec(wire.egress_topic(member.id), partitions, base))
     # Rejected messages are kept longer than traffic: they are evidence.
     rejected = {
@@ -65,10 +70,23 @@ def internal_topics(group: str, partitions: int) -> list[TopicSpec]:
     forever = {"retention.ms": "-1", "retention.bytes": "-1"}
     compact = {**base, "cleanup.policy": "compact"}
     return [
-        TopicSpec(quota_changelog_topic(group), partitions, compact),
-        TopicSpec(doc_events_topic(group), partitions, base),
-        TopicSpec(doc_state_topic(group), partitions, compact),
+        TopicSpec(quota_changelog_topic(group), partitions, compact, placed=True),
+        TopicSpec(doc_events_topic(group), partitions, base, placed=True),
+        TopicSpec(doc_state_topic(group), partitions, compact, placed=True),
         TopicSpec(seal_topic(group), 1, {**base, **forever}),
+    ]
+
+
+def partition_faults(counts: Mapping[str, int], specs: list[TopicSpec]) -> list[str]:
+    """Topics the router places records in by number whose partition count on the broker
+    (``counts``) is not the one it was given (``NDXP_PARTITIONS``). Topics keep the count
+    they were created with: a router given another would send a client's requests to a home
+    partition that is not the one its key hashes to, or that does not exist, and read its
+    tables' partitions on the wrong workers."""
+    return [
+        f"{s.name} has {counts[s.name]} partitions, not {s.partitions}"
+        for s in specs
+        if s.placed and s.name in counts and counts[s.name] != s.partitions
     ]
 
 

@@ -11,7 +11,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from ndxp.core.errors import NdxpError
-from ndxp.core.topology import TopicSpec, limit_faults
+from ndxp.core.topology import TopicSpec, limit_faults, partition_faults
 from ndxp.kafka.auth import KafkaAuth
 
 TOPIC_ALREADY_EXISTS = 36
@@ -62,6 +62,9 @@ async def check_topics(
       (``message.timestamp.type=LogAppendTime``: the platform's time, schemas/WIRE.md#time).
       One created before ndxp set that (or changed by hand) is set again, with every other
       config ndxp gives it (AlterConfigs replaces a topic's whole set: ndxp owns these).
+    - The topics the router places records in by number (ingress topics, its co-partitioned
+      internal topics) must have the partition count it was given
+      (:func:`ndxp.core.topology.partition_faults`); otherwise NdxpError.
     - ``max.message.bytes`` must not break the size budget
       (:func:`ndxp.core.topology.limit_faults`): the router proves at start that every copy it
       writes fits, with the limits it created the topics with; otherwise NdxpError."""
@@ -70,6 +73,13 @@ async def check_topics(
     )
     await admin.start()
     try:
+        counts = await _partition_counts(admin, [s.name for s in specs if s.placed])
+        wrong = partition_faults(counts, specs)
+        if wrong:
+            raise NdxpError(
+                f"NDXP_PARTITIONS does not match the topics on the broker: {listed(wrong)} (topics "
+                "keep the count they were created with: set NDXP_PARTITIONS to it)"
+            )
         actual = await _describe(admin, [s.name for s in specs])
         stale = [
             s
@@ -95,13 +105,29 @@ async def check_topics(
     limits = {n: int(c["max.message.bytes"]) for n, c in actual.items() if "max.message.bytes" in c}
     faults = limit_faults(limits, specs)
     if faults:
-        shown = "; ".join(faults[:5]) + (f"; and {len(faults) - 5} more" if len(faults) > 5 else "")
         raise NdxpError(
-            f"topic size limits break the router's size budget (schemas/WIRE.md#sizes): {shown}"
+            "topic size limits break the router's size budget (schemas/WIRE.md#sizes): "
+            + listed(faults)
         )
 
 
+def listed(faults: list[str]) -> str:
+    """The first five of ``faults``, and how many more."""
+    more = f"; and {len(faults) - 5} more" if len(faults) > 5 else ""
+    return "; ".join(faults[:5]) + more
+
+
 CHECKED = ("max.message.bytes", "message.timestamp.type")
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Each existing topic's partition count, as the broker's metadata has it."""
+    out: dict[str, int] = {}
+    for i in range(0, len(names), 100):
+        for topic in await admin.describe_topics(names[i : i + 100]):
+            if topic["error_code"] == 0:
+                out[topic["topic"]] = len(topic["partitions"])
+    return out
 
 
 async def _describe(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
