@@ -17,6 +17,13 @@ stamps on the wire (all clocks are this box's). The legs, and what waits in each
   and its poll loop.
 
 The same probe through the plain aiokafka router (``plain=True``) is the baseline of the run.
+
+``partitions``: each member's ingress and egress topics' partitions (``NDXP_PARTITIONS``, 3 by
+default), the router started with the same. Every consumer of the probe reads all of one kind
+(the router 99 members' ingress topics, the simulator and the caller their egress topics), and
+the broker walks every partition of a fetch session at each fetch: this is what a round trip
+pays for partitions a one-worker platform does not need. Topics that exist keep their count:
+``--broker-port`` starts an empty broker of its own.
 """
 
 from __future__ import annotations
@@ -25,16 +32,22 @@ import json
 import sys
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from ndxp import env
 from ndxp.bench import procs
 from ndxp.bench.backlog import ingress_partitions
+from ndxp.bench.broker import own_broker
 from ndxp.bench.drain import egress_partitions
 from ndxp.bench.offsets import Offsets
 from ndxp.core.topology import topics_for
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
+from ndxp.settings import RouterSettings
+
+PARTITIONS = RouterSettings.partitions  # NDXP_PARTITIONS' default
 
 LEGS = (
     ("request in", 0, 1),
@@ -107,6 +120,7 @@ def measure(
     router_settings: dict[str, str] | None = None,
     plain: bool = False,
     simulator_settings: dict[str, str] | None = None,
+    partitions: int = PARTITIONS,
 ) -> dict[str, Any]:
     """Router and simulator at their defaults (or the router with ``router_settings``, or
     the plain aiokafka router in its place: the baseline of the same run; the simulator with
@@ -115,7 +129,15 @@ def measure(
     tag = uuid.uuid4().hex[:6]
     registry = load_registry(DEFAULT_REGISTRY)
     offsets = Offsets(bootstrap)
-    offsets.create_topics(topics_for(registry, 3))
+    offsets.create_topics(topics_for(registry, partitions))
+    found = len(ingress_partitions(offsets, registry))
+    if found != partitions * len(registry.connected):
+        raise RuntimeError(
+            f"the broker's ingress topics have {found} partitions, not {partitions} each: "
+            "topics keep their count (--broker-port: a broker of its own)"
+        )
+    if partitions != PARTITIONS:
+        router_settings = {env.PARTITIONS: str(partitions), **(router_settings or {})}
     # both begin at the end of their topics: earlier phases' records are not this probe's
     offsets.start_group_at(f"rt-router-{tag}", offsets.ends(ingress_partitions(offsets, registry)))
     offsets.start_group_at(
@@ -135,6 +157,7 @@ def measure(
     )
     out: dict[str, Any] = {
         "router": "plain aiokafka router" if plain else "ndxp router",
+        "partitions": partitions,
         "router_settings": router_settings or {},
         "simulator_settings": simulator_settings or {},
         "by_rate": [],
@@ -163,11 +186,21 @@ def measure(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m ndxp.bench.roundtrip --bootstrap B [--rate 20 --rate 1000]``: against a
-    broker that has the registry's topics (the router creates them)."""
+    broker that has the registry's topics (the router creates them), or ``--broker-port P``
+    instead of ``--bootstrap``: an empty broker of its own (``--partitions`` other than the
+    topics' count needs one)."""
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bootstrap", required=True)
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--bootstrap")
+    where.add_argument("--broker-port", type=int, help="start an empty broker of its own here")
+    ap.add_argument(
+        "--partitions",
+        type=int,
+        default=PARTITIONS,
+        help=f"each member topic's partitions (NDXP_PARTITIONS; default {PARTITIONS})",
+    )
     ap.add_argument("--rate", type=float, action="append", default=[])
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--port", type=int, default=19580, help="the router's web port")
@@ -183,16 +216,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--plain", action="store_true", help="the plain aiokafka router instead")
     args = ap.parse_args(argv)
-    result = measure(
-        args.bootstrap,
-        args.var,
-        args.port,
-        args.rate or [20.0, 1000.0],
-        args.seconds,
-        dict(args.router_setting),
-        args.plain,
-        dict(args.simulator_setting),
-    )
+    with ExitStack() as stack:
+        bootstrap = args.bootstrap or stack.enter_context(
+            own_broker(args.broker_port, args.var / "broker")
+        )
+        result = measure(
+            bootstrap,
+            args.var,
+            args.port,
+            args.rate or [20.0, 1000.0],
+            args.seconds,
+            dict(args.router_setting),
+            args.plain,
+            dict(args.simulator_setting),
+            args.partitions,
+        )
     print(json.dumps(result, indent=2))
     return 0
 
