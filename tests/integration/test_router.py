@@ -235,9 +235,9 @@ def test_a_router_given_another_partition_count_than_its_topics_refuses_to_start
     would place clients' requests on the wrong home partitions. It says so and exits."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    member = "VN:GOV:000.00.00.H76"  # used by this test only
+    member = "VN:GOV:000.00.00.H78"  # used by this test only (no other test names H78)
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
-    topics = ["ndxp.in.000.00.00.H76", "ndxp.out.000.00.00.H76"]
+    topics = ["ndxp.in.000.00.00.H78", "ndxp.out.000.00.00.H78"]
     for future in admin.create_topics([NewTopic(t, 3, 1) for t in topics]).values():
         future.result(30)
     registry = {
@@ -272,4 +272,4 @@ def test_a_router_given_another_partition_count_than_its_topics_refuses_to_start
         r.stop()
     log = (tmp_path / "router.log").read_text()
     assert "NDXP_PARTITIONS does not match the topics on the broker" in log
-    assert "ndxp.in.000.00.00.H76 has 3 partitions, not 2" in log
+    assert "ndxp.in.000.00.00.H78 has 3 partitions, not 2" in log

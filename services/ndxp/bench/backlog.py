@@ -63,6 +63,21 @@ def ingress_partitions(offsets: Offsets, registry: Registry) -> list[TP]:
     return offsets.partitions(wire.ingress_topic(m.id) for m in registry.connected)
 
 
+def member_topics(offsets: Offsets, registry: Registry, partitions: int) -> None:
+    """Every connected member's topics with ``partitions`` each, created where missing;
+    refused when its ingress topics exist with another count (topics keep theirs: a bench
+    with ``--partitions`` then needs a broker of its own)."""
+    from ndxp.core.topology import topics_for
+
+    offsets.create_topics(topics_for(registry, partitions))
+    found = len(ingress_partitions(offsets, registry))
+    if found != partitions * len(registry.connected):
+        raise RuntimeError(
+            f"the broker's ingress topics have {found} partitions, not {partitions} each: "
+            "topics keep their count (--broker-port: a broker of its own)"
+        )
+
+
 def producer(bootstrap: str, linger_ms: int = 20) -> Any:
     from confluent_kafka import Producer
 

@@ -12,7 +12,9 @@ it too, every service at its defaults:
 For each row, the CPU each process spent per answered call (ms): where the time goes.
 
 ``python -m ndxp.bench.gateway --bootstrap B`` (a broker with the registry's topics; the
-capacity bench runs it as its ``gateway`` phase)."""
+capacity bench runs it as its ``gateway`` phase), or ``--broker-port P``: an empty broker of its
+own, which ``--partitions N`` (each member topic's, the router given the same) needs when the
+topics exist with another count."""
 
 from __future__ import annotations
 
@@ -24,18 +26,20 @@ import sys
 import time
 import urllib.request
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ndxp.bench import procs
-from ndxp.bench.backlog import ingress_partitions
+from ndxp.bench.backlog import ingress_partitions, member_topics
+from ndxp.bench.broker import own_broker
 from ndxp.bench.drain import egress_partitions
 from ndxp.bench.offsets import Offsets
-from ndxp.core.topology import topics_for
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
+from ndxp.settings import RouterSettings
 
 LOADS = (  # (label, concurrency, paced rate)
     ("one call at a time", 1, 0.0),
@@ -45,6 +49,7 @@ LOADS = (  # (label, concurrency, paced rate)
     # process spends less per call (CPU ms per call 7.3 at 64 -> 4.2 at 256 in one run)
     ("256 calls in flight", 256, 0.0),
 )
+PARTITIONS = RouterSettings.partitions  # NDXP_PARTITIONS' default
 SAMPLE_API = "127.0.0.1:9300"  # where the sample registry's REST APIs are (make run)
 
 
@@ -129,14 +134,17 @@ def wait_health(port: int, proc: procs.Proc, timeout_s: float = 90.0) -> None:
     raise RuntimeError(f"{proc.label} not answering on :{port} after {timeout_s:.0f} s")
 
 
-def measure(bootstrap: str, var: Path, port: int, seconds: float) -> dict[str, Any]:
-    """Ports used: ``port`` + 0 (router health), 1 (gateway), 2 (ceiling proxy), 3 (REST APIs)."""
+def measure(
+    bootstrap: str, var: Path, port: int, seconds: float, partitions: int = PARTITIONS
+) -> dict[str, Any]:
+    """Ports used: ``port`` + 0 (router health), 1 (gateway), 2 (ceiling proxy), 3 (REST APIs).
+    ``partitions``: each member topic's (``NDXP_PARTITIONS``; the router is given the same)."""
     logs = var / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:6]
     registry = load_registry(DEFAULT_REGISTRY)
     offsets = Offsets(bootstrap)
-    offsets.create_topics(topics_for(registry, 3))
+    member_topics(offsets, registry, partitions)
     egress = offsets.ends(egress_partitions(offsets, registry))
     offsets.start_group_at(f"gw-router-{tag}", offsets.ends(ingress_partitions(offsets, registry)))
     offsets.start_group_at(f"gw-simulator-{tag}", egress)
@@ -176,8 +184,11 @@ def measure(bootstrap: str, var: Path, port: int, seconds: float) -> dict[str, A
         finally:
             ceiling.stop()
 
+        router_env = {"NDXP_REGISTRY": str(rest)}
+        if partitions != PARTITIONS:
+            router_env["NDXP_PARTITIONS"] = str(partitions)
         router = procs.router(
-            bootstrap, var, f"gw-router-{tag}", port, f"gateway-{tag}", {"NDXP_REGISTRY": str(rest)}
+            bootstrap, var, f"gw-router-{tag}", port, f"gateway-{tag}", router_env
         )
         provider = started(
             "provider",
@@ -276,13 +287,25 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bootstrap", required=True)
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--bootstrap")
+    where.add_argument("--broker-port", type=int, help="start an empty broker of its own here")
+    ap.add_argument(
+        "--partitions",
+        type=int,
+        default=PARTITIONS,
+        help=f"each member topic's partitions (NDXP_PARTITIONS; default {PARTITIONS})",
+    )
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--port", type=int, default=19680)
     ap.add_argument("--var", type=Path, default=Path("var/bench-gateway"))
     args = ap.parse_args(argv)
     print(f"$ python -m ndxp.bench.gateway {' '.join(sys.argv[1:])}")
-    result = measure(args.bootstrap, args.var, args.port, args.seconds)
+    with ExitStack() as stack:
+        bootstrap = args.bootstrap or stack.enter_context(
+            own_broker(args.broker_port, args.var / "broker")
+        )
+        result = measure(bootstrap, args.var, args.port, args.seconds, args.partitions)
     print("\n".join(table(result)))
     print(json.dumps(result, indent=2))
     return 0

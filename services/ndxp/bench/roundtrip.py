@@ -38,11 +38,10 @@ from typing import Any
 
 from ndxp import env
 from ndxp.bench import procs
-from ndxp.bench.backlog import ingress_partitions
+from ndxp.bench.backlog import ingress_partitions, member_topics
 from ndxp.bench.broker import own_broker
 from ndxp.bench.drain import egress_partitions
 from ndxp.bench.offsets import Offsets
-from ndxp.core.topology import topics_for
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 from ndxp.settings import RouterSettings
@@ -129,13 +128,7 @@ def measure(
     tag = uuid.uuid4().hex[:6]
     registry = load_registry(DEFAULT_REGISTRY)
     offsets = Offsets(bootstrap)
-    offsets.create_topics(topics_for(registry, partitions))
-    found = len(ingress_partitions(offsets, registry))
-    if found != partitions * len(registry.connected):
-        raise RuntimeError(
-            f"the broker's ingress topics have {found} partitions, not {partitions} each: "
-            "topics keep their count (--broker-port: a broker of its own)"
-        )
+    member_topics(offsets, registry, partitions)
     if partitions != PARTITIONS:
         router_settings = {env.PARTITIONS: str(partitions), **(router_settings or {})}
     # both begin at the end of their topics: earlier phases' records are not this probe's
