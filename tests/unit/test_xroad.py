@@ -237,3 +237,20 @@ def test_headers_a_connection_header_names_do_not_cross() -> None:
     # a name it lists that is the platform's is still refused, not silently dropped
     _, forged = xroad.forwarded([("Connection", "ndxp-route"), ("ndxp-route", "x")])
     assert forged == ["ndxp-route"]
+
+
+def test_parsed_services_and_clients_are_remembered_within_a_bound() -> None:
+    """The gateway remembers what it parsed (a few hundred services), never more than
+    PARSED_CACHE whatever callers send, and a refusal is refused again, not remembered."""
+    first = xroad.parse_call("/r1/VN/GOV/000.00.01.G01/dancu/tra-cuu~v1/a?x=1")
+    again = xroad.parse_call("/r1/VN/GOV/000.00.01.G01/dancu/tra-cuu~v1/b/c")
+    assert again.service == first.service and (again.path, again.query) == ("/b/c", "")
+    for n in range(xroad.PARSED_CACHE + 100):
+        xroad.parse_call(f"/r1/VN/GOV/000.00.01.G01/dancu/s{n}~v1")
+        xroad.parse_client(f"VN/GOV/000.00.00.H41/c{n}")
+    assert xroad._service.cache_info().currsize == xroad.PARSED_CACHE
+    assert xroad._client.cache_info().currsize == xroad.PARSED_CACHE
+    for _ in range(2):
+        with pytest.raises(XRoadError) as refused:
+            xroad.parse_client("VN/GOV/000.00.00.H41/mot%3Acua")
+        assert refused.value.type == "Client.BadRequest"
