@@ -9,9 +9,39 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ndxp.core.topology import TopicSpec
 from ndxp.paths import REPO
+from ndxp.settings import RouterSettings
+
+PARTITIONS = RouterSettings.partitions  # NDXP_PARTITIONS' default
+
+
+def add_broker_options(ap: Any) -> None:
+    """``--bootstrap B`` (a broker with the registry's topics) or ``--broker-port P`` (an empty
+    broker of its own, which ``--partitions`` other than the topics' count needs), and
+    ``--partitions N``: each member topic's (the router is given the same)."""
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--bootstrap")
+    where.add_argument("--broker-port", type=int, help="start an empty broker of its own here")
+    ap.add_argument(
+        "--partitions",
+        type=int,
+        default=PARTITIONS,
+        help=f"each member topic's partitions (NDXP_PARTITIONS; default {PARTITIONS})",
+    )
+
+
+@contextmanager
+def broker_of(args: Any, var: Path) -> Iterator[str]:
+    """The bootstrap :func:`add_broker_options` named: ``--bootstrap``'s, or that of an empty
+    broker of its own on ``--broker-port`` (data under ``var``), stopped at the end."""
+    if args.bootstrap:
+        yield args.bootstrap
+        return
+    with own_broker(args.broker_port, var / "broker") as bootstrap:
+        yield bootstrap
 
 
 def stop_broker(port: int, var: Path) -> None:

@@ -26,7 +26,6 @@ import sys
 import time
 import urllib.request
 import uuid
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +33,11 @@ import orjson
 
 from ndxp.bench import procs
 from ndxp.bench.backlog import ingress_partitions, member_topics
-from ndxp.bench.broker import own_broker
+from ndxp.bench.broker import PARTITIONS, add_broker_options, broker_of
 from ndxp.bench.drain import egress_partitions
 from ndxp.bench.offsets import Offsets
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
-from ndxp.settings import RouterSettings
 
 LOADS = (  # (label, concurrency, paced rate)
     ("one call at a time", 1, 0.0),
@@ -49,7 +47,6 @@ LOADS = (  # (label, concurrency, paced rate)
     # process spends less per call (CPU ms per call 7.3 at 64 -> 4.2 at 256 in one run)
     ("256 calls in flight", 256, 0.0),
 )
-PARTITIONS = RouterSettings.partitions  # NDXP_PARTITIONS' default
 SAMPLE_API = "127.0.0.1:9300"  # where the sample registry's REST APIs are (make run)
 
 
@@ -287,24 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    where = ap.add_mutually_exclusive_group(required=True)
-    where.add_argument("--bootstrap")
-    where.add_argument("--broker-port", type=int, help="start an empty broker of its own here")
-    ap.add_argument(
-        "--partitions",
-        type=int,
-        default=PARTITIONS,
-        help=f"each member topic's partitions (NDXP_PARTITIONS; default {PARTITIONS})",
-    )
+    add_broker_options(ap)
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--port", type=int, default=19680)
     ap.add_argument("--var", type=Path, default=Path("var/bench-gateway"))
     args = ap.parse_args(argv)
     print(f"$ python -m ndxp.bench.gateway {' '.join(sys.argv[1:])}")
-    with ExitStack() as stack:
-        bootstrap = args.bootstrap or stack.enter_context(
-            own_broker(args.broker_port, args.var / "broker")
-        )
+    with broker_of(args, args.var) as bootstrap:
         result = measure(bootstrap, args.var, args.port, args.seconds, args.partitions)
     print("\n".join(table(result)))
     print(json.dumps(result, indent=2))

@@ -32,21 +32,17 @@ import json
 import sys
 import uuid
 from collections.abc import Callable
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from ndxp import env
 from ndxp.bench import procs
 from ndxp.bench.backlog import ingress_partitions, member_topics
-from ndxp.bench.broker import own_broker
+from ndxp.bench.broker import PARTITIONS, add_broker_options, broker_of
 from ndxp.bench.drain import egress_partitions
 from ndxp.bench.offsets import Offsets
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
-from ndxp.settings import RouterSettings
-
-PARTITIONS = RouterSettings.partitions  # NDXP_PARTITIONS' default
 
 LEGS = (
     ("request in", 0, 1),
@@ -185,15 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    where = ap.add_mutually_exclusive_group(required=True)
-    where.add_argument("--bootstrap")
-    where.add_argument("--broker-port", type=int, help="start an empty broker of its own here")
-    ap.add_argument(
-        "--partitions",
-        type=int,
-        default=PARTITIONS,
-        help=f"each member topic's partitions (NDXP_PARTITIONS; default {PARTITIONS})",
-    )
+    add_broker_options(ap)
     ap.add_argument("--rate", type=float, action="append", default=[])
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--port", type=int, default=19580, help="the router's web port")
@@ -209,10 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--plain", action="store_true", help="the plain aiokafka router instead")
     args = ap.parse_args(argv)
-    with ExitStack() as stack:
-        bootstrap = args.bootstrap or stack.enter_context(
-            own_broker(args.broker_port, args.var / "broker")
-        )
+    with broker_of(args, args.var) as bootstrap:
         result = measure(
             bootstrap,
             args.var,
