@@ -138,9 +138,10 @@ async def positioned(consumer: AIOKafkaConsumer, timeout_s: float = 60) -> None:
     """Until the group has given ``consumer`` its partitions and each one's start is known.
 
     The simulator starts a new group at the log's end (``latest``): a request routed before
-    its partitions are assigned and positioned would never be answered. Whoever starts it
-    (tests, benches) waits for the line logged after this. A group whose other members hold
-    every partition assigns none: after ``timeout_s`` it goes on without."""
+    its partitions are assigned and positioned would never be answered. The tests wait for
+    the line logged after this (the benches start its group at the topics' ends instead). A
+    group whose other members hold every partition assigns none: after ``timeout_s`` it goes
+    on without."""
     deadline = time.monotonic() + timeout_s
     while not consumer.assignment():
         if time.monotonic() > deadline:
