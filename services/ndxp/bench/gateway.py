@@ -19,8 +19,6 @@ topics exist with another count."""
 from __future__ import annotations
 
 import json
-import os
-import resource
 import subprocess
 import sys
 import time
@@ -54,12 +52,10 @@ def load(url: str, seconds: float, concurrency: int, rate: float, calls: str) ->
     """One load (a process of its own); with the CPU it used (``load generator`` ms)."""
     cmd = [sys.executable, "-m", "ndxp.bench.http_load", url, "--seconds", str(seconds)]
     cmd += ["--concurrency", str(concurrency or 1), "--rate", str(rate), "--calls", calls]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = procs.children_cpu_seconds()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    used = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    result["load_cpu_s"] = round(used, 2)
+    result["load_cpu_s"] = round(procs.children_cpu_seconds() - before, 2)
     return result
 
 
@@ -67,42 +63,13 @@ def measured(
     url: str, seconds: float, concurrency: int, rate: float, calls: str, who: dict[str, int]
 ) -> dict[str, Any]:
     """A load, and the CPU ms each process in ``who`` (name → pid) spent per answered call."""
-    before = {name: cpu_seconds(pid) for name, pid in who.items()}
+    before = {name: procs.cpu_seconds(pid) for name, pid in who.items()}
     x = load(url, seconds, concurrency, rate, calls)
-    used = {name: cpu_seconds(pid) - before[name] for name, pid in who.items()}
+    used = {name: procs.cpu_seconds(pid) - before[name] for name, pid in who.items()}
     used["load generator"] = x.pop("load_cpu_s")
     answered = max(1, x["answered"])
     x["cpu_ms_per_call"] = {name: round(s * 1000 / answered, 3) for name, s in used.items()}
     return x
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and its descendants so far (0 when gone)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for p in [pid, *procs.descendants(pid)]:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
-
-
-def broker_pid(bootstrap: str) -> int | None:
-    """The pid of the broker listening on ``bootstrap``'s port (its data folder is named after
-    the port), or ``None``."""
-    mark = f"kafka-{bootstrap.rsplit(':', 1)[1]}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmdline.startswith(b"java") and mark in cmdline:
-            return int(entry.name)
-    return None
 
 
 def rest_registry(var: Path, api: str) -> Path:
@@ -149,7 +116,7 @@ def measure(
     api = f"127.0.0.1:{port + 3}"
     rest = rest_registry(var, api)
     env = procs.clean_env(var, NDXP_REGISTRY=str(rest))
-    broker = broker_pid(bootstrap)
+    broker = procs.broker_pid(bootstrap)
     out: dict[str, Any] = {"seconds": seconds, "ceiling": [], "gateway": [], "gateway_mix": []}
 
     def started(label: str, *args: str) -> procs.Proc:

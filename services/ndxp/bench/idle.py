@@ -21,7 +21,6 @@ from typing import Any
 from ndxp.bench import procs
 from ndxp.bench.backlog import ingress_partitions
 from ndxp.bench.drain import egress_partitions
-from ndxp.bench.gateway import broker_pid, cpu_seconds
 from ndxp.bench.offsets import Offsets
 from ndxp.core.topology import topics_for
 from ndxp.paths import DEFAULT_REGISTRY
@@ -29,12 +28,13 @@ from ndxp.registry_file import load_registry
 
 
 def cores(pids: dict[str, int], seconds: float) -> dict[str, float]:
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: procs.cpu_seconds(pid) for name, pid in pids.items()}
     started = time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - started
     return {
-        name: round((cpu_seconds(pid) - before[name]) / elapsed, 3) for name, pid in pids.items()
+        name: round((procs.cpu_seconds(pid) - before[name]) / elapsed, 3)
+        for name, pid in pids.items()
     }
 
 
@@ -45,7 +45,7 @@ def measure(
     registry = load_registry(DEFAULT_REGISTRY)
     offsets = Offsets(bootstrap)
     offsets.create_topics(topics_for(registry, 3))
-    broker = broker_pid(bootstrap)
+    broker = procs.broker_pid(bootstrap)
     if broker is None:
         raise SystemExit(f"no broker of ours listens at {bootstrap}")
     ingress = ingress_partitions(offsets, registry)

@@ -11,6 +11,7 @@ sampled (a worker may start children), with the main process's own high-water ma
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -305,3 +306,38 @@ def add_router_setting_option(
         metavar="NDXP_X=V",
         help=help,
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its descendants so far (0 when gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU of this process's children that have ended and been waited for."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def broker_pid(bootstrap: str) -> int | None:
+    """The pid of the broker listening on ``bootstrap``'s port (its data folder is named after
+    the port), or ``None``."""
+    mark = f"kafka-{bootstrap.rsplit(':', 1)[1]}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.startswith(b"java") and mark in cmdline:
+            return int(entry.name)
+    return None

@@ -18,6 +18,10 @@ stamps on the wire (all clocks are this box's). The legs, and what waits in each
 
 The same probe through the plain aiokafka router (``plain=True``) is the baseline of the run.
 
+For each rate, the CPU each process spent per answered round trip (``cpu_ms_per_round_trip``:
+the broker, the router, the simulator, and the caller, whose figure includes its start):
+where the time goes.
+
 ``partitions``: each member's ingress and egress topics' partitions (``NDXP_PARTITIONS``, 3 by
 default), the router started with the same. Every consumer of the probe reads all of one kind
 (the router 99 members' ingress topics, the simulator and the caller their egress topics), and
@@ -157,10 +161,24 @@ def measure(
         simulator.keep_alive()
         router.sample()
 
+    broker = procs.broker_pid(bootstrap)
     try:
         for rate in rates:
             exits = len(router.exits)
+            who = {"router": router.pid, "simulator": simulator.pid}
+            if broker is not None:
+                who["broker"] = broker
+            before = {name: procs.cpu_seconds(pid) for name, pid in who.items()}
+            caller_before = procs.children_cpu_seconds()
             x = run_caller(bootstrap, var, rate, seconds, tick)
+            used = {name: procs.cpu_seconds(pid) - before[name] for name, pid in who.items()}
+            used["caller"] = procs.children_cpu_seconds() - caller_before
+            # where the time goes: each process's CPU per answered round trip (a router
+            # restarted during the rate counts from its new process)
+            answered = max(1, x["answered"])
+            x["cpu_ms_per_round_trip"] = {
+                name: round(s * 1000 / answered, 3) for name, s in used.items()
+            }
             # a router that exits during the run is started again, as the platform does;
             # the exit is a finding of the run, not its end
             x["router_exits"] = router.exits[exits:]
