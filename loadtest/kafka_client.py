@@ -1,10 +1,11 @@
 """A Kafka client for Locust that never blocks a greenlet (see ../shared/STACK.md).
 
 One per Locust process, created after fork (librdkafka does not survive it): a confluent-kafka
-producer and a consumer on every member's egress topic. The consumer waits for answers in a
-thread of gevent's pool (librdkafka lets go of the GIL while it waits), so a greenlet is woken
-by an answer's arrival; the producer's delivery reports are served by ``poll(0)`` from a
-greenlet that yields with ``gevent.sleep``. ``flush()`` is never called while the load runs.
+producer, and consumers that read every member's egress topic between them, each at most 40
+partitions (:func:`answer_consumers`). Each consumer waits for answers in a thread of gevent's
+pool (librdkafka lets go of the GIL while it waits), so a greenlet is woken by an answer's
+arrival; the producer's delivery reports are served by ``poll(0)`` from a greenlet that yields
+with ``gevent.sleep``. ``flush()`` is never called while the load runs.
 
 A request's response time is its true round trip: produced → routed → the provider simulator
 → response routed → back on the requester's egress topic. Responses and error notices are
@@ -36,6 +37,8 @@ from ndxp.core.wire import (
 )
 
 RECEIVE_WAIT_S = 0.1  # the longest a wait for answers lasts (how soon close() is served)
+# the most egress partitions one answers' consumer reads (see ``answer_consumers``)
+PARTITIONS_PER_CONSUMER = 40
 DELIVERY_POLL_S = 0.005  # how often delivery reports are served (they only count)
 
 
@@ -124,11 +127,12 @@ class KafkaClient:
         self.pending: dict[str, Pending] = {}
         self.timed_out: set[str] = set()
         self.producer = Producer(producer_config(bootstrap))
-        self.consumer = Consumer(consumer_config(bootstrap))
-        self._assign_from_now(sorted(set(egress_topics)))
+        self.consumers = answer_consumers(bootstrap, sorted(set(egress_topics)))
+        hub = gevent.get_hub()  # a pool thread waits for each consumer, and others need some
+        hub.threadpool.maxsize = max(hub.threadpool.maxsize, len(self.consumers) + 4)
         self._stopping = False
         self._greenlets = [
-            gevent.spawn(self._receive_loop),
+            *(gevent.spawn(self._receive_loop, c) for c in self.consumers),
             gevent.spawn(self._deliver_loop),
             gevent.spawn(self._expire_loop),
         ]
@@ -220,23 +224,7 @@ class KafkaClient:
             self._fire(pending, 0, KafkaException(err))
 
     # -- receiving ---------------------------------------------------------------------
-    def _assign_from_now(self, topics: list[str]) -> None:
-        """Read every egress partition from now on: no consumer group, no rebalance."""
-        now_ms = int(time.time() * 1000)
-        metadata = self.consumer.list_topics(timeout=30)
-        wanted = [
-            TopicPartition(t, p, now_ms)
-            for t in topics
-            if t in metadata.topics
-            for p in metadata.topics[t].partitions
-        ]
-        resolved = self.consumer.offsets_for_times(wanted, timeout=30)
-        for tp in resolved:
-            if tp.offset < 0:  # nothing at or after now: start at the end
-                tp.offset = self.consumer.get_watermark_offsets(tp, timeout=30)[1]
-        self.consumer.assign(resolved)
-
-    def _receive_loop(self) -> None:
+    def _receive_loop(self, consumer: Any) -> None:
         """Answers as they arrive: the wait is a thread's (gevent's pool), the matching this
         greenlet's. A greenlet that polled (``consume(timeout=0)``, then a 2 ms sleep when
         nothing came) found an answer up to its sleep late and woke 500 times a second when
@@ -246,19 +234,9 @@ class KafkaClient:
         28.3 ms in both at 20 req/s."""
         pool = gevent.get_hub().threadpool
         while not self._stopping:
-            for m in pool.apply(self._next_batch):
+            for m in pool.apply(next_batch, (consumer,)):
                 if m.error() is None:
                     self._answer(m)
-
-    def _next_batch(self) -> list[Any]:
-        """In the pool's thread: the first answer within ``RECEIVE_WAIT_S`` and whatever else
-        librdkafka holds. ``poll`` returns with the first; ``consume`` with a timeout waited
-        for all it asked for or the whole timeout before confluent-kafka 2.13
-        (confluent-kafka-python#407, #2205)."""
-        first = self.consumer.poll(RECEIVE_WAIT_S)
-        if first is None:
-            return []
-        return [first, *self.consumer.consume(num_messages=999, timeout=0)]
 
     def _deliver_loop(self) -> None:
         while not self._stopping:
@@ -342,4 +320,58 @@ class KafkaClient:
         self._stopping = True
         gevent.joinall(self._greenlets, timeout=2)
         self.producer.flush(10)
-        self.consumer.close()
+        for consumer in self.consumers:
+            consumer.close()
+
+
+def answer_consumers(bootstrap: str, topics: list[str]) -> list[Any]:
+    """The answers' consumers, each reading at most ``PARTITIONS_PER_CONSUMER`` of the egress
+    partitions from now on (no consumer group, no rebalance). Not one for all: librdkafka
+    does not use Kafka's incremental fetch sessions (KIP-227), so each of its fetches names
+    every partition its consumer reads (296.8 of 297 on average in Kafka's request log, against
+    1.6 for the router's fetches), and the broker reads and answers for each. This process
+    plays every member, where a member's own client reads its own few partitions: with one
+    consumer, each answer's arrival cost the broker a fetch of ~300. Round trips, four
+    interleaved pairs (``python -m ndxp.bench.roundtrip --broker-port 19394 --rate 20 --rate
+    200 --rate 1000 --seconds 15``, 2026-12-03), p50 with eight consumers of 40 against one:
+    18.8-22.5 against 22.5-26.3 ms at 20 req/s, 34.3-245 against 39.9-954 at 200, 94-187
+    against 140-214 at 1,000 (shorter in 10 of the 12 pairs, one tie)."""
+    probe = Consumer(consumer_config(bootstrap))
+    try:
+        metadata = probe.list_topics(timeout=30)
+    finally:
+        probe.close()
+    wanted = [
+        TopicPartition(t, p)
+        for t in topics
+        if t in metadata.topics
+        for p in sorted(metadata.topics[t].partitions)
+    ]
+    consumers = []
+    for start in range(0, len(wanted), PARTITIONS_PER_CONSUMER):
+        consumer = Consumer(consumer_config(bootstrap))
+        assign_from_now(consumer, wanted[start : start + PARTITIONS_PER_CONSUMER])
+        consumers.append(consumer)
+    return consumers
+
+
+def assign_from_now(consumer: Any, partitions: list[Any]) -> None:
+    """Read ``partitions`` from now on."""
+    now_ms = int(time.time() * 1000)
+    wanted = [TopicPartition(tp.topic, tp.partition, now_ms) for tp in partitions]
+    resolved = consumer.offsets_for_times(wanted, timeout=30)
+    for tp in resolved:
+        if tp.offset < 0:  # nothing at or after now: start at the end
+            tp.offset = consumer.get_watermark_offsets(tp, timeout=30)[1]
+    consumer.assign(resolved)
+
+
+def next_batch(consumer: Any) -> list[Any]:
+    """In the pool's thread: the first answer within ``RECEIVE_WAIT_S`` and whatever else
+    librdkafka holds. ``poll`` returns with the first; ``consume`` with a timeout waited
+    for all it asked for or the whole timeout before confluent-kafka 2.13
+    (confluent-kafka-python#407, #2205)."""
+    first = consumer.poll(RECEIVE_WAIT_S)
+    if first is None:
+        return []
+    return [first, *consumer.consume(num_messages=999, timeout=0)]
