@@ -16,7 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.kafka_tools import REPO
+from tests.integration.kafka_tools import (  # noqa: F401 (an autouse fixture)
+    REPO,
+    no_service_left_running,
+)
 
 from .scenario import Cluster, Result, table
 

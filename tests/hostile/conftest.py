@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.kafka_tools import REPO
+from tests.integration.kafka_tools import (  # noqa: F401 (an autouse fixture)
+    REPO,
+    no_service_left_running,
+)
 
 from .platform import Platform, Watch
 from .report import chart, table

@@ -13,7 +13,13 @@ import pytest
 from ndxp.ledger.store import LedgerStore
 from ndxp.paths import DEFAULT_REGISTRY
 
-from .kafka_tools import REPO, LedgerProcess, RouterProcess, free_port
+from .kafka_tools import (
+    REPO,
+    LedgerProcess,
+    RouterProcess,
+    free_port,
+    no_service_left_running,  # noqa: F401 (an autouse fixture)
+)
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,13 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from ndxp.core import wire
@@ -243,6 +244,32 @@ class Tap:
         self.consumer.close()
 
 
+STARTED: list[ServiceProcess] = []  # every service process a test started, in order
+
+
+def stop_left_running(before: int) -> list[str]:
+    """Stop the service processes started since ``STARTED`` held ``before`` that still run
+    (a test that failed before its own ``stop``: a router left running would go on reading
+    the session broker's topics beside the next tests); their commands, for the report."""
+    left = [p for p in STARTED[before:] if p.proc is not None and p.proc.poll() is None]
+    for p in left:
+        p.stop()
+    del STARTED[before:]
+    return [" ".join(p.command()[:3]) for p in left]
+
+
+@pytest.fixture(autouse=True)
+def no_service_left_running() -> Iterator[None]:
+    """After each test, the service processes it started and did not stop are stopped (each
+    suite's conftest imports this). Processes of module and session fixtures were started
+    before it and are theirs to stop."""
+    before = len(STARTED)
+    yield
+    left = stop_left_running(before)
+    if left:
+        print(f"\nstopped what the test left running: {left}")
+
+
 @dataclass
 class ServiceProcess:
     """An ndxp service (router worker, ledger) in its own process, as operators run it."""
@@ -265,6 +292,8 @@ class ServiceProcess:
             self.proc = subprocess.Popen(
                 self.command(), stdout=out, stderr=subprocess.STDOUT, env=env
             )
+        if not any(p is self for p in STARTED):  # a restart stays its first start's
+            STARTED.append(self)
         return self
 
     def health(self) -> dict[str, Any] | None:
