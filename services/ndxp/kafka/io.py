@@ -13,7 +13,6 @@ from ndxp.core.errors import NdxpError
 from ndxp.core.topology import MAX_MESSAGE_BYTES
 from ndxp.kafka.auth import KafkaAuth
 
-
 # aiokafka sends one batch per partition in a produce request, and one request at a time to a
 # broker: what one partition can take is a batch per produce round trip. Its default batch,
 # 16 KiB, is ~8 REST calls with their headers: the gateway's calls of one client member, all
