@@ -55,12 +55,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ndxp import env
 from ndxp.bench import documents as documents_bench
 from ndxp.bench import gateway as gateway_bench
 from ndxp.bench import hand_over, kafka_perf, procs, roundtrip, routing
 from ndxp.bench import ledger as ledger_bench
 from ndxp.bench.backlog import Backlog, fill, ingress_partitions, progress
-from ndxp.bench.broker import own_broker, stop_broker
+from ndxp.bench.broker import PARTITIONS, own_broker, stop_broker
 from ndxp.bench.day import NATIONAL_DAY, national_day
 from ndxp.bench.drain import drain, stamp
 from ndxp.bench.mix import Mix
@@ -115,7 +116,16 @@ def main(argv: list[str] | None = None) -> int:
         "round_trips, hop, gateway, documents",
     )
     ap.add_argument("--port", type=int, default=9194)
+    ap.add_argument(
+        "--partitions",
+        type=int,
+        default=PARTITIONS,
+        help="each member topic's partitions, the days' routers given the same "
+        "(NDXP_PARTITIONS; with --only-days: the other phases start their routers at the default)",
+    )
     args = ap.parse_args(argv)
+    if args.partitions != PARTITIONS and not args.only_days:
+        ap.error("--partitions goes with --only-days")
     faulthandler.enable()
     var = REPO / "var" / "bench-capacity"
     stop_broker(args.port, var)  # before its pid file goes with the folder
@@ -128,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     registry = load_registry(DEFAULT_REGISTRY)
     offsets = Offsets(bootstrap)
-    offsets.create_topics([*topics_for(registry, 3), TopicSpec(PERF_TOPIC, 3)])
+    offsets.create_topics([*topics_for(registry, args.partitions), TopicSpec(PERF_TOPIC, 3)])
     mix = Mix(registry)
     result: dict[str, Any] = {
         "command": command(),
@@ -202,8 +212,10 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
                 bootstrap, registry, var, port + 50, args.documents, args.rt_seconds
             ),
         )
+    day_settings = dict(args.router_setting) or None
+    if args.partitions != PARTITIONS:
+        day_settings = {env.PARTITIONS: str(args.partitions), **(day_settings or {})}
     if args.day:
-        day_settings = dict(args.router_setting) or None
         phase(
             "day",
             lambda: national_day(
@@ -221,6 +233,7 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
                 10 * args.day_requests,
                 concurrent=True,
                 label="10x day",
+                router_settings=day_settings,
             ),
         )
     from ndxp.bench.table import charts, print_table

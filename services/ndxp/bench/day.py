@@ -29,8 +29,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ndxp import env
 from ndxp.bench import procs
 from ndxp.bench.backlog import Backlog, fill, ingress_partitions, progress
+from ndxp.bench.broker import PARTITIONS
 from ndxp.bench.drain import egress_partitions
 from ndxp.bench.offsets import TP, Offsets
 from ndxp.core.registry import Registry
@@ -59,7 +61,8 @@ def national_day(
     out_tps = egress_partitions(offsets, registry)
     offsets.start_group_at(ledger_group, offsets.ends(out_tps))
     if concurrent:
-        offsets.create_topics(internal_topics(router_group, 3))
+        count = int((router_settings or {}).get(env.PARTITIONS, PARTITIONS))
+        offsets.create_topics(internal_topics(router_group, count))
         offsets.set_topic_config(
             [*{t for t, _ in ingress}, *{t for t, _ in out_tps}], SMALL_SEGMENTS
         )
