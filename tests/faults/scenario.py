@@ -32,6 +32,7 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 
 from tests.integration.kafka_tools import (
+    CAPPED_PARTITIONS,
     SERVICE,
     LedgerProcess,
     RouterProcess,
@@ -177,7 +178,12 @@ def run(
     doc = capped_registry(sender, cap)
     path = tmp / "registry.json"
     path.write_text(json.dumps(doc))
-    env = {"NDXP_VAR": str(tmp), "NDXP_REPLICATION": "3", "NDXP_LOG_FORMAT": "text"}
+    env = {
+        "NDXP_VAR": str(tmp),
+        "NDXP_REPLICATION": "3",
+        "NDXP_LOG_FORMAT": "text",
+        "NDXP_PARTITIONS": str(CAPPED_PARTITIONS),  # a partition for each of the two workers
+    }
     routers = [
         RouterProcess(
             cluster.bootstrap,

@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 from ndxp.core import wire
+from ndxp.settings import RouterSettings
 
 from . import raw
 from .catalog import REFUSED, ROUTED, Expect, Hostile, Path
@@ -42,7 +43,8 @@ MiB = 1024 * 1024
 FULL_PER_CASE = 50  # records of each case checked in full (detail, times)
 EXAMPLES = 3  # unexpected outcomes kept per case, with their coordinates
 RAW_FLUSH = 200  # raw records buffered before they are sent
-PARTITIONS = 3  # NDXP_PARTITIONS: the raw path picks a partition itself
+# the raw path picks a partition itself, among those the platform's router made its topics with
+PARTITIONS = RouterSettings.from_env().partitions
 Coords = tuple[str, int, int]
 
 

@@ -32,6 +32,13 @@ PROVIDER = "VN:GOV:000.00.00.H92"
 SERVICE = f"{PROVIDER}:dv:tra-cuu:v1"
 
 
+# Routers whose registry holds the test provider (PROVIDER) run with this many partitions,
+# whatever NDXP_PARTITIONS the suite runs with: the first of them makes the provider's ingress
+# topic and the others must agree (a router refuses another count), and 3 gives the quota tests
+# clients off their home partition and two workers partitions each.
+CAPPED_PARTITIONS = 3
+
+
 def capped_registry(sender: str, daily: int) -> dict[str, object]:
     """A sender whose one-stop-shop system may call the provider ``daily`` times a day."""
     return {
@@ -92,6 +99,16 @@ def free_port(pair: bool = False) -> int:
                 continue
         return port
     raise RuntimeError("no free port")
+
+
+def partition_count(bootstrap: str, topic: str) -> int:
+    """How many partitions ``topic`` has on the broker (the count it was created with:
+    ``NDXP_PARTITIONS`` when a router made it)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"pc-{uuid.uuid4()}"})
+    try:
+        return len(c.list_topics(topic, timeout=10).topics[topic].partitions)
+    finally:
+        c.close()
 
 
 def high_watermark(bootstrap: str, topic: str, partition: int) -> int:

@@ -17,6 +17,7 @@ from ndxp.core.topology import client_partition
 
 from .conftest import Broker
 from .kafka_tools import (
+    CAPPED_PARTITIONS,
     SERVICE,
     LedgerProcess,
     RouterProcess,
@@ -58,7 +59,12 @@ def start_router(
     r = RouterProcess(
         kafka.bootstrap,
         tmp_path / f"{name}.log",
-        env={"NDXP_VAR": str(tmp_path), "NDXP_QUOTAS": "on", "NDXP_QUOTA_STAGE": stage},
+        env={
+            "NDXP_VAR": str(tmp_path),
+            "NDXP_QUOTAS": "on",
+            "NDXP_QUOTA_STAGE": stage,
+            "NDXP_PARTITIONS": str(CAPPED_PARTITIONS),
+        },
         registry=path,
         group=group,
     )
@@ -238,7 +244,7 @@ def test_inline_stage_refuses_a_request_off_its_clients_partition(
     router = start_router(kafka, tmp_path, registry(sender, 10_000), f"quota-mis-{run}", "inline")
     router.wait_ready()
     client = f"VN:GOV:000.00.00.{sender}:motcua"
-    home = client_partition(client, 3)
+    home = client_partition(client, CAPPED_PARTITIONS)
     ids = [f"{run}-{i}" for i in range(60)]
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
     try:
@@ -247,7 +253,9 @@ def test_inline_stage_refuses_a_request_off_its_clients_partition(
     finally:
         tap.close()
         router.stop()
-    misplaced = {str(i) for i in range(len(ids)) if client_partition(str(i), 3) != home}
+    misplaced = {
+        str(i) for i in range(len(ids)) if client_partition(str(i), CAPPED_PARTITIONS) != home
+    }
     assert 0 < len(misplaced) < len(ids)
     refused = {hdr(m, "ndxp-id") for m in got if hdr(m, "ndxp-error") == "MISPARTITIONED"}
     routed = {hdr(m, "ndxp-id") for m in got if m.topic() == "ndxp.out.000.00.00.H92"}

@@ -11,7 +11,17 @@ import orjson
 import pytest
 
 from .conftest import Broker
-from .kafka_tools import RouterProcess, Tap, capped_registry, hdr, producer, request, send
+from .kafka_tools import (
+    CAPPED_PARTITIONS,
+    RouterProcess,
+    Tap,
+    capped_registry,
+    hdr,
+    partition_count,
+    producer,
+    request,
+    send,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -140,7 +150,8 @@ def test_every_rejection_is_kept_and_notified(
     value = b"v" * size
     tap = Tap(kafka.bootstrap, ["ndxp.rejected", OUT_H41])
     p = producer(kafka.bootstrap)
-    send(p, IN_H41, headers, value=value, key=b"key-" + code.encode(), partition=1)
+    last = partition_count(kafka.bootstrap, IN_H41) - 1  # the first is not the only one kept
+    send(p, IN_H41, headers, value=value, key=b"key-" + code.encode(), partition=last)
     p.flush(10)
 
     def done(ms: list) -> bool:  # type: ignore[type-arg]
@@ -154,7 +165,7 @@ def test_every_rejection_is_kept_and_notified(
     assert hdr(dead, "ndxp-error") == code
     assert hdr(dead, "ndxp-error-detail")
     assert hdr(dead, "ndxp-source-topic") == IN_H41
-    assert hdr(dead, "ndxp-source-partition") == "1"
+    assert hdr(dead, "ndxp-source-partition") == str(last)
     assert (hdr(dead, "ndxp-source-offset") or "").isdigit()
     assert dead.value() == value and dead.key() == b"key-" + code.encode()
     assert (dead.headers() or [])[: len(headers)] == headers
@@ -205,15 +216,15 @@ def test_an_ingress_topic_made_before_is_set_to_the_brokers_clock(
     sender = "H77"  # used by this test only (not in the sample registry, nor other tests)
     topic = f"ndxp.in.000.00.00.{sender}"
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
-    admin.create_topics([NewTopic(topic, 3, 1, config={"message.timestamp.type": "CreateTime"})])[
-        topic
-    ].result(30)
+    admin.create_topics(
+        [NewTopic(topic, CAPPED_PARTITIONS, 1, config={"message.timestamp.type": "CreateTime"})]
+    )[topic].result(30)
     path = tmp_path / "registry.json"
     path.write_text(json.dumps(capped_registry(sender, 10)))
     r = RouterProcess(
         kafka.bootstrap,
         tmp_path / "router.log",
-        env={"NDXP_VAR": str(tmp_path)},
+        env={"NDXP_VAR": str(tmp_path), "NDXP_PARTITIONS": str(CAPPED_PARTITIONS)},
         registry=path,
         group=f"clock-{uuid.uuid4().hex[:8]}",
     )
