@@ -13,7 +13,7 @@ from typing import TypeVar
 from ndxp import env
 from ndxp.core import wire
 from ndxp.core.errors import NdxpError
-from ndxp.core.topology import MAX_MESSAGE_BYTES, MAX_VALUE_LIMIT
+from ndxp.core.topology import MAX_MESSAGE_BYTES, MAX_VALUE_LIMIT, PRODUCER_BATCH_BYTES
 from ndxp.kafka.auth import KafkaAuth
 from ndxp.paths import DEFAULT_REGISTRY, REPO
 
@@ -68,7 +68,7 @@ class RouterSettings:
     # 0: a routed request waits for no one (idle round trip p50 29 -> 18 ms); under load the
     # outbox's batches still fill while the sender is busy (the drain rate did not move)
     producer_linger_s: float = 0.0
-    producer_max_batch_size: int = 256 * 1024
+    producer_max_batch_size: int = PRODUCER_BATCH_BYTES
     max_poll_records: int = 1000
     fetch_max_wait_ms: int = 20  # Faust's 1500 throttles a router on many topics
     # sys.setswitchinterval in the router (Python's: 5 ms): the agents' thread waited that long

@@ -11,6 +11,12 @@ from ndxp.core.budget import ROUTER_HEADROOM, largest_value
 from ndxp.core.registry import Registry
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# What every ndxp producer (the router's, and ndxp.kafka.io.producer's) batches a partition up
+# to. aiokafka sends one batch per partition in a produce request, and one request at a time to
+# a broker: what one partition can take is a batch per produce round trip. Its default batch,
+# 16 KiB, is ~8 REST calls with their headers: the gateway's calls of one client member, all on
+# its few partitions, were held to a few hundred a second when the broker was busy.
+PRODUCER_BATCH_BYTES = 256 * 1024
 # The dead-letter topic keeps the original of any message the ingress topics accepted, plus
 # the router's headers (bounded: ndxp.core.budget.ROUTER_HEADROOM), so it takes a little more.
 DEAD_LETTER_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES + 64 * 1024

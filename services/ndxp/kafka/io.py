@@ -10,23 +10,17 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ndxp.core.errors import NdxpError
-from ndxp.core.topology import MAX_MESSAGE_BYTES
+from ndxp.core.topology import MAX_MESSAGE_BYTES, PRODUCER_BATCH_BYTES
 from ndxp.kafka.auth import KafkaAuth
-
-# aiokafka sends one batch per partition in a produce request, and one request at a time to a
-# broker: what one partition can take is a batch per produce round trip. Its default batch,
-# 16 KiB, is ~8 REST calls with their headers: the gateway's calls of one client member, all
-# on its few partitions, were held to a few hundred a second when the broker was busy.
-BATCH_BYTES = 256 * 1024
 
 
 def producer(bootstrap: str, auth: KafkaAuth, **kw: object) -> AIOKafkaProducer:
     """An idempotent acks=all producer, authenticated as ``auth`` says, that takes records as
     large as the platform's topics do (aiokafka's own bound, 1 MiB, refused the largest value
     the platform accepts once its headers were added: a 1 MiB answer or body), in batches of
-    up to ``BATCH_BYTES`` a partition."""
+    up to ``PRODUCER_BATCH_BYTES`` a partition."""
     kw.setdefault("max_request_size", MAX_MESSAGE_BYTES)
-    kw.setdefault("max_batch_size", BATCH_BYTES)
+    kw.setdefault("max_batch_size", PRODUCER_BATCH_BYTES)
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
