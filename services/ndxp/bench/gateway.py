@@ -49,26 +49,22 @@ SAMPLE_API = "127.0.0.1:9300"  # where the sample registry's REST APIs are (make
 
 
 def load(url: str, seconds: float, concurrency: int, rate: float, calls: str) -> dict[str, Any]:
-    """One load (a process of its own); with the CPU it used (``load generator`` ms)."""
+    """One load, in a process of its own."""
     cmd = [sys.executable, "-m", "ndxp.bench.http_load", url, "--seconds", str(seconds)]
     cmd += ["--concurrency", str(concurrency or 1), "--rate", str(rate), "--calls", calls]
-    before = procs.children_cpu_seconds()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    result["load_cpu_s"] = round(procs.children_cpu_seconds() - before, 2)
     return result
 
 
 def measured(
     url: str, seconds: float, concurrency: int, rate: float, calls: str, who: dict[str, int]
 ) -> dict[str, Any]:
-    """A load, and the CPU ms each process in ``who`` (name → pid) spent per answered call."""
-    before = {name: procs.cpu_seconds(pid) for name, pid in who.items()}
+    """A load, and the CPU ms each process in ``who`` (name → pid) and the load generator
+    spent per answered call."""
+    meter = procs.CpuMeter(who)
     x = load(url, seconds, concurrency, rate, calls)
-    used = {name: procs.cpu_seconds(pid) - before[name] for name, pid in who.items()}
-    used["load generator"] = x.pop("load_cpu_s")
-    answered = max(1, x["answered"])
-    x["cpu_ms_per_call"] = {name: round(s * 1000 / answered, 3) for name, s in used.items()}
+    x["cpu_ms_per_call"] = meter.ms_per(x["answered"], "load generator")
     return x
 
 

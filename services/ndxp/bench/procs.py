@@ -327,6 +327,25 @@ def children_cpu_seconds() -> float:
     return used.ru_utime + used.ru_stime
 
 
+class CpuMeter:
+    """The CPU spent from now on by each process in ``who`` (name → pid, with its
+    descendants), and by the children this process waits for meanwhile (a load run in a
+    process of its own; a worker that exits and is restarted counts there too)."""
+
+    def __init__(self, who: dict[str, int]) -> None:
+        self.who = dict(who)
+        self.before = {name: cpu_seconds(pid) for name, pid in self.who.items()}
+        self.children_before = children_cpu_seconds()
+
+    def ms_per(self, count: int, children: str) -> dict[str, float]:
+        """CPU ms per ``count`` (answered calls, round trips) of each process so far, the
+        waited-for children's under the name ``children``."""
+        used = {name: cpu_seconds(pid) - self.before[name] for name, pid in self.who.items()}
+        used[children] = children_cpu_seconds() - self.children_before
+        n = max(1, count)
+        return {name: round(s * 1000 / n, 3) for name, s in used.items()}
+
+
 def broker_pid(bootstrap: str) -> int | None:
     """The pid of the broker listening on ``bootstrap``'s port (its data folder is named after
     the port), or ``None``."""

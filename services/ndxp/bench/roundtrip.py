@@ -168,17 +168,12 @@ def measure(
             who = {"router": router.pid, "simulator": simulator.pid}
             if broker is not None:
                 who["broker"] = broker
-            before = {name: procs.cpu_seconds(pid) for name, pid in who.items()}
-            caller_before = procs.children_cpu_seconds()
+            meter = procs.CpuMeter(who)
             x = run_caller(bootstrap, var, rate, seconds, tick)
-            used = {name: procs.cpu_seconds(pid) - before[name] for name, pid in who.items()}
-            used["caller"] = procs.children_cpu_seconds() - caller_before
-            # where the time goes: each process's CPU per answered round trip (a router
-            # restarted during the rate counts from its new process)
-            answered = max(1, x["answered"])
-            x["cpu_ms_per_round_trip"] = {
-                name: round(s * 1000 / answered, 3) for name, s in used.items()
-            }
+            # where the time goes: each process's CPU per answered round trip (in a rate with a
+            # router exit, in router_exits, the exited worker's CPU counts under the caller's
+            # name: the meter follows the pids it started with)
+            x["cpu_ms_per_round_trip"] = meter.ms_per(x["answered"], "caller")
             # a router that exits during the run is started again, as the platform does;
             # the exit is a finding of the run, not its end
             x["router_exits"] = router.exits[exits:]
