@@ -55,7 +55,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ndxp import env
 from ndxp.bench import documents as documents_bench
 from ndxp.bench import gateway as gateway_bench
 from ndxp.bench import hand_over, kafka_perf, procs, roundtrip, routing
@@ -213,13 +212,17 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
             ),
         )
     day_settings = dict(args.router_setting) or None
-    if args.partitions != PARTITIONS:
-        day_settings = {env.PARTITIONS: str(args.partitions), **(day_settings or {})}
     if args.day:
         phase(
             "day",
             lambda: national_day(
-                bootstrap, registry, var, port + 20, args.day_requests, router_settings=day_settings
+                bootstrap,
+                registry,
+                var,
+                port + 20,
+                args.day_requests,
+                router_settings=day_settings,
+                partitions=args.partitions,
             ),
         )
     if args.ten_days:
@@ -234,6 +237,7 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
                 concurrent=True,
                 label="10x day",
                 router_settings=day_settings,
+                partitions=args.partitions,
             ),
         )
     from ndxp.bench.table import charts, print_table

@@ -53,7 +53,12 @@ def national_day(
     lag_bound: int = 400_000,
     label: str = "one day",
     router_settings: dict[str, str] | None = None,
+    partitions: int = PARTITIONS,
 ) -> dict[str, Any]:
+    """``partitions``: each member topic's (the broker's topics were made with it), the router
+    given the same."""
+    if partitions != PARTITIONS:
+        router_settings = {env.PARTITIONS: str(partitions), **(router_settings or {})}
     offsets = Offsets(bootstrap)
     tag = uuid.uuid4().hex[:6]
     router_group, ledger_group = f"day-router-{tag}", f"day-ledger-{tag}"
@@ -61,8 +66,7 @@ def national_day(
     out_tps = egress_partitions(offsets, registry)
     offsets.start_group_at(ledger_group, offsets.ends(out_tps))
     if concurrent:
-        count = int((router_settings or {}).get(env.PARTITIONS, PARTITIONS))
-        offsets.create_topics(internal_topics(router_group, count))
+        offsets.create_topics(internal_topics(router_group, partitions))
         offsets.set_topic_config(
             [*{t for t, _ in ingress}, *{t for t, _ in out_tps}], SMALL_SEGMENTS
         )
