@@ -32,15 +32,14 @@ from aiokafka.structs import TopicPartition
 
 from ndxp.kafka import inflate as kafka_inflate
 from ndxp.kafka import records as kafka_records
+from ndxp.kafka.batch_format import batch_bytes, read_batch
 from ndxp.kafka.inflate import Cause, inflate
 from ndxp.kafka.records import (
     LenientMemoryRecords,
     Unreadable,
     UnreadableBatch,
-    batch_bytes,
     install,
     installed,
-    read_batch,
 )
 
 if sys.version_info >= (3, 14):

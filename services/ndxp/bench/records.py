@@ -15,19 +15,18 @@ from typing import Any
 import aiokafka
 import aiokafka.consumer.fetcher as fetcher
 
-from ndxp.kafka.inflate import CODECS, _snappy_codec, lz4_frame, zstd
-from ndxp.kafka.records import (
-    _CODEC_AT,
-    _CRC,
-    _CRC_AT,
-    _HEADER,
-    _LENGTH,
-    _LENGTH_AT,
-    _LOG_OVERHEAD,
-    _ORIGINAL,
-    LenientMemoryRecords,
+from ndxp.kafka.batch_format import (
+    CODEC_AT,
+    CRC,
+    CRC_AT,
+    HEADER,
+    LENGTH,
+    LENGTH_AT,
+    LOG_OVERHEAD,
     read_batch,
 )
+from ndxp.kafka.inflate import CODECS, _snappy_codec, lz4_frame, zstd
+from ndxp.kafka.records import _ORIGINAL, LenientMemoryRecords
 
 
 def _bench(records: int = 200_000, per_batch: int = 500) -> None:
@@ -101,7 +100,7 @@ def _bench_compress(data: bytes, codec: int) -> bytes:
     lz4 frames of independent blocks, raw snappy as librdkafka writes it)."""
     from aiokafka.record.util import calc_crc32c
 
-    records = data[_HEADER.size :]
+    records = data[HEADER.size :]
     if codec == 1:
         packed = zlib.compress(records, 6, wbits=16 + zlib.MAX_WBITS)
     elif codec == 2:
@@ -110,10 +109,10 @@ def _bench_compress(data: bytes, codec: int) -> bytes:
         packed = lz4_frame.compress(records, block_linked=False)
     else:
         packed = zstd.compress(records, 3)
-    out = bytearray(data[: _HEADER.size]) + packed
-    out[_CODEC_AT] |= codec
-    _LENGTH.pack_into(out, _LENGTH_AT, len(out) - _LOG_OVERHEAD)
-    _CRC.pack_into(out, _CRC_AT, calc_crc32c(bytes(out[21:])))
+    out = bytearray(data[: HEADER.size]) + packed
+    out[CODEC_AT] |= codec
+    LENGTH.pack_into(out, LENGTH_AT, len(out) - LOG_OVERHEAD)
+    CRC.pack_into(out, CRC_AT, calc_crc32c(bytes(out[21:])))
     return bytes(out)
 
 

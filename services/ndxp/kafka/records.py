@@ -21,9 +21,9 @@ drains the fetcher; the service died, restarted, read the same record and died a
 wrapped in a :class:`LenientBatch`.
 
 - An **uncompressed** batch is read by aiokafka's parser. Only when that fails on a header name
-  is it parsed again by :func:`read_batch`, a pure-Python v2 parser that decodes names with
-  ``surrogateescape`` (``name.encode("utf-8", "surrogateescape")`` gives back the exact bytes),
-  and iteration goes on from the record that failed.
+  is it parsed again by :func:`~ndxp.kafka.batch_format.read_batch`, a pure-Python v2 parser
+  that decodes names with ``surrogateescape`` (``name.encode("utf-8", "surrogateescape")``
+  gives back the exact bytes), and iteration goes on from the record that failed.
 - A **compressed** batch (not a control batch) is never inflated by aiokafka: :func:`inflate`
   inflates it here, step by step, to at most :data:`MAX_INFLATED` bytes of records (gzip with
   zlib, zstd with backports.zstd, lz4 with lz4.frame, snappy with pyarrow's snappy codec — all
@@ -64,8 +64,7 @@ Inflating (and what a bomb costs) is :mod:`ndxp.kafka.inflate`'s.
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, Final
@@ -75,7 +74,13 @@ import aiokafka.record.memory_records as memory_records
 from aiokafka.errors import CorruptRecordException
 from aiokafka.record.default_records import DefaultRecordBatch, _DefaultRecordBatchPy
 
-from ndxp.kafka.inflate import CODECS, MAX_INFLATED, Cause, InflateError, inflate, inflate_onto
+from ndxp.kafka.batch_format import (
+    LenientRecord,
+    find_batch,
+    inflate_batch,
+    read_batch,
+)
+from ndxp.kafka.inflate import CODECS, MAX_INFLATED, Cause, InflateError
 
 AIOKAFKA_VERSION: Final = "0.14.0"
 """The aiokafka release whose internals this module was written against and measured on."""
@@ -145,35 +150,6 @@ def installed() -> bool:
 _ORIGINAL: Final = memory_records.MemoryRecords
 _V2_BATCHES: Final = (DefaultRecordBatch, _DefaultRecordBatchPy)
 
-# RecordBatch header (magic 2): BaseOffset Length PartitionLeaderEpoch Magic CRC Attributes
-# LastOffsetDelta FirstTimestamp MaxTimestamp ProducerId ProducerEpoch BaseSequence Count
-_HEADER: Final = struct.Struct(">qiibIhiqqqhii")
-_OFFSET_LENGTH: Final = struct.Struct(">qi")
-_LOG_OVERHEAD: Final = _OFFSET_LENGTH.size  # base offset + length, before each batch
-_LENGTH_AT: Final = 8
-_MAGIC_AT: Final = 16
-_CRC: Final = struct.Struct(">I")
-_CRC_AT: Final = 17
-_CODEC_AT: Final = 22  # the low byte of Attributes
-_CODEC_MASK: Final = 0x07
-_LOG_APPEND_TIME: Final = 0x08
-_LENGTH: Final = struct.Struct(">i")
-
-
-@dataclass(frozen=True, slots=True)
-class LenientRecord:
-    """A record read by this module (a batch the C parser could not read, or a placeholder):
-    the fields ``PartitionRecords`` uses of aiokafka's own records. Header names may hold lone
-    surrogates (``surrogateescape``)."""
-
-    offset: int
-    timestamp: int
-    timestamp_type: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes | None]]
-    checksum: None = None
-
 
 class LenientMemoryRecords:
     """aiokafka's ``MemoryRecords`` over one fetched partition's bytes, each v2 batch wrapped
@@ -202,9 +178,9 @@ class LenientMemoryRecords:
     def batch_bytes(self, base_offset: int, crc: int) -> memoryview:
         """The bytes of the batch at ``base_offset`` with this CRC, looked up from where the
         last lookup ended (once through the buffer for all its batches), else from the start."""
-        found = _find_batch(self._buffer, base_offset, crc, self._cursor)
+        found = find_batch(self._buffer, base_offset, crc, self._cursor)
         if found is None:
-            found = _find_batch(self._buffer, base_offset, crc, 0)
+            found = find_batch(self._buffer, base_offset, crc, 0)
         if found is None:
             raise CorruptRecordException(f"batch at offset {base_offset} not in the fetch")
         start, self._cursor = found
@@ -307,144 +283,6 @@ def placeholders(batch: Any, cause: Cause, reason: str, size: int) -> Iterator[L
     timestamp = batch.max_timestamp if ts_type else batch.first_timestamp
     for offset in range(first, last + 1):
         yield LenientRecord(offset, timestamp, ts_type, None, value, ())
-
-
-def batch_bytes(buffer: bytes, base_offset: int, crc: int) -> memoryview:
-    """The bytes of the v2 batch at ``base_offset`` with this CRC in a fetched partition's
-    ``buffer`` (batches follow each other: base offset int64, length int32, then the rest)."""
-    found = _find_batch(buffer, base_offset, crc, 0)
-    if found is None:
-        raise CorruptRecordException(
-            f"batch at offset {base_offset} not found in the fetched bytes"
-        )
-    return memoryview(buffer)[found[0] : found[1]]
-
-
-def _find_batch(buffer: bytes, base_offset: int, crc: int, pos: int) -> tuple[int, int] | None:
-    """(start, end) of the v2 batch at ``base_offset`` with this CRC, from ``pos`` on."""
-    size = len(buffer)
-    while pos + _HEADER.size <= size:
-        offset, length = _OFFSET_LENGTH.unpack_from(buffer, pos)
-        end = pos + _LOG_OVERHEAD + length
-        if length < _HEADER.size - _LOG_OVERHEAD:
-            break  # not a batch: the fetcher's own parser refuses these bytes too
-        if (
-            offset == base_offset
-            and end <= size
-            and buffer[pos + _MAGIC_AT] >= 2
-            and _CRC.unpack_from(buffer, pos + _CRC_AT)[0] == crc
-        ):
-            return pos, end
-        pos = end
-    return None
-
-
-def inflate_batch(data: bytes | bytearray | memoryview, limit: int = MAX_INFLATED) -> bytearray:
-    """The compressed v2 batch ``data`` (its bytes from the base offset on) as an uncompressed
-    batch: the same header with the codec bits cleared, then the records inflated by
-    :func:`inflate` (CRC left as it was: it is checked on the compressed bytes)."""
-    header = _HEADER.size
-    if len(data) < header:
-        raise InflateError(Cause.CORRUPT, f"batch of {len(data)} bytes, shorter than a header")
-    out = bytearray(data[:header])
-    codec = out[_CODEC_AT] & _CODEC_MASK
-    out[_CODEC_AT] &= ~_CODEC_MASK & 0xFF
-    inflate_onto(out, codec, memoryview(data)[header:], limit)
-    _LENGTH.pack_into(out, _LENGTH_AT, len(out) - _LOG_OVERHEAD)
-    return out
-
-
-def read_batch(data: bytes | bytearray | memoryview) -> list[LenientRecord]:
-    """Every record of one v2 batch (its bytes from the base offset on), header names decoded
-    with ``surrogateescape``; a compressed batch is inflated by :func:`inflate` (to at most
-    :data:`MAX_INFLATED`). Malformed bytes raise ``CorruptRecordException``, as aiokafka's
-    parser does (:class:`InflateError` for compressed bytes that cannot be inflated)."""
-    try:
-        return _read_batch(data)
-    except (ValueError, IndexError, struct.error) as err:
-        raise CorruptRecordException(f"Found invalid record structure: {err!r}") from err
-
-
-def _read_batch(data: bytes | bytearray | memoryview) -> list[LenientRecord]:
-    (
-        base_offset,
-        _length,
-        _epoch,
-        magic,
-        _crc,
-        attributes,
-        _last_delta,
-        first_ts,
-        max_ts,
-        _pid,
-        _epoch2,
-        _seq,
-        count,
-    ) = _HEADER.unpack_from(data)
-    if magic != 2:
-        raise CorruptRecordException(f"not a v2 record batch (magic {magic})")
-    body: bytearray | memoryview = memoryview(data)[_HEADER.size :]
-    if attributes & _CODEC_MASK:
-        body = inflate(attributes & _CODEC_MASK, body)
-    log_append = bool(attributes & _LOG_APPEND_TIME)
-    timestamp_type = 1 if log_append else 0
-    records = []
-    pos = 0
-    for _ in range(count):
-        length, pos = _varint(body, pos)
-        start = pos
-        _attrs, pos = _varint(body, pos)
-        ts_delta, pos = _varint(body, pos)
-        offset_delta, pos = _varint(body, pos)
-        key, pos = _bytes(body, pos)
-        value, pos = _bytes(body, pos)
-        n_headers, pos = _varint(body, pos)
-        if n_headers < 0:
-            raise CorruptRecordException(f"Found invalid number of record headers {n_headers}")
-        headers: list[tuple[str, bytes | None]] = []
-        for _ in range(n_headers):
-            name, pos = _bytes(body, pos)
-            if name is None:
-                raise CorruptRecordException("Invalid negative header key size")
-            header_value, pos = _bytes(body, pos)
-            headers.append((name.decode("utf-8", "surrogateescape"), header_value))
-        if pos - start != length:
-            raise CorruptRecordException(
-                f"Invalid record size: expected {length} bytes, read {pos - start}"
-            )
-        timestamp = max_ts if log_append else first_ts + ts_delta
-        records.append(
-            LenientRecord(
-                base_offset + offset_delta, timestamp, timestamp_type, key, value, headers
-            )
-        )
-    if pos != len(body):
-        raise CorruptRecordException(f"{len(body) - pos} unconsumed bytes after all records")
-    return records
-
-
-def _varint(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, int]:
-    """A zigzag varint (Kafka's varint and varlong) at ``pos``: (value, position after)."""
-    value = shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return (value >> 1) ^ -(value & 1), pos
-        shift += 7
-        if shift > 63:
-            raise CorruptRecordException("varint longer than 10 bytes")
-
-
-def _bytes(buf: bytes | bytearray | memoryview, pos: int) -> tuple[bytes | None, int]:
-    length, pos = _varint(buf, pos)
-    if length < 0:
-        return None, pos
-    end = pos + length
-    if end > len(buf):
-        raise CorruptRecordException(f"{length} bytes past the end of the batch")
-    return bytes(buf[pos:end]), end
 
 
 def _has_raw_name(record: LenientRecord) -> bool:
