@@ -469,6 +469,14 @@ def simulator(
     return started(["simulate", *args], env, log, b"answering requests", timeout)
 
 
+def rest_providers(
+    args: Sequence[str], env: dict[str, str], log: Path, timeout: float = 90
+) -> subprocess.Popen[bytes]:
+    """``ndxp simulate --http ARGS`` (the sample REST providers) started and listening: a call
+    the adapter made before would be refused (a POST is not tried again)."""
+    return started(["simulate", "--http", *args], env, log, b"REST providers on", timeout)
+
+
 def adapter(
     args: Sequence[str], env: dict[str, str], log: Path, timeout: float = 90
 ) -> subprocess.Popen[bytes]:

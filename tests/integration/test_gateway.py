@@ -43,6 +43,7 @@ from .kafka_tools import (
     send,
 )
 from .kafka_tools import adapter as start_adapter
+from .kafka_tools import rest_providers as start_rest_providers
 from .kafka_tools import simulator as start_simulator
 
 pytestmark = pytest.mark.integration
@@ -689,10 +690,8 @@ def providers(
     registry.write_bytes(orjson.dumps(doc))
     env = {**os.environ, "NDXP_BOOTSTRAP": kafka.bootstrap, "NDXP_VAR": str(kafka.var)}
     env["NDXP_PROVIDER_MAX_IN_FLIGHT"] = str(ADAPTER_IN_FLIGHT)
-    ndxp = str(REPO / ".venv" / "bin" / "ndxp")
-    with (kafka.var / "providers.log").open("ab") as out:
-        apis = [ndxp, "simulate", "--http", "--port", str(port), "--time-scale", "0"]
-        procs = [subprocess.Popen(apis, stdout=out, stderr=subprocess.STDOUT, env=env)]
+    apis = ["--port", str(port), "--time-scale", "0"]
+    procs = [start_rest_providers(apis, env, kafka.var / "providers.log")]
     try:
         # the adapter reads a new group from the end: the calls below are made once it has
         # its partitions
@@ -917,8 +916,8 @@ def test_an_adapter_killed_mid_stream_answers_every_request_once_started_again(
         return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
 
     # the one-stop shop answers in 8 ms: calls are in the adapter's hands at the kill
-    apis = [ndxp, "simulate", "--http", "--port", str(port), "--time-scale", "1"]
-    procs = [subprocess.Popen(apis, stdout=log, stderr=subprocess.STDOUT, env=env)]
+    apis = ["--port", str(port), "--time-scale", "1"]
+    procs = [start_rest_providers(apis, env, kafka.var / "adapter-kill.log")]
     prefix = f"adkill-{uuid.uuid4().hex[:8]}-"
     statuses: dict[int, int] = {}
 

@@ -81,7 +81,6 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
     if args.http:
         from ndxp.gateway.simulated import serve
 
-        log.info("REST providers on http://127.0.0.1:%d (dancu, datdai, thue, motcua)", args.port)
         await serve("127.0.0.1", args.port, args.time_scale)
         return 0
     settings = ClientSettings.from_env(bootstrap=args.bootstrap)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 
 import orjson
@@ -23,6 +24,8 @@ from aiohttp import web
 SERVICE_MS = {"dancu": 5.0, "datdai": 15.0, "thue": 10.0, "motcua": 8.0}
 SCALE = web.AppKey("scale", float)
 _ID = re.compile(r"[0-9]{12}")
+
+log = logging.getLogger("ndxp.simulate")
 
 
 def _json(document: object, status: int = 200) -> web.Response:
@@ -120,6 +123,8 @@ async def serve(host: str, port: int, scale: float) -> None:
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
+        # once it listens: what whoever started it waits for (a call before would be refused)
+        log.info("REST providers on http://%s:%d (dancu, datdai, thue, motcua)", host, port)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
