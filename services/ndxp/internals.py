@@ -167,6 +167,21 @@ EXPECTED: tuple[Expectation, ...] = (
             "backoff = self._fetcher_timeout",
         )
     ),
+    Method(
+        f"{_FETCHER}.fetched_records",
+        "async def(self, partitions, timeout=, max_records=)",
+        f"{_PLAN} wraps it to remember the partitions a consumer asks for",
+    ),
+    Calls(
+        f"{_FETCHER}.fetched_records",
+        "if partitions and tp not in partitions:",
+        f"{_PLAN}: none asked for is all of them",
+    ),
+    Calls(
+        f"{_THREAD}._fetch_records",
+        "return await fetcher.fetched_records(active_partitions,",
+        f"{_PLAN}: Faust asks for its active partitions only (not the changelogs it recovered)",
+    ),
     Calls(
         f"{_FETCHER}._select_read_replica",
         "cached = self._preferred_read_replica.get(tp)",

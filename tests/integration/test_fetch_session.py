@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ndxp.core.fetch_session import FetchSession
-from ndxp.kafka import fetch_buffer, fetch_session
+from ndxp.kafka import fetch_buffer, fetch_plan, fetch_session
 from ndxp.kafka.fetch_session import SessionHolder
 
 from .conftest import Broker
@@ -325,5 +325,51 @@ def test_a_quiet_consumer_long_polls_and_still_gets_each_record(
                 assert await read_one(consumer) == f"q{i}".encode()
         finally:
             await consumer.stop()
+
+    asyncio.run(run())
+
+
+def test_a_recovered_changelog_does_not_keep_a_consumer_off_its_long_poll(
+    kafka: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Faust worker reads its tables' changelogs at takeover, then asks only for its
+    streams; the changelog's last fetched records stay in aiokafka's buffer. Declared read
+    for recovery (as the router declares its quota table's), they no longer keep every fetch
+    at the consumer's short wait once it stops asking for them; while it asks, they do."""
+    fetch_session.install(idle_wait_ms=500)
+
+    async def run() -> None:
+        topic, consumer = await reading_every_partition(kafka.bootstrap, fetch_max_wait_ms=20)
+        changelog = TopicPartition(topic, 0)  # stands in for a changelog partition
+        streams = {TopicPartition(topic, n) for n in range(1, PARTITIONS)}
+        p = producer(kafka.bootstrap)
+        try:
+            stats = holder(consumer).stats
+
+            async def fetches_while_quiet() -> int:
+                before = stats.full + stats.incremental
+                end = asyncio.get_running_loop().time() + 3
+                while asyncio.get_running_loop().time() < end:
+                    await consumer.getmany(*streams, timeout_ms=200)  # the streams only
+                return stats.full + stats.incremental - before
+
+            p.produce(topic, b"state", partition=0)
+            assert p.flush(10) == 0
+            await fetches_while_quiet()  # the changelog's record is fetched and kept
+            assert changelog in consumer._fetcher._records
+            undeclared = await fetches_while_quiet()
+            monkeypatch.setattr(fetch_plan, "_recovery_only", frozenset({topic}))
+            declared = await fetches_while_quiet()
+            assert undeclared >= 50, f"{undeclared} fetches in 3 s, the changelog not declared"
+            assert declared <= 10, f"{declared} fetches in 3 s, the changelog declared"
+            p.produce(topic, b"call", partition=5)  # a stream's record still comes at once
+            assert p.flush(10) == 0
+            got = await consumer.getmany(*streams, timeout_ms=2000)
+            assert [r.value for rs in got.values() for r in rs] == [b"call"]
+            recovering = await consumer.getmany(changelog, timeout_ms=2000)  # asked: taken
+            assert [r.value for rs in recovering.values() for r in rs] == [b"state"]
+        finally:
+            await consumer.stop()
+            fetch_session.uninstall()
 
     asyncio.run(run())

@@ -147,3 +147,43 @@ def test_no_long_poll_while_a_partition_has_no_leader(loop: asyncio.AbstractEven
     leaders[TPS[4]] = -1  # an election: fetched once the metadata names the new leader
     actions = fetch_plan.actions(fetcher(leaders), assignment_of(), 500)
     assert actions[3] is True and waits(actions) == {1: 20, 2: 20}
+
+
+def test_records_of_a_recovered_changelog_do_not_keep_the_wait_short(
+    loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Faust worker's table changelog is read at takeover, then no longer asked for; its
+    last fetched records stay buffered. They hold the wait short while the consumer asks for
+    that partition (recovery), and not once it asks only for others."""
+    f = fetcher(two_brokers())
+    assignment = assignment_of()
+    changelog = TPS[0]  # node 1's
+    f._records = {changelog: Buffered(0)}
+    assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 20, 2: 500}  # not declared
+    monkeypatch.setattr(fetch_plan, "_recovery_only", frozenset({changelog.topic}))
+    assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 20, 2: 500}  # nothing asked yet
+    f._ndxp_asked = set(TPS)  # recovering: the consumer asks for the changelog too
+    assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 20, 2: 500}
+    f._ndxp_asked = set(TPS) - {changelog}  # recovered: it asks for its streams only
+    assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 500, 2: 500}
+    f._records = {changelog: Buffered(0), TPS[2]: Buffered(0)}  # a stream's records still held
+    assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 20, 2: 500}
+    # what is fetched is aiokafka's decision either way: a buffered partition is left out
+    monkeypatch.setattr(fetch_plan, "_recovery_only", frozenset())
+    ours, theirs = both(f, assignment)
+    assert ours[0] == theirs[0]
+
+
+def test_fetched_records_remembers_what_the_consumer_asked_for(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    f = fetcher(two_brokers())
+    f._records = {}
+    f._subscriptions = type("S", (), {"reassignment_in_progress": False})()
+    asked = {TPS[1], TPS[2]}
+    got = loop.run_until_complete(fetch_plan.fetched_records(f, asked, timeout=0))
+    assert got == {} and f._ndxp_asked is asked
+    assert fetch_plan.held(TPS[1], asked, frozenset({TPS[1].topic}))
+    assert not fetch_plan.held(TPS[0], asked, frozenset({TPS[0].topic}))
+    assert fetch_plan.held(TPS[0], asked, frozenset())  # not a recovery topic
+    assert fetch_plan.held(TPS[0], (), frozenset({TPS[0].topic}))  # nothing asked: all

@@ -229,6 +229,7 @@ def install(
     _idle_wait_ms = idle_wait_ms
     fetch_buffer.limit(buffer_budget)
     _fetcher.Fetcher._get_actions_per_node = _get_actions_per_node
+    _fetcher.Fetcher.fetched_records = fetch_plan.fetched_records
 
 
 def installed() -> bool:
@@ -243,3 +244,4 @@ def uninstall() -> None:
     _idle_wait_ms = 0
     fetch_buffer.limit(None)
     _fetcher.Fetcher._get_actions_per_node = _ORIGINAL_ACTIONS
+    _fetcher.Fetcher.fetched_records = fetch_plan.ORIGINAL_FETCHED_RECORDS

@@ -45,6 +45,7 @@ from ndxp.core.topology import (
     internal_topics,
     topics_for,
 )
+from ndxp.kafka import fetch_plan
 from ndxp.kafka.admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
 from ndxp.router import route_stage, status_stage
@@ -133,6 +134,11 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
     )
 
     fetch_limits(app, settings.fetch_max_wait_ms, settings.max_fetch_total_bytes)
+    # the tables' changelogs are read at takeover only: afterwards their records, which
+    # aiokafka keeps fetched, must not keep the consumer off its long poll (kafka/fetch_plan.py)
+    fetch_plan.read_for_recovery(
+        table.changelog_topic.get_topic_name() for table in app.tables.values()
+    )
     idempotent_producer(app)
     if settings.commit_once:
         commit_once(app)
