@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ndxp import heap
 from ndxp.core.topology import internal_topics, registry_topic, seal_topic, topics_for
 from ndxp.logs import configure
 from ndxp.registry_file import load_registry
@@ -76,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
     )
     sys.setswitchinterval(settings.switch_interval_ms / 1000)
     worker = Worker(app, loglevel=settings.log_level, loop=loop, override_logging=False)
+    heap.settle()  # the app and its modules, out of every later full collection's walk
     worker.execute_from_commandline()
     return 0

@@ -18,6 +18,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import IllegalStateError
 
+from ndxp import heap
 from ndxp.core import wire
 from ndxp.core.document_walk import SPEED
 from ndxp.core.wire import header
@@ -109,6 +110,7 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
     await p.start()
     await positioned(consumer)
     log.info("answering requests for %d member(s): %s", len(members), ", ".join(members))
+    heap.settle()
     in_flight = asyncio.Semaphore(10_000)
     tasks: set[asyncio.Task[None]] = set()
     try:
