@@ -28,6 +28,7 @@ import yarl
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
+from ndxp import heap
 from ndxp.core import wire, xroad
 from ndxp.core.budget import headers_size
 from ndxp.core.errors import InvalidIdentifier
@@ -266,6 +267,7 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
     room = asyncio.Semaphore(settings.max_in_flight)
     working: set[asyncio.Task[None]] = set()
     log.info("calling %d HTTP subsystem(s) for requests on %s", len(registry.endpoints), wanted)
+    heap.settle()
     try:
         next_commit = time.monotonic() + settings.commit_interval_s
         while True:

@@ -9,6 +9,7 @@ import ssl
 
 from aiohttp import web
 
+from ndxp import heap
 from ndxp.core.registry import Registry
 from ndxp.gateway import bad_requests, metaservices
 from ndxp.gateway.calls import GATEWAY, Gateway, call
@@ -88,6 +89,7 @@ async def serve(settings: GatewaySettings, registry: Registry) -> None:
             await site.start()
             scheme = "https (mutual TLS)" if tls else "http (plain: local work only)"
             log.info("X-Road REST gateway, %s, on %s:%d/r1/", scheme, settings.host, settings.port)
+            heap.settle()
             await asyncio.Event().wait()  # until cancelled (SIGTERM)
         finally:
             await runner.cleanup()
