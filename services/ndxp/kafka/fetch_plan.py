@@ -33,9 +33,8 @@ longer asks for them (``getmany`` names only its active partitions) but aiokafka
 never pauses, has already fetched their newest records, and keeps them. Counted as held out,
 those records kept every fetch of the router at its short wait for as long as it ran: at
 5 req/s of the round-trip probe, 2,019 of 2,116 fetches waited 20 ms (the quota table's three
-changelog partitions were the only ones held), the broker answered ~60 fetches of 300
-partitions a second for nothing, and its heap grew ~30 MB a second into a 13-33 ms young-GC
-pause every 1-2 s. Records of such a topic count only while the consumer asks for its
+changelog partitions were the only ones held), and the broker answered ~50 fetches of 300
+partitions a second for nothing. Records of such a topic count only while the consumer asks for its
 partition (:func:`fetched_records` remembers what it asked for last): during recovery they
 hold the wait short as before, and not after."""
 
