@@ -4,9 +4,15 @@ broker (the broker alone measured before each). A consumer that fetches with a s
 the broker answer a fetch of all its partitions many times a second for nothing
 (:mod:`ndxp.kafka.fetch_plan`, the long poll).
 
-``python -m ndxp.bench.idle --bootstrap B [--seconds 20] [--rounds 2] [--setting NDXP_X=V]``
-(``--setting`` applies to router and simulator; a broker started by ``infra/kafka/kafka.sh``,
-found by its port; CPU counted with each process's children).
+``python -m ndxp.bench.idle --bootstrap B [--seconds 20] [--rounds 2] [--warm-seconds 5]
+[--setting NDXP_X=V]`` (``--setting`` applies to router and simulator; a broker started by
+``infra/kafka/kafka.sh``, found by its port; CPU counted with each process's children).
+
+Quiet after work: before it is measured, the platform answers the round-trip probe's caller
+for ``--warm-seconds`` (20 req/s; 0: nothing), as a platform that has served its members has.
+A router that never routed has written no quota state: measured cold, this bench did not see
+the quota table's changelog keep every router fetch at its short wait
+(:mod:`ndxp.kafka.fetch_plan`, "Partitions read only to recover state").
 """
 
 from __future__ import annotations
@@ -38,8 +44,18 @@ def cores(pids: dict[str, int], seconds: float) -> dict[str, float]:
     }
 
 
+WARM_RATE = 20.0  # req/s of the caller before the quiet is measured
+SETTLE_S = 5.0  # after the caller's last request: its answers routed, the caller gone
+
+
 def measure(
-    bootstrap: str, var: Path, port: int, seconds: float, rounds: int, settings: dict[str, str]
+    bootstrap: str,
+    var: Path,
+    port: int,
+    seconds: float,
+    rounds: int,
+    settings: dict[str, str],
+    warm_seconds: float = 5.0,
 ) -> dict[str, Any]:
     (var / "logs").mkdir(parents=True, exist_ok=True)
     registry = load_registry(DEFAULT_REGISTRY)
@@ -62,6 +78,11 @@ def measure(
             simulator = procs.simulator(bootstrap, var, f"idle-s-{tag}", f"idle-{tag}", env)
             try:
                 time.sleep(25)  # started, groups joined, first fetches done
+                if warm_seconds:
+                    procs.paced_sender(
+                        "ndxp.bench.caller", bootstrap, var, WARM_RATE, warm_seconds, lambda: None
+                    )
+                    time.sleep(SETTLE_S)
                 used = cores(
                     {"broker": broker, "router": router.pid, "simulator": simulator.pid}, seconds
                 )
@@ -69,7 +90,7 @@ def measure(
                 simulator.stop()
                 router.stop()
             runs[label].append({"broker alone": alone, **used})
-    return {"seconds": seconds, "settings": settings, "cores": runs}
+    return {"seconds": seconds, "warm_seconds": warm_seconds, "settings": settings, "cores": runs}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument(
+        "--warm-seconds",
+        type=float,
+        default=5.0,
+        help="the caller at 20 req/s for this long before the quiet is measured (0: none)",
+    )
     ap.add_argument("--port", type=int, default=19590, help="the router's web port")
     ap.add_argument("--var", type=Path, default=Path("var/bench-idle"))
     ap.add_argument(
@@ -84,10 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     result = measure(
-        args.bootstrap, args.var, args.port, args.seconds, args.rounds, dict(args.setting)
+        args.bootstrap,
+        args.var,
+        args.port,
+        args.seconds,
+        args.rounds,
+        dict(args.setting),
+        args.warm_seconds,
     )
     print("python -m ndxp.bench.idle " + " ".join(argv if argv is not None else sys.argv[1:]))
-    print(f"cores used with nothing sent, {args.seconds:g} s each (each round):")
+    after = f"after {args.warm_seconds:g} s of traffic, " if args.warm_seconds else ""
+    print(f"cores used with nothing sent, {after}{args.seconds:g} s each (each round):")
     for label, rows in result["cores"].items():
         cells = " | ".join(
             f"{name} " + " / ".join(f"{row[name]:.2f}" for row in rows) for name in rows[0]
