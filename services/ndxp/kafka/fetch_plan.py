@@ -60,10 +60,6 @@ def read_for_recovery(topics: Iterable[str]) -> None:
     _recovery_only = _recovery_only | frozenset(topics)
 
 
-def recovery_only() -> frozenset[str]:
-    return _recovery_only
-
-
 async def fetched_records(
     self: Any, partitions: Any, timeout: float = 0, max_records: int | None = None
 ) -> Any:
@@ -109,7 +105,7 @@ def actions(fetcher: Any, assignment: Any, idle_wait_ms: int = 0) -> Any:
         meta = None if of_topic is None else of_topic.get(tp.partition)
         node_id = None if meta is None else meta.leader
         if tp in records:
-            if not recovery_topics or held(tp, asked, recovery_topics):
+            if held(tp, asked, recovery_topics):
                 held_out.add(node_id)
             backoff = records[tp].calculate_backoff()
             if backoff:
