@@ -109,8 +109,8 @@ async def simulate_cmd(args: argparse.Namespace) -> int:
     await consumer.start()
     await p.start()
     await positioned(consumer)
+    heap.settle()  # before it says it serves: no call waits on the collection
     log.info("answering requests for %d member(s): %s", len(members), ", ".join(members))
-    heap.settle()
     in_flight = asyncio.Semaphore(10_000)
     tasks: set[asyncio.Task[None]] = set()
     try:

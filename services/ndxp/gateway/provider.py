@@ -266,8 +266,8 @@ async def serve(settings: ProviderSettings, registry: Registry) -> None:
     )
     room = asyncio.Semaphore(settings.max_in_flight)
     working: set[asyncio.Task[None]] = set()
+    heap.settle()  # before it says it serves: no call waits on the collection
     log.info("calling %d HTTP subsystem(s) for requests on %s", len(registry.endpoints), wanted)
-    heap.settle()
     try:
         next_commit = time.monotonic() + settings.commit_interval_s
         while True:

@@ -86,10 +86,10 @@ async def serve(settings: GatewaySettings, registry: Registry) -> None:
             site = web.TCPSite(
                 runner, settings.host, settings.port, ssl_context=tls, backlog=settings.backlog
             )
+            heap.settle()  # before it listens: no call waits on the collection
             await site.start()
             scheme = "https (mutual TLS)" if tls else "http (plain: local work only)"
             log.info("X-Road REST gateway, %s, on %s:%d/r1/", scheme, settings.host, settings.port)
-            heap.settle()
             await asyncio.Event().wait()  # until cancelled (SIGTERM)
         finally:
             await runner.cleanup()
