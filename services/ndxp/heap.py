@@ -7,9 +7,9 @@ of them stopped its agents for 28-42 ms a few times a minute in a round-trip run
 service built to start lives as long as the process, so :func:`settle` collects once and then
 freezes it (``gc.freeze``, Python 3.7+): later collections walk only what the service made
 since. The router, the simulator, the gateway and the provider adapter each settle once
-started and before they say they serve (the line their supervisors wait for). Nothing is freed that would have been: frozen objects
-were reachable when frozen, and a cycle among them that dies later stays until the process
-ends (a service builds its app once)."""
+started and before they say they serve (the line their supervisors wait for). Nothing is
+freed that would have been: frozen objects were reachable when frozen, and a cycle among them
+that dies later stays until the process ends (a service builds its app once)."""
 
 from __future__ import annotations
 
