@@ -11,6 +11,10 @@ it too, every service at its defaults:
 
 For each row, the CPU each process spent per answered call (ms): where the time goes.
 
+Each kind of call is measured after ``warm_seconds`` (30 by default) of the same calls at 64 in
+flight, set aside: a broker and processes that have been serving, as the round-trip probe
+(:mod:`ndxp.bench.roundtrip`, "Warm before measuring") explains.
+
 ``python -m ndxp.bench.gateway --bootstrap B`` (a broker with the registry's topics; the
 capacity bench runs it as its ``gateway`` phase), or ``--broker-port P``: an empty broker of its
 own, which ``--partitions N`` (each member topic's, the router given the same) needs when the
@@ -34,6 +38,7 @@ from ndxp.bench.backlog import ingress_partitions, member_topics
 from ndxp.bench.broker import PARTITIONS, add_broker_options, broker_of
 from ndxp.bench.drain import egress_partitions
 from ndxp.bench.offsets import Offsets
+from ndxp.bench.roundtrip import WARM_SECONDS
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 
@@ -95,10 +100,17 @@ def wait_health(port: int, proc: procs.Proc, timeout_s: float = 90.0) -> None:
 
 
 def measure(
-    bootstrap: str, var: Path, port: int, seconds: float, partitions: int = PARTITIONS
+    bootstrap: str,
+    var: Path,
+    port: int,
+    seconds: float,
+    partitions: int = PARTITIONS,
+    warm_seconds: float = WARM_SECONDS,
 ) -> dict[str, Any]:
     """Ports used: ``port`` + 0 (router health), 1 (gateway), 2 (ceiling proxy), 3 (REST APIs).
-    ``partitions``: each member topic's (``NDXP_PARTITIONS``; the router is given the same)."""
+    ``partitions``: each member topic's (``NDXP_PARTITIONS``; the router is given the same).
+    Each kind of call warms for ``warm_seconds`` at 64 in flight (at least 3 s: the router's
+    and the adapter's first fetches) before its rows are measured."""
     logs = var / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:6]
@@ -113,7 +125,14 @@ def measure(
     rest = rest_registry(var, api)
     env = procs.clean_env(var, NDXP_REGISTRY=str(rest))
     broker = procs.broker_pid(bootstrap)
-    out: dict[str, Any] = {"seconds": seconds, "ceiling": [], "gateway": [], "gateway_mix": []}
+    out: dict[str, Any] = {
+        "seconds": seconds,
+        "warm_seconds": warm_seconds,
+        "ceiling": [],
+        "gateway": [],
+        "gateway_mix": [],
+    }
+    warm = max(3.0, warm_seconds)
 
     def started(label: str, *args: str) -> procs.Proc:
         return procs.Proc(label, [*args], env, logs / f"{label}-{tag}.log")
@@ -170,12 +189,12 @@ def measure(
             # member calling (Nghệ An's egress topic), and no Kafka simulator polls meanwhile;
             # the mix's calls come from every member and make it read every egress topic
             answering = {"adapter": provider.pid, "REST APIs": apis.pid}
-            load(url, 3, 8, 0.0, "rest")  # warm: the router's and the adapter's first fetches
+            load(url, warm, 64, 0.0, "rest")
             measure_rows(url, seconds, "rest", out["gateway"], gateway, router, answering, broker)
             provider.keep_alive()  # an exit is recorded (and the worker started again)
             apis.keep_alive()
             simulator = procs.simulator(bootstrap, var, f"gw-simulator-{tag}", f"gateway-{tag}")
-            load(url, 3, 8, 0.0, "mix")
+            load(url, warm, 64, 0.0, "mix")
             answering = {"simulator": simulator.pid}
             measure_rows(
                 url, seconds, "mix", out["gateway_mix"], gateway, router, answering, broker
@@ -251,10 +270,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--port", type=int, default=19680)
     ap.add_argument("--var", type=Path, default=Path("var/bench-gateway"))
+    ap.add_argument(
+        "--warm-seconds",
+        type=float,
+        default=WARM_SECONDS,
+        help="each kind of call at 64 in flight this long before it is measured",
+    )
     args = ap.parse_args(argv)
     print(f"$ python -m ndxp.bench.gateway {' '.join(sys.argv[1:])}")
     with broker_of(args, args.var) as bootstrap:
-        result = measure(bootstrap, args.var, args.port, args.seconds, args.partitions)
+        result = measure(
+            bootstrap, args.var, args.port, args.seconds, args.partitions, args.warm_seconds
+        )
     print("\n".join(table(result)))
     print(json.dumps(result, indent=2))
     return 0

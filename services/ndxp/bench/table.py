@@ -102,6 +102,13 @@ def print_table(r: dict[str, Any], out: Path) -> None:
                 )
                 _exits(x.get("router_exits", []))
         for x in r["round_trips"]["by_rate"]:
+            if "warm_up" in x:
+                w = x["warm_up"]
+                print(
+                    f"    ndxp at {x['rate_achieved']:,.0f} req/s was measured after "
+                    f"{w['seconds']:g} s at that rate, set aside: p50 "
+                    f"{w['round_trip_ms']['p50']} p99 {w['round_trip_ms']['p99']} while warming"
+                )
             legs = " | ".join(f"{x['legs_ms'][n]['p99']}" for n in names)
             ack = x["caller_produce_to_ack_ms"]
             print(

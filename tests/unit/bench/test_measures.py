@@ -124,3 +124,32 @@ def test_document_copies_count_deliveries_by_document_and_receiver() -> None:
     tally(c, "ndxp.out.H", copy(b"H40", 950, with_source=False), 0)
     assert (c.routed, c.distinct, c.duplicated) == (5, 4, 1)
     assert c.rate() == 4 / 0.85
+
+
+def test_the_table_says_what_was_set_aside_while_warming(capsys) -> None:
+    from ndxp.bench.table import print_table
+    from ndxp.paths import REPO
+
+    legs = {name: percentiles([1.0]) for name, _, _ in LEGS}
+    measured = {"p50": 30.0, "p90": 40.0, "p99": 60.0, "max": 70.0}
+    x = {
+        "rate": 1000.0,
+        "rate_achieved": 1000.0,
+        "answered": 20_000,
+        "round_trip_ms": measured,
+        "legs_ms": legs,
+        "caller_produce_to_ack_ms": percentiles([1.0]),
+        "warm_up": {"seconds": 30.0, "round_trip_ms": {**measured, "p50": 954.0, "p99": 6527.0}},
+    }
+    r = {
+        "command": "python -m ndxp.bench.capacity",
+        "started": "now",
+        "machine": {"cores": 2},
+        "round_trips": {"by_rate": [x]},
+    }
+    print_table(r, REPO / "var" / "bench" / "t.json")
+    out = capsys.readouterr().out
+    assert "ndxp at 1,000 req/s was measured after 30 s at that rate, set aside: p50 954.0" in out
+    assert any(
+        line.split()[:5] == ["ndxp", "1,000", "20,000", "30.0", "40.0"] for line in out.splitlines()
+    )
