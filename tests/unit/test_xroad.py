@@ -254,3 +254,23 @@ def test_parsed_services_and_clients_are_remembered_within_a_bound() -> None:
         with pytest.raises(XRoadError) as refused:
             xroad.parse_client("VN/GOV/000.00.00.H41/mot%3Acua")
         assert refused.value.type == "Client.BadRequest"
+
+
+def test_the_adapter_names_client_and_service_from_text_within_a_bound() -> None:
+    """The provider adapter's X-Road-Client and X-Road-Service come from the request's ndxp
+    ids, remembered within PARSED_CACHE: what does not parse is named empty, and the
+    subsystem a service is for is ``None``, whatever a sender puts in the headers."""
+    from ndxp.gateway.provider import subsystem_of_service
+
+    assert xroad.client_header_of(str(CLIENT)) == "VN/GOV/000.00.00.H41/motcua"
+    assert xroad.service_header_of(str(SERVICE)) == xroad.service_header(SERVICE)
+    assert subsystem_of_service(str(SERVICE)) == "VN:GOV:000.00.01.G01:dancu"
+    for bad in ("", "VN:GOV", "VN:GOV:000.00.01.G01:dan/cu:x", "\x00" * 300):
+        assert xroad.client_header_of(bad) == ""
+        assert xroad.service_header_of(bad) == ""
+        assert subsystem_of_service(bad) is None
+    for n in range(xroad.PARSED_CACHE + 100):
+        xroad.service_header_of(f"VN:GOV:000.00.01.G01:dancu:s{n}:v1")
+        subsystem_of_service(f"VN:GOV:000.00.01.G01:d{n}:s:v1")
+    assert xroad.service_header_of.cache_info().currsize == xroad.PARSED_CACHE
+    assert subsystem_of_service.cache_info().currsize == xroad.PARSED_CACHE

@@ -139,8 +139,10 @@ def client_header(subsystem: SubsystemId) -> str:
     return encode(subsystem_segments(subsystem))
 
 
+@functools.lru_cache(maxsize=PARSED_CACHE)
 def client_header_of(client: str) -> str:
-    """``X-Road-Client`` for an ndxp client id (as text; empty when it does not parse)."""
+    """``X-Road-Client`` for an ndxp client id (as text; empty when it does not parse).
+    Cached as :func:`_service` is: the provider adapter names the client in every call."""
     try:
         return client_header(SubsystemId.parse(client))
     except InvalidIdentifier:
@@ -150,6 +152,16 @@ def client_header_of(client: str) -> str:
 def service_header(service: ServiceId) -> str:
     """``X-Road-Service: VN/GOV/000.00.01.G01/dancu/tra-cuu-cong-dan~v1``."""
     return encode(service_segments(service))
+
+
+@functools.lru_cache(maxsize=PARSED_CACHE)
+def service_header_of(service: str) -> str:
+    """``X-Road-Service`` for an ndxp service id (as text; empty when it does not parse),
+    cached as :func:`client_header_of` is."""
+    try:
+        return service_header(ServiceId.parse(service))
+    except InvalidIdentifier:
+        return ""
 
 
 def decode(segment: str, what: str = "a segment") -> str:

@@ -59,8 +59,10 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
     target = xroad.parse_call(request.raw_path)
     client = xroad.parse_client(request.headers.get("X-Road-Client"))
     check_caller(gw, request, client)
-    route = gw.registry.route_for(client.member)
-    if str(client) not in gw.registry.subsystems or route is None:
+    client_id = str(client)
+    party = gw.registry.subsystems.get(client_id)  # its route found when the registry was read
+    route = None if party is None else party.route
+    if route is None:
         raise xroad.rejection("UNKNOWN_CLIENT", f"client {client} is not in the registry")
     passed, forged = xroad.forwarded(request.headers.items())
     if forged:
@@ -69,7 +71,7 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
     headers: list[tuple[str, bytes]] = [
         (wire.H_ID, request_id.encode()),
         (wire.H_KIND, wire.KIND_REQUEST.encode()),
-        (wire.H_CLIENT, str(client).encode()),
+        (wire.H_CLIENT, client_id.encode()),
         (wire.H_SERVICE, str(target.service).encode()),
         (wire.H_SENT_AT, str(int(time.time() * 1000)).encode()),
         (xroad.H_HTTP_METHOD, request.method.encode()),
@@ -79,14 +81,14 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
     ]
     described = gw.registry.described.get(str(target.service))
     timeout_s = (described.timeout_s if described else None) or gw.settings.timeout_s
-    waiting = gw.replies.expect(route, request_id, str(client), str(target.service))
+    waiting = gw.replies.expect(route, request_id, client_id, str(target.service))
     try:
         # one deadline for the whole call: a broker slow to take it is the caller's wait too
         async with asyncio.timeout(timeout_s):
             await gw.replies.watch(route)  # its answer will be read: before the call is written
             # keyed by the client id, as every sender keys its requests (its home partition)
             await gw.producer.send_and_wait(
-                wire.ingress_topic(route), body, key=str(client).encode(), headers=headers
+                wire.ingress_topic(route), body, key=client_id.encode(), headers=headers
             )
             answer = await waiting
     except KafkaError as exc:  # refused or unreachable broker (written, if at all, once)
