@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ndxp.core import wire, xroad
+from ndxp.core import wire, xroad, xroad_headers
 from ndxp.core.identifiers import ServiceId, SubsystemId
 from ndxp.core.xroad import XRoadError
 
@@ -86,7 +86,7 @@ def test_the_client_header_names_a_subsystem() -> None:
 
 
 def test_headers_cross_as_the_spec_says() -> None:
-    passed, forged = xroad.forwarded(
+    passed, forged = xroad_headers.forwarded(
         [
             ("Content-Type", "application/json; charset=utf-8"),
             ("Accept", "application/xml"),
@@ -109,14 +109,14 @@ def test_headers_cross_as_the_spec_says() -> None:
         ("cache-control", b"no-cache"),
     ]
     assert forged == []
-    assert xroad.forwarded([("NDXP-Client", "x"), ("ndxp-error", "x")])[1] == [
+    assert xroad_headers.forwarded([("NDXP-Client", "x"), ("ndxp-error", "x")])[1] == [
         "NDXP-Client",
         "ndxp-error",
     ]
 
 
 def test_an_answer_carries_the_providers_end_to_end_headers_only() -> None:
-    assert xroad.answered_headers(
+    assert xroad_headers.answered_headers(
         [
             (wire.H_ID, b"r1"),
             (wire.H_HTTP_STATUS, b"201"),
@@ -224,7 +224,7 @@ def test_a_raw_fragment_in_the_request_target_is_refused() -> None:
 
 
 def test_headers_a_connection_header_names_do_not_cross() -> None:
-    passed, forged = xroad.forwarded(
+    passed, forged = xroad_headers.forwarded(
         [
             ("Connection", "keep-alive, X-Secret"),
             ("X-Secret", "token"),
@@ -235,7 +235,7 @@ def test_headers_a_connection_header_names_do_not_cross() -> None:
     )
     assert passed == [("x-kept", b"1")] and forged == []
     # a name it lists that is the platform's is still refused, not silently dropped
-    _, forged = xroad.forwarded([("Connection", "ndxp-route"), ("ndxp-route", "x")])
+    _, forged = xroad_headers.forwarded([("Connection", "ndxp-route"), ("ndxp-route", "x")])
     assert forged == ["ndxp-route"]
 
 

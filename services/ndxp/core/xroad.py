@@ -1,6 +1,6 @@
 """The X-Road Message Protocol for REST (r1) as ndxp speaks it: identifiers on the URL and in
-``X-Road-Client``, the headers a call carries across Kafka, the request hash, and ndxp's
-rejections as X-Road errors. Pure; the gateway (:mod:`ndxp.gateway`) does the I/O.
+``X-Road-Client``, the request hash, and ndxp's rejections as X-Road errors (which HTTP headers
+cross Kafka: :mod:`ndxp.core.xroad_headers`). Pure; the gateway (:mod:`ndxp.gateway`) does the I/O.
 schemas/WIRE.md ("Callers over HTTP") documents every rule here, and where ndxp differs.
 
 Identifiers. X-Road names a service ``INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE``; an ndxp service
@@ -41,48 +41,6 @@ H_HTTP_PATH: Final = wire.H_HTTP_PATH
 H_HTTP_QUERY: Final = wire.H_HTTP_QUERY
 H_HTTP_STATUS: Final = wire.H_HTTP_STATUS
 H_HTTP_ERROR: Final = wire.H_HTTP_ERROR
-H_USER_ID: Final = wire.H_USER_ID
-H_ISSUE: Final = wire.H_ISSUE
-H_REPRESENTED_PARTY: Final = wire.H_REPRESENTED_PARTY
-XROAD_TO_NDXP: Final = {
-    "x-road-userid": H_USER_ID,
-    "x-road-issue": H_ISSUE,
-    "x-road-represented-party": H_REPRESENTED_PARTY,
-}
-
-# HTTP headers that never cross the gateway (X-Road's "filtered headers": hop-by-hop, and the
-# ones that leak the origin host), and those the gateway sets itself.
-FILTERED: Final = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "user-agent",
-        "server",
-        "content-length",
-        "expect",
-        "date",
-    }
-)
-XROAD_HEADERS: Final = frozenset(
-    {
-        "x-road-client",
-        "x-road-service",
-        "x-road-id",
-        "x-road-request-id",
-        "x-road-request-hash",
-        "x-road-error",
-        "x-road-security-server",
-        *XROAD_TO_NDXP,
-    }
-)
 
 
 class XRoadError(Exception):
@@ -360,59 +318,3 @@ def answer_error(text: str | None) -> str | None:
 def error_body(err: XRoadError, detail: str) -> dict[str, str]:
     """X-Road's error body: ``type``, ``message``, ``detail`` (here: the request's id)."""
     return {"type": err.type, "message": err.message, "detail": detail}
-
-
-def connection_named(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
-    """The (lower-case) names a ``Connection`` header lists: hop-by-hop for this message too
-    (RFC 9110, 7.6.1), so they never cross."""
-    return frozenset(
-        token.strip().lower()
-        for name, value in headers
-        if name.lower() == "connection"
-        for token in value.split(",")
-        if token.strip()
-    )
-
-
-def forwarded(headers: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, bytes]], list[str]]:
-    """The HTTP headers of a call as Kafka headers: end-to-end headers pass under their own
-    (lower-case) names, in order; X-Road's optional user headers become ndxp headers;
-    filtered and X-Road headers, and those ``Connection`` names, are dropped. Returns the
-    headers and any ``ndxp-*`` names the caller sent (refused by the gateway: nobody forges
-    the platform's headers)."""
-    headers = list(headers)
-    hop = connection_named(headers)
-    out: list[tuple[str, bytes]] = []
-    forged: list[str] = []
-    for name, value in headers:
-        lower = name.lower()
-        if lower in hop and not lower.startswith("ndxp-"):
-            continue
-        if lower.startswith("ndxp-"):
-            forged.append(name)
-        elif lower in XROAD_TO_NDXP:
-            out.append((XROAD_TO_NDXP[lower], value.encode("utf-8", "surrogateescape")))
-        elif lower in FILTERED or lower in XROAD_HEADERS:
-            continue
-        else:
-            out.append((lower, value.encode("utf-8", "surrogateescape")))
-    return out, forged
-
-
-def answered_headers(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str, str]]:
-    """The HTTP headers of an answer from the Kafka response: the provider's end-to-end
-    headers; the platform's (``ndxp-*``), filtered and X-Road ones left out (the gateway sets
-    X-Road's own)."""
-    out: list[tuple[str, str]] = []
-    for name, value in headers:
-        lower = name.lower()
-        if lower.startswith("ndxp-") or lower in FILTERED or lower in XROAD_HEADERS:
-            continue
-        try:
-            text = bytes(value or b"").decode("utf-8")
-        except UnicodeDecodeError:
-            continue  # HTTP cannot carry it as text
-        if "\r" in text or "\n" in text:
-            continue  # header injection
-        out.append((name, text))
-    return out

@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
-from ndxp.core import wire, xroad
+from ndxp.core import wire, xroad, xroad_headers
 from ndxp.core.errors import InvalidIdentifier
 from ndxp.core.identifiers import MemberId, SubsystemId
 from ndxp.core.registry import Registry
@@ -64,7 +64,7 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
     route = None if party is None else party.route
     if route is None:
         raise xroad.rejection("UNKNOWN_CLIENT", f"client {client} is not in the registry")
-    passed, forged = xroad.forwarded(request.headers.items())
+    passed, forged = xroad_headers.forwarded(request.headers.items())
     if forged:
         raise xroad.bad_request(f"header {forged[0]} is the platform's: a caller may not set it")
     body = await read_body(request, gw.settings.max_value_bytes, gw.settings.body_timeout_s)
@@ -167,7 +167,7 @@ def answered(
         message = f"{target.service} answered with an invalid HTTP status"
         return error_response(XRoadError(failed, type_, message), request_id)
     response = web.Response(status=status, body=answer.value)
-    for name, value in xroad.answered_headers(answer.headers):
+    for name, value in xroad_headers.answered_headers(answer.headers):
         response.headers.add(name, value)
     if "Content-Type" not in response.headers:
         response.headers["Content-Type"] = "application/octet-stream"

@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
 from ndxp import heap
-from ndxp.core import wire, xroad
+from ndxp.core import wire, xroad, xroad_headers
 from ndxp.core.budget import headers_size
 from ndxp.core.errors import InvalidIdentifier
 from ndxp.core.identifiers import ServiceId
@@ -108,7 +108,9 @@ async def call(
         return error_answer(
             request, 400, "Client.BadRequest", f"{method} {path!r} cannot be called here"
         )
-    headers = dict(xroad.answered_headers(request))  # end-to-end headers, as the caller sent
+    headers = dict(
+        xroad_headers.answered_headers(request)
+    )  # end-to-end headers, as the caller sent
     headers["X-Road-Client"] = xroad.client_header_of(wire.header(request, wire.H_CLIENT) or "")
     headers["X-Road-Service"] = xroad.service_header_of(subsystem_service(request))
     headers["X-Road-Id"] = wire.header(request, wire.H_ID) or ""
@@ -179,10 +181,10 @@ async def attempt(
                         f"the provider's answer is over {limit:,} bytes",
                     )
                 out = response_headers(request, r.status)
-                hop = xroad.connection_named(r.headers.items())
+                hop = xroad_headers.connection_named(r.headers.items())
                 for name, value in r.headers.items():
                     lower = name.lower()
-                    if lower in xroad.FILTERED or lower in hop:
+                    if lower in xroad_headers.FILTERED or lower in hop:
                         continue
                     if lower.startswith(("ndxp-", "x-road-")):
                         continue
