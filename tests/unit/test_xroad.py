@@ -258,19 +258,24 @@ def test_parsed_services_and_clients_are_remembered_within_a_bound() -> None:
 
 def test_the_adapter_names_client_and_service_from_text_within_a_bound() -> None:
     """The provider adapter's X-Road-Client and X-Road-Service come from the request's ndxp
-    ids, remembered within PARSED_CACHE: what does not parse is named empty, and the
-    subsystem a service is for is ``None``, whatever a sender puts in the headers."""
+    ids, remembered within PARSED_CACHE: what does not parse is named empty, and is never
+    remembered (a sender's header may be 64 KiB), whatever a sender puts in the headers."""
+    from ndxp.core.errors import InvalidIdentifier
     from ndxp.gateway.provider import subsystem_of_service
 
     assert xroad.client_header_of(str(CLIENT)) == "VN/GOV/000.00.00.H41/motcua"
     assert xroad.service_header_of(str(SERVICE)) == xroad.service_header(SERVICE)
     assert subsystem_of_service(str(SERVICE)) == "VN:GOV:000.00.01.G01:dancu"
-    for bad in ("", "VN:GOV", "VN:GOV:000.00.01.G01:dan/cu:x", "\x00" * 300):
+    caches = (xroad._client_header, xroad._service_header, subsystem_of_service)
+    held = [c.cache_info().currsize for c in caches]
+    for bad in ("", "VN:GOV", "VN:GOV:000.00.01.G01:dan/cu:x", "\x00" * 300, "x" * 65_536):
         assert xroad.client_header_of(bad) == ""
         assert xroad.service_header_of(bad) == ""
-        assert subsystem_of_service(bad) is None
+        with pytest.raises(InvalidIdentifier):
+            subsystem_of_service(bad)
+    assert [c.cache_info().currsize for c in caches] == held
     for n in range(xroad.PARSED_CACHE + 100):
         xroad.service_header_of(f"VN:GOV:000.00.01.G01:dancu:s{n}:v1")
         subsystem_of_service(f"VN:GOV:000.00.01.G01:d{n}:s:v1")
-    assert xroad.service_header_of.cache_info().currsize == xroad.PARSED_CACHE
+    assert xroad._service_header.cache_info().currsize == xroad.PARSED_CACHE
     assert subsystem_of_service.cache_info().currsize == xroad.PARSED_CACHE

@@ -97,14 +97,19 @@ def client_header(subsystem: SubsystemId) -> str:
     return encode(subsystem_segments(subsystem))
 
 
-@functools.lru_cache(maxsize=PARSED_CACHE)
 def client_header_of(client: str) -> str:
-    """``X-Road-Client`` for an ndxp client id (as text; empty when it does not parse).
-    Cached as :func:`_service` is: the provider adapter names the client in every call."""
+    """``X-Road-Client`` for an ndxp client id (as text; empty when it does not parse)."""
     try:
-        return client_header(SubsystemId.parse(client))
+        return _client_header(client)
     except InvalidIdentifier:
         return ""
+
+
+@functools.lru_cache(maxsize=PARSED_CACHE)
+def _client_header(client: str) -> str:
+    """Cached as :func:`_service` is (the provider adapter names the client of every call):
+    only what parses is kept, a refusal is raised, never remembered."""
+    return client_header(SubsystemId.parse(client))
 
 
 def service_header(service: ServiceId) -> str:
@@ -112,14 +117,18 @@ def service_header(service: ServiceId) -> str:
     return encode(service_segments(service))
 
 
-@functools.lru_cache(maxsize=PARSED_CACHE)
 def service_header_of(service: str) -> str:
-    """``X-Road-Service`` for an ndxp service id (as text; empty when it does not parse),
-    cached as :func:`client_header_of` is."""
+    """``X-Road-Service`` for an ndxp service id (as text; empty when it does not parse)."""
     try:
-        return service_header(ServiceId.parse(service))
+        return _service_header(service)
     except InvalidIdentifier:
         return ""
+
+
+@functools.lru_cache(maxsize=PARSED_CACHE)
+def _service_header(service: str) -> str:
+    """Cached as :func:`_client_header` is."""
+    return service_header(ServiceId.parse(service))
 
 
 def decode(segment: str, what: str = "a segment") -> str:
