@@ -191,8 +191,8 @@ def measure(
             # router exit, in router_exits, the exited worker's CPU counts under the caller's
             # name: the meter follows the pids it started with)
             x["cpu_ms_per_round_trip"] = meter.ms_per(x["answered"], "caller")
-            # a router that exits during the run is started again, as the platform does;
-            # the exit is a finding of the run, not its end
+            # a router that exits during the run (its warm-up included) is started again, as the
+            # platform does; the exit is a finding of the run, not its end
             x["router_exits"] = router.exits[exits:]
             if warm is not None:
                 x["warm_up"] = {
