@@ -78,8 +78,9 @@ CONTEXT = (  # not the defaults: where the default's cost is
     ("no fetch sessions", {"NDXP_FETCH_SESSIONS": "off"}),  # aiokafka's own fetches
     # the partition fetch size before the default went down to 256 KiB (memory behind a backlog)
     ("partition fetch 1 MiB", {"NDXP_ROUTER_MAX_FETCH_BYTES": str(1024 * 1024)}),
-    # Python's own thread switch interval instead of the router's 0.2 ms (round trips' hand-over)
-    ("switch interval 5 ms", {"NDXP_ROUTER_SWITCH_INTERVAL_MS": "5"}),
+    # the router's quiet-platform switch interval (0.2 ms) behind a backlog too, as before
+    # ndxp.core.switching: what going back to Python's 5 ms there buys a drain
+    ("switch interval 0.2 ms always", {"NDXP_ROUTER_BUSY_SWITCH_INTERVAL_MS": "0.2"}),
 )
 
 # the router's fetches as before the hand-over (kafka/fetch_session.py) and with Python's own

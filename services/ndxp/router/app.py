@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
 import time
 from typing import Any
 
@@ -40,6 +41,7 @@ import faust
 
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Router
+from ndxp.core.switching import switch_interval_s
 from ndxp.core.topology import (
     DEAD_LETTER_MAX_MESSAGE_BYTES,
     internal_topics,
@@ -147,9 +149,12 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
     if runs:
         deliver_runs(app, order, lambda tp: "ingress")
 
+    idle_ms, busy_ms = settings.switch_interval_ms, settings.busy_switch_interval_ms
+
     def thin(handler: Any, stage: str) -> Any:
         def on_run(records: int, seconds: float) -> None:
             stats.on_run(records, seconds, stage)
+            sys.setswitchinterval(switch_interval_s(records, idle_ms, busy_ms))
 
         return runs_agent(handler, order, runs, settings.batch, on_run, exit_fatal)
 
