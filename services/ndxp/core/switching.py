@@ -4,7 +4,7 @@ Faust's consumer runs in a thread of its own; the agents' thread routes what it 
 switch interval (0.2 ms) lets the agents' thread have a fetch as soon as it lands, which a quiet
 platform's round trips need (a router pass 4.7-5.4 -> 3.4-3.8 ms). Behind a backlog the same
 interval has the two threads trade the interpreter every 0.2 ms: the router drained one
-client's backlog (200,000 requests of 512 B on one partition) at 20,200-20,900 msg/s, and at
+client's backlog (200,000 requests of 512 B on one partition) at 20,200-21,000 msg/s, and at
 22,100-24,900 with Python's own 5 ms (six pairs, 2026-12-04). A run of records is what tells
 the two apart: behind one client's backlog a fetch brings its partition hundreds of records,
 on a quiet platform one or a few.
@@ -13,11 +13,10 @@ on a quiet platform one or a few.
 from __future__ import annotations
 
 # A run of at least this many records means records are waiting behind it. At 1,000 round
-# trips a second a run holds one to a few records; one client's backlog comes in runs of its
-# partition's whole fetch (256 KiB: ~500 records of 512 B). Behind the many-agency mix's backlog
-# the fetch's 8 MiB is shared by 193 partitions (~30 records a run if shared evenly), so those
-# drains keep 0.2 ms: with the threshold at 16 instead, the national day took 152 s against
-# 148-152 s at 64 (2026-12-04); there the two cores are shared by router, ledger and broker.
+# trips a second a run holds one to a few records; behind a backlog a fetch fills partition by
+# partition, each up to its 256 KiB (~500 records of 512 B, ~180 of the many-agency mix). The
+# national day, where router, ledger and broker share the two cores, did not move: 148 s with
+# this rule, 149-152 s at 0.2 ms throughout, 152 s with the threshold at 16 (2026-12-04).
 BUSY_RUN_RECORDS = 64
 
 
