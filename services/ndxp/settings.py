@@ -114,8 +114,8 @@ class RouterSettings:
             self, "quota_stage", _mode(QuotaStageMode, self.quota_stage, env.QUOTA_STAGE)
         )
         for interval in (self.switch_interval_ms, self.busy_switch_interval_ms):
-            if not interval > 0:
-                raise ValueError(f"switch interval must be > 0 ms, not {interval}")
+            if not 0 < interval <= 1000:  # set while routing: a value Python refuses is fatal
+                raise ValueError(f"switch interval must be > 0 and <= 1000 ms, not {interval}")
         if not 0 < self.max_value_bytes <= MAX_VALUE_LIMIT:
             raise ValueError(
                 f"max value bytes must be 1..{MAX_VALUE_LIMIT} (a routed copy must fit the "

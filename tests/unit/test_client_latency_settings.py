@@ -57,5 +57,6 @@ def test_behind_a_backlog_the_router_switches_threads_at_pythons_interval() -> N
     assert settings.busy_switch_interval_ms == 5.0
     env = {"NDXP_ROUTER_BUSY_SWITCH_INTERVAL_MS": "0.2"}
     assert RouterSettings.from_env(env).busy_switch_interval_ms == 0.2
-    with pytest.raises(ValueError, match="switch interval"):
-        RouterSettings.from_env({"NDXP_ROUTER_BUSY_SWITCH_INTERVAL_MS": "-1"})
+    for bad in ("-1", "0", "nan", "inf", "1001"):  # set while routing: refused at start
+        with pytest.raises(ValueError, match="switch interval"):
+            RouterSettings.from_env({"NDXP_ROUTER_BUSY_SWITCH_INTERVAL_MS": bad})
