@@ -33,7 +33,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import sys
 import time
 from typing import Any
 
@@ -41,7 +40,6 @@ import faust
 
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Router
-from ndxp.core.switching import switch_interval_s
 from ndxp.core.topology import (
     DEAD_LETTER_MAX_MESSAGE_BYTES,
     internal_topics,
@@ -63,7 +61,7 @@ from ndxp.router.quota_stage import QuotaStage
 from ndxp.router.refusal import Output
 from ndxp.router.registry_feed import follow
 from ndxp.router.registry_watch import RegistryWatch
-from ndxp.router.runs import RunSchema, deliver_runs
+from ndxp.router.runs import RunSchema, after_run, deliver_runs
 from ndxp.router.runs import agent as runs_agent
 from ndxp.router.stats import RouterStats
 from ndxp.router.web_pages import built_in_views_off
@@ -149,16 +147,16 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
     if runs:
         deliver_runs(app, order, lambda tp: "ingress")
 
-    idle_ms, busy_ms = settings.switch_interval_ms, settings.busy_switch_interval_ms
-
-    def thin(handler: Any, stage: str) -> Any:
-        def on_run(records: int, seconds: float) -> None:
-            stats.on_run(records, seconds, stage)
-            sys.setswitchinterval(switch_interval_s(records, idle_ms, busy_ms))
-
-        return runs_agent(handler, order, runs, settings.batch, on_run, exit_fatal)
-
-    app.agent(ingress, concurrency=1, name="ndxp.router.route")(thin(route_one, "route"))
+    on_run = functools.partial(
+        after_run,
+        stats.on_run,
+        "route",
+        settings.switch_interval_ms,
+        settings.busy_switch_interval_ms,
+    )
+    app.agent(ingress, concurrency=1, name="ndxp.router.route")(
+        runs_agent(route_one, order, runs, settings.batch, on_run, exit_fatal)
+    )
 
     async def apply_registry(new: Registry) -> None:
         """Put a new registry version in force: topics first, then routing, then the

@@ -19,12 +19,15 @@ flush), the web server and timers.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, NamedTuple
 
 import faust
 from faust.types.tuples import ConsumerMessage
+
+from ndxp.core.switching import switch_interval_s
 
 log = logging.getLogger("ndxp.router")
 
@@ -156,6 +159,21 @@ def _header_list(headers: Any) -> list[tuple[str, bytes]]:
     if isinstance(headers, dict):
         return list(headers.items())
     return list(headers)
+
+
+def after_run(
+    on_run: Callable[[int, float, str], None],
+    stage: str,
+    idle_ms: float,
+    busy_ms: float,
+    records: int,
+    seconds: float,
+) -> None:
+    """What follows each run an agent routed: its metrics (``on_run``, the router's
+    ``Stats.on_run``), then the interpreter's switch interval for what comes next, from the run's
+    length (:mod:`ndxp.core.switching`: Python's 5 ms behind a backlog, 0.2 ms when quiet)."""
+    on_run(records, seconds, stage)
+    sys.setswitchinterval(switch_interval_s(records, idle_ms, busy_ms))
 
 
 def agent(

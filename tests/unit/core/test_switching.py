@@ -18,5 +18,3 @@ def test_a_run_behind_a_backlog_takes_the_busy_interval() -> None:
 def test_the_intervals_are_the_settings_given() -> None:
     assert switch_interval_s(1, 1.0, 2.0) == 0.001
     assert switch_interval_s(BUSY_RUN_RECORDS, 1.0, 2.0) == 0.002
-    # the threshold sits between what a round trip's fetch brings and a drain's
-    assert 8 < BUSY_RUN_RECORDS < 180
