@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ndxp.bench.mix import Mix
+from ndxp.bench.neighbour import touches
 from ndxp.core import wire
 from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.registry_file import load_registry
@@ -100,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warm-up", type=float, default=3.0, help="seconds at the rate, not counted")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--avoid",
+        action="append",
+        default=[],
+        metavar="AGENCY_CODE",
+        help="neither send as nor call this member, nor read its egress topic (a neighbour's "
+        "flood: ndxp.bench.neighbour)",
+    )
     args = ap.parse_args(argv)
     import gevent
 
@@ -108,12 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     noise = rng.randbytes(1 << 20)
     run = f"rt{uuid.uuid4().hex[:6]}"
-    topics = [wire.egress_topic(m.id) for m in registry.connected]
+    topics = [
+        wire.egress_topic(m.id) for m in registry.connected if str(m.id.code) not in args.avoid
+    ]
     events = Events()
     client = probe_client(args.bootstrap, topics, events, run)
 
     def send(mid: str) -> None:
         r = mix.request(mid)
+        while touches(mix, r, args.avoid):
+            r = mix.request(mid)
         at = rng.randrange(len(noise) - r.size)
         name = r.headers[3][1].decode().split(":", 3)[3]
         client.request(r.topic, r.key, noise[at : at + r.size], r.headers, name)

@@ -15,7 +15,7 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +168,16 @@ def ledger(bootstrap: str, var: Path, group: str, port: int, dsn: str, label: st
 
 
 def simulator(
-    bootstrap: str, var: Path, group: str, label: str, settings: dict[str, str] | None = None
+    bootstrap: str,
+    var: Path,
+    group: str,
+    label: str,
+    settings: dict[str, str] | None = None,
+    members: Sequence[str] = (),
 ) -> Proc:
-    """``ndxp simulate`` for every provider, service time 0 (its default), at its defaults or
-    with the ``NDXP_*`` ``settings`` given."""
-    cmd = [NDXP, "simulate", "--bootstrap", bootstrap, "--group", group]
+    """``ndxp simulate`` for every provider (or the ``members`` given), service time 0 (its
+    default), at its defaults or with the ``NDXP_*`` ``settings`` given."""
+    cmd = [NDXP, "simulate", *members, "--bootstrap", bootstrap, "--group", group]
     env = clean_env(var, **(settings or {}))
     return Proc(label, cmd, env, var / "logs" / f"simulator-{label}.log")
 
@@ -184,8 +189,9 @@ def paced_sender(
     rate: float,
     seconds: float,
     tick: Callable[[], None],
+    args: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """``python -m module --bootstrap B --rate R --seconds S --out F`` (a paced sender:
+    """``python -m module --bootstrap B --rate R --seconds S --out F [args]`` (a paced sender:
     :mod:`ndxp.bench.caller`, :mod:`ndxp.bench.doc_caller`) in a process of its own, ``tick``
     called every second while it runs; what it wrote to ``F``."""
     import json
@@ -196,7 +202,7 @@ def paced_sender(
     name = module.rsplit(".", 1)[-1]
     out = var / f"{name}-{rate:g}-{uuid.uuid4().hex[:4]}.json"
     cmd = [sys.executable, "-m", module, "--bootstrap", bootstrap, "--rate", str(rate)]
-    cmd += ["--seconds", str(seconds), "--out", str(out)]
+    cmd += ["--seconds", str(seconds), "--out", str(out), *args]
     log = var / "logs" / f"{name}-{rate:g}.log"
     with log.open("ab") as err:
         proc = subprocess.Popen(cmd, stderr=err, env=clean_env(var), preexec_fn=die_with_parent)

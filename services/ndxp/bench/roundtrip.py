@@ -45,17 +45,19 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ndxp import env
-from ndxp.bench import procs
+from ndxp.bench import neighbour, procs
 from ndxp.bench.backlog import ingress_partitions, member_topics
 from ndxp.bench.broker import PARTITIONS, add_broker_options, broker_of
 from ndxp.bench.drain import egress_partitions
 from ndxp.bench.offsets import Offsets
+from ndxp.core import wire
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 
@@ -104,9 +106,15 @@ def breakdown(rows: list[list[Any]]) -> dict[str, Any]:
 
 
 def run_caller(
-    bootstrap: str, var: Path, rate: float, seconds: float, tick: Callable[[], None]
+    bootstrap: str,
+    var: Path,
+    rate: float,
+    seconds: float,
+    tick: Callable[[], None],
+    avoid: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    data = procs.paced_sender("ndxp.bench.caller", bootstrap, var, rate, seconds, tick)
+    args = [a for code in avoid for a in ("--avoid", code)]
+    data = procs.paced_sender("ndxp.bench.caller", bootstrap, var, rate, seconds, tick, args)
     result = breakdown(data["rows"])
     # not a leg (the router may read a request before its producer hears the ack): what the
     # caller's producer alone takes, produce() to the broker's acknowledgement
@@ -134,11 +142,14 @@ def measure(
     simulator_settings: dict[str, str] | None = None,
     partitions: int = PARTITIONS,
     warm_seconds: float = WARM_SECONDS,
+    flood: float = 0.0,
 ) -> dict[str, Any]:
     """Router and simulator at their defaults (or the router with ``router_settings``, or
     the plain aiokafka router in its place: the baseline of the same run; the simulator with
     ``simulator_settings``), started once; the caller at each rate, after ``warm_seconds`` at
-    that rate whose round trips are reported apart (``warm_up``)."""
+    that rate whose round trips are reported apart (``warm_up``). ``flood``: a loud neighbour
+    (:mod:`ndxp.bench.neighbour`) sends this many notices a second throughout each rate's warm-up
+    and measurement, and the caller keeps off its two members."""
     (var / "logs").mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:6]
     registry = load_registry(DEFAULT_REGISTRY)
@@ -159,9 +170,16 @@ def measure(
             bootstrap, var, f"rt-router-{tag}", port, f"roundtrip-{tag}", router_settings
         )
 
+    avoid: tuple[str, ...] = neighbour.avoided(registry) if flood else ()
     router = start_router()
     simulator = procs.simulator(
-        bootstrap, var, f"rt-simulator-{tag}", f"roundtrip-{tag}", simulator_settings
+        bootstrap,
+        var,
+        f"rt-simulator-{tag}",
+        f"roundtrip-{tag}",
+        simulator_settings,
+        # a flood's receiver is not this box's to play: its notices are nobody's work here
+        neighbour.providers(registry, avoid) if flood else (),
     )
     out: dict[str, Any] = {
         "router": "plain aiokafka router" if plain else "ndxp router",
@@ -169,8 +187,10 @@ def measure(
         "warm_seconds": warm_seconds,
         "router_settings": router_settings or {},
         "simulator_settings": simulator_settings or {},
+        "flood": flood,
         "by_rate": [],
     }
+    flood_tps = offsets.partitions([wire.egress_topic(avoid[1])]) if flood else []
 
     def tick() -> None:
         router.keep_alive()
@@ -181,12 +201,19 @@ def measure(
     try:
         for rate in rates:
             exits = len(router.exits)
-            warm = run_caller(bootstrap, var, rate, warm_seconds, tick) if warm_seconds else None
+            if flood:
+                routed_before = sum(offsets.ends(flood_tps).values())
+                loud = neighbour.Flood(bootstrap, var, flood)
+            warm = (
+                run_caller(bootstrap, var, rate, warm_seconds, tick, avoid)
+                if warm_seconds
+                else None
+            )
             who = {"router": router.pid, "simulator": simulator.pid}
             if broker is not None:
                 who["broker"] = broker
             meter = procs.CpuMeter(who)
-            x = run_caller(bootstrap, var, rate, seconds, tick)
+            x = run_caller(bootstrap, var, rate, seconds, tick, avoid)
             # where the time goes: each process's CPU per answered round trip (in a rate with a
             # router exit, in router_exits, the exited worker's CPU counts under the caller's
             # name: the meter follows the pids it started with)
@@ -198,6 +225,10 @@ def measure(
                 x["warm_up"] = {
                     k: warm[k] for k in ("seconds", "answered", "round_trip_ms", "not_answered")
                 }
+            if flood:
+                x["flood"] = loud.stop()
+                time.sleep(5)  # what the router had fetched of it is routed
+                x["flood"]["routed"] = sum(offsets.ends(flood_tps).values()) - routed_before
             out["by_rate"].append(x)
         out["router_peak_rss_mb"] = router.peak_rss_mb
         out["simulator_exits"] = simulator.exits
@@ -236,6 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         help="run the simulator with this setting (default: none, its defaults)",
     )
     ap.add_argument("--plain", action="store_true", help="the plain aiokafka router instead")
+    ap.add_argument(
+        "--flood",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="a loud neighbour's notices a second beside the caller (ndxp.bench.neighbour)",
+    )
     args = ap.parse_args(argv)
     with broker_of(args, args.var) as bootstrap:
         result = measure(
@@ -249,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             dict(args.simulator_setting),
             args.partitions,
             args.warm_seconds,
+            args.flood,
         )
     print(json.dumps(result, indent=2))
     return 0
