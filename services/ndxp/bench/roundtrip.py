@@ -29,6 +29,11 @@ the broker walks every partition of a fetch session at each fetch: this is what 
 pays for partitions a one-worker platform does not need. Topics that exist keep their count:
 ``--broker-port`` starts an empty broker of its own.
 
+**A loud neighbour** (``flood``, ``--flood RATE``): one province's one-stop-shop system sends
+the national portal RATE one-way notices a second through each rate's warm-up and measurement
+(:mod:`ndxp.bench.neighbour`); the caller keeps off both members, so it measures the quiet
+members' round trips beside the flood, and the flood's sent and routed counts are reported.
+
 **Warm before measuring** (``warm_seconds``, 30 s by default; its figures are kept as
 ``warm_up``). Each rate is measured after the same caller has run at that rate for
 ``warm_seconds`` and its round trips are set aside, as the OpenMessaging Benchmark does (its
