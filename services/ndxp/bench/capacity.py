@@ -24,7 +24,10 @@ run on one broker, every rate next to a baseline of the same run.
    idle and at 1,000 tx/s over the mix; p50/p90/p99/max and where the time goes; then the same
    with the router's fetch sessions off, with its fetches planned as before the hand-over and
    Python's 5 ms switch interval (``BEFORE_HAND_OVER``), and through the plain aiokafka
-   router, the baseline of the same run. **One hop** (:mod:`ndxp.bench.hand_over`, phase
+   router, the baseline of the same run. **A loud neighbour** (:mod:`ndxp.bench.neighbour`):
+   the quiet members' round trips at 20 req/s while one province's one-stop-shop system sends
+   the national portal ``--neighbour`` notices a second (6,000), through ``ndxp router`` and
+   through the plain aiokafka router. **One hop** (:mod:`ndxp.bench.hand_over`, phase
    ``hop``): the broker's append → a consumer of all ingress partitions has the record, with
    librdkafka as the baseline of the same run.
 5. **HTTP through the X-Road gateway** (:mod:`ndxp.bench.gateway`): calls to REST APIs
@@ -46,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import functools
 import json
 import os
 import shutil
@@ -57,7 +61,7 @@ from typing import Any
 
 from ndxp.bench import documents as documents_bench
 from ndxp.bench import gateway as gateway_bench
-from ndxp.bench import hand_over, kafka_perf, procs, roundtrip, routing
+from ndxp.bench import hand_over, kafka_perf, neighbour, procs, roundtrip, routing
 from ndxp.bench import ledger as ledger_bench
 from ndxp.bench.backlog import Backlog, fill, ingress_partitions, progress
 from ndxp.bench.broker import PARTITIONS, own_broker, stop_broker
@@ -100,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--documents", type=int, default=3000, help="documents backlog")
     ap.add_argument("--rates", default="20,1000", help="round-trip rates, requests/s")
     ap.add_argument("--rt-seconds", type=float, default=20.0, help="each round-trip run")
+    ap.add_argument(
+        "--neighbour",
+        type=float,
+        default=neighbour.RATE,
+        help="a loud neighbour's notices/s beside quiet round trips at 20 req/s (0: none)",
+    )
     ap.add_argument("--day", action="store_true", help="one national day (1.5 M requests)")
     ap.add_argument(
         "--day-requests", type=int, default=NATIONAL_DAY, help="a smaller day, for a quick check"
@@ -201,6 +211,19 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
             "round_trips_plain",
             lambda: roundtrip.measure(bootstrap, var, port, rates, args.rt_seconds, plain=True),
         )
+        if args.neighbour:
+            for key, plain in (("neighbour", False), ("neighbour_plain", True)):
+                measure = functools.partial(
+                    roundtrip.measure,
+                    bootstrap,
+                    var,
+                    port,
+                    [neighbour.QUIET_RATE],
+                    args.rt_seconds,
+                    plain=plain,
+                    flood=args.neighbour,
+                )
+                phase(key, measure)
     if wanted("hop"):
         phase("hop", lambda: hand_over.measure(bootstrap, 300, 20.0, 2))
     if wanted("gateway"):
@@ -258,8 +281,15 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
     ]
     bad += [
         f"round trips at {x['rate']:g}/s: {x['not_answered']} not answered"
-        for x in result.get("round_trips", {}).get("by_rate", [])
+        for k in ("round_trips", "neighbour", "neighbour_plain")
+        for x in result.get(k, {}).get("by_rate", [])
         if x["not_answered"]
+    ]
+    bad += [
+        f"{k}: the flood's {x['flood']['sent'] - x['flood']['routed']} notices not routed"
+        for k in ("neighbour", "neighbour_plain")
+        for x in result.get(k, {}).get("by_rate", [])
+        if x["flood"]["routed"] != x["flood"]["sent"]
     ]
     docs = result.get("documents", {})
     bad += [

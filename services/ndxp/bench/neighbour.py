@@ -40,6 +40,8 @@ from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 
 LINGER_MS = 5
+RATE = 6000.0  # the flood ``make bench`` sends: about a quarter of what the router drains here
+QUIET_RATE = 20.0  # the quiet members' round trips beside it (a clerk's pace, at idle)
 
 
 def loud(registry: Registry) -> tuple[traffic.Client, str, str]:

@@ -115,6 +115,8 @@ def print_table(r: dict[str, Any], out: Path) -> None:
                 f"    ndxp at {x['rate_achieved']:,.0f} req/s, p99 of each leg: {legs}; the "
                 f"caller's producer alone (produce → ack) p50 {ack['p50']} p99 {ack['p99']}"
             )
+    if "neighbour" in r:
+        _neighbour(r)
     if "gateway" in r:
         from ndxp.bench.gateway import table as gateway_table
 
@@ -206,6 +208,30 @@ def _exits(exits: list[dict[str, Any]]) -> None:
         print(f"    !! {n}x {reason}")
 
 
+def _neighbour(r: dict[str, Any]) -> None:
+    """The quiet members' round trips beside a loud neighbour, each router under the same flood."""
+    rows = [
+        (who, x)
+        for who, key in (("ndxp", "neighbour"), ("plain", "neighbour_plain"))
+        for x in r.get(key, {}).get("by_rate", [])
+    ]
+    if not rows:
+        return
+    f = rows[0][1]["flood"]
+    print(
+        f"\n  a loud neighbour: {f['client']} sends the national portal {f['rate']:,.0f} notices/s;"
+        " the other members' round trips beside it (ms; quiet: the round trips above)"
+    )
+    for who, x in rows:
+        t, f = x["round_trip_ms"], x["flood"]
+        print(
+            f"    {who:10} {x['rate_achieved']:>6,.0f} {x['answered']:>9,} {t['p50']:>6} "
+            f"{t['p90']:>6} {t['p99']:>6} {t['max']:>6}   the flood: {f['rate_achieved']:,.0f}/s, "
+            f"{f['routed']:,} of {f['sent']:,} routed"
+        )
+        _exits(x.get("router_exits", []))
+
+
 def charts(r: dict[str, Any], out: Path) -> None:
     """The charts a run's results allow, beside its JSON ``out``."""
     if "many_agency" in r and "round_trips" in r:
@@ -266,6 +292,17 @@ def chart(r: dict[str, Any], png: Path) -> None:
         (f"plain, {x['rate_achieved']:,.0f} req/s", x)
         for x in r.get("round_trips_plain", {}).get("by_rate", [])
     ]
+    colors = [RATE_COLORS[i % len(by_rate) % len(RATE_COLORS)] for i in range(len(series))]
+    for who, key in (("ndxp", "neighbour"), ("plain", "neighbour_plain")):
+        for x in r.get(key, {}).get("by_rate", []):
+            series.append(
+                (
+                    f"{who}, {x['rate_achieved']:,.0f} req/s, a neighbour's "
+                    f"{x['flood']['rate']:,.0f}/s",
+                    x,
+                )
+            )
+            colors.append("tab:red")
     qs = ("p50", "p90", "p99", "max")
     width = 0.8 / len(series)
     for i, (name, x) in enumerate(series):
@@ -276,7 +313,7 @@ def chart(r: dict[str, Any], png: Path) -> None:
             vals,
             width,
             label=name,
-            color=RATE_COLORS[i % len(by_rate) % len(RATE_COLORS)],
+            color=colors[i],
             alpha=0.45 if plain else 1.0,
             hatch="//" if plain else None,
         )

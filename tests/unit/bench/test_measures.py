@@ -153,3 +153,40 @@ def test_the_table_says_what_was_set_aside_while_warming(capsys) -> None:
     assert any(
         line.split()[:5] == ["ndxp", "1,000", "20,000", "30.0", "40.0"] for line in out.splitlines()
     )
+
+
+def test_the_table_shows_the_quiet_round_trips_beside_a_loud_neighbour(capsys) -> None:
+    from ndxp.bench.table import print_table
+    from ndxp.paths import REPO
+
+    def beside(p50: float, routed: int) -> dict[str, object]:
+        return {
+            "rate": 20.0,
+            "rate_achieved": 20.0,
+            "answered": 400,
+            "round_trip_ms": {"p50": p50, "p90": 40.0, "p99": 70.0, "max": 90.0},
+            "legs_ms": {name: percentiles([1.0]) for name, _, _ in LEGS},
+            "flood": {
+                "client": "VN:GOV:000.00.00.H59:motcua",
+                "rate": 6000.0,
+                "rate_achieved": 5999.9,
+                "sent": 387_439,
+                "routed": routed,
+            },
+        }
+
+    r = {
+        "command": "python -m ndxp.bench.capacity",
+        "started": "now",
+        "machine": {"cores": 2},
+        "neighbour": {"by_rate": [beside(21.3, 387_439)]},
+        "neighbour_plain": {"by_rate": [beside(48.0, 387_000)]},
+    }
+    print_table(r, REPO / "var" / "bench" / "t.json")
+    out = capsys.readouterr().out.splitlines()
+    head = [line for line in out if "a loud neighbour" in line]
+    assert head and "000.00.00.H59:motcua sends the national portal 6,000 notices/s" in head[0]
+    ndxp = [line for line in out if line.split()[:4] == ["ndxp", "20", "400", "21.3"]]
+    plain = [line for line in out if line.split()[:4] == ["plain", "20", "400", "48.0"]]
+    assert ndxp and "387,439 of 387,439 routed" in ndxp[0]
+    assert plain and "387,000 of 387,439 routed" in plain[0]
