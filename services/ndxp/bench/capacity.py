@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         default="",
         help="some phases alone, comma-separated: broker, many_agency, one_client, "
-        "round_trips, hop, gateway, documents",
+        "round_trips, neighbour, hop, gateway, documents",
     )
     ap.add_argument("--port", type=int, default=9194)
     ap.add_argument(
@@ -211,19 +211,19 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
             "round_trips_plain",
             lambda: roundtrip.measure(bootstrap, var, port, rates, args.rt_seconds, plain=True),
         )
-        if args.neighbour:
-            for key, plain in (("neighbour", False), ("neighbour_plain", True)):
-                measure = functools.partial(
-                    roundtrip.measure,
-                    bootstrap,
-                    var,
-                    port,
-                    [neighbour.QUIET_RATE],
-                    args.rt_seconds,
-                    plain=plain,
-                    flood=args.neighbour,
-                )
-                phase(key, measure)
+    if wanted("neighbour") and args.neighbour:
+        for key, plain in (("neighbour", False), ("neighbour_plain", True)):
+            measure = functools.partial(
+                roundtrip.measure,
+                bootstrap,
+                var,
+                port,
+                [neighbour.QUIET_RATE],
+                args.rt_seconds,
+                plain=plain,
+                flood=args.neighbour,
+            )
+            phase(key, measure)
     if wanted("hop"):
         phase("hop", lambda: hand_over.measure(bootstrap, 300, 20.0, 2))
     if wanted("gateway"):
