@@ -28,11 +28,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from ndxp.bench.mix import Mix
+from ndxp.bench.mix import MEDIAN_BYTES, SIGMA, Mix
 from ndxp.bench.mix import Record as MixRecord
 from ndxp.core import traffic, wire
 from ndxp.core.registry import Registry
@@ -40,7 +40,9 @@ from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 
 LINGER_MS = 5
-RATE = 6000.0  # the flood ``make bench`` sends: about a quarter of what the router drains here
+# the flood ``make bench`` sends: a quarter of what the router drains from a backlog here, but
+# paced (runs of a few records, each paying a fetch) it keeps the router near one core
+RATE = 6000.0
 QUIET_RATE = 20.0  # the quiet members' round trips beside it (a clerk's pace, at idle)
 
 
@@ -93,6 +95,23 @@ class Flood:
             raise RuntimeError(f"the neighbour's flood failed ({self.proc.returncode})")
         return json.loads(self.out.read_text())  # type: ignore[no-any-return]
 
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(60)
+
+
+def routed(ends: Callable[[], int], before: int, sent: int, within_s: float = 30.0) -> int:
+    """How many of the flood's ``sent`` notices the router has routed: what the receiver's
+    egress topic (``ends``: its end offsets, summed) has grown by since ``before``, once all of
+    them are there or ``within_s`` after the flood stopped."""
+    deadline = time.monotonic() + within_s
+    n = ends() - before
+    while n < sent and time.monotonic() < deadline:
+        time.sleep(0.5)
+        n = ends() - before
+    return n
+
 
 def main(argv: list[str] | None = None) -> int:
     from ndxp.bench.backlog import produce, producer
@@ -120,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     while sent < total and not stop:
         due = min(total, int((time.perf_counter() - t0) * args.rate) + 1)
         while sent < due:
-            size = traffic.payload_size(rng, 850, 1.0)
+            size = traffic.payload_size(rng, MEDIAN_BYTES, SIGMA)
             at = rng.randrange(len(noise) - size)
             headers = [
                 (wire.H_ID, f"{run}-{sent}".encode()),

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -202,13 +201,18 @@ def measure(
         simulator.keep_alive()
         router.sample()
 
+    def flood_ends() -> int:
+        """The flood's receiver's egress topic: its end offsets, summed."""
+        return sum(offsets.ends(flood_tps).values())
+
     broker = procs.broker_pid(bootstrap)
+    loud: neighbour.Flood | None = None
     try:
         for rate in rates:
             exits = len(router.exits)
             if flood:
-                routed_before = sum(offsets.ends(flood_tps).values())
-                loud = neighbour.Flood(bootstrap, var, flood)
+                routed_before = flood_ends()
+                loud = neighbour.Flood(bootstrap, var, flood)  # stopped below, or at the end
             warm = (
                 run_caller(bootstrap, var, rate, warm_seconds, tick, avoid)
                 if warm_seconds
@@ -230,15 +234,19 @@ def measure(
                 x["warm_up"] = {
                     k: warm[k] for k in ("seconds", "answered", "round_trip_ms", "not_answered")
                 }
-            if flood:
+            if loud is not None:
                 x["flood"] = loud.stop()
-                time.sleep(5)  # what the router had fetched of it is routed
-                x["flood"]["routed"] = sum(offsets.ends(flood_tps).values()) - routed_before
+                loud = None
+                x["flood"]["routed"] = neighbour.routed(
+                    flood_ends, routed_before, x["flood"]["sent"]
+                )
             out["by_rate"].append(x)
         out["router_peak_rss_mb"] = router.peak_rss_mb
         out["simulator_exits"] = simulator.exits
         return out
     finally:
+        if loud is not None:  # a rate that failed: its flood must not go on
+            loud.kill()
         simulator.stop()
         router.stop()
 
