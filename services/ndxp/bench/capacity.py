@@ -280,7 +280,7 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
         if k in result and (result[k]["lost"] or result[k]["duplicated"])
     ]
     bad += [
-        f"round trips at {x['rate']:g}/s: {x['not_answered']} not answered"
+        f"{k.replace('_', ' ')} at {x['rate']:g}/s: {x['not_answered']} not answered"
         for k in ("round_trips", "neighbour", "neighbour_plain")
         for x in result.get(k, {}).get("by_rate", [])
         if x["not_answered"]
