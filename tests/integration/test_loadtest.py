@@ -88,10 +88,20 @@ def test_steady_profile_loses_nothing(
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     sent, ledger_view = summary["locust"], summary["ledger"]
-    assert sent["delivered"] == sent["sent"] > 100  # ≈17 tx/s for 15 s
+    assert sent["send_failed"] == 0 and sent["delivered"] > 100  # ≈17 tx/s for 15 s
     assert sent["answered"] == sent["delivered"]  # the sample's grants: nothing refused
-    assert ledger_view["requests_in_ledger"] == ledger_view["request_rows"] == sent["delivered"]
-    assert ledger_view["responses_in_ledger"] == ledger_view["response_rows"] == sent["answered"]
+    # Over HTTP a call Locust cut off when the profile ended (seen once in CI, 2026-12-04,
+    # despite --stop-timeout: 287 started, 286 answered, 286 in the ledger) has no outcome its
+    # client saw: it may or may not have reached the gateway. At most one per user (18), and
+    # the ledger holds every call answered and nothing beyond the ones cut off. Over Kafka the
+    # client waits for every delivery report: none is cut off.
+    cut_off = sent["sent"] - sent["delivered"]
+    assert 0 <= cut_off <= (20 if transport == "http" else 0), sent
+    requests, responses = ledger_view["requests_in_ledger"], ledger_view["responses_in_ledger"]
+    assert requests == ledger_view["request_rows"]
+    assert responses == ledger_view["response_rows"]
+    assert sent["delivered"] <= requests <= sent["delivered"] + cut_off
+    assert sent["answered"] <= responses <= requests  # a call that reached Kafka is answered
     assert (ledger_view["lost"], ledger_view["duplicated"]) == (0, 0)
     if transport == "kafka":  # one-stop shops' status notices too: routed, nothing answers
         assert sent["notices_delivered"] == sent["notices_sent"] > 0
