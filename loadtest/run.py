@@ -466,6 +466,12 @@ def print_summary(s: dict[str, Any]) -> None:
         f"  sent {loc['sent']:,}  delivered {loc['delivered']:,}  answered {loc['answered']:,}  "
         f"refused {loc['refused']:,}  timed out {loc['timed_out']:,}",
     ]
+    cut_off = loc["sent"] - loc["delivered"] - loc.get("send_failed", 0)
+    if cut_off > 0:  # over HTTP: calls in flight when Locust stopped its users
+        lines.append(
+            f"  cut off when the run ended: {cut_off:,} (their clients saw no answer; "
+            "each is in the ledger or was never sent)"
+        )
     if loc.get("requests") is not None:
         lines.append(
             f"  {loc.get('rps', 0):,.1f} req/s answered; round trip p50 {loc.get('p50_ms')} ms, "
