@@ -11,7 +11,7 @@ from ndxp.paths import REPO
 
 sys.path.insert(0, str(REPO / "loadtest"))
 
-from run import print_summary  # noqa: E402
+from run import print_summary
 
 
 def summary(sent: int, delivered: int, send_failed: int = 0) -> dict[str, Any]:
