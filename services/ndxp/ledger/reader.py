@@ -47,10 +47,20 @@ class ServiceReader:
         """The reader of the service ``settings`` describe (its port, its var's token)."""
         return cls(settings.web_port, settings.sql_token_file)
 
-    def alive(self) -> bool:
+    def alive(self, timeout_s: float = 5.0) -> bool:
+        """Whether the service runs here. A service too busy to answer ``/health`` in time
+        still runs, and holds the embedded engine: a reader that opened the engine itself then
+        found it held and crashed (CI, 2026-12-04, ``ndxp report`` beside a busy ledger). Only
+        a refused or failed connection says it does not run."""
         try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as r:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=timeout_s) as r:
                 return bool(r.status == 200)
+        except urllib.error.HTTPError:
+            return True  # it answered
+        except TimeoutError:
+            return True
+        except urllib.error.URLError as exc:
+            return isinstance(exc.reason, TimeoutError)
         except OSError:
             return False
 
