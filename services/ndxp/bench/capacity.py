@@ -61,7 +61,7 @@ from typing import Any
 
 from ndxp.bench import documents as documents_bench
 from ndxp.bench import gateway as gateway_bench
-from ndxp.bench import hand_over, kafka_perf, neighbour, procs, roundtrip, routing
+from ndxp.bench import hand_over, kafka_perf, neighbour, procs, roundtrip, routing, verdict
 from ndxp.bench import ledger as ledger_bench
 from ndxp.bench.backlog import Backlog, fill, ingress_partitions, progress
 from ndxp.bench.broker import PARTITIONS, own_broker, stop_broker
@@ -268,42 +268,7 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
 
     charts(result, out)
     print_table(result, out)
-    bad = [
-        r["label"]
-        for r in result.get("many_agency", {}).get("drains", [])
-        + result.get("one_client", {}).get("drains", [])
-        if r["lost"] or r["duplicated"]
-    ]
-    bad += [
-        k
-        for k in ("day", "ten_days")
-        if k in result and (result[k]["lost"] or result[k]["duplicated"])
-    ]
-    bad += [
-        f"{k.replace('_', ' ')} at {x['rate']:g}/s: {x['not_answered']} not answered"
-        for k in ("round_trips", "neighbour", "neighbour_plain")
-        for x in result.get(k, {}).get("by_rate", [])
-        if x["not_answered"]
-    ]
-    bad += [
-        f"{k}: the flood's {x['flood']['sent'] - x['flood']['routed']} notices not routed"
-        for k in ("neighbour", "neighbour_plain")
-        for x in result.get(k, {}).get("by_rate", [])
-        if x["flood"]["routed"] != x["flood"]["sent"]
-    ]
-    docs = result.get("documents", {})
-    bad += [
-        f"{r['label']}: {r['lost']} lost, {r['duplicated']} duplicated"
-        for r in docs.get("drain", {}).get("drains", [])
-        if r["lost"] or r["duplicated"]
-    ]
-    bad += [
-        f"documents at {x['rate']:g}/s ({p['router']}): {x['not_complete']} not at every receiver"
-        for p in (docs.get("paced", {}), docs.get("paced_plain", {}))
-        for x in p.get("by_rate", [])
-        if x["not_complete"]
-    ]
-    bad += [f"{k} failed: {v.splitlines()[0]}" for k, v in result.get("failed", {}).items()]
+    bad = verdict.problems(result)
     if bad:
         print(f"LOST, DUPLICATED, UNANSWERED OR FAILED: {'; '.join(bad)}", file=sys.stderr)
     return 1 if bad else 0
