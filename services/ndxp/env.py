@@ -57,6 +57,9 @@ ROUTER_COMMIT_ONCE = "NDXP_ROUTER_COMMIT_ONCE"  # default on; off: Faust's commi
 ROUTER_DELIVERY = "NDXP_ROUTER_DELIVERY"  # runs (default: a fetched run per event) or events
 ROUTER_RUN_BUFFER = "NDXP_ROUTER_RUN_BUFFER"  # runs buffered per stream, default 32
 ROUTER_BATCH = "NDXP_ROUTER_BATCH"  # events: events per agent batch (take_events), default 1
+# a table recovery reading nothing: logged after (30 s), the worker exits after (120 s)
+ROUTER_RECOVERY_STALL_S = "NDXP_ROUTER_RECOVERY_STALL_S"
+ROUTER_RECOVERY_GIVE_UP_S = "NDXP_ROUTER_RECOVERY_GIVE_UP_S"
 # Authentication to the broker (services/ndxp/kafka/auth.py; none set = PLAINTEXT)
 KAFKA_SECURITY_PROTOCOL = "NDXP_KAFKA_SECURITY_PROTOCOL"  # PLAINTEXT, SASL_PLAINTEXT, SASL_SSL
 KAFKA_SASL_MECHANISM = "NDXP_KAFKA_SASL_MECHANISM"  # default SCRAM-SHA-512

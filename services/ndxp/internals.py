@@ -84,6 +84,10 @@ _FIXES = "router/faust_fixes.py"
 _IN_ORDER = "router/in_order.py"
 _RUNS = "router/runs.py"
 _OUTBOX = "router/outbox.py"
+_WATCH = "router/recovery_watch.py"
+_STATE = "kafka/fetch_state.py"
+_AIOKAFKA_CONSUMER = "aiokafka.consumer.consumer:AIOKafkaConsumer"
+_RECOVERY = "faust.tables.recovery:Recovery"
 
 EXPECTED: tuple[Expectation, ...] = (
     # in_order.deliver_in_order: the partitions a commit considers come from the guard too
@@ -100,6 +104,26 @@ EXPECTED: tuple[Expectation, ...] = (
     # router/app.py: a worker whose fetcher crashed exits (Faust would leave it up and idle)
     Attribute("faust.app.base:App._fetcher", "router/app.py reads its .crashed"),
     Attribute("mode.services:Service.crashed", "router/app.py reads it on Faust's fetcher"),
+    # router/recovery_watch.py: a worker whose aiokafka fetch routine ended, or whose table
+    # recovery stalled, exits; kafka/fetch_state.py reads where the consumer stands
+    Attribute("faust.app.base:App._consumer", f"{_WATCH} reads it (app.consumer would create one)"),
+    Attribute(f"{_THREAD}._consumer", f"{_WATCH} reads the aiokafka consumer from it"),
+    Assigned(f"{_AIOKAFKA_CONSUMER}.start", "_fetcher", f"{_STATE} reads it"),
+    Assigned(f"{_AIOKAFKA_CONSUMER}.__init__", "_subscription", f"{_STATE} reads it"),
+    Attribute(f"{_SUBSCRIPTION}:SubscriptionState.subscription", f"{_STATE} reads it"),
+    Attribute(f"{_SUBSCRIPTION}:Subscription.assignment", f"{_STATE} reads it"),
+    *(
+        Assigned(f"{_FETCHER}.__init__", name, f"{_STATE} reads it")
+        for name in ("_fetch_task", "_closed", "_fetch_waiters")
+    ),
+    Assigned(f"{_SUBSCRIPTION}:TopicPartitionState.__init__", "highwater", f"{_STATE} reads it"),
+    Attribute("faust.tables.manager:TableManager.recovery", f"{_WATCH} reads it"),
+    *(
+        Attribute(f"{_RECOVERY}.{name}", f"{_WATCH} reads it")
+        for name in ("in_recovery", "_recovery_started_at")
+    ),
+    Assigned(f"{_RECOVERY}.__init__", "_active_events_received_at", f"{_WATCH} reads it"),
+    Method(f"{_RECOVERY}.active_remaining", "def(self)", f"{_WATCH} calls it"),
     # kafka/records.py install(): every consumer of the process (the router's through Faust, the
     # ledger's) reads fetched partitions through ndxp's record batches
     Attribute(

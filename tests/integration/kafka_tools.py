@@ -287,6 +287,9 @@ def no_service_left_running() -> Iterator[None]:
         print(f"\nstopped what the test left running: {left}")
 
 
+_COMPLAINTS = ("WARNING", "ERROR", "CRITICAL")  # log levels ServiceProcess.complaints keeps
+
+
 @dataclass
 class ServiceProcess:
     """An ndxp service (router worker, ledger) in its own process, as operators run it."""
@@ -356,6 +359,13 @@ class ServiceProcess:
 
     def tail(self, n: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+    def complaints(self, n: int = 30) -> str:
+        """The last ``n`` lines of its log at WARNING or worse (for a failing test's message:
+        CI keeps its output, not the test's files)."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        bad = [line for line in lines if any(f'"level":"{lv}"' in line for lv in _COMPLAINTS)]
+        return f"{self.log.name}, its last warnings and errors:\n" + "\n".join(bad[-n:])
 
 
 @dataclass

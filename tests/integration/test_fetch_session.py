@@ -6,6 +6,7 @@ after a seek back, after a change of assignment, and after the broker refuses it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Iterator
 
@@ -14,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ndxp.core.fetch_session import FetchSession
-from ndxp.kafka import fetch_buffer, fetch_plan, fetch_session
+from ndxp.kafka import fetch_buffer, fetch_plan, fetch_session, fetch_state
 from ndxp.kafka.fetch_session import SessionHolder
 
 from .conftest import Broker
@@ -371,5 +372,45 @@ def test_a_recovered_changelog_does_not_keep_a_consumer_off_its_long_poll(
         finally:
             await consumer.stop()
             fetch_session.uninstall()
+
+    asyncio.run(run())
+
+
+def test_a_fetch_routine_that_ended_is_told_with_where_the_consumer_stood(
+    kafka: Broker, sessions: None
+) -> None:
+    """aiokafka never looks at its fetch task again: once it ends with an error, the consumer
+    is up and every getmany returns nothing. :func:`fetch_state.routine_failure` tells (the
+    router exits on it), and :func:`fetch_state.describe` says where each partition stood."""
+
+    async def run() -> None:
+        topic, consumer = await reading_every_partition(kafka.bootstrap, fetch_max_wait_ms=20)
+        tp = TopicPartition(topic, 3)
+        try:
+            assert fetch_state.routine_failure(consumer) is None
+            running = fetch_state.describe(consumer, [tp])
+            assert running["routine"] == "running"
+            assert running["partitions"][f"{topic}/3"]["position"] == 0
+            assert running["partitions"][f"{topic}/3"]["in_session"][1:] == (0, 1024 * 1024)
+
+            def broken(assignment: object) -> None:
+                raise RuntimeError("planning failed")
+
+            consumer._fetcher._get_actions_per_node = broken  # the next plan ends the routine
+            p = producer(kafka.bootstrap)
+            p.produce(topic, b"after", partition=3)
+            assert p.flush(10) == 0
+            for _ in range(50):
+                if fetch_state.routine_failure(consumer) is not None:
+                    break
+                await asyncio.sleep(0.1)
+            failure = fetch_state.routine_failure(consumer)
+            assert failure is not None and "KafkaError" in failure, failure
+            assert fetch_state.describe(consumer, [tp])["routine"] == failure
+            assert await consumer.getmany(timeout_ms=500) == {}  # up, and reading nothing
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        assert fetch_state.routine_failure(consumer) is None  # closed: not a failure
 
     asyncio.run(run())

@@ -63,14 +63,14 @@ def test_a_reused_id_is_routed_each_time_and_each_copy_is_a_ledger_row(
     assert rows == [[f"ndxp.in.{OTHER}", 1, 1, "routed"], [f"ndxp.in.{SENDER}", 3, 2, "routed"]]
     # the report names the members whose ids collide
     today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
-    out = subprocess.run(
+    report = subprocess.run(
         [str(NDXP), "report", "--from", today, "--to", today, "--format", "json", "--top", "100"],
         env={**os.environ, **ledger.env, "NDXP_LEDGER_WEB_PORT": str(ledger.web_port)},
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    collisions = {c["member"]: c for c in json.loads(out)["id_collisions"]}
+    )
+    assert report.returncode == 0, f"ndxp report exited {report.returncode}:\n{report.stderr}"
+    collisions = {c["member"]: c for c in json.loads(report.stdout)["id_collisions"]}
     assert collisions[SENDER]["ids"] >= 1 and collisions[SENDER]["across_members"] >= 1
     assert collisions[SENDER]["other_content"] >= 1
     assert collisions[OTHER]["across_members"] >= 1

@@ -48,7 +48,7 @@ from ndxp.core.topology import (
 from ndxp.kafka import fetch_plan
 from ndxp.kafka.admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
-from ndxp.router import route_stage, status_stage
+from ndxp.router import recovery_watch, route_stage, status_stage
 from ndxp.router.faust_fixes import (
     commit_once,
     direct_delivery,
@@ -187,13 +187,17 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
         await order.sweep()
 
     @app.timer(interval=1.0)
-    async def exit_if_the_fetcher_crashed() -> None:
-        """Faust's fetcher that crashed leaves a worker up, its health answering, and nothing
-        routed (a hostile run saw it hang in "Wait for streams..." with /health ready): exit,
+    async def exit_if_fetching_ended() -> None:
+        """A fetcher that ended leaves a worker up, its health answering, and nothing routed
+        (a hostile run saw Faust's hang in "Wait for streams..." with /health ready): exit,
         so a supervisor starts it again; nothing uncommitted is lost."""
-        if app._fetcher.crashed:
-            log.critical("Faust's fetcher crashed; exiting so a supervisor restarts the worker")
-            exit_fatal()
+        recovery_watch.check_fetching(app, exit_fatal)
+
+    @app.timer(interval=settings.recovery_check_s)
+    async def watch_table_recovery() -> None:
+        recovery_watch.check_recovery(
+            app, settings.recovery_stall_s, settings.recovery_give_up_s, exit_fatal
+        )
 
     @app.timer(interval=settings.doc_sweep_s)
     async def forget_finished_deliveries() -> None:

@@ -95,6 +95,12 @@ class RouterSettings:
     # then move to the survivors (or to it again once restarted).
     session_timeout_s: float = 10.0
     heartbeat_interval_s: float = 3.0
+    # A table recovery that reads nothing of a changelog partition it still needs: logged
+    # with the consumer's state after this, every check; the worker exits after the last
+    # (router/recovery_watch.py: seen stuck once, a worker up and routing nothing)
+    recovery_check_s: float = 10.0
+    recovery_stall_s: float = 30.0
+    recovery_give_up_s: float = 120.0
     topic_config: Mapping[str, str] = field(
         default_factory=lambda: {"retention.ms": str(7 * 24 * 3600 * 1000)}
     )
@@ -151,4 +157,6 @@ _ROUTER_ENV = {
     "delivery": env.ROUTER_DELIVERY,
     "run_buffer": env.ROUTER_RUN_BUFFER,
     "batch": env.ROUTER_BATCH,
+    "recovery_stall_s": env.ROUTER_RECOVERY_STALL_S,
+    "recovery_give_up_s": env.ROUTER_RECOVERY_GIVE_UP_S,
 }
