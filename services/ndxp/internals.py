@@ -122,7 +122,15 @@ EXPECTED: tuple[Expectation, ...] = (
         Attribute(f"{_RECOVERY}.{name}", f"{_WATCH} reads it")
         for name in ("in_recovery", "_recovery_started_at")
     ),
-    Assigned(f"{_RECOVERY}.__init__", "_active_events_received_at", f"{_WATCH} reads it"),
+    *(
+        Assigned(f"{_RECOVERY}.__init__", name, f"{_WATCH} reads it")
+        for name in ("_active_events_received_at", "active_offsets")
+    ),
+    Calls(
+        f"{_FETCHER}.seek_to",
+        "if tp in self._records: del self._records[tp]",
+        f"{_WATCH}: a partition sought again is fetched again, not read from the buffer",
+    ),
     Method(f"{_RECOVERY}.active_remaining", "def(self)", f"{_WATCH} calls it"),
     # kafka/records.py install(): every consumer of the process (the router's through Faust, the
     # ledger's) reads fetched partitions through ndxp's record batches

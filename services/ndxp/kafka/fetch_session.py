@@ -200,6 +200,18 @@ def short_polls(consumer: Any) -> None:
     consumer._fetcher._ndxp_short_polls = True
 
 
+def drop_sessions(fetcher: Any) -> int:
+    """Forget this fetcher's sessions (run on its consumer's thread): its next fetch from each
+    broker is a full one. The number dropped."""
+    holder: SessionHolder | None = getattr(fetcher, "_ndxp_sessions", None)
+    if holder is None:
+        return 0
+    dropped = len(holder.by_node)
+    holder.by_node.clear()
+    holder.stats.dropped += dropped
+    return dropped
+
+
 def holder_of(fetcher: Any) -> SessionHolder:
     """The fetcher's sessions (created, with the client wrapper, at its first fetch)."""
     holder: SessionHolder | None = getattr(fetcher, "_ndxp_sessions", None)

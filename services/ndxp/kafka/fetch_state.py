@@ -55,7 +55,7 @@ def describe(aio: Any, tps: Iterable[Any]) -> dict[str, Any]:
             "position": None if state is None else state._position,
             "paused": None if state is None else state._paused,
             "highwater": None if state is None else state.highwater,
-            "buffered": type(fetcher._records.get(_aiokafka_tp(tp))).__name__,
+            "buffered": _buffered(fetcher._records.get(_aiokafka_tp(tp))),
             "in_session": held.get(key),  # (broker, fetch offset, max bytes)
         }
     return {
@@ -66,6 +66,11 @@ def describe(aio: Any, tps: Iterable[Any]) -> dict[str, Any]:
         "sessions": None if holder is None else vars(holder.stats),
         "partitions": partitions,
     }
+
+
+def _buffered(result: Any) -> str | None:
+    """What aiokafka holds of a partition: nothing, fetched records or an error to raise."""
+    return None if result is None else type(result).__name__
 
 
 def _aiokafka_tp(tp: Any) -> Any:

@@ -193,10 +193,12 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
         so a supervisor starts it again; nothing uncommitted is lost."""
         recovery_watch.check_fetching(app, exit_fatal)
 
+    nudged = recovery_watch.Nudged()
+
     @app.timer(interval=settings.recovery_check_s)
     async def watch_table_recovery() -> None:
-        recovery_watch.check_recovery(
-            app, settings.recovery_stall_s, settings.recovery_give_up_s, exit_fatal
+        await recovery_watch.check_recovery(
+            app, settings.recovery_stall_s, settings.recovery_give_up_s, exit_fatal, nudged
         )
 
     @app.timer(interval=settings.doc_sweep_s)
