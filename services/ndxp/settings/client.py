@@ -5,15 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from ndxp import env
 from ndxp.kafka.auth import KafkaAuth
 from ndxp.paths import DEFAULT_REGISTRY
-from ndxp.settings.reading import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_TOPIC, DEFAULT_VAR, from_env
+from ndxp.settings.reading import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_TOPIC, DEFAULT_VAR, FromEnv
+
+_CLIENT_ENV = {
+    "bootstrap": env.BOOTSTRAP,
+    "registry_path": env.REGISTRY,
+    "registry_topic": env.REGISTRY_TOPIC,
+    "replication": env.REPLICATION,
+    "var": env.VAR,
+    "router_group": env.ROUTER_GROUP,
+}
 
 
 @dataclass(frozen=True)
-class ClientSettings:
+class ClientSettings(FromEnv):
     """What a client command needs (``ndxp send``, ``tail``, ``simulate``, ``registry
     publish``, ``users``, ``acls``): the broker, who it is there, the registry file it reads,
     the registry topic it publishes to (created with ``replication`` replicas) and the runtime
@@ -27,18 +37,4 @@ class ClientSettings:
     var: Path = DEFAULT_VAR
     router_group: str = "ndxp-router"  # whose document state topic ``ndxp doc status`` reads
 
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: object
-    ) -> ClientSettings:
-        return from_env(cls(), _CLIENT_ENV, environ, overrides)
-
-
-_CLIENT_ENV = {
-    "bootstrap": env.BOOTSTRAP,
-    "registry_path": env.REGISTRY,
-    "registry_topic": env.REGISTRY_TOPIC,
-    "replication": env.REPLICATION,
-    "var": env.VAR,
-    "router_group": env.ROUTER_GROUP,
-}
+    ENVIRONMENT: ClassVar[Mapping[str, str]] = _CLIENT_ENV  # each field's variable

@@ -5,16 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from ndxp import env
 from ndxp.core import wire
 from ndxp.kafka.auth import KafkaAuth
 from ndxp.paths import DEFAULT_REGISTRY
-from ndxp.settings.reading import DEFAULT_BOOTSTRAP, DEFAULT_VAR, from_env
+from ndxp.settings.reading import DEFAULT_BOOTSTRAP, DEFAULT_VAR, FromEnv
+
+_GATEWAY_ENV = {
+    "bootstrap": env.BOOTSTRAP,
+    "registry_path": env.REGISTRY,
+    "var": env.VAR,
+    "host": env.GATEWAY_HOST,
+    "port": env.GATEWAY_PORT,
+    "timeout_s": env.GATEWAY_TIMEOUT_S,
+    "tls": env.GATEWAY_TLS,
+    "max_value_bytes": env.MAX_VALUE_BYTES,
+    "idle_timeout_s": env.GATEWAY_IDLE_TIMEOUT_S,
+    "body_timeout_s": env.GATEWAY_BODY_TIMEOUT_S,
+    "max_pending_per_client": env.GATEWAY_MAX_PENDING_PER_CLIENT,
+}
 
 
 @dataclass(frozen=True)
-class GatewaySettings:
+class GatewaySettings(FromEnv):
     """``ndxp gateway``: the X-Road REST gateway for members without a Kafka client. It
     writes their calls to their ingress topics and reads the answers on their egress topics
     (one reply consumer per gateway process, never one per call)."""
@@ -47,23 +62,4 @@ class GatewaySettings:
     def secrets(self) -> Path:
         return self.var / "secrets"
 
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: object
-    ) -> GatewaySettings:
-        return from_env(cls(), _GATEWAY_ENV, environ, overrides)
-
-
-_GATEWAY_ENV = {
-    "bootstrap": env.BOOTSTRAP,
-    "registry_path": env.REGISTRY,
-    "var": env.VAR,
-    "host": env.GATEWAY_HOST,
-    "port": env.GATEWAY_PORT,
-    "timeout_s": env.GATEWAY_TIMEOUT_S,
-    "tls": env.GATEWAY_TLS,
-    "max_value_bytes": env.MAX_VALUE_BYTES,
-    "idle_timeout_s": env.GATEWAY_IDLE_TIMEOUT_S,
-    "body_timeout_s": env.GATEWAY_BODY_TIMEOUT_S,
-    "max_pending_per_client": env.GATEWAY_MAX_PENDING_PER_CLIENT,
-}
+    ENVIRONMENT: ClassVar[Mapping[str, str]] = _GATEWAY_ENV  # each field's variable

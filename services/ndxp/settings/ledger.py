@@ -5,14 +5,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from ndxp import env
 from ndxp.kafka.auth import KafkaAuth
-from ndxp.settings.reading import DEFAULT_BOOTSTRAP, DEFAULT_VAR, from_env
+from ndxp.settings.reading import DEFAULT_BOOTSTRAP, DEFAULT_VAR, FromEnv
+
+_LEDGER_ENV = {
+    "bootstrap": env.BOOTSTRAP,
+    "dsn": env.LEDGER_DSN,
+    "group": env.LEDGER_GROUP,
+    "web_port": env.LEDGER_WEB_PORT,
+    "var": env.VAR,
+    "batch_rows": env.LEDGER_BATCH_ROWS,
+    "batch_seconds": env.LEDGER_BATCH_SECONDS,
+    "log_level": env.LOG_LEVEL,
+    "sql_max_seconds": env.LEDGER_SQL_MAX_SECONDS,
+    "sql_max_memory_bytes": env.LEDGER_SQL_MAX_MEMORY,
+    "sql_max_result_rows": env.LEDGER_SQL_MAX_ROWS,
+    "sql_max_result_bytes": env.LEDGER_SQL_MAX_RESULT_BYTES,
+    "sql_max_rows_to_read": env.LEDGER_SQL_MAX_ROWS_TO_READ,
+    "sql_workers": env.LEDGER_SQL_WORKERS,
+}
 
 
 @dataclass(frozen=True)
-class LedgerSettings:
+class LedgerSettings(FromEnv):
     """The ledger service's settings (and what ``ndxp sql`` / ``ndxp report`` need to find it)."""
 
     bootstrap: str = DEFAULT_BOOTSTRAP
@@ -63,26 +81,4 @@ class LedgerSettings:
     def embedded(self) -> bool:
         return self.ledger_dsn.startswith("chdb:")
 
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: object
-    ) -> LedgerSettings:
-        return from_env(cls(), _LEDGER_ENV, environ, overrides)
-
-
-_LEDGER_ENV = {
-    "bootstrap": env.BOOTSTRAP,
-    "dsn": env.LEDGER_DSN,
-    "group": env.LEDGER_GROUP,
-    "web_port": env.LEDGER_WEB_PORT,
-    "var": env.VAR,
-    "batch_rows": env.LEDGER_BATCH_ROWS,
-    "batch_seconds": env.LEDGER_BATCH_SECONDS,
-    "log_level": env.LOG_LEVEL,
-    "sql_max_seconds": env.LEDGER_SQL_MAX_SECONDS,
-    "sql_max_memory_bytes": env.LEDGER_SQL_MAX_MEMORY,
-    "sql_max_result_rows": env.LEDGER_SQL_MAX_ROWS,
-    "sql_max_result_bytes": env.LEDGER_SQL_MAX_RESULT_BYTES,
-    "sql_max_rows_to_read": env.LEDGER_SQL_MAX_ROWS_TO_READ,
-    "sql_workers": env.LEDGER_SQL_WORKERS,
-}
+    ENVIRONMENT: ClassVar[Mapping[str, str]] = _LEDGER_ENV  # each field's variable

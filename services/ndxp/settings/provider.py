@@ -5,16 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from ndxp import env
 from ndxp.core import wire
 from ndxp.kafka.auth import KafkaAuth
 from ndxp.paths import DEFAULT_REGISTRY
-from ndxp.settings.reading import DEFAULT_BOOTSTRAP, DEFAULT_VAR, from_env
+from ndxp.settings.reading import DEFAULT_BOOTSTRAP, DEFAULT_VAR, FromEnv
+
+_PROVIDER_ENV = {
+    "bootstrap": env.BOOTSTRAP,
+    "registry_path": env.REGISTRY,
+    "var": env.VAR,
+    "max_value_bytes": env.MAX_VALUE_BYTES,
+    "commit_interval_s": env.PROVIDER_COMMIT_INTERVAL_S,
+    "max_in_flight": env.PROVIDER_MAX_IN_FLIGHT,
+}
 
 
 @dataclass(frozen=True)
-class ProviderSettings:
+class ProviderSettings(FromEnv):
     """``ndxp provide``: the provider adapter. It reads the requests routed to subsystems that
     the registry says are reached over HTTP, calls them, and publishes their answers."""
 
@@ -32,18 +42,4 @@ class ProviderSettings:
     commit_interval_s: float = 0.2  # what is answered is committed this often
     log_level: str = "INFO"
 
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: object
-    ) -> ProviderSettings:
-        return from_env(cls(), _PROVIDER_ENV, environ, overrides)
-
-
-_PROVIDER_ENV = {
-    "bootstrap": env.BOOTSTRAP,
-    "registry_path": env.REGISTRY,
-    "var": env.VAR,
-    "max_value_bytes": env.MAX_VALUE_BYTES,
-    "commit_interval_s": env.PROVIDER_COMMIT_INTERVAL_S,
-    "max_in_flight": env.PROVIDER_MAX_IN_FLIGHT,
-}
+    ENVIRONMENT: ClassVar[Mapping[str, str]] = _PROVIDER_ENV  # each field's variable

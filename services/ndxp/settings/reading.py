@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 from ndxp.core.errors import NdxpError
 from ndxp.kafka.auth import KafkaAuth
@@ -37,6 +37,20 @@ def mode(kind: type[_E], value: object, var: str) -> _E:
     except ValueError:
         allowed = ", ".join(m.value for m in kind)
         raise SettingsError(f"{var} must be one of {allowed}, not {value!r}") from None
+
+
+class FromEnv:
+    """A service's settings, read from the environment: ``ENVIRONMENT`` names the variable of
+    each field it reads (a frozen dataclass whose fields all have defaults)."""
+
+    ENVIRONMENT: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Self:
+        """The defaults, then the environment (``os.environ`` unless given), then the
+        non-``None`` ``overrides`` (the command's flags)."""
+        base = cast(Any, cls)()
+        return cast(Self, from_env(base, cls.ENVIRONMENT, environ, overrides))
 
 
 def from_env(

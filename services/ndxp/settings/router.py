@@ -6,6 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from ndxp import env
 from ndxp.core import wire
@@ -16,7 +17,7 @@ from ndxp.settings.reading import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_REGISTRY_TOPIC,
     DEFAULT_VAR,
-    from_env,
+    FromEnv,
     mode,
 )
 
@@ -37,8 +38,42 @@ class QuotaStageMode(enum.StrEnum):
     INLINE = "inline"  # the same, but a request elsewhere is refused MISPARTITIONED
 
 
+_ROUTER_ENV = {
+    "doc_keep_days": env.DOC_KEEP_DAYS,
+    "doc_sweep_s": env.DOC_SWEEP_S,
+    "bootstrap": env.BOOTSTRAP,
+    "registry_path": env.REGISTRY,
+    "max_value_bytes": env.MAX_VALUE_BYTES,
+    "partitions": env.PARTITIONS,
+    "replication": env.REPLICATION,
+    "group": env.ROUTER_GROUP,
+    "web_port": env.ROUTER_WEB_PORT,
+    "var": env.VAR,
+    "log_level": env.LOG_LEVEL,
+    "registry_reload_s": env.REGISTRY_RELOAD_S,
+    "registry_topic": env.REGISTRY_TOPIC,
+    "quotas": env.QUOTAS,
+    "quota_stage": env.QUOTA_STAGE,
+    "max_poll_records": env.ROUTER_MAX_POLL_RECORDS,
+    "stream_buffer_maxsize": env.ROUTER_STREAM_BUFFER,
+    "producer_linger_s": env.ROUTER_LINGER_S,
+    "fetch_max_wait_ms": env.ROUTER_FETCH_MAX_WAIT_MS,
+    "switch_interval_ms": env.ROUTER_SWITCH_INTERVAL_MS,
+    "busy_switch_interval_ms": env.ROUTER_BUSY_SWITCH_INTERVAL_MS,
+    "max_fetch_total_bytes": env.ROUTER_MAX_FETCH_TOTAL_BYTES,
+    "max_fetch_bytes": env.ROUTER_MAX_FETCH_BYTES,
+    "direct_delivery": env.ROUTER_DIRECT_DELIVERY,
+    "commit_once": env.ROUTER_COMMIT_ONCE,
+    "delivery": env.ROUTER_DELIVERY,
+    "run_buffer": env.ROUTER_RUN_BUFFER,
+    "batch": env.ROUTER_BATCH,
+    "recovery_stall_s": env.ROUTER_RECOVERY_STALL_S,
+    "recovery_give_up_s": env.ROUTER_RECOVERY_GIVE_UP_S,
+}
+
+
 @dataclass(frozen=True)
-class RouterSettings:
+class RouterSettings(FromEnv):
     bootstrap: str = DEFAULT_BOOTSTRAP
     registry_path: Path = DEFAULT_REGISTRY
     max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES
@@ -121,42 +156,4 @@ class RouterSettings:
                 f"egress topic's {MAX_MESSAGE_BYTES}), not {self.max_value_bytes}"
             )
 
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: object
-    ) -> RouterSettings:
-        return from_env(cls(), _ROUTER_ENV, environ, overrides)
-
-
-_ROUTER_ENV = {
-    "doc_keep_days": env.DOC_KEEP_DAYS,
-    "doc_sweep_s": env.DOC_SWEEP_S,
-    "bootstrap": env.BOOTSTRAP,
-    "registry_path": env.REGISTRY,
-    "max_value_bytes": env.MAX_VALUE_BYTES,
-    "partitions": env.PARTITIONS,
-    "replication": env.REPLICATION,
-    "group": env.ROUTER_GROUP,
-    "web_port": env.ROUTER_WEB_PORT,
-    "var": env.VAR,
-    "log_level": env.LOG_LEVEL,
-    "registry_reload_s": env.REGISTRY_RELOAD_S,
-    "registry_topic": env.REGISTRY_TOPIC,
-    "quotas": env.QUOTAS,
-    "quota_stage": env.QUOTA_STAGE,
-    "max_poll_records": env.ROUTER_MAX_POLL_RECORDS,
-    "stream_buffer_maxsize": env.ROUTER_STREAM_BUFFER,
-    "producer_linger_s": env.ROUTER_LINGER_S,
-    "fetch_max_wait_ms": env.ROUTER_FETCH_MAX_WAIT_MS,
-    "switch_interval_ms": env.ROUTER_SWITCH_INTERVAL_MS,
-    "busy_switch_interval_ms": env.ROUTER_BUSY_SWITCH_INTERVAL_MS,
-    "max_fetch_total_bytes": env.ROUTER_MAX_FETCH_TOTAL_BYTES,
-    "max_fetch_bytes": env.ROUTER_MAX_FETCH_BYTES,
-    "direct_delivery": env.ROUTER_DIRECT_DELIVERY,
-    "commit_once": env.ROUTER_COMMIT_ONCE,
-    "delivery": env.ROUTER_DELIVERY,
-    "run_buffer": env.ROUTER_RUN_BUFFER,
-    "batch": env.ROUTER_BATCH,
-    "recovery_stall_s": env.ROUTER_RECOVERY_STALL_S,
-    "recovery_give_up_s": env.ROUTER_RECOVERY_GIVE_UP_S,
-}
+    ENVIRONMENT: ClassVar[Mapping[str, str]] = _ROUTER_ENV  # each field's variable
