@@ -191,15 +191,21 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
         """A fetcher that ended leaves a worker up, its health answering, and nothing routed
         (a hostile run saw Faust's hang in "Wait for streams..." with /health ready): exit,
         so a supervisor starts it again; nothing uncommitted is lost."""
-        recovery_watch.check_fetching(app, exit_fatal)
+        try:
+            recovery_watch.check_fetching(app, exit_fatal)
+        except Exception:  # a watch must never be what stops a worker
+            log.exception("the fetch watch failed")
 
     nudged = recovery_watch.Nudged()
 
     @app.timer(interval=settings.recovery_check_s)
     async def watch_table_recovery() -> None:
-        await recovery_watch.check_recovery(
-            app, settings.recovery_stall_s, settings.recovery_give_up_s, exit_fatal, nudged
-        )
+        try:
+            await recovery_watch.check_recovery(
+                app, settings.recovery_stall_s, settings.recovery_give_up_s, exit_fatal, nudged
+            )
+        except Exception:
+            log.exception("the table recovery watch failed")
 
     @app.timer(interval=settings.doc_sweep_s)
     async def forget_finished_deliveries() -> None:
