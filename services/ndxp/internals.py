@@ -104,6 +104,22 @@ EXPECTED: tuple[Expectation, ...] = (
     # router/app.py: a worker whose fetcher crashed exits (Faust would leave it up and idle)
     Attribute("faust.app.base:App._fetcher", "router/app.py reads its .crashed"),
     Attribute("mode.services:Service.crashed", "router/app.py reads it on Faust's fetcher"),
+    # faust_fixes.fetch_as_asked: the consumer thread gets a copy of the partitions asked for
+    Method(
+        "faust.transport.consumer:ThreadDelegateConsumer._getmany",
+        "async def(self, active_partitions, timeout)",
+        f"{_FIXES} replaces it on the instance",
+    ),
+    Calls(
+        f"{_BASE_CONSUMER}._wait_next_records",
+        "records = await self._getmany(active_partitions=active_partitions, timeout=timeout,)",
+        f"{_FIXES}: Faust must look it up on the instance, where ndxp put its own",
+    ),
+    Method(
+        f"{_THREAD}.getmany",
+        "async def(self, active_partitions, timeout)",
+        f"{_FIXES} calls it with a copy of the partitions",
+    ),
     # router/recovery_watch.py: a worker whose aiokafka fetch routine ended, or whose table
     # recovery stalled, exits; kafka/fetch_state.py reads where the consumer stands
     Attribute("faust.app.base:App._consumer", f"{_WATCH} reads it (app.consumer would create one)"),

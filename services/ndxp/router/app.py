@@ -52,6 +52,7 @@ from ndxp.router import recovery_watch, route_stage, status_stage
 from ndxp.router.faust_fixes import (
     commit_once,
     direct_delivery,
+    fetch_as_asked,
     fetch_limits,
     idempotent_producer,
 )
@@ -134,6 +135,7 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
     )
 
     fetch_limits(app, settings.fetch_max_wait_ms, settings.max_fetch_total_bytes)
+    fetch_as_asked(app)  # what Faust asked for, not what its set holds later
     # the tables' changelogs are read at takeover only: afterwards their records, which
     # aiokafka keeps fetched, must not keep the consumer off its long poll (kafka/fetch_plan.py)
     fetch_plan.read_for_recovery(

@@ -43,6 +43,31 @@ def fetch_limits(app: Any, max_wait_ms: int, max_bytes: int) -> None:
     thread._create_worker_consumer = create_worker_consumer
 
 
+def fetch_as_asked(app: Any) -> None:
+    """The consumer thread drains aiokafka's records of the partitions Faust asked for *when
+    it asked*, not of whatever the set it asked with holds later.
+
+    Faust hands its active-partition set itself to the consumer thread
+    (``ThreadDelegateConsumer._getmany``), and aiokafka's ``fetched_records`` reads it again
+    each time its wait (up to a second) is woken. Faust changes that set in place: a rebalance
+    pauses every partition (the set empties; aiokafka then drains *all* partitions), its table
+    recovery resumes the changelog partitions. A wait that began before a rebalance could so
+    drain records of partitions Faust had not asked for — a changelog partition the worker had
+    just taken over, after its recovery had sought it — and Faust dropped them (not active,
+    or the flow stopped), their offsets consumed. The recovery then waited for ever for a
+    record already read: seen in tests/integration/test_quota.py's dying-worker test (once in
+    CI, once in 14 runs beside a CPU hog), the survivor's changelog position 1 and highwater 1,
+    "No event received for active tp … since recovery start". Each call now passes a copy."""
+    consumer = app.consumer
+    thread = consumer._thread
+
+    async def _getmany(active_partitions: Any, timeout: float) -> Any:
+        asked = None if active_partitions is None else frozenset(active_partitions)
+        return await thread.getmany(asked, timeout)
+
+    consumer._getmany = _getmany
+
+
 def commit_once(app: Any) -> None:
     """Faust's commit in its consumer thread (``AIOKafkaConsumerThread._commit``), with the
     assignment read once per commit instead of once per partition committed, and without

@@ -56,6 +56,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
+from aiokafka.structs import TopicPartition
+
 log = logging.getLogger("ndxp.router.delivery")
 
 
@@ -239,6 +241,45 @@ async def seek(consumer: Any, tp: Any, offset: int) -> None:
     thread = consumer._thread
     aio = thread._ensure_consumer()
     await thread.call_thread(aio.seek, tp, offset)
+
+
+def unread(
+    records: Mapping[Any, Sequence[Any]], is_stream: Callable[[Any], bool]
+) -> dict[Any, tuple[int, int]]:
+    """Of fetched records not delivered, those of partitions that are not the agents' (a
+    table's changelog): ``(first offset, offset after the last)`` per partition. The agents'
+    partitions need nothing: the in-order guard seeks them back."""
+    return {
+        tp: (batch[0].offset, batch[-1].offset + 1)
+        for tp, batch in records.items()
+        if batch and not is_stream(tp)
+    }
+
+
+async def give_back(consumer: Any, taken: Mapping[Any, tuple[int, int]]) -> None:
+    """Records of these partitions were taken from aiokafka and not delivered (Faust's
+    recovery reads a changelog only once: one dropped record and it waits for ever): each
+    partition is sought back to its first offset, on the consumer's thread, unless its
+    position moved since (Faust's recovery sought it, or it was revoked)."""
+    if taken:
+        thread = consumer._thread
+        await thread.call_thread(seek_unmoved, thread._ensure_consumer(), dict(taken))
+
+
+def seek_unmoved(aio: Any, taken: Mapping[Any, tuple[int, int]]) -> list[Any]:
+    """On the consumer's thread: seek each partition still at the offset after its taken
+    records back to their first. The partitions sought."""
+    subscription = aio._subscription.subscription
+    assignment = None if subscription is None else subscription.assignment
+    if assignment is None:
+        return []
+    sought = []
+    for tp, (first, after) in taken.items():
+        state = assignment.state_value(TopicPartition(tp.topic, tp.partition))
+        if state is not None and state._position == after:
+            aio.seek(tp, first)
+            sought.append(tp)
+    return sought
 
 
 async def fetch_positions(aio: Any, tps: list[Any]) -> dict[Any, int]:

@@ -28,6 +28,7 @@ import faust
 from faust.types.tuples import ConsumerMessage
 
 from ndxp.core.switching import switch_interval_s
+from ndxp.router.in_order import give_back, unread
 
 log = logging.getLogger("ndxp.router")
 
@@ -88,7 +89,9 @@ def deliver_runs(app: Any, order: Any, channel_of: Callable[[Any], Any]) -> None
     a message per partition cost Faust's per-event machinery per record again (measured: runs
     of 1-2 records on a many-agency backlog). Faust's own checks are kept: stop when the flow
     is suspended or the generation changes (nothing of that fetch is delivered; the in-order
-    guard seeks back), skip partitions not active, track end offsets."""
+    guard seeks back), skip partitions not active, track end offsets. Records of other
+    partitions (a table's changelog) that are not delivered are given back: sought back on the
+    consumer's thread (:func:`ndxp.router.in_order.give_back`), as nothing else would."""
     consumer = app.consumer
 
     async def getmany(timeout: float) -> AsyncIterator[tuple[Any, Any]]:
@@ -97,6 +100,7 @@ def deliver_runs(app: Any, order: Any, channel_of: Callable[[Any], Any]) -> None
         if records is None or consumer.should_stop:
             return
         if not consumer.flow_active:
+            await give_back(consumer, unread(records, order.is_stream))
             try:
                 await consumer.perform_seek()
             except Exception as exc:  # as Faust: logged, the next fetch tries again
@@ -104,12 +108,16 @@ def deliver_runs(app: Any, order: Any, channel_of: Callable[[Any], Any]) -> None
             return
         to_message = consumer._to_message
         groups: dict[Any, list[tuple[Any, list[Any]]]] = {}
+        pending = dict(records)  # not yet delivered
         for tp, batch in records.items():
             if not consumer.flow_active or app.consumer_generation_id != generation_id:
+                await give_back(consumer, unread(pending, order.is_stream))
                 return
+            del pending[tp]
             if not batch:
                 continue
             if active is not None and tp not in active and tp not in consumer._buffered_partitions:
+                await give_back(consumer, unread({tp: batch}, order.is_stream))
                 continue
             app.monitor.track_tp_end_offset(tp, consumer.highwater(tp))
             if order.is_stream(tp):
