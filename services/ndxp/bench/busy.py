@@ -1,7 +1,8 @@
 """Keep a box busy: ``python -m ndxp.bench.busy --procs 2 --duty 0.9`` burns ``duty`` of a core
 in each of ``procs`` processes until stopped (SIGTERM, Ctrl-C). A shared CI runner is often
-this busy; races that need a slow box show up beside it (``make soak-quota BUSY=1`` found the
-takeover's recovery stall so: 3 times in 54 runs before its fix, none in 72 after)."""
+this busy; races that need a slow box show up beside it (``make soak-quota BUSY=1``). The
+takeover's recovery stall was reproduced so: 3 times in 54 runs before its fix, none in 72
+after."""
 
 from __future__ import annotations
 
