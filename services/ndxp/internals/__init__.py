@@ -1,0 +1,35 @@
+"""The internals of faust-streaming, mode-streaming and aiokafka that ndxp replaces, wraps,
+calls or reads, and the exact releases they were verified with: one entry per internal, naming
+the ndxp module that relies on it, in one table per part of ndxp (delivery, fetching,
+producing). :mod:`ndxp.versions` checks them at start."""
+
+from __future__ import annotations
+
+from ndxp.internals import delivery, fetching, producing
+from ndxp.internals.kinds import (
+    Assigned,
+    Attribute,
+    Calls,
+    Distribution,
+    Expectation,
+    Method,
+)
+
+DISTRIBUTIONS = (
+    Distribution("faust-streaming", "0.15.3", "faust"),
+    Distribution("mode-streaming", "0.7.1", "mode"),
+    Distribution("aiokafka", "0.14.0", "aiokafka"),
+)
+
+EXPECTED: tuple[Expectation, ...] = (*delivery.EXPECTED, *fetching.EXPECTED, *producing.EXPECTED)
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "EXPECTED",
+    "Assigned",
+    "Attribute",
+    "Calls",
+    "Distribution",
+    "Expectation",
+    "Method",
+]
