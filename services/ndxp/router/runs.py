@@ -22,6 +22,7 @@ import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from itertools import islice
 from typing import Any, NamedTuple
 
 import faust
@@ -108,12 +109,11 @@ def deliver_runs(app: Any, order: Any, channel_of: Callable[[Any], Any]) -> None
             return
         to_message = consumer._to_message
         groups: dict[Any, list[tuple[Any, list[Any]]]] = {}
-        pending = dict(records)  # not yet delivered
-        for tp, batch in records.items():
+        for done, (tp, batch) in enumerate(records.items()):
             if not consumer.flow_active or app.consumer_generation_id != generation_id:
-                await give_back(consumer, unread(pending, order.is_stream))
+                rest = dict(islice(records.items(), done, None))  # this one on: not delivered
+                await give_back(consumer, unread(rest, order.is_stream))
                 return
-            del pending[tp]
             if not batch:
                 continue
             if active is not None and tp not in active and tp not in consumer._buffered_partitions:
