@@ -6,15 +6,15 @@ refusal is a :class:`ndxp.core.errors.Rejection` with its stable code; the value
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ndxp.core import document, document_status, package, wire
 from ndxp.core.errors import Rejection, RejectionCode
+from ndxp.core.immutable import immutable
 
 Headers = Sequence[tuple[str, bytes | None]]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Envelope:
     """The sender headers the router reads, decoded."""
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from ndxp.core.access import Principal
 from ndxp.core.days import VN_UTC_OFFSET_S, local_day
+from ndxp.core.immutable import immutable
 
 GROUP_SPECIFICITY = 100
 
@@ -210,7 +211,7 @@ class QuotaState:
             ranges.pop(0)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class QuotaDecision:
     refused: bool
     hit: QuotaHit | None

@@ -58,10 +58,11 @@ from ndxp.core.envelope import (
 )
 from ndxp.core.errors import InvalidIdentifier, Rejection, RejectionCode
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
+from ndxp.core.immutable import immutable
 from ndxp.core.registry import Party, Registry
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Routed:
     envelope: Envelope
     route: MemberId

@@ -16,7 +16,6 @@ import hmac
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import orjson
 
@@ -24,11 +23,12 @@ from ndxp.core import wire
 from ndxp.core.budget import MAX_DETAIL_CHARS
 from ndxp.core.envelope import Headers
 from ndxp.core.errors import clip
+from ndxp.core.immutable import immutable
 from ndxp.core.quota import QuotaHit, policy
 from ndxp.core.routing import Rejected
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Source:
     """Where and when a record came in: its ingress coordinates and the platform's time of
     receipt (epoch ms: the broker's LogAppendTime on ingress topics)."""
@@ -46,7 +46,7 @@ class Source:
         ]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Outgoing:
     topic: str
     key: bytes | None
@@ -226,7 +226,7 @@ def is_home_copy(headers: Headers) -> bool:
     return bool(headers) and headers[-1][0] == wire.H_X_SEAL
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Staged:
     """A request under a limit, as its quota stage decides it."""
 
