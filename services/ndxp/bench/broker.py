@@ -98,36 +98,12 @@ def warm_group_coordinator(bootstrap: str, timeout_s: float = 120.0) -> None:
         consumer.close()
 
 
-def create_topics(bootstrap: str, specs: list[TopicSpec], wait_s: float = 30.0) -> None:
+def create_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
     """Create ``specs`` on the benchmark's own broker (one PLAINTEXT node, one replica), and
-    wait until the broker lists them all. The broker answers CreateTopics before its metadata
-    lists the new topics: right after making the registry's 99 ingress topics it listed 25 of
-    them (75 of 297 partitions), all within 2 s, and a backlog filled meanwhile counted 16,745
-    of the 300,000 records it produced."""
-    import asyncio
+    return once the broker lists them: :meth:`ndxp.bench.offsets.Offsets.create_topics`. The
+    broker answers CreateTopics before its metadata lists the new topics (right after the
+    registry's 99 ingress topics it listed 25 of them, and a backlog filled meanwhile counted
+    16,745 of the 300,000 records it produced)."""
+    from ndxp.bench.offsets import Offsets
 
-    asyncio.run(_create_and_list(bootstrap, specs, wait_s))
-
-
-async def _create_and_list(bootstrap: str, specs: list[TopicSpec], wait_s: float) -> None:
-    import asyncio
-    import time
-
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    from ndxp.kafka.admin import ensure_topics
-    from ndxp.kafka.auth import KafkaAuth
-
-    await ensure_topics(bootstrap, specs, KafkaAuth(), replication=1)
-    names = {s.name for s in specs}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        deadline = time.monotonic() + wait_s
-        while not names <= set(await admin.list_topics()):
-            if time.monotonic() > deadline:
-                missing = sorted(names - set(await admin.list_topics()))
-                raise RuntimeError(f"the broker does not list {len(missing)} new topics")
-            await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
+    Offsets(bootstrap).create_topics(specs)
