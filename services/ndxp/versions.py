@@ -36,9 +36,8 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import Any
 
-from ndxp.internals import (
-    DISTRIBUTIONS,
-    EXPECTED,
+from ndxp.internals import DISTRIBUTIONS, EXPECTED
+from ndxp.internals.kinds import (
     Assigned,
     Attribute,
     Calls,

@@ -6,14 +6,7 @@ producing). :mod:`ndxp.versions` checks them at start."""
 from __future__ import annotations
 
 from ndxp.internals import delivery, fetching, producing
-from ndxp.internals.kinds import (
-    Assigned,
-    Attribute,
-    Calls,
-    Distribution,
-    Expectation,
-    Method,
-)
+from ndxp.internals.kinds import Distribution, Expectation
 
 DISTRIBUTIONS = (
     Distribution("faust-streaming", "0.15.3", "faust"),
@@ -22,14 +15,3 @@ DISTRIBUTIONS = (
 )
 
 EXPECTED: tuple[Expectation, ...] = (*delivery.EXPECTED, *fetching.EXPECTED, *producing.EXPECTED)
-
-__all__ = [
-    "DISTRIBUTIONS",
-    "EXPECTED",
-    "Assigned",
-    "Attribute",
-    "Calls",
-    "Distribution",
-    "Expectation",
-    "Method",
-]
