@@ -28,3 +28,20 @@ def test_same_partition_as_the_kafka_default_partitioner() -> None:
 def test_clients_spread_over_partitions() -> None:
     seen = {client_partition(f"VN:GOV:000.00.{i:02d}.H41:motcua", 3) for i in range(30)}
     assert seen == {0, 1, 2}
+
+
+def test_producers_partition_keys_as_the_kafka_default_partitioner() -> None:
+    """ndxp's producers (ndxp.kafka.io.producer) remember each short key's partition; long keys
+    are hashed each time, and a record without a key goes to an available partition."""
+    from ndxp.core.topology import CACHED_KEY_BYTES
+    from ndxp.kafka.io import keyed_partition
+
+    keys = [c.encode() for c in ("VN:GOV:000.00.00.H41:motcua", "x", "Việt Nam")]
+    keys += [b"k" * CACHED_KEY_BYTES, b"k" * (CACHED_KEY_BYTES + 1), b"\xff" * 4096]
+    for n in (1, 3, 7):
+        parts = list(range(10, 10 + n))  # partition numbers, not indices
+        for key in keys:
+            expected = DefaultPartitioner()(key, parts, parts)
+            assert keyed_partition(key, parts, parts) == expected, (key[:20], n)
+            assert keyed_partition(key, parts, parts) == expected  # remembered, the same
+    assert keyed_partition(None, [0, 1, 2], [2]) == 2

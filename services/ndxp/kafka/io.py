@@ -8,19 +8,24 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 from ndxp.core.errors import NdxpError
-from ndxp.core.topology import MAX_MESSAGE_BYTES, PRODUCER_BATCH_BYTES
+from ndxp.core.topology import MAX_MESSAGE_BYTES, PRODUCER_BATCH_BYTES, key_partition
 from ndxp.kafka.auth import KafkaAuth
+
+_DEFAULT_PARTITIONER = DefaultPartitioner()
 
 
 def producer(bootstrap: str, auth: KafkaAuth, **kw: object) -> AIOKafkaProducer:
     """An idempotent acks=all producer, authenticated as ``auth`` says, that takes records as
     large as the platform's topics do (aiokafka's own bound, 1 MiB, refused the largest value
     the platform accepts once its headers were added: a 1 MiB answer or body), in batches of
-    up to ``PRODUCER_BATCH_BYTES`` a partition."""
+    up to ``PRODUCER_BATCH_BYTES`` a partition, a keyed record on the partition Kafka's
+    default partitioner gives its key (:func:`keyed_partition`)."""
     kw.setdefault("max_request_size", MAX_MESSAGE_BYTES)
     kw.setdefault("max_batch_size", PRODUCER_BATCH_BYTES)
+    kw.setdefault("partitioner", keyed_partition)
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -28,6 +33,15 @@ def producer(bootstrap: str, auth: KafkaAuth, **kw: object) -> AIOKafkaProducer:
         **auth.aiokafka(),
         **kw,
     )
+
+
+def keyed_partition(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """aiokafka's ``DefaultPartitioner`` (murmur2 of the key over the topic's partitions, sorted,
+    as the Java client does; a record without a key on a random available partition), with
+    each short key's choice remembered (:func:`ndxp.core.topology.key_partition`)."""
+    if key is None:
+        return int(_DEFAULT_PARTITIONER(key, all_partitions, available))
+    return all_partitions[key_partition(key, len(all_partitions))]
 
 
 async def first_partition(

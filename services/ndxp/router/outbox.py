@@ -37,16 +37,17 @@ from aiokafka.errors import KafkaTimeoutError
 from aiokafka.partitioner import murmur2
 from aiokafka.structs import TopicPartition
 
+from ndxp.core.topology import CACHED_KEY_BYTES
 from ndxp.router.forwarding import Outgoing
 
 log = logging.getLogger("ndxp.router")
 
 PARTITIONS_TTL_S = 30.0  # a topic's partitions are looked up again after this
 KEY_CACHE = 100_000  # partitions remembered per key (cleared when full)
-# Keys are the senders' (up to 4 KiB each): only short ones are remembered, so the cache stays
-# under KEY_CACHE x (CACHED_KEY_BYTES + the topic name) whatever senders send. Longer keys are
-# hashed each time (murmur2 is linear in the key).
-CACHED_KEY_BYTES = 128
+# Keys are the senders' (up to 4 KiB each): only short ones (CACHED_KEY_BYTES, as every ndxp
+# producer's partitioner) are remembered, so the cache stays under KEY_CACHE x
+# (CACHED_KEY_BYTES + the topic name) whatever senders send. Longer keys are hashed each time
+# (murmur2 is linear in the key).
 
 
 class Outbox:
