@@ -143,7 +143,7 @@ def misplaced(client: str, topic: str, partition: int, partitions: int) -> str |
 
 
 # Keys whose partition is remembered (key_partition): up to this many, each this short, so the
-# cache stays under ~4 MB whatever a sender keys its records with; longer keys are hashed each
+# cache stays near 5 MB at most whatever a sender keys its records with; longer keys are hashed each
 # time.
 KEY_CACHE = 16384
 CACHED_KEY_BYTES = 128
