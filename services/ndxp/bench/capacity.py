@@ -32,7 +32,8 @@ run on one broker, every rate next to a baseline of the same run.
    librdkafka as the baseline of the same run.
 5. **HTTP through the X-Road gateway** (:mod:`ndxp.bench.gateway`): calls to REST APIs
    answered through ``ndxp gateway``, router, provider adapter and ``ndxp simulate --http``, one
-   at a time, paced at 1,000/s and 64 in flight, with the CPU each process spent per call; the
+   at a time, paced at 1,000/s, and 64, 256 and 1,024 in flight (the last the path's capacity),
+   with the CPU each process spent per call; the
    ceiling of Python HTTP here (a plain aiohttp reverse proxy to the same APIs) in the same
    run; the many-agency mix through the gateway as context.
 6. **Documents** (:mod:`ndxp.bench.documents`): the exchange axis's mix — deliveries per
