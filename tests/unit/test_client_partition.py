@@ -45,3 +45,18 @@ def test_producers_partition_keys_as_the_kafka_default_partitioner() -> None:
             assert keyed_partition(key, parts, parts) == expected, (key[:20], n)
             assert keyed_partition(key, parts, parts) == expected  # remembered, the same
     assert keyed_partition(None, [0, 1, 2], [2]) == 2
+
+
+def test_only_short_keys_are_remembered() -> None:
+    """The cache's bound holds whatever keys senders use: a long key is hashed each time."""
+    from ndxp.core.topology import CACHED_KEY_BYTES, _remembered_partition, key_partition
+
+    short, long = b"s" * CACHED_KEY_BYTES, b"l" * (CACHED_KEY_BYTES + 1)
+    key_partition(short, 5)
+    before = _remembered_partition.cache_info()
+    key_partition(short, 5)
+    key_partition(long, 5)
+    key_partition(long, 5)
+    after = _remembered_partition.cache_info()
+    assert after.hits == before.hits + 1
+    assert after.currsize == before.currsize  # the long key was never stored
