@@ -52,8 +52,8 @@ LOADS = (  # (label, concurrency, paced rate)
     # the path's capacity: still more calls a second, each a longer wait (a queue, whose
     # p50 is the calls in flight over the rate, Little's law). 2026-12-05 02:40, a slow hour:
     # 1,683 / 1,898 / 2,066 calls/s at 256 / 512 / 1,024 in flight, CPU ms per call 1.17 /
-    # 1.04 / 0.97 (router 0.18 -> 0.12, broker 0.18 -> 0.08); the plain proxy's own best was
-    # at 256 (4,114, then 3,715 and 3,507)
+    # 1.04 / 0.97 (router 0.18 -> 0.12, broker 0.18 -> 0.08); the plain proxy did best at 256
+    # of those loads (4,114, then 3,715 and 3,507)
     ("1,024 calls in flight", 1024, 0.0),
 )
 SAMPLE_API = "127.0.0.1:9300"  # where the sample registry's REST APIs are (make run)
