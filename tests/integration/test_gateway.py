@@ -25,8 +25,11 @@ import aiohttp
 import orjson
 import pytest
 import yarl
+from aiokafka.partitioner import DefaultPartitioner
 from multidict import CIMultiDict
 
+from ndxp.core.topology import CACHED_KEY_BYTES
+from ndxp.core.wire import MAX_KEY_BYTES
 from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.pki import ca_files, client_ssl_context, issue_member, member_files
 
@@ -817,6 +820,49 @@ def test_a_notice_reaches_an_http_provider_and_nothing_answers_it(
     ]
     correlated = [hdr(m, "ndxp-correlation-id") for m in answers.messages]
     assert f"{run}-request" in correlated and f"{run}-notice" not in correlated
+
+
+def test_an_http_provider_answers_under_any_key_its_caller_chose(
+    kafka: Broker, providers: OddProvider
+) -> None:
+    """The adapter answers each request under the key its sender gave it (ndxp's producers
+    remember the partition of keys up to 128 bytes and hash longer ones each time): the
+    largest key the router takes, one byte either side of the cache's bound, bytes that are
+    not UTF-8, an empty key and none at all; each request is answered, under its own key."""
+    run = uuid.uuid4().hex[:8]
+    client, service = "VN:GOV:000.00.00.H41:motcua", "VN:GOV:000.00.00.H41:api:thua-dat:v1"
+    keys: dict[str, bytes | None] = {
+        "largest": b"K" * MAX_KEY_BYTES,
+        "cached": b"c" * CACHED_KEY_BYTES,
+        "hashed": b"h" * (CACHED_KEY_BYTES + 1),
+        "not-utf8": b"\xff\xfe\x00" * 7,
+        "empty": b"",
+        "none": None,
+    }
+    answers = Tap(kafka.bootstrap, ["ndxp.in.000.00.00.H41"])  # where the adapter answers
+    p = producer(kafka.bootstrap)
+    try:
+        for name, key in keys.items():
+            headers = request(f"{run}-{name}", client, service, **{"ndxp-http-path": "/record"})
+            send(p, "ndxp.in.000.00.00.H41", headers, value=b"{}", key=key)
+        p.flush(10)
+
+        def all_answered(ms: list) -> bool:  # type: ignore[type-arg]
+            got = {hdr(m, "ndxp-correlation-id") for m in ms}
+            return all(f"{run}-{name}" in got for name in keys)
+
+        answers.collect(all_answered, timeout=30)
+    finally:
+        answers.close()
+    by_request = {hdr(m, "ndxp-correlation-id"): m for m in answers.messages}
+    for name, key in keys.items():
+        m = by_request.get(f"{run}-{name}")
+        assert m is not None, f"no answer to the request keyed {name}"
+        assert hdr(m, "ndxp-http-status") == "200", name
+        assert m.key() == key, name
+        if key is not None:  # where Kafka's default partitioner puts it (aiokafka's own)
+            parts = list(range(3))
+            assert m.partition() == DefaultPartitioner()(key, parts, parts), name
 
 
 def test_a_provider_that_hangs_holds_only_its_own_calls(
