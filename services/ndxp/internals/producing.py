@@ -77,7 +77,6 @@ EXPECTED: tuple[Expectation, ...] = (
         "def(self, topic)",
         f"{OUTBOX} calls it",
     ),
-    Method("aiokafka.partitioner:murmur2", "def(data)", f"{OUTBOX} partitions keys with it"),
     # quota_changelog.QuotaChangelog: the table's state written before every commit
     Method(
         f"{PRODUCER}.flush",

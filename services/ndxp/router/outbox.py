@@ -18,7 +18,8 @@ refuses after the producer's retries is fatal (``on_failure``): the worker exits
 committing, and a restart re-reads what was not committed.
 
 Partitions are chosen as aiokafka's ``DefaultPartitioner`` does (murmur2 of the key over the
-topic's sorted partitions, as the Java client does), cached per key; a record without a key
+topic's sorted partitions, as the Java client does: :func:`ndxp.core.topology.key_partition`,
+which every ndxp producer uses), cached per topic and key; a record without a key
 goes to one partition chosen at random among the available ones until its batch is full
 (Kafka's sticky partitioner), instead of a random partition per record. Written against
 aiokafka 0.14.0 (pinned); ``tests/integration`` exercise it against the real broker.
@@ -34,10 +35,9 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka.errors import KafkaTimeoutError
-from aiokafka.partitioner import murmur2
 from aiokafka.structs import TopicPartition
 
-from ndxp.core.topology import CACHED_KEY_BYTES
+from ndxp.core.topology import CACHED_KEY_BYTES, key_partition
 from ndxp.router.forwarding import Outgoing
 
 log = logging.getLogger("ndxp.router")
@@ -110,7 +110,7 @@ class Outbox:
                 available = self._producer.client.cluster.available_partitions_for_topic(topic)
                 chosen = self._sticky[topic] = random.choice(sorted(available) or parts)
             return chosen
-        hashed = parts[(int(murmur2(key)) & 0x7FFFFFFF) % len(parts)]
+        hashed = parts[key_partition(key, len(parts))]
         if len(key) <= CACHED_KEY_BYTES:
             if len(self._by_key) >= KEY_CACHE:
                 self._by_key.clear()
