@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -28,7 +29,7 @@ import yarl
 from aiokafka.partitioner import DefaultPartitioner
 from multidict import CIMultiDict
 
-from ndxp.core.topology import CACHED_KEY_BYTES
+from ndxp.core.topology import SHORT_KEY_BYTES
 from ndxp.core.wire import MAX_KEY_BYTES
 from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.pki import ca_files, client_ssl_context, issue_member, member_files
@@ -825,21 +826,26 @@ def test_a_notice_reaches_an_http_provider_and_nothing_answers_it(
 def test_an_http_provider_answers_under_any_key_its_caller_chose(
     kafka: Broker, providers: OddProvider
 ) -> None:
-    """The adapter answers each request under the key its sender gave it (ndxp's producers
-    remember the partition of keys up to 128 bytes and hash longer ones each time): the
-    largest key the router takes, one byte either side of the cache's bound, bytes that are
-    not UTF-8, an empty key and none at all; each request is answered, under its own key."""
+    """The adapter answers each request under the key its sender gave it, and each copy lands
+    where schemas/WIRE.md says ("Where a routed copy lands"): a key of up to 128 bytes where
+    Kafka's default partitioner puts it, a longer one by its SHA-256. Keys: the largest the
+    router takes, one byte either side of the bound, bytes that are not UTF-8, an empty key and
+    none at all. Checked on the three records each request makes: its routed copy (the router's
+    outbox), the adapter's answer (ndxp's producer) and the answer's routed copy."""
     run = uuid.uuid4().hex[:8]
     client, service = "VN:GOV:000.00.00.H41:motcua", "VN:GOV:000.00.00.H41:api:thua-dat:v1"
     keys: dict[str, bytes | None] = {
         "largest": b"K" * MAX_KEY_BYTES,
-        "cached": b"c" * CACHED_KEY_BYTES,
-        "hashed": b"h" * (CACHED_KEY_BYTES + 1),
+        "short": b"c" * SHORT_KEY_BYTES,
+        "long": b"h" * (SHORT_KEY_BYTES + 1),
         "not-utf8": b"\xff\xfe\x00" * 7,
+        "long-not-utf8": b"\xff\xfe\x00" * 50,
         "empty": b"",
         "none": None,
     }
-    answers = Tap(kafka.bootstrap, ["ndxp.in.000.00.00.H41"])  # where the adapter answers
+    # the caller and the provider are both of H41: the routed request and the routed answer
+    # are on its egress topic, the adapter's answer on its ingress topic
+    answers = Tap(kafka.bootstrap, ["ndxp.in.000.00.00.H41", "ndxp.out.000.00.00.H41"])
     p = producer(kafka.bootstrap)
     try:
         for name, key in keys.items():
@@ -847,22 +853,41 @@ def test_an_http_provider_answers_under_any_key_its_caller_chose(
             send(p, "ndxp.in.000.00.00.H41", headers, value=b"{}", key=key)
         p.flush(10)
 
-        def all_answered(ms: list) -> bool:  # type: ignore[type-arg]
-            got = {hdr(m, "ndxp-correlation-id") for m in ms}
-            return all(f"{run}-{name}" in got for name in keys)
+        def copies(ms: list) -> dict[tuple[str, str, str], Any]:  # type: ignore[type-arg]
+            out = {}
+            for m in ms:
+                mid = hdr(m, "ndxp-correlation-id") or hdr(m, "ndxp-id")
+                out[m.topic(), hdr(m, "ndxp-kind"), mid] = m
+            return out
 
-        answers.collect(all_answered, timeout=30)
+        def all_there(ms: list) -> bool:  # type: ignore[type-arg]
+            return len([k for k in copies(ms) if k[2].startswith(run)]) == 3 * len(keys)
+
+        answers.collect(all_there, timeout=30)
     finally:
         answers.close()
-    by_request = {hdr(m, "ndxp-correlation-id"): m for m in answers.messages}
+    found = copies(answers.messages)
     for name, key in keys.items():
-        m = by_request.get(f"{run}-{name}")
-        assert m is not None, f"no answer to the request keyed {name}"
-        assert hdr(m, "ndxp-http-status") == "200", name
-        assert m.key() == key, name
-        if key is not None:  # where Kafka's default partitioner puts it (aiokafka's own)
+        for topic, kind in (
+            ("ndxp.out.000.00.00.H41", "request"),  # the router's routed copy
+            ("ndxp.in.000.00.00.H41", "response"),  # the adapter's answer
+            ("ndxp.out.000.00.00.H41", "response"),  # the router's copy of the answer
+        ):
+            m = found.get((topic, kind, f"{run}-{name}"))
+            assert m is not None, f"no {kind} on {topic} for the request keyed {name}"
+            assert m.key() == key, (name, topic, kind)
+            if kind == "response":
+                assert hdr(m, "ndxp-http-status") == "200", name
+            if key is None:
+                continue
             parts = list(range(3))
-            assert m.partition() == DefaultPartitioner()(key, parts, parts), name
+            if len(key) <= 128:  # where Kafka's default partitioner puts it (aiokafka's own)
+                expected = DefaultPartitioner()(key, parts, parts)
+            else:  # the first four bytes of its SHA-256, big-endian, top bit cleared
+                expected = (
+                    int.from_bytes(hashlib.sha256(key).digest()[:4], "big") & 0x7FFFFFFF
+                ) % 3
+            assert m.partition() == expected, (name, topic, kind)
 
 
 def test_a_provider_that_hangs_holds_only_its_own_calls(

@@ -30,14 +30,15 @@ def test_clients_spread_over_partitions() -> None:
     assert seen == {0, 1, 2}
 
 
-def test_producers_partition_keys_as_the_kafka_default_partitioner() -> None:
-    """ndxp's producers (ndxp.kafka.io.producer) remember each short key's partition; long keys
-    are hashed each time, and a record without a key goes to an available partition."""
-    from ndxp.core.topology import CACHED_KEY_BYTES
+def test_producers_place_short_keys_as_the_kafka_default_partitioner() -> None:
+    """ndxp's producers (ndxp.kafka.io.producer) and the router's outbox place a key of up to
+    128 bytes where Kafka's default partitioner does, and remember it; a record without a key
+    goes to an available partition."""
+    from ndxp.core.topology import SHORT_KEY_BYTES
     from ndxp.kafka.io import keyed_partition
 
-    keys = [c.encode() for c in ("VN:GOV:000.00.00.H41:motcua", "x", "Việt Nam")]
-    keys += [b"k" * CACHED_KEY_BYTES, b"k" * (CACHED_KEY_BYTES + 1), b"\xff" * 4096]
+    keys = [c.encode() for c in ("VN:GOV:000.00.00.H41:motcua", "x", "Việt Nam", "")]
+    keys += [b"k" * SHORT_KEY_BYTES, b"\xff\xfe" * (SHORT_KEY_BYTES // 2)]
     for n in (1, 3, 7):
         parts = list(range(10, 10 + n))  # partition numbers, not indices
         for key in keys:
@@ -47,11 +48,39 @@ def test_producers_partition_keys_as_the_kafka_default_partitioner() -> None:
     assert keyed_partition(None, [0, 1, 2], [2]) == 2
 
 
+def test_a_long_key_is_placed_by_its_sha256() -> None:
+    """A key over 128 bytes: the first four bytes of its SHA-256, big-endian, top bit cleared,
+    modulo the partitions (schemas/WIRE.md). The literals are the rule worked by hand
+    (sha256(b"k" * 129) begins 9094034f, sha256(b"\\xff" * 4096) f47a8ec3), for anyone
+    placing such keys in another language to check against."""
+    from ndxp.kafka.io import keyed_partition
+
+    cases = {b"k" * 129: (0, 4, 3), b"\xff" * 4096: (2, 3, 11)}
+    for key, expected in cases.items():
+        for n, want in zip((3, 7, 12), expected, strict=True):
+            parts = list(range(5, 5 + n))
+            assert keyed_partition(key, parts, parts) == parts[want], (key[:4], n)
+        seven = list(range(7))  # not where Kafka's murmur2 would put them (partition 0)
+        assert keyed_partition(key, seven, seven) != DefaultPartitioner()(key, seven, seven)
+
+
+def test_long_keys_sharing_a_prefix_spread_over_partitions() -> None:
+    """Placed by a digest of the whole key, not its first bytes: keys that differ only after
+    their first 128 bytes still spread over every partition, about evenly."""
+    from ndxp.core.topology import key_partition
+
+    prefix = b"VN:GOV:000.00.00.H41:motcua/" * 5
+    counts = [0, 0, 0]
+    for i in range(600):
+        counts[key_partition(prefix + str(i).encode(), 3)] += 1
+    assert min(counts) >= 150, counts
+
+
 def test_only_short_keys_are_remembered() -> None:
     """The cache's bound holds whatever keys senders use: a long key is hashed each time."""
-    from ndxp.core.topology import CACHED_KEY_BYTES, _remembered_partition, key_partition
+    from ndxp.core.topology import SHORT_KEY_BYTES, _remembered_partition, key_partition
 
-    short, long = b"s" * CACHED_KEY_BYTES, b"l" * (CACHED_KEY_BYTES + 1)
+    short, long = b"s" * SHORT_KEY_BYTES, b"l" * (SHORT_KEY_BYTES + 1)
     key_partition(short, 5)
     before = _remembered_partition.cache_info()
     key_partition(short, 5)

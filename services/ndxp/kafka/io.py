@@ -21,8 +21,8 @@ def producer(bootstrap: str, auth: KafkaAuth, **kw: object) -> AIOKafkaProducer:
     """An idempotent acks=all producer, authenticated as ``auth`` says, that takes records as
     large as the platform's topics do (aiokafka's own bound, 1 MiB, refused the largest value
     the platform accepts once its headers were added: a 1 MiB answer or body), in batches of
-    up to ``PRODUCER_BATCH_BYTES`` a partition, a keyed record on the partition Kafka's
-    default partitioner gives its key (:func:`keyed_partition`)."""
+    up to ``PRODUCER_BATCH_BYTES`` a partition, a keyed record where the router would place it
+    (:func:`keyed_partition`)."""
     kw.setdefault("max_request_size", MAX_MESSAGE_BYTES)
     kw.setdefault("max_batch_size", PRODUCER_BATCH_BYTES)
     kw.setdefault("partitioner", keyed_partition)
@@ -36,9 +36,10 @@ def producer(bootstrap: str, auth: KafkaAuth, **kw: object) -> AIOKafkaProducer:
 
 
 def keyed_partition(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
-    """aiokafka's ``DefaultPartitioner`` (murmur2 of the key over the topic's partitions, sorted,
-    as the Java client does; a record without a key on a random available partition), with
-    each short key's choice remembered (:func:`ndxp.core.topology.key_partition`)."""
+    """ndxp's placement of a keyed record (:func:`ndxp.core.topology.key_partition`): a key of
+    up to 128 bytes as aiokafka's ``DefaultPartitioner`` (murmur2 of the key over the topic's
+    partitions, sorted, as the Java client does), its choice remembered; a longer key by its
+    SHA-256. A record without a key goes to a random available partition, as aiokafka's."""
     if key is None:
         return int(_DEFAULT_PARTITIONER(key, all_partitions, available))
     return all_partitions[key_partition(key, len(all_partitions))]

@@ -17,9 +17,10 @@ produced for a record is on the broker before its offset is committed. A batch t
 refuses after the producer's retries is fatal (``on_failure``): the worker exits without
 committing, and a restart re-reads what was not committed.
 
-Partitions are chosen as aiokafka's ``DefaultPartitioner`` does (murmur2 of the key over the
-topic's sorted partitions, as the Java client does: :func:`ndxp.core.topology.key_partition`,
-which every ndxp producer uses), cached per topic and key; a record without a key
+Partitions are chosen by :func:`ndxp.core.topology.key_partition`, which every ndxp producer
+uses: a key of up to 128 bytes as aiokafka's ``DefaultPartitioner`` does (murmur2 of the key
+over the topic's sorted partitions, as the Java client does), cached per topic and key, a
+longer one by its SHA-256 (schemas/WIRE.md, "Where a routed copy lands"); a record without a key
 goes to one partition chosen at random among the available ones until its batch is full
 (Kafka's sticky partitioner), instead of a random partition per record. Written against
 aiokafka 0.14.0 (pinned); ``tests/integration`` exercise it against the real broker.
@@ -37,17 +38,17 @@ from typing import Any
 from aiokafka.errors import KafkaTimeoutError
 from aiokafka.structs import TopicPartition
 
-from ndxp.core.topology import CACHED_KEY_BYTES, key_partition
+from ndxp.core.topology import SHORT_KEY_BYTES, key_partition
 from ndxp.router.forwarding import Outgoing
 
 log = logging.getLogger("ndxp.router")
 
 PARTITIONS_TTL_S = 30.0  # a topic's partitions are looked up again after this
 KEY_CACHE = 100_000  # partitions remembered per key (cleared when full)
-# Keys are the senders' (up to 4 KiB each): only short ones (CACHED_KEY_BYTES, as every ndxp
+# Keys are the senders' (up to 4 KiB each): only short ones (SHORT_KEY_BYTES, as every ndxp
 # producer's partitioner) are remembered, so the cache stays under KEY_CACHE x
-# (CACHED_KEY_BYTES + the topic name) whatever senders send. Longer keys are hashed each time
-# (murmur2 is linear in the key).
+# (SHORT_KEY_BYTES + the topic name) whatever senders send. Longer keys are hashed each time
+# (SHA-256, in C: 3.6 µs for 4 KiB).
 
 
 class Outbox:
@@ -111,7 +112,7 @@ class Outbox:
                 chosen = self._sticky[topic] = random.choice(sorted(available) or parts)
             return chosen
         hashed = parts[key_partition(key, len(parts))]
-        if len(key) <= CACHED_KEY_BYTES:
+        if len(key) <= SHORT_KEY_BYTES:
             if len(self._by_key) >= KEY_CACHE:
                 self._by_key.clear()
             self._by_key[topic, key] = hashed
