@@ -1,7 +1,8 @@
 """Poison messages through the real broker: records as large as the ingress topic accepts,
 made of headers, of value or of key, thousands of headers, and binary junk in every header.
-Each is refused with its code and kept whole in ``ndxp.rejected``, and the partition goes on:
-the ordinary request behind them on the same partition is routed. (A ~4 MiB key used to make
+Each is refused with its code and kept in ``ndxp.rejected`` (whole, but for a record over
+256 headers: its first 256), and the partition goes on: the ordinary request behind them on the
+same partition is routed. (A ~4 MiB key used to make
 the router exit on its routed copy, and again after every restart.)"""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import time
 import uuid
 
 import pytest
+
+from ndxp.core.wire import MAX_HEADERS
 
 from .conftest import Broker
 from .kafka_tools import (
@@ -34,11 +37,13 @@ MiB = 1024 * 1024
 
 
 def test_poison_messages_are_kept_with_their_code_and_the_partition_goes_on(
-    kafka: Broker, router: RouterProcess
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess
 ) -> None:
     run = uuid.uuid4().hex[:8]
     bulky = [(f"x-bulk-{i}", b"h" * (60 * 1024)) for i in range(60)]  # 3.5 MiB of headers
     many = [(f"x-{i}", b"v") for i in range(5000)]  # thousands of small headers: 45 KB
+    most = [("x", b"")] * 21_000  # as many as 64 KiB holds: 61 records/s and 2.7 GB before
+    at_bound = [(f"x-{i}", b"v") for i in range(MAX_HEADERS - 4)]  # with the 4 of a request
     junk = [
         ("ndxp-id", b"\xff\xfe"),
         ("ndxp-kind", b"\x00"),
@@ -51,7 +56,9 @@ def test_poison_messages_are_kept_with_their_code_and_the_partition_goes_on(
         ("value", request(f"{run}-value", CLIENT, POP), b"v" * (4 * MiB - 4096), "TOO_LARGE", b"k"),
         ("key", request(f"{run}-key", CLIENT, POP), b"{}", "TOO_LARGE", huge_key),
         ("key-at-limit", request(f"{run}-key-at-limit", CLIENT, POP), b"{}", None, b"k" * 4096),
-        ("many", request(f"{run}-many", CLIENT, POP) + many, b"{}", None, b"k"),  # routed
+        ("many", request(f"{run}-many", CLIENT, POP) + many, b"{}", "TOO_LARGE", b"k"),
+        ("most", request(f"{run}-most", CLIENT, POP) + most, b"{}", "TOO_LARGE", b"k"),
+        ("at-bound", request(f"{run}-at-bound", CLIENT, POP) + at_bound, b"{}", None, b"k"),
         ("junk", [*junk, ("x-tag", f"{run}-junk".encode())], b"{}", "MALFORMED", b"k"),
         ("after", request(f"{run}-after", CLIENT, POP), b"{}", None, b"k"),  # routed
     ]
@@ -77,13 +84,36 @@ def test_poison_messages_are_kept_with_their_code_and_the_partition_goes_on(
             assert m.topic() == "ndxp.out.000.00.01.G01", name
         else:
             assert (m.topic(), hdr(m, "ndxp-error")) == ("ndxp.rejected", code), name
-        # kept whole: the same key and value, and the sender's headers first, in order
+        # kept: the same key and value, and the sender's headers first, in order (over the
+        # bound on their number, the first 256 of them, then the router's)
         assert (m.key(), m.value()) == (key, value), name
-        assert (m.headers() or [])[: len(headers)] == headers, name
+        kept = headers[:MAX_HEADERS]
+        got_headers = m.headers() or []
+        assert got_headers[: len(kept)] == kept, name
+        if len(headers) > MAX_HEADERS:
+            assert got_headers[len(kept)][0] == "ndxp-error", name  # the router's, after them
+            assert hdr(m, "ndxp-error-detail") == (
+                f"{len(headers):,} headers, the limit is {MAX_HEADERS}"
+            ), name
     assert hdr(by_tag[f"{run}-key"], "ndxp-error-detail") == (
         f"key is {len(huge_key)} bytes, the limit is 4096"
     )
     assert router.proc is not None and router.proc.poll() is None  # alive all along
+    # and in the ledger, with their code and detail
+    deadline = time.monotonic() + 60
+    rows: list[list[object]] = []
+    while time.monotonic() < deadline:
+        rows = ledger.sql(
+            "SELECT message_id, outcome, error, error_detail FROM ndxp.ledger "
+            f"WHERE message_id IN ('{run}-most', '{run}-at-bound') ORDER BY message_id"
+        )
+        if len(rows) == 2:
+            break
+        time.sleep(0.3)
+    assert rows == [
+        [f"{run}-at-bound", "routed", "", ""],
+        [f"{run}-most", "rejected", "TOO_LARGE", f"21,004 headers, the limit is {MAX_HEADERS}"],
+    ]
 
 
 def test_unreadable_batches_and_raw_header_names_are_refused_and_the_partition_goes_on(

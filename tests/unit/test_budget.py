@@ -141,6 +141,35 @@ def test_every_copy_of_a_record_within_the_budget_fits_its_topic(
     assert size_of(notice) < 16 * 1024  # the notice never carries the payload
 
 
+def test_every_copy_the_router_writes_is_read_back_whole() -> None:
+    """ndxp's consumers keep the first READ_HEADERS headers of a record (ndxp.kafka.records):
+    every copy the router writes of a record within the bound (MAX_HEADERS), and the
+    dead-letter copy of one over it (as a consumer hands it over, clipped), holds fewer, the
+    router's own headers included, so no reader ever clips a copy of the router's."""
+    from ndxp.core.budget import clip_headers
+
+    within = [(f"x-{i}", b"") for i in range(wire.MAX_HEADERS)]
+    over = clip_headers([(f"x-{i}", b"") for i in range(21_000)])
+    quota = [
+        (wire.H_QUOTA_LIMIT, b"l"),
+        (wire.H_QUOTA_POLICY, b"rate=1/s"),
+        (wire.H_RETRY_AFTER, b"1.000"),
+        (wire.H_QUOTA_REMAINING, b"0"),
+    ]
+    copies = [
+        routed(wire.egress_topic(MEMBER), b"k", b"v", within, "999.99.99.H99", SOURCE, 10**13),
+        to_home(CLIENT, 2, "999.99.99.H99", SOURCE, b"k", b"v", within, b"k" * 64),
+    ]
+    for headers in (within, over):
+        refusal = Rejected(RejectionCode.TOO_LARGE, DETAIL, "i" * 128, MEMBER)
+        copies += rejection_records(refusal, SOURCE, b"k", b"v", headers, 10**13, quota)
+    for out in copies:
+        assert len(out.headers) <= wire.READ_HEADERS, (out.topic, len(out.headers))
+    dead_over = copies[-2]
+    assert list(dead_over.headers[: wire.MAX_HEADERS]) == over[: wire.MAX_HEADERS]
+    assert dead_over.headers[wire.MAX_HEADERS][0] == wire.H_ERROR  # the router's come next
+
+
 def test_the_dead_letter_copy_of_anything_the_ingress_topic_accepted_fits() -> None:
     """The largest single record an ingress topic takes (4 MiB batch), made of a 4 MiB key or
     of 4 MiB of headers: refused TOO_LARGE, and its dead-letter copy (kept whole) still fits

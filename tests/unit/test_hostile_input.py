@@ -267,7 +267,10 @@ def header_faults(topic: str, headers: Headers) -> RejectionCode | None:
 
 
 def size_detail(headers: Headers, size: int) -> str | None:
-    """The TOO_LARGE detail the sizes earn (the value first, then the headers), or ``None``."""
+    """The TOO_LARGE detail the sizes earn (their number, the value, then the headers' bytes),
+    or ``None``."""
+    if len(headers) > wire.MAX_HEADERS:
+        return f"{len(headers):,} headers, the limit is {wire.MAX_HEADERS}"
     if size > LIMIT:
         return f"value is {size} bytes, the limit is {LIMIT}"
     if header_bytes(headers) > HEADER_LIMIT:
@@ -279,6 +282,10 @@ def header_stage(topic: str, headers: Headers, size: int) -> RejectionCode | Non
     """The code decided before any identifier is looked at (the topic, then every rule on
     the headers themselves, then the sizes), or ``None`` when the message gets as far as its
     identifiers."""
+    if topic not in REGISTRY.ingress:
+        return C.NOT_SENDER
+    if len(headers) > wire.MAX_HEADERS:  # their number, before any header is read
+        return C.TOO_LARGE
     fault = header_faults(topic, headers)
     if fault is not None:
         return fault
@@ -633,18 +640,19 @@ def test_checks_run_in_order(
         assert d.detail == f"value is {size} bytes, the limit is {LIMIT}"
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     valid_messages(),
-    st.one_of(st.integers(1000, 12_000), st.integers(9_000, 12_000)),
+    st.one_of(st.integers(0, 300), st.integers(240, 260), st.integers(1000, 21_000)),
     st.sampled_from([None, "router", "internal", "repeat", "null-id"]),
     st.floats(0, 1),
 )
 def test_thousands_of_headers(
     message: tuple[Valid, Headers], count: int, fault: str | None, where: float
 ) -> None:
-    """Some 6-7 bytes each: about 10,000 of them make 64 KiB, so both sides of the header
-    limit are drawn; a fault in the headers themselves is MALFORMED on either side."""
+    """Headers of 6-7 bytes each, around the bound on their number (256) and up to what 64 KiB
+    holds: over the bound a record is TOO_LARGE before any header is read, whatever fault they
+    hold (its detail counts them); within it a fault in the headers themselves is MALFORMED."""
     v, headers = message
     bulk: Headers = [(f"x-{i % 13}", i.to_bytes(3, "big")) for i in range(count)]
     at = int(where * len(bulk))
@@ -658,12 +666,52 @@ def test_thousands_of_headers(
     if fault is not None:
         bulk.insert(int((1 - where) * len(bulk)), forged[fault])
     d = check_decision(v.topic, bulk, 10)
-    if fault is not None:
+    if len(bulk) > wire.MAX_HEADERS:
+        assert_outcome(d, C.TOO_LARGE)
+        assert isinstance(d, Rejected)
+        assert d.detail == f"{len(bulk):,} headers, the limit is {wire.MAX_HEADERS}"
+    elif fault is not None:
         assert_outcome(d, C.MALFORMED)
     else:
         assert_outcome(d, v.route if header_bytes(bulk) <= HEADER_LIMIT else C.TOO_LARGE)
-    # thousands of one sender header (up to 96 kB of them: still MALFORMED, not TOO_LARGE)
-    assert_outcome(ROUTER.decide(v.topic, [(wire.H_ID, b"m")] * count, 10), C.MALFORMED)
+    # many of one sender header: repeated (MALFORMED) within the bound, TOO_LARGE over it
+    many = ROUTER.decide(v.topic, [(wire.H_ID, b"m")] * count, 10)
+    assert_outcome(many, C.TOO_LARGE if count > wire.MAX_HEADERS else C.MALFORMED)
+
+
+def test_a_clipped_record_is_refused_with_the_count_it_had_and_keeps_its_first_headers() -> None:
+    """What ndxp's consumers hand over of a record with 21,000 headers (its first 512, then
+    their count): TOO_LARGE with the count it had on the wire; a copy of it keeps its first 256
+    and not the count. A sender's own header of that name is plain bytes: never taken as the
+    count (its 513 headers are counted), and a copy keeps its first 256 too."""
+    from ndxp.core.budget import HeaderCount, clip_headers, header_count, kept_headers
+
+    v = next(x for x in VALID if x.kind == "request")
+    headers: Headers = [
+        (wire.H_ID, b"m-1"),
+        (wire.H_KIND, b"request"),
+        (wire.H_CLIENT, v.client.encode()),
+        (wire.H_SERVICE, v.service.encode()),
+    ]
+    full = [*headers, *[(f"x-{i}", b"") for i in range(21_000 - len(headers))]]
+    clipped = clip_headers(full)
+    assert len(clipped) == wire.READ_HEADERS + 1
+    assert clipped[-1] == (wire.H_X_HEADER_COUNT, b"21000")
+    assert type(clipped[-1][1]) is HeaderCount
+    d = ROUTER.decide(v.topic, clipped, 10)
+    assert isinstance(d, Rejected) and d.code is C.TOO_LARGE
+    assert d.detail == f"21,000 headers, the limit is {wire.MAX_HEADERS}"
+    assert d.message_id == "m-1"  # the error notice still answers the sender's id
+    assert list(kept_headers(clipped)) == full[: wire.MAX_HEADERS]
+    forged = [*full[: wire.READ_HEADERS], (wire.H_X_HEADER_COUNT, b"99999")]
+    assert header_count(forged) == wire.READ_HEADERS + 1
+    assert list(kept_headers(forged)) == full[: wire.MAX_HEADERS]
+    d = ROUTER.decide(v.topic, forged, 10)
+    assert isinstance(d, Rejected) and d.code is C.TOO_LARGE
+    assert d.detail == f"{wire.READ_HEADERS + 1} headers, the limit is {wire.MAX_HEADERS}"
+    at_bound = full[: wire.MAX_HEADERS]
+    assert isinstance(ROUTER.decide(v.topic, at_bound, 10), Routed)
+    assert kept_headers(at_bound) == at_bound
 
 
 @pytest.mark.parametrize(
@@ -749,12 +797,13 @@ def test_the_header_limit_counts_what_the_headers_take_on_the_wire() -> None:
             "headers are 65537 bytes (names, values and lengths), the limit is 65536"
         )
         assert (d.message_id, d.notify) == ("m-1", v.sender)
-    # thousands of tiny headers cost their lengths too: 30,000 empty ones are 60,000 bytes
-    tiny = [*base, *[("", b"")] * 30_000]
-    assert budget.headers_size(tiny) == header_bytes(base) + 60_000
+    # tiny headers cost their lengths too (2 bytes an empty one), and their number is bounded
+    tiny = [*base, *[("", b"")] * (wire.MAX_HEADERS - len(base))]
+    assert budget.headers_size(tiny) == header_bytes(base) + 2 * (wire.MAX_HEADERS - len(base))
     assert_outcome(check_decision(v.topic, tiny, LIMIT), v.route)
-    d = check_decision(v.topic, [*tiny, *[("", b"")] * 3000], LIMIT)
+    d = check_decision(v.topic, [*tiny, ("", b"")], LIMIT)
     assert isinstance(d, Rejected) and d.code is C.TOO_LARGE
+    assert d.detail == f"{wire.MAX_HEADERS + 1} headers, the limit is {wire.MAX_HEADERS}"
 
 
 @settings(max_examples=100, deadline=None)

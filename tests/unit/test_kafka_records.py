@@ -539,3 +539,51 @@ def test_a_snappy_block_over_the_cap_is_refused_before_it_is_inflated() -> None:
     claim = bytes([0xFF, 0xFF, 0xFF, 0xFF, 0x0F]) + b"\x00" * 16  # varint 2**32 - 1
     with pytest.raises(kafka_inflate.InflateError, match="snappy batch inflates past 32 MiB"):
         inflate(2, claim)
+
+
+def _headers(n: int, name: bytes = b"x") -> list[Header]:
+    return [(name + str(i).encode(), b"") for i in range(n)]
+
+
+@pytest.mark.parametrize("compression", CODECS, ids=CODEC_IDS)
+@pytest.mark.parametrize("raw_name", [False, True], ids=["utf8", "raw-name"])
+def test_a_record_with_more_headers_than_the_bound_is_read_clipped(
+    compression: int, raw_name: bool
+) -> None:
+    """A record over READ_HEADERS headers is handed over with its first READ_HEADERS and their
+    count on the wire (an unforgeable HeaderCount), by aiokafka's C parser's path and by the
+    pure-Python one (a raw header name before them); the records around it are untouched,
+    and one at the bound is handed over whole."""
+    from ndxp.core.budget import HeaderCount, header_count
+    from ndxp.core.wire import H_X_HEADER_COUNT, READ_HEADERS
+
+    first: list[Header] = [(BAD, b"1")] if raw_name else [(b"ndxp-id", b"m-1")]
+    many = [*first, *_headers(21_000 - len(first))]
+    recs: list[Rec] = [
+        (b"k0", b"v0", _headers(READ_HEADERS)),
+        (b"k1", b"v1", many),
+        (b"k2", b"v2", [(b"ndxp-id", b"m-2")]),
+    ]
+    got = read(batch(5, recs, compression) + batch(8, good(2, "c"), compression))
+    want = expected(5, recs) + expected(8, good(2, "c"))
+    assert [g[:3] for g in got] == [w[:3] for w in want]  # offsets, keys, values
+    assert got[0][3] == want[0][3] and got[2:] == want[2:]
+    clipped = got[1][3]
+    assert len(clipped) == READ_HEADERS + 1
+    assert clipped[:READ_HEADERS] == want[1][3][:READ_HEADERS]
+    assert clipped[-1] == (H_X_HEADER_COUNT, b"21000")
+    assert type(clipped[-1][1]) is HeaderCount
+    assert header_count(clipped) == 21_000
+
+
+def test_clipping_bounds_what_a_record_of_many_headers_holds() -> None:
+    """21,000 headers held as Python objects take ~2 MB a record; clipped, ~60 KB."""
+    buffer = batch(0, [(b"k", b"v", _headers(21_000))] * 4)
+    tracemalloc.start()
+    try:
+        got = read(buffer)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(got) == 4 and all(len(h) == 513 for *_, h in got)
+    assert held < 1_000_000, held

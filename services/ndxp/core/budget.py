@@ -25,7 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ndxp.core.errors import Rejection, RejectionCode
-from ndxp.core.wire import MAX_HEADER_BYTES, MAX_KEY_BYTES
+from ndxp.core.wire import (
+    H_X_HEADER_COUNT,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_KEY_BYTES,
+    READ_HEADERS,
+)
 
 BATCH_OVERHEAD = 61  # a v2 record batch's header (Kafka's RECORD_BATCH_OVERHEAD)
 # The most the router adds to any copy of a record: its own headers (a clipped error detail,
@@ -34,6 +40,43 @@ BATCH_OVERHEAD = 61  # a v2 record batch's header (Kafka's RECORD_BATCH_OVERHEAD
 # records :mod:`ndxp.router.forwarding` builds by tests/unit/test_budget.py.
 ROUTER_HEADROOM = 16 * 1024
 MAX_DETAIL_CHARS = 1000  # rejection details travel in headers of two copies
+
+
+Headers = Sequence[tuple[str, bytes | None]]
+
+
+class HeaderCount(bytes):
+    """How many headers a record had on the wire (ASCII digits), as the value of the header
+    ndxp's consumers put after the first ``READ_HEADERS`` of a record that had more
+    (:func:`clip_headers`, called by ``ndxp.kafka.records``). Only that reader makes one: a
+    sender's header values are plain ``bytes``, so no sender can forge the count."""
+
+
+def clip_headers(headers: Headers) -> list[tuple[str, bytes | None]]:
+    """The first ``READ_HEADERS`` of ``headers``, then how many there were."""
+    return [*headers[:READ_HEADERS], counted(len(headers))]
+
+
+def counted(count: int) -> tuple[str, bytes | None]:
+    """The header a reader puts after the first ``READ_HEADERS`` of a record that had
+    ``count``."""
+    return (H_X_HEADER_COUNT, HeaderCount(str(count).encode()))
+
+
+def header_count(headers: Headers) -> int:
+    """How many headers the record had on the wire (more than it holds when clipped)."""
+    if len(headers) == READ_HEADERS + 1:
+        raw = headers[-1][1]
+        if type(raw) is HeaderCount:
+            return int(raw)
+    return len(headers)
+
+
+def kept_headers(headers: Headers) -> Headers:
+    """A sender's headers as the router's copies keep them: the first ``MAX_HEADERS`` of a
+    record that had more (so that a copy, with the router's own, is read back whole), else
+    all of them."""
+    return headers[:MAX_HEADERS] if header_count(headers) > MAX_HEADERS else headers
 
 
 def varint_size(value: int) -> int:
@@ -99,6 +142,15 @@ class SizeBudget:
             _too_large("key", key_bytes, self.key)
         if header_bytes > self.headers:
             _too_large("headers", header_bytes, self.headers, " (names, values and lengths)")
+
+    def check_count(self, headers: Headers) -> None:
+        """Raise ``TOO_LARGE`` when the record had more than ``MAX_HEADERS`` headers: checked
+        before any header is read (reading 21,000 of them took the router 16 ms a record)."""
+        count = header_count(headers)
+        if count > MAX_HEADERS:
+            raise Rejection(
+                RejectionCode.TOO_LARGE, f"{count:,} headers, the limit is {MAX_HEADERS}"
+            )
 
     def largest_record(self) -> int:
         """The largest record within the budget, in a batch of its own. Many small headers

@@ -128,6 +128,7 @@ class Router:
                     f"topic {clip(source_topic, 80)!r} is not the ingress topic of a "
                     "connected member",
                 )
+            self.budget.check_count(headers)
             envelope = read_envelope(headers)
             self.budget.check(key_size, value_size, headers_size(headers))
             if envelope.kind == wire.KIND_DOCUMENT:

@@ -107,6 +107,17 @@ DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
 # broker would refuse it and the partition would stall on it (ndxp.core.budget).
 MAX_KEY_BYTES = 4 * 1024
 MAX_HEADER_BYTES = 64 * 1024
+# And their number: a header takes 3 bytes on the wire and ~80 bytes of Python objects in a
+# consumer, and every component reads it in Python: 64 KiB of headers is 21,000 of them, and a
+# sender's records of 21,000 headers each held the router to 61 records a second and 2.7 GB.
+# The router refuses a sender's record of more than MAX_HEADERS TOO_LARGE, before reading any,
+# and its dead-letter copy keeps the first MAX_HEADERS. ndxp's consumers keep the first
+# READ_HEADERS of any record as they read it (ndxp.kafka.records), room for a sender's
+# MAX_HEADERS and every header the router adds to a copy. The gateway's HTTP server takes 128
+# headers a call (aiohttp's default), so its records stay well within the bound.
+MAX_HEADERS = 256
+READ_HEADERS = 2 * MAX_HEADERS
+H_X_HEADER_COUNT = "ndxp-x-header-count"  # after the first READ_HEADERS: how many there were
 
 
 def ingress_topic(member: MemberId | str) -> str:

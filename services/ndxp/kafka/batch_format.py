@@ -12,6 +12,8 @@ from typing import Final
 
 from aiokafka.errors import CorruptRecordException
 
+from ndxp.core.budget import counted
+from ndxp.core.wire import READ_HEADERS
 from ndxp.kafka.inflate import MAX_INFLATED, Cause, InflateError, inflate, inflate_onto
 
 # RecordBatch header (magic 2): BaseOffset Length PartitionLeaderEpoch Magic CRC Attributes
@@ -137,12 +139,17 @@ def _read_batch(data: bytes | bytearray | memoryview) -> list[LenientRecord]:
         if n_headers < 0:
             raise CorruptRecordException(f"Found invalid number of record headers {n_headers}")
         headers: list[tuple[str, bytes | None]] = []
-        for _ in range(n_headers):
+        for _ in range(min(n_headers, READ_HEADERS)):
             name, pos = _bytes(body, pos)
             if name is None:
                 raise CorruptRecordException("Invalid negative header key size")
             header_value, pos = _bytes(body, pos)
             headers.append((name.decode("utf-8", "surrogateescape"), header_value))
+        if n_headers > READ_HEADERS:  # the rest are not read: the record's length skips them
+            headers.append(counted(n_headers))
+            if not pos - start <= length <= len(body) - start:
+                raise CorruptRecordException(f"Invalid record size: {length} bytes")
+            pos = start + length
         if pos - start != length:
             raise CorruptRecordException(
                 f"Invalid record size: expected {length} bytes, read {pos - start}"

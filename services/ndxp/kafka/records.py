@@ -74,6 +74,8 @@ import aiokafka.record.memory_records as memory_records
 from aiokafka.errors import CorruptRecordException
 from aiokafka.record.default_records import DefaultRecordBatch, _DefaultRecordBatchPy
 
+from ndxp.core.budget import clip_headers
+from ndxp.core.wire import READ_HEADERS
 from ndxp.kafka.batch_format import (
     LenientRecord,
     find_batch,
@@ -252,9 +254,15 @@ def _lenient(
     batch: Any, batch_bytes: Callable[[], bytes | bytearray | memoryview]
 ) -> Iterator[Any]:
     """The records of an uncompressed batch, read by aiokafka's parser; from the first record
-    whose header name is not UTF-8, by :func:`read_batch` over ``batch_bytes()``."""
+    whose header name is not UTF-8, by :func:`read_batch` over ``batch_bytes()``. A record with
+    more than ``READ_HEADERS`` headers is handed over with its first ``READ_HEADERS`` and their
+    count (:func:`ndxp.core.budget.clip_headers`): its other headers are dropped here, as it is
+    read, before any consumer holds them."""
     try:
-        yield from batch
+        for record in batch:
+            if len(record.headers) > READ_HEADERS:
+                record = _clipped(record)
+            yield record
         return
     except UnicodeDecodeError as exc:
         error: Exception = exc
@@ -269,6 +277,17 @@ def _lenient(
     if failed is None:
         raise error
     yield from records[failed:]
+
+
+def _clipped(record: Any) -> LenientRecord:
+    return LenientRecord(
+        record.offset,
+        record.timestamp,
+        record.timestamp_type,
+        record.key,
+        record.value,
+        clip_headers(record.headers),
+    )
 
 
 def placeholders(batch: Any, cause: Cause, reason: str, size: int) -> Iterator[LenientRecord]:

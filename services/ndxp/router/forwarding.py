@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import orjson
 
 from ndxp.core import wire
-from ndxp.core.budget import MAX_DETAIL_CHARS
+from ndxp.core.budget import MAX_DETAIL_CHARS, kept_headers
 from ndxp.core.envelope import Headers
 from ndxp.core.errors import clip
 from ndxp.core.immutable import immutable
@@ -112,7 +112,7 @@ def rejection_records(
         dead_key,
         dead_value,
         [
-            *writable_names(headers),
+            *writable_names(kept_headers(headers)),
             (wire.H_ERROR, code),
             (wire.H_ERROR_DETAIL, detail),
             *coordinates,
