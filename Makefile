@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup kafka run stop status cluster cluster-stop faults secure secure-stop secure-status test unit integration lint bench bench-routing bench-ledger bench-ledger-day synth soak-quota loadtest clean
+.PHONY: help setup kafka run stop status cluster cluster-stop faults secure secure-stop secure-status test unit integration lint bench bench-routing bench-senders bench-ledger bench-ledger-day synth soak-quota loadtest clean
 
 help:
 	@echo "make run      start Kafka, then the router, the ledger and a provider simulator under supervisord"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench    capacity on the many-agency mix at default settings: drain rates vs a plain"
 	@echo "              aiokafka router, ledger ingest, round trips (DAY=1: a national day; TEN_DAYS=1: 10x, long)"
 	@echo "make bench-routing  routing alone vs access checks + quotas (home, inline) vs a plain aiokafka loop, one client"
+	@echo "make bench-senders  the router on the mix as senders shape it: client-id keys, new 16-byte or 4 KiB keys, 21,000 headers a record"
 	@echo "make bench-ledger  ledger ingest rate, freshness, and report time on a large history"
 	@echo "make bench-ledger-day  ledger ingest, fresh and 100% replays, with 0, 3 M and 30 M rows already in the day"
 	@echo "make synth    fill the ledger with a synthetic 2021-2023 history (SYNTH_ARGS=--scale 0.01)"
@@ -137,6 +138,11 @@ bench: setup
 
 bench-routing: setup
 	$(BIN)/python -m ndxp.bench.routing $(BENCH_ARGS)
+
+# What a sender's keys and headers cost every member's routing (ndxp.bench.senders): the mix
+# keyed by client id, by a new 16-byte or 4 KiB key a record, and with 21,000 headers a record.
+bench-senders: setup
+	$(BIN)/python -m ndxp.bench.senders $(BENCH_ARGS)
 
 bench-ledger: setup
 	$(BIN)/python -m ndxp.bench.ledger $(BENCH_ARGS)

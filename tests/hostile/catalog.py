@@ -334,25 +334,32 @@ for _d in (-1, 0, 1):
     edge(f"size.headers-{MAX_HEADER_BYTES + _d}")(_headers_case(_d))
 
 
-@edge("size.tiny-headers-5000")
-def _tiny_ok(g: Gen) -> list[Hostile]:
-    p, h = ok_headers(g)
-    return one(
-        g, "size.tiny-headers-5000", routed(), h + tiny_headers(5000), path=Path.EDGE, pair=p
-    )  # type: ignore[operator]
+def _count_case(name: str, count: int) -> Case:
+    """A request with ``count`` headers in all (its own and ``x-N: v`` ones): routed up to the
+    bound on their number (256), refused TOO_LARGE over it, counted as they were sent; the
+    thousands a sender can fit in 64 KiB are dropped by the router's reader (its first 512
+    kept), and cost it neither its memory nor its other members' routing."""
+
+    def build(g: Gen) -> list[Hostile]:
+        p, h = ok_headers(g)
+        headers = h + tiny_headers(count - len(h))  # type: ignore[operator]
+        expect = (
+            routed()
+            if count <= wire.MAX_HEADERS
+            else refused("TOO_LARGE", f"{count:,} headers, the limit is {wire.MAX_HEADERS}")
+        )
+        return one(g, name, expect, headers, path=Path.EDGE, pair=p)
+
+    return build
 
 
-@edge("size.tiny-headers-20000")
-def _tiny_many(g: Gen) -> list[Hostile]:
-    p, h = ok_headers(g)
-    return one(
-        g,
-        "size.tiny-headers-20000",
-        refused("TOO_LARGE", "headers are"),
-        h + tiny_headers(20000),  # type: ignore[operator]
-        path=Path.EDGE,
-        pair=p,
-    )
+for _name, _count in (
+    ("count.headers-256", wire.MAX_HEADERS),
+    ("count.headers-257", wire.MAX_HEADERS + 1),
+    ("size.tiny-headers-5000", 5000),
+    ("size.tiny-headers-20000", 20000),
+):
+    edge(_name)(_count_case(_name, _count))
 
 
 def _batch_case(delta: int, of_headers: bool = False) -> Case:

@@ -52,6 +52,7 @@ def test_every_category_of_the_issue_is_there(records: list[Hostile]) -> None:
         "time.2001", "time.+59min", "time.+2h", "tombstone", "size.empty-key-and-value",
         "size.key-1MiB", "id.reused-own", "id.reused-other", "id.colliding", "id.128", "id.129",
         "not-sender.response", "kind.error", "correlation.others", "size.tiny-headers-5000",
+        "count.headers-256", "count.headers-257",
         "valid.request", "valid.response", "flood.quota",
     ]  # fmt: skip
     assert [c for c in wanted if not cases[c]] == []

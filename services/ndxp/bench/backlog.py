@@ -22,6 +22,10 @@ from ndxp.bench.offsets import TP, Offsets, delta, ranges
 from ndxp.core import wire
 from ndxp.core.registry import Registry
 
+Headers = list[tuple[str, bytes]]
+# How a sender shapes a record of the mix: (rng, key, headers) -> (key, headers)
+Reshape = Callable[[random.Random, bytes | None, Headers], tuple[bytes | None, Headers]]
+
 # Payload bytes are slices of one random buffer: os.urandom per record would cost more than
 # producing it, and random bytes do not compress (no producer here compresses anyway).
 NOISE = os.urandom(1 << 20)
@@ -113,14 +117,17 @@ def fill(
     seed: int = 0,
     gate: Callable[[int], None] | None = None,
     label: str = "backlog",
+    reshape: Reshape | None = None,
 ) -> Backlog:
     """Produce ``requests`` requests of the mix and their responses. ``gate(n)`` is called
-    every 10,000 records with the count so far, and may wait (a bound on what is in flight)."""
+    every 10,000 records with the count so far, and may wait (a bound on what is in flight).
+    ``reshape``: each record's key and headers as a sender shapes them (ndxp.bench.senders)."""
     offsets = Offsets(bootstrap)
     tps = ingress_partitions(offsets, registry)
     start = offsets.ends(tps)
     mix = Mix(registry, seed)
     noise_rng = random.Random(seed + 1)
+    shape_rng = random.Random(seed + 2)
     p = producer(bootstrap)
     n = size = 0
     total = 2 * requests
@@ -128,7 +135,11 @@ def fill(
     for record in mix.exchanges(run, requests):
         at = noise_rng.randrange(len(NOISE) - record.size)
         value = NOISE[at : at + record.size]
-        produce(p, record.topic, value, key=record.key, headers=record.headers)
+        key: bytes | None = record.key
+        headers = record.headers
+        if reshape is not None:
+            key, headers = reshape(shape_rng, key, headers)
+        produce(p, record.topic, value, key=key, headers=headers)
         n += 1
         size += record.size
         if n % 10_000 == 0:
