@@ -71,6 +71,7 @@ start() {
   NDXP_SECURE_PORT="$port" NDXP_VAR="$var" "$here/kafka/secure.sh" start
   as_user ndxp-admin "$ndxp" users --secrets "$secrets"
   as_user ndxp-admin "$ndxp" acls apply
+  as_user ndxp-admin "$ndxp" quotas
   as_user ndxp-admin "$ndxp" topics
   sv_render
   sv_up

@@ -31,6 +31,9 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from ndxp.core.acl import MEMBER_BYTES_PER_S
+from ndxp.kafka.auth import KafkaAuth
+from ndxp.kafka.quotas import read_quotas
 from ndxp.pki import ca_files, client_ssl_context, issue_member, member_files
 from ndxp.settings import GatewaySettings, LedgerSettings, RouterSettings
 
@@ -150,6 +153,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
     try:
         s.ndxp("ndxp-admin", "users", "--registry", str(registry))
         s.ndxp("ndxp-admin", "acls", "apply", "--registry", str(registry))
+        s.ndxp("ndxp-admin", "quotas", "--registry", str(registry))
         s.ndxp("ndxp-admin", "topics", "--registry", str(registry))
         yield s
     finally:
@@ -457,6 +461,58 @@ def test_the_gateway_calls_as_its_own_principal_for_the_member_its_caller_proved
         good: ("routed", "", MOTCUA_H41),
         as_h42: ("rejected", "NOT_SENDER", MOTCUA_H42),
     }
+
+
+def admin_auth(secured: Secured) -> KafkaAuth:
+    return KafkaAuth(
+        "SASL_PLAINTEXT", "SCRAM-SHA-512", "ndxp-admin", secured.password("ndxp-admin")
+    )
+
+
+def test_every_member_has_a_byte_rate_and_the_platforms_principals_none(
+    secured: Secured,
+) -> None:
+    """`ndxp quotas` (run by the fixture, as make secure runs it): the broker holds the
+    default rate for each connected member's principal and nothing for ndxp's own."""
+    held = read_quotas(secured.bootstrap, admin_auth(secured))
+    assert held == {m: float(MEMBER_BYTES_PER_S) for m in (G01, H41, H42)}
+
+
+def test_a_member_writing_faster_than_its_rate_is_throttled_by_the_broker(
+    secured: Secured, services: Services
+) -> None:
+    """A member's rate lowered to 64 KiB/s: writing 1 MB to its ingress topic at once (the
+    broker measures a rate over at least 10 s: 100 KB/s), its producer is told to wait (the broker's throttle time, reported to librdkafka's throttle callback);
+    a member within its rate is not; the platform goes on routing (its own principal has no
+    quota). Then the default rate again."""
+    registry = str(secured.registry)
+    secured.ndxp("ndxp-admin", "quotas", "--registry", registry, "--bytes-per-s", "65536")
+    try:
+        throttled: dict[str, list[int]] = {H41: [], H42: []}
+        for member, records in ((H42, 16), (H41, 1)):
+            p = Producer(
+                {
+                    **secured.conf(member),
+                    "linger.ms": 0,
+                    "throttle_cb": lambda e, m=member: throttled[m].append(e.throttle_time),
+                }
+            )
+            client = MOTCUA_H42 if member == H42 else MOTCUA_H41
+            for i in range(records):
+                headers = request(f"quota-{member}-{i}-{uuid.uuid4().hex[:6]}", client, SERVICE)
+                p.produce(f"ndxp.in.{member}", value=b"v" * 65_000, key=b"k", headers=headers)
+                p.poll(0)
+            assert p.flush(60) == 0
+            deadline = time.monotonic() + 5
+            while member == H42 and not any(throttled[H42]) and time.monotonic() < deadline:
+                p.poll(0.2)
+        assert max(throttled[H42], default=0) > 0, throttled
+        assert max(throttled[H41], default=0) == 0, throttled
+        held = read_quotas(secured.bootstrap, admin_auth(secured))
+        assert held[H42] == 65536.0 and "ndxp-router" not in held
+    finally:
+        secured.ndxp("ndxp-admin", "quotas", "--registry", registry)
+    assert services.router.proc is not None and services.router.proc.poll() is None
 
 
 @pytest.mark.parametrize("user", [H41, "ndxp-admin", "nobody"])

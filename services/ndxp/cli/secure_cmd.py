@@ -1,4 +1,5 @@
-"""``ndxp users`` and ``ndxp acls show|apply``: secured mode's principals and ACLs.
+"""``ndxp users``, ``ndxp acls show|apply`` and ``ndxp quotas``: secured mode's principals,
+their ACLs and the byte rate each member may write.
 
 Run as a super user (``NDXP_KAFKA_USER=ndxp-admin``,
 ``NDXP_KAFKA_PASSWORD_FILE=$NDXP_VAR/secrets/ndxp-admin.password``) against the secured
@@ -11,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ndxp.core.acl import ServicePrincipals, acl_entries, users
+from ndxp.core.acl import MEMBER_BYTES_PER_S, ServicePrincipals, acl_entries, member_quotas, users
 from ndxp.registry_file import load_registry
 from ndxp.settings import ClientSettings, LedgerSettings, RouterSettings
 
@@ -39,6 +40,22 @@ def register(sub: Any) -> None:
         "--prune", action="store_true", help="also delete every ACL that is not derived"
     )
     apply.set_defaults(func=apply_cmd)
+
+    q = sub.add_parser(
+        "quotas",
+        help="secured mode: the bytes a second each member may write (the broker throttles it)",
+    )
+    _common(q)
+    q.add_argument(
+        "--bytes-per-s",
+        type=int,
+        default=MEMBER_BYTES_PER_S,
+        help=f"each member's producer_byte_rate (default {MEMBER_BYTES_PER_S:,})",
+    )
+    q.add_argument(
+        "--prune", action="store_true", help="remove the quotas of users that are not members"
+    )
+    q.set_defaults(func=quotas_cmd)
 
 
 def _common(p: Any) -> None:
@@ -91,5 +108,30 @@ def apply_cmd(args: argparse.Namespace) -> int:
         f"ndxp: {len(entries)} ACLs derived from the registry: {len(result.created)} created, "
         f"{result.kept} already there"
         + (f", {len(result.deleted)} others deleted" if args.prune else "")
+    )
+    return 0
+
+
+def quotas_cmd(args: argparse.Namespace) -> int:
+    from ndxp.kafka.quotas import apply_quotas, read_quotas
+
+    settings = ClientSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
+    wanted: dict[str, float | None] = dict(
+        member_quotas(load_registry(settings.registry_path), args.bytes_per_s)
+    )
+    if args.prune:
+        for user in read_quotas(settings.bootstrap, settings.auth):
+            wanted.setdefault(user, None)
+    held = apply_quotas(settings.bootstrap, settings.auth, wanted)
+    members = [u for u, rate in wanted.items() if rate is not None]
+    print(
+        f"ndxp: {len(members)} members may write {args.bytes_per_s:,} bytes a second each "
+        f"on {settings.bootstrap} (the broker holds {len(held)} user quotas); ndxp-router, "
+        "ndxp-ledger and ndxp-gateway have none"
+        + (
+            f"; removed {', '.join(u for u, r in wanted.items() if r is None)}"
+            if args.prune
+            else ""
+        )
     )
     return 0

@@ -135,6 +135,23 @@ def users(registry: Registry, services: ServicePrincipals = ServicePrincipals())
     return [*members, services.router_user, services.ledger_user, services.gateway_user]
 
 
+# What a connected member's principal may write a second (Kafka's producer_byte_rate, applied by
+# `ndxp quotas`): the broker throttles a member over it, so no member can give the router more
+# to read than this, whatever it sends. The largest member's share of a national day at 20x
+# today's volume, at peak, is under 1 MB/s (the population database's answers); 4 MiB/s leaves
+# room for bursts and large documents.
+MEMBER_BYTES_PER_S = 4 * 1024 * 1024
+
+
+def member_quotas(registry: Registry, bytes_per_s: int = MEMBER_BYTES_PER_S) -> dict[str, float]:
+    """Each connected member's user and the bytes a second it may write. ndxp's own principals
+    (router, ledger, gateway) have none: the router writes every member's traffic, and the
+    gateway writes for members whose own limit is their rate through it."""
+    if bytes_per_s <= 0:
+        raise AclError(f"a member's byte rate must be positive, not {bytes_per_s}")
+    return {member_user(m.id): float(bytes_per_s) for m in registry.connected}
+
+
 def acl_entries(
     registry: Registry, services: ServicePrincipals = ServicePrincipals()
 ) -> list[AclEntry]:

@@ -217,3 +217,20 @@ def test_an_entry_reads_as_kafka_would_print_it() -> None:
     e = AclEntry("User:000.00.00.H41", GROUP, PatternType.PREFIXED, "000.00.00.H41.", READ)
     assert str(e) == "User:000.00.00.H41 ALLOW READ GROUP 000.00.00.H41. (prefix)"
     assert e.matches(GROUP, "000.00.00.H41.tail") and not e.matches(TOPIC, "000.00.00.H41.x")
+
+
+def test_every_connected_member_and_only_members_get_a_byte_rate() -> None:
+    """Kafka's producer_byte_rate per member principal (`ndxp quotas`): the connected members'
+    users, each at the rate; none for ndxp's own principals or unconnected members."""
+    from ndxp.core.acl import MEMBER_BYTES_PER_S, member_quotas
+
+    registry = load_registry(DEFAULT_REGISTRY)
+    quotas = member_quotas(registry)
+    assert set(quotas) == {member_user(m.id) for m in registry.connected}
+    assert set(quotas.values()) == {float(MEMBER_BYTES_PER_S)}
+    assert set(users(registry)) - set(quotas) == {"ndxp-router", "ndxp-ledger", "ndxp-gateway"}
+    unconnected = {member_user(m.id) for m in registry.members.values() if not m.connected}
+    assert unconnected and not unconnected & set(quotas)
+    assert set(member_quotas(registry, 1000).values()) == {1000.0}
+    with pytest.raises(AclError):
+        member_quotas(registry, 0)
