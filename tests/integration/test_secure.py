@@ -482,9 +482,10 @@ def test_a_member_writing_faster_than_its_rate_is_throttled_by_the_broker(
     secured: Secured, services: Services
 ) -> None:
     """A member's rate lowered to 64 KiB/s: writing 1 MB to its ingress topic at once (the
-    broker measures a rate over at least 10 s: 100 KB/s), its producer is told to wait (the broker's throttle time, reported to librdkafka's throttle callback);
-    a member within its rate is not; the platform goes on routing (its own principal has no
-    quota). Then the default rate again."""
+    broker measures a rate over at least 10 s: 100 KB/s), its producer is told to wait (the
+    broker's throttle time, reported to librdkafka's throttle callback); a member within its
+    rate is not; the platform goes on routing (its own principal has no quota). Then the
+    default rate again."""
     registry = str(secured.registry)
     secured.ndxp("ndxp-admin", "quotas", "--registry", registry, "--bytes-per-s", "65536")
     try:
