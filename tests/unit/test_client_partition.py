@@ -90,3 +90,23 @@ def test_only_short_keys_are_remembered() -> None:
     assert after.hits == before.hits + 1
     assert after.misses == before.misses  # the long key never reached the cache
     assert after.currsize == before.currsize
+
+
+def test_ndxp_murmur2_is_kafkas_for_every_length_and_tail() -> None:
+    """Kafka's murmur2 as aiokafka computes it (byte by byte), for keys of 0 to 140 bytes (every
+    remainder of four) and bytes of every value; the outbox's uncached rule is the same."""
+    import random
+
+    from aiokafka.partitioner import murmur2
+
+    from ndxp.core.topology import _murmur2, key_partition, placed_partition
+
+    rng = random.Random(3)
+    for length in range(141):
+        for _ in range(8):
+            data = rng.randbytes(length)
+            assert _murmur2(data) == murmur2(data) & 0xFFFFFFFF, length
+            for n in (1, 3, 7):
+                assert placed_partition(data, n) == key_partition(data, n)
+    for data in (b"\xff" * 4096, b"x" * 129):
+        assert placed_partition(data, 7) == key_partition(data, 7)

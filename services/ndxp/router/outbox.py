@@ -17,10 +17,11 @@ produced for a record is on the broker before its offset is committed. A batch t
 refuses after the producer's retries is fatal (``on_failure``): the worker exits without
 committing, and a restart re-reads what was not committed.
 
-Partitions are chosen by :func:`ndxp.core.topology.key_partition`, which every ndxp producer
-uses: a key of up to 128 bytes as aiokafka's ``DefaultPartitioner`` does (murmur2 of the key
-over the topic's sorted partitions, as the Java client does), cached per topic and key, a
-longer one by its SHA-256 (schemas/WIRE.md, "Where a routed copy lands"); a record without a key
+Partitions are chosen by the rule of :func:`ndxp.core.topology.key_partition`, which every
+ndxp producer uses (:func:`~ndxp.core.topology.placed_partition`: the outbox caches per topic
+and key itself): a key of up to 128 bytes as aiokafka's ``DefaultPartitioner`` does (murmur2 of
+the key over the topic's sorted partitions, as the Java client does), a longer one by its
+SHA-256 (schemas/WIRE.md, "Where a routed copy lands"); a record without a key
 goes to one partition chosen at random among the available ones until its batch is full
 (Kafka's sticky partitioner), instead of a random partition per record. Written against
 aiokafka 0.14.0 (pinned); ``tests/integration`` exercise it against the real broker.
@@ -38,7 +39,7 @@ from typing import Any
 from aiokafka.errors import KafkaTimeoutError
 from aiokafka.structs import TopicPartition
 
-from ndxp.core.topology import SHORT_KEY_BYTES, key_partition
+from ndxp.core.topology import SHORT_KEY_BYTES, placed_partition
 from ndxp.router.forwarding import Outgoing
 
 log = logging.getLogger("ndxp.router")
@@ -111,7 +112,7 @@ class Outbox:
                 available = self._producer.client.cluster.available_partitions_for_topic(topic)
                 chosen = self._sticky[topic] = random.choice(sorted(available) or parts)
             return chosen
-        hashed = parts[key_partition(key, len(parts))]
+        hashed = parts[placed_partition(key, len(parts))]
         if len(key) <= SHORT_KEY_BYTES:
             if len(self._by_key) >= KEY_CACHE:
                 self._by_key.clear()
