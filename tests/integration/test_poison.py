@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -100,16 +101,12 @@ def test_poison_messages_are_kept_with_their_code_and_the_partition_goes_on(
     )
     assert router.proc is not None and router.proc.poll() is None  # alive all along
     # and in the ledger, with their code and detail
-    deadline = time.monotonic() + 60
-    rows: list[list[object]] = []
-    while time.monotonic() < deadline:
-        rows = ledger.sql(
-            "SELECT message_id, outcome, error, error_detail FROM ndxp.ledger "
-            f"WHERE message_id IN ('{run}-most', '{run}-at-bound') ORDER BY message_id"
-        )
-        if len(rows) == 2:
-            break
-        time.sleep(0.3)
+    rows = ledger_rows(
+        ledger,
+        "SELECT message_id, outcome, error, error_detail FROM ndxp.ledger "
+        f"WHERE message_id IN ('{run}-most', '{run}-at-bound') ORDER BY message_id",
+        lambda rows: len(rows) == 2,
+    )
     assert rows == [
         [f"{run}-at-bound", "routed", "", ""],
         [f"{run}-most", "rejected", "TOO_LARGE", f"21,004 headers, the limit is {MAX_HEADERS}"],
@@ -161,15 +158,23 @@ def test_unreadable_batches_and_raw_header_names_are_refused_and_the_partition_g
         assert by_offset[o].topic() == "ndxp.out.000.00.01.G01", o
     assert router.proc is not None and router.proc.poll() is None
     # every offset is a ledger row, by its ingress coordinates
-    deadline = time.monotonic() + 60
-    rows: list[list[object]] = []
-    while time.monotonic() < deadline:
-        rows = ledger.sql(
-            "SELECT count(), countIf(error = 'TOO_LARGE'), countIf(outcome = 'routed') "
-            f"FROM ndxp.ledger WHERE source_topic = '{topic}' AND source_partition = 0 "
-            f"AND source_offset >= {start}"  # partition 0: the load test's calls land on all
-        )
-        if rows[0][0] == len(offsets):
-            break
-        time.sleep(0.3)
+    rows = ledger_rows(
+        ledger,
+        "SELECT count(), countIf(error = 'TOO_LARGE'), countIf(outcome = 'routed') "
+        f"FROM ndxp.ledger WHERE source_topic = '{topic}' AND source_partition = 0 "
+        f"AND source_offset >= {start}",  # partition 0: the load test's calls land on all
+        lambda rows: rows[0][0] == len(offsets),
+    )
     assert rows == [[len(offsets), 64, 3]]
+
+
+def ledger_rows(
+    ledger: LedgerProcess, sql: str, done: Callable[[list[list[object]]], bool]
+) -> list[list[object]]:
+    """``sql``'s rows once ``done(rows)``, or as they are after 60 s."""
+    deadline = time.monotonic() + 60
+    rows = ledger.sql(sql)
+    while not done(rows) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        rows = ledger.sql(sql)
+    return rows

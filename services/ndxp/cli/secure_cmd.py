@@ -12,7 +12,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ndxp.core.acl import MEMBER_BYTES_PER_S, ServicePrincipals, acl_entries, member_quotas, users
+from ndxp.core.acl import (
+    GATEWAY_USER,
+    LEDGER_USER,
+    MEMBER_BYTES_PER_S,
+    ROUTER_USER,
+    ServicePrincipals,
+    acl_entries,
+    member_quotas,
+    users,
+)
 from ndxp.registry_file import load_registry
 from ndxp.settings import ClientSettings, LedgerSettings, RouterSettings
 
@@ -124,14 +133,16 @@ def quotas_cmd(args: argparse.Namespace) -> int:
             wanted.setdefault(user, None)
     held = apply_quotas(settings.bootstrap, settings.auth, wanted)
     members = [u for u, rate in wanted.items() if rate is not None]
+    own = [u for u in (ROUTER_USER, LEDGER_USER, GATEWAY_USER) if u in held]
+    removed = [u for u, rate in wanted.items() if rate is None]
     print(
         f"ndxp: {len(members)} members may write {args.bytes_per_s:,} bytes a second each "
-        f"on {settings.bootstrap} (the broker holds {len(held)} user quotas); ndxp-router, "
-        "ndxp-ledger and ndxp-gateway have none"
+        f"on {settings.bootstrap} (the broker holds {len(held)} user quotas); "
         + (
-            f"; removed {', '.join(u for u, r in wanted.items() if r is None)}"
-            if args.prune
-            else ""
+            f"{', '.join(own)} also have one (ndxp quotas --prune removes it)"
+            if own
+            else f"{ROUTER_USER}, {LEDGER_USER} and {GATEWAY_USER} have none"
         )
+        + (f"; removed {', '.join(removed)}" if removed else "")
     )
     return 0
