@@ -240,6 +240,30 @@ def test_what_the_gateway_refuses_itself(gateway: GatewayProcess) -> None:
         assert repeated[0] == 400 and b"repeated" in repeated[2], name
 
 
+def raw_call(g: GatewayProcess, path: str, headers: list[tuple[str, str]]) -> int:
+    """The status of a GET with exactly these request headers (and Host, Connection)."""
+    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{g.web_port}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    with socket.create_connection(("127.0.0.1", g.web_port), timeout=30) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_the_most_headers_a_call_may_have_fit_the_routers_bound(gateway: GatewayProcess) -> None:
+    """The gateway's HTTP server takes 128 request headers (aiohttp's default), so a call with
+    every one of them, each passed on as a header of its request, stays within the router's
+    bound on a record's headers (256, schemas/WIRE.md "Sizes") and is answered; one more header
+    is aiohttp's 400, and the gateway goes on."""
+    own = [("X-Road-Client", CLIENT)]
+    fill = [(f"x-h-{i}", "v") for i in range(128 - 2 - len(own))]  # 128 with Host, Connection
+    assert raw_call(gateway, POPULATION, own + fill) == 200
+    assert raw_call(gateway, POPULATION, [*own, *fill, ("x-one-more", "v")]) == 400
+    assert raw_call(gateway, POPULATION, own) == 200
+
+
 def test_metaservices_answer_from_the_registry(gateway: GatewayProcess) -> None:
     status, _, body = asyncio.run(fetch("GET", url(gateway, "/listClients")))
     assert status == 200
