@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ndxp.core.envelope import Headers
 from ndxp.core.errors import Rejection, RejectionCode
 from ndxp.core.wire import (
     H_X_HEADER_COUNT,
@@ -40,9 +41,6 @@ BATCH_OVERHEAD = 61  # a v2 record batch's header (Kafka's RECORD_BATCH_OVERHEAD
 # records :mod:`ndxp.router.forwarding` builds by tests/unit/test_budget.py.
 ROUTER_HEADROOM = 16 * 1024
 MAX_DETAIL_CHARS = 1000  # rejection details travel in headers of two copies
-
-
-Headers = Sequence[tuple[str, bytes | None]]
 
 
 class HeaderCount(bytes):

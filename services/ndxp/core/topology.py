@@ -166,7 +166,7 @@ def key_partition(key: bytes, partitions: int) -> int:
     """
     if len(key) <= SHORT_KEY_BYTES:
         return _remembered_partition(key, partitions)
-    return long_key_partition(key, partitions)
+    return placed_partition(key, partitions)
 
 
 def placed_partition(key: bytes, partitions: int) -> int:
@@ -188,7 +188,7 @@ def long_key_partition(key: bytes, partitions: int) -> int:
 
 @functools.lru_cache(maxsize=KEY_CACHE)
 def _remembered_partition(key: bytes, partitions: int) -> int:
-    return _partition_of(key, partitions)
+    return placed_partition(key, partitions)
 
 
 def _partition_of(key: bytes, partitions: int) -> int:
