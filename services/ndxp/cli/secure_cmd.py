@@ -122,21 +122,14 @@ def apply_cmd(args: argparse.Namespace) -> int:
 
 
 def quotas_cmd(args: argparse.Namespace) -> int:
-    from ndxp.kafka.quotas import apply_quotas, read_quotas
+    from ndxp.kafka.quotas import apply_quotas
 
     settings = ClientSettings.from_env(registry_path=args.registry, bootstrap=args.bootstrap)
-    wanted: dict[str, float | None] = dict(
-        member_quotas(load_registry(settings.registry_path), args.bytes_per_s)
-    )
-    if args.prune:
-        for user in read_quotas(settings.bootstrap, settings.auth):
-            wanted.setdefault(user, None)
-    held = apply_quotas(settings.bootstrap, settings.auth, wanted)
-    members = [u for u, rate in wanted.items() if rate is not None]
+    wanted = member_quotas(load_registry(settings.registry_path), args.bytes_per_s)
+    held, removed = apply_quotas(settings.bootstrap, settings.auth, wanted, args.prune)
     own = [u for u in (ROUTER_USER, LEDGER_USER, GATEWAY_USER) if u in held]
-    removed = [u for u, rate in wanted.items() if rate is None]
     print(
-        f"ndxp: {len(members)} members may write {args.bytes_per_s:,} bytes a second each "
+        f"ndxp: {len(wanted)} members may write {args.bytes_per_s:,} bytes a second each "
         f"on {settings.bootstrap} (the broker holds {len(held)} user quotas); "
         + (
             f"{', '.join(own)} also have one (ndxp quotas --prune removes it)"

@@ -122,25 +122,31 @@ class DescribeClientQuotasRequest(Request[DescribeClientQuotasRequest_v0]):  # t
 
 
 def apply_quotas(
-    bootstrap: str, auth: KafkaAuth, rates: Mapping[str, float | None]
-) -> dict[str, float]:
-    """Set each user's ``producer_byte_rate`` (``None``: remove it) and return every user's
-    rate as the broker then holds it."""
-    return asyncio.run(_apply(bootstrap, auth, rates))
+    bootstrap: str, auth: KafkaAuth, rates: Mapping[str, float | None], prune: bool = False
+) -> tuple[dict[str, float], list[str]]:
+    """Set each user's ``producer_byte_rate`` (``None``: remove it), and with ``prune`` remove
+    every other user's; return every user's rate as the broker then holds it, and the users
+    whose quota was removed."""
+    return asyncio.run(_apply(bootstrap, auth, rates, prune))
 
 
 def read_quotas(bootstrap: str, auth: KafkaAuth) -> dict[str, float]:
     """Every user's ``producer_byte_rate`` as the broker holds it."""
-    return asyncio.run(_apply(bootstrap, auth, {}))
+    return asyncio.run(_apply(bootstrap, auth, {}, False))[0]
 
 
 async def _apply(
-    bootstrap: str, auth: KafkaAuth, rates: Mapping[str, float | None]
-) -> dict[str, float]:
+    bootstrap: str, auth: KafkaAuth, wanted: Mapping[str, float | None], prune: bool
+) -> tuple[dict[str, float], list[str]]:
     client = AIOKafkaClient(bootstrap_servers=bootstrap, **auth.aiokafka())
     await client.bootstrap()
     try:
         node = client.get_random_node()
+        rates = dict(wanted)
+        if prune:
+            for user in await _describe(client, node):
+                rates.setdefault(user, None)
+        removed = sorted(user for user, rate in rates.items() if rate is None)
         if rates:
             entries = [
                 ([(USER, user)], [(PRODUCER_BYTE_RATE, float(rate or 0.0), rate is None)])
@@ -159,7 +165,7 @@ async def _apply(
         while True:
             held = await _describe(client, node)
             if all(held.get(user) == rate for user, rate in rates.items()):
-                return held
+                return held, removed
             if time.monotonic() > deadline:
                 raise NdxpError(f"the broker did not hold the quotas set within {SETTLE_S:.0f} s")
             await asyncio.sleep(0.2)
