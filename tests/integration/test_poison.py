@@ -178,3 +178,43 @@ def ledger_rows(
         time.sleep(0.3)
         rows = ledger.sql(sql)
     return rows
+
+
+def test_thousands_of_headers_behind_a_raw_name_are_refused_and_the_partition_goes_on(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess
+) -> None:
+    """A raw Kafka client's request whose first header name is not UTF-8, then 21,000 tiny
+    headers: the router reads it with ndxp's own parser (aiokafka's refuses the name), which
+    keeps the first 512 headers and skips the rest by the record's length. It is refused
+    TOO_LARGE with the count it had, its dead-letter copy keeps 256 of the sender's headers
+    then the router's, it is in the ledger, and the ordinary request behind it is routed."""
+    sender, topic = "000.00.00.H37", "ndxp.in.000.00.00.H37"  # used by this test only
+    client, run = f"VN:GOV:{sender}:motcua", uuid.uuid4().hex[:8]
+    tap = Tap(kafka.bootstrap, ["ndxp.rejected", "ndxp.out.000.00.01.G01"])
+    headers = [(b"\xff\xfex-raw", b"v")]
+    headers += [(n.encode(), v) for n, v in request(f"{run}-raw", client, POP)]
+    headers += [(b"x", b"")] * 21_000
+    asyncio.run(produce_raw(kafka.bootstrap, topic, raw_batch([(b"{}", headers)])))
+    p = producer(kafka.bootstrap)
+    send(p, topic, request(f"{run}-after", client, POP), partition=0)
+    p.flush(30)
+    try:
+        want = {f"{run}-raw", f"{run}-after"}
+        got = tap.collect(lambda ms: want <= {hdr(m, "ndxp-id") for m in ms}, timeout=60)
+    finally:
+        tap.close()
+    by_id = {hdr(m, "ndxp-id"): m for m in got}
+    raw = by_id[f"{run}-raw"]
+    assert (raw.topic(), hdr(raw, "ndxp-error")) == ("ndxp.rejected", "TOO_LARGE")
+    assert hdr(raw, "ndxp-error-detail") == f"21,005 headers, the limit is {MAX_HEADERS}"
+    kept = raw.headers() or []
+    assert kept[0] == ("??x-raw", b"v")  # each bad byte written as ?
+    assert kept[MAX_HEADERS - 1] == ("x", b"") and kept[MAX_HEADERS][0] == "ndxp-error"
+    assert by_id[f"{run}-after"].topic() == "ndxp.out.000.00.01.G01"
+    assert router.proc is not None and router.proc.poll() is None
+    rows = ledger_rows(
+        ledger,
+        f"SELECT outcome, error FROM ndxp.ledger WHERE message_id = '{run}-raw'",
+        lambda rows: len(rows) == 1,
+    )
+    assert rows == [["rejected", "TOO_LARGE"]]
