@@ -2,7 +2,7 @@
 drains the same backlog once per setting, in one run on this machine.
 
 Run: ``python -m ndxp.bench.sweep [--messages 100000]`` (own broker on port 9196,
-``var/bench-sweep``). Prints one line per setting; the figures are in the README.
+``var/bench-sweep``). Prints one line per setting; the figures are in docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
