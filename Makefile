@@ -18,7 +18,7 @@ help:
 	@echo "make faults   the fault suite (kills brokers, routers, the ledger) and the hostile-traffic suite"
 	@echo "              (1,000,000 hostile records from 95 members), long variants; print their tables"
 	@echo "make secure   the platform in secured mode (SASL/SCRAM, ACLs per agency); make secure-stop"
-	@echo "make lint     ruff + mypy strict on the pure core"
+	@echo "make lint     ruff + mypy strict on every ndxp module"
 	@echo "make bench    capacity on the many-agency mix at default settings: drain rates vs a plain"
 	@echo "              aiokafka router, ledger ingest, round trips (DAY=1: a national day; TEN_DAYS=1: 10x, long)"
 	@echo "make bench-routing  routing alone vs access checks + quotas (home, inline) vs a plain aiokafka loop, one client"

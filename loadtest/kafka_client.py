@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import gevent
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -40,6 +40,12 @@ RECEIVE_WAIT_S = 0.1  # the longest a wait for answers lasts (how soon close() i
 # the most egress partitions one answers' consumer reads (see ``answer_consumers``)
 PARTITIONS_PER_CONSUMER = 40
 DELIVERY_POLL_S = 0.005  # how often delivery reports are served (they only count)
+
+
+def _produced(headers: list[tuple[str, bytes]]) -> list[tuple[str, str | bytes | None]]:
+    """``headers`` as confluent-kafka's ``produce`` is annotated to take them (it only reads
+    them; a list is invariant in its item type)."""
+    return cast("list[tuple[str, str | bytes | None]]", headers)
 
 
 class Refused(Exception):
@@ -146,7 +152,7 @@ class KafkaClient:
         while True:
             try:
                 self.producer.produce(
-                    topic, value, key=key, headers=headers, on_delivery=self._delivered
+                    topic, value, key=key, headers=_produced(headers), on_delivery=self._delivered
                 )
                 break
             except BufferError:  # the local queue is full: let librdkafka drain, yield
@@ -172,7 +178,7 @@ class KafkaClient:
         while True:
             try:
                 self.producer.produce(
-                    topic, value, key=key, headers=headers, on_delivery=on_delivery
+                    topic, value, key=key, headers=_produced(headers), on_delivery=on_delivery
                 )
                 break
             except BufferError:
@@ -199,7 +205,11 @@ class KafkaClient:
         while True:
             try:
                 self.producer.produce(
-                    topic, value, key=key, headers=headers, on_delivery=self._notice_delivered
+                    topic,
+                    value,
+                    key=key,
+                    headers=_produced(headers),
+                    on_delivery=self._notice_delivered,
                 )
                 break
             except BufferError:

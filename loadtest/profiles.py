@@ -112,7 +112,8 @@ class Stress:
             self.steps.append(verdict)
             print(_line(verdict), file=sys.stderr, flush=True)
             if not verdict["ok"] or run_time >= self.duration_s:
-                return self._finish()
+                self._finish()
+                return None
             nxt = step.target * self.factor
             self.current = Step(nxt, run_time + self.warmup_s, 0, 0, {})
         users = users_for(self.current.target, self.user_rate)

@@ -43,7 +43,8 @@ QUOTA_STAGE = "NDXP_QUOTA_STAGE"  # home (default) or inline: see schemas/WIRE.m
 REGISTRY_TOPIC = (
     "NDXP_REGISTRY_TOPIC"  # compacted topic carrying the registry, default ndxp.registry
 )
-# Router throughput knobs (see services/ndxp/settings/router.py the README's benchmarks and docs/PERFORMANCE.md)
+# Router throughput knobs (see services/ndxp/settings/router.py, the README's benchmarks and
+# docs/PERFORMANCE.md)
 ROUTER_MAX_POLL_RECORDS = "NDXP_ROUTER_MAX_POLL_RECORDS"  # default 1000
 ROUTER_STREAM_BUFFER = "NDXP_ROUTER_STREAM_BUFFER"  # Faust stream_buffer_maxsize, default 16384
 ROUTER_LINGER_S = "NDXP_ROUTER_LINGER_S"  # producer linger, default 0 (seconds)

@@ -29,6 +29,13 @@ from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.utils import floatToGoString
 
+
+def _go_float(value: float) -> str:
+    """A bucket bound as Prometheus writes it (``+Inf``, ``0.005``)."""
+    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]  # untyped upstream
+    return text
+
+
 Labels = tuple[str, ...]
 
 # What exposition() writes: the text format 0.0.4, UTF-8.
@@ -84,7 +91,7 @@ class Buckets:
         self, name: str, documentation: str, label_names: Sequence[str] = ()
     ) -> HistogramMetricFamily:
         family = HistogramMetricFamily(name, documentation, labels=label_names)
-        les = [floatToGoString(b) for b in (*self.bounds, math.inf)]
+        les = [_go_float(b) for b in (*self.bounds, math.inf)]
         for labels, counts in self.counts.items():
             family.add_metric(
                 list(labels), list(zip(les, _running(counts), strict=True)), self.sums[labels]

@@ -50,7 +50,7 @@ def probe_client(bootstrap: str, topics: list[str], events: Events, prefix: str)
     """The load test's ``KafkaClient`` with a tap on what its consumer receives."""
     from kafka_client import KafkaClient
 
-    class Tapped(KafkaClient):  # type: ignore[misc]
+    class Tapped(KafkaClient):
         def __init__(self) -> None:
             self.sent: dict[str, float] = {}
             self.acks_ms: list[float] = []  # produce() → the broker's acknowledgement

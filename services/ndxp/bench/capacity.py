@@ -16,7 +16,8 @@ run on one broker, every rate next to a baseline of the same run.
    mean of the baseline's runs, peak RSS, refusals (by limit), loss and duplicates counted on
    the copies, and any worker exit (a worker that exits is started again, as the platform
    does, and the exit reported).
-3. **One client, one partition** (the case the figures once came from; docs/PERFORMANCE.md, secondary):
+3. **One client, one partition** (the case the figures once came from, secondary;
+   docs/PERFORMANCE.md):
    100,000 requests of 512 B of one client on its partition, the bench client's limits raised
    so that it is checked but never refused; the plain loop and ``ndxp router`` at defaults.
 4. **Round trips** (:mod:`ndxp.bench.roundtrip`): request produced → routed → ``ndxp

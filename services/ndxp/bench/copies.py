@@ -91,20 +91,31 @@ def read(bootstrap: str, written: Mapping[TP, tuple[int, int]], label: str = "co
             for m in batch:
                 if m.error() is not None:
                     continue
-                tp = (m.topic(), m.partition())
-                end = open_.get(tp)
-                if end is None or m.offset() >= end:
+                topic, partition, offset = m.topic(), m.partition(), m.offset()
+                if topic is None or partition is None or offset is None:
+                    continue
+                end = open_.get((topic, partition))
+                if end is None or offset >= end:
                     continue
                 idle_since = time.monotonic()
                 seen += 1
-                tally(out, m.topic(), m.headers() or [], m.timestamp()[1])
-                if m.offset() + 1 >= end:
-                    del open_[tp]
+                tally(out, topic, _header_list(m.headers()), m.timestamp()[1])
+                if offset + 1 >= end:
+                    del open_[(topic, partition)]
             progress(f"{label}: read back {seen:,}/{total:,}")
     finally:
         c.close()
         progress("")
     return out
+
+
+def _header_list(
+    headers: Mapping[str, str | bytes | None] | list[tuple[str, str | bytes | None]] | None,
+) -> list[tuple[str, bytes]]:
+    """A consumed record's headers as confluent-kafka gives them (a list of pairs, each value
+    bytes or None), as ``tally`` reads them."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers or []
+    return [(k, v.encode() if isinstance(v, str) else v or b"") for k, v in pairs]
 
 
 def tally(out: Copies, topic: str, headers: list[tuple[str, bytes]], timestamp: int) -> None:

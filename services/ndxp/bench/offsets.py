@@ -45,7 +45,8 @@ class Offsets:
         from confluent_kafka import TopicPartition
         from confluent_kafka.admin import OffsetSpec
 
-        wanted = {TopicPartition(t, p): OffsetSpec.latest() for t, p in tps}
+        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]  # untyped in confluent-kafka
+        wanted = {TopicPartition(t, p): latest for t, p in tps}
         if not wanted:
             return {}
         for attempt in range(60):  # topics just created have no leader for a moment

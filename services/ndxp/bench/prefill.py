@@ -64,7 +64,8 @@ def statements(
     out: list[tuple[str, int]] = []
     i = 0
     while i < len(parts):
-        group, rows = [], 0
+        group: list[tuple[int, int, int]] = []
+        rows = 0
         while i < len(parts) and (not group or rows + parts[i][2] <= INSERT_ROWS):
             group.append(parts[i])
             rows += parts[i][2]

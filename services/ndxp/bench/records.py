@@ -14,6 +14,7 @@ from typing import Any
 
 import aiokafka
 import aiokafka.consumer.fetcher as fetcher
+import lz4.frame
 
 from ndxp.kafka.batch_format import (
     CODEC_AT,
@@ -25,8 +26,13 @@ from ndxp.kafka.batch_format import (
     LOG_OVERHEAD,
     read_batch,
 )
-from ndxp.kafka.inflate import CODECS, _snappy_codec, lz4_frame, zstd
+from ndxp.kafka.inflate import CODECS, _snappy_codec
 from ndxp.kafka.records import _ORIGINAL, LenientMemoryRecords
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 
 def _bench(records: int = 200_000, per_batch: int = 500) -> None:
@@ -106,7 +112,7 @@ def _bench_compress(data: bytes, codec: int) -> bytes:
     elif codec == 2:
         packed = _snappy_codec().compress(records, asbytes=True)
     elif codec == 3:
-        packed = lz4_frame.compress(records, block_linked=False)
+        packed = lz4.frame.compress(records, block_linked=False)
     else:
         packed = zstd.compress(records, 3)
     out = bytearray(data[: HEADER.size]) + packed

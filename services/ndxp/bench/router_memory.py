@@ -31,7 +31,7 @@ from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.registry_file import load_registry
 
 MIB = str(1024 * 1024)
-SETTINGS = (  # (label, NDXP_* settings): the default first
+SETTINGS: tuple[tuple[str, dict[str, str]], ...] = (  # (label, NDXP_* settings): the default first
     ("defaults", {}),
     ("partition fetch 1 MiB", {"NDXP_ROUTER_MAX_FETCH_BYTES": MIB}),
     ("no buffer budget", {"NDXP_FETCH_BUFFER_BYTES": "0"}),

@@ -169,10 +169,12 @@ def read_routed(
                 if m.error() is not None:
                     continue
                 headers = dict(m.headers() or [])
-                mid = headers.get("ndxp-id", b"")
-                if not mid.startswith(prefix):
+                mid, routed_at = headers.get("ndxp-id"), headers.get("ndxp-routed-at")
+                if not isinstance(mid, bytes) or not mid.startswith(prefix):
                     continue
-                at = int(headers["ndxp-routed-at"])
+                if not isinstance(routed_at, bytes):
+                    continue
+                at = int(routed_at)
                 if at < since_ms:
                     continue  # an earlier router run's copy
                 seen.add(mid)

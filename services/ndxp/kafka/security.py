@@ -123,12 +123,14 @@ def apply_acls(
     from confluent_kafka.admin import ResourceType as KResourceType
 
     admin = admin_client(bootstrap, auth)
+    # None matches any name, principal and host (confluent-kafka's documented filter; its
+    # annotations say str)
     everything = AclBindingFilter(
         KResourceType.ANY,
-        None,
+        None,  # type: ignore[arg-type]
         ResourcePatternType.ANY,
-        None,
-        None,
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
         AclOperation.ANY,
         AclPermissionType.ANY,
     )

@@ -88,8 +88,8 @@ def commit_once(app: Any) -> None:
     pair, its Faust run on a broker still warming up, left out): at 20 req/s 26.1 / 27.9 →
     17.0 / 22.9; at 200 req/s 60.2 (142) / 67.7 (174) → 48.7 (121) / 32.3 (74); at 1,000 tx/s
     226 (523) / 209 (434) → 230 (501) / 88 (227). With both, against
-    ``--router-setting NDXP_ROUTER_COMMIT_ONCE=off``: docs/PERFORMANCE.md, "Faust's commit, the fetch plan
-    and the Locust user's wait"."""
+    ``--router-setting NDXP_ROUTER_COMMIT_ONCE=off``: docs/PERFORMANCE.md, "Faust's commit, the
+    fetch plan and the Locust user's wait"."""
     thread = app.consumer._thread
 
     async def _commit(offsets: Any) -> bool:
