@@ -27,6 +27,7 @@ import orjson
 import pytest
 import yarl
 from aiokafka.partitioner import DefaultPartitioner
+from confluent_kafka import Consumer, TopicPartition
 from multidict import CIMultiDict
 
 from ndxp.core.topology import SHORT_KEY_BYTES
@@ -633,6 +634,7 @@ class OddProvider(socketserver.ThreadingTCPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), OddAnswer)
         self.recorded: list[bytes] = []  # bodies of calls to .../record
+        self.heads: list[bytes] = []  # their request lines and headers
 
     def answer(self, path: str) -> bytes:
         def ok(body: bytes, extra: bytes = b"") -> bytes:
@@ -682,6 +684,7 @@ class OddAnswer(socketserver.BaseRequestHandler):
         assert isinstance(self.server, OddProvider)
         if path.endswith("/record"):
             self.server.recorded.append(body)
+            self.server.heads.append(head)
         self.request.sendall(self.server.answer(path))
         self.request.shutdown(socket.SHUT_WR)
 
@@ -912,6 +915,65 @@ def test_an_http_provider_answers_under_any_key_its_caller_chose(
                     int.from_bytes(hashlib.sha256(key).digest()[:4], "big") & 0x7FFFFFFF
                 ) % 3
             assert m.partition() == expected, (name, topic, kind)
+
+
+def test_headers_http_cannot_carry_never_hold_the_adapter(
+    kafka: Broker, providers: OddProvider
+) -> None:
+    """A Kafka client's request to an HTTP provider whose headers HTTP cannot carry (a line
+    break or a space in a name, a NUL in a value) is called without them and answered, and
+    so is every request after it on its partition; the adapter's commits pass them all.
+    Before, the HTTP client's refusal escaped the adapter's work on that request: it was never
+    answered and its partition's commits stopped there for good, so each restart called the
+    provider again for every request since."""
+    run = uuid.uuid4().hex[:8]
+    client, service = "VN:GOV:000.00.00.H41:motcua", "VN:GOV:000.00.00.H41:api:thua-dat:v1"
+    egress = "ndxp.out.000.00.00.H41"
+    taps = Tap(kafka.bootstrap, [egress])
+    p = producer(kafka.bootstrap)
+    unsendable = [
+        ("x-evil\r\nx-injected", b"1"),
+        ("x evil", b"2"),
+        ("x-nul", b"a\x00b"),
+        ("x-kept", f"{run}-kept".encode()),
+    ]
+    ids = [f"{run}-poison"] + [f"{run}-after-{i}" for i in range(5)]
+    try:
+        for i, mid in enumerate(ids):
+            headers = request(mid, client, service, **{"ndxp-http-path": "/record"})
+            send(p, "ndxp.in.000.00.00.H41", headers + (unsendable if i == 0 else []), key=b"k")
+        p.flush(10)
+
+        def answered(ms: list) -> bool:  # type: ignore[type-arg]
+            got = {hdr(m, "ndxp-correlation-id") for m in ms if hdr(m, "ndxp-kind") == "response"}
+            return set(ids) <= got
+
+        taps.collect(answered, timeout=30)
+    finally:
+        taps.close()
+    routed = {hdr(m, "ndxp-id"): m for m in taps.messages if hdr(m, "ndxp-kind") == "request"}
+    answers = {
+        hdr(m, "ndxp-correlation-id"): m for m in taps.messages if hdr(m, "ndxp-kind") == "response"
+    }
+    for mid in ids:
+        assert hdr(answers[mid], "ndxp-http-status") == "200", mid
+    head = next(h for h in providers.heads if f"{run}-kept".encode() in h)
+    assert b"x-injected" not in head.lower() and b"x evil" not in head.lower()
+    assert b"x-nul" not in head.lower()
+    # the adapter's group commits past every one of them (it commits every 0.2 s)
+    partition = routed[ids[0]].partition()
+    last = max(routed[mid].offset() for mid in ids)
+    c = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": "gateway-test-provider"})
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            [tp] = c.committed([TopicPartition(egress, partition)], timeout=10)
+            if tp.offset > last or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        c.close()
+    assert tp.offset > last, f"the adapter committed {tp.offset}, the requests end at {last}"
 
 
 def test_a_provider_that_hangs_holds_only_its_own_calls(

@@ -7,8 +7,10 @@ import base64
 import hashlib
 
 import pytest
+from aiohttp.http_writer import _serialize_headers
 from hypothesis import given
 from hypothesis import strategies as st
+from multidict import CIMultiDict
 
 from ndxp.core import wire, xroad, xroad_headers
 from ndxp.core.identifiers import ServiceId, SubsystemId
@@ -128,6 +130,42 @@ def test_an_answer_carries_the_providers_end_to_end_headers_only() -> None:
             ("etag", b'"7"'),
         ]
     ) == [("content-type", "application/json"), ("etag", '"7"')]
+
+
+def test_headers_http_cannot_carry_never_reach_an_http_message() -> None:
+    """A Kafka sender can name a header anything: names that are not HTTP tokens and values
+    with control characters are left out, whichever way the message goes (an answer to an
+    HTTP caller, or a request the provider adapter calls an HTTP provider with)."""
+    assert xroad_headers.answered_headers(
+        [
+            ("x-evil\r\nset-cookie", b"x"),
+            ("x-evil\nset-cookie", b"x"),
+            ("x evil", b"x"),
+            ("x:evil", b"x"),
+            ("", b"x"),
+            ("x-t\u1ebfng-vi\u1ec7t", b"x"),
+            ("x-nul", b"a\x00b"),
+            ("x-bell", b"a\x07b"),
+            ("x-del", b"a\x7fb"),
+            ("x-tab", b"a\tb"),
+            ("x-utf8", "Ngh\u1ec7 An".encode()),
+            ("x-token!#$%&'*+-.^_`|~09", b"ok"),
+        ]
+    ) == [("x-tab", "a\tb"), ("x-utf8", "Ngh\u1ec7 An"), ("x-token!#$%&'*+-.^_`|~09", "ok")]
+
+
+_SHARP = "aZ09-_!~ \t\r\n:\x00\x01\x7f\u1ec7"
+
+
+@given(
+    st.text(alphabet=_SHARP, max_size=8) | st.text(max_size=8),
+    st.text(alphabet=_SHARP, max_size=8).map(str.encode) | st.binary(max_size=8),
+)
+def test_every_header_answered_is_one_aiohttp_writes_as_it_is(name: str, value: bytes) -> None:
+    for out_name, out_value in xroad_headers.answered_headers([(name, value)]):
+        headers = CIMultiDict([(out_name, out_value)])
+        written = _serialize_headers("HTTP/1.1 200 OK", headers)
+        assert written.count(b"\r\n") == 3  # status line, one header, the blank line
 
 
 def test_the_request_hash_is_sha512_of_the_headers_and_body_hashes() -> None:

@@ -6,6 +6,7 @@ documents the rules."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Final
 
@@ -52,6 +53,18 @@ XROAD_HEADERS: Final = frozenset(
 )
 
 
+# RFC 9110: a field name is a token; a field value holds no control character but HTAB
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def http_field(name: str, value: str) -> bool:
+    """Whether HTTP can carry ``name: value`` as it is: a name that is a token, a value with
+    no line break, NUL or other control character (a header a Kafka sender made can hold
+    anything; written into an HTTP message it would split it, or the HTTP client refuses it)."""
+    return _TOKEN.fullmatch(name) is not None and _CONTROL.search(value) is None
+
+
 def connection_named(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
     """The (lower-case) names a ``Connection`` header lists: hop-by-hop for this message too
     (RFC 9110, 7.6.1), so they never cross."""
@@ -90,9 +103,10 @@ def forwarded(headers: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, bytes
 
 
 def answered_headers(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str, str]]:
-    """The HTTP headers of an answer from the Kafka response: the provider's end-to-end
-    headers; the platform's (``ndxp-*``), filtered and X-Road ones left out (the gateway sets
-    X-Road's own)."""
+    """The HTTP headers a Kafka message's headers become (an answer from a Kafka provider,
+    or a request the provider adapter calls an HTTP provider with): the end-to-end headers;
+    the platform's (``ndxp-*``), filtered and X-Road ones left out (the gateway sets X-Road's
+    own), and any that HTTP cannot carry as they are (:func:`http_field`, or not UTF-8)."""
     out: list[tuple[str, str]] = []
     for name, value in headers:
         lower = name.lower()
@@ -102,7 +116,7 @@ def answered_headers(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str, st
             text = bytes(value or b"").decode("utf-8")
         except UnicodeDecodeError:
             continue  # HTTP cannot carry it as text
-        if "\r" in text or "\n" in text:
-            continue  # header injection
+        if not http_field(name, text):
+            continue  # header injection, or a name HTTP has no room for
         out.append((name, text))
     return out

@@ -348,28 +348,38 @@ async def commit(consumer: AIOKafkaConsumer, pending: Pending) -> None:
 
 async def work(provided: Provided, p: Any, pending: Pending, tp: Any, record: Any) -> None:
     """Answer one record, then mark it finished once the broker has its response. An answer
-    the broker refuses (too large with its headers, say) is replaced by an X-Road error; if
-    even that cannot be published, the record is finished all the same: one record never
-    holds its partition's commits (its caller's gateway answers it 504)."""
+    the broker refuses (too large with its headers, say) is replaced by an X-Road error, and
+    so is any failure to call for a request (a bug, or a request the HTTP client refuses to
+    send); if even that cannot be published, the record is finished all the same: one record
+    never holds its partition's commits (its caller's gateway answers it 504)."""
     try:
         delivery = await answer(provided, p, record)
         if delivery is not None:
             await delivery  # acknowledged by the broker (acks=all)
     except KafkaError as exc:
         log.error("the answer to a request on %s was not published: %s", tp, exc)
-        try:
-            headers, body = error_answer(
-                list(record.headers or ()),
-                502,
-                "Server.ServerProxy.ServiceFailed",
-                f"the provider's answer could not be published: {type(exc).__name__}",
-            )
-            member = record.topic[len(wire.EGRESS_PREFIX) :]
-            target = wire.ingress_topic(member)
-            await (await p.send(target, body, key=record.key, headers=headers))
-        except KafkaError as again:
-            log.error("nor its error answer: %s", again)
+        await answer_failure(
+            p, record, f"the provider's answer could not be published: {type(exc).__name__}"
+        )
+    except Exception as exc:
+        provided.failed += 1
+        log.error("a request on %s@%d could not be called: %r", tp, record.offset, exc)
+        await answer_failure(p, record, f"the call could not be made: {type(exc).__name__}")
     pending.finish(tp, record.offset)
+
+
+async def answer_failure(p: Any, record: Any, message: str) -> None:
+    """Answer a call request for its provider with a 502 ``ServiceFailed`` (nothing for a
+    one-way notice); a failure to publish it is logged."""
+    request = list(record.headers or ())
+    if wire.header(request, wire.H_KIND) != wire.KIND_REQUEST:
+        return
+    headers, body = error_answer(request, 502, "Server.ServerProxy.ServiceFailed", message)
+    member = record.topic[len(wire.EGRESS_PREFIX) :]
+    try:
+        await (await p.send(wire.ingress_topic(member), body, key=record.key, headers=headers))
+    except KafkaError as again:
+        log.error("nor its error answer: %s", again)
 
 
 async def answer(provided: Provided, p: Any, record: Any) -> Any:
