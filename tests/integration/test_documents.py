@@ -90,6 +90,53 @@ def test_a_document_reaches_each_receiver_once_and_the_unknown_one_is_refused_to
     )
 
 
+def test_a_document_naming_many_unknown_agencies_is_kept_once(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess
+) -> None:
+    """Each refused receiver has its dead letter and its ledger row, but the document is
+    written to ``ndxp.rejected`` once: the other dead letters carry its size and SHA-256, and
+    their rows record those. Before, a 700 KiB document naming 128 unknown agencies made 87.5
+    MiB of dead letters (a hostile sender's 128-fold amplifier, counted once by its quota)."""
+    run = uuid.uuid4().hex[:8]
+    doc_id = f"{G22},2022/03/17,{int(run, 16) % 10**9}/VPCP-KSTT"
+    package = b"<edXML>" + bytes(range(256)) * 400 + b"</edXML>"  # ~100 KB
+    unknown = [f"000.00.{i:02d}.H99" for i in range(1, 41)]
+    headers = document(f"doc-{run}", f"VN:GOV:{G22}:lgsp", doc_id, [PROVINCES[0], *unknown])
+    tap = Tap(kafka.bootstrap, ["ndxp.rejected"])
+    p = producer(kafka.bootstrap)
+    send(p, f"ndxp.in.{G22}", headers, value=package, key=f"VN:GOV:{G22}:lgsp".encode())
+    p.flush(10)
+
+    def mine(ms: list) -> list:  # type: ignore[type-arg]
+        return [m for m in ms if hdr(m, "ndxp-doc-id") == doc_id]
+
+    dead = mine(tap.collect(lambda ms: len(mine(ms)) >= len(unknown)))
+    tap.close()
+    assert sorted(hdr(m, "ndxp-doc-receiver") or "" for m in dead) == unknown
+    whole = [m for m in dead if m.value()]
+    assert [m.value() for m in whole] == [package]  # the first refused receiver's
+    assert hdr(whole[0], "ndxp-doc-receiver") == unknown[0]
+    digest = hashlib.sha256(package).hexdigest()
+    for m in dead:
+        if m is not whole[0]:
+            assert (hdr(m, "ndxp-payload-size"), hdr(m, "ndxp-payload-sha256")) == (
+                str(len(package)),
+                digest,
+            )
+    assert sum(len(m.value() or b"") for m in dead) == len(package)
+
+    rows = wait_rows(
+        ledger,
+        "SELECT receiver, outcome, error, payload_size, lower(hex(payload_sha256)) "
+        f"FROM ndxp.ledger WHERE message_id = 'doc-{run}' ORDER BY receiver",
+        1 + len(unknown),
+    )
+    assert rows == sorted(
+        [[PROVINCES[0], "routed", "", len(package), digest]]
+        + [[c, "rejected", "UNKNOWN_RECEIVER", len(package), digest] for c in unknown]
+    )
+
+
 def test_ndxp_doc_send_shows_each_receivers_copy_or_refusal(
     kafka: Broker, router: RouterProcess, tmp_path: Path
 ) -> None:

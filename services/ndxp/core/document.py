@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -286,3 +287,15 @@ def _valid_notation(text: str) -> bool:
     if not (text[0].isalnum() and text[-1].isalnum()):
         return False
     return all(c.isalnum() or c in _NOTATION_MARKS for c in text)
+
+
+def kept_elsewhere(value: bytes | None) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    """The headers a refused receiver's dead letter carries in place of the document (its
+    size and SHA-256): a document is kept once on ``ndxp.rejected``, in the first refused
+    receiver's dead letter, however many receivers are refused (128 copies of a 700 KiB
+    document naming unknown agencies were 87.5 MiB of dead letters for one record)."""
+    payload = value or b""
+    return (
+        (wire.H_PAYLOAD_SIZE, str(len(payload)).encode()),
+        (wire.H_PAYLOAD_SHA256, hashlib.sha256(payload).hexdigest().encode()),
+    )

@@ -30,7 +30,7 @@ from typing import Any
 
 from ndxp.core import wire
 from ndxp.core.agency import AgencyCode
-from ndxp.core.document import H_DOC_ID
+from ndxp.core.document import H_DOC_ID, Refused
 from ndxp.core.document_status import H_DOC_STATUS
 from ndxp.core.errors import InvalidIdentifier
 from ndxp.core.identifiers import ServiceId, SubsystemId
@@ -253,7 +253,7 @@ def ledger_row(
         kind = KIND_UNKNOWN
     client = _text(h, wire.H_CLIENT)
     service = _text(h, wire.H_SERVICE)
-    payload = value or b""
+    size, digest = _payload(value, h, outcome, kind)
     received = timestamp_ms
     return (
         message_id,
@@ -267,8 +267,8 @@ def ledger_row(
         service,
         *_service_parts(service),
         _text(h, wire.H_ROUTE),
-        len(payload),
-        hashlib.sha256(payload).digest(),
+        size,
+        digest,
         received,
         _time(h.get(wire.H_SENT_AT)),
         _routed_at(h, received),
@@ -282,6 +282,29 @@ def ledger_row(
 
 
 _ROW_KINDS = (*wire.SENDER_KINDS, wire.KIND_STATUS)
+_RECEIVER_REFUSALS = frozenset(r.value for r in Refused)
+
+
+def _payload(value: bytes | None, h: dict[str, str], outcome: str, kind: str) -> tuple[int, bytes]:
+    """The size and SHA-256 of what the record carries; for the dead letter of a document's
+    refused receiver that does not carry the document again, those the router wrote of it
+    (:func:`ndxp.core.document.kept_elsewhere`). Only there: a sender cannot set those
+    headers (a record that does is refused MALFORMED, never fanned out), so on a receiver's
+    refusal they are the router's."""
+    payload = value or b""
+    if (
+        not payload
+        and outcome == OUTCOME_REJECTED
+        and kind == wire.KIND_DOCUMENT
+        and h.get(wire.H_ERROR) in _RECEIVER_REFUSALS
+    ):
+        size, digest = h.get(wire.H_PAYLOAD_SIZE, ""), h.get(wire.H_PAYLOAD_SHA256, "")
+        if size.isascii() and size.isdigit() and len(size) <= 12 and len(digest) == 64:
+            try:
+                return int(size), bytes.fromhex(digest)
+            except ValueError:
+                pass
+    return len(payload), hashlib.sha256(payload).digest()
 
 
 def _receiver(h: dict[str, str], kind: str) -> str:

@@ -60,6 +60,10 @@ H_QUOTA_LIMIT = "ndxp-quota-limit"  # the limit's name
 H_QUOTA_POLICY = "ndxp-quota-policy"  # e.g. "rate=2000/s;burst=4000" or "daily=5000000"
 H_QUOTA_REMAINING = "ndxp-quota-remaining"  # requests left today under that limit
 H_RETRY_AFTER = "ndxp-retry-after"  # seconds, decimal
+# On the dead letter of a document's refused receiver that does not carry the document again
+# (the first refused receiver's dead letter does): the document's size and SHA-256 (hex).
+H_PAYLOAD_SIZE = "ndxp-payload-size"
+H_PAYLOAD_SHA256 = "ndxp-payload-sha256"
 ROUTER_HEADERS = (
     H_ROUTED_AT,
     H_ROUTE,
@@ -72,6 +76,8 @@ ROUTER_HEADERS = (
     H_QUOTA_POLICY,
     H_QUOTA_REMAINING,
     H_RETRY_AFTER,
+    H_PAYLOAD_SIZE,
+    H_PAYLOAD_SHA256,
 )
 # On a request the router writes again on its client's home partition (a "home copy"):
 # stripped before delivery; senders may not set them.

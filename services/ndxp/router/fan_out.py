@@ -4,7 +4,10 @@ not (schemas/WIRE.md, "Documents").
 Each copy is the document as the sender wrote it (key, value, headers), plus
 ``ndxp-doc-receiver`` and the router's headers, on the egress topic of the receiver's nearest
 connected member. Each refused receiver gets the sender an error notice and a dead letter of
-its own, both naming the receiver. Every copy and refusal carries the document's ingress
+its own, both naming the receiver; the document itself is kept once, in the first of those
+dead letters, and the others carry its size and SHA-256 instead (``ndxp-payload-size``,
+``ndxp-payload-sha256``): a document naming 128 unknown agencies is written to
+``ndxp.rejected`` once, not 128 times. Every copy and refusal carries the document's ingress
 coordinates; with the receiver they are its identity in the ledger, so a fan-out decided again
 after a crash is one ledger row per receiver, and receivers tell a second copy by
 (``ndxp-doc-id``, receiver). A document under a limit is counted once, by the quota stage,
@@ -16,7 +19,7 @@ from __future__ import annotations
 import time
 
 from ndxp.core import wire
-from ndxp.core.document import Refusal, Refused
+from ndxp.core.document import Refusal, Refused, kept_elsewhere
 from ndxp.core.envelope import Headers
 from ndxp.core.errors import RejectionCode
 from ndxp.core.identifiers import MemberId
@@ -43,6 +46,7 @@ async def fan_out(
     receiver's statuses find it."""
     routed_ms = int(time.time() * 1000)
     doc_id = str(decision.doc.id)
+    elsewhere: Headers | None = None  # once a refusal kept the document: its size and hash
     for delivery in decision.deliveries:
         output.stats.on_routed(source.topic, source.received_ms)
         receiver = str(delivery.receiver.code)
@@ -59,7 +63,11 @@ async def fan_out(
             decision.envelope,
         )
         whose = ((wire.H_DOC_RECEIVER, str(refusal.receiver).encode()),)
-        await reject(output, refused, source, key, value, headers, whose)
+        if elsewhere is None:  # the first refusal keeps the document
+            await reject(output, refused, source, key, value, headers, whose)
+            elsewhere = kept_elsewhere(value)
+        else:
+            await reject(output, refused, source, key, b"", headers, (*whose, *elsewhere))
 
 
 def refusal_detail(refusal: Refusal) -> str:

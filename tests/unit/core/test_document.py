@@ -164,3 +164,16 @@ def test_a_delivery_key_names_document_and_receiver() -> None:
     a, b = AgencyCode.parse("000.00.00.H41"), AgencyCode.parse("000.00.00.H42")
     assert d.delivery_key(doc_id, a) != d.delivery_key(doc_id, b)
     assert d.delivery_key(doc_id, a) == d.delivery_key(d.DocumentId.parse(str(doc_id)), a)
+
+
+def test_a_document_kept_elsewhere_is_named_by_its_size_and_hash() -> None:
+    import hashlib
+
+    from ndxp.core.document import kept_elsewhere
+
+    value = bytes(range(256)) * 3
+    assert kept_elsewhere(value) == (
+        ("ndxp-payload-size", b"768"),
+        ("ndxp-payload-sha256", hashlib.sha256(value).hexdigest().encode()),
+    )
+    assert kept_elsewhere(None)[0] == ("ndxp-payload-size", b"0")

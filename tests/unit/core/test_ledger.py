@@ -176,3 +176,41 @@ def test_a_documents_copies_are_a_row_each_keyed_by_receiver_too() -> None:
     assert as_dict(copy(b"document", b"H40>x"))["receiver"] == ""
     request = copy(b"request", b"000.00.00.H40")
     assert as_dict(request)["receiver"] == "" and identity(request) == (IN_H41, 2, 41)
+
+
+def _refused_receiver(code: bytes, kind: bytes, extra: list[tuple[str, bytes]]) -> dict:  # type: ignore[type-arg]
+    dead = [
+        ("ndxp-id", b"doc-1"),
+        ("ndxp-kind", kind),
+        *extra,
+        ("ndxp-doc-receiver", b"000.00.00.H99"),
+        ("ndxp-error", code),
+        ("ndxp-source-topic", b"ndxp.in.000.00.00.G22"),
+        ("ndxp-source-partition", b"0"),
+        ("ndxp-source-offset", b"5"),
+    ]
+    return as_dict(ledger_row("ndxp.rejected", 0, 9, 4, b"", dead) or ())
+
+
+def test_a_refused_receiver_whose_dead_letter_does_not_carry_the_document_records_its_size() -> (
+    None
+):
+    """A document is kept once on ndxp.rejected: the dead letters of the other refused
+    receivers carry its size and SHA-256, and their rows record those."""
+    digest = hashlib.sha256(b"x" * 700).hexdigest().encode()
+    kept = [("ndxp-payload-size", b"700"), ("ndxp-payload-sha256", digest)]
+    for code in (b"UNKNOWN_RECEIVER", b"NO_ROUTE", b"SELF"):
+        r = _refused_receiver(code, b"document", kept)
+        assert r["payload_size"] == 700 and r["payload_sha256"] == bytes.fromhex(digest.decode())
+    # a sender cannot set them (a record that does is refused MALFORMED, kept whole): any other
+    # code, kind or a malformed value, and the row records what the record carries
+    empty = hashlib.sha256(b"").digest()
+    for code, kind, extra in (
+        (b"MALFORMED", b"document", kept),
+        (b"UNKNOWN_RECEIVER", b"request", kept),
+        (b"UNKNOWN_RECEIVER", b"document", [("ndxp-payload-size", b"-1"), kept[1]]),
+        (b"UNKNOWN_RECEIVER", b"document", [kept[0], ("ndxp-payload-sha256", b"zz" * 32)]),
+        (b"UNKNOWN_RECEIVER", b"document", [("ndxp-payload-size", b"\xd9\xa1"), kept[1]]),
+    ):
+        r = _refused_receiver(code, kind, extra)
+        assert (r["payload_size"], r["payload_sha256"]) == (0, empty), (code, kind, extra)
