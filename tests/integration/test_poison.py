@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 
@@ -218,3 +219,68 @@ def test_thousands_of_headers_behind_a_raw_name_are_refused_and_the_partition_go
         lambda rows: len(rows) == 1,
     )
     assert rows == [["rejected", "TOO_LARGE"]]
+
+
+def test_a_transactional_senders_markers_never_stop_its_partition(
+    kafka: Broker, router: RouterProcess, ledger: LedgerProcess
+) -> None:
+    """A member sending with a transactional producer: one committed and one aborted
+    transaction, then an ordinary request. The broker writes a marker at the end of each
+    transaction, an offset that holds no message. Every request is routed (the router reads
+    uncommitted: an aborted sender's records are routed and in the ledger, as schemas/WIRE.md
+    says), and the router's commits pass the markers. Before, the first marker stopped the
+    partition for good: the in-order guard took its offset for a message Faust had dropped
+    and sought back to it again and again, and nothing after it was ever routed."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    sender, topic = "000.00.00.H38", "ndxp.in.000.00.00.H38"  # used by this test only
+    client, run = f"VN:GOV:{sender}:motcua", uuid.uuid4().hex[:8]
+    start = high_watermark(kafka.bootstrap, topic, 0)
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.01.G01"])
+    tx = Producer({"bootstrap.servers": kafka.bootstrap, "transactional.id": f"tx-{run}"})
+    tx.init_transactions(30)
+    ids = []
+    for name, n, commit in (("committed", 3, True), ("aborted", 2, False)):
+        tx.begin_transaction()
+        for i in range(n):
+            ids.append(f"{run}-{name}-{i}")
+            send(tx, topic, request(ids[-1], client, POP), partition=0)
+        tx.flush(30)
+        if commit:
+            tx.commit_transaction(30)
+        else:
+            tx.abort_transaction(30)
+    p = producer(kafka.bootstrap)
+    ids.append(f"{run}-after")
+    send(p, topic, request(ids[-1], client, POP), partition=0)
+    p.flush(30)
+    end = high_watermark(kafka.bootstrap, topic, 0)
+    assert end - start == len(ids) + 2  # the records and the two markers
+    try:
+        got = tap.collect(lambda ms: set(ids) <= {hdr(m, "ndxp-id") for m in ms}, timeout=60)
+    finally:
+        tap.close()
+    assert set(ids) <= {hdr(m, "ndxp-id") for m in got}
+    rows = ledger_rows(
+        ledger,
+        f"SELECT outcome, count() FROM ndxp.ledger WHERE message_id LIKE '{run}-%' GROUP BY 1",
+        lambda rows: rows == [["routed", len(ids)]],
+    )
+    assert rows == [["routed", len(ids)]]
+    # the router's group commits past the markers (every 0.5 s; at most a few seconds)
+    c = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": router.group})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            [tp] = c.committed([TopicPartition(topic, 0)], timeout=10)
+            if tp.offset >= end or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+    finally:
+        c.close()
+    assert tp.offset >= end, f"the router committed {tp.offset} of {topic}[0], its end is {end}"
+    assert router.proc is not None and router.proc.poll() is None
+    health = router.health() or {}
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{router.web_port}/metrics").read()
+    assert f'ndxp_router_transaction_markers_total{{topic="{topic}"}}'.encode() in metrics
+    assert health.get("ready")

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from ndxp.core.registry import Registry
+from ndxp.kafka.records import LenientMemoryRecords
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 from ndxp.router.app import create_app
@@ -15,7 +18,8 @@ from ndxp.settings import RouterSettings
 REGISTRY: Registry = load_registry(DEFAULT_REGISTRY)
 
 
-def test_the_consumer_fetches_within_the_settings_bounds() -> None:
+def test_the_consumer_fetches_within_the_settings_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LenientMemoryRecords, "markers", False)  # create_app passes markers on
     settings = RouterSettings(fetch_max_wait_ms=17, max_fetch_total_bytes=3 << 20)
 
     async def made() -> Any:  # aiokafka makes its consumer inside a running loop

@@ -36,6 +36,7 @@ from ndxp.kafka.batch_format import batch_bytes, read_batch
 from ndxp.kafka.inflate import Cause, inflate
 from ndxp.kafka.records import (
     LenientMemoryRecords,
+    Marker,
     Unreadable,
     UnreadableBatch,
     install,
@@ -293,6 +294,54 @@ def test_aborted_transactions_and_control_batches_behave_as_before() -> None:
     assert got == expected(4, after)
     # read_uncommitted reads the aborted records (raw names too) and skips only the marker
     assert read(buffer) == expected(0, with_bad(3, {1})) + expected(4, after)
+
+
+def _marker(offset: int, pid: int, type_: int) -> bytes:
+    """A control batch: the broker's commit (type 1) or abort (type 0) marker."""
+    key = struct.pack(">hh", 0, type_)
+    return batch(offset, [(key, b"\x00\x00\x00\x00\x00\x00", [])], producer_id=pid,
+                 transactional=True, control=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("python_parser", [False, True])
+def test_passed_markers_keep_a_partitions_offsets_consecutive(
+    monkeypatch: pytest.MonkeyPatch, python_parser: bool
+) -> None:
+    """A transactional sender's records, then the broker's markers: with markers passed on
+    (the router), each control batch's offset is a placeholder valued with a Marker, so no
+    offset is missing; without (every other consumer), aiokafka skips them as before."""
+    if python_parser:
+        monkeypatch.setattr(memory_records, "DefaultRecordBatch", _DefaultRecordBatchPy)
+        monkeypatch.setattr(kafka_records, "_ORIGINAL", memory_records._MemoryRecordsPy)
+    pid = 7
+    first, second = good(2, "t"), good(1, "u")
+    buffer = (
+        batch(0, first, producer_id=pid, transactional=True)
+        + _marker(2, pid, 1)
+        + batch(3, second, producer_id=pid, transactional=True)
+        + _marker(4, pid, 0)
+        + batch(5, good(1, "z"))
+    )
+    plain = expected(0, first) + expected(3, second) + expected(5, good(1, "z"))
+    assert read(buffer) == plain  # a gap at 2 and at 4
+    monkeypatch.setattr(LenientMemoryRecords, "markers", False)
+    kafka_records.pass_markers()
+    assert LenientMemoryRecords.markers
+    got = read(buffer)
+    assert [offset for offset, *_ in got] == [0, 1, 2, 3, 4, 5]
+    markers = {offset: value for offset, _, value, _ in got if type(value) is Marker}
+    assert sorted(markers) == [2, 4]
+    assert (markers[2].kind, markers[2].producer_id, bytes(markers[2])) == ("commit", pid, b"")
+    assert (markers[4].kind, markers[4].producer_id) == ("abort", pid)
+    assert [r for r in got if r[0] not in markers] == plain
+    assert pickle.loads(pickle.dumps(markers[2])) == b"" and repr(markers[4]).startswith("Marker")
+
+
+def test_a_sender_cannot_make_a_marker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sender's value is plain bytes: one equal to a marker's key and value is a record."""
+    monkeypatch.setattr(LenientMemoryRecords, "markers", True)
+    got = read(batch(0, [(struct.pack(">hh", 0, 1), b"", [])]))
+    assert type(got[0][2]) is bytes
 
 
 def test_the_pure_python_parser_is_wrapped_too(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -268,6 +268,9 @@ NOT_THEIRS = {
     "assigned": "ndxp.router.in_order.InOrder.assigned",
     "cause": "ndxp.kafka.records.Unreadable's own (set in __new__)",
     "reason": "ndxp.kafka.records.Unreadable's own (set in __new__)",
+    "kind": "ndxp.kafka.records.Marker's own (set in __new__)",
+    "producer_id": "ndxp.kafka.records.Marker's own (set in __new__)",
+    "markers": "ndxp.kafka.records.LenientMemoryRecords' own class attribute (pass_markers)",
     # the bench's own: the Locust client's hooks it taps, its tally of copies
     "_answer": "loadtest/kafka_client.KafkaClient's own (ndxp.bench.caller taps it)",
     "_delivered": "loadtest/kafka_client.KafkaClient's own (ndxp.bench.caller taps it)",

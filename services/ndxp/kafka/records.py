@@ -48,10 +48,22 @@ wrapped in a :class:`LenientBatch`.
   What to do with a placeholder (the router refuses it, the ledger quarantines it) is the
   reader's.
 
-CRC checks (on the batch as fetched, compressed), control batches, aborted transactions and
-offsets stay ``PartitionRecords``' own: the wrapper forwards the batch's attributes unchanged,
-and a CRC failure still raises ``CorruptRecordException`` as it does in aiokafka. v0/v1
-message sets pass through untouched: a Kafka 4 broker takes only v2 batches from producers.
+**Transaction markers.** A member's transactional producer makes the broker write a control
+batch (one commit or abort marker) on the member's ingress partition at the end of each
+transaction. aiokafka passes over it, so the consumer sees an offset gap there, and the
+router's in-order guard, which takes a gap for records Faust dropped, sought back to the
+marker again and again: one transaction stopped its partition for good. In a process that
+calls :func:`pass_markers` (the router: its consumer reads uncommitted, as every ndxp consumer
+does), each offset of a control batch is handed over as a placeholder whose value is a
+:class:`Marker` (empty bytes with the producer id and the marker's kind; only this module makes
+them), so a partition's offsets stay consecutive; the router passes over it and counts it.
+Elsewhere, and for consumers reading committed, control batches stay aiokafka's.
+
+CRC checks (on the batch as fetched, compressed), control batches (but as above), aborted
+transactions and offsets stay ``PartitionRecords``' own: the wrapper forwards the batch's
+attributes unchanged, and a CRC failure still raises ``CorruptRecordException`` as it does in
+aiokafka. v0/v1 message sets pass through untouched: a Kafka 4 broker takes only v2 batches
+from producers.
 
 Cost on the normal path, CPU time through ``PartitionRecords``, best of 9 interleaved runs
 (``python -m ndxp.bench.records 100000 500``: JSON values of 1.4 KB with three headers, in
@@ -142,6 +154,37 @@ class Unreadable(bytes):
         return f"Unreadable({self.reason!r}, offsets {b.base_offset}..{b.last_offset})"
 
 
+class Marker(bytes):
+    """The value of a placeholder record for one offset of a control batch: a transaction's
+    commit or abort marker, written by the broker. Empty bytes with ``producer_id`` and
+    ``kind`` (``"commit"``, ``"abort"``, or ``"control"`` for a type Kafka may add). Only this
+    module makes them (:func:`pass_markers`); a sender's value is plain bytes."""
+
+    producer_id: int
+    kind: str
+
+    def __new__(cls, producer_id: int, kind: str) -> Marker:
+        value = super().__new__(cls)
+        value.producer_id = producer_id
+        value.kind = kind
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Marker, (self.producer_id, self.kind))
+
+    def __repr__(self) -> str:
+        return f"Marker({self.kind}, producer {self.producer_id})"
+
+
+def pass_markers() -> None:
+    """Hand every control batch over as :class:`Marker` placeholders, one per offset, in this
+    process (idempotent; needs :func:`install`). Only for a process whose consumers all read
+    uncommitted (the router: Faust reads committed only for exactly-once processing, which
+    ndxp does not use): a consumer reading committed needs the control batches aiokafka's own
+    way, to know where an aborted transaction ends."""
+    LenientMemoryRecords.markers = True
+
+
 def install() -> None:
     """Make every aiokafka consumer of this process read past raw header names, compressed
     batches it cannot read and zip bombs (idempotent). Call it before the consumer fetches."""
@@ -166,6 +209,8 @@ class LenientMemoryRecords:
 
     max_inflated: int = MAX_INFLATED
     """The cap for every batch (a class attribute: tests lower it)."""
+    markers: bool = False
+    """Whether control batches are handed over as placeholders (:func:`pass_markers`)."""
 
     def __init__(self, bytes_data: bytes) -> None:
         records = _ORIGINAL(bytes_data)
@@ -178,6 +223,8 @@ class LenientMemoryRecords:
     def next_batch(self) -> Any:
         batch = self._records.next_batch()
         if type(batch) in _V2_BATCHES:  # v0/v1 messages have no headers
+            if self.markers and batch.is_control_batch:
+                return MarkerBatch(batch)
             return LenientBatch(batch, self)
         return batch
 
@@ -252,6 +299,58 @@ class LenientBatch:
             cause = Cause.CORRUPT
             reason = f"{CODECS.get(codec, codec)} batch: records do not parse ({err})"
         yield from placeholders(batch, cause, reason, len(data))
+
+
+class MarkerBatch:
+    """A control batch as ``PartitionRecords`` reading uncommitted sees it once markers are
+    passed on (:func:`pass_markers`): not a control batch, but one placeholder record per
+    offset, each valued with one shared :class:`Marker`."""
+
+    __slots__ = ("_batch", "_iterator")
+
+    base_offset = property(attrgetter("_batch.base_offset"))
+    next_offset = property(attrgetter("_batch.next_offset"))
+    producer_id = property(attrgetter("_batch.producer_id"))
+    producer_epoch = property(attrgetter("_batch.producer_epoch"))
+    base_sequence = property(attrgetter("_batch.base_sequence"))
+    is_transactional = property(attrgetter("_batch.is_transactional"))
+    compression_type = property(attrgetter("_batch.compression_type"))
+    timestamp_type = property(attrgetter("_batch.timestamp_type"))
+    first_timestamp = property(attrgetter("_batch.first_timestamp"))
+    max_timestamp = property(attrgetter("_batch.max_timestamp"))
+    last_offset_delta = property(attrgetter("_batch.last_offset_delta"))
+    attributes = property(attrgetter("_batch.attributes"))
+    magic = property(attrgetter("_batch.magic"))
+    crc = property(attrgetter("_batch.crc"))
+    validate_crc = property(attrgetter("_batch.validate_crc"))
+    is_control_batch = False
+
+    def __init__(self, batch: Any) -> None:
+        self._batch = batch
+        self._iterator: Iterator[Any] | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._iterator is None:
+            self._iterator = self._placeholders()
+        return self._iterator
+
+    def __next__(self) -> Any:
+        return next(self.__iter__())
+
+    def _placeholders(self) -> Iterator[LenientRecord]:
+        batch = self._batch
+        kind = "control"
+        for record in batch:  # the marker: its key says which (version 0, type 0 or 1)
+            key = bytes(record.key or b"")
+            if len(key) >= 4 and key[:2] == b"\x00\x00":
+                kind = {0: "abort", 1: "commit"}.get(int.from_bytes(key[2:4], "big"), kind)
+            break
+        value = Marker(batch.producer_id, kind)
+        first = batch.base_offset
+        ts_type = batch.timestamp_type
+        timestamp = batch.max_timestamp if ts_type else batch.first_timestamp
+        for offset in range(first, first + batch.last_offset_delta + 1):
+            yield LenientRecord(offset, timestamp, ts_type, None, value, ())
 
 
 def _lenient(

@@ -37,6 +37,7 @@ import time
 from typing import Any
 
 import faust
+from faust.types.enums import ProcessingGuarantee
 
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Router
@@ -45,7 +46,7 @@ from ndxp.core.topology import (
     internal_topics,
     topics_for,
 )
-from ndxp.kafka import fetch_plan
+from ndxp.kafka import fetch_plan, records
 from ndxp.kafka.admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
 from ndxp.router import recovery_watch, route_stage, status_stage
@@ -111,6 +112,12 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
         datadir=str(settings.var / "faust" / settings.group),
         **built_in_views_off(),  # Faust's table, graph and debug pages: off
     )
+    # a transactional sender's commit and abort markers reach the in-order guard as
+    # placeholders, so they never leave a gap it would seek back over for ever (Faust reads
+    # committed only for exactly-once processing, which the router does not use)
+    guarantee: Any = app.conf.processing_guarantee  # typed as the enum's class by Faust
+    assert guarantee != ProcessingGuarantee.EXACTLY_ONCE
+    records.pass_markers()
     router = Router(registry, settings.max_value_bytes)
     stats = RouterStats()
     watch = RegistryWatch(settings.registry_path, registry)

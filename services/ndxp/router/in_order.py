@@ -41,10 +41,11 @@ The fix, installed by :func:`deliver_in_order`:
 
 Delivery stays at-least-once across restarts (the quota stage recognises redelivered
 requests by their ingress coordinates; the ledger deduplicates by message id), and within a
-worker it is exactly once and in order. One cost: a real offset gap in a partition (a
-transactional sender's control records) is never passed over, so commits for that partition
-stop there and a restart re-reads from it — duplicates, never loss. Senders use idempotent,
-non-transactional producers (schemas/WIRE.md).
+worker it is exactly once and in order. A gap in a partition's offsets is never passed over,
+so none may be there but dropped messages: a transactional sender's commit and abort markers
+(control batches, which aiokafka skips) reach the agents as placeholder records
+(:func:`ndxp.kafka.records.pass_markers`), which the route stage passes over. Without them, the
+guard sought back to the first marker again and again and the partition stopped for good.
 """
 
 from __future__ import annotations

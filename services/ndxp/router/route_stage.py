@@ -42,7 +42,7 @@ from ndxp.core.routing import (
 )
 from ndxp.core.topology import client_partition, misplaced
 from ndxp.kafka.inflate import Cause
-from ndxp.kafka.records import Unreadable
+from ndxp.kafka.records import Marker, Unreadable
 from ndxp.router import status_stage
 from ndxp.router.fan_out import fan_out
 from ndxp.router.forwarding import (
@@ -99,10 +99,13 @@ def source_of(record: Any) -> Source:
 async def route(ingress: Ingress, record: Any) -> None:
     """Decide one ingress record (aiokafka's ``ConsumerRecord`` or a ``runs.Record``) and
     produce what the decision calls for."""
+    key, value, headers = record.key, record.value, record.headers
+    if type(value) is Marker:  # a transaction's end, written by the broker: no message
+        ingress.output.stats.on_marker(record.topic)
+        return
     if record.topic == ingress.statuses.topic:
         await status_stage.decide(ingress.statuses, ingress.router, ingress.output, record)
         return
-    key, value, headers = record.key, record.value, record.headers
     if ingress.quota is not None and is_home_copy(headers):
         owner = (key or b"").decode("utf-8", "replace")
         copy = from_home(owner, headers, ingress.seal_key)

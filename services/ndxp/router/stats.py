@@ -77,6 +77,12 @@ class RouterStats:
             registry=m,
             buckets=SIZE_BUCKETS,
         )
+        self.markers = PromCounter(
+            "ndxp_router_transaction_markers",
+            "Transaction markers (control records of a transactional sender) passed over, by topic",
+            ("topic",),
+            registry=m,
+        )
         m.register(RouterCollector(self))
 
     def watch(
@@ -102,6 +108,10 @@ class RouterStats:
         self.routed_by_topic[topic] += 1
         if received_ms is not None:
             self.in_router.observe(max(0.0, now - received_ms / 1000))
+
+    def on_marker(self, topic: str) -> None:
+        """A transaction marker (a control record) passed over on ``topic``."""
+        self.markers.labels(topic).inc()
 
     def on_rehomed(self) -> None:
         """A request under a limit written again on its client's home partition."""
