@@ -45,6 +45,15 @@ def keyed_table(app: Any, name: str, changelog: str, partitions: int) -> Any:
     )
 
 
+def kept(encoded: bytes) -> bytes:
+    """A copy of ``encoded`` the size of its bytes, to keep. What ``orjson.dumps`` returns
+    holds the whole buffer it wrote into (~4 KiB) whatever its length: held for each delivery
+    of a document, 319-byte states kept the router at 4 KiB each (276,000 deliveries: 1.26 GB,
+    all of it back at 0.12 GB on a restart that read the same states from the topic). A copy
+    holds its length: 100,000 such states took 393 MB kept as they came, 36 MB copied."""
+    return bytes(memoryview(encoded))
+
+
 class QuotaChangelog:
     ACK_TIMEOUT_S = 60.0
 
@@ -65,7 +74,7 @@ class QuotaChangelog:
         self.records = 0  # changelog records written (health, bench)
 
     def changed(self, key: bytes, partition: int, state: dict[str, Any]) -> None:
-        self.table.data[key] = orjson.dumps(state) if self.raw else state
+        self.table.data[key] = kept(orjson.dumps(state)) if self.raw else state
         self.dirty[key] = partition
 
     def state(self, key: bytes) -> dict[str, Any] | None:
