@@ -240,11 +240,10 @@ class LenientMemoryRecords:
         return memoryview(self._buffer)[start : self._cursor]
 
 
-class LenientBatch:
-    """One v2 batch: aiokafka's batch, read through unless a header name is not UTF-8; its
-    records inflated here, with a cap, when it is compressed."""
+class _Forwarded:
+    """A v2 batch's attributes, as ``PartitionRecords`` reads them, forwarded to aiokafka's."""
 
-    __slots__ = ("_batch", "_iterator", "_owner")
+    __slots__ = ("_batch",)
 
     base_offset = property(attrgetter("_batch.base_offset"))
     next_offset = property(attrgetter("_batch.next_offset"))
@@ -263,8 +262,18 @@ class LenientBatch:
     crc = property(attrgetter("_batch.crc"))
     validate_crc = property(attrgetter("_batch.validate_crc"))
 
-    def __init__(self, batch: Any, owner: LenientMemoryRecords) -> None:
+    def __init__(self, batch: Any) -> None:
         self._batch = batch
+
+
+class LenientBatch(_Forwarded):
+    """One v2 batch: aiokafka's batch, read through unless a header name is not UTF-8; its
+    records inflated here, with a cap, when it is compressed."""
+
+    __slots__ = ("_iterator", "_owner")
+
+    def __init__(self, batch: Any, owner: LenientMemoryRecords) -> None:
+        super().__init__(batch)
         self._owner = owner
         self._iterator: Iterator[Any] | None = None
 
@@ -301,32 +310,17 @@ class LenientBatch:
         yield from placeholders(batch, cause, reason, len(data))
 
 
-class MarkerBatch:
+class MarkerBatch(_Forwarded):
     """A control batch as ``PartitionRecords`` reading uncommitted sees it once markers are
     passed on (:func:`pass_markers`): not a control batch, but one placeholder record per
     offset, each valued with one shared :class:`Marker`."""
 
-    __slots__ = ("_batch", "_iterator")
+    __slots__ = ("_iterator",)
 
-    base_offset = property(attrgetter("_batch.base_offset"))
-    next_offset = property(attrgetter("_batch.next_offset"))
-    producer_id = property(attrgetter("_batch.producer_id"))
-    producer_epoch = property(attrgetter("_batch.producer_epoch"))
-    base_sequence = property(attrgetter("_batch.base_sequence"))
-    is_transactional = property(attrgetter("_batch.is_transactional"))
-    compression_type = property(attrgetter("_batch.compression_type"))
-    timestamp_type = property(attrgetter("_batch.timestamp_type"))
-    first_timestamp = property(attrgetter("_batch.first_timestamp"))
-    max_timestamp = property(attrgetter("_batch.max_timestamp"))
-    last_offset_delta = property(attrgetter("_batch.last_offset_delta"))
-    attributes = property(attrgetter("_batch.attributes"))
-    magic = property(attrgetter("_batch.magic"))
-    crc = property(attrgetter("_batch.crc"))
-    validate_crc = property(attrgetter("_batch.validate_crc"))
-    is_control_batch = False
+    is_control_batch = False  # the point of the wrapper
 
     def __init__(self, batch: Any) -> None:
-        self._batch = batch
+        super().__init__(batch)
         self._iterator: Iterator[Any] | None = None
 
     def __iter__(self) -> Iterator[Any]:
