@@ -116,7 +116,8 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
     # placeholders, so they never leave a gap it would seek back over for ever (Faust reads
     # committed only for exactly-once processing, which the router does not use)
     guarantee: Any = app.conf.processing_guarantee  # typed as the enum's class by Faust
-    assert guarantee != ProcessingGuarantee.EXACTLY_ONCE
+    if guarantee == ProcessingGuarantee.EXACTLY_ONCE:
+        raise RuntimeError("the router reads uncommitted: exactly-once processing is not built")
     records.pass_markers()
     router = Router(registry, settings.max_value_bytes)
     stats = RouterStats()
