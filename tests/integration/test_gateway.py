@@ -190,6 +190,43 @@ def test_an_answer_goes_only_to_the_call_it_answers(kafka: Broker, gateway: Gate
     assert status == 504 and headers["X-Road-Error"] == "Server.ClientProxy.Timeout", body
 
 
+def test_another_units_refused_record_with_the_same_id_is_not_the_calls_answer(
+    kafka: Broker, gateway: GatewayProcess
+) -> None:
+    """Ids are the callers': another system of the same province, sending over Kafka a
+    record with a waiting call's X-Road-Id that the router refuses, gets an error notice on
+    the province's egress topic with that id, but it is about its own record (its ingress
+    coordinates), not the call's: the call waits on and times out. Before, any error notice
+    with the id ended the call with that refusal."""
+    rid = f"borrowed-{uuid.uuid4().hex[:8]}"
+    other = request(rid, "VN:GOV:000.00.00.H41:dvc", "VN:GOV:000.00.01.G01:dancu:khong-co:v1")
+
+    async def run() -> tuple[int, dict[str, str], bytes]:
+        waiting = asyncio.create_task(
+            fetch(
+                "GET", url(gateway, f"{UNANSWERED}/x"), {"X-Road-Client": CLIENT, "X-Road-Id": rid}
+            )
+        )
+        await asyncio.sleep(0.5)  # the call is written and waits for its answer
+        p = producer(kafka.bootstrap)
+        send(p, "ndxp.in.000.00.00.H41", other, key=b"VN:GOV:000.00.00.H41:dvc")
+        p.flush(10)
+        return await waiting
+
+    taps = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H41"])
+    try:
+        status, headers, body = asyncio.run(run())
+        notices = [
+            m for m in taps.collect(lambda ms: False, timeout=1) if hdr(m, "ndxp-kind") == "error"
+        ]
+    finally:
+        taps.close()
+    assert [hdr(m, "ndxp-error") for m in notices if hdr(m, "ndxp-correlation-id") == rid] == [
+        "UNKNOWN_SERVICE"
+    ]  # the other record's refusal was there to take
+    assert status == 504 and headers["X-Road-Error"] == "Server.ClientProxy.Timeout", body
+
+
 @pytest.mark.parametrize(
     ("path", "client", "status", "xroad_error"),
     [

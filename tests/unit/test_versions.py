@@ -271,6 +271,8 @@ NOT_THEIRS = {
     "kind": "ndxp.kafka.records.Marker's own (set in __new__)",
     "producer_id": "ndxp.kafka.records.Marker's own (set in __new__)",
     "markers": "ndxp.kafka.records.LenientMemoryRecords' own class attribute (pass_markers)",
+    "written": "ndxp.gateway.replies.Waiting's own field",
+    "early": "ndxp.gateway.replies.Waiting's own field",
     # the bench's own: the Locust client's hooks it taps, its tally of copies
     "_answer": "loadtest/kafka_client.KafkaClient's own (ndxp.bench.caller taps it)",
     "_delivered": "loadtest/kafka_client.KafkaClient's own (ndxp.bench.caller taps it)",

@@ -87,9 +87,10 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
         async with asyncio.timeout(timeout_s):
             await gw.replies.watch(route)  # its answer will be read: before the call is written
             # keyed by the client id, as every sender keys its requests (its home partition)
-            await gw.producer.send_and_wait(
+            at = await gw.producer.send_and_wait(
                 wire.ingress_topic(route), body, key=client_id.encode(), headers=headers
             )
+            gw.replies.written(route, request_id, (at.topic, at.partition, at.offset))
             answer = await waiting
     except KafkaError as exc:  # refused or unreachable broker (written, if at all, once)
         status, type_ = xroad.UNAVAILABLE

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -48,21 +48,30 @@ class Answer:
         return wire.header(self.headers, wire.H_KIND)
 
 
-@dataclass(frozen=True)
+Written = tuple[str, int, int]  # where a call was written: ingress topic, partition, offset
+EARLY_NOTICES = 8  # error notices a call keeps while its own write is not acknowledged yet
+
+
+@dataclass
 class Waiting:
-    """A call waiting for its answer: who made it, to which service, and the future."""
+    """A call waiting for its answer: who made it, to which service, the future, and where
+    the call was written once the broker said so (an error notice must be about that record)."""
 
     client: str
     service: str
     future: asyncio.Future[Answer]
+    written: Written | None = None
+    early: list[Answer] = field(default_factory=list)  # notices read before ``written``
 
 
 class Replies:
     """Calls waiting for their answer, and the consumer that brings answers from the egress
     topics watched so far. A call is found by the egress topic its answer comes on (its
     client's member's) and its ``ndxp-id``; a response must also name the call's client and
-    service. Ids are the callers' (``X-Road-Id``): another member's call with the same id, or
-    another provider's response carrying it, never gets this call's answer."""
+    service, an error notice the record the call was written as. Ids are the callers'
+    (``X-Road-Id``): another member's call with the same id, another provider's response
+    carrying it, or the refusal of another unit's record with that id never gets this call's
+    answer."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
@@ -163,6 +172,21 @@ class Replies:
         self.by_client[client] = mine + 1
         return future
 
+    def written(self, route: MemberId, request_id: str, where: Written) -> None:
+        """The call ``request_id`` was written at ``where``: an error notice read before it
+        was known is its answer if it is about that record."""
+        key = (wire.egress_topic(route), request_id)
+        call = self.waiting.get(key)
+        if call is None:
+            return
+        call.written = where
+        early, call.early = call.early, []
+        for answer in early:
+            if about(where, answer.headers):
+                self._answer(key, call, answer)
+                return
+            self.late += 1
+
     def forget(self, route: MemberId, request_id: str) -> None:
         self._drop((wire.egress_topic(route), request_id))
 
@@ -194,22 +218,47 @@ class Replies:
         correlation = wire.header(headers, wire.H_CORRELATION_ID)
         key = (record.topic, correlation or "")
         call = self.waiting.get(key) if correlation else None
-        if call is None or not answers(call, headers):
-            self.late += 1  # no call waits for it here: timed out, another's, or not its answer
+        if call is None:
+            self.late += 1  # no call waits for it here: timed out, or another gateway's
             return
+        answer = Answer(headers, bytes(record.value or b""))
+        if wire.header(headers, wire.H_KIND) == wire.KIND_ERROR:
+            if call.written is None:  # read before the call's own write was acknowledged
+                if len(call.early) < EARLY_NOTICES:
+                    call.early.append(answer)
+                return
+            if not about(call.written, headers):
+                self.late += 1  # about another record with the same id: not this call's
+                return
+        elif not answers(call, headers):
+            self.late += 1  # another provider's response carrying the id
+            return
+        self._answer(key, call, answer)
+
+    def _answer(self, key: tuple[str, str], call: Waiting, answer: Answer) -> None:
         self._drop(key)
         if not call.future.done():
-            call.future.set_result(Answer(headers, bytes(record.value or b"")))
+            call.future.set_result(answer)
 
 
 def answers(call: Waiting, headers: list[tuple[str, bytes]]) -> bool:
-    """Whether a record with the call's id on its member's egress topic is its answer: an
-    error notice (the router's, about the record of that member with that id), or a response
-    naming the call's client and service (the router let only that service's provider send
+    """Whether a response with the call's id on its member's egress topic is its answer: it
+    names the call's client and service (the router let only that service's provider send
     it)."""
-    if wire.header(headers, wire.H_KIND) == wire.KIND_ERROR:
-        return True
     return (
         wire.header(headers, wire.H_CLIENT) == call.client
         and wire.header(headers, wire.H_SERVICE) == call.service
+    )
+
+
+def about(where: Written, headers: list[tuple[str, bytes]]) -> bool:
+    """Whether an error notice is about the record written at ``where``: the router stamps
+    every notice with the ingress coordinates of the record it refused, and no sender can set
+    them. Ids are the callers': a record of another unit of the same member, refused with the
+    same id, is not this call's refusal."""
+    topic, partition, offset = where
+    return (
+        wire.header(headers, wire.H_SOURCE_TOPIC) == topic
+        and wire.header(headers, wire.H_SOURCE_PARTITION) == str(partition)
+        and wire.header(headers, wire.H_SOURCE_OFFSET) == str(offset)
     )
