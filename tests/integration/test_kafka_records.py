@@ -38,7 +38,8 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from ndxp.kafka.inflate import MAX_INFLATED, Cause
-from ndxp.kafka.records import Unreadable, install, installed
+from ndxp.kafka.placeholders import Unreadable
+from ndxp.kafka.records import install, installed
 
 from .conftest import Broker
 from .kafka_tools import producer

@@ -34,14 +34,8 @@ from ndxp.kafka import inflate as kafka_inflate
 from ndxp.kafka import records as kafka_records
 from ndxp.kafka.batch_format import batch_bytes, read_batch
 from ndxp.kafka.inflate import Cause, inflate
-from ndxp.kafka.records import (
-    LenientMemoryRecords,
-    Marker,
-    Unreadable,
-    UnreadableBatch,
-    install,
-    installed,
-)
+from ndxp.kafka.placeholders import Marker, Unreadable, UnreadableBatch
+from ndxp.kafka.records import LenientMemoryRecords, install, installed
 
 if sys.version_info >= (3, 14):
     from compression import zstd

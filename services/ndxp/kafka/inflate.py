@@ -51,7 +51,7 @@ CODECS: Final = {1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 
 
 class Cause(StrEnum):
-    """Why a batch is :class:`ndxp.kafka.records.Unreadable` (stable values, for counters and
+    """Why a batch is :class:`ndxp.kafka.placeholders.Unreadable` (stable values, for counters and
     quarantine)."""
 
     OVER_CAP = "over-cap"

@@ -35,18 +35,12 @@ wrapped in a :class:`LenientBatch`.
   copy of the batch (raw names as above): cheaper than :func:`read_batch` (see "Cost").
 - A compressed batch that **cannot be read** — inflating past the cap, an unknown codec, a codec
   whose library is missing, corrupt compressed data, records that do not parse once inflated —
-  becomes one placeholder record per offset of the batch, base offset to last offset (the
-  partition's offsets stay consecutive: the router's in-order guard seeks back over a gap),
-  produced lazily. Each has key ``None``, headers ``()``, the batch's timestamp (its max
-  timestamp under log-append time, else its first timestamp) and timestamp type, and as value an
-  :class:`Unreadable` — an empty ``bytes`` that carries ``cause``, ``reason`` and ``batch``.
-  Senders can only send plain ``bytes``, so nobody can forge one; aiokafka hands the value over
-  unchanged (``PartitionRecords._consumer_record`` without a value deserializer, as in ndxp's
-  consumers; Faust's ``_to_message`` copies ``record.value``), so ``type(record.value) is
-  Unreadable`` holds at the consumer. Records a failing batch yielded before the failure keep
-  their place: ``PartitionRecords`` drops every record below the offset it already handed out.
-  What to do with a placeholder (the router refuses it, the ledger quarantines it) is the
-  reader's.
+  becomes one placeholder record per offset of the batch (:mod:`ndxp.kafka.placeholders`:
+  valued with an :class:`~ndxp.kafka.placeholders.Unreadable` that carries ``cause``,
+  ``reason`` and ``batch``), produced lazily. Records a failing batch yielded before the
+  failure keep their place: ``PartitionRecords`` drops every record below the offset it
+  already handed out. What to do with a placeholder (the router refuses it, the ledger
+  quarantines it) is the reader's.
 
 **Transaction markers.** A member's transactional producer makes the broker write a control
 batch (one commit or abort marker) on the member's ingress partition at the end of each
@@ -55,8 +49,8 @@ router's in-order guard, which takes a gap for records Faust dropped, sought bac
 marker again and again: one transaction stopped its partition for good. In a process that
 calls :func:`pass_markers` (the router: its consumer reads uncommitted, as every ndxp consumer
 does), each offset of a control batch is handed over as a placeholder whose value is a
-:class:`Marker` (empty bytes with the producer id and the marker's kind; only this module makes
-them), so a partition's offsets stay consecutive; the router passes over it and counts it.
+:class:`~ndxp.kafka.placeholders.Marker` (with the producer id and the marker's kind), so a
+partition's offsets stay consecutive; the router passes over it and counts it.
 Elsewhere, and for consumers reading committed, control batches stay aiokafka's.
 
 CRC checks (on the batch as fetched, compressed), control batches (but as above), aborted
@@ -81,8 +75,6 @@ Inflating (and what a bomb costs) is :mod:`ndxp.kafka.inflate`'s.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any, Final
 
 import aiokafka.consumer.fetcher as fetcher
@@ -99,6 +91,7 @@ from ndxp.kafka.batch_format import (
     read_batch,
 )
 from ndxp.kafka.inflate import CODECS, MAX_INFLATED, Cause, InflateError
+from ndxp.kafka.placeholders import Forwarded, MarkerBatch, unreadable
 
 AIOKAFKA_VERSION: Final = "0.14.0"
 """The aiokafka release whose internals this module was written against and measured on."""
@@ -118,67 +111,10 @@ READS: Final[tuple[tuple[object, str], ...]] = (
 """aiokafka names this module relies on without replacing them (for the version guard)."""
 
 
-@dataclass(frozen=True, slots=True)
-class UnreadableBatch:
-    """The batch an :class:`Unreadable` value stands for: its offsets (inclusive), its size as
-    fetched (header and compressed records, bytes) and its codec's name."""
-
-    base_offset: int
-    last_offset: int
-    compressed_size: int
-    codec: str
-
-
-class Unreadable(bytes):
-    """The value of a placeholder record for one offset of a batch that could not be read:
-    empty bytes, with ``cause`` (a :class:`Cause`), ``reason`` (for people, e.g. "zstd batch
-    inflates past 32 MiB") and ``batch`` (:class:`UnreadableBatch`). Every placeholder of a
-    batch shares one instance. Only this module makes them: a sender's value is plain bytes."""
-
-    cause: Cause
-    reason: str
-    batch: UnreadableBatch
-
-    def __new__(cls, cause: Cause, reason: str, batch: UnreadableBatch) -> Unreadable:
-        value = super().__new__(cls)
-        value.cause = cause
-        value.reason = reason
-        value.batch = batch
-        return value
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Unreadable, (self.cause, self.reason, self.batch))
-
-    def __repr__(self) -> str:
-        b = self.batch
-        return f"Unreadable({self.reason!r}, offsets {b.base_offset}..{b.last_offset})"
-
-
-class Marker(bytes):
-    """The value of a placeholder record for one offset of a control batch: a transaction's
-    commit or abort marker, written by the broker. Empty bytes with ``producer_id`` and
-    ``kind`` (``"commit"``, ``"abort"``, or ``"control"`` for a type Kafka may add). Only this
-    module makes them (:func:`pass_markers`); a sender's value is plain bytes."""
-
-    producer_id: int
-    kind: str
-
-    def __new__(cls, producer_id: int, kind: str) -> Marker:
-        value = super().__new__(cls)
-        value.producer_id = producer_id
-        value.kind = kind
-        return value
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Marker, (self.producer_id, self.kind))
-
-    def __repr__(self) -> str:
-        return f"Marker({self.kind}, producer {self.producer_id})"
-
-
 def pass_markers() -> None:
-    """Hand every control batch over as :class:`Marker` placeholders, one per offset, in this
-    process (idempotent; needs :func:`install`). Only for a process whose consumers all read
+    """Hand every control batch over as placeholders valued with a
+    :class:`~ndxp.kafka.placeholders.Marker`, one per offset, in this process (idempotent;
+    needs :func:`install`). Only for a process whose consumers all read
     uncommitted (the router: Faust reads committed only for exactly-once processing, which
     ndxp does not use): a consumer reading committed needs the control batches aiokafka's own
     way, to know where an aborted transaction ends."""
@@ -240,33 +176,7 @@ class LenientMemoryRecords:
         return memoryview(self._buffer)[start : self._cursor]
 
 
-class _Forwarded:
-    """A v2 batch's attributes, as ``PartitionRecords`` reads them, forwarded to aiokafka's."""
-
-    __slots__ = ("_batch",)
-
-    base_offset = property(attrgetter("_batch.base_offset"))
-    next_offset = property(attrgetter("_batch.next_offset"))
-    producer_id = property(attrgetter("_batch.producer_id"))
-    producer_epoch = property(attrgetter("_batch.producer_epoch"))
-    base_sequence = property(attrgetter("_batch.base_sequence"))
-    is_control_batch = property(attrgetter("_batch.is_control_batch"))
-    is_transactional = property(attrgetter("_batch.is_transactional"))
-    compression_type = property(attrgetter("_batch.compression_type"))
-    timestamp_type = property(attrgetter("_batch.timestamp_type"))
-    first_timestamp = property(attrgetter("_batch.first_timestamp"))
-    max_timestamp = property(attrgetter("_batch.max_timestamp"))
-    last_offset_delta = property(attrgetter("_batch.last_offset_delta"))
-    attributes = property(attrgetter("_batch.attributes"))
-    magic = property(attrgetter("_batch.magic"))
-    crc = property(attrgetter("_batch.crc"))
-    validate_crc = property(attrgetter("_batch.validate_crc"))
-
-    def __init__(self, batch: Any) -> None:
-        self._batch = batch
-
-
-class LenientBatch(_Forwarded):
+class LenientBatch(Forwarded):
     """One v2 batch: aiokafka's batch, read through unless a header name is not UTF-8; its
     records inflated here, with a cap, when it is compressed."""
 
@@ -307,44 +217,7 @@ class LenientBatch(_Forwarded):
             codec = batch.compression_type
             cause = Cause.CORRUPT
             reason = f"{CODECS.get(codec, codec)} batch: records do not parse ({err})"
-        yield from placeholders(batch, cause, reason, len(data))
-
-
-class MarkerBatch(_Forwarded):
-    """A control batch as ``PartitionRecords`` reading uncommitted sees it once markers are
-    passed on (:func:`pass_markers`): not a control batch, but one placeholder record per
-    offset, each valued with one shared :class:`Marker`."""
-
-    __slots__ = ("_iterator",)
-
-    is_control_batch = False  # the point of the wrapper
-
-    def __init__(self, batch: Any) -> None:
-        super().__init__(batch)
-        self._iterator: Iterator[Any] | None = None
-
-    def __iter__(self) -> Iterator[Any]:
-        if self._iterator is None:
-            self._iterator = self._placeholders()
-        return self._iterator
-
-    def __next__(self) -> Any:
-        return next(self.__iter__())
-
-    def _placeholders(self) -> Iterator[LenientRecord]:
-        batch = self._batch
-        kind = "control"
-        for record in batch:  # the marker: its key says which (version 0, type 0 or 1)
-            key = bytes(record.key or b"")
-            if len(key) >= 4 and key[:2] == b"\x00\x00":
-                kind = {0: "abort", 1: "commit"}.get(int.from_bytes(key[2:4], "big"), kind)
-            break
-        value = Marker(batch.producer_id, kind)
-        first = batch.base_offset
-        ts_type = batch.timestamp_type
-        timestamp = batch.max_timestamp if ts_type else batch.first_timestamp
-        for offset in range(first, first + batch.last_offset_delta + 1):
-            yield LenientRecord(offset, timestamp, ts_type, None, value, ())
+        yield from unreadable(batch, cause, reason, len(data))
 
 
 def _lenient(
@@ -385,20 +258,6 @@ def _clipped(record: Any) -> LenientRecord:
         record.value,
         clip_headers(record.headers),
     )
-
-
-def placeholders(batch: Any, cause: Cause, reason: str, size: int) -> Iterator[LenientRecord]:
-    """One record per offset of ``batch`` (base offset .. base offset + last offset delta),
-    made as they are read, each valued with one shared :class:`Unreadable`."""
-    first = batch.base_offset
-    last = first + batch.last_offset_delta
-    codec = batch.compression_type
-    name = CODECS.get(codec, f"codec {codec}")
-    value = Unreadable(cause, reason, UnreadableBatch(first, last, size, name))
-    ts_type = batch.timestamp_type
-    timestamp = batch.max_timestamp if ts_type else batch.first_timestamp
-    for offset in range(first, last + 1):
-        yield LenientRecord(offset, timestamp, ts_type, None, value, ())
 
 
 def _has_raw_name(record: LenientRecord) -> bool:

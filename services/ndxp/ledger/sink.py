@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
 from ndxp.core.ledger import Row, ledger_row, unreadable
-from ndxp.kafka.records import Unreadable
+from ndxp.kafka.placeholders import Unreadable
 from ndxp.ledger.sink_metrics import LedgerMetrics
 from ndxp.ledger.store import LedgerStore
 from ndxp.settings import LedgerSettings

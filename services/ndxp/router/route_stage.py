@@ -16,7 +16,7 @@ there.
 
 Containment: a record that makes the deciding code raise (a bug that input found) is refused
 ``MALFORMED`` with the exception's type in the detail and logged; the partition goes on. Each
-offset of a compressed batch the consumer could not read (:class:`ndxp.kafka.records.Unreadable`:
+offset of a compressed batch the consumer could not read (:class:`ndxp.kafka.placeholders.Unreadable`:
 a zip bomb past the cap, a codec no library here reads, corrupt data) is refused with nothing of
 it kept but its place. Only producing can fail the worker (the broker refusing a batch after
 retries: fatal, see :mod:`ndxp.router.outbox`).
@@ -42,7 +42,7 @@ from ndxp.core.routing import (
 )
 from ndxp.core.topology import client_partition, misplaced
 from ndxp.kafka.inflate import Cause
-from ndxp.kafka.records import Marker, Unreadable
+from ndxp.kafka.placeholders import Marker, Unreadable
 from ndxp.router import status_stage
 from ndxp.router.fan_out import fan_out
 from ndxp.router.forwarding import (
