@@ -11,7 +11,7 @@ A zstd bomb (512 MiB of zeros in a 23 KB batch, sent raw) and batches that confl
 (librdkafka) compresses with lz4, zstd, snappy and gzip: a plain consumer stops at the bomb
 and at each lz4, zstd and snappy batch (``UnsupportedCodecError``: aiokafka's codecs need
 cramjam, not installed); after :func:`~ndxp.kafka.records.install` it reads one
-:class:`~ndxp.kafka.records.Unreadable` placeholder per offset of the bomb, then every record
+:class:`~ndxp.kafka.placeholders.Unreadable` placeholder per offset of the bomb, then every record
 (0.35 s here; the test allows 20 s), Python's allocations staying under twice the cap.
 """
 

@@ -16,9 +16,10 @@ there.
 
 Containment: a record that makes the deciding code raise (a bug that input found) is refused
 ``MALFORMED`` with the exception's type in the detail and logged; the partition goes on. Each
-offset of a compressed batch the consumer could not read (:class:`ndxp.kafka.placeholders.Unreadable`:
-a zip bomb past the cap, a codec no library here reads, corrupt data) is refused with nothing of
-it kept but its place. Only producing can fail the worker (the broker refusing a batch after
+offset of a compressed batch the consumer could not read
+(:class:`ndxp.kafka.placeholders.Unreadable`: a zip bomb past the cap, a codec no library here
+reads, corrupt data) is refused with nothing of it kept but its place. A transaction's marker
+(:class:`ndxp.kafka.placeholders.Marker`) is passed over and counted. Only producing can fail the worker (the broker refusing a batch after
 retries: fatal, see :mod:`ndxp.router.outbox`).
 """
 
