@@ -19,8 +19,8 @@ Containment: a record that makes the deciding code raise (a bug that input found
 offset of a compressed batch the consumer could not read
 (:class:`ndxp.kafka.placeholders.Unreadable`: a zip bomb past the cap, a codec no library here
 reads, corrupt data) is refused with nothing of it kept but its place. A transaction's marker
-(:class:`ndxp.kafka.placeholders.Marker`) is passed over and counted. Only producing can fail the worker (the broker refusing a batch after
-retries: fatal, see :mod:`ndxp.router.outbox`).
+(:class:`ndxp.kafka.placeholders.Marker`) is passed over and counted. Only producing can fail
+the worker (the broker refusing a batch after retries: fatal, see :mod:`ndxp.router.outbox`).
 """
 
 from __future__ import annotations
