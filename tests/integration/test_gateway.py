@@ -190,6 +190,46 @@ def test_an_answer_goes_only_to_the_call_it_answers(kafka: Broker, gateway: Gate
     assert status == 504 and headers["X-Road-Error"] == "Server.ClientProxy.Timeout", body
 
 
+def test_a_kafka_providers_headers_http_cannot_carry_never_reach_the_caller(
+    kafka: Broker, gateway: GatewayProcess
+) -> None:
+    """A provider with a Kafka client answers a gateway call with headers a Kafka sender can
+    name anything: a line break in a name (response splitting: a Set-Cookie of its own), a
+    space in a name, a NUL in a value. The call is answered with the provider's other headers;
+    those never reach the HTTP answer."""
+    rid = f"split-{uuid.uuid4().hex[:8]}"
+    answer = [
+        ("ndxp-id", f"{rid}-answer".encode()),
+        ("ndxp-kind", b"response"),
+        ("ndxp-client", b"VN:GOV:000.00.00.H41:motcua"),
+        ("ndxp-service", b"VN:GOV:000.00.00.G01:lgsp:tiep-nhan-van-ban:v1"),
+        ("ndxp-correlation-id", rid.encode()),
+        ("ndxp-http-status", b"200"),
+        ("x-evil\r\nset-cookie", b"session=stolen"),
+        ("x evil", b"1"),
+        ("x-nul", b"a\x00b"),
+        ("x-kept", b"kept"),
+    ]
+
+    async def run() -> tuple[int, dict[str, str], bytes]:
+        waiting = asyncio.create_task(
+            fetch(
+                "GET", url(gateway, f"{UNANSWERED}/x"), {"X-Road-Client": CLIENT, "X-Road-Id": rid}
+            )
+        )
+        await asyncio.sleep(0.5)  # the call is written and waits for its answer
+        p = producer(kafka.bootstrap)  # the provider's system answers it over Kafka
+        send(p, "ndxp.in.000.00.00.G01", answer, value=b"{}", key=b"lgsp")
+        p.flush(10)
+        return await waiting
+
+    status, headers, body = asyncio.run(run())
+    assert status == 200, body
+    assert headers.get("x-kept") == "kept"
+    names = {name.lower() for name in headers}
+    assert not names & {"set-cookie", "x-evil", "x evil", "x-nul"}, names
+
+
 def test_another_units_refused_record_with_the_same_id_is_not_the_calls_answer(
     kafka: Broker, gateway: GatewayProcess
 ) -> None:
