@@ -57,7 +57,9 @@ def refused(store: LedgerStore, sql: str) -> str:
 
 
 def ledger_tables(store: LedgerStore) -> int:
-    [(n,)] = store.read("SELECT count() FROM system.tables WHERE database = 'ndxp'")[1]
+    [(n,)] = store.read(
+        "SELECT count() FROM information_schema.tables WHERE table_schema = 'ndxp'"
+    )[1]
     return int(n)
 
 
@@ -105,6 +107,45 @@ def test_reading_outside_the_ledger_is_refused(
     reason = refused(store, sql)
     assert SECRET_FILE_TEXT not in reason and "hunter2" not in reason
     assert reason.startswith("refused (")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT query FROM system.processes",
+        "SELECT * FROM system.user_query_log",
+        "SELECT * FROM system.query_cache",
+        "SELECT path FROM system.disks",
+        "SELECT * FROM `system`.`disks` AS d",
+        "SELECT data_paths, metadata_path FROM system.tables",
+        "SELECT path FROM system.parts",
+        "SELECT data_path FROM system.databases",
+        "SELECT * FROM system.server_settings",
+        "SELECT * FROM system.users",
+        "SELECT * FROM system.one JOIN system.disks ON 1",
+        "SELECT 'x' IN system.processes",
+        "SELECT (SELECT any(query) FROM system.processes)",
+        "SELECT * FROM view(SELECT path FROM system.disks)",
+        "WITH d AS (SELECT path FROM system.disks) SELECT * FROM d",
+        "SELECT * FROM (SELECT 1) UNION ALL SELECT count() FROM system.processes",
+        "DESCRIBE (SELECT * FROM system.disks)",
+        "EXPLAIN SELECT * FROM system.disks",
+    ],
+)
+def test_system_tables_that_show_the_server_or_other_sessions_are_refused(
+    store: LedgerStore, sql: str
+) -> None:
+    """system.processes shows every running query (another analyst's included),
+    system.disks / tables / parts the server's paths: off the allow-list, refused."""
+    reason = refused(store, sql)
+    assert reason.startswith("refused (SYSTEM_TABLE)"), reason
+    assert "/tmp" not in reason and "/var" not in reason
+
+
+def test_the_server_configuration_is_refused(store: LedgerStore) -> None:
+    assert refused(store, "SELECT getServerSetting('path')").startswith(
+        "refused (OUTSIDE_FUNCTION)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -306,7 +347,12 @@ def test_the_documented_analyst_queries_run(store: LedgerStore, sql: str) -> Non
         "EXISTS TABLE ndxp.ledger",
         "EXPLAIN SELECT count() FROM ndxp.ledger",
         "EXPLAIN indexes = 1 SELECT count() FROM ndxp.ledger WHERE message_id = 'x'",
-        "SELECT name FROM system.tables WHERE database = 'ndxp'",
+        "SELECT table_name, table_rows FROM information_schema.tables WHERE table_schema = 'ndxp'",
+        "SELECT table, sum(data_compressed_bytes) FROM system.columns GROUP BY table",
+        "SELECT name, value FROM system.settings WHERE changed",
+        "SELECT dummy FROM system.one",
+        "SHOW TABLES FROM system",
+        "SELECT count() FROM system.functions",
         "SELECT 1;",
         "-- a comment\nSELECT 1 /* and another */",
     ],

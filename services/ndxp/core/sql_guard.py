@@ -21,7 +21,13 @@ Refused, each with a one-line reason (a stable :class:`Refusal` code):
   embedded-dictionary ``region*`` functions, ``naiveBayes*``, ``catboostEvaluate``,
   ``getClientHTTPHeader``, and the engine's internal ``__*`` functions;
 - a table named by a path or a URL (a name with ``/``): clickhouse-local's default database
-  maps such names to files.
+  maps such names to files;
+- a table of the ``system`` database not on :data:`SYSTEM_TABLES`: the engine's catalog and
+  reference tables are readable, but not what shows the server's paths (``disks``,
+  ``tables``, ``parts``, ``databases`` …), other sessions' queries (``processes``,
+  ``user_query_log``, ``query_cache`` …), its users, grants or configuration
+  (``server_settings``, also ``getServerSetting``). A table's size and rows are in
+  ``information_schema.tables`` and ``system.columns``.
 
 The engine enforces the rest (``readonly=1``, time, memory and row limits):
 :mod:`ndxp.ledger.analyst`.
@@ -50,6 +56,7 @@ class Refusal(enum.StrEnum):
     TABLE_FUNCTION = "TABLE_FUNCTION"
     OUTSIDE_FUNCTION = "OUTSIDE_FUNCTION"
     PATH_AS_TABLE = "PATH_AS_TABLE"
+    SYSTEM_TABLE = "SYSTEM_TABLE"
 
 
 class ReadOnlyError(NdxpError):
@@ -117,9 +124,42 @@ OUTSIDE_FUNCTIONS = frozenset(
         "hascolumnintable",
         "catboostevaluate",
         "getclienthttpheader",
+        "getserversetting",  # the server's configuration: its data and temporary paths
     }
 )
 OUTSIDE_PREFIXES = ("dict", "region", "naivebayes", "__")
+
+# The ``system`` tables analysts may read: the engine's catalog (``columns`` of the tables
+# they may read, their sizes included) and reference lists, none with a server path, another
+# session's query, a user or the server's configuration. Every other system table is refused
+# (chdb 4.4 has 130: ``processes``, ``user_query_log``, ``disks``, ``tables`` (data paths),
+# ``parts``, ``databases``, ``server_settings``, ``users``, ``grants`` …).
+SYSTEM_TABLES = frozenset(
+    {
+        "one",
+        "numbers",
+        "numbers_mt",
+        "zeros",
+        "zeros_mt",
+        "primes",
+        "columns",
+        "functions",
+        "table_functions",
+        "table_engines",
+        "database_engines",
+        "formats",
+        "data_type_families",
+        "aggregate_function_combinators",
+        "settings",
+        "settings_changes",
+        "merge_tree_settings",
+        "time_zones",
+        "collations",
+        "keywords",
+        "codecs",
+        "data_skipping_index_types",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -191,8 +231,23 @@ def _check_node(root: AstNode, parent: AstNode, node: AstNode) -> None:
         raise ReadOnlyError(
             Refusal.PATH_AS_TABLE, f"a path or URL as a table name is refused: {node.name}"
         )
+    if node.kind in ("TableIdentifier", "Identifier"):
+        check_system_table(node.name)
     if node.kind == "Function":
         check_function(node.name, as_table=parent.kind == "TableExpression")
+
+
+def check_system_table(name: str) -> None:
+    """Raise :class:`ReadOnlyError` for a ``system`` table off :data:`SYSTEM_TABLES`, named
+    as a table (``FROM system.disks``), a set (``x IN system.processes``) or a column's
+    qualifier (``system.processes.query``)."""
+    parts = name.split(".")
+    if len(parts) > 1 and parts[0] == "system" and parts[1] not in SYSTEM_TABLES:
+        raise ReadOnlyError(
+            Refusal.SYSTEM_TABLE,
+            f"system.{parts[1]} is refused: it shows the server's paths, configuration or "
+            "other sessions (information_schema.tables and system.columns show the tables)",
+        )
 
 
 def check_function(name: str, as_table: bool) -> None:

@@ -13,6 +13,7 @@ from ndxp.core.sql_guard import (
     check_format,
     check_function,
     check_outfile,
+    check_system_table,
     parse_ast,
     words_outside_quotes,
 )
@@ -235,7 +236,7 @@ def test_a_table_function_in_a_scalar_position_is_refused() -> None:
     [
         *("file", "dictGet", "dictGetString", "dictGetOrDefault", "dictHas", "dictIsIn", "DICTGET"),
         *("joinGet", "joinGetOrNull", "hasColumnInTable", "regionToName", "naiveBayesClassifier"),
-        *("catboostEvaluate", "getClientHTTPHeader", "__getScalar"),
+        *("catboostEvaluate", "getClientHTTPHeader", "__getScalar", "getServerSetting"),
     ],
 )
 def test_scalar_functions_that_reach_outside_are_refused(name: str) -> None:
@@ -245,6 +246,35 @@ def test_scalar_functions_that_reach_outside_are_refused(name: str) -> None:
 @pytest.mark.parametrize("name", ["count", "toDate", "uniqExact", "quantiles", "sipHash64"])
 def test_ordinary_functions_pass(name: str) -> None:
     check_function(name, as_table=False)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["system.processes", "system.disks", "system.tables", "system.processes.query", "system.x"],
+)
+def test_system_tables_off_the_allow_list_are_refused(name: str) -> None:
+    with pytest.raises(ReadOnlyError) as info:
+        check_system_table(name)
+    assert info.value.code == Refusal.SYSTEM_TABLE
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("system.one", "system.columns", "system.one.dummy", "system", "ndxp.ledger"),
+        *("processes", "information_schema.tables", "Identifier_system.disks", "t.system"),
+    ],
+)
+def test_catalog_tables_and_other_names_pass(name: str) -> None:
+    check_system_table(name)
+
+
+def test_a_system_table_anywhere_in_the_parse_is_refused() -> None:
+    nodes = [AstNode(0, "SelectWithUnionQuery", ""), AstNode(1, "ExpressionList", "")]
+    nodes.append(AstNode(2, "Identifier", "system.processes"))
+    with pytest.raises(ReadOnlyError) as info:
+        check_ast(nodes)
+    assert info.value.code == Refusal.SYSTEM_TABLE
 
 
 def test_into_outfile_settings_and_paths_in_the_parse_are_refused() -> None:
