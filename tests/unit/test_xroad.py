@@ -222,6 +222,8 @@ def test_an_answers_status_and_error_are_taken_only_when_they_are_what_they_clai
         ("/ho-so", "a=1&b=%2F"),
         ("/x%20y/%C3%A1", ""),  # percent-encoded, valid UTF-8
         ("/a..b/.x/x.", ""),  # dots inside a segment are names
+        ("/a;v=1/b;x", ""),  # path parameters of ordinary segments
+        ("/;/x", ""),
         ("", ""),
     ],
 )
@@ -239,6 +241,13 @@ def test_a_provider_url_keeps_the_call_as_sent(path: str, query: str) -> None:
         ("/%2e./motcua", ""),
         ("/%2E%2e/motcua", ""),
         ("/%2e%2e", ""),
+        ("/..;/motcua", ""),  # Tomcat and Jetty drop the path parameter, then resolve ..
+        ("/%2e%2e;jsessionid=1/motcua", ""),
+        ("/.;x/motcua", ""),
+        ("/..%20/motcua", ""),  # Windows servers drop trailing spaces and dots
+        ("/.../motcua", ""),
+        ("/a%00b", ""),  # a control character once decoded
+        ("/a%0D%0Ab", ""),
         ("/a/%2F/b", ""),  # a slash once decoded
         ("/a%5Cb", ""),  # a backslash once decoded
         ("/a\\b", ""),

@@ -189,9 +189,10 @@ def _service(segments: str) -> ServiceId:
 def provider_url(base: str, path: str, query: str) -> str | None:
     """``base`` (a provider's endpoint URL) + a call's path and query, both still
     percent-encoded as the caller sent them; ``None`` for anything that could leave ``base``
-    once decoded: a segment that decodes to ``.`` or ``..`` (``.%2e`` too), or holds ``/`` or
-    ``\\`` once decoded, a ``#``, a byte outside printable ASCII, or a path not starting at
-    ``/``. The URL is sent as built (no client may decode or normalize it again)."""
+    once decoded: a dot segment (:func:`_dot_segment`: ``..``, ``.%2e``, ``..;x``, ``.. ``),
+    a segment holding ``/``, ``\\`` or a control character once decoded, a ``#``, a byte
+    outside printable ASCII, or a path not starting at ``/``. The URL is sent as built (no
+    client may decode or normalize it again)."""
     if path and not path.startswith("/"):
         return None
     for text in (path, query):
@@ -202,10 +203,20 @@ def provider_url(base: str, path: str, query: str) -> str | None:
             decoded = unquote(segment, errors="strict") if "%" in segment else segment
         except UnicodeDecodeError:
             return None
-        if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
+        if _dot_segment(decoded) or "/" in decoded or "\\" in decoded:
+            return None
+        if not decoded.isprintable():  # %00, %0A …: a control character once decoded
             return None
     url = base.rstrip("/") + path
     return f"{url}?{query}" if query else url
+
+
+def _dot_segment(decoded: str) -> bool:
+    """A decoded path segment that some server would take for ``.`` or ``..``: only dots,
+    once its path parameters (``;…``, which Tomcat and Jetty drop before resolving: ``..;x``)
+    and trailing spaces and dots (which Windows servers drop: ``.. ``, ``...``) are left out."""
+    name = decoded.split(";", 1)[0].rstrip(" ")
+    return bool(name) and set(name) <= {"."}
 
 
 def parse_client(value: str | None) -> SubsystemId:
