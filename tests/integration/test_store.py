@@ -296,3 +296,20 @@ def test_each_receivers_copy_of_a_document_is_a_row_and_a_replay_is_not(
         ("", "request"),
         *((r, "document") for r in sorted([*provinces, "000.00.00.H43"])),
     ]
+
+
+def test_made_up_receivers_cost_entries_never_a_floor_each(store: LedgerStore) -> None:
+    """A sender naming a new agency code on every record (rejected rows, each with that
+    receiver): the restarted ledger's memory has one floor for the ingress partition, not
+    one per code, and still finds every one of those rows in the table on a replay."""
+    made_up = [f"999.99.{i:02d}.Z{i:02d}" for i in range(40)]
+    batch = [row for i, r in enumerate(made_up) for row in deliveries([r], f"fake-{i}", 100 + i)]
+    assert store.insert(batch) == Inserted(40, 0, 0)
+    restarted = LedgerStore(store.dsn)
+    restarted.recall()
+    assert restarted.seen is not None
+    g22 = [s for s in restarted.seen.floors if s[0].startswith("ndxp.in.000.00.00.G22")]
+    assert g22 == [("ndxp.in.000.00.00.G22", 1)]
+    assert restarted.insert(batch) == Inserted(0, 40, 0)
+    another = deliveries(["999.99.99.Z99"], "fake-new", 100)  # a new code at a known offset
+    assert restarted.insert(another) == Inserted(1, 0, 0)

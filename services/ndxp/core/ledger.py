@@ -83,7 +83,6 @@ ROUTED_AT = COLUMNS.index("routed_at")
 TOPIC = COLUMNS.index("topic")
 SOURCE = slice(COLUMNS.index("source_topic"), COLUMNS.index("source_offset") + 1)
 RECEIVER = COLUMNS.index("receiver")
-RECEIVER_MARK = ">"  # between the topic and the receiver in an identity (never in a topic name)
 
 # What ClickHouse's DateTime64(3) holds: 1900-01-01 .. 2299-12-31 (epoch milliseconds).
 MIN_TIME_MS = -2_208_988_800_000
@@ -94,24 +93,20 @@ MAX_PARTITION = 2**31 - 1
 MAX_OFFSET = 2**63 - 1
 
 
-def identity(row: Row) -> tuple[str, int, int]:
-    """The platform's identity of a row: its ingress coordinates; for a row with a receiver
-    (a document's copy for one of its receivers), ``<source topic>><receiver>`` in place of
-    the topic, so that each receiver's copy is a row and a replay of it is not."""
+Identity = tuple[str, int, int, str]  # ingress topic, partition, offset, receiver ('' for none)
+
+
+def identity(row: Row) -> Identity:
+    """The platform's identity of a row: its ingress coordinates and, for a row with a
+    receiver (a document's copy for one of its receivers, a status), the receiver, so that
+    each receiver's copy is a row and a replay of it is not."""
     topic, partition, offset = row[SOURCE]
-    receiver = row[RECEIVER]
-    return (f"{topic}{RECEIVER_MARK}{receiver}" if receiver else topic, partition, offset)
-
-
-def split_identity_topic(key_topic: str) -> tuple[str, str]:
-    """The source topic and the receiver ('' for none) of an identity's first part."""
-    topic, _, receiver = key_topic.partition(RECEIVER_MARK)
-    return topic, receiver
+    return topic, partition, offset, row[RECEIVER]
 
 
 def unique_rows(rows: Sequence[Row]) -> list[Row]:
     """Rows with the first occurrence of each identity only."""
-    seen: set[tuple[str, int, int]] = set()
+    seen: set[Identity] = set()
     out: list[Row] = []
     for row in rows:
         key = identity(row)

@@ -19,15 +19,14 @@ from ndxp.core.errors import NdxpError
 from ndxp.core.ledger import (
     COLUMNS,
     QUARANTINE_COLUMNS,
-    RECEIVER_MARK,
+    Identity,
     Row,
     identity,
     quarantine_row,
     row_problem,
-    split_identity_topic,
     unique_rows,
 )
-from ndxp.core.seen import CHUNK_BITS, PRESENT, UNKNOWN, Chunk, Seen, chunk_of
+from ndxp.core.seen import CHUNK_BITS, PRESENT, UNKNOWN, Chunk, Held, Seen, chunk_of
 from ndxp.paths import REPO
 from ndxp.settings import LedgerSettings
 
@@ -160,15 +159,15 @@ class LedgerStore:
         half = len(rows) // 2
         return self._insert_or_split(rows[:half]) + self._insert_or_split(rows[half:])
 
-    def existing(self, rows: Sequence[Row]) -> set[tuple[str, int, int]]:
+    def existing(self, rows: Sequence[Row]) -> set[Identity]:
         """Identities of ``rows`` already in the ledger, from memory
         (:class:`ndxp.core.seen.Seen`). The table is read only where memory cannot say (at
         or below what it held when this process started: a replay after a restart), each
         stretch of offsets once, by the table's sort key: the cost follows the rows replayed,
         not the table, and not the number of batches they come in."""
         seen = self._seen()
-        found: set[tuple[str, int, int]] = set()
-        doubtful: dict[Chunk, list[tuple[str, int, int]]] = {}
+        found: set[Identity] = set()
+        doubtful: dict[Chunk, list[Identity]] = {}
         for key in map(identity, rows):
             state = seen.state(key)
             if state == PRESENT:
@@ -180,40 +179,36 @@ class LedgerStore:
         gaps = [
             (chunk, seen.gap(chunk, min(k[2] for k in keys))) for chunk, keys in doubtful.items()
         ]
-        for chunk, first, offsets in self._read(gaps):
-            seen.load(chunk, first, offsets)
+        for chunk, first, held in self._read(gaps):
+            seen.load(chunk, first, held)
             # answered now, before a later chunk's load could push this one out of memory
             found.update(k for k in doubtful[chunk] if seen.state(k) == PRESENT)
         return found
 
     def _read(
         self, gaps: list[tuple[Chunk, tuple[int, int]]]
-    ) -> Iterator[tuple[Chunk, int, list[int]]]:
-        """The offsets the table holds in each gap: (chunk, first offset of the gap, offsets);
-        a few hundred gaps a query, so that its text stays small."""
+    ) -> Iterator[tuple[Chunk, int, list[Held]]]:
+        """What the table holds in each gap: (chunk, first offset of the gap, the offset and
+        receiver of each row); a few hundred gaps a query, so that its text stays small."""
         for i in range(0, len(gaps), 200):
             part = gaps[i : i + 200]
             conditions, parameters = [], {}
-            for j, ((key_topic, partition, _), (first, last)) in enumerate(part):
-                topic, receiver = split_identity_topic(key_topic)
+            for j, ((topic, partition, _), (first, last)) in enumerate(part):
                 conditions.append(
                     f"(source_topic = {{t{j}:String}} AND source_partition = {int(partition)} "
-                    f"AND source_offset BETWEEN {int(first)} AND {int(last)} "
-                    f"AND receiver = {{r{j}:String}})"
+                    f"AND source_offset BETWEEN {int(first)} AND {int(last)})"
                 )
                 parameters[f"t{j}"] = topic
-                parameters[f"r{j}"] = receiver
             result = self.client.query(
-                "SELECT source_topic, receiver, source_partition, source_offset FROM ndxp.ledger "
-                "WHERE " + " OR ".join(conditions),
+                "SELECT source_topic, source_partition, source_offset, receiver "
+                "FROM ndxp.ledger WHERE " + " OR ".join(conditions),
                 parameters=parameters,
             )
-            topics, receivers, partitions, offsets = result.result_columns or ([], [], [], [])
+            topics, partitions, offsets, receivers = result.result_columns or ([], [], [], [])
             self.rows_read += len(offsets)
-            held: dict[Chunk, list[int]] = {chunk: [] for chunk, _ in part}
-            for t, r, p, o in zip(topics, receivers, partitions, offsets, strict=True):
-                key_topic = f"{t}{RECEIVER_MARK}{r}" if r else t
-                held[(key_topic, int(p), int(o) >> CHUNK_BITS)].append(int(o))
+            held: dict[Chunk, list[Held]] = {chunk: [] for chunk, _ in part}
+            for t, p, o, r in zip(topics, partitions, offsets, receivers, strict=True):
+                held[(t, int(p), int(o) >> CHUNK_BITS)].append((int(o), r))
             for chunk, (first, _) in part:
                 yield chunk, first, held[chunk]
 
@@ -228,15 +223,10 @@ class LedgerStore:
         """What the ledger holds, per ingress partition, as of now (read once)."""
         if self.seen is None:
             result = self.client.query(
-                "SELECT source_topic, receiver, source_partition, max(source_offset) "
-                "FROM ndxp.ledger GROUP BY source_topic, receiver, source_partition"
+                "SELECT source_topic, source_partition, max(source_offset) "
+                "FROM ndxp.ledger GROUP BY source_topic, source_partition"
             )
-            self.seen = Seen(
-                {
-                    (f"{t}{RECEIVER_MARK}{r}" if r else t, int(p)): int(o)
-                    for t, r, p, o in result.result_rows
-                }
-            )
+            self.seen = Seen({(t, int(p)): int(o) for t, p, o in result.result_rows})
         return self.seen
 
     # -- reads --------------------------------------------------------------------------

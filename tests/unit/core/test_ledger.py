@@ -60,7 +60,7 @@ def test_routed_request_row() -> None:
         1647000000456,
     )
     assert (r["topic"], r["partition"], r["offset"]) == ("ndxp.out.0100109106", 2, 99)
-    assert identity(row) == (IN_H41, 2, 41)
+    assert identity(row) == (IN_H41, 2, 41, "")
     assert b"payload" not in repr(row).encode()  # only its hash and size
 
 
@@ -110,7 +110,7 @@ def test_records_without_the_router_s_coordinates_are_their_own_identity() -> No
     forged = [*plain, ("ndxp-source-topic", b"x"), ("ndxp-source-partition", b"-1")]
     for headers in (plain, forged):
         row = ledger_row("ndxp.out.0100109106", 3, 12, 1000, b"", headers)
-        assert row is not None and identity(row) == ("ndxp.out.0100109106", 3, 12)
+        assert row is not None and identity(row) == ("ndxp.out.0100109106", 3, 12, "")
 
 
 def test_times_the_ledger_cannot_hold_are_quarantined_or_dropped_not_fatal() -> None:
@@ -168,14 +168,14 @@ def test_a_documents_copies_are_a_row_each_keyed_by_receiver_too() -> None:
     to_h40, to_h42 = copy(b"document", b"000.00.00.H40"), copy(b"document", b"000.00.00.H42")
     assert as_dict(to_h40)["receiver"] == "000.00.00.H40"
     assert as_dict(to_h40)["kind"] == "document"
-    assert identity(to_h40) == (f"{IN_H41}>000.00.00.H40", 2, 41)
+    assert identity(to_h40) == (IN_H41, 2, 41, "000.00.00.H40")
     assert identity(to_h40) != identity(to_h42)
     assert unique_rows([to_h40, to_h42, to_h40]) == [to_h40, to_h42]
     assert as_dict(copy(b"status", b"000.00.00.H42"))["receiver"] == "000.00.00.H42"
     # not an agency code, or not a document's kind: no receiver, the coordinates alone
     assert as_dict(copy(b"document", b"H40>x"))["receiver"] == ""
     request = copy(b"request", b"000.00.00.H40")
-    assert as_dict(request)["receiver"] == "" and identity(request) == (IN_H41, 2, 41)
+    assert as_dict(request)["receiver"] == "" and identity(request) == (IN_H41, 2, 41, "")
 
 
 def _refused_receiver(code: bytes, kind: bytes, extra: list[tuple[str, bytes]]) -> dict:  # type: ignore[type-arg]
