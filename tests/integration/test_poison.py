@@ -225,12 +225,13 @@ def test_a_transactional_senders_markers_never_stop_its_partition(
     kafka: Broker, router: RouterProcess, ledger: LedgerProcess
 ) -> None:
     """A member sending with a transactional producer: one committed and one aborted
-    transaction, then an ordinary request. The broker writes a marker at the end of each
-    transaction, an offset that holds no message. Every request is routed (the router reads
-    uncommitted: an aborted sender's records are routed and in the ledger, as schemas/WIRE.md
-    says), and the router's commits pass the markers. Before, the first marker stopped the
-    partition for good: the in-order guard took its offset for a message Faust had dropped
-    and sought back to it again and again, and nothing after it was ever routed."""
+    transaction, one left open, then an ordinary request. The broker writes a marker at the
+    end of each transaction, an offset that holds no message. Every request is routed (the
+    router reads uncommitted: an aborted or open transaction's records are routed and in the
+    ledger, as schemas/WIRE.md says; one left open holds nothing back), and the router's
+    commits pass the markers. Before, the first marker stopped the partition for good: the
+    in-order guard took its offset for a message Faust had dropped and sought back to it
+    again and again, and nothing after it was ever routed."""
     from confluent_kafka import Consumer, Producer, TopicPartition
 
     sender, topic = "000.00.00.H38", "ndxp.in.000.00.00.H38"  # used by this test only
@@ -240,16 +241,17 @@ def test_a_transactional_senders_markers_never_stop_its_partition(
     tx = Producer({"bootstrap.servers": kafka.bootstrap, "transactional.id": f"tx-{run}"})
     tx.init_transactions(30)
     ids = []
-    for name, n, commit in (("committed", 3, True), ("aborted", 2, False)):
+    for name, n, end_with in (("committed", 3, "commit"), ("aborted", 2, "abort"), ("open", 2, "")):
         tx.begin_transaction()
         for i in range(n):
             ids.append(f"{run}-{name}-{i}")
             send(tx, topic, request(ids[-1], client, POP), partition=0)
         tx.flush(30)
-        if commit:
+        if end_with == "commit":
             tx.commit_transaction(30)
-        else:
+        elif end_with == "abort":
             tx.abort_transaction(30)
+        # the last is left open: a consumer reading committed would wait at its first record
     p = producer(kafka.bootstrap)
     ids.append(f"{run}-after")
     send(p, topic, request(ids[-1], client, POP), partition=0)
@@ -284,3 +286,4 @@ def test_a_transactional_senders_markers_never_stop_its_partition(
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{router.web_port}/metrics").read()
     assert f'ndxp_router_transaction_markers_total{{topic="{topic}"}}'.encode() in metrics
     assert health.get("ready")
+    tx.abort_transaction(30)  # the open one, so that the broker's next test starts clean
