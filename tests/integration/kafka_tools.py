@@ -112,7 +112,15 @@ def partition_count(bootstrap: str, topic: str) -> int:
 
 
 def high_watermark(bootstrap: str, topic: str, partition: int) -> int:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"hw-{uuid.uuid4()}"})
+    """The partition's end, open transactions' records included (librdkafka's default,
+    read_committed, gives the last stable offset: where an open transaction begins)."""
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"hw-{uuid.uuid4()}",
+            "isolation.level": "read_uncommitted",
+        }
+    )
     try:
         return int(c.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
     finally:
