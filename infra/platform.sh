@@ -22,8 +22,9 @@
 # NDXP_CLUSTER=1: on the three-node cluster of infra/kafka/cluster.sh instead of one broker,
 # topics replicated 3 times (min.insync.replicas 2), runtime files in var/cluster-mode.
 # Settings: NDXP_VAR, NDXP_KAFKA_PORT, NDXP_BOOTSTRAP, NDXP_ROUTER_WEB_PORT (6066),
-# NDXP_LEDGER_WEB_PORT (6067), NDXP_GATEWAY_PORT (8080); every NDXP_* exported reaches the
-# services.
+# NDXP_LEDGER_WEB_PORT (6067), NDXP_GATEWAY_PORT (8080), NDXP_HTTP_SIMULATOR_PORT (9300: the
+# REST providers the sample registry's HTTP endpoints name; a registry of other URLs goes with
+# another port); every NDXP_* exported reaches the services.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -44,8 +45,9 @@ export NDXP_VAR="$var"
 router_port="${NDXP_ROUTER_WEB_PORT:-6066}"
 ledger_port="${NDXP_LEDGER_WEB_PORT:-6067}"
 gateway_port="${NDXP_GATEWAY_PORT:-8080}"
+http_simulator_port="${NDXP_HTTP_SIMULATOR_PORT:-9300}"
 export NDXP_ROUTER_WEB_PORT="$router_port" NDXP_LEDGER_WEB_PORT="$ledger_port"
-export NDXP_GATEWAY_PORT="$gateway_port"
+export NDXP_GATEWAY_PORT="$gateway_port" NDXP_HTTP_SIMULATOR_PORT="$http_simulator_port"
 
 sv_prefix=""
 sv_services=(
@@ -55,7 +57,7 @@ sv_services=(
 sv_template=platform.conf.in
 sv_sed=(
   "s#@ROUTER_PORT@#$router_port#g" "s#@LEDGER_PORT@#$ledger_port#g"
-  "s#@GATEWAY_PORT@#$gateway_port#g"
+  "s#@GATEWAY_PORT@#$gateway_port#g" "s#@HTTP_SIMULATOR_PORT@#$http_simulator_port#g"
 )
 # shellcheck source=supervisor/supervisor.sh
 . "$here/supervisor/supervisor.sh"
@@ -78,12 +80,14 @@ halt_legacy() {  # services an older platform.sh started with nohup and a pid fi
 start() {
   halt_legacy
   if ! sv_running; then
-    for pair in "router:$router_port" "ledger:$ledger_port" "gateway:$gateway_port"; do
+    for pair in "router:$router_port" "ledger:$ledger_port" "gateway:$gateway_port" \
+      "HTTP simulator:$http_simulator_port"; do
       local name="${pair%%:*}" port="${pair##*:}"
       if listening "$port"; then
-        echo "ndxp: port $port (the $name's health endpoint) is taken by another process: is another" >&2
+        echo "ndxp: port $port (the $name's) is taken by another process: is another" >&2
         echo "      platform running (make stop, make cluster-stop, make secure-stop)? Or set" >&2
-        echo "      NDXP_ROUTER_WEB_PORT / NDXP_LEDGER_WEB_PORT / NDXP_GATEWAY_PORT." >&2
+        echo "      NDXP_ROUTER_WEB_PORT / NDXP_LEDGER_WEB_PORT / NDXP_GATEWAY_PORT /" >&2
+        echo "      NDXP_HTTP_SIMULATOR_PORT (with a registry naming it: NDXP_REGISTRY)." >&2
         exit 1
       fi
     done

@@ -76,10 +76,17 @@ class Platform:
 def setting(tmp_path_factory: pytest.TempPathFactory) -> Platform:
     """One folder and set of ports for the module (the broker's storage is formatted once)."""
     var = tmp_path_factory.mktemp("platform")
-    router_port, ledger_port = free_port(), free_port()
+    router_port, ledger_port, http_port = free_port(), free_port(), free_port()
+    # the sample registry with its HTTP endpoints on this platform's own simulator: a
+    # platform started by `make run` beside the tests keeps 9300
+    sample = (REPO / "infra" / "registry" / "vn-sample.json").read_text(encoding="utf-8")
+    registry = var / "registry.json"
+    registry.write_text(sample.replace("127.0.0.1:9300/", f"127.0.0.1:{http_port}/"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NDXP_")}
     env.update(
         NDXP_VAR=str(var),
+        NDXP_REGISTRY=str(registry),
+        NDXP_HTTP_SIMULATOR_PORT=str(http_port),
         NDXP_KAFKA_PORT=str(free_port(pair=True)),
         NDXP_ROUTER_WEB_PORT=str(router_port),
         NDXP_LEDGER_WEB_PORT=str(ledger_port),
