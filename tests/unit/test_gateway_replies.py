@@ -42,7 +42,7 @@ def test_a_notice_answers_the_call_only_about_its_own_record() -> None:
     async def run() -> None:
         r = Replies(GatewaySettings())
         call = r.expect(ROUTE, "rid", CLIENT, SERVICE)
-        r.written(ROUTE, "rid", MINE)
+        r.written(ROUTE, "rid", MINE, call)
         r.on_record(notice("rid", ("ndxp.in.000.00.00.H41", 0, 17), "UNKNOWN_SERVICE"))
         assert not call.done() and r.late == 1  # another unit's record with the same id
         r.on_record(notice("rid", MINE))
@@ -59,7 +59,7 @@ def test_a_notice_read_before_the_write_is_acknowledged_waits_for_it() -> None:
             r.on_record(notice("rid", ("ndxp.in.000.00.00.H41", 1, i), "UNKNOWN_SERVICE"))
         r.on_record(notice("rid", MINE))  # past the bound: not kept
         assert not call.done() and len(r.waiting[EGRESS, "rid"].early) == EARLY_NOTICES
-        r.written(ROUTE, "rid", MINE)
+        r.written(ROUTE, "rid", MINE, call)
         assert not call.done()  # none of those kept was about the call's record
         r.on_record(notice("rid", MINE))
         assert call.done()
@@ -67,7 +67,32 @@ def test_a_notice_read_before_the_write_is_acknowledged_waits_for_it() -> None:
         other = r.expect(ROUTE, "rid-2", CLIENT, SERVICE)
         r.on_record(notice("rid-2", MINE))  # its own refusal, read before the ack
         assert not other.done()
-        r.written(ROUTE, "rid-2", MINE)
+        r.written(ROUTE, "rid-2", MINE, other)
         assert other.done() and not r.waiting
+
+    asyncio.run(run())
+
+
+def test_a_finished_call_never_forgets_a_newer_call_with_its_id() -> None:
+    """Once a call is answered its key is free: a retry, or another unit of the member,
+    may wait under the same id before the first caller's handler forgets its own. That
+    forget (and a late acknowledgement of the first write) must leave the newer call alone:
+    it used to be dropped, and timed out 504 with its answer on the topic."""
+
+    async def run() -> None:
+        r = Replies(GatewaySettings())
+        first = r.expect(ROUTE, "rid", CLIENT, SERVICE)
+        r.written(ROUTE, "rid", MINE, first)
+        r.on_record(notice("rid", MINE))
+        assert first.done()
+        newer = r.expect(ROUTE, "rid", "VN:GOV:001.01.01.H41:motcua", SERVICE)
+        r.written(ROUTE, "rid", MINE, first)  # the first call's, late: not the newer one's
+        r.forget(ROUTE, "rid", first)
+        assert (EGRESS, "rid") in r.waiting and not newer.done()
+        r.written(ROUTE, "rid", ("ndxp.in.000.00.00.H41", 2, 18), newer)
+        r.on_record(notice("rid", ("ndxp.in.000.00.00.H41", 2, 18)))
+        assert newer.done()
+        r.forget(ROUTE, "rid", newer)
+        assert not r.waiting and not r.by_client
 
     asyncio.run(run())

@@ -34,8 +34,7 @@ def answer(call_id: str) -> SimpleNamespace:
 def test_one_client_waits_on_at_most_its_share_of_calls_and_others_are_not_refused() -> None:
     async def run() -> None:
         replies = Replies(GatewaySettings(max_pending_per_client=3, max_pending=100))
-        for i in range(3):
-            replies.expect(ROUTE, f"f{i}", FLOODER, SERVICE)
+        calls = {f"f{i}": replies.expect(ROUTE, f"f{i}", FLOODER, SERVICE) for i in range(3)}
         with pytest.raises(XRoadError) as refused:
             replies.expect(ROUTE, "f3", FLOODER, SERVICE)
         assert (refused.value.status, refused.value.type) == (
@@ -43,18 +42,19 @@ def test_one_client_waits_on_at_most_its_share_of_calls_and_others_are_not_refus
             "Server.ClientProxy.QuotaExceeded",
         )
         assert refused.value.retry_after == "1"
-        replies.expect(ROUTE, "o0", OTHER, SERVICE)  # another client of the same member
-        replies.forget(ROUTE, "f0")  # timed out, or failed: a place again
-        replies.expect(ROUTE, "f3", FLOODER, SERVICE)
+        calls["o0"] = replies.expect(ROUTE, "o0", OTHER, SERVICE)  # another client, same member
+        replies.forget(ROUTE, "f0", calls["f0"])  # timed out, or failed: a place again
+        calls["f3"] = replies.expect(ROUTE, "f3", FLOODER, SERVICE)
         with pytest.raises(XRoadError):
             replies.expect(ROUTE, "f4", FLOODER, SERVICE)
-        answered = replies.waiting[(wire.egress_topic(ROUTE), "f1")].future
+        answered = calls["f1"]
         replies.on_record(answer("f1"))  # answered: a place again, before the caller forgets
         assert answered.done() and answered.result().value == b"{}"
-        replies.expect(ROUTE, "f4", FLOODER, SERVICE)
-        replies.forget(ROUTE, "no-such-call")  # forgetting twice or never expected: no change
+        calls["f4"] = replies.expect(ROUTE, "f4", FLOODER, SERVICE)
+        # forgetting twice or never expected: no change
+        replies.forget(ROUTE, "no-such-call", calls["f1"])
         for call in ("f1", "f2", "f3", "f4", "o0", "f3"):
-            replies.forget(ROUTE, call)
+            replies.forget(ROUTE, call, calls[call])
         assert replies.by_client == {} and replies.waiting == {}
 
     asyncio.run(run())

@@ -90,7 +90,7 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
             at = await gw.producer.send_and_wait(
                 wire.ingress_topic(route), body, key=client_id.encode(), headers=headers
             )
-            gw.replies.written(route, request_id, (at.topic, at.partition, at.offset))
+            gw.replies.written(route, request_id, (at.topic, at.partition, at.offset), waiting)
             answer = await waiting
     except KafkaError as exc:  # refused or unreachable broker (written, if at all, once)
         status, type_ = xroad.UNAVAILABLE
@@ -101,7 +101,7 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
             status, type_, f"no answer from {target.service} in {timeout_s:g} s"
         ) from None
     finally:
-        gw.replies.forget(route, request_id)
+        gw.replies.forget(route, request_id, waiting)
     return answered(gw, answer, request_id, client, target, xroad.request_hash(headers, body))
 
 

@@ -172,12 +172,15 @@ class Replies:
         self.by_client[client] = mine + 1
         return future
 
-    def written(self, route: MemberId, request_id: str, where: Written) -> None:
-        """The call ``request_id`` was written at ``where``: an error notice read before it
-        was known is its answer if it is about that record."""
+    def written(
+        self, route: MemberId, request_id: str, where: Written, future: asyncio.Future[Answer]
+    ) -> None:
+        """The call ``request_id`` (the one :meth:`expect` gave ``future``) was written at
+        ``where``: an error notice read before it was known is its answer if it is about that
+        record."""
         key = (wire.egress_topic(route), request_id)
         call = self.waiting.get(key)
-        if call is None:
+        if call is None or call.future is not future:
             return
         call.written = where
         early, call.early = call.early, []
@@ -187,8 +190,14 @@ class Replies:
                 return
             self.late += 1
 
-    def forget(self, route: MemberId, request_id: str) -> None:
-        self._drop((wire.egress_topic(route), request_id))
+    def forget(self, route: MemberId, request_id: str, future: asyncio.Future[Answer]) -> None:
+        """The call :meth:`expect` gave ``future`` no longer waits: answered, timed out or
+        failed. Only that call: once it was answered, a newer call with the same id (a retry,
+        or another unit of the member) may wait under its key, and is left waiting."""
+        key = (wire.egress_topic(route), request_id)
+        call = self.waiting.get(key)
+        if call is not None and call.future is future:
+            self._drop(key)
 
     def _drop(self, key: tuple[str, str]) -> Waiting | None:
         """The call no longer waits (answered, timed out, failed): its client's place is free."""
