@@ -145,6 +145,28 @@ def test_a_call_is_answered_with_xroad_headers(gateway: GatewayProcess) -> None:
     assert document["service"] == "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"
 
 
+def test_a_compressed_body_travels_as_it_came(gateway: GatewayProcess) -> None:
+    """A gzip body and its Content-Encoding reach the provider byte for byte, never inflated
+    by the gateway: a 0.5 MB bomb (512 MiB of zeros) is a 0.5 MB call like any other. The
+    gateway inflated bodies before, on its one event loop: four callers sending that bomb
+    held every other member's call for seconds, and providers got an inflated body still
+    marked gzip."""
+    small = gzip.compress(b'{"so_dinh_danh": "040123456789"}')
+    bomb = gzip.compress(b"\0" * (512 << 20), 9)
+    assert len(bomb) < 1 << 20
+    for body in (small, bomb):
+        status, _, answer = asyncio.run(
+            fetch(
+                "POST",
+                url(gateway, f"{POPULATION}/cong-dan/tra-cuu"),
+                {"X-Road-Client": CLIENT, "Content-Encoding": "gzip"},
+                body,
+            )
+        )
+        assert status == 200, answer
+        assert orjson.loads(answer)["request_bytes"] == len(body)
+
+
 def test_a_call_without_an_id_gets_one(gateway: GatewayProcess) -> None:
     status, headers, _ = asyncio.run(
         fetch("GET", url(gateway, POPULATION), {"X-Road-Client": CLIENT})
@@ -637,6 +659,61 @@ def strict_gateway(
     )
     with running(g):
         yield g
+
+
+@pytest.fixture(scope="module")
+def budget_gateway(
+    kafka: Broker, router: RouterProcess, simulator: subprocess.Popen[bytes]
+) -> Iterator[GatewayProcess]:
+    """A gateway that holds at most 4 MiB of bodies for one member's calls."""
+    g = GatewayProcess(
+        kafka.bootstrap,
+        kafka.var / "gateway-budget.log",
+        env={"NDXP_VAR": str(kafka.var), "NDXP_GATEWAY_MAX_BODY_BYTES_PER_MEMBER": str(4 << 20)},
+    )
+    with running(g):
+        yield g
+
+
+def test_bodies_that_never_finish_hold_only_their_members_share(
+    budget_gateway: GatewayProcess,
+) -> None:
+    """Connections declaring 1 MiB bodies and sending a byte: the member's share (4 MiB
+    here) is held, its next call is answered 429 at once, another member's calls go on, and
+    the share is free again once those connections are gone. Before, each such connection
+    held its megabyte for the body timeout, whoever sent it: 1,500 of them grew the gateway
+    from 0.5 to 2.8 GB."""
+    port = budget_gateway.web_port
+    head = (
+        f"POST {POPULATION} HTTP/1.1\r\nHost: x\r\nX-Road-Client: {CLIENT}\r\n"
+        f"Content-Length: {1 << 20}\r\n\r\nx"
+    ).encode()
+
+    async def run() -> tuple[list[int], int, list[int]]:
+        stalled = []
+        for _ in range(4):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(head)
+            await writer.drain()
+            stalled.append(writer)
+        await asyncio.sleep(0.5)
+        target = url(budget_gateway, f"{POPULATION}/x")
+        h40 = {"X-Road-Client": "VN/GOV/000.00.00.H40/motcua"}
+        refused = [
+            (await fetch("POST", target, {"X-Road-Client": CLIENT}, b"{}"))[0] for _ in range(3)
+        ]
+        other = (await fetch("POST", target, h40, b"{}"))[0]
+        for writer in stalled:
+            writer.transport.abort()
+        await asyncio.sleep(0.5)
+        again = [(await fetch("POST", target, {"X-Road-Client": CLIENT}, b"{}"))[0]]
+        return refused, other, again
+
+    refused, other, again = asyncio.run(run())
+    assert refused == [429, 429, 429]
+    assert other == 200
+    assert again == [200]
+    assert budget_gateway.proc is not None and budget_gateway.proc.poll() is None
 
 
 def test_a_caller_that_never_finishes_its_request_is_cut_off(

@@ -288,6 +288,7 @@ NOT_THEIRS = {
     },
     "held_back": "ndxp.core.fetch_session.SessionStats' own field",
     "sent": "ndxp.cli.doc_agencies.Agencies' own field",
+    "client_list": "ndxp.gateway.calls.Gateway's own field",
     "recovery_started_at": "ndxp.router.recovery_watch.Nudged's own field",
     **{
         f: "ndxp.core.fetch_session.SessionStats' own field"

@@ -80,7 +80,11 @@ def openapi_of(registry: Registry, subsystem: SubsystemId, code: str) -> dict[st
 
 
 async def list_clients_view(request: web.Request) -> web.Response:
-    return _json(list_clients(request.app[GATEWAY].registry))
+    """``/listClients``: built once per registry, then the same bytes for every caller."""
+    gw = request.app[GATEWAY]
+    if gw.client_list is None or gw.client_list[0] is not gw.registry:
+        gw.client_list = (gw.registry, orjson.dumps(list_clients(gw.registry)))
+    return web.Response(body=gw.client_list[1], headers={"Content-Type": JSON})
 
 
 async def meta(request: web.Request, subsystem_segments: list[str], method: str) -> web.Response:

@@ -25,6 +25,8 @@ _GATEWAY_ENV = {
     "idle_timeout_s": env.GATEWAY_IDLE_TIMEOUT_S,
     "body_timeout_s": env.GATEWAY_BODY_TIMEOUT_S,
     "max_pending_per_client": env.GATEWAY_MAX_PENDING_PER_CLIENT,
+    "max_body_bytes_per_member": env.GATEWAY_MAX_BODY_BYTES_PER_MEMBER,
+    "max_body_bytes": env.GATEWAY_MAX_BODY_BYTES,
 }
 
 
@@ -47,6 +49,11 @@ class GatewaySettings(FromEnv):
     # 6,000 calls at once delayed another member's calls by 20 s; the gateway answers ~1,000
     # calls/s here, so 512 waiting is about half a second of its work)
     max_pending_per_client: int = 512
+    # bytes of bodies held (arriving, or written and waiting for the answer) for the calls of
+    # one member, and in all: past them a call is answered 429 / 503 before its body is read
+    # (gateway/bodies.py); a chunked body counts as the value limit until it has arrived
+    max_body_bytes_per_member: int = 64 << 20
+    max_body_bytes: int = 512 << 20
     # a connection whose request head has not arrived by then (from its start, or from the end
     # of the previous answer) is closed: a caller sending headers a byte at a time holds a
     # connection at most this long
