@@ -585,6 +585,17 @@ def _forbidden(g: Gen) -> list[Hostile]:
     ]
 
 
+@mix("response.unsolicited", 1)
+def _unsolicited(g: Gen) -> list[Hostile]:
+    """A provider's "response" to a client that has no grant for the service: it answers
+    nothing that client could have asked (a provider used to write any amount of these onto
+    any member's egress topic, counted by no quota)."""
+    p = g.rng.choice(g.world.forbidden)
+    h = response_headers(g.new_id(), p.client, p.service, g.new_id())
+    expect = refused("FORBIDDEN", "has no grant")
+    return [Hostile("response.unsolicited", ingress(p.provider), b"k", b"{}", tuple(h), expect)]
+
+
 @edge("no-route.response")
 def _no_route(g: Gen) -> list[Hostile]:
     """A provider answering a registered client that no connected member can reach."""

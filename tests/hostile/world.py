@@ -73,7 +73,7 @@ def world_of(registry: Registry, most_pairs: int = 2000) -> World:
     no_route = tuple(  # sent by the provider: a response to a client nobody can reach
         Pair(member_code(s.route), c.text, s.text, member_code(s.route))
         for c in sorted(unrouted, key=lambda c: c.text)
-        for s in services[:5]
+        for s in [s for s in services if registry.allowed(s.text, c)][:5]  # it may call them
         if s.route is not None
     )
     return World(members, tuple(pairs[::step]), tuple(forbidden), flood, flood_rate, no_route)

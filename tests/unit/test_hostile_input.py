@@ -116,8 +116,10 @@ def _valid_messages() -> list[Valid]:
                 speaks = str(member) in client.authorities
                 if speaks and service.route is not None and REGISTRY.allowed(stext, client):
                     out.append(Valid(topic, "request", ctext, stext, service.route))
-                # a response: its provider speaks for the ingress member, the client has a route
-                if str(member) in service.authorities and client.route is not None:
+                # a response: its provider speaks for the ingress member, the client has a
+                # route and a grant (it may have called the service)
+                answers = REGISTRY.allowed(stext, client)
+                if str(member) in service.authorities and client.route is not None and answers:
                     out.append(Valid(topic, "response", ctext, stext, client.route))
     return out
 

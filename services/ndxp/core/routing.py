@@ -163,6 +163,16 @@ class Router:
             client = self._party(client_text, self.registry.subsystems, SubsystemId.parse)
             _known(service, service_text, RejectionCode.UNKNOWN_SERVICE, "service")
             _known(client, client_text, RejectionCode.UNKNOWN_CLIENT, "client")
+            assert isinstance(client, Party)
+            # an answer goes only to a client that may call the service: a provider writing
+            # "responses" to members that never called it (1 GB of them on one province's
+            # egress topic, unrefused and counted by no quota) is refused
+            if not self.registry.allowed(service_text, client):
+                raise Rejection(
+                    RejectionCode.FORBIDDEN,
+                    f"client {client_text} has no grant for service {service_text}: "
+                    "it has called nothing there to answer",
+                )
             destination, what = client, f"client {client_text}"
         assert isinstance(destination, Party)
         if destination.route is None:

@@ -53,8 +53,14 @@ def test_default_deny_closes_services_without_grants() -> None:
     assert isinstance(router.decide(H41, request(service=V2), 1), Routed)
 
 
-def test_responses_are_not_subject_to_grants(router: Router) -> None:
+def test_an_answer_goes_only_to_a_client_granted_the_service(router: Router) -> None:
+    """A provider's response to a client that may not call the service answers nothing it
+    was asked: refused (responses used to pass without a grant, so any provider could write
+    them to any member's egress topic, uncounted by quotas)."""
     d = router.decide("ndxp.in.000.00.01.G01", response("VN:GOV:000.00.00.G01:lgsp", V2), 1)
+    assert isinstance(d, Rejected) and d.code is RejectionCode.FORBIDDEN
+    assert "VN:GOV:000.00.00.G01:lgsp" in d.detail and V2 in d.detail
+    d = router.decide("ndxp.in.000.00.01.G01", response("VN:GOV:000.00.00.H41:motcua", V2), 1)
     assert isinstance(d, Routed)
 
 
