@@ -609,7 +609,10 @@ def _one_header_changed(
             expected = party.route if party.route is not None else C.NO_ROUTE
         return v.topic, replace(other, stext.encode()), expected, how
     ctext = draw(st.sampled_from(sorted(REGISTRY.subsystems)))
-    route = REGISTRY.subsystems[ctext].route  # responses need no grant
+    client = REGISTRY.subsystems[ctext]
+    if not REGISTRY.allowed(v.service, client):  # an answer to a client that asked nothing
+        return v.topic, replace(other, ctext.encode()), C.FORBIDDEN, how
+    route = client.route
     return v.topic, replace(other, ctext.encode()), route if route is not None else C.NO_ROUTE, how
 
 

@@ -19,8 +19,9 @@ Checks, in order (the first failure decides the code):
    the client has a grant for the service                     FORBIDDEN
    a connected member at or above the service's member        NO_ROUTE
 5. response: as a request with the roles swapped — the provider must be the
-   ingress member or below it, and it is routed to the client's side. Responses
-   are not subject to grants or quotas.
+   ingress member or below it, and it is routed to the client's side — and the
+   client has a grant for the service (FORBIDDEN: it asked nothing there to
+   answer). Responses are not subject to quotas.
 6. document (no ``ndxp-service``): the client as for a request, registered;
    its envelope valid, no ``ndxp-doc-receiver`` of its own         MALFORMED
    the document id's agency is the client's member                 NOT_SENDER
