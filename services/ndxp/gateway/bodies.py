@@ -18,7 +18,7 @@ class Bodies:
     def __init__(self, per_member: int, total: int) -> None:
         self.per_member = per_member
         self.total = total
-        self.held: dict[str, int] = {}  # bytes held per member (its code)
+        self.held: dict[str, int] = {}  # bytes held per member (its id: VN:GOV:000.00.00.H41)
         self.held_total = 0
 
     def reserve(self, member: str, size: int) -> None:
