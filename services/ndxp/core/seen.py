@@ -31,7 +31,7 @@ such code per record gave each its own 1 KiB chunk and, once pushed out, a floor
 memory without bound, and honest partitions' chunks pushed out (asked of the table again).
 
 Memory is bounded: past ``max_chunks`` chunks (:data:`MAX_CHUNKS`: 32 MiB of bitmaps, 268 M
-offsets) or ``max_copies`` receivers' rows (:data:`MAX_COPIES`, ~100 B each), the oldest
+offsets) or ``max_copies`` receivers' rows (:data:`MAX_COPIES`, ~115 B each), the oldest
 chunk is dropped and its partition's floor raised over it (its offsets are asked of the
 table again, never assumed new). The chunk just loaded or added to is never the one dropped:
 it alone may hold more (at most :data:`CHUNK` records × 128 receivers).
@@ -54,7 +54,7 @@ CHUNK_BITS = 13
 CHUNK = 1 << CHUNK_BITS  # offsets per chunk (a table granule's worth): a bitmap of 1 KiB
 MASK = CHUNK - 1
 MAX_CHUNKS = 32_768
-MAX_COPIES = 1 << 19  # receivers' rows held (documents' copies, statuses): ~50 MB
+MAX_COPIES = 1 << 19  # receivers' rows held (copies, statuses): 57 MiB (tracemalloc)
 NEW, PRESENT, UNKNOWN = 0, 1, 2
 
 
