@@ -70,7 +70,8 @@ KAFKA_PASSWORD = "NDXP_KAFKA_PASSWORD"  # the password itself
 KAFKA_SSL_CAFILE = "NDXP_KAFKA_SSL_CAFILE"  # SASL_SSL: CA bundle (default: the system's)
 GATEWAY_HOST = "NDXP_GATEWAY_HOST"  # the X-Road REST gateway's address, default 127.0.0.1
 GATEWAY_PORT = "NDXP_GATEWAY_PORT"  # its port, default 8080
-# bytes of call bodies one gateway process holds for one member's calls (64 MiB), and in all
+# bytes of call bodies one gateway process holds for one connected member's calls, its units'
+# with them (64 MiB), and in all
 # (512 MiB): past them, 429 / 503 before the body is read
 GATEWAY_MAX_BODY_BYTES_PER_MEMBER = "NDXP_GATEWAY_MAX_BODY_BYTES_PER_MEMBER"
 GATEWAY_MAX_BODY_BYTES = "NDXP_GATEWAY_MAX_BODY_BYTES"

@@ -679,8 +679,8 @@ def test_bodies_that_never_finish_hold_only_their_members_share(
     budget_gateway: GatewayProcess,
 ) -> None:
     """Connections declaring 1 MiB bodies and sending a byte: the member's share (4 MiB
-    here) is held, its next call is answered 429 at once, another member's calls go on, and
-    the share is free again once those connections are gone. Before, each such connection
+    here) is held, its next call and its units' are answered 429 at once, another member's
+    calls go on, and the share is free again once those connections are gone. Before, each such connection
     held its megabyte for the body timeout, whoever sent it: 1,500 of them grew the gateway
     from 0.5 to 2.8 GB."""
     port = budget_gateway.web_port
@@ -702,6 +702,9 @@ def test_bodies_that_never_finish_hold_only_their_members_share(
         refused = [
             (await fetch("POST", target, {"X-Road-Client": CLIENT}, b"{}"))[0] for _ in range(3)
         ]
+        # a unit of the province calls through the same platform: the same share
+        unit = {"X-Road-Client": "VN/GOV/001.01.01.H41/motcua"}
+        refused.append((await fetch("POST", target, unit, b"{}"))[0])
         other = (await fetch("POST", target, h40, b"{}"))[0]
         for writer in stalled:
             writer.transport.abort()
@@ -710,7 +713,7 @@ def test_bodies_that_never_finish_hold_only_their_members_share(
         return refused, other, again
 
     refused, other, again = asyncio.run(run())
-    assert refused == [429, 429, 429]
+    assert refused == [429, 429, 429, 429]
     assert other == 200
     assert again == [200]
     assert budget_gateway.proc is not None and budget_gateway.proc.poll() is None

@@ -1,4 +1,6 @@
-"""The bytes of call bodies one gateway process holds, per member and in all.
+"""The bytes of call bodies one gateway process holds, per member and in all. The member is
+the calling platform: the client's nearest connected member, whose units share its share (a
+province's units are members of their own, and its certificate speaks for them all).
 
 A call's body is held from the moment its head arrives (its declared length, or the value
 limit when it comes chunked) until the call ends (answered, refused, timed out). A member

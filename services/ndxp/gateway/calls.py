@@ -72,7 +72,9 @@ async def _call(gw: Gateway, request: web.Request, request_id: str) -> web.Strea
     passed, forged = xroad_headers.forwarded(request.headers.items())
     if forged:
         raise xroad.bad_request(f"header {forged[0]} is the platform's: a caller may not set it")
-    member = str(client.member)
+    # the share is the calling platform's (the client's nearest connected member): its units
+    # are members of their own, and one certificate speaks for all of them
+    member = str(route)
     size = body_size(request, gw.settings.max_value_bytes)
     gw.bodies.reserve(member, size)  # held until the call ends
     try:
