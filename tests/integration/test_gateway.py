@@ -680,9 +680,9 @@ def test_bodies_that_never_finish_hold_only_their_members_share(
 ) -> None:
     """Connections declaring 1 MiB bodies and sending a byte: the member's share (4 MiB
     here) is held, its next call and its units' are answered 429 at once, another member's
-    calls go on, and the share is free again once those connections are gone. Before, each such connection
-    held its megabyte for the body timeout, whoever sent it: 1,500 of them grew the gateway
-    from 0.5 to 2.8 GB."""
+    calls go on, and the share is free again once those connections are gone. Before, each
+    such connection held its megabyte for the body timeout, whoever sent it: 1,500 of them
+    grew the gateway from 0.5 to 2.8 GB."""
     port = budget_gateway.web_port
     head = (
         f"POST {POPULATION} HTTP/1.1\r\nHost: x\r\nX-Road-Client: {CLIENT}\r\n"
