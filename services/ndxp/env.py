@@ -15,6 +15,7 @@ VAR = "NDXP_VAR"  # runtime folder (data, logs, pid files), default <repo>/var
 FETCH_SESSIONS = "NDXP_FETCH_SESSIONS"
 FETCH_HAND_OVER = "NDXP_FETCH_HAND_OVER"  # on (default) | off: plan the next fetch first
 FETCH_PLAN = "NDXP_FETCH_PLAN"  # one-pass (default: ndxp.kafka.fetch_plan) | aiokafka
+FETCH_FAIR = "NDXP_FETCH_FAIR"  # on (default: ndxp.kafka.fair_drain) | off: aiokafka's walk
 # ms a fetch that holds no partition back may wait for records (ndxp.kafka.fetch_plan), default
 # 500; 0: every fetch waits the consumer's own (10-50 ms in ndxp's services)
 FETCH_IDLE_WAIT_MS = "NDXP_FETCH_IDLE_WAIT_MS"

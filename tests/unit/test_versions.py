@@ -84,7 +84,7 @@ def test_another_version_is_refused_naming_it_and_who_relies_on_it() -> None:
 
     assert _one(check(installed=installed)) == (
         "aiokafka 0.15.0 installed, ndxp was verified with 0.14.0 "
-        "(kafka/fetch_buffer.py, kafka/fetch_plan.py, kafka/fetch_session.py, "
+        "(kafka/fair_drain.py, kafka/fetch_buffer.py, kafka/fetch_plan.py, kafka/fetch_session.py, "
         "kafka/fetch_state.py, kafka/io.py, kafka/records.py, "
         "router/faust_fixes.py, router/in_order.py, router/outbox.py, router/recovery_watch.py "
         "patch or read its internals)"
@@ -379,7 +379,7 @@ def test_ndxp_router_refuses_to_start_with_the_guards_line(tmp_path: Path) -> No
     assert proc.returncode == EX_CONFIG, proc.stderr
     assert proc.stderr.splitlines() == [
         "ndxp: refusing to start: aiokafka 0.14.0 installed, ndxp was verified with 0.13.0 "
-        "(kafka/fetch_buffer.py, kafka/fetch_plan.py, kafka/fetch_session.py, "
+        "(kafka/fair_drain.py, kafka/fetch_buffer.py, kafka/fetch_plan.py, kafka/fetch_session.py, "
         "kafka/fetch_state.py, kafka/io.py, kafka/records.py, "
         "router/faust_fixes.py, router/in_order.py, router/outbox.py, router/recovery_watch.py "
         "patch or read its internals)"

@@ -56,13 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     # fetch once a consumer woken by the last has taken its records (unless
     # NDXP_FETCH_HAND_OVER=off), plans it in one pass (unless NDXP_FETCH_PLAN=aiokafka) with a
     # long poll when it holds nothing back (NDXP_FETCH_IDLE_WAIT_MS), and holds at most
-    # NDXP_FETCH_BUFFER_BYTES fetched and not yet consumed (kafka/fetch_buffer.py).
+    # NDXP_FETCH_BUFFER_BYTES fetched and not yet consumed (kafka/fetch_buffer.py), and shares
+    # each poll's records fairly between topics (kafka/fair_drain.py; NDXP_FETCH_FAIR=off:
+    # aiokafka's first come, first served).
     records.install()
     fetch_session.install(
         sessions=os.environ.get(env.FETCH_SESSIONS, "on").lower() != "off",
         buffer_budget=int(os.environ.get(env.FETCH_BUFFER_BYTES, fetch_buffer.DEFAULT_BUDGET)),
         hand_over=os.environ.get(env.FETCH_HAND_OVER, "on").lower() != "off",
         one_pass=os.environ.get(env.FETCH_PLAN, "one-pass").lower() != "aiokafka",
+        fair=os.environ.get(env.FETCH_FAIR, "on").lower() != "off",
         idle_wait_ms=int(
             os.environ.get(env.FETCH_IDLE_WAIT_MS, fetch_session.DEFAULT_IDLE_WAIT_MS)
         ),

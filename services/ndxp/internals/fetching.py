@@ -7,6 +7,7 @@ from ndxp.internals.kinds import Assigned, Attribute, Calls, Expectation, Method
 from ndxp.internals.targets import (
     AIOKAFKA_PLAN,
     BUFFER,
+    FAIR,
     FETCHER,
     PLAN,
     RECORDS,
@@ -93,6 +94,31 @@ EXPECTED: tuple[Expectation, ...] = (
         "if partitions and tp not in partitions:",
         f"{PLAN}: none asked for is all of them",
     ),
+    # kafka/fair_drain.py: aiokafka's fetched_records with a fair walk, every other step as it
+    *(
+        Calls(f"{FETCHER}.fetched_records", code, f"{FAIR} does the same")
+        for code in (
+            "if self._subscriptions.reassignment_in_progress:",
+            "await self._subscriptions.wait_for_assignment()",
+            "for tp in list(self._records.keys()):",
+            "if not self._subscriptions.is_assigned(tp):",
+            "if type(res_or_error) is FetchResult:",
+            "records = res_or_error.getall(max_records)",
+            "if not res_or_error.has_more():",
+            "self._notify(self._wait_consume_future)",
+            "res_or_error.check_raise()",
+            "waiter = self._create_fetch_waiter()",
+            "done, pending = await asyncio.wait([waiter], timeout=timeout)",
+            "if not done or self._closed:",
+            "waiter.result()  # Check for authorization errors",
+        )
+    ),
+    Method(
+        "aiokafka.consumer.fetcher:FetchResult.getall",
+        "def(self, max_records=)",
+        f"{FAIR} takes a partition's share with it",
+    ),
+    Method("aiokafka.consumer.fetcher:FetchResult.has_more", "def(self)", f"{FAIR} calls it"),
     Calls(
         f"{THREAD}._fetch_records",
         "return await fetcher.fetched_records(active_partitions,",

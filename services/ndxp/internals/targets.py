@@ -11,6 +11,7 @@ RECORDS = "kafka/records.py"
 SESSIONS = "kafka/fetch_session.py"
 BUFFER = "kafka/fetch_buffer.py"
 PLAN = "kafka/fetch_plan.py"
+FAIR = "kafka/fair_drain.py"
 # aiokafka's own plan: once fetch_session is installed the class holds ndxp's, whose
 # __wrapped__ is aiokafka's (inspect.getsource reads that one)
 AIOKAFKA_PLAN = "aiokafka.consumer.fetcher:Fetcher._get_actions_per_node"

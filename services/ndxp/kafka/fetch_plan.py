@@ -48,9 +48,19 @@ from typing import Any, Final
 from aiokafka.consumer import fetcher as _fetcher
 from aiokafka.protocol.fetch import FetchRequest
 
+from ndxp.kafka import fair_drain
+
 ORIGINAL: Final = _fetcher.Fetcher._get_actions_per_node
 ORIGINAL_FETCHED_RECORDS: Final = _fetcher.Fetcher.fetched_records
 _recovery_only: frozenset[str] = frozenset()  # set by read_for_recovery()
+_fair = True  # share each poll between topics (kafka/fair_drain.py): share_fairly()
+
+
+def share_fairly(on: bool) -> None:
+    """Whether a poll's ``max_records`` are shared between topics and partitions
+    (:mod:`ndxp.kafka.fair_drain`, the default) or aiokafka's first come, first served."""
+    global _fair
+    _fair = on
 
 
 def read_for_recovery(topics: Iterable[str]) -> None:
@@ -64,9 +74,12 @@ async def fetched_records(
     self: Any, partitions: Any, timeout: float = 0, max_records: int | None = None
 ) -> Any:
     """aiokafka's ``Fetcher.fetched_records``, remembering which partitions the consumer asked
-    for (none: all of them, as aiokafka reads it)."""
+    for (none: all of them, as aiokafka reads it), and sharing ``max_records`` fairly between
+    topics and partitions (:mod:`ndxp.kafka.fair_drain`)."""
     self._ndxp_asked = partitions
-    return await ORIGINAL_FETCHED_RECORDS(self, partitions, timeout, max_records)
+    if max_records is None or not _fair:  # everything buffered: aiokafka's walk is as fair
+        return await ORIGINAL_FETCHED_RECORDS(self, partitions, timeout, max_records)
+    return await fair_drain.fetched_records(self, partitions, timeout, max_records)
 
 
 fetched_records.__wrapped__ = ORIGINAL_FETCHED_RECORDS  # type: ignore[attr-defined]

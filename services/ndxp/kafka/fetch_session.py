@@ -228,18 +228,21 @@ def install(
     hand_over: bool = True,
     one_pass: bool = True,
     idle_wait_ms: int = DEFAULT_IDLE_WAIT_MS,
+    fair: bool = True,
 ) -> None:
     """Plan every aiokafka consumer's fetches of this process through ndxp (idempotent):
     with incremental sessions unless ``sessions`` is false, within ``buffer_budget``
     buffered bytes per consumer (``None``: no bound), after a woken consumer has taken its
     records unless ``hand_over`` is false, and in one pass (:mod:`ndxp.kafka.fetch_plan`)
     unless ``one_pass`` is false, a fetch that holds no partition back waiting up to
-    ``idle_wait_ms`` (one pass only; 0: the consumer's own wait). Call it before the
-    consumers start."""
+    ``idle_wait_ms`` (one pass only; 0: the consumer's own wait), each poll's records shared
+    between topics and partitions (:mod:`ndxp.kafka.fair_drain`) unless ``fair`` is false.
+    Call it before the consumers start."""
     global _sessions, _hand_over, _one_pass, _idle_wait_ms
     _sessions, _hand_over, _one_pass = sessions, hand_over, one_pass
     _idle_wait_ms = idle_wait_ms
     fetch_buffer.limit(buffer_budget)
+    fetch_plan.share_fairly(fair)
     _fetcher.Fetcher._get_actions_per_node = _get_actions_per_node
     _fetcher.Fetcher.fetched_records = fetch_plan.fetched_records
 
@@ -255,5 +258,6 @@ def uninstall() -> None:
     _hand_over = _one_pass = True
     _idle_wait_ms = 0
     fetch_buffer.limit(None)
+    fetch_plan.share_fairly(True)
     _fetcher.Fetcher._get_actions_per_node = _ORIGINAL_ACTIONS
     _fetcher.Fetcher.fetched_records = fetch_plan.ORIGINAL_FETCHED_RECORDS

@@ -1,0 +1,176 @@
+"""``kafka/fair_drain.py``: a poll's records shared between topics and partitions, on
+aiokafka's own ``FetchResult`` and subscription state; against aiokafka 0.14's walk, which
+gives a partition that holds more than a poll every poll."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiokafka.consumer.fetcher import FetchError, FetchResult
+from aiokafka.consumer.subscription_state import SubscriptionState
+from aiokafka.errors import TopicAuthorizationFailedError
+from aiokafka.structs import TopicPartition
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ndxp.kafka import fair_drain, fetch_plan
+
+FLOOD = TopicPartition("ndxp.in.0100100079", 0)
+OTHERS = [TopicPartition(f"ndxp.in.m{i:03d}", p) for i in range(10) for p in range(3)]
+
+
+class Partition:
+    """A partition's fetched records, as aiokafka's ``PartitionRecords`` yields them."""
+
+    def __init__(self, tp: TopicPartition, start: int, count: int) -> None:
+        self.tp = tp
+        self.next_fetch_offset = start
+        self.end = start + count
+
+    def __iter__(self) -> Partition:
+        return self
+
+    def __next__(self) -> Any:
+        if self.next_fetch_offset >= self.end:
+            raise StopIteration
+        self.next_fetch_offset += 1
+        return SimpleNamespace(tp=self.tp, offset=self.next_fetch_offset - 1)
+
+
+def fetcher(buffered: dict[TopicPartition, int], errors: tuple[TopicPartition, ...] = ()) -> Any:
+    """A fetcher holding ``buffered[tp]`` records for each partition, in that order (then an
+    error for each of ``errors``), on a real assignment."""
+
+    async def build() -> Any:
+        subscription = SubscriptionState()
+        subscription.assign_from_user(set(buffered) | set(errors))
+        assignment = subscription.subscription.assignment
+        records: dict[TopicPartition, Any] = {}
+        for n, (tp, count) in enumerate(buffered.items()):
+            assignment.state_value(tp).reset_to(1000 * n)
+            records[tp] = FetchResult(
+                tp,
+                assignment=assignment,
+                partition_records=Partition(tp, 1000 * n, count),
+                backoff=0,
+            )
+        for tp in errors:
+            assignment.state_value(tp).reset_to(0)
+            records[tp] = FetchError(error=TopicAuthorizationFailedError(), backoff=0)
+        return SimpleNamespace(
+            _records=records,
+            _subscriptions=subscription,
+            _notify=lambda fut: woken.append(fut),
+            _wait_consume_future=None,
+            _closed=False,
+        )
+
+    woken: list[Any] = []
+    loop = asyncio.new_event_loop()
+    try:
+        f = loop.run_until_complete(build())
+    finally:
+        loop.close()
+    f.woken = woken
+    return f
+
+
+def poll(f: Any, max_records: int, ours: bool = True) -> dict[TopicPartition, list[Any]]:
+    walk = fair_drain.fetched_records if ours else fetch_plan.ORIGINAL_FETCHED_RECORDS
+    loop = asyncio.new_event_loop()
+    try:
+        return dict(loop.run_until_complete(walk(f, None, 0, max_records)))
+    finally:
+        loop.close()
+
+
+def counts(drained: dict[TopicPartition, list[Any]]) -> dict[TopicPartition, int]:
+    return {tp: len(records) for tp, records in drained.items()}
+
+
+def flood_first() -> dict[TopicPartition, int]:
+    return {FLOOD: 65_000, **{tp: 2 for tp in OTHERS}}
+
+
+def test_aiokafka_gives_a_flood_every_poll() -> None:
+    """What this replaces: the partition first in the buffer takes the whole poll."""
+    assert counts(poll(fetcher(flood_first()), 1000, ours=False)) == {FLOOD: 1000}
+
+
+def test_every_member_gets_its_records_in_the_next_poll_beside_a_flood() -> None:
+    f = fetcher(flood_first())
+    got = counts(poll(f, 1000))
+    assert got == {FLOOD: 940, **{tp: 2 for tp in OTHERS}}
+    assert list(f._records) == [FLOOD]  # the others drained, left the buffer
+    assert len(f.woken) == len(OTHERS)  # and each woke the fetch routine, as aiokafka
+
+
+def test_topics_share_a_poll_equally_whatever_their_partitions() -> None:
+    many = {TopicPartition("ndxp.in.big", p): 10_000 for p in range(9)}
+    one = {TopicPartition("ndxp.in.small", 0): 10_000}
+    got = counts(poll(fetcher({**many, **one}), 900))
+    assert got[TopicPartition("ndxp.in.small", 0)] == 450
+    assert sum(got.values()) == 900
+    assert all(got[tp] == 50 for tp in many)
+
+
+def test_records_come_in_offset_order_and_the_position_moves_on() -> None:
+    f = fetcher(flood_first())
+    first = poll(f, 1000)[FLOOD]
+    second = poll(f, 1000)[FLOOD]
+    offsets = [r.offset for r in first + second]
+    assert offsets == list(range(0, len(offsets)))
+    assert f._subscriptions.subscription.assignment.state_value(FLOOD).position == len(offsets)
+
+
+def test_an_error_is_raised_once_the_records_before_it_are_returned() -> None:
+    bad = TopicPartition("ndxp.in.bad", 0)
+    f = fetcher({OTHERS[0]: 3}, errors=(bad,))
+    assert counts(poll(f, 1000)) == {OTHERS[0]: 3}
+    with pytest.raises(TopicAuthorizationFailedError):
+        poll(f, 1000)
+    assert bad not in f._records
+
+
+def test_partitions_not_asked_for_are_left_and_unassigned_ones_dropped() -> None:
+    f = fetcher({OTHERS[0]: 3, OTHERS[1]: 3})
+
+    async def revoke_then_poll() -> Any:
+        f._subscriptions.assign_from_user({OTHERS[1]})  # OTHERS[0] revoked
+        return await fair_drain.fetched_records(f, {OTHERS[2]}, 0, 1000)
+
+    loop = asyncio.new_event_loop()
+    try:
+        got = loop.run_until_complete(revoke_then_poll())
+    finally:
+        loop.close()
+    assert got == {}
+    assert list(f._records) == [OTHERS[1]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 300), min_size=1, max_size=12),
+    st.integers(1, 700),
+)
+def test_same_records_as_aiokafka_in_the_end(sizes: list[int], max_records: int) -> None:
+    """Poll after poll, each partition's records all come, once, in order, as aiokafka's;
+    no poll returns more than asked, and none returns nothing while records are buffered."""
+    buffered = {OTHERS[n]: size for n, size in enumerate(sizes)}
+    ours, theirs = fetcher(buffered), fetcher(buffered)
+    got: dict[TopicPartition, list[int]] = {}
+    want: dict[TopicPartition, list[int]] = {}
+    for f, into, fair in ((ours, got, True), (theirs, want, False)):
+        while f._records:
+            drained = poll(f, max_records, fair)
+            assert sum(map(len, drained.values())) <= max_records
+            if not drained:
+                assert not any(r.has_more() for r in f._records.values())
+                break
+            for tp, records in drained.items():
+                into.setdefault(tp, []).extend(r.offset for r in records)
+    assert got == want
+    assert {tp: len(v) for tp, v in got.items()} == {tp: n for tp, n in buffered.items() if n}
