@@ -58,6 +58,7 @@ ROUTER_DIRECT_DELIVERY = "NDXP_ROUTER_DIRECT_DELIVERY"  # default on; off: Faust
 ROUTER_COMMIT_ONCE = "NDXP_ROUTER_COMMIT_ONCE"  # default on; off: Faust's commit
 ROUTER_DELIVERY = "NDXP_ROUTER_DELIVERY"  # runs (default: a fetched run per event) or events
 ROUTER_RUN_BUFFER = "NDXP_ROUTER_RUN_BUFFER"  # runs buffered per stream, default 32
+ROUTER_QUEUED_RECORDS = "NDXP_ROUTER_QUEUED_RECORDS"  # records queued for agents, default 500
 ROUTER_BATCH = "NDXP_ROUTER_BATCH"  # events: events per agent batch (take_events), default 1
 # a table recovery reading nothing: logged after (30 s), the worker exits after (120 s)
 ROUTER_RECOVERY_STALL_S = "NDXP_ROUTER_RECOVERY_STALL_S"

@@ -284,3 +284,46 @@ def test_a_router_given_another_partition_count_than_its_topics_refuses_to_start
     log = (tmp_path / "router.log").read_text()
     assert "NDXP_PARTITIONS does not match the topics on the broker" in log
     assert "ndxp.in.000.00.00.H78 has 3 partitions, not 2" in log
+
+
+def test_a_members_flood_waits_in_its_own_backlog(kafka: Broker, router: RouterProcess) -> None:
+    """Fair scheduling (kafka/fair_drain.py, router/runs.py): one member floods its ingress
+    partition with small zstd requests it has no grant for (~4 B each on the wire, refused);
+    another member's request sent right after is routed long before the flood is worked off.
+    First come, first served (``NDXP_FETCH_FAIR=off NDXP_ROUTER_QUEUED_RECORDS=0``) the router
+    routed ~30,000 of the flood's records before it; now a few hundred."""
+    flood, run = 100_000, uid("flood")
+    forbidden = "VN:GOV:000.00.00.H42:datdai:thong-tin-thua-dat:v1"
+    notices = Tap(kafka.bootstrap, [OUT_H41])
+    answers = Tap(kafka.bootstrap, ["ndxp.out.000.00.01.G01"])
+    p = producer(kafka.bootstrap, {"compression.type": "zstd", "linger.ms": 20})
+    for n in range(flood):
+        send(p, IN_H41, request(f"{run}-{n}", MOTCUA, forbidden), value=b"", key=MOTCUA.encode())
+        if n % 10_000 == 0:
+            p.poll(0)
+    p.flush(60)
+    other = f"{run}-other"
+    h40 = "VN:GOV:000.00.00.H40:motcua"
+    send(p, "ndxp.in.000.00.00.H40", request(other, h40, POP), key=h40.encode())
+    p.flush(10)
+    collected = answers.collect(lambda ms: any(hdr(m, "ndxp-id") == other for m in ms), 120)
+    answers.close()
+    [answer] = [m for m in collected if hdr(m, "ndxp-id") == other]
+    routed_at = int(hdr(answer, "ndxp-routed-at") or 0)
+    received_at = answer.timestamp()[1]  # the broker's time of receipt, which the copy keeps
+
+    def refused(ms: list) -> list:  # type: ignore[type-arg]
+        prefix = f"{run}-"
+        return [m for m in ms if (hdr(m, "ndxp-correlation-id") or "").startswith(prefix)]
+
+    got = refused(notices.collect(lambda ms: len(refused(ms)) >= flood, timeout=300))
+    notices.close()
+    assert len(got) == flood  # all of the flood refused, in the end (and the router caught up)
+    assert {hdr(m, "ndxp-error") for m in got} == {"FORBIDDEN"}
+    # the flood's records routed while the other request waited (its receipt to its routing):
+    # what was queued for the agent (500) and a poll or two; first come, first served, the
+    # flood's fetch and a stream buffer of its runs (~30,000 here)
+    went_first = sum(
+        1 for m in got if received_at <= int(hdr(m, "ndxp-routed-at") or 0) < routed_at
+    )
+    assert went_first < 5_000, f"{went_first:,} of the flood's records went first"

@@ -295,3 +295,48 @@ def test_commits_consider_every_partition_the_guard_moved_not_only_acked_ones() 
     consumer._acked.pop(B, None)  # (Faust's own list: only what it saw acks for)
     order.assigned = {A}  # B revoked: the guard does not offer it for a commit
     assert list(consumer._filter_tps_with_pending_acks()) == [A]
+
+
+def test_queued_counts_what_was_handed_to_the_stream_and_not_processed() -> None:
+    consumer = FakeConsumer()
+    order = tracker(consumer)
+    order.on_bases({A: 50})
+    assert order.queued() == 0
+    order.fetched[A] = 79  # the run 50..79 is in the stream buffer
+    assert order.queued() == 30
+    assert run(order, list(range(50, 60))) == list(range(50, 60))
+    assert order.queued() == 20
+    order.assigned.clear()  # revoked: its runs are not this worker's any more
+    assert order.queued() == 0
+
+
+def test_a_fetch_waits_for_room_but_never_for_ever() -> None:
+    """``runs.room``: the next fetch waits while more than the limit is queued, and goes on
+    after ``most_s`` however much is counted (a run dropped with the flow counts until the
+    sweep seeks its partition back)."""
+    from ndxp.router import runs as runs_module
+
+    consumer = FakeConsumer()
+    order = tracker(consumer)
+    order.on_bases({A: 0})
+    order.fetched[A] = 2999  # 3,000 records queued
+
+    async def agent_processes() -> None:
+        await asyncio.sleep(0.05)
+        order.done(A, 1999)  # 1,000 left
+
+    async def both() -> float:
+        started = asyncio.get_running_loop().time()
+        await asyncio.gather(runs_module.room(order, 2000), agent_processes())
+        return asyncio.get_running_loop().time() - started
+
+    waited = asyncio.run(both())
+    assert 0.04 <= waited < 0.5
+    order.fetched[A] = 9999  # counted, and nothing will process it
+
+    async def stuck() -> float:
+        started = asyncio.get_running_loop().time()
+        await runs_module.room(order, 2000, most_s=0.1)
+        return asyncio.get_running_loop().time() - started
+
+    assert 0.1 <= asyncio.run(stuck()) < 0.3

@@ -134,6 +134,18 @@ class InOrder:
         self.next[tp] = offset + 1
         self.progress[tp] = time.monotonic()
 
+    def queued(self) -> int:
+        """Records handed to the agents' streams and not processed yet, over this worker's
+        partitions (from the offsets: a run dropped with the flow counts until the sweep seeks
+        its partition back)."""
+        total = 0
+        nexts = self.next
+        for tp, last in self.fetched.items():
+            waiting = last + 1 - nexts.get(tp, last + 1)
+            if waiting > 0 and tp in self.assigned:
+                total += waiting
+        return total
+
     def on_bases(self, bases: Mapping[Any, int]) -> None:
         """Processing of these partitions starts at these offsets (or where this worker
         already got to, if further: it processed those messages itself)."""
@@ -368,6 +380,7 @@ def deliver_in_order(app: Any, is_stream: Callable[[Any], bool]) -> InOrder:
 
     async def on_partitions_assigned(partitions: set[Any], generation_id: int = 0) -> None:
         order.assigned = set(partitions)
+        order.fetched.clear()  # again: a run handed over during the rebalance was dropped
         await assigned(partitions, generation_id)
 
     async def on_partitions_revoked(partitions: set[Any]) -> None:

@@ -18,6 +18,7 @@ flush), the web server and timers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -82,7 +83,9 @@ class RunSchema(faust.Schema):  # type: ignore[type-arg]
         return message.value
 
 
-def deliver_runs(app: Any, order: Any, channel_of: Callable[[Any], Any]) -> None:
+def deliver_runs(
+    app: Any, order: Any, channel_of: Callable[[Any], Any], queued_limit: int = 0
+) -> None:
     """Replace the consumer's ``getmany`` (what Faust's fetcher drains) with one that yields
     a single message per agent and fetch: the runs of every partition of the fetch that the
     agent's channel reads (``channel_of(tp)``: a stream's partitions share a key). On traffic
@@ -92,10 +95,20 @@ def deliver_runs(app: Any, order: Any, channel_of: Callable[[Any], Any]) -> None
     is suspended or the generation changes (nothing of that fetch is delivered; the in-order
     guard seeks back), skip partitions not active, track end offsets. Records of other
     partitions (a table's changelog) that are not delivered are given back: sought back on the
-    consumer's thread (:func:`ndxp.router.in_order.give_back`), as nothing else would."""
+    consumer's thread (:func:`ndxp.router.in_order.give_back`), as nothing else would.
+
+    **Fair to light senders behind a flood.** A fetch's runs go to the agent shortest first,
+    and the next fetch waits while more than ``queued_limit`` records are queued for the agents
+    (``order.queued()``; 0: no wait, only Faust's stream buffer of runs): what a member sends
+    while another floods the router waits behind at most that many records, not a full stream
+    buffer's (32 runs of up to ``max_poll_records``: ~32,000 records, 1.5-2 s of routing). With
+    :mod:`ndxp.kafka.fair_drain` sharing each fetch between members, a flood waits in its own
+    backlog."""
     consumer = app.consumer
 
     async def getmany(timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        if queued_limit:
+            await room(order, queued_limit)
         records, active = await consumer._wait_next_records(timeout)
         generation_id = app.consumer_generation_id
         if records is None or consumer.should_stop:
@@ -128,12 +141,33 @@ def deliver_runs(app: Any, order: Any, channel_of: Callable[[Any], Any]) -> None
         for runs in groups.values():
             if not consumer.flow_active or app.consumer_generation_id != generation_id:
                 return
+            runs.sort(key=_run_length)  # a light sender's few records before a flood's
             for tp, batch in runs:
                 order.fetched[tp] = batch[-1].offset
             first_tp, first = runs[0]
             yield first_tp, run_message(first_tp, first, runs, generation_id)
 
     consumer.getmany = getmany
+
+
+def _run_length(run: tuple[Any, list[Any]]) -> int:
+    return len(run[1])
+
+
+ROOM_POLL_S = 0.002
+ROOM_MOST_S = 0.5
+"""The longest a fetch waits for the agents: a run dropped with the flow (a rebalance) counts
+as queued until the sweep seeks its partition back, and must not stop fetching meanwhile."""
+
+
+async def room(order: Any, limit: int, most_s: float = ROOM_MOST_S) -> None:
+    """Wait until at most ``limit`` records are queued for the agents (``order.queued()``),
+    or ``most_s`` has passed."""
+    if order.queued() <= limit:
+        return
+    deadline = time.monotonic() + most_s
+    while order.queued() > limit and time.monotonic() < deadline:
+        await asyncio.sleep(ROOM_POLL_S)
 
 
 def run_message(

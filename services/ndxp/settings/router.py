@@ -66,6 +66,7 @@ _ROUTER_ENV = {
     "commit_once": env.ROUTER_COMMIT_ONCE,
     "delivery": env.ROUTER_DELIVERY,
     "run_buffer": env.ROUTER_RUN_BUFFER,
+    "queued_records": env.ROUTER_QUEUED_RECORDS,
     "batch": env.ROUTER_BATCH,
     "recovery_stall_s": env.ROUTER_RECOVERY_STALL_S,
     "recovery_give_up_s": env.ROUTER_RECOVERY_GIVE_UP_S,
@@ -121,6 +122,12 @@ class RouterSettings(FromEnv):
     # runs buffered per stream (runs): too few and Faust's flow control pauses the ingress
     # partitions time and again (4: 9,100 msg/s; 32: 18,500 in one sweep)
     run_buffer: int = 32
+    # records queued for the agents before the next fetch waits (runs; 0: only run_buffer
+    # bounds it): behind a flood, what another member sends waits behind this many records,
+    # not a full buffer of runs (ndxp.router.runs.deliver_runs). Another member's gateway
+    # calls beside a 600,000-record refused flood (docs/hostile-runs/round3): median 4,679 ms
+    # with neither this nor fair fetches, 558 ms at 2,000, 217 ms at 500
+    queued_records: int = 500
     direct_delivery: bool = True  # ndxp.router.faust_fixes.direct_delivery (off: Faust's own)
     commit_once: bool = True  # ndxp.router.faust_fixes.commit_once (off: Faust's own commit)
     stream_buffer_maxsize: int = 16384  # events buffered per stream (events)
