@@ -78,6 +78,7 @@ from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.registry_file import load_registry
 
 PERF_TOPIC = "ndxp.bench.perf"
+UNFAIR = {"NDXP_FETCH_FAIR": "off", "NDXP_ROUTER_QUEUED_RECORDS": "0"}
 CONTEXT = (  # not the defaults: where the default's cost is
     ("quotas off", {"NDXP_QUOTAS": "off"}),
     ("inline quota stage", {"NDXP_QUOTA_STAGE": "inline"}),
@@ -87,6 +88,9 @@ CONTEXT = (  # not the defaults: where the default's cost is
     # the router's quiet-platform switch interval (0.2 ms) behind a backlog too, as before
     # ndxp.core.switching: what going back to Python's 5 ms there buys a drain
     ("switch interval 0.2 ms always", {"NDXP_ROUTER_BUSY_SWITCH_INTERVAL_MS": "0.2"}),
+    # members' records taken first come, first served, and a full stream buffer of runs
+    # queued, as before fair scheduling (kafka/fair_drain.py, runs.deliver_runs)
+    ("not fair between members", UNFAIR),
 )
 
 # the router's fetches as before the hand-over (kafka/fetch_session.py) and with Python's own
@@ -214,7 +218,11 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
             lambda: roundtrip.measure(bootstrap, var, port, rates, args.rt_seconds, plain=True),
         )
     if wanted("neighbour") and args.neighbour:
-        for key, plain in (("neighbour", False), ("neighbour_plain", True)):
+        for key, plain, settings in (
+            ("neighbour", False, None),
+            ("neighbour_unfair", False, UNFAIR),  # as before fair scheduling
+            ("neighbour_plain", True, None),
+        ):
             measure = functools.partial(
                 roundtrip.measure,
                 bootstrap,
@@ -222,6 +230,7 @@ def run(args: argparse.Namespace, bootstrap: str, var: Path) -> int:
                 port,
                 [neighbour.QUIET_RATE],
                 args.rt_seconds,
+                settings,
                 plain=plain,
                 flood=args.neighbour,
             )

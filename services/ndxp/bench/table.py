@@ -97,7 +97,7 @@ def print_table(r: dict[str, Any], out: Path) -> None:
                 n = len(x.get("router_exits", []))
                 died = f" (router exited {n}x, restarted)" if n else ""
                 print(
-                    f"    {who:10} {x['rate_achieved']:>6,.0f} {x['answered']:>9,} {t['p50']:>6} "
+                    f"    {who:14} {x['rate_achieved']:>6,.0f} {x['answered']:>9,} {t['p50']:>6} "
                     f"{t['p90']:>6} {t['p99']:>6} {t['max']:>6}   {legs}{died}"
                 )
                 _exits(x.get("router_exits", []))
@@ -208,13 +208,16 @@ def _exits(exits: list[dict[str, Any]]) -> None:
         print(f"    !! {n}x {reason}")
 
 
+NEIGHBOURS = (
+    ("ndxp", "neighbour"),
+    ("ndxp, unfair", "neighbour_unfair"),  # NDXP_FETCH_FAIR=off, NDXP_ROUTER_QUEUED_RECORDS=0
+    ("plain", "neighbour_plain"),
+)
+
+
 def _neighbour(r: dict[str, Any]) -> None:
     """The quiet members' round trips beside a loud neighbour, each router under the same flood."""
-    rows = [
-        (who, x)
-        for who, key in (("ndxp", "neighbour"), ("plain", "neighbour_plain"))
-        for x in r.get(key, {}).get("by_rate", [])
-    ]
+    rows = [(who, x) for who, key in NEIGHBOURS for x in r.get(key, {}).get("by_rate", [])]
     if not rows:
         return
     f = rows[0][1]["flood"]
@@ -225,7 +228,7 @@ def _neighbour(r: dict[str, Any]) -> None:
     for who, x in rows:
         t, f = x["round_trip_ms"], x["flood"]
         print(
-            f"    {who:10} {x['rate_achieved']:>6,.0f} {x['answered']:>9,} {t['p50']:>6} "
+            f"    {who:14} {x['rate_achieved']:>6,.0f} {x['answered']:>9,} {t['p50']:>6} "
             f"{t['p90']:>6} {t['p99']:>6} {t['max']:>6}   the flood: {f['rate_achieved']:,.0f}/s, "
             f"{f['routed']:,} of {f['sent']:,} routed"
         )
@@ -293,7 +296,7 @@ def chart(r: dict[str, Any], png: Path) -> None:
         for x in r.get("round_trips_plain", {}).get("by_rate", [])
     ]
     colors = [RATE_COLORS[i % len(by_rate) % len(RATE_COLORS)] for i in range(len(series))]
-    for who, key in (("ndxp", "neighbour"), ("plain", "neighbour_plain")):
+    for who, key in NEIGHBOURS:
         for x in r.get(key, {}).get("by_rate", []):
             series.append(
                 (

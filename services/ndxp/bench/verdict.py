@@ -21,13 +21,13 @@ def problems(result: dict[str, Any]) -> list[str]:
     ]
     bad += [
         f"{k.replace('_', ' ')} at {x['rate']:g}/s: {x['not_answered']} not answered"
-        for k in ("round_trips", "neighbour", "neighbour_plain")
+        for k in ("round_trips", "neighbour", "neighbour_unfair", "neighbour_plain")
         for x in result.get(k, {}).get("by_rate", [])
         if x["not_answered"]
     ]
     bad += [
         f"{k}: the flood's {x['flood']['sent'] - x['flood']['routed']} notices not routed"
-        for k in ("neighbour", "neighbour_plain")
+        for k in ("neighbour", "neighbour_unfair", "neighbour_plain")
         for x in result.get(k, {}).get("by_rate", [])
         if x["flood"]["routed"] != x["flood"]["sent"]
     ]
