@@ -13,6 +13,13 @@ limit naming a group comes last. A limit applies to each client subsystem separa
 inherited from an ancestor or a group, it is a copy per client, not a shared pool.
 
 A refused request consumes nothing: every limit is checked before any is charged.
+
+A document costs one unit per receiver it is delivered to (``cost``): the router writes a copy
+for each, and each is a delivery with a state of its own. It is admitted while every limit has
+a unit left and then charged its whole cost, so a token bucket may go below zero (the client
+then waits until it has refilled) and a day's count may pass its cap by the rest of one
+document (the day's further sends are refused). Requiring the whole cost up front would refuse
+for ever a document to more receivers than a burst holds.
 """
 
 from __future__ import annotations
@@ -99,23 +106,24 @@ class QuotaState:
         """The first limit that refuses the request at ``now_ms``, or ``None``."""
         return self._assess(limits, now_ms)[0]
 
-    def charge(self, limits: Sequence[Limit], now_ms: int) -> None:
-        """Count one request against every limit (the reference for :meth:`admit`)."""
+    def charge(self, limits: Sequence[Limit], now_ms: int, cost: int = 1) -> None:
+        """Count ``cost`` units (a request: 1) against every limit (the reference for
+        :meth:`admit`)."""
         buckets = self.data.setdefault("b", {})
         caps = self.data.setdefault("d", {})
         for limit in limits:
             if limit.rate is not None:
                 buckets[limit.id] = [
-                    self._tokens(limit, now_ms) - 1,
+                    self._tokens(limit, now_ms) - cost,
                     max(now_ms, self._updated(limit)),
                 ]
             if limit.daily is not None:
-                caps[limit.id] = [local_day(now_ms), self._used_today(limit, now_ms) + 1]
+                caps[limit.id] = [local_day(now_ms), self._used_today(limit, now_ms) + cost]
 
-    def admit(self, limits: Sequence[Limit], now_ms: int) -> QuotaHit | None:
+    def admit(self, limits: Sequence[Limit], now_ms: int, cost: int = 1) -> QuotaHit | None:
         """:meth:`check`, then :meth:`charge` if nothing refused: the same result and state,
         each limit's state read once (the router does this for every limited request)."""
-        hit, charged = self._assess(limits, now_ms)
+        hit, charged = self._assess(limits, now_ms, cost)
         if hit is None:
             buckets = self.data.setdefault("b", {})
             caps = self.data.setdefault("d", {})
@@ -124,11 +132,11 @@ class QuotaState:
         return hit
 
     def _assess(
-        self, limits: Sequence[Limit], now_ms: int
+        self, limits: Sequence[Limit], now_ms: int, cost: int = 1
     ) -> tuple[QuotaHit | None, list[tuple[bool, str, list[Any]]]]:
-        """The first refusal, or ``None`` and what charging each limit would write
-        (``(is a bucket, limit id, new state)``). The same arithmetic as :meth:`_tokens` and
-        :meth:`_used_today`, each limit's state read once (the router's hot path: every
+        """The first refusal, or ``None`` and what charging each limit ``cost`` units would
+        write (``(is a bucket, limit id, new state)``). The same arithmetic as :meth:`_tokens`
+        and :meth:`_used_today`, each limit's state read once (the router's hot path: every
         limited request; tests/unit/core/test_quota.py checks it equals check + charge)."""
         charged: list[tuple[bool, str, list[Any]]] = []
         buckets = self.data.get("b") or {}
@@ -148,7 +156,7 @@ class QuotaState:
                 if tokens < 1:
                     return QuotaHit(limit, "rate", rate, (1 - tokens) / rate, 0), []
                 charged.append(
-                    (True, limit.id, [tokens - 1, now_ms if now_ms > updated else updated])
+                    (True, limit.id, [tokens - cost, now_ms if now_ms > updated else updated])
                 )
             daily = limit.daily
             if daily is not None:
@@ -156,7 +164,7 @@ class QuotaState:
                 used = int(state[1]) if state is not None and int(state[0]) == day else 0
                 if used >= daily:
                     return QuotaHit(limit, "daily", daily, _to_midnight(now_ms), 0), []
-                charged.append((False, limit.id, [day, used + 1]))
+                charged.append((False, limit.id, [day, used + cost]))
         return None, charged
 
     def remaining(self, limit: Limit, now_ms: int) -> int | None:
@@ -219,9 +227,15 @@ class QuotaDecision:
 
 
 def decide(
-    state: QuotaState, limits: Sequence[Limit], source: str, offset: int, now_ms: int
+    state: QuotaState,
+    limits: Sequence[Limit],
+    source: str,
+    offset: int,
+    now_ms: int,
+    cost: int = 1,
 ) -> QuotaDecision:
-    """Decide one request at ``now_ms`` (its production time) and update ``state``.
+    """Decide one request (or a document of ``cost`` deliveries) at ``now_ms`` (its time of
+    receipt) and update ``state``.
 
     A redelivered message (``source`` offset already applied) gets its first decision back
     and is not charged again: quota counts stay exact across crashes and restarts.
@@ -229,7 +243,7 @@ def decide(
     previous = state.replayed(source, offset)
     if previous is not None:
         return QuotaDecision(previous, state.check(limits, now_ms) if previous else None, True)
-    hit = state.admit(limits, now_ms)
+    hit = state.admit(limits, now_ms, cost)
     state.record(source, offset, hit is not None)
     return QuotaDecision(hit is not None, hit, False)
 

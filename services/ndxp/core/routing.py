@@ -108,6 +108,15 @@ class StatusBound:
 Decision = Routed | Rejected | FannedOut | StatusBound
 
 
+def quota_cost(decision: Decision) -> int:
+    """What a call costs against its client's limits (:mod:`ndxp.core.quota`): a document a
+    unit per receiver it is delivered to (its refused receivers cost nothing), at least 1;
+    anything else 1."""
+    if isinstance(decision, FannedOut):
+        return max(1, len(decision.deliveries))
+    return 1
+
+
 class Router:
     def __init__(self, registry: Registry, max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES):
         self.registry = registry

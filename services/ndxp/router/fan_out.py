@@ -10,8 +10,8 @@ dead letters, and the others carry its size and SHA-256 instead (``ndxp-payload-
 ``ndxp.rejected`` once, not 128 times. Every copy and refusal carries the document's ingress
 coordinates; with the receiver they are its identity in the ledger, so a fan-out decided again
 after a crash is one ledger row per receiver, and receivers tell a second copy by
-(``ndxp-doc-id``, receiver). A document under a limit is counted once, by the quota stage,
-which then calls :func:`fan_out`.
+(``ndxp-doc-id``, receiver). A document under a limit is counted by the quota stage, a unit
+per receiver it is delivered to, which then calls :func:`fan_out`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 from ndxp.core import wire
 from ndxp.core.errors import RejectionCode
 from ndxp.core.quota import QuotaDecision, QuotaState, decide
-from ndxp.core.routing import FannedOut, Rejected, Router
+from ndxp.core.routing import Decision, FannedOut, Rejected, Router, quota_cost
 from ndxp.core.topology import quota_changelog_topic
 from ndxp.router.fan_out import fan_out
 from ndxp.router.forwarding import Staged, quota_headers, routed
@@ -56,14 +56,19 @@ class QuotaStage:
         state = QuotaState(self.table.data.get(client_key) or {})
         source = staged.source
         now_ms = source.received_ms  # the platform's time of receipt, never the sender's
-        verdict = decide(state, limits, f"{source.topic}:{source.partition}", source.offset, now_ms)
+        document = None
+        if wire.header(staged.headers, wire.H_KIND) == wire.KIND_DOCUMENT:
+            document = self._fanned_out(staged, value)
+        cost = 1 if document is None else quota_cost(document)
+        where = f"{source.topic}:{source.partition}"
+        verdict = decide(state, limits, where, source.offset, now_ms, cost)
         if not verdict.replay:
             self.changelog.changed(client_key, partition, state.data)
         if verdict.refused:
             await self._refuse(staged, value, verdict, state, now_ms)
             return
-        if wire.header(staged.headers, wire.H_KIND) == wire.KIND_DOCUMENT:
-            await self._fan_out(staged, value)
+        if document is not None:
+            await self._fan_out(staged, value, document)
             return
         self.output.stats.on_routed(source.topic, source.received_ms)
         topic = wire.egress_topic(staged.route)
@@ -72,16 +77,19 @@ class QuotaStage:
             routed(topic, staged.key, value, staged.headers, staged.route, source, routed_ms)
         )
 
-    async def _fan_out(self, staged: Staged, value: bytes | None) -> None:
-        """A document within its sender's limits: decided again here (where it was counted,
-        perhaps from a home copy), then a copy for each receiver."""
+    def _fanned_out(self, staged: Staged, value: bytes | None) -> Decision:
+        """A document decided again here, where it is counted (perhaps from a home copy)."""
         source = staged.source
-        decision = self.router.decide(
+        return self.router.decide(
             source.topic,
             staged.headers,
             0 if value is None else len(value),
             0 if staged.key is None else len(staged.key),
         )
+
+    async def _fan_out(self, staged: Staged, value: bytes | None, decision: Decision) -> None:
+        """A document within its sender's limits: a copy for each receiver."""
+        source = staged.source
         if isinstance(decision, Rejected):  # the registry changed since it was first decided
             await reject(self.output, decision, source, staged.key, value, staged.headers)
         elif isinstance(decision, FannedOut):

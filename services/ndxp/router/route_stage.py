@@ -11,8 +11,8 @@ internal headers sealed with the router's key) and decided when it is read back 
 default); with ``inline`` it is refused ``MISPARTITIONED`` instead. Senders that key requests
 by their client id (ndxp's own clients do) never cost a second pass. A document is decided
 into a copy per receiver and a refusal per refused receiver (:mod:`ndxp.router.fan_out`); under
-a limit it is counted once, on its client's home partition, as a request is, and fanned out
-there.
+a limit it costs a unit per receiver it is delivered to (:func:`ndxp.core.routing.quota_cost`),
+counted on its client's home partition as a request is, and fanned out there.
 
 Containment: a record that makes the deciding code raise (a bug that input found) is refused
 ``MALFORMED`` with the exception's type in the detail and logged; the partition goes on. Each
@@ -156,7 +156,7 @@ async def route(ingress: Ingress, record: Any) -> None:
             routed(decision.topic, key, value, headers, route_code, source, routed_ms)
         )
         return
-    if isinstance(decision, FannedOut):  # counted once, like a request; fanned out at home
+    if isinstance(decision, FannedOut):  # counted like a request (per delivery); fanned out at home
         route_code = record.topic.removeprefix(wire.INGRESS_PREFIX)
     else:
         route_code = str(decision.route.code)
@@ -204,7 +204,7 @@ async def _enforce_at_home(
 def _quota_bound(ingress: Ingress, decision: Routed | FannedOut) -> str | None:
     """For a request, a notice or a document under a limit: its client; ``None`` when no
     limit applies. A document names no service: the client's limits that name none count it,
-    once, whatever the number of its receivers."""
+    a unit per receiver it is delivered to (the quota stage)."""
     envelope = decision.envelope
     if envelope.kind not in wire.CALL_KINDS and envelope.kind != wire.KIND_DOCUMENT:
         return None

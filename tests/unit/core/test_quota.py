@@ -72,6 +72,28 @@ def test_daily_cap_resets_at_vietnamese_midnight() -> None:
     assert take(s, lim, midnight)
 
 
+def test_a_document_costs_a_unit_per_delivery_admitted_while_one_is_left() -> None:
+    """A document to 3 receivers costs 3; it passes while a unit is left and may take the
+    bucket below zero or the day past its cap, and what follows waits for that debt."""
+    s, lim = QuotaState(), [rate(1, 4)]
+    assert s.admit(lim, T0, cost=3) is None  # 4 -> 1
+    assert s.admit(lim, T0, cost=3) is None  # 1 -> -2: a unit was left
+    hit = s.admit(lim, T0)
+    assert hit is not None and hit.retry_after_s == pytest.approx(3)  # back to 1 in 3 s
+    assert s.admit(lim, T0 + 2_999) is not None
+    assert s.admit(lim, T0 + 3_000) is None
+    d = QuotaState()
+    assert [d.admit([daily(5)], T0, cost=2) is None for _ in range(4)] == [True] * 3 + [False]
+    assert d.remaining(daily(5), T0) == 0  # 6 used of 5: the third document's second copy
+
+
+def test_a_document_to_more_receivers_than_the_burst_still_passes_once() -> None:
+    s = QuotaState()
+    assert s.admit([rate(10, 20)], T0, cost=92) is None  # 92 agencies at once
+    assert s.admit([rate(10, 20)], T0 + 7_000) is not None  # 20 - 92 + 70 = -2
+    assert s.admit([rate(10, 20)], T0 + 7_300) is None
+
+
 def test_most_specific_limit_wins() -> None:
     sub = Limit("sub", Principal(subsystems=frozenset({CLIENT})), False, None, daily=1)
     own = Limit("own", Principal(members=frozenset({LINEAGE[0]})), False, None, daily=2)
@@ -144,23 +166,28 @@ def test_replays_get_their_first_decision_back() -> None:
         min_size=1,
         max_size=2,
     ),
-    st.lists(st.integers(-5_000, 20_000_000), min_size=1, max_size=60),
+    st.lists(
+        st.tuples(st.integers(-5_000, 20_000_000), st.sampled_from([1, 1, 1, 2, 92])),
+        min_size=1,
+        max_size=60,
+    ),
 )
 def test_admit_is_check_then_charge(
-    specs: list[tuple[float | None, int | None, int | None]], steps: list[int]
+    specs: list[tuple[float | None, int | None, int | None]], steps: list[tuple[int, int]]
 ) -> None:
     """The router's one-pass admit gives the same decisions, refusals and state as check()
-    followed by charge(), over bursts, refills, clocks going back and days turning."""
+    followed by charge(), over bursts, refills, clocks going back, days turning and calls
+    that cost more than one unit (documents)."""
     limits = [
         Limit(f"l{i}", Principal(), False, None if i else "svc", rate=r, burst=b, daily=d)
         for i, (r, b, d) in enumerate(specs)
     ]
     one, two = QuotaState(), QuotaState()
     now = T0
-    for step in steps:
+    for step, cost in steps:
         now += step
         expected = one.check(limits, now)
         if expected is None:
-            one.charge(limits, now)
-        assert two.admit(limits, now) == expected
+            one.charge(limits, now, cost)
+        assert two.admit(limits, now, cost) == expected
         assert two.data == one.data
