@@ -302,11 +302,13 @@ def test_the_senders_clock_does_not_decide_quotas(kafka: Broker, tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    ("second", "cost"),
-    [("000.00.00.H98", 1), ("000.00.00.H42", 2)],  # a code nobody has; a connected province
+    ("sender", "second", "cost"),
+    # a code nobody has; a connected province (each case its own sender: a router of a new
+    # group reads its ingress topic from the start)
+    [("H76", "000.00.00.H98", 1), ("H77", "000.00.00.H93", 2)],
 )
 def test_a_document_counts_once_per_receiver_it_is_delivered_to(
-    kafka: Broker, tmp_path: Path, second: str, cost: int
+    kafka: Broker, tmp_path: Path, sender: str, second: str, cost: int
 ) -> None:
     """A daily cap on the sender's overall limit, 1.5x as many documents, each to a province
     and to a second receiver, spread over the partitions (most re-homed): a document costs a
@@ -314,9 +316,19 @@ def test_a_document_counts_once_per_receiver_it_is_delivered_to(
     refused QUOTA_EXCEEDED whole. An unknown receiver's refusal costs nothing (the document
     counts 1); a second province makes it 2 (it counted 1 whatever its receivers, so a
     sender's limits bounded its documents, not the copies the router writes)."""
-    cap, run, sender = 20, uuid.uuid4().hex[:8], "H76"
+    cap, run = 20, uuid.uuid4().hex[:8]
     doc = registry(sender, 10**6)
     doc["limits"][1]["daily"] = cap  # type: ignore[index]
+    doc["members"].append(  # type: ignore[attr-defined]
+        {
+            "id": "VN:GOV:000.00.00.H93",
+            "name": "a second receiver (test)",
+            "kind": "province_platform",
+            "connected": True,
+            "synthetic": True,
+            "subsystems": [{"code": "vanthu"}],
+        }
+    )
     router = start_router(kafka, tmp_path, doc, f"quota-doc-{run}", "home")
     router.wait_ready()
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
