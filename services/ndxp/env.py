@@ -77,6 +77,9 @@ GATEWAY_PORT = "NDXP_GATEWAY_PORT"  # its port, default 8080
 # (512 MiB): past them, 429 / 503 before the body is read
 GATEWAY_MAX_BODY_BYTES_PER_MEMBER = "NDXP_GATEWAY_MAX_BODY_BYTES_PER_MEMBER"
 GATEWAY_MAX_BODY_BYTES = "NDXP_GATEWAY_MAX_BODY_BYTES"
+GATEWAY_MAX_CONNECTIONS = "NDXP_GATEWAY_MAX_CONNECTIONS"  # open at once, default 8192
+# ... of one caller (its certificate's member, with mutual TLS), default 1024
+GATEWAY_MAX_CONNECTIONS_PER_CALLER = "NDXP_GATEWAY_MAX_CONNECTIONS_PER_CALLER"
 # make run's HTTP simulator (infra/platform.sh; the sample registry's endpoints name 9300)
 HTTP_SIMULATOR_PORT = "NDXP_HTTP_SIMULATOR_PORT"
 GATEWAY_TIMEOUT_S = "NDXP_GATEWAY_TIMEOUT_S"  # seconds a call waits for its answer, default 30

@@ -472,6 +472,9 @@ def test_first_calls_of_many_members_at_once_are_each_answered(gateway: GatewayP
     assert health is not None and health["answers_read_on"] >= 12
 
 
+TLS_CONNECTIONS_PER_CALLER = 8
+
+
 @pytest.fixture(scope="module")
 def tls_gateway(
     kafka: Broker, router: RouterProcess, simulator: subprocess.Popen[bytes]
@@ -486,7 +489,11 @@ def tls_gateway(
     g = GatewayProcess(
         kafka.bootstrap,
         kafka.var / "gateway-tls.log",
-        env={"NDXP_VAR": str(kafka.var), "NDXP_GATEWAY_TLS": "on"},
+        env={
+            "NDXP_VAR": str(kafka.var),
+            "NDXP_GATEWAY_TLS": "on",
+            "NDXP_GATEWAY_MAX_CONNECTIONS_PER_CALLER": str(TLS_CONNECTIONS_PER_CALLER),
+        },
         timeout_s=3.0,
         tls=client_ssl_context(h41.cert, h41.key, ca),
     )
@@ -640,6 +647,50 @@ def test_slow_and_vanishing_callers_do_not_stop_the_others(gateway: GatewayProce
     assert asyncio.run(run()) == 20
     assert gateway.proc is not None and gateway.proc.poll() is None
     assert gateway.health() is not None
+
+
+def test_a_member_holds_at_most_its_share_of_the_gateways_connections(
+    tls_gateway: tuple[GatewayProcess, Path],
+) -> None:
+    """Connections counted per certificate member (gateway/connections.py): Nghệ An opens its
+    share and keeps it idle; its next connection is answered 429 in X-Road's form and closed,
+    another province still gets in, and a place freed is Nghệ An's again."""
+    g, secrets = tls_gateway
+    ca = ca_files(secrets).cert
+    h41 = member_files(secrets, "000.00.00.H41")
+    h42 = member_files(secrets, "000.00.00.H42")
+    as_h41 = client_ssl_context(h41.cert, h41.key, ca)
+
+    def connect(context: ssl.SSLContext) -> ssl.SSLSocket:
+        raw = socket.create_connection(("127.0.0.1", g.web_port), timeout=10)
+        return context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+    def answer(conn: ssl.SSLSocket) -> bytes:
+        got = b""
+        while chunk := conn.recv(65536):
+            got += chunk
+        return got
+
+    held = [connect(as_h41) for _ in range(TLS_CONNECTIONS_PER_CALLER)]
+    try:
+        time.sleep(0.5)  # the gateway has counted them (each handshake done)
+        over = connect(as_h41)
+        got = answer(over)  # answered, then closed by the gateway
+        over.close()
+        assert got.startswith(b"HTTP/1.1 429 "), got[:200]
+        assert b"X-Road-Error: Server.ClientProxy.QuotaExceeded" in got
+        assert orjson.loads(got.partition(b"\r\n\r\n")[2])["type"] == (
+            "Server.ClientProxy.QuotaExceeded"
+        )
+        status, _, _ = tls_fetch(g, client_ssl_context(h42.cert, h42.key, ca), CLIENT)
+        assert status == 403  # H42 is in (and may not call as Nghệ An: the usual answer)
+        held.pop().close()
+        time.sleep(0.5)
+        status, headers, _ = tls_fetch(g, as_h41, CLIENT)
+        assert status == 200 and headers["X-Road-Client"] == CLIENT
+    finally:
+        for conn in held:
+            conn.close()
 
 
 @pytest.fixture(scope="module")

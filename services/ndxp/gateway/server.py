@@ -4,6 +4,7 @@ handlers share (the producer, the reply consumer)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 
@@ -14,6 +15,7 @@ from ndxp.core.registry import Registry
 from ndxp.gateway import bad_requests, metaservices
 from ndxp.gateway.bodies import Bodies
 from ndxp.gateway.calls import GATEWAY, Gateway, call
+from ndxp.gateway.connections import Connections, caller_of, gate
 from ndxp.gateway.replies import Replies
 from ndxp.kafka.io import producer
 from ndxp.pki import ca_files, issue_server, server_files, server_ssl_context
@@ -92,14 +94,20 @@ async def serve(settings: GatewaySettings, registry: Registry) -> None:
         await runner.setup()
         try:
             tls = server_context(settings) if settings.tls else None
-            site = web.TCPSite(
-                runner, settings.host, settings.port, ssl_context=tls, backlog=settings.backlog
-            )
+            # aiohttp's TCPSite, with each connection counted first (gateway/connections.py)
+            limits = Connections(settings.max_connections, settings.max_connections_per_caller)
+            assert runner.server is not None  # set up
+            factory = functools.partial(gate, runner.server, limits, caller_of)
             heap.settle()  # before it listens: no call waits on the collection
-            await site.start()
+            listening = await asyncio.get_running_loop().create_server(
+                factory, settings.host, settings.port, ssl=tls, backlog=settings.backlog
+            )
             scheme = "https (mutual TLS)" if tls else "http (plain: local work only)"
             log.info("X-Road REST gateway, %s, on %s:%d/r1/", scheme, settings.host, settings.port)
-            await asyncio.Event().wait()  # until cancelled (SIGTERM)
+            try:
+                await asyncio.Event().wait()  # until cancelled (SIGTERM)
+            finally:
+                listening.close()
         finally:
             await runner.cleanup()
     finally:

@@ -27,6 +27,8 @@ _GATEWAY_ENV = {
     "max_pending_per_client": env.GATEWAY_MAX_PENDING_PER_CLIENT,
     "max_body_bytes_per_member": env.GATEWAY_MAX_BODY_BYTES_PER_MEMBER,
     "max_body_bytes": env.GATEWAY_MAX_BODY_BYTES,
+    "max_connections": env.GATEWAY_MAX_CONNECTIONS,
+    "max_connections_per_caller": env.GATEWAY_MAX_CONNECTIONS_PER_CALLER,
 }
 
 
@@ -60,6 +62,11 @@ class GatewaySettings(FromEnv):
     idle_timeout_s: float = 30.0
     body_timeout_s: float = 30.0  # a body still arriving then is answered 408
     backlog: int = 2048  # connections waiting to be accepted (a burst of thousands of callers)
+    # connections open at once, in all and per caller (its certificate's member: mutual TLS
+    # only); past them a new one is answered 503 / 429 and closed
+    # (gateway/connections.py): each costs a descriptor and ~0.2 MB whether a call comes or not
+    max_connections: int = 8192
+    max_connections_per_caller: int = 1024
     # mutual TLS: callers present a member certificate of the platform CA (ndxp certs), whose
     # member must be the X-Road-Client's or above it; off: plain HTTP, for local work only
     tls: bool = False
