@@ -80,6 +80,7 @@ GATEWAY_MAX_BODY_BYTES = "NDXP_GATEWAY_MAX_BODY_BYTES"
 GATEWAY_MAX_CONNECTIONS = "NDXP_GATEWAY_MAX_CONNECTIONS"  # open at once, default 8192
 # ... of one caller (its certificate's member, with mutual TLS), default 1024
 GATEWAY_MAX_CONNECTIONS_PER_CALLER = "NDXP_GATEWAY_MAX_CONNECTIONS_PER_CALLER"
+GATEWAY_HANDSHAKE_TIMEOUT_S = "NDXP_GATEWAY_HANDSHAKE_TIMEOUT_S"  # TLS handshake, default 10
 # make run's HTTP simulator (infra/platform.sh; the sample registry's endpoints name 9300)
 HTTP_SIMULATOR_PORT = "NDXP_HTTP_SIMULATOR_PORT"
 GATEWAY_TIMEOUT_S = "NDXP_GATEWAY_TIMEOUT_S"  # seconds a call waits for its answer, default 30

@@ -493,6 +493,7 @@ def tls_gateway(
             "NDXP_VAR": str(kafka.var),
             "NDXP_GATEWAY_TLS": "on",
             "NDXP_GATEWAY_MAX_CONNECTIONS_PER_CALLER": str(TLS_CONNECTIONS_PER_CALLER),
+            "NDXP_GATEWAY_HANDSHAKE_TIMEOUT_S": "2",
         },
         timeout_s=3.0,
         tls=client_ssl_context(h41.cert, h41.key, ca),
@@ -691,6 +692,19 @@ def test_a_member_holds_at_most_its_share_of_the_gateways_connections(
     finally:
         for conn in held:
             conn.close()
+
+
+def test_a_connection_that_never_finishes_its_handshake_is_closed(
+    tls_gateway: tuple[GatewayProcess, Path],
+) -> None:
+    """It is counted against no one until its handshake is done (the certificate says who it
+    is), so it must not hold a descriptor for long: closed after the handshake timeout (2 s
+    here, 10 by default; asyncio's 60 before)."""
+    g, _ = tls_gateway
+    with socket.create_connection(("127.0.0.1", g.web_port), timeout=15) as silent:
+        started = time.monotonic()
+        assert silent.recv(1024) == b""  # closed by the gateway, nothing said
+        assert time.monotonic() - started < 10
 
 
 @pytest.fixture(scope="module")

@@ -100,7 +100,14 @@ async def serve(settings: GatewaySettings, registry: Registry) -> None:
             factory = functools.partial(gate, runner.server, limits, caller_of)
             heap.settle()  # before it listens: no call waits on the collection
             listening = await asyncio.get_running_loop().create_server(
-                factory, settings.host, settings.port, ssl=tls, backlog=settings.backlog
+                factory,
+                settings.host,
+                settings.port,
+                ssl=tls,
+                backlog=settings.backlog,
+                # a connection is counted once its handshake is done: one that never finishes
+                # it holds a descriptor only this long (asyncio's default: 60 s)
+                ssl_handshake_timeout=settings.handshake_timeout_s if tls else None,
             )
             scheme = "https (mutual TLS)" if tls else "http (plain: local work only)"
             log.info("X-Road REST gateway, %s, on %s:%d/r1/", scheme, settings.host, settings.port)

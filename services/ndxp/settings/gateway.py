@@ -29,6 +29,7 @@ _GATEWAY_ENV = {
     "max_body_bytes": env.GATEWAY_MAX_BODY_BYTES,
     "max_connections": env.GATEWAY_MAX_CONNECTIONS,
     "max_connections_per_caller": env.GATEWAY_MAX_CONNECTIONS_PER_CALLER,
+    "handshake_timeout_s": env.GATEWAY_HANDSHAKE_TIMEOUT_S,
 }
 
 
@@ -67,6 +68,8 @@ class GatewaySettings(FromEnv):
     # (gateway/connections.py): each costs a descriptor and ~0.2 MB whether a call comes or not
     max_connections: int = 8192
     max_connections_per_caller: int = 1024
+    # a TLS handshake not finished by then closes the connection (before it is counted above)
+    handshake_timeout_s: float = 10.0
     # mutual TLS: callers present a member certificate of the platform CA (ndxp certs), whose
     # member must be the X-Road-Client's or above it; off: plain HTTP, for local work only
     tls: bool = False
