@@ -155,7 +155,7 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
     if settings.direct_delivery:
         direct_delivery(app)
     if runs:
-        deliver_runs(app, order, lambda tp: "ingress", settings.queued_records)
+        deliver_runs(app, order, lambda tp: "ingress", settings.queued_records, settings.run_buffer)
 
     on_run = functools.partial(
         after_run,

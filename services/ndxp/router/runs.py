@@ -22,6 +22,7 @@ import asyncio
 import logging
 import sys
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from itertools import islice
 from typing import Any, NamedTuple
@@ -84,7 +85,11 @@ class RunSchema(faust.Schema):  # type: ignore[type-arg]
 
 
 def deliver_runs(
-    app: Any, order: Any, channel_of: Callable[[Any], Any], queued_limit: int = 0
+    app: Any,
+    order: Any,
+    channel_of: Callable[[Any], Any],
+    queued_limit: int = 0,
+    run_buffer: int = 32,
 ) -> None:
     """Replace the consumer's ``getmany`` (what Faust's fetcher drains) with one that yields
     a single message per agent and fetch: the runs of every partition of the fetch that the
@@ -103,11 +108,14 @@ def deliver_runs(
     while another floods the router waits behind at most that many records, not a full stream
     buffer's (32 runs of up to ``max_poll_records``: ~32,000 records, 1.5-2 s of routing). With
     :mod:`ndxp.kafka.fair_drain` sharing each fetch between members, a flood waits in its own
-    backlog."""
+    backlog. Counting the queue walks every partition (56 µs over 297): it is done only when
+    the last fetches handed over could hold more than the limit (:class:`Recent`; at most
+    ``run_buffer`` runs wait in the stream and one in the agent's hands)."""
     consumer = app.consumer
+    recent = Recent(run_buffer + 2)
 
     async def getmany(timeout: float) -> AsyncIterator[tuple[Any, Any]]:
-        if queued_limit:
+        if queued_limit and recent.total > queued_limit:
             await room(order, queued_limit)
         records, active = await consumer._wait_next_records(timeout)
         generation_id = app.consumer_generation_id
@@ -142,6 +150,7 @@ def deliver_runs(
             if not consumer.flow_active or app.consumer_generation_id != generation_id:
                 return
             runs.sort(key=_run_length)  # a light sender's few records before a flood's
+            recent.add(sum(map(_run_length, runs)))
             for tp, batch in runs:
                 order.fetched[tp] = batch[-1].offset
             first_tp, first = runs[0]
@@ -152,6 +161,21 @@ def deliver_runs(
 
 def _run_length(run: tuple[Any, list[Any]]) -> int:
     return len(run[1])
+
+
+class Recent:
+    """The records of the last ``n`` fetches handed to the agents, summed: a bound on what
+    can still be queued for them."""
+
+    def __init__(self, n: int) -> None:
+        self.sizes: deque[int] = deque(maxlen=n)
+        self.total = 0
+
+    def add(self, records: int) -> None:
+        if len(self.sizes) == self.sizes.maxlen:
+            self.total -= self.sizes[0]
+        self.sizes.append(records)
+        self.total += records
 
 
 ROOM_POLL_S = 0.002
