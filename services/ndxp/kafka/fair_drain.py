@@ -24,7 +24,9 @@ walk runs."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka.consumer.fetcher import FetchResult
@@ -48,7 +50,7 @@ def drain(fetcher: Any, partitions: Any, max_records: int) -> dict[Any, list[Any
         else:  # an error: raised now if nothing comes before it, else at the next poll
             error_tp = tp
             break
-    drained = share(ready, max_records, lambda tp: _drained(fetcher, tp))
+    drained = share(ready, max_records, functools.partial(_drained, fetcher))
     if not drained and error_tp is not None:
         error = records.pop(error_tp)
         fetcher._notify(fetcher._wait_consume_future)
@@ -57,7 +59,7 @@ def drain(fetcher: Any, partitions: Any, max_records: int) -> dict[Any, list[Any
 
 
 def share(
-    ready: dict[str, list[tuple[Any, Any]]], budget: int, on_drained: Any
+    ready: dict[str, list[tuple[Any, Any]]], budget: int, on_drained: Callable[[Any], None]
 ) -> dict[Any, list[Any]]:
     """Take up to ``budget`` records from the results in ``ready`` (per topic, its partitions'
     ``(tp, result)`` pairs; a result has ``getall(n)`` and ``has_more()``) in rounds: each
