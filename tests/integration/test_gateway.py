@@ -701,10 +701,9 @@ def test_a_connection_that_never_finishes_its_handshake_is_closed(
     is), so it must not hold a descriptor for long: closed after the handshake timeout (2 s
     here, 10 by default; asyncio's 60 before)."""
     g, _ = tls_gateway
+    # the socket's own timeout (15 s) raises if the gateway keeps it (asyncio's 60 s)
     with socket.create_connection(("127.0.0.1", g.web_port), timeout=15) as silent:
-        started = time.monotonic()
         assert silent.recv(1024) == b""  # closed by the gateway, nothing said
-        assert time.monotonic() - started < 10
 
 
 @pytest.fixture(scope="module")

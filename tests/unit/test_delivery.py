@@ -321,22 +321,33 @@ def test_a_fetch_waits_for_room_but_never_for_ever() -> None:
     order.on_bases({A: 0})
     order.fetched[A] = 2999  # 3,000 records queued
 
-    async def agent_processes() -> None:
+    async def waits_until_processed() -> None:
+        waiting = asyncio.create_task(runs_module.room(order, 2000))
         await asyncio.sleep(0.05)
-        order.done(A, 1999)  # 1,000 left
+        assert not waiting.done()  # 3,000 queued: the fetch waits
+        order.done(A, 1999)  # the agent processed 2,000: 1,000 left
+        await asyncio.wait_for(waiting, 5)
 
-    async def both() -> float:
-        started = asyncio.get_running_loop().time()
-        await asyncio.gather(runs_module.room(order, 2000), agent_processes())
-        return asyncio.get_running_loop().time() - started
-
-    waited = asyncio.run(both())
-    assert 0.04 <= waited < 0.5
+    asyncio.run(waits_until_processed())
     order.fetched[A] = 9999  # counted, and nothing will process it
 
-    async def stuck() -> float:
-        started = asyncio.get_running_loop().time()
-        await runs_module.room(order, 2000, most_s=0.1)
-        return asyncio.get_running_loop().time() - started
+    async def stuck() -> None:  # returns all the same, after most_s
+        await asyncio.wait_for(runs_module.room(order, 2000, most_s=0.1), 5)
 
-    assert 0.1 <= asyncio.run(stuck()) < 0.3
+    asyncio.run(stuck())
+
+
+def test_the_last_fetches_bound_what_can_be_queued() -> None:
+    """``runs.Recent``: the sum of the last n fetches handed over, so the queue is counted
+    only when it could be over its limit."""
+    from ndxp.router.runs import Recent
+
+    recent = Recent(3)
+    for size in (100, 200, 300):
+        recent.add(size)
+    assert recent.total == 600
+    recent.add(0)  # the first falls out
+    assert recent.total == 500
+    for _ in range(3):
+        recent.add(1)
+    assert recent.total == 3
