@@ -21,7 +21,7 @@ from ndxp.core.registry import Registry
 from ndxp.core.xroad import XRoadError
 from ndxp.gateway.bodies import Bodies
 from ndxp.gateway.replies import Answer, Replies
-from ndxp.pki import CertificateError, member_of
+from ndxp.pki import CertificateError, member_of_der
 from ndxp.settings import GatewaySettings
 
 JSON = "application/json; charset=utf-8"
@@ -145,7 +145,7 @@ def check_caller(gw: Gateway, request: web.Request, client: SubsystemId) -> None
     if not der:
         raise XRoadError(401, "Server.ClientProxy.SslAuthenticationFailed", "no client certificate")
     try:
-        member = MemberId.parse(member_of(der))
+        member = MemberId.parse(member_of_der(der))
     except (CertificateError, InvalidIdentifier) as exc:
         raise XRoadError(401, "Server.ClientProxy.SslAuthenticationFailed", str(exc)) from None
     if not client.member.is_self_or_descendant_of(member):

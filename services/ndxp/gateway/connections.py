@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from ndxp.core.xroad import XRoadError, error_body
-from ndxp.pki import CertificateError, member_of
+from ndxp.pki import CertificateError, member_of_der
 
 
 class Connections:
@@ -152,6 +152,6 @@ def caller_of(transport: Any) -> str | None:
         return None
     der = ssl_object.getpeercert(binary_form=True)
     try:
-        return member_of(der) if der else "?"
+        return member_of_der(der) if der else "?"
     except CertificateError:
         return "?"

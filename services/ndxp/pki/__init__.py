@@ -18,7 +18,7 @@ printed (:mod:`ndxp.pki.files`).
 from ndxp.pki.authority import Authority, ensure_ca, load_ca, verify_issued
 from ndxp.pki.errors import CertificateError
 from ndxp.pki.files import ca_files, member_files, server_files
-from ndxp.pki.identity import MEMBER_URI_PREFIX, member_of, member_uri
+from ndxp.pki.identity import MEMBER_URI_PREFIX, member_of, member_of_der, member_uri
 from ndxp.pki.inventory import inventory
 from ndxp.pki.member import IssuedMember, issue_member
 from ndxp.pki.server import IssuedServer, issue_server
@@ -39,6 +39,7 @@ __all__ = [
     "load_ca",
     "member_files",
     "member_of",
+    "member_of_der",
     "member_uri",
     "server_files",
     "server_ssl_context",

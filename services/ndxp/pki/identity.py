@@ -16,6 +16,7 @@ does that (:mod:`ndxp.pki.tls`), or :func:`ndxp.pki.authority.verify_issued`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +66,14 @@ def member_of(cert: PeerCert) -> str:
     if str(member) != cn:  # pragma: no cover - the parser gives back the exact text
         raise CertificateError(f"member id {cn!r} is not in canonical form")
     return cn
+
+
+@functools.lru_cache(maxsize=4096)
+def member_of_der(der: bytes) -> str:
+    """:func:`member_of` for a certificate's DER bytes, remembered (51 µs a parse): the
+    gateway reads the certificate of each connection and again of each call on it, and a
+    platform has a few hundred. A certificate it refuses is parsed again each time."""
+    return member_of(der)
 
 
 def _names_of_cert(cert: x509.Certificate) -> tuple[list[str], list[str]]:
