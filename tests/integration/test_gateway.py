@@ -689,6 +689,18 @@ def test_a_member_holds_at_most_its_share_of_the_gateways_connections(
         time.sleep(0.5)
         status, headers, _ = tls_fetch(g, as_h41, CLIENT)
         assert status == 200 and headers["X-Road-Client"] == CLIENT
+
+        async def health() -> Any:
+            connector = aiohttp.TCPConnector(ssl=client_ssl_context(h42.cert, h42.key, ca))
+            async with (
+                aiohttp.ClientSession(connector=connector) as session,
+                session.get(f"https://127.0.0.1:{g.web_port}/health") as r,
+            ):
+                return await r.json()
+
+        seen = asyncio.run(health())
+        assert seen["connections_refused"] >= 1  # what SREs see of it
+        assert seen["connections"] >= TLS_CONNECTIONS_PER_CALLER  # Nghệ An's 7, H42's own
     finally:
         for conn in held:
             conn.close()

@@ -22,6 +22,7 @@ from ndxp.pki import ca_files, issue_server, server_files, server_ssl_context
 from ndxp.settings import GatewaySettings
 
 log = logging.getLogger("ndxp.gateway")
+CONNECTIONS = web.AppKey("connections", Connections)
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
@@ -42,6 +43,8 @@ async def health(request: web.Request) -> web.Response:
             "waiting": len(gw.replies.waiting),
             "answers_read_on": len(gw.replies.watched),
             "late_answers": gw.replies.late,
+            "connections": request.app[CONNECTIONS].open,
+            "connections_refused": request.app[CONNECTIONS].refused,
         }
     )
 
@@ -64,6 +67,8 @@ def application(gw: Gateway) -> web.Application:
     # a body one byte over the limit is still read, to be refused in X-Road's form (413)
     app = web.Application(client_max_size=gw.settings.max_value_bytes + 1)
     app[GATEWAY] = gw
+    settings = gw.settings
+    app[CONNECTIONS] = Connections(settings.max_connections, settings.max_connections_per_caller)
     app.router.add_get("/listClients", metaservices.list_clients_view)
     app.router.add_get("/health", health)
     app.router.add_route("*", "/r1/{tail:.*}", dispatch)
@@ -82,8 +87,9 @@ async def serve(settings: GatewaySettings, registry: Registry) -> None:
         # the ledger records every call the gateway writes (its id, client, service, outcome).
         # aiohttp closes a connection still without a complete request head after the
         # keep-alive timeout (from its start, or from the previous answer): the idle timeout.
+        app = application(Gateway(settings, registry, p, replies, bodies(settings)))
         runner = web.AppRunner(
-            application(Gateway(settings, registry, p, replies, bodies(settings))),
+            app,
             access_log=None,
             keepalive_timeout=settings.idle_timeout_s,
             # a body travels as it came, its Content-Encoding with it (X-Road does not decode
@@ -95,9 +101,8 @@ async def serve(settings: GatewaySettings, registry: Registry) -> None:
         try:
             tls = server_context(settings) if settings.tls else None
             # aiohttp's TCPSite, with each connection counted first (gateway/connections.py)
-            limits = Connections(settings.max_connections, settings.max_connections_per_caller)
             assert runner.server is not None  # set up
-            factory = functools.partial(gate, runner.server, limits, caller_of)
+            factory = functools.partial(gate, runner.server, app[CONNECTIONS], caller_of)
             heap.settle()  # before it listens: no call waits on the collection
             listening = await asyncio.get_running_loop().create_server(
                 factory,
