@@ -12,8 +12,8 @@ status notices (nothing answers them) at a paced rate with a client's producer (
 5 ms linger), keyed by its client id as a client does. :mod:`ndxp.bench.roundtrip` with
 ``flood=RATE`` runs it beside its caller and keeps the caller off the flooding member and the
 portal (its requests and the topics it reads), so what the caller measures is the quiet
-members' round trips, and counts what reached the portal's egress topic (the router kept up,
-or did not).
+members' round trips, and counts what reached the portal's egress topic and what was refused
+back to the sender (the router kept up, or did not; the sender's limits held, or did not).
 
 ``python -m ndxp.bench.neighbour --bootstrap B --rate R --out F`` until SIGTERM (or ``--seconds``).
 """
@@ -101,16 +101,21 @@ class Flood:
             self.proc.wait(60)
 
 
-def routed(ends: Callable[[], int], before: int, sent: int, within_s: float = 30.0) -> int:
-    """How many of the flood's ``sent`` notices the router has routed: what the receiver's
-    egress topic (``ends``: its end offsets, summed) has grown by since ``before``, once all of
-    them are there or ``within_s`` after the flood stopped."""
+def settled(
+    ends: Callable[[], tuple[int, int]], before: tuple[int, int], sent: int, within_s: float = 30.0
+) -> tuple[int, int]:
+    """How many of the flood's ``sent`` notices the router has routed and refused: what the
+    receiver's and the sender's egress topics (``ends``: each one's end offsets, summed) have
+    grown by since ``before`` (a refusal is a notice on the sender's egress topic; the plain
+    router refuses nothing), once they add up to ``sent`` or ``within_s`` after the flood
+    stopped. ndxp refuses what passes the sender's limits (the sample registry's: 10,000 a
+    second for a government client, after a burst of 20,000)."""
     deadline = time.monotonic() + within_s
-    n = ends() - before
-    while n < sent and time.monotonic() < deadline:
+    routed, refused = (now - then for now, then in zip(ends(), before, strict=True))
+    while routed + refused < sent and time.monotonic() < deadline:
         time.sleep(0.5)
-        n = ends() - before
-    return n
+        routed, refused = (now - then for now, then in zip(ends(), before, strict=True))
+    return routed, refused
 
 
 def main(argv: list[str] | None = None) -> int:

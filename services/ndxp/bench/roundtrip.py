@@ -194,16 +194,18 @@ def measure(
         "flood": flood,
         "by_rate": [],
     }
-    flood_tps = offsets.partitions([wire.egress_topic(avoid[1])]) if flood else []
+    # the flood's receiver's egress topic (what was routed) and its sender's (what was refused)
+    flood_tps = [offsets.partitions([wire.egress_topic(code)]) for code in avoid[1::-1]]
 
     def tick() -> None:
         router.keep_alive()
         simulator.keep_alive()
         router.sample()
 
-    def flood_ends() -> int:
-        """The flood's receiver's egress topic: its end offsets, summed."""
-        return sum(offsets.ends(flood_tps).values())
+    def flood_ends() -> tuple[int, int]:
+        """The flood's receiver's and sender's egress topics: each one's end offsets, summed."""
+        routed, refused = (sum(offsets.ends(tps).values()) for tps in flood_tps)
+        return routed, refused
 
     broker = procs.broker_pid(bootstrap)
     loud: neighbour.Flood | None = None
@@ -211,7 +213,7 @@ def measure(
         for rate in rates:
             exits = len(router.exits)
             if flood:
-                routed_before = flood_ends()
+                settled_before = flood_ends()
                 loud = neighbour.Flood(bootstrap, var, flood)  # stopped below, or at the end
             warm = (
                 run_caller(bootstrap, var, rate, warm_seconds, tick, avoid)
@@ -237,8 +239,8 @@ def measure(
             if loud is not None:
                 x["flood"] = loud.stop()
                 loud = None
-                x["flood"]["routed"] = neighbour.routed(
-                    flood_ends, routed_before, x["flood"]["sent"]
+                x["flood"]["routed"], x["flood"]["refused"] = neighbour.settled(
+                    flood_ends, settled_before, x["flood"]["sent"]
                 )
             out["by_rate"].append(x)
         out["router_peak_rss_mb"] = router.peak_rss_mb

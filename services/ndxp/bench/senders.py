@@ -1,9 +1,9 @@
 """What the shape a sender gives its records costs every member's routing: ``ndxp router`` at
 its defaults drains the many-agency mix as its senders key it (by client id), and the same mix
 reshaped by a sender's choice: each record keyed with a new 16-byte key, with a new 4 KiB key
-(the largest the router takes), or carrying 21,000 headers (what 64 KiB of headers holds),
-interleaved (N S L H H L S N) on a broker of its own, each backlog drained by a consumer group
-of its own from where it begins.
+(the largest the router takes), carrying 21,000 headers (what 64 KiB of headers holds), or
+naming a service nobody provides (refused), interleaved (N S L H R R H L S N) on a broker of
+its own, each backlog drained by a consumer group of its own from where it begins.
 
 ``python -m ndxp.bench.senders [--exchanges 20000] [--headers-exchanges 2000]``
 
@@ -11,8 +11,10 @@ Keyed otherwise than by its client id, a request under a limit is written again 
 client's home partition (a home copy, schemas/WIRE.md "Access rights and quotas") before it is
 decided: the 16-byte keys measure that, the 4 KiB keys that plus what the key's length costs.
 A record of 21,000 headers is refused ``TOO_LARGE`` (more than 256); it costs what reading it
-costs. Rates are ingress records decided per second (:mod:`ndxp.bench.drain`); the ratio is to
-the client-id drains of the same run. The JSON and a chart go to ``var/bench/senders-*``.
+costs. A record naming an unknown service is refused ``UNKNOWN_SERVICE``: a dead-letter copy
+and an error notice to its sender instead of one routed copy. Rates are ingress records decided
+per second (:mod:`ndxp.bench.drain`); the ratio is to the client-id drains of the same run. The
+JSON and a chart go to ``var/bench/senders-*``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from ndxp.bench.drain import drain
 from ndxp.bench.offsets import Offsets
 from ndxp.core.registry import Registry
 from ndxp.core.topology import topics_for
-from ndxp.core.wire import MAX_KEY_BYTES
+from ndxp.core.wire import H_SERVICE, MAX_KEY_BYTES
 from ndxp.paths import DEFAULT_REGISTRY, REPO
 from ndxp.registry_file import load_registry
 
@@ -64,21 +66,37 @@ def many_headers(
     return key, [*headers, *[("x", b"")] * MANY_HEADERS]
 
 
+UNKNOWN_SERVICE = b"VN:GOV:000.00.01.G01:dancu:khong-co:v1"  # a service nobody provides
+
+
+def unknown_service(
+    rng: random.Random, key: bytes | None, headers: Headers
+) -> tuple[bytes | None, Headers]:
+    return key, [(k, UNKNOWN_SERVICE if k == H_SERVICE else v) for k, v in headers]
+
+
 SHAPES: dict[str, tuple[str, Reshape]] = {
     "N": ("client-id keys (the mix)", client_ids),
     "S": ("a new 16-byte key each", new_short_key),
     "L": ("a new 4 KiB key each", new_long_key),
     "H": (f"{MANY_HEADERS:,} headers each", many_headers),
+    "R": ("refused: an unknown service", unknown_service),
 }
-ORDER = "NSLHHLSN"
+ORDER = "NSLHRRHLSN"
 
 
 def measure(
-    bootstrap: str, registry: Registry, var: Path, port: int, exchanges: int, headers_exchanges: int
+    bootstrap: str,
+    registry: Registry,
+    var: Path,
+    port: int,
+    exchanges: int,
+    headers_exchanges: int,
+    order: str = ORDER,
 ) -> dict[str, Any]:
-    """Each shape's backlog drained in turn (``ORDER``), with what it decided."""
+    """Each shape's backlog drained in turn (``order``), with what it decided."""
     drains = []
-    for n, shape in enumerate(ORDER):
+    for n, shape in enumerate(order):
         label, reshape = SHAPES[shape]
         size = headers_exchanges if shape == "H" else exchanges
         backlog = fill(
@@ -119,6 +137,7 @@ def chart(r: dict[str, Any], png: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     drains = r["drains"]
     colors = {"N": "tab:blue", "S": "tab:orange", "L": "tab:red", "H": "tab:purple"}
+    colors["R"] = "tab:gray"
     ax.bar(
         range(len(drains)), [d["rate"] for d in drains], color=[colors[d["shape"]] for d in drains]
     )
@@ -152,7 +171,15 @@ def main(argv: list[str] | None = None) -> int:
         "--headers-exchanges", type=int, default=2_000, help="the 21,000-header backlogs"
     )
     ap.add_argument("--port", type=int, default=19_294, help="the bench's own broker")
+    ap.add_argument(
+        "--order",
+        default=ORDER,
+        help=f"the shapes drained, in turn ({', '.join(f'{k}: {v[0]}' for k, v in SHAPES.items())};"
+        " N is the baseline and must be among them)",
+    )
     args = ap.parse_args(argv)
+    if "N" not in args.order or set(args.order) - set(SHAPES):
+        ap.error(f"--order: letters of {''.join(SHAPES)}, N among them")
     registry = load_registry(DEFAULT_REGISTRY)
     var = REPO / "var" / "bench-senders"
     out = REPO / "var" / "bench" / f"senders-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -165,7 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     with own_broker(args.port, var / "broker") as bootstrap:
         Offsets(bootstrap).create_topics(topics_for(registry, PARTITIONS))
         result |= measure(
-            bootstrap, registry, var, args.port + 10, args.exchanges, args.headers_exchanges
+            bootstrap,
+            registry,
+            var,
+            args.port + 10,
+            args.exchanges,
+            args.headers_exchanges,
+            args.order,
         )
     progress("")
     out.write_text(json.dumps(result, indent=2))

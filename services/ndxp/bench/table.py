@@ -230,7 +230,7 @@ def _neighbour(r: dict[str, Any]) -> None:
         print(
             f"    {who:14} {x['rate_achieved']:>6,.0f} {x['answered']:>9,} {t['p50']:>6} "
             f"{t['p90']:>6} {t['p99']:>6} {t['max']:>6}   the flood: {f['rate_achieved']:,.0f}/s, "
-            f"{f['routed']:,} of {f['sent']:,} routed"
+            f"{f['routed']:,} of {f['sent']:,} routed, {f.get('refused', 0):,} refused"
         )
         _exits(x.get("router_exits", []))
 
