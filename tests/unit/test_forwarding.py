@@ -66,6 +66,32 @@ def test_rejection_gives_a_dead_letter_copy_and_a_notice() -> None:
     }
 
 
+def test_a_notice_s_id_is_its_refusal_s_the_same_when_decided_again() -> None:
+    """Derived from the refused record's coordinates, its code and a document's receiver: a
+    redelivery refused again has the same id, and each receiver's refusal its own."""
+
+    def notice_id(
+        source: Source, code: RejectionCode = RejectionCode.NO_ROUTE, receiver: bytes = b""
+    ) -> bytes | None:
+        d = Rejected(code, "refused", "m-1", H41)
+        extra = [(wire.H_DOC_RECEIVER, receiver)] if receiver else []
+        _, notice = rejection_records(d, source, b"k", b"v", ORIGINAL, 99, extra)
+        return dict(notice.headers)[wire.H_ID]
+
+    first = notice_id(SRC)
+    assert first is not None and len(first) == 32 and int(first, 16) >= 0
+    assert notice_id(SRC) == first  # decided again, at another time: the same notice
+    others = [
+        notice_id(Source(SRC.topic, SRC.partition, SRC.offset + 1, SRC.received_ms)),
+        notice_id(Source(SRC.topic, SRC.partition + 1, SRC.offset, SRC.received_ms)),
+        notice_id(Source("ndxp.in.000.00.00.H42", SRC.partition, SRC.offset, SRC.received_ms)),
+        notice_id(SRC, RejectionCode.FORBIDDEN),
+        notice_id(SRC, receiver=b"000.00.00.H42"),
+        notice_id(SRC, receiver=b"000.00.00.H43"),
+    ]
+    assert len({first, *others}) == 1 + len(others)
+
+
 def test_no_notice_without_a_connected_sender_and_no_correlation_without_an_id() -> None:
     d = Rejected(RejectionCode.NOT_SENDER, "x", None, None)
     assert len(rejection_records(d, SRC, None, None, [], 1)) == 1

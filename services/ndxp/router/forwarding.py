@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import uuid
 from collections.abc import Sequence
 
 import orjson
@@ -124,7 +123,7 @@ def rejection_records(
     if decision.notify is None:
         return [dead]
     notice_headers = [
-        (wire.H_ID, str(uuid.uuid4()).encode()),
+        (wire.H_ID, notice_id(decision, source, extra)),
         (wire.H_KIND, wire.KIND_ERROR.encode()),
         (wire.H_ERROR, code),
         (wire.H_ERROR_DETAIL, detail),
@@ -143,6 +142,17 @@ def rejection_records(
         wire.egress_topic(decision.notify), notice_key, body, notice_headers, source.received_ms
     )
     return [dead, notice]
+
+
+def notice_id(decision: Rejected, source: Source, extra: Headers = ()) -> bytes:
+    """An error notice's ``ndxp-id``, 32 hex digits derived from the refusal: the refused
+    record's ingress coordinates, its code and, for a document, the receiver refused. The same
+    refusal decided again (a redelivery after a crash) has the same id; two refusals of one
+    document differ. (A random UUID was 4 µs, most of it a system call: 8 % of the router's
+    time while it refused a member's flood.)"""
+    receiver = b"".join(v for k, v in extra if k == wire.H_DOC_RECEIVER and v is not None)
+    what = f"{source.topic}\0{source.partition}\0{source.offset}\0{decision.code.value}\0"
+    return hashlib.blake2b(what.encode() + receiver, digest_size=16).hexdigest().encode()
 
 
 def writable_names(headers: Headers) -> Headers:

@@ -63,6 +63,7 @@ class RouterStats:
             ("limit",),
             registry=m,
         )
+        self._refused_by_limit: dict[str, Any] = {}  # each limit's child of quota_refusals
         self.processing = PromHistogram(
             "ndxp_router_processing_seconds",
             "Time an agent spends on one run of records (one record in events delivery)",
@@ -121,8 +122,11 @@ class RouterStats:
         self.rejected[code.value] += 1
         self.last_message_at = time.time()
         self.rejected_by[(code.value, topic)] += 1
-        if limit is not None:
-            self.quota_refusals.labels(limit).inc()
+        if limit is not None:  # the registry's limits: a few children, each looked up once
+            child = self._refused_by_limit.get(limit)
+            if child is None:
+                child = self._refused_by_limit[limit] = self.quota_refusals.labels(limit)
+            child.inc()
 
     def exposition(self) -> bytes:
         """``/metrics``: the text format 0.0.4 (:data:`ndxp.metrics.CONTENT_TYPE`)."""
