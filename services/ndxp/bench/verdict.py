@@ -1,5 +1,6 @@
 """What makes a capacity run fail (:mod:`ndxp.bench.capacity`): a record lost or duplicated,
-a round trip or a document not answered, a flood's notice not routed, a phase that failed."""
+a round trip or a document not answered, a flood's notice neither routed nor refused (within
+30 s of the flood's end: the router fell behind), a phase that failed."""
 
 from __future__ import annotations
 
@@ -26,10 +27,10 @@ def problems(result: dict[str, Any]) -> list[str]:
         if x["not_answered"]
     ]
     bad += [
-        f"{k}: the flood's {x['flood']['sent'] - x['flood']['routed']} notices not routed"
+        f"{k}: the flood's {undecided} notices neither routed nor refused"
         for k in ("neighbour", "neighbour_unfair", "neighbour_plain")
         for x in result.get(k, {}).get("by_rate", [])
-        if x["flood"]["routed"] != x["flood"]["sent"]
+        if (undecided := x["flood"]["sent"] - x["flood"]["routed"] - x["flood"].get("refused", 0))
     ]
     docs = result.get("documents", {})
     bad += [
