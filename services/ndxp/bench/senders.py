@@ -11,8 +11,9 @@ Keyed otherwise than by its client id, a request under a limit is written again 
 client's home partition (a home copy, schemas/WIRE.md "Access rights and quotas") before it is
 decided: the 16-byte keys measure that, the 4 KiB keys that plus what the key's length costs.
 A record of 21,000 headers is refused ``TOO_LARGE`` (more than 256); it costs what reading it
-costs. A record naming an unknown service is refused ``UNKNOWN_SERVICE``: a dead-letter copy
-and an error notice to its sender instead of one routed copy. Rates are ingress records decided
+costs. A record naming an unknown service is refused (a request ``UNKNOWN_SERVICE``, a response
+``NOT_SENDER``): a dead-letter copy and an error notice to its sender instead of one routed
+copy. Rates are ingress records decided
 per second (:mod:`ndxp.bench.drain`); the ratio is to the client-id drains of the same run. The
 JSON and a chart go to ``var/bench/senders-*``.
 """

@@ -47,8 +47,8 @@ def test_the_simulator_answers_every_provider_but_the_flooding_members() -> None
     assert avoid[1] in every  # the flood's receiver would otherwise read 6,000 notices a second
 
 
-def test_routed_waits_for_the_last_notices_but_not_for_ever() -> None:
-    ends = iter([100, 150, 200, 200])
-    assert neighbour.routed(lambda: next(ends), 100, 100, within_s=5.0) == 100
-    # a router that never routes the rest: what it did route, once the wait is over
-    assert neighbour.routed(lambda: 160, 100, 100, within_s=0.6) == 60
+def test_settled_waits_for_the_last_notices_routed_or_refused_but_not_for_ever() -> None:
+    ends = iter([(100, 0), (150, 10), (170, 30), (170, 30)])
+    assert neighbour.settled(lambda: next(ends), (100, 0), 100, within_s=5.0) == (70, 30)
+    # a router that never decides the rest: what it did route and refuse, once the wait is over
+    assert neighbour.settled(lambda: (160, 5), (100, 0), 100, within_s=0.6) == (60, 5)

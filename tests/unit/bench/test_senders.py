@@ -8,6 +8,7 @@ import random
 
 from ndxp.bench.mix import Mix
 from ndxp.bench.senders import ORDER, SHAPES
+from ndxp.core import wire
 from ndxp.core.budget import headers_size
 from ndxp.core.routing import Rejected, Routed, Router
 from ndxp.core.wire import MAX_HEADER_BYTES, MAX_HEADERS, MAX_KEY_BYTES
@@ -30,6 +31,13 @@ def test_each_shape_is_what_it_names_and_the_router_decides_it_so() -> None:
             if shape == "H":
                 assert isinstance(d, Rejected) and d.code.value == "TOO_LARGE"
                 assert d.detail == f"{len(headers):,} headers, the limit is {MAX_HEADERS}"
+            elif shape == "R":
+                # a request to it is unknown; a response from it is not its provider's
+                assert isinstance(d, Rejected), d
+                refused = {"UNKNOWN_SERVICE"} | (
+                    {"NOT_SENDER"} if dict(headers)[wire.H_KIND] == b"response" else set()
+                )
+                assert d.code.value in refused, d
             else:
                 assert isinstance(d, Routed), (shape, d)
             if shape == "L":
@@ -38,6 +46,6 @@ def test_each_shape_is_what_it_names_and_the_router_decides_it_so() -> None:
                 assert key is not None and len(key) == 16
         if shape in "SL":
             assert len(keys) == len(records)  # a new key each
-        if shape in "NH":
+        if shape in "NHR":
             assert keys == {r.key for r in records}  # the senders' own (client ids)
-    assert sorted(ORDER) == sorted("NSLH" * 2) and ORDER[::-1] == ORDER  # interleaved
+    assert sorted(ORDER) == sorted("NSLHR" * 2) and ORDER[::-1] == ORDER  # interleaved

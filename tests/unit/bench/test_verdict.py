@@ -23,6 +23,6 @@ def test_each_kind_of_problem_is_named() -> None:
         "ndxp router",
         "day",
         "neighbour at 20/s: 1 not answered",
-        "neighbour: the flood's 1 notices not routed",
+        "neighbour: the flood's 1 notices neither routed nor refused",
         "gateway failed: RuntimeError: x",
     ]
