@@ -59,6 +59,9 @@ ROUTER_COMMIT_ONCE = "NDXP_ROUTER_COMMIT_ONCE"  # default on; off: Faust's commi
 ROUTER_DELIVERY = "NDXP_ROUTER_DELIVERY"  # runs (default: a fetched run per event) or events
 ROUTER_RUN_BUFFER = "NDXP_ROUTER_RUN_BUFFER"  # runs buffered per stream, default 32
 ROUTER_QUEUED_RECORDS = "NDXP_ROUTER_QUEUED_RECORDS"  # records queued for agents, default 500
+# the codec of every batch the router writes: zstd (default: a copy takes about the bytes the
+# sender's compressed record took) | none (a compressed megabyte of zeros is a megabyte again)
+ROUTER_COMPRESSION = "NDXP_ROUTER_COMPRESSION"
 ROUTER_BATCH = "NDXP_ROUTER_BATCH"  # events: events per agent batch (take_events), default 1
 # a table recovery reading nothing: logged after (30 s), the worker exits after (120 s)
 ROUTER_RECOVERY_STALL_S = "NDXP_ROUTER_RECOVERY_STALL_S"

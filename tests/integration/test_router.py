@@ -327,3 +327,36 @@ def test_a_members_flood_waits_in_its_own_backlog(kafka: Broker, router: RouterP
         1 for m in got if received_at <= int(hdr(m, "ndxp-routed-at") or 0) < routed_at
     )
     assert went_first < 5_000, f"{went_first:,} of the flood's records went first"
+
+
+def log_bytes(kafka: Broker, topic: str) -> int:
+    """What ``topic``'s partitions take in the broker's log files (``kafka.sh``'s data)."""
+    port = kafka.bootstrap.rpartition(":")[2]
+    data = kafka.var / f"kafka-{port}" / "data"
+    return sum(f.stat().st_size for f in data.glob(f"{topic}-*/*.log"))
+
+
+def test_a_compressed_record_takes_about_its_sender_s_bytes_on_the_receiver_s_topic(
+    kafka: Broker, router: RouterProcess
+) -> None:
+    """A member's zstd batch of 1 MiB values of zeros takes ~100 bytes a record on its ingress
+    topic, as the broker's byte quota counts it. The router reads each value whole and wrote
+    it uncompressed: 8 MiB on the receiver's topic for 8 records (10,000 times what the
+    sender wrote). Its batches are zstd now (``NDXP_ROUTER_COMPRESSION``)."""
+    service, receiver = "VN:GOV:000.00.00.H42:lgsp:tiep-nhan-ho-so:v1", "ndxp.out.000.00.00.H42"
+    zeros, n = bytes(1024 * 1024), 8
+    tap = Tap(kafka.bootstrap, [receiver])
+    sent_before, routed_before = log_bytes(kafka, IN_H41), log_bytes(kafka, receiver)
+    p = producer(kafka.bootstrap, {"compression.type": "zstd", "linger.ms": 50})
+    ids = [uid("zeros") for _ in range(n)]
+    for mid in ids:
+        send(p, IN_H41, request(mid, MOTCUA, service), zeros, MOTCUA.encode())
+    assert p.flush(30) == 0
+    got = tap.collect(lambda ms: {hdr(m, "ndxp-id") for m in ms} >= set(ids))
+    tap.close()
+    copies = [m for m in got if hdr(m, "ndxp-id") in ids]
+    assert len(copies) == n and all(m.value() == zeros for m in copies)  # routed whole
+    sent = log_bytes(kafka, IN_H41) - sent_before
+    routed_bytes = log_bytes(kafka, receiver) - routed_before
+    assert sent < 16 * 1024, sent  # what the sender's byte quota counts
+    assert routed_bytes < n * 16 * 1024, routed_bytes  # not n MiB

@@ -7,6 +7,9 @@ after every restart)."""
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,11 +30,12 @@ SOURCE = Source(INGRESS, 2**31 - 1, 2**63 - 1, 10**13)
 DETAIL = "đ" * 5000  # clipped to 1,000 characters of 2 bytes (3 with the worst letters)
 
 
-def batch_bytes(out: Outgoing) -> int:
-    """What the broker measures: the copy alone in a batch, built by aiokafka itself."""
+def batch_bytes(out: Outgoing, compression: int = 0) -> int:
+    """What the broker measures: the copy alone in a batch, built by aiokafka itself
+    (``compression``: Kafka's codec id, 4 for zstd)."""
     builder = DefaultRecordBatchBuilder(
         magic=2,
-        compression_type=0,
+        compression_type=compression,
         is_transactional=0,
         producer_id=-1,
         producer_epoch=-1,
@@ -87,7 +91,26 @@ def test_the_parts_are_checked_value_key_headers_with_their_sizes() -> None:
 def test_the_highest_value_limit_is_the_largest_whose_copies_fit() -> None:
     assert SizeBudget(MAX_VALUE_LIMIT).largest_copy() <= MAX_MESSAGE_BYTES
     assert SizeBudget(MAX_VALUE_LIMIT + 1).largest_copy() > MAX_MESSAGE_BYTES
-    assert MAX_MESSAGE_BYTES + budget.ROUTER_HEADROOM <= DEAD_LETTER_MAX_MESSAGE_BYTES
+    assert (
+        budget.compressed_batch(MAX_MESSAGE_BYTES + budget.ROUTER_HEADROOM)
+        <= DEAD_LETTER_MAX_MESSAGE_BYTES
+    )
+
+
+@pytest.mark.parametrize("size", [0, 1, 100, 4096, 128 << 10, 1 << 20, MAX_VALUE_LIMIT])
+def test_a_copy_of_incompressible_bytes_compressed_takes_no_more_than_the_budget_counts(
+    size: int,
+) -> None:
+    """aiokafka keeps a zstd batch even when it came out larger than its records (it does not
+    fall back to an uncompressed batch): the budget counts the codec's bound in."""
+    rng = random.Random(size)
+    key, value, header = rng.randbytes(wire.MAX_KEY_BYTES), rng.randbytes(size), rng.randbytes(999)
+    out = Outgoing("t", key, value, [("h", header)], 0)
+    plain = batch_bytes(out)
+    assert plain == size_of(out)
+    compressed = batch_bytes(out, compression=4)
+    assert compressed > plain  # incompressible: zstd only adds (to show what is bounded)
+    assert compressed <= budget.compressed_batch(plain)
 
 
 def worst_headers(total: int, count_bias: int) -> list[tuple[str, bytes | None]]:

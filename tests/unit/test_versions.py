@@ -75,12 +75,14 @@ def test_every_expectation_belongs_to_a_checked_distribution() -> None:
         "faust-streaming": "0.15.3",
         "mode-streaming": "0.7.1",
         "aiokafka": "0.14.0",
+        "cramjam": "2.14.0",
     }
 
 
 def test_another_version_is_refused_naming_it_and_who_relies_on_it() -> None:
     def installed(name: str) -> str:
-        return "0.15.0" if name == "aiokafka" else {"faust-streaming": "0.15.3"}.get(name, "0.7.1")
+        verified = {"faust-streaming": "0.15.3", "cramjam": "2.14.0"}
+        return "0.15.0" if name == "aiokafka" else verified.get(name, "0.7.1")
 
     assert _one(check(installed=installed)) == (
         "aiokafka 0.15.0 installed, ndxp was verified with 0.14.0 "

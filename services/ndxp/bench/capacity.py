@@ -91,6 +91,9 @@ CONTEXT = (  # not the defaults: where the default's cost is
     # members' records taken first come, first served, and a full stream buffer of runs
     # queued, as before fair scheduling (kafka/fair_drain.py, runs.deliver_runs)
     ("not fair between members", UNFAIR),
+    # copies written uncompressed, as before the router's batches were zstd (the mix's payloads
+    # are noise: what compressing costs, with none of what it saves on the broker)
+    ("copies not compressed", {"NDXP_ROUTER_COMPRESSION": "none"}),
 )
 
 # the router's fetches as before the hand-over (kafka/fetch_session.py) and with Python's own

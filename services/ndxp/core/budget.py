@@ -16,7 +16,10 @@ Sizes are counted as Kafka counts them in a record batch (format v2): every leng
 zig-zag varint, a header is its name's UTF-8 bytes and its value's bytes plus their lengths,
 and a batch holding a single record adds :data:`BATCH_OVERHEAD` bytes. The broker compares a
 batch's size with the topic's ``max.message.bytes``; a record larger than the producer's batch
-size travels in a batch of its own.
+size travels in a batch of its own. The router's batches are compressed
+(``NDXP_ROUTER_COMPRESSION``), and aiokafka keeps a batch compressed even when that made it
+larger (incompressible bytes: zstd adds a few bytes per 128 KiB), so a copy is counted at
+:func:`compressed_bound` of its records.
 """
 
 from __future__ import annotations
@@ -157,8 +160,24 @@ class SizeBudget:
         return record_size(self.key, self.value, self.headers, self.headers // 2)
 
     def largest_copy(self) -> int:
-        """The largest copy the router may write of a record within the budget."""
-        return self.largest_record() + ROUTER_HEADROOM
+        """The largest copy the router may write of a record within the budget, its records
+        compressed in a batch of its own."""
+        return compressed_batch(self.largest_record() + ROUTER_HEADROOM)
+
+
+def compressed_bound(size: int) -> int:
+    """The most bytes ``size`` bytes of records take once compressed, whatever the codec the
+    router writes with: zstd's bound (``ZSTD_COMPRESSBOUND``, what a frame of incompressible
+    bytes may take in the worst case: ``size / 256`` more, a little more under 128 KiB) plus
+    a frame's header and checksum; lz4's and gzip's bounds are lower."""
+    small = ((128 << 10) - size) >> 11 if size < (128 << 10) else 0
+    return size + (size >> 8) + small + 64
+
+
+def compressed_batch(plain: int) -> int:
+    """The most a batch of ``plain`` bytes (header included) takes with its records compressed
+    (the batch header is not)."""
+    return BATCH_OVERHEAD + compressed_bound(plain - BATCH_OVERHEAD)
 
 
 def largest_value(limit: int, key: int = MAX_KEY_BYTES, headers: int = MAX_HEADER_BYTES) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ndxp.core import wire
-from ndxp.core.budget import ROUTER_HEADROOM, largest_value
+from ndxp.core.budget import ROUTER_HEADROOM, compressed_batch, largest_value
 from ndxp.core.registry import Registry
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -22,7 +22,10 @@ PRODUCER_BATCH_BYTES = 256 * 1024
 # The dead-letter topic keeps the original of any message the ingress topics accepted, plus
 # the router's headers (bounded: ndxp.core.budget.ROUTER_HEADROOM), so it takes a little more.
 DEAD_LETTER_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES + 64 * 1024
-assert MAX_MESSAGE_BYTES + ROUTER_HEADROOM <= DEAD_LETTER_MAX_MESSAGE_BYTES
+assert compressed_batch(MAX_MESSAGE_BYTES + ROUTER_HEADROOM) <= DEAD_LETTER_MAX_MESSAGE_BYTES
+# The codec of the router's batches (NDXP_ROUTER_COMPRESSION), and the ones it may be given
+COMPRESSION = "zstd"
+CODECS = ("zstd", "none")
 # The highest value limit (NDXP_MAX_VALUE_BYTES) a router may be given: every copy of a record
 # with the largest key, headers and value allowed must fit the egress and quota topics.
 MAX_VALUE_LIMIT = largest_value(MAX_MESSAGE_BYTES)

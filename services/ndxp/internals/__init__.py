@@ -12,6 +12,8 @@ DISTRIBUTIONS = (
     Distribution("faust-streaming", "0.15.3", "faust"),
     Distribution("mode-streaming", "0.7.1", "mode"),
     Distribution("aiokafka", "0.14.0", "aiokafka"),
+    # aiokafka's zstd codec, with which the router writes its batches (NDXP_ROUTER_COMPRESSION)
+    Distribution("cramjam", "2.14.0", "cramjam"),
 )
 
 EXPECTED: tuple[Expectation, ...] = (*delivery.EXPECTED, *fetching.EXPECTED, *producing.EXPECTED)

@@ -49,6 +49,12 @@ EXPECTED: tuple[Expectation, ...] = (
         f"{OUTBOX} opens batches",
     ),
     Calls(
+        f"{ACCUMULATOR}.create_builder",
+        "BatchBuilder(self._batch_size, self._compression_type,",
+        f"{OUTBOX}: the batches it opens are compressed as the producer's own "
+        "(NDXP_ROUTER_COMPRESSION; ndxp.core.budget counts the codec in)",
+    ),
+    Calls(
         f"{ACCUMULATOR}.add_message",
         "batch = self._append_batch(builder, tp)",
         f"{OUTBOX} opens batches as aiokafka's send() does",

@@ -94,6 +94,8 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
         producer_acks=-1,
         producer_linger=settings.producer_linger_s,
         producer_max_batch_size=settings.producer_max_batch_size,
+        # every copy, home copy and changelog record (ndxp.core.budget counts the codec in)
+        producer_compression_type=None if settings.compression == "none" else settings.compression,
         producer_max_request_size=DEAD_LETTER_MAX_MESSAGE_BYTES + 64 * 1024,
         broker_max_poll_records=settings.max_poll_records,
         consumer_max_fetch_size=settings.max_fetch_bytes,
