@@ -616,7 +616,18 @@ def access(members: list[dict[str, Any]]) -> list[dict[str, object]]:
 
 POP = "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"
 LIMITS = [
-    {"name": "gov-overall", "group": "all-gov", "rate": 10000, "burst": 20000, "daily": 20000000},
+    {
+        "name": "gov-overall",
+        "group": "all-gov",
+        "rate": 10000,
+        "burst": 20000,
+        "daily": 20000000,
+        # the bytes the router writes for a client (a document's once per receiver): 32 MiB a
+        # second after 256 MiB; two 700 KiB documents a second to all 92 connected agencies
+        # (a hostile run) are 128 MiB a second of copies
+        "bytes_rate": 32 * 1024 * 1024,
+        "bytes_burst": 256 * 1024 * 1024,
+    },
     {
         "name": "companies-overall",
         "group": "telecoms-and-utilities",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ndxp.core.budget import headers_size
 from ndxp.core.topology import client_partition
 
 from .conftest import Broker
@@ -368,3 +369,41 @@ def test_a_document_counts_once_per_receiver_it_is_delivered_to(
     assert not delivered & quota and delivered | quota == set(ids)
     assert all(hdr(m, "ndxp-doc-receiver") == "000.00.00.H92" for m in copies)
     assert unknown == (delivered if cost == 1 else set())
+
+
+def test_a_byte_limit_routes_what_its_bytes_allow_and_says_so(
+    kafka: Broker, tmp_path: Path
+) -> None:
+    """A byte bucket on the sender's overall limit that holds nine and a half requests of
+    10 KB and all but never refills (0.001 byte a second): ten are routed (the tenth is
+    admitted while a byte is left, and takes the bucket below zero), the other ten refused
+    QUOTA_EXCEEDED, each saying the byte limit it met."""
+    sender, run, value = "H69", uuid.uuid4().hex[:8], bytes(10_000)
+    client = f"VN:GOV:000.00.00.{sender}:motcua"
+    ids = [f"{run}-{i}" for i in range(20)]
+    one = len(client) + len(value) + headers_size(request(ids[0], client, SERVICE))
+    doc = registry(sender, 10**6)
+    doc["limits"][1] |= {"bytes_rate": 0.001, "bytes_burst": one * 19 // 2}  # type: ignore[index]
+    router = start_router(kafka, tmp_path, doc, f"quota-bytes-{run}", "home")
+    router.wait_ready()
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
+    try:
+        p = producer(kafka.bootstrap)
+        for mid in ids:
+            send(
+                p,
+                f"ndxp.in.000.00.00.{sender}",
+                request(mid, client, SERVICE),
+                value,
+                client.encode(),
+            )
+        p.flush(30)
+        routed, refused = outcome(tap, ids)
+        got = tap.messages
+    finally:
+        tap.close()
+        router.stop()
+    assert (len(routed), len(refused)) == (10, 10)
+    assert routed == set(ids[:10])  # in the order they were sent: one partition, the home one
+    policies = {hdr(m, "ndxp-quota-policy") for m in got if hdr(m, "ndxp-id") in refused}
+    assert policies == {f"rate=100000/s;burst=100000;bytes=0.001/s;bytes_burst={one * 19 // 2}"}

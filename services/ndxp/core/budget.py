@@ -113,6 +113,16 @@ def headers_size(headers: Sequence[tuple[str, bytes | None]]) -> int:
     return total
 
 
+def copy_bytes(key: bytes | None, value: bytes | None, headers: Headers) -> int:
+    """What a copy of a record takes of a byte limit (:mod:`ndxp.core.quota`): its key, value
+    and headers as :func:`headers_size` counts them."""
+    return (
+        (0 if key is None else len(key))
+        + (0 if value is None else len(value))
+        + headers_size(headers)
+    )
+
+
 def record_size(
     key_bytes: int | None, value_bytes: int | None, header_bytes: int, count: int
 ) -> int:

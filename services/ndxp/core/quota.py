@@ -2,7 +2,9 @@
 
 A limit names a principal (as grants do), optionally a service, and any of: a rate in
 requests per second with a burst size (token bucket), a daily cap counted per calendar day
-in Asia/Ho_Chi_Minh. For a request, two limits may apply, and both must pass:
+in Asia/Ho_Chi_Minh, a rate in bytes per second with a burst in bytes (a second token bucket,
+counting the bytes the router writes for the call: its key, value and headers, once per copy).
+For a request, two limits may apply, and both must pass:
 
 - the most specific limit *for this service*, and
 - the most specific limit *for the client overall* (no service named).
@@ -19,7 +21,8 @@ for each, and each is a delivery with a state of its own. It is admitted while e
 a unit left and then charged its whole cost, so a token bucket may go below zero (the client
 then waits until it has refilled) and a day's count may pass its cap by the rest of one
 document (the day's further sends are refused). Requiring the whole cost up front would refuse
-for ever a document to more receivers than a burst holds.
+for ever a document to more receivers than a burst holds. Bytes are counted the same way: a
+call is admitted while its byte bucket holds a byte, then charged all its copies' bytes.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class Limit:
     rate: float | None = None
     burst: int | None = None
     daily: int | None = None
+    bytes_rate: float | None = None  # bytes per second the router writes for the client
+    bytes_burst: int | None = None  # default: a second's worth
 
     def specificity(self, subsystem: str, member: str, lineage: list[str]) -> int | None:
         if self.group:
@@ -71,19 +76,20 @@ class QuotaHit:
     """Why a request was refused: which limit, what it allows, when to retry."""
 
     limit: Limit
-    kind: str  # "rate" or "daily"
-    allowed: float  # requests per second, or per day
+    kind: str  # "rate", "daily" or "bytes"
+    allowed: float  # requests per second, or per day; bytes per second
     retry_after_s: float
     remaining: int = 0
 
     @property
     def detail(self) -> str:
         scope = f"service {self.limit.service}" if self.limit.service else "all services"
-        what = (
-            f"{self.allowed:g} requests/s (burst {self.limit.burst})"
-            if self.kind == "rate"
-            else f"{int(self.allowed)} requests/day"
-        )
+        if self.kind == "rate":
+            what = f"{self.allowed:g} requests/s (burst {self.limit.burst})"
+        elif self.kind == "bytes":
+            what = f"{self.allowed:g} bytes/s (burst {byte_burst(self.limit):g})"
+        else:
+            what = f"{int(self.allowed)} requests/day"
         retry = f"retry after {self.retry_after_s:.3f}s"
         return f"{self.kind} limit {self.limit.id} for {scope}: {what}; {retry}"
 
@@ -92,7 +98,8 @@ class QuotaState:
     """One client's quota state, kept as a plain dict (the Faust table's value).
 
     ``b``: token buckets {limit id: [tokens, updated_ms]}; ``d``: daily caps
-    {limit id: [local day, count]}; ``a``/``r``: the replay record (see :meth:`replayed`).
+    {limit id: [local day, count]}; ``y``: byte buckets {limit id: [bytes, updated_ms]};
+    ``a``/``r``: the replay record (see :meth:`replayed`).
     """
 
     MAX_RANGES = 1024
@@ -106,9 +113,9 @@ class QuotaState:
         """The first limit that refuses the request at ``now_ms``, or ``None``."""
         return self._assess(limits, now_ms)[0]
 
-    def charge(self, limits: Sequence[Limit], now_ms: int, cost: int = 1) -> None:
-        """Count ``cost`` units (a request: 1) against every limit (the reference for
-        :meth:`admit`)."""
+    def charge(self, limits: Sequence[Limit], now_ms: int, cost: int = 1, size: int = 0) -> None:
+        """Count ``cost`` units (a request: 1) and ``size`` bytes against every limit (the
+        reference for :meth:`admit`)."""
         buckets = self.data.setdefault("b", {})
         caps = self.data.setdefault("d", {})
         for limit in limits:
@@ -119,26 +126,33 @@ class QuotaState:
                 ]
             if limit.daily is not None:
                 caps[limit.id] = [local_day(now_ms), self._used_today(limit, now_ms) + cost]
+            if limit.bytes_rate is not None:
+                held = self.data.setdefault("y", {})
+                state = held.get(limit.id)
+                updated = int(state[1]) if state else 0
+                held[limit.id] = [self._bytes(limit, now_ms) - size, max(now_ms, updated)]
 
-    def admit(self, limits: Sequence[Limit], now_ms: int, cost: int = 1) -> QuotaHit | None:
+    def admit(
+        self, limits: Sequence[Limit], now_ms: int, cost: int = 1, size: int = 0
+    ) -> QuotaHit | None:
         """:meth:`check`, then :meth:`charge` if nothing refused: the same result and state,
         each limit's state read once (the router does this for every limited request)."""
-        hit, charged = self._assess(limits, now_ms, cost)
+        hit, charged = self._assess(limits, now_ms, cost, size)
         if hit is None:
-            buckets = self.data.setdefault("b", {})
-            caps = self.data.setdefault("d", {})
-            for bucket, limit_id, value in charged:
-                (buckets if bucket else caps)[limit_id] = value
+            held = {"b": self.data.setdefault("b", {}), "d": self.data.setdefault("d", {})}
+            for kind, limit_id, value in charged:
+                (held.get(kind) or self.data.setdefault(kind, {}))[limit_id] = value
         return hit
 
     def _assess(
-        self, limits: Sequence[Limit], now_ms: int, cost: int = 1
-    ) -> tuple[QuotaHit | None, list[tuple[bool, str, list[Any]]]]:
-        """The first refusal, or ``None`` and what charging each limit ``cost`` units would
-        write (``(is a bucket, limit id, new state)``). The same arithmetic as :meth:`_tokens`
-        and :meth:`_used_today`, each limit's state read once (the router's hot path: every
-        limited request; tests/unit/core/test_quota.py checks it equals check + charge)."""
-        charged: list[tuple[bool, str, list[Any]]] = []
+        self, limits: Sequence[Limit], now_ms: int, cost: int = 1, size: int = 0
+    ) -> tuple[QuotaHit | None, list[tuple[str, str, list[Any]]]]:
+        """The first refusal, or ``None`` and what charging each limit ``cost`` units and
+        ``size`` bytes would write (``(state kind "b", "d" or "y", limit id, new state)``). The
+        same arithmetic as :meth:`_tokens`, :meth:`_used_today` and :meth:`_bytes`, each
+        limit's state read once (the router's hot path: every limited request;
+        tests/unit/core/test_quota.py checks it equals check + charge)."""
+        charged: list[tuple[str, str, list[Any]]] = []
         buckets = self.data.get("b") or {}
         caps = self.data.get("d") or {}
         day = local_day(now_ms)
@@ -156,7 +170,7 @@ class QuotaState:
                 if tokens < 1:
                     return QuotaHit(limit, "rate", rate, (1 - tokens) / rate, 0), []
                 charged.append(
-                    (True, limit.id, [tokens - cost, now_ms if now_ms > updated else updated])
+                    ("b", limit.id, [tokens - cost, now_ms if now_ms > updated else updated])
                 )
             daily = limit.daily
             if daily is not None:
@@ -164,7 +178,15 @@ class QuotaState:
                 used = int(state[1]) if state is not None and int(state[0]) == day else 0
                 if used >= daily:
                     return QuotaHit(limit, "daily", daily, _to_midnight(now_ms), 0), []
-                charged.append((False, limit.id, [day, used + cost]))
+                charged.append(("d", limit.id, [day, used + cost]))
+            if limit.bytes_rate is not None:
+                held = self._bytes(limit, now_ms)
+                if held < 1:
+                    wait = (1 - held) / limit.bytes_rate
+                    return QuotaHit(limit, "bytes", limit.bytes_rate, wait, 0), []
+                state = (self.data.get("y") or {}).get(limit.id)
+                updated = int(state[1]) if state else 0
+                charged.append(("y", limit.id, [held - size, max(now_ms, updated)]))
         return None, charged
 
     def remaining(self, limit: Limit, now_ms: int) -> int | None:
@@ -181,6 +203,17 @@ class QuotaState:
         tokens, updated = float(state[0]), int(state[1])
         elapsed = max(0, now_ms - updated) / 1000  # a clock going back adds nothing
         return min(burst, tokens + elapsed * limit.rate)
+
+    def _bytes(self, limit: Limit, now_ms: int) -> float:
+        """The bytes ``limit``'s byte bucket holds at ``now_ms`` (below 0: in debt)."""
+        assert limit.bytes_rate is not None
+        burst = float(byte_burst(limit))
+        state = (self.data.get("y") or {}).get(limit.id)
+        if state is None:
+            return burst
+        held, updated = float(state[0]), int(state[1])
+        elapsed = max(0, now_ms - updated) / 1000  # a clock going back adds nothing
+        return min(burst, held + elapsed * limit.bytes_rate)
 
     def _updated(self, limit: Limit) -> int:
         state = self.data.get("b", {}).get(limit.id)
@@ -233,9 +266,10 @@ def decide(
     offset: int,
     now_ms: int,
     cost: int = 1,
+    size: int = 0,
 ) -> QuotaDecision:
-    """Decide one request (or a document of ``cost`` deliveries) at ``now_ms`` (its time of
-    receipt) and update ``state``.
+    """Decide one request (or a document of ``cost`` deliveries) whose copies take ``size``
+    bytes, at ``now_ms`` (its time of receipt), and update ``state``.
 
     A redelivered message (``source`` offset already applied) gets its first decision back
     and is not charged again: quota counts stay exact across crashes and restarts.
@@ -243,7 +277,7 @@ def decide(
     previous = state.replayed(source, offset)
     if previous is not None:
         return QuotaDecision(previous, state.check(limits, now_ms) if previous else None, True)
-    hit = state.admit(limits, now_ms, cost)
+    hit = state.admit(limits, now_ms, cost, size)
     state.record(source, offset, hit is not None)
     return QuotaDecision(hit is not None, hit, False)
 
@@ -255,7 +289,16 @@ def policy(limit: Limit) -> str:
         parts.append(f"rate={limit.rate:g}/s;burst={burst}")
     if limit.daily is not None:
         parts.append(f"daily={limit.daily}")
+    if limit.bytes_rate is not None:
+        parts.append(f"bytes={limit.bytes_rate:g}/s;bytes_burst={byte_burst(limit)}")
     return ";".join(parts)
+
+
+def byte_burst(limit: Limit) -> int:
+    """The most bytes ``limit``'s byte bucket holds: its ``bytes_burst``, else a second's."""
+    if limit.bytes_burst is not None:
+        return limit.bytes_burst
+    return max(1, round(limit.bytes_rate or 0))
 
 
 def _to_midnight(now_ms: int) -> float:

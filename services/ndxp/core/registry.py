@@ -328,14 +328,20 @@ def _limits(
         names.add(lid)
         if spec.service is not None and spec.service not in services:
             errors.append(f"{where}: limit on a service that does not exist: {spec.service}")
-        if spec.rate is None and spec.daily is None:
-            errors.append(f"{where}: give a rate (requests/s), a daily cap, or both")
+        if spec.rate is None and spec.daily is None and spec.bytes_rate is None:
+            errors.append(
+                f"{where}: give a rate (requests/s), a daily cap, a byte rate (bytes/s), or more"
+            )
         if spec.rate is not None and not _usable_rate(spec.rate):
             errors.append(f"{where}: rate must be above 0 (a finite number, at least 1e-300)")
         if spec.burst is not None and (spec.rate is None or spec.burst < 1):
             errors.append(f"{where}: burst needs a rate and must be at least 1")
         if spec.daily is not None and spec.daily < 0:
             errors.append(f"{where}: daily cap must not be negative")
+        if spec.bytes_rate is not None and not _usable_rate(spec.bytes_rate):
+            errors.append(f"{where}: byte rate must be above 0 (a finite number, at least 1e-300)")
+        if spec.bytes_burst is not None and (spec.bytes_rate is None or spec.bytes_burst < 1):
+            errors.append(f"{where}: byte burst needs a byte rate and must be at least 1")
         principal = _principal(spec, where, members, subsystems, groups, errors)
         if principal is not None:
             out.append(
@@ -347,6 +353,8 @@ def _limits(
                     spec.rate,
                     spec.burst,
                     spec.daily,
+                    spec.bytes_rate,
+                    spec.bytes_burst,
                 )
             )
     return out

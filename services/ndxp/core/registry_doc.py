@@ -85,6 +85,8 @@ class LimitDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rate: float | None = None
     burst: int | None = None
     daily: int | None = None
+    bytes_rate: float | None = None
+    bytes_burst: int | None = None
     name: str | None = None
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ndxp.core import wire
+from ndxp.core.budget import copy_bytes
 from ndxp.core.errors import RejectionCode
 from ndxp.core.quota import QuotaDecision, QuotaState, decide
 from ndxp.core.routing import Decision, FannedOut, Rejected, Router, quota_cost
@@ -60,8 +61,11 @@ class QuotaStage:
         if wire.header(staged.headers, wire.H_KIND) == wire.KIND_DOCUMENT:
             document = self._fanned_out(staged, value)
         cost = 1 if document is None else quota_cost(document)
+        size = 0
+        if any(limit.bytes_rate is not None for limit in limits):  # counted where limited
+            size = cost * copy_bytes(staged.key, value, staged.headers)
         where = f"{source.topic}:{source.partition}"
-        verdict = decide(state, limits, where, source.offset, now_ms, cost)
+        verdict = decide(state, limits, where, source.offset, now_ms, cost, size)
         if not verdict.replay:
             self.changelog.changed(client_key, partition, state.data)
         if verdict.refused:

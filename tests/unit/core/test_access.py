@@ -92,6 +92,8 @@ def test_registry_check_lists_every_access_and_limit_error() -> None:
         {"group": "provinces", "daily": 1, "burst": 3},
         {"name": "a", "group": "provinces", "daily": 1},
         {"name": "a", "group": "provinces", "daily": 2},
+        {"group": "provinces", "bytes_rate": 0},
+        {"group": "provinces", "daily": 1, "bytes_burst": 3},
     ]
     with pytest.raises(RegistryError) as info:
         Registry.from_document(doc)
@@ -105,9 +107,11 @@ def test_registry_check_lists_every_access_and_limit_error() -> None:
         "unknown subsystem VN:GOV:000.00.00.H41:nope",
         "name exactly one of subsystem, member, group",
         "limit on a service that does not exist",
-        "give a rate (requests/s), a daily cap, or both",
+        "give a rate (requests/s), a daily cap, a byte rate (bytes/s), or more",
         "rate must be above 0",
         "burst needs a rate",
+        "byte rate must be above 0",
+        "byte burst needs a byte rate",
         "duplicate limit name",
     ]:
         assert expected in text, f"{expected!r} not in:\n{text}"

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ndxp.core.access import Principal
-from ndxp.core.quota import Limit, QuotaState, most_specific
+from ndxp.core.quota import Limit, QuotaState, most_specific, policy
 from ndxp.core.registry import Registry
 
 from .conftest import small_document
@@ -94,6 +94,33 @@ def test_a_document_to_more_receivers_than_the_burst_still_passes_once() -> None
     assert s.admit([rate(10, 20)], T0 + 7_300) is None
 
 
+def test_a_byte_limit_counts_every_copy_s_bytes_admitted_while_a_byte_is_left() -> None:
+    """A byte bucket of 1,000 bytes a second (burst 4,000): a call is admitted while a byte
+    is left and charged all its copies' bytes; what follows waits for the debt."""
+    lim = [Limit("b", Principal(), False, None, bytes_rate=1000, bytes_burst=4000)]
+    s = QuotaState()
+    assert s.admit(lim, T0, size=3000) is None  # 4,000 -> 1,000
+    assert s.admit(lim, T0, cost=3, size=3 * 1500) is None  # a document to 3: -> -3,500
+    hit = s.admit(lim, T0, size=10)
+    assert hit is not None and hit.kind == "bytes"
+    assert hit.retry_after_s == pytest.approx(3.501)  # back to 1 byte in 3.501 s
+    assert "1000 bytes/s (burst 4000)" in hit.detail
+    assert s.admit(lim, T0 + 3_500, size=10) is not None
+    assert s.admit(lim, T0 + 3_501, size=10) is None
+    assert s.admit(lim, T0 + 60_000, size=0) is None  # refilled to the burst, no further
+    assert s.data["y"]["b"] == [4000.0, T0 + 60_000]
+
+
+def test_a_byte_limit_beside_a_rate_refuses_on_either_and_charges_neither_then() -> None:
+    both = Limit("x", Principal(), False, None, rate=10, burst=10, bytes_rate=100)
+    s = QuotaState()
+    assert s.admit([both], T0, size=150) is None  # bytes: 100 -> -50 (burst: a second's)
+    hit = s.admit([both], T0, size=1)
+    assert hit is not None and hit.kind == "bytes"
+    assert s.data["b"]["x"][0] == 9  # the refused call took no unit
+    assert policy(both) == "rate=10/s;burst=10;bytes=100/s;bytes_burst=100"
+
+
 def test_most_specific_limit_wins() -> None:
     sub = Limit("sub", Principal(subsystems=frozenset({CLIENT})), False, None, daily=1)
     own = Limit("own", Principal(members=frozenset({LINEAGE[0]})), False, None, daily=2)
@@ -162,32 +189,49 @@ def test_replays_get_their_first_decision_back() -> None:
             st.one_of(st.none(), st.floats(0.01, 1000)),
             st.one_of(st.none(), st.integers(1, 20)),
             st.one_of(st.none(), st.integers(0, 30)),
+            st.one_of(st.none(), st.floats(1, 1e7)),
+            st.one_of(st.none(), st.integers(1, 10**7)),
         ),
         min_size=1,
         max_size=2,
     ),
     st.lists(
-        st.tuples(st.integers(-5_000, 20_000_000), st.sampled_from([1, 1, 1, 2, 92])),
+        st.tuples(
+            st.integers(-5_000, 20_000_000),
+            st.sampled_from([1, 1, 1, 2, 92]),
+            st.integers(0, 5_000_000),
+        ),
         min_size=1,
         max_size=60,
     ),
 )
 def test_admit_is_check_then_charge(
-    specs: list[tuple[float | None, int | None, int | None]], steps: list[tuple[int, int]]
+    specs: list[tuple[float | None, int | None, int | None, float | None, int | None]],
+    steps: list[tuple[int, int, int]],
 ) -> None:
     """The router's one-pass admit gives the same decisions, refusals and state as check()
-    followed by charge(), over bursts, refills, clocks going back, days turning and calls
-    that cost more than one unit (documents)."""
+    followed by charge(), over bursts, refills, clocks going back, days turning, calls that
+    cost more than one unit (documents) and byte buckets."""
     limits = [
-        Limit(f"l{i}", Principal(), False, None if i else "svc", rate=r, burst=b, daily=d)
-        for i, (r, b, d) in enumerate(specs)
+        Limit(
+            f"l{i}",
+            Principal(),
+            False,
+            None if i else "svc",
+            rate=r,
+            burst=b,
+            daily=d,
+            bytes_rate=br,
+            bytes_burst=bb if br is not None else None,
+        )
+        for i, (r, b, d, br, bb) in enumerate(specs)
     ]
     one, two = QuotaState(), QuotaState()
     now = T0
-    for step, cost in steps:
+    for step, cost, size in steps:
         now += step
         expected = one.check(limits, now)
         if expected is None:
-            one.charge(limits, now, cost)
-        assert two.admit(limits, now, cost) == expected
+            one.charge(limits, now, cost, size)
+        assert two.admit(limits, now, cost, size) == expected
         assert two.data == one.data
