@@ -5,13 +5,16 @@ fix (1af5ea2) covered unknown receivers only; known receivers each get the whole
 
 Measures a well-behaved sender (H40's one-stop shop -> population lookup, 8,000 requests)
 drained with and without the attacker (G22 sending 700 KiB documents to 84 connected agencies).
-Run: cd docs/hostile-runs/round2 && ../../../.venv/bin/python f3_known_fanout.py [docs_per_s]
+Run: cd docs/hostile-runs/round2 && ../../../.venv/bin/python f3_known_fanout.py [docs_per_s] [random]
+("random": incompressible documents, which the router's zstd copies cannot shrink; 2026-12-06,
+against the byte limit, f3_random_output.txt)
 """
 import json
 import sys, threading, time, uuid, random
 from confluent_kafka import Consumer, TopicPartition
 from common import *
 
+RANDOM = sys.argv[2:3] == ["random"]
 RATE = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0   # 2 x 700 KiB/s = 1.4 MiB/s, a third of the 4 MiB/s broker quota
 N = 8_000  # within the client burst (10,000) of provinces-citizen-lookup
 VICTIM = "VN:GOV:000.00.00.H40:motcua"
@@ -37,6 +40,8 @@ def attacker(stop, sent):
     p = producer()
     rnd = random.Random()
     val = b"x" * (700 * 1024)
+    if RANDOM:
+        val = random.Random(7).randbytes(700 * 1024)
     nxt = time.time()
     while not stop.is_set():
         to = RECEIVERS
