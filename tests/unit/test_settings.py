@@ -67,6 +67,14 @@ def test_a_value_limit_whose_routed_copy_would_not_fit_the_egress_topic_is_refus
         RouterSettings.from_env({"NDXP_MAX_VALUE_BYTES": "0"})
 
 
+def test_the_router_writes_zstd_unless_told_none_and_refuses_any_other_codec() -> None:
+    assert RouterSettings().compression == "zstd"
+    assert RouterSettings.from_env({"NDXP_ROUTER_COMPRESSION": "none"}).compression == "none"
+    for codec in ("gzip", "lz4", "ZSTD", ""):
+        with pytest.raises(ValueError, match="NDXP_ROUTER_COMPRESSION"):
+            RouterSettings.from_env({"NDXP_ROUTER_COMPRESSION": codec})
+
+
 def test_analyst_sql_limits_from_the_environment() -> None:
     s = LedgerSettings.from_env(
         {

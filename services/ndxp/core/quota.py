@@ -87,7 +87,7 @@ class QuotaHit:
         if self.kind == "rate":
             what = f"{self.allowed:g} requests/s (burst {self.limit.burst})"
         elif self.kind == "bytes":
-            what = f"{self.allowed:g} bytes/s (burst {byte_burst(self.limit):g})"
+            what = f"{exact(self.allowed)} bytes/s (burst {byte_burst(self.limit)})"
         else:
             what = f"{int(self.allowed)} requests/day"
         retry = f"retry after {self.retry_after_s:.3f}s"
@@ -290,8 +290,13 @@ def policy(limit: Limit) -> str:
     if limit.daily is not None:
         parts.append(f"daily={limit.daily}")
     if limit.bytes_rate is not None:
-        parts.append(f"bytes={limit.bytes_rate:g}/s;bytes_burst={byte_burst(limit)}")
+        parts.append(f"bytes={exact(limit.bytes_rate)}/s;bytes_burst={byte_burst(limit)}")
     return ";".join(parts)
+
+
+def exact(number: float) -> str:
+    """A whole number as its digits (32 MiB a second is 33554432, not :g's 3.35544e+07)."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 def byte_burst(limit: Limit) -> int:

@@ -119,6 +119,12 @@ def test_a_byte_limit_beside_a_rate_refuses_on_either_and_charges_neither_then()
     assert hit is not None and hit.kind == "bytes"
     assert s.data["b"]["x"][0] == 9  # the refused call took no unit
     assert policy(both) == "rate=10/s;burst=10;bytes=100/s;bytes_burst=100"
+    sample = Limit("g", Principal(), False, None, bytes_rate=32 * 2**20, bytes_burst=256 * 2**20)
+    assert policy(sample) == "bytes=33554432/s;bytes_burst=268435456"  # every digit
+    big = QuotaState()
+    assert big.admit([sample], T0, size=2**30) is None  # a byte was left: into debt
+    hit = big.admit([sample], T0)
+    assert hit is not None and "33554432 bytes/s (burst 268435456)" in hit.detail
 
 
 def test_most_specific_limit_wins() -> None:
