@@ -303,23 +303,41 @@ def test_the_senders_clock_does_not_decide_quotas(kafka: Broker, tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    ("sender", "second", "cost"),
+    ("sender", "second", "cost", "limit"),
     # a code nobody has; a connected province (each case its own sender: a router of a new
     # group reads its ingress topic from the start)
-    [("H76", "000.00.00.H98", 1), ("H70", "000.00.00.H93", 2)],  # H77: test_router
+    [
+        ("H76", "000.00.00.H98", 1, "daily"),
+        ("H70", "000.00.00.H93", 2, "daily"),  # H77: test_router
+        ("H68", "000.00.00.H93", 2, "bytes"),
+    ],
 )
 def test_a_document_counts_once_per_receiver_it_is_delivered_to(
-    kafka: Broker, tmp_path: Path, sender: str, second: str, cost: int
+    kafka: Broker, tmp_path: Path, sender: str, second: str, cost: int, limit: str
 ) -> None:
     """A daily cap on the sender's overall limit, 1.5x as many documents, each to a province
     and to a second receiver, spread over the partitions (most re-homed): a document costs a
     unit per receiver that gets a copy, so exactly cap / cost are fanned out and the rest are
     refused QUOTA_EXCEEDED whole. An unknown receiver's refusal costs nothing (the document
     counts 1); a second province makes it 2 (it counted 1 whatever its receivers, so a
-    sender's limits bounded its documents, not the copies the router writes)."""
+    sender's limits bounded its documents, not the copies the router writes). With a byte
+    limit instead (``bytes``: a burst of cap - 0.5 documents' bytes that all but never
+    refills), a document's bytes count once per receiver the same way."""
     cap, run = 20, uuid.uuid4().hex[:8]
     doc = registry(sender, 10**6)
-    doc["limits"][1]["daily"] = cap  # type: ignore[index]
+    value = b"{}" if limit == "daily" else bytes(10_000)
+    client = f"VN:GOV:000.00.00.{sender}:motcua"
+
+    def document_headers(n: int) -> list[tuple[str, bytes]]:
+        doc_id = f"000.00.00.{sender},2022/03/15,{n + 1}/UBND-VP"
+        return document(ids[n], client, doc_id, ["000.00.00.H92", second])
+
+    ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
+    if limit == "daily":
+        doc["limits"][1]["daily"] = cap  # type: ignore[index]
+    else:  # one document's bytes, as one copy takes them (its key, value and headers)
+        one = 1 + len(value) + headers_size(document_headers(0))
+        doc["limits"][1] |= {"bytes_rate": 0.001, "bytes_burst": cap * one - one // 2}  # type: ignore[index]
     doc["members"].append(  # type: ignore[attr-defined]
         {
             "id": "VN:GOV:000.00.00.H93",
@@ -333,14 +351,10 @@ def test_a_document_counts_once_per_receiver_it_is_delivered_to(
     router = start_router(kafka, tmp_path, doc, f"quota-doc-{run}", "home")
     router.wait_ready()
     tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H92", "ndxp.rejected"])
-    ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
     try:
         p = producer(kafka.bootstrap)
-        for n, mid in enumerate(ids):
-            client = f"VN:GOV:000.00.00.{sender}:motcua"
-            doc_id = f"000.00.00.{sender},2022/03/15,{n + 1}/UBND-VP"
-            headers = document(mid, client, doc_id, ["000.00.00.H92", second])
-            send(p, f"ndxp.in.000.00.00.{sender}", headers, key=str(n).encode())
+        for n in range(len(ids)):
+            send(p, f"ndxp.in.000.00.00.{sender}", document_headers(n), value, str(n).encode())
         p.flush(30)
 
         def ids_of(ms: list, topic: str, error: str | None = None) -> set[str]:  # type: ignore[type-arg]
