@@ -139,9 +139,15 @@ class QuotaState:
         each limit's state read once (the router does this for every limited request)."""
         hit, charged = self._assess(limits, now_ms, cost, size)
         if hit is None:
-            held = {"b": self.data.setdefault("b", {}), "d": self.data.setdefault("d", {})}
+            buckets = self.data.setdefault("b", {})
+            caps = self.data.setdefault("d", {})
             for kind, limit_id, value in charged:
-                (held.get(kind) or self.data.setdefault(kind, {}))[limit_id] = value
+                if kind == "b":
+                    buckets[limit_id] = value
+                elif kind == "d":
+                    caps[limit_id] = value
+                else:
+                    self.data.setdefault("y", {})[limit_id] = value
         return hit
 
     def _assess(
@@ -155,6 +161,7 @@ class QuotaState:
         charged: list[tuple[str, str, list[Any]]] = []
         buckets = self.data.get("b") or {}
         caps = self.data.get("d") or {}
+        held_bytes = self.data.get("y") or {}
         day = local_day(now_ms)
         for limit in limits:
             rate = limit.rate
@@ -179,14 +186,21 @@ class QuotaState:
                 if used >= daily:
                     return QuotaHit(limit, "daily", daily, _to_midnight(now_ms), 0), []
                 charged.append(("d", limit.id, [day, used + cost]))
-            if limit.bytes_rate is not None:
-                held = self._bytes(limit, now_ms)
+            byte_rate = limit.bytes_rate
+            if byte_rate is not None:
+                most = float(byte_burst(limit))
+                state = held_bytes.get(limit.id)
+                if state is None:
+                    held, updated = most, 0
+                else:
+                    updated = int(state[1])
+                    elapsed = (now_ms - updated) / 1000 if now_ms > updated else 0.0
+                    held = min(most, float(state[0]) + elapsed * byte_rate)
                 if held < 1:
-                    wait = (1 - held) / limit.bytes_rate
-                    return QuotaHit(limit, "bytes", limit.bytes_rate, wait, 0), []
-                state = (self.data.get("y") or {}).get(limit.id)
-                updated = int(state[1]) if state else 0
-                charged.append(("y", limit.id, [held - size, max(now_ms, updated)]))
+                    return QuotaHit(limit, "bytes", byte_rate, (1 - held) / byte_rate, 0), []
+                charged.append(
+                    ("y", limit.id, [held - size, now_ms if now_ms > updated else updated])
+                )
         return None, charged
 
     def remaining(self, limit: Limit, now_ms: int) -> int | None:
