@@ -66,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
     seal = loop.run_until_complete(
         seal_key(settings.bootstrap, seal_topic(settings.group), settings.auth)
     )
+    if settings.compression == "zstd":
+        from ndxp.kafka import zstd_level
+
+        zstd_level.install()  # level 1, not aiokafka's 3: half what compressing costs
     app = create_app(settings, registry, seal)
     logging.getLogger("ndxp.router").info(
         "router %s: registry %s (%d ingress topics), broker %s, health http://127.0.0.1:%d/health",

@@ -54,6 +54,14 @@ EXPECTED: tuple[Expectation, ...] = (
         f"{OUTBOX}: the batches it opens are compressed as the producer's own "
         "(NDXP_ROUTER_COMPRESSION; ndxp.core.budget counts the codec in)",
     ),
+    Attribute(
+        "aiokafka.record._crecords.default_records:zstd_encode",
+        "kafka/zstd_level.py replaces it: the C batch builder's zstd at level 1",
+    ),
+    Attribute(
+        "aiokafka.record.default_records:zstd_encode",
+        "kafka/zstd_level.py replaces it: the Python batch builder's zstd at level 1",
+    ),
     Calls(
         f"{ACCUMULATOR}.add_message",
         "batch = self._append_batch(builder, tp)",

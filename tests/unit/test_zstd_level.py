@@ -1,0 +1,45 @@
+"""The router's zstd batches at level 1 (ndxp.kafka.zstd_level): aiokafka's own batch builder
+compresses through the replacement, and what it writes reads back with any zstd decoder."""
+
+from __future__ import annotations
+
+import json
+
+import cramjam
+from aiokafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
+from backports import zstd
+
+from ndxp.kafka import zstd_level
+
+VALUE = json.dumps([{"so_dinh_danh": f"0401234{i:05}", "ho_ten": "Nguyễn An"} for i in range(60)])
+
+
+def built(value: bytes) -> bytes:
+    builder = DefaultRecordBatchBuilder(
+        magic=2,
+        compression_type=4,
+        is_transactional=0,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=1 << 20,
+    )
+    builder.append(0, timestamp=0, key=b"k", value=value, headers=[("h", b"v")])
+    return bytes(builder.build())
+
+
+def test_after_install_the_batch_builder_compresses_at_level_1() -> None:
+    zstd_level.install()
+    calls = zstd_level.ENCODE.calls
+    batch = built(VALUE.encode())
+    assert zstd_level.ENCODE.calls == calls + 1
+    records = batch[61:]  # after the batch header: the compressed records
+    assert records == bytes(cramjam.zstd.compress(zstd.decompress(records), level=1))
+    assert records != bytes(cramjam.zstd.compress(zstd.decompress(records), level=3))
+    [record] = list(DefaultRecordBatch(batch))  # aiokafka reads it back (cramjam installed)
+    assert (record.key, record.value) == (b"k", VALUE.encode())
+
+
+def test_a_megabyte_of_zeros_stays_small() -> None:
+    zstd_level.install()
+    assert len(built(bytes(1 << 20))) < 200
