@@ -87,7 +87,7 @@ def test_another_version_is_refused_naming_it_and_who_relies_on_it() -> None:
     assert _one(check(installed=installed)) == (
         "aiokafka 0.15.0 installed, ndxp was verified with 0.14.0 "
         "(kafka/fair_drain.py, kafka/fetch_buffer.py, kafka/fetch_plan.py, kafka/fetch_session.py, "
-        "kafka/fetch_state.py, kafka/io.py, kafka/records.py, "
+        "kafka/fetch_state.py, kafka/io.py, kafka/records.py, kafka/zstd_level.py, "
         "router/faust_fixes.py, router/in_order.py, router/outbox.py, router/recovery_watch.py "
         "patch or read its internals)"
     )
@@ -382,7 +382,7 @@ def test_ndxp_router_refuses_to_start_with_the_guards_line(tmp_path: Path) -> No
     assert proc.stderr.splitlines() == [
         "ndxp: refusing to start: aiokafka 0.14.0 installed, ndxp was verified with 0.13.0 "
         "(kafka/fair_drain.py, kafka/fetch_buffer.py, kafka/fetch_plan.py, kafka/fetch_session.py, "
-        "kafka/fetch_state.py, kafka/io.py, kafka/records.py, "
+        "kafka/fetch_state.py, kafka/io.py, kafka/records.py, kafka/zstd_level.py, "
         "router/faust_fixes.py, router/in_order.py, router/outbox.py, router/recovery_watch.py "
         "patch or read its internals)"
     ]
