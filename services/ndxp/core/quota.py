@@ -122,15 +122,15 @@ class QuotaState:
             if limit.rate is not None:
                 buckets[limit.id] = [
                     self._tokens(limit, now_ms) - cost,
-                    max(now_ms, self._updated(limit)),
+                    max(now_ms, self._updated("b", limit)),
                 ]
             if limit.daily is not None:
                 caps[limit.id] = [local_day(now_ms), self._used_today(limit, now_ms) + cost]
             if limit.bytes_rate is not None:
-                held = self.data.setdefault("y", {})
-                state = held.get(limit.id)
-                updated = int(state[1]) if state else 0
-                held[limit.id] = [self._bytes(limit, now_ms) - size, max(now_ms, updated)]
+                self.data.setdefault("y", {})[limit.id] = [
+                    self._bytes(limit, now_ms) - size,
+                    max(now_ms, self._updated("y", limit)),
+                ]
 
     def admit(
         self, limits: Sequence[Limit], now_ms: int, cost: int = 1, size: int = 0
@@ -157,7 +157,8 @@ class QuotaState:
         ``size`` bytes would write (``(state kind "b", "d" or "y", limit id, new state)``). The
         same arithmetic as :meth:`_tokens`, :meth:`_used_today` and :meth:`_bytes`, each
         limit's state read once (the router's hot path: every limited request;
-        tests/unit/core/test_quota.py checks it equals check + charge)."""
+        tests/unit/core/test_quota.py checks it equals check + charge); both token buckets
+        through :func:`_refill`."""
         charged: list[tuple[str, str, list[Any]]] = []
         buckets = self.data.get("b") or {}
         caps = self.data.get("d") or {}
@@ -166,19 +167,10 @@ class QuotaState:
         for limit in limits:
             rate = limit.rate
             if rate is not None:
-                burst = float(limit.burst if limit.burst is not None else max(1, round(rate)))
-                state = buckets.get(limit.id)
-                if state is None:
-                    tokens, updated = burst, 0
-                else:
-                    updated = int(state[1])
-                    elapsed = (now_ms - updated) / 1000 if now_ms > updated else 0.0
-                    tokens = min(burst, float(state[0]) + elapsed * rate)
+                tokens, at = _refill(buckets.get(limit.id), unit_burst(limit), rate, now_ms)
                 if tokens < 1:
                     return QuotaHit(limit, "rate", rate, (1 - tokens) / rate, 0), []
-                charged.append(
-                    ("b", limit.id, [tokens - cost, now_ms if now_ms > updated else updated])
-                )
+                charged.append(("b", limit.id, [tokens - cost, at]))
             daily = limit.daily
             if daily is not None:
                 state = caps.get(limit.id)
@@ -189,18 +181,10 @@ class QuotaState:
             byte_rate = limit.bytes_rate
             if byte_rate is not None:
                 most = float(byte_burst(limit))
-                state = held_bytes.get(limit.id)
-                if state is None:
-                    held, updated = most, 0
-                else:
-                    updated = int(state[1])
-                    elapsed = (now_ms - updated) / 1000 if now_ms > updated else 0.0
-                    held = min(most, float(state[0]) + elapsed * byte_rate)
+                held, at = _refill(held_bytes.get(limit.id), most, byte_rate, now_ms)
                 if held < 1:
                     return QuotaHit(limit, "bytes", byte_rate, (1 - held) / byte_rate, 0), []
-                charged.append(
-                    ("y", limit.id, [held - size, now_ms if now_ms > updated else updated])
-                )
+                charged.append(("y", limit.id, [held - size, at]))
         return None, charged
 
     def remaining(self, limit: Limit, now_ms: int) -> int | None:
@@ -210,27 +194,25 @@ class QuotaState:
 
     def _tokens(self, limit: Limit, now_ms: int) -> float:
         assert limit.rate is not None
-        burst = float(limit.burst if limit.burst is not None else max(1, round(limit.rate)))
-        state = self.data.get("b", {}).get(limit.id)
-        if state is None:
-            return burst
-        tokens, updated = float(state[0]), int(state[1])
-        elapsed = max(0, now_ms - updated) / 1000  # a clock going back adds nothing
-        return min(burst, tokens + elapsed * limit.rate)
+        return self._level("b", limit, float(unit_burst(limit)), limit.rate, now_ms)
 
     def _bytes(self, limit: Limit, now_ms: int) -> float:
         """The bytes ``limit``'s byte bucket holds at ``now_ms`` (below 0: in debt)."""
         assert limit.bytes_rate is not None
-        burst = float(byte_burst(limit))
-        state = (self.data.get("y") or {}).get(limit.id)
+        return self._level("y", limit, float(byte_burst(limit)), limit.bytes_rate, now_ms)
+
+    def _level(self, kind: str, limit: Limit, burst: float, rate: float, now_ms: int) -> float:
+        """What the token bucket ``kind`` ("b": units, "y": bytes) of ``limit`` holds at
+        ``now_ms`` (the reference arithmetic: :func:`_refill` is the hot path's)."""
+        state = self.data.get(kind, {}).get(limit.id)
         if state is None:
             return burst
-        held, updated = float(state[0]), int(state[1])
+        level, updated = float(state[0]), int(state[1])
         elapsed = max(0, now_ms - updated) / 1000  # a clock going back adds nothing
-        return min(burst, held + elapsed * limit.bytes_rate)
+        return min(burst, level + elapsed * rate)
 
-    def _updated(self, limit: Limit) -> int:
-        state = self.data.get("b", {}).get(limit.id)
+    def _updated(self, kind: str, limit: Limit) -> int:
+        state = self.data.get(kind, {}).get(limit.id)
         return int(state[1]) if state else 0
 
     def _used_today(self, limit: Limit, now_ms: int) -> int:
@@ -299,8 +281,7 @@ def decide(
 def policy(limit: Limit) -> str:
     parts = []
     if limit.rate is not None:
-        burst = limit.burst if limit.burst is not None else max(1, round(limit.rate))
-        parts.append(f"rate={limit.rate:g}/s;burst={burst}")
+        parts.append(f"rate={limit.rate:g}/s;burst={unit_burst(limit)}")
     if limit.daily is not None:
         parts.append(f"daily={limit.daily}")
     if limit.bytes_rate is not None:
@@ -311,6 +292,25 @@ def policy(limit: Limit) -> str:
 def exact(number: float) -> str:
     """A whole number as its digits (32 MiB a second is 33554432, not :g's 3.35544e+07)."""
     return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
+def _refill(state: list[Any] | None, burst: float, rate: float, now_ms: int) -> tuple[float, int]:
+    """A token bucket's level at ``now_ms`` from its stored ``[level, updated_ms]`` (full when
+    it has none), and the time to store with it: a clock going back adds nothing and moves
+    nothing back."""
+    if state is None:
+        return burst, now_ms if now_ms > 0 else 0
+    updated = int(state[1])
+    if now_ms <= updated:
+        return min(burst, float(state[0])), updated
+    return min(burst, float(state[0]) + (now_ms - updated) / 1000 * rate), now_ms
+
+
+def unit_burst(limit: Limit) -> int:
+    """The most units ``limit``'s token bucket holds: its ``burst``, else a second's."""
+    if limit.burst is not None:
+        return limit.burst
+    return max(1, round(limit.rate or 0))
 
 
 def byte_burst(limit: Limit) -> int:
