@@ -167,7 +167,7 @@ class QuotaState:
         for limit in limits:
             rate = limit.rate
             if rate is not None:
-                tokens, at = _refill(buckets.get(limit.id), unit_burst(limit), rate, now_ms)
+                tokens, at = _refill(buckets.get(limit.id), float(unit_burst(limit)), rate, now_ms)
                 if tokens < 1:
                     return QuotaHit(limit, "rate", rate, (1 - tokens) / rate, 0), []
                 charged.append(("b", limit.id, [tokens - cost, at]))
