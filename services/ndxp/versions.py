@@ -155,7 +155,10 @@ def _package(target: str) -> str:
     except _Gone:
         obj = None
     obj = getattr(obj, "fget", obj)  # a property: its getter
-    module = getattr(obj, "__module__", None)
+    # a function's or class's own module; any other value (aiokafka's zstd_encode once
+    # kafka/zstd_level.py has replaced it by an Encoder) belongs to the module named
+    defined = inspect.isroutine(obj) or inspect.isclass(obj)
+    module = getattr(obj, "__module__", None) if defined else None
     name = module if isinstance(module, str) else target.partition(":")[0]
     return name.partition(".")[0]
 

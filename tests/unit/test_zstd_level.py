@@ -43,3 +43,18 @@ def test_after_install_the_batch_builder_compresses_at_level_1() -> None:
 def test_a_megabyte_of_zeros_stays_small() -> None:
     zstd_level.install()
     assert len(built(bytes(1 << 20))) < 200
+
+
+def test_each_batch_is_a_frame_of_its_own_though_the_context_is_kept() -> None:
+    """The encoder keeps its zstd context across batches: each batch must still decode alone,
+    to the same bytes as a fresh context gives (no history carried from the batch before)."""
+    zstd_level.install()
+    first, second = built(VALUE.encode()), built(VALUE.encode())
+    assert first == second
+    for batch in (second, first):
+        assert bytes(cramjam.zstd.decompress(batch[61:])) == zstd.decompress(batch[61:])
+        [record] = list(DefaultRecordBatch(batch))
+        assert record.value == VALUE.encode()
+    assert zstd_level.ENCODE(b"x" * 1000, level=3) == bytes(
+        cramjam.zstd.compress(b"x" * 1000, level=3)
+    )

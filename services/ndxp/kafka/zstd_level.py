@@ -8,6 +8,12 @@ with the router's headers, aiokafka's batch builder took 2.7-3.0 µs a record un
 6.5-7.9 at level 3, 4.5-5.9 at level 1: level 1 halves what compressing costs. What it gives
 up: a few percent of the ratio on JSON; a megabyte of zeros is still ~60 bytes.
 
+aiokafka's ``zstd_encode`` (cramjam) also sets up a new zstd context for every batch: ~5 µs a
+call whatever the batch's size, and the router's batches are small (one per egress partition
+per send, often a record or two). The encoder here keeps one context per level
+(``backports.zstd``'s ``ZstdCompressor``, whose ``FLUSH_FRAME`` ends each batch's frame and
+keeps the context): the same bytes as cramjam's, 1.4 KB in 4.4 µs against 7.1.
+
 :func:`install` replaces the name ``zstd_encode`` in the modules of aiokafka's batch builder
 (the C one and the pure-Python one, each imported it from ``aiokafka.codec``: internals listed
 in :mod:`ndxp.internals.producing` for the version guard), then builds one batch to check that
@@ -19,7 +25,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Final
 
-import cramjam
+from backports.zstd import ZstdCompressor
 
 LEVEL: Final = 1
 BUILDERS: Final = (
@@ -30,14 +36,20 @@ _ZSTD: Final = 4  # Kafka's codec id
 
 
 class Encoder:
-    """``zstd_encode`` at :data:`LEVEL`, counting its calls (for :func:`install`'s check)."""
+    """``zstd_encode`` at :data:`LEVEL`, one frame a call from a context kept per level,
+    counting its calls (for :func:`install`'s check)."""
 
     def __init__(self) -> None:
         self.calls = 0
+        self._contexts: dict[int, ZstdCompressor] = {}
 
     def __call__(self, payload: Any, level: int | None = None) -> bytes:
         self.calls += 1
-        return bytes(cramjam.zstd.compress(payload, level=LEVEL if level is None else level))
+        level = LEVEL if level is None else level
+        context = self._contexts.get(level)
+        if context is None:
+            context = self._contexts[level] = ZstdCompressor(level=level)
+        return context.compress(payload, mode=ZstdCompressor.FLUSH_FRAME)
 
 
 ENCODE: Final = Encoder()
