@@ -23,9 +23,13 @@ the replacement is what compresses it, and raises otherwise.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any, Final
 
-from backports.zstd import ZstdCompressor
+if sys.version_info >= (3, 14):
+    from compression.zstd import ZstdCompressor
+else:
+    from backports.zstd import ZstdCompressor
 
 LEVEL: Final = 1
 BUILDERS: Final = (

@@ -18,7 +18,7 @@ from ndxp.core import wire
 from ndxp.core.budget import copy_bytes
 from ndxp.core.errors import RejectionCode
 from ndxp.core.quota import QuotaDecision, QuotaState, decide
-from ndxp.core.routing import Decision, FannedOut, Rejected, Router, quota_cost
+from ndxp.core.routing import Decision, FannedOut, Rejected, Routed, Router, quota_cost
 from ndxp.core.topology import quota_changelog_topic
 from ndxp.router.fan_out import fan_out
 from ndxp.router.forwarding import Staged, quota_headers, routed
@@ -47,23 +47,38 @@ class QuotaStage:
         self.changelog.install()
 
     async def enforce(
-        self, client_key: bytes, partition: int, staged: Staged, value: bytes | None
+        self,
+        client_key: bytes,
+        partition: int,
+        staged: Staged,
+        value: bytes | None,
+        decided: Routed | FannedOut | None = None,
     ) -> None:
-        """Decide a request under a limit, on the partition where its client is counted."""
+        """Decide a request under a limit, on the partition where its client is counted.
+        ``decided``: the routing decision just made for it here, against this registry; none
+        for a home copy read back, which is decided again (the registry may have changed)."""
         registry = self.router.registry
-        client = registry.subsystems.get(client_key.decode("utf-8", "replace"))
-        service = wire.header(staged.headers, wire.H_SERVICE) or ""
+        document: Decision | None = None
+        if decided is None:
+            client = registry.subsystems.get(client_key.decode("utf-8", "replace"))
+            service = wire.header(staged.headers, wire.H_SERVICE) or ""
+            if wire.header(staged.headers, wire.H_KIND) == wire.KIND_DOCUMENT:
+                document = self._fanned_out(staged, value)
+        else:
+            client = registry.subsystems.get(decided.envelope.client)
+            service = decided.envelope.service or ""
+            if isinstance(decided, FannedOut):
+                document = decided
         limits = registry.limits_for(client, service) if client is not None else ()
         state = QuotaState(self.table.data.get(client_key) or {})
         source = staged.source
         now_ms = source.received_ms  # the platform's time of receipt, never the sender's
-        document = None
-        if wire.header(staged.headers, wire.H_KIND) == wire.KIND_DOCUMENT:
-            document = self._fanned_out(staged, value)
         cost = 1 if document is None else quota_cost(document)
         size = 0
-        if any(limit.bytes_rate is not None for limit in limits):  # counted where limited
-            size = cost * copy_bytes(staged.key, value, staged.headers)
+        for limit in limits:
+            if limit.bytes_rate is not None:  # bytes are counted where a limit counts them
+                size = cost * copy_bytes(staged.key, value, staged.headers)
+                break
         where = f"{source.topic}:{source.partition}"
         verdict = decide(state, limits, where, source.offset, now_ms, cost, size)
         if not verdict.replay:

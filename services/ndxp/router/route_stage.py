@@ -170,20 +170,26 @@ async def route(ingress: Ingress, record: Any) -> None:
         )
         await reject(output, refused, source, key, value, headers)
         return
-    await _enforce_at_home(ingress, client, record.partition, request, value)
+    await _enforce_at_home(ingress, client, record.partition, request, value, decision)
 
 
 async def _enforce_at_home(
-    ingress: Ingress, client: str, partition: int, request: Staged, value: bytes | None
+    ingress: Ingress,
+    client: str,
+    partition: int,
+    request: Staged,
+    value: bytes | None,
+    decided: Routed | FannedOut | None = None,
 ) -> None:
     """Decide a request under a limit on its client's home partition, where all of the
-    client's requests are counted in one order: here if this is it, else by writing it again
-    there (a sealed home copy, decided when it is read back; the ingress record is done
-    once the copy is on the broker)."""
+    client's requests are counted in one order: here if this is it (with ``decided``, its
+    routing decision when it was just made here), else by writing it again there (a sealed
+    home copy, decided when it is read back; the ingress record is done once the copy is on
+    the broker)."""
     assert ingress.quota is not None
     home = client_partition(client, ingress.partitions)
     if partition == home:
-        await ingress.quota.enforce(client.encode(), partition, request, value)
+        await ingress.quota.enforce(client.encode(), partition, request, value, decided)
         return
     ingress.output.stats.on_rehomed()
     source = request.source
