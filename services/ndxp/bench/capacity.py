@@ -316,7 +316,11 @@ def many_agency(
         return lambda group: procs.router(bootstrap, var, group, port, label, settings)
 
     # Each contender in turn, on the same backlog; the baseline and the default router twice,
-    # interleaved, since the box's speed drifts within a run (other agents share its cores).
+    # since the box's speed drifts within a run (other agents share its cores), in the order
+    # P D ... D P: a drain right after the plain router's ran ~3 % slower than one after the
+    # router's own, in four pairs of two runs (`python -m ndxp.bench.setting_ab --order
+    # PDDPDDP` and the ad hoc script it came from, 2026-12-06), and P D ... P D put both
+    # default drains there.
     drains = []
     first, _ = drain(bootstrap, registry, backlog, "plain aiokafka router (1)", plain("plain-1"))
     drains.append(first)
@@ -330,10 +334,10 @@ def many_agency(
         r, _ = drain(bootstrap, registry, backlog, f"ndxp router, {label}", ndxp(label, settings))
         r["settings"] = settings
         drains.append(r)
-    last, _ = drain(bootstrap, registry, backlog, "plain aiokafka router (2)", plain("plain-2"))
-    drains.append(last)
     again, _ = drain(bootstrap, registry, backlog, "ndxp router, defaults (2)", ndxp("default-2"))
     drains.append(again)
+    last, _ = drain(bootstrap, registry, backlog, "plain aiokafka router (2)", plain("plain-2"))
+    drains.append(last)
     baselines = [first["rate"], last["rate"]]
     baseline = sum(baselines) / len(baselines)
     defaults = [default["rate"], again["rate"]]
