@@ -12,7 +12,9 @@ DISTRIBUTIONS = (
     Distribution("faust-streaming", "0.15.3", "faust"),
     Distribution("mode-streaming", "0.7.1", "mode"),
     Distribution("aiokafka", "0.14.0", "aiokafka"),
-    # aiokafka's zstd codec, with which the router writes its batches (NDXP_ROUTER_COMPRESSION)
+    # aiokafka's zstd codec: its producer refuses zstd without it, and its consumers (the
+    # ledger's) inflate the router's zstd batches with it; the router's own batches are
+    # compressed by kafka/zstd_level.py's encoder (NDXP_ROUTER_COMPRESSION)
     Distribution("cramjam", "2.14.0", "cramjam"),
 )
 
