@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import cramjam
-from aiokafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
+from aiokafka.record.default_records import DefaultRecordBatch
 from backports import zstd
 
 from ndxp.kafka import zstd_level
@@ -15,17 +15,7 @@ VALUE = json.dumps([{"so_dinh_danh": f"0401234{i:05}", "ho_ten": "Nguyễn An"} 
 
 
 def built(value: bytes) -> bytes:
-    builder = DefaultRecordBatchBuilder(
-        magic=2,
-        compression_type=4,
-        is_transactional=0,
-        producer_id=-1,
-        producer_epoch=-1,
-        base_sequence=-1,
-        batch_size=1 << 20,
-    )
-    builder.append(0, timestamp=0, key=b"k", value=value, headers=[("h", b"v")])
-    return bytes(builder.build())
+    return zstd_level.one_batch(value, b"k", [("h", b"v")])
 
 
 def test_after_install_the_batch_builder_compresses_at_level_1() -> None:

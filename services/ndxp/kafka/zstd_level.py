@@ -10,7 +10,7 @@ up: a few percent of the ratio on JSON; a megabyte of zeros is still ~60 bytes.
 
 aiokafka's ``zstd_encode`` (cramjam) also sets up a new zstd context for every batch: ~5 µs a
 call whatever the batch's size, and the router's batches are small (one per egress partition
-per send, often a record or two). The encoder here keeps one context per level
+per send, often a record or two). The encoder here keeps one context
 (``backports.zstd``'s ``ZstdCompressor``, whose ``FLUSH_FRAME`` ends each batch's frame and
 keeps the context): the same bytes as cramjam's, 1.4 KB in 4.4 µs against 7.1.
 
@@ -40,19 +40,17 @@ _ZSTD: Final = 4  # Kafka's codec id
 
 
 class Encoder:
-    """``zstd_encode`` at :data:`LEVEL`, one frame a call from a context kept per level,
-    counting its calls (for :func:`install`'s check)."""
+    """``zstd_encode`` at :data:`LEVEL`, one frame a call from the one context it keeps,
+    counting its calls (for :func:`install`'s check). aiokafka never passes a level; one
+    given is honoured with a context of its own for that call."""
 
     def __init__(self) -> None:
         self.calls = 0
-        self._contexts: dict[int, ZstdCompressor] = {}
+        self._context = ZstdCompressor(level=LEVEL)
 
     def __call__(self, payload: Any, level: int | None = None) -> bytes:
         self.calls += 1
-        level = LEVEL if level is None else level
-        context = self._contexts.get(level)
-        if context is None:
-            context = self._contexts[level] = ZstdCompressor(level=level)
+        context = self._context if level is None or level == LEVEL else ZstdCompressor(level)
         return context.compress(payload, mode=ZstdCompressor.FLUSH_FRAME)
 
 
@@ -68,9 +66,19 @@ def install() -> None:
         except ImportError:  # no C extension here: the Python builder is the one used
             continue
         module.zstd_encode = ENCODE  # type: ignore[attr-defined]
+    before = ENCODE.calls
+    one_batch(bytes(1024))
+    if ENCODE.calls != before + 1:
+        raise RuntimeError("aiokafka's batch builder no longer compresses through zstd_encode")
+
+
+def one_batch(
+    value: bytes, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None
+) -> bytes:
+    """A zstd batch of one record, as aiokafka's batch builder makes it (through whatever
+    ``zstd_encode`` it calls now)."""
     from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-    before = ENCODE.calls
     builder = DefaultRecordBatchBuilder(
         magic=2,
         compression_type=_ZSTD,
@@ -80,7 +88,5 @@ def install() -> None:
         base_sequence=-1,
         batch_size=1 << 20,
     )
-    builder.append(0, timestamp=0, key=None, value=bytes(1024), headers=[])
-    builder.build()
-    if ENCODE.calls != before + 1:
-        raise RuntimeError("aiokafka's batch builder no longer compresses through zstd_encode")
+    builder.append(0, timestamp=0, key=key, value=value, headers=headers or [])
+    return bytes(builder.build())
