@@ -26,6 +26,7 @@ LOG_LEVEL = "NDXP_LOG_LEVEL"  # default INFO
 LOG_FORMAT = "NDXP_LOG_FORMAT"  # json (default) or text
 REGISTRY_RELOAD_S = "NDXP_REGISTRY_RELOAD_S"  # how often the router checks the registry file
 DOC_KEEP_DAYS = "NDXP_DOC_KEEP_DAYS"  # a finished delivery's state is kept this long (7)
+DOC_OPEN_DAYS = "NDXP_DOC_OPEN_DAYS"  # an open delivery with no status is kept this long (30)
 DOC_SWEEP_S = "NDXP_DOC_SWEEP_S"  # how often the router looks for such deliveries (600)
 LEDGER_DSN = "NDXP_LEDGER_DSN"  # chdb:///path (default var/ledger) or http://host:8123
 LEDGER_GROUP = "NDXP_LEDGER_GROUP"  # the ledger's consumer group, default ndxp-ledger

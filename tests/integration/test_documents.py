@@ -672,6 +672,64 @@ def test_a_finished_delivery_leaves_the_state_topic_once_kept_long_enough(
         router.stop()
 
 
+def test_an_open_delivery_with_nothing_said_leaves_the_state_after_the_open_keep(
+    kafka: Broker, tmp_path: Path
+) -> None:
+    """With a 6 s open keep (``NDXP_DOC_OPEN_DAYS``) and a sweep every second, a delivery
+    that took a step (H86: 01 arrived, routed to the sender) and one that took none (H88)
+    both leave the document state once nothing has been said of them for the keep, and
+    H86's next step is then refused STATUS_NO_DOCUMENT: a sender's deliveries nobody
+    answers are not kept for ever."""
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(KILL_REGISTRY))
+    group = f"ndxp-doc-open-{uuid.uuid4().hex[:8]}"
+    env = {
+        "NDXP_VAR": str(tmp_path),
+        "NDXP_DOC_OPEN_DAYS": str(6 / 86_400),
+        "NDXP_DOC_SWEEP_S": "1",
+    }
+    log = tmp_path / "router.log"
+    router = RouterProcess(kafka.bootstrap, log, env=env, registry=path, group=group)
+    router.start().wait_ready()
+    run = uuid.uuid4().hex[:8]
+    doc_id = f"000.00.00.H75,2022/03/21,{int(run, 16) % 10**9}/OPEN"
+    h86, h88 = "000.00.00.H86", "000.00.00.H88"
+    tap = Tap(kafka.bootstrap, ["ndxp.out.000.00.00.H75", f"ndxp.out.{h86}"])
+    p = producer(kafka.bootstrap)
+    try:
+        vbdh = "VN:GOV:000.00.00.H75:vbdh"
+        send(p, "ndxp.in.000.00.00.H75", document(f"o-{run}", vbdh, doc_id, [h86, h88]), key=b"d")
+        p.flush(10)
+        tap.collect(lambda ms: any(hdr(m, "ndxp-id") == f"o-{run}" for m in ms), timeout=60)
+        arrived = status(f"o-{run}-01", f"VN:GOV:{h86}:vbdh", doc_id, h86, "01")
+        send(p, f"ndxp.in.{h86}", arrived, value=b"", key=b"x")
+        p.flush(10)
+
+        def of(ms: list, mid: str) -> list:  # type: ignore[type-arg]
+            return [m for m in ms if hdr(m, "ndxp-id") == mid]
+
+        got = tap.collect(lambda ms: bool(of(ms, f"o-{run}-01")), timeout=60)
+        assert [m.topic() for m in of(got, f"o-{run}-01")] == ["ndxp.out.000.00.00.H75"]
+        deadline = time.monotonic() + 60
+        while "idle deliveries left" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(8)  # past the keep for both, swept, whichever sweep took the first
+        late = status(f"o-{run}-03", f"VN:GOV:{h86}:vbdh", doc_id, h86, "03")
+        send(p, f"ndxp.in.{h86}", late, value=b"", key=b"x")
+        p.flush(10)
+
+        def answers(ms: list) -> list:  # type: ignore[type-arg]
+            return [m for m in ms if hdr(m, "ndxp-correlation-id") == f"o-{run}-03"]
+
+        got = tap.collect(lambda ms: bool(answers(ms)), timeout=60)
+        assert [(m.topic(), hdr(m, "ndxp-error")) for m in answers(got)] == [
+            (f"ndxp.out.{h86}", "STATUS_NO_DOCUMENT")
+        ]
+    finally:
+        tap.close()
+        router.stop()
+
+
 def test_hostile_document_and_status_headers_get_stable_codes_and_stall_nothing(
     kafka: Broker, router: RouterProcess, ledger: LedgerProcess
 ) -> None:

@@ -310,6 +310,7 @@ def test_the_senders_clock_does_not_decide_quotas(kafka: Broker, tmp_path: Path)
         ("H76", "000.00.00.H98", 1, "daily"),
         ("H70", "000.00.00.H93", 2, "daily"),  # H77: test_router
         ("H68", "000.00.00.H93", 2, "bytes"),
+        ("H57", "000.00.00.H93", 2, "documents"),
     ],
 )
 def test_a_document_counts_once_per_receiver_it_is_delivered_to(
@@ -322,7 +323,9 @@ def test_a_document_counts_once_per_receiver_it_is_delivered_to(
     counts 1); a second province makes it 2 (it counted 1 whatever its receivers, so a
     sender's limits bounded its documents, not the copies the router writes). With a byte
     limit instead (``bytes``: a burst of cap - 0.5 documents' bytes that all but never
-    refills), a document's bytes count once per receiver the same way."""
+    refills), a document's bytes count once per receiver the same way. With the cap on a
+    limit on documents instead (``documents``), the same, each refusal naming it, and the
+    sender's requests, which it does not count, are still routed."""
     cap, run = 20, uuid.uuid4().hex[:8]
     doc = registry(sender, 10**6)
     value = b"{}" if limit == "daily" else bytes(10_000)
@@ -335,6 +338,16 @@ def test_a_document_counts_once_per_receiver_it_is_delivered_to(
     ids = [f"{run}-{i}" for i in range(cap * 3 // 2)]
     if limit == "daily":
         doc["limits"][1]["daily"] = cap  # type: ignore[index]
+    elif limit == "documents":
+        doc["limits"].append(  # type: ignore[attr-defined]
+            {
+                "name": "sender-documents",
+                "member": f"VN:GOV:000.00.00.{sender}",
+                "descendants": True,
+                "documents": True,
+                "daily": cap,
+            }
+        )
     else:  # one document's bytes, as one copy takes them (its key, value and headers)
         one = 1 + len(value) + headers_size(document_headers(0))
         doc["limits"][1] |= {"bytes_rate": 0.001, "bytes_burst": cap * one - one // 2}  # type: ignore[index]
@@ -371,9 +384,26 @@ def test_a_document_counts_once_per_receiver_it_is_delivered_to(
             return delivered | refused == set(ids) and (cost > 1 or unknown >= delivered)
 
         got = tap.collect(decided, timeout=120)
+        if limit == "documents":  # after the documents' refusals: a request still goes
+            call = f"{run}-request"
+            send(p, f"ndxp.in.000.00.00.{sender}", request(call, client, SERVICE), b"{}", b"r")
+            p.flush(10)
+            answered = tap.collect(
+                lambda ms: any(hdr(m, "ndxp-id") == call for m in ms), timeout=60
+            )
+            assert [m.topic() for m in answered if hdr(m, "ndxp-id") == call] == [
+                "ndxp.out.000.00.00.H92"
+            ]
     finally:
         tap.close()
         router.stop()
+    if limit == "documents":
+        named = {
+            hdr(m, "ndxp-quota-limit")
+            for m in got
+            if m.topic() == "ndxp.rejected" and hdr(m, "ndxp-error") == "QUOTA_EXCEEDED"
+        }
+        assert named == {"sender-documents"}
     copies = [m for m in got if m.topic() == "ndxp.out.000.00.00.H92" and hdr(m, "ndxp-id") in ids]
     quota = ids_of(got, "ndxp.rejected", "QUOTA_EXCEEDED")
     unknown = ids_of(got, "ndxp.rejected", "UNKNOWN_RECEIVER")

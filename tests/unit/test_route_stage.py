@@ -183,9 +183,13 @@ def test_deliveries_finished_long_ago_leave_the_state_and_their_partitions_only(
         stage.table.data[key] = orjson.dumps(finished)
     stage.table.data[b"open|000.00.00.H41"] = orjson.dumps({**finished, "s": "03"})
     stage.table.data[b"recent|000.00.00.H41"] = orjson.dumps({**finished, "at": 9_000})
+    idle = [f"idle-{n}|000.00.00.H41".encode() for n in range(6)]  # open, quiet since 500
+    for key in idle:
+        stage.table.data[key] = orjson.dumps({**finished, "s": "03", "at": 500})
     mine = {0, 1}
-    dropped = asyncio.run(sweep(stage, mine, cutoff_ms=5_000, chunk=7))
-    ours = [k for k in keys if client_partition(k.decode(), 3) in mine]
+    dropped = asyncio.run(sweep(stage, mine, cutoff_ms=5_000, open_cutoff_ms=800, chunk=7))
+    ours = [k for k in keys + idle if client_partition(k.decode(), 3) in mine]
+    assert any(k in ours for k in idle) and not all(k in ours for k in idle)
     assert 0 < dropped == len(ours) < len(keys)
     assert all(k not in stage.table.data for k in ours)
     assert set(stage.changelog.dirty) == set(ours)  # a tombstone each, with the next commit

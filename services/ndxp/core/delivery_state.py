@@ -16,10 +16,14 @@ twice nor refused as a repeat. A status older than that memory (more than :data:
 statuses for one delivery between two commits: only a sender flooding it) is answered
 ``STATUS_REPEATED``.
 
-A record also keeps when its delivery last changed (``at``, the platform's time of receipt):
+A record also keeps when its delivery last took a step (``at``, the platform's time of
+receipt; a refused status does not move it):
 a delivery finished (done, refused or withdrawn) longer ago than the router keeps them
-(:func:`finished_before`) leaves the topic, so that the state held stays bounded by the
-deliveries open or recently finished, not by the axis's whole history.
+(:func:`finished_before`) leaves the topic, and so does one left open with nothing said about
+it for longer than the router keeps an open one (:func:`idle_before`: a receiver that never
+reports, or a sender that opens deliveries nobody answers). The state held is then bounded
+by the deliveries opened in that time, which a limit on documents bounds per client
+(:data:`ndxp.core.quota.DOCUMENTS`), not by the axis's whole history.
 """
 
 from __future__ import annotations
@@ -67,6 +71,13 @@ def finished_before(record: dict[str, Any] | None, cutoff_ms: int) -> bool:
     return state.closed or (state.step is Status.DONE and state.recall is None)
 
 
+def idle_before(record: dict[str, Any] | None, cutoff_ms: int) -> bool:
+    """Whether the document was delivered and nothing happened to the delivery since
+    ``cutoff_ms``, finished or not: its record may leave the state topic (a status for it
+    after that is refused ``STATUS_NO_DOCUMENT``; the ledger keeps its history)."""
+    return bool(record and record.get("d") and record.get("at", 0) < cutoff_ms)
+
+
 def decide(
     record: dict[str, Any] | None,
     offset: int,
@@ -86,8 +97,11 @@ def decide(
     moved = advance(state_of(record), status, by)
     refused = moved if isinstance(moved, StatusRefused) else None
     history = [*record["h"], [offset, ACCEPTED if refused is None else refused.value]]
-    new = {**record, "t": offset, "h": history[-KEEP:], "at": max(at_ms, record.get("at", 0))}
+    new = {**record, "t": offset, "h": history[-KEEP:]}
     if isinstance(moved, State):
         new["s"] = None if moved.step is None else moved.step.value
         new["r"] = None if moved.recall is None else moved.recall.value
+        # only a step moves the delivery's time: a party's refused statuses (repeats, steps
+        # back) cost it no quota, and must not keep a delivery in the state for ever
+        new["at"] = max(at_ms, record.get("at", 0))
     return new, Verdict(refused, False)

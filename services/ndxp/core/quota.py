@@ -16,6 +16,12 @@ inherited from an ancestor or a group, it is a copy per client, not a shared poo
 
 A refused request consumes nothing: every limit is checked before any is charged.
 
+A document names no service: the limits that count it are the most specific limit *on
+documents* (``"documents": true`` in the registry: :data:`DOCUMENTS` as its service) and the
+client's overall one. A limit on documents is what bounds the deliveries a client can open,
+and so the router's delivery state (:mod:`ndxp.core.delivery_state`): at most its daily cap
+for each day a delivery is kept open.
+
 A document costs one unit per receiver it is delivered to (``cost``): the router writes a copy
 for each, and each is a delivery with a state of its own. It is admitted while every limit has
 a unit left and then charged its whole cost, so a token bucket may go below zero (the client
@@ -31,11 +37,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ndxp.core import wire
 from ndxp.core.access import Principal
 from ndxp.core.days import VN_UTC_OFFSET_S, local_day
 from ndxp.core.immutable import immutable
 
 GROUP_SPECIFICITY = 100
+# The service a limit on documents names (no service id has this form: ids begin with the
+# instance, ``VN:``), and the service a document is counted under.
+DOCUMENTS = "documents"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +93,18 @@ class QuotaHit:
 
     @property
     def detail(self) -> str:
-        scope = f"service {self.limit.service}" if self.limit.service else "all services"
+        service = self.limit.service
+        units = "requests"
+        if service == DOCUMENTS:
+            scope, units = "documents", "deliveries"
+        else:
+            scope = f"service {service}" if service else "all services"
         if self.kind == "rate":
-            what = f"{self.allowed:g} requests/s (burst {self.limit.burst})"
+            what = f"{self.allowed:g} {units}/s (burst {self.limit.burst})"
         elif self.kind == "bytes":
             what = f"{exact(self.allowed)} bytes/s (burst {byte_burst(self.limit)})"
         else:
-            what = f"{int(self.allowed)} requests/day"
+            what = f"{int(self.allowed)} {units}/day"
         retry = f"retry after {self.retry_after_s:.3f}s"
         return f"{self.kind} limit {self.limit.id} for {scope}: {what}; {retry}"
 
@@ -276,6 +291,12 @@ def decide(
     hit = state.admit(limits, now_ms, cost, size)
     state.record(source, offset, hit is not None)
     return QuotaDecision(hit is not None, hit, False)
+
+
+def counted_as(kind: str, service: str | None) -> str:
+    """The service a call of ``kind`` is counted under: :data:`DOCUMENTS` for a document,
+    else the service it names (``""``: none)."""
+    return DOCUMENTS if kind == wire.KIND_DOCUMENT else service or ""
 
 
 def policy(limit: Limit) -> str:

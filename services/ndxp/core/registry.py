@@ -19,7 +19,7 @@ import msgspec
 from ndxp.core.access import AccessList, Principal
 from ndxp.core.errors import InvalidIdentifier, NdxpError
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
-from ndxp.core.quota import Limit, most_specific
+from ndxp.core.quota import DOCUMENTS, Limit, most_specific
 from ndxp.core.registry_doc import (
     MAX_SERVICE_TIMEOUT_S,
     GrantDoc,
@@ -94,7 +94,8 @@ class Registry:
         return grants.principal.matches(client.text, member, client.authorities)
 
     def limits_for(self, client: Party, service: str) -> tuple[Limit, ...]:
-        """The limits a request of ``client`` to ``service`` must pass (0, 1 or 2)."""
+        """The limits a request of ``client`` to ``service`` must pass (0, 1 or 2); a
+        document's ``service`` is :data:`~ndxp.core.quota.DOCUMENTS` (``counted_as``)."""
         key = (client.text, service)
         found = self._limit_cache.get(key)
         if found is None:
@@ -328,6 +329,8 @@ def _limits(
         names.add(lid)
         if spec.service is not None and spec.service not in services:
             errors.append(f"{where}: limit on a service that does not exist: {spec.service}")
+        if spec.documents and spec.service is not None:
+            errors.append(f"{where}: a limit is on documents or on a service, not both")
         if spec.rate is None and spec.daily is None and spec.bytes_rate is None:
             errors.append(
                 f"{where}: give a rate (requests/s), a daily cap, a byte rate (bytes/s), or more"
@@ -349,7 +352,7 @@ def _limits(
                     lid,
                     principal,
                     spec.group is not None,
-                    spec.service,
+                    DOCUMENTS if spec.documents else spec.service,
                     spec.rate,
                     spec.burst,
                     spec.daily,

@@ -82,6 +82,7 @@ class LimitDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     group: str | None = None
     descendants: bool = False
     service: str | None = None
+    documents: bool = False  # a limit on the client's documents (deliveries), not a service
     rate: float | None = None
     burst: int | None = None
     daily: int | None = None

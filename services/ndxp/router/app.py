@@ -221,16 +221,19 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
 
     @app.timer(interval=settings.doc_sweep_s)
     async def forget_finished_deliveries() -> None:
-        """Deliveries finished more than ``doc_keep_days`` ago leave the document state."""
+        """Deliveries finished more than ``doc_keep_days`` ago, and open ones with nothing
+        said for ``doc_open_days``, leave the document state."""
         assigned = app.consumer.assignment() if app.consumer else set()
         mine = {tp.partition for tp in assigned if tp.topic == statuses.topic}
-        cutoff = int((time.time() - settings.doc_keep_days * 86_400) * 1000)
-        dropped = await status_stage.sweep(statuses, mine, cutoff)
+        now = time.time()
+        cutoff = int((now - settings.doc_keep_days * 86_400) * 1000)
+        open_cutoff = int((now - settings.doc_open_days * 86_400) * 1000)
+        dropped = await status_stage.sweep(statuses, mine, cutoff, open_cutoff)
         if dropped:
             # now, not at the next commit (which waits for traffic); a state written ahead
             # of the commits is what the changelog allows
             await statuses.changelog.check(await statuses.changelog.write())
-            log.info("%d finished deliveries left the document state", dropped)
+            log.info("%d finished or idle deliveries left the document state", dropped)
 
     @app.timer(interval=settings.registry_reload_s)
     async def reload_registry_file() -> None:

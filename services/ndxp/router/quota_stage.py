@@ -17,7 +17,7 @@ from typing import Any
 from ndxp.core import wire
 from ndxp.core.budget import copy_bytes
 from ndxp.core.errors import RejectionCode
-from ndxp.core.quota import QuotaDecision, QuotaState, decide
+from ndxp.core.quota import QuotaDecision, QuotaState, counted_as, decide
 from ndxp.core.routing import Decision, FannedOut, Rejected, Routed, Router, quota_cost
 from ndxp.core.topology import quota_changelog_topic
 from ndxp.router.fan_out import fan_out
@@ -61,12 +61,13 @@ class QuotaStage:
         document: Decision | None = None
         if decided is None:
             client = registry.subsystems.get(client_key.decode("utf-8", "replace"))
-            service = wire.header(staged.headers, wire.H_SERVICE) or ""
-            if wire.header(staged.headers, wire.H_KIND) == wire.KIND_DOCUMENT:
+            kind = wire.header(staged.headers, wire.H_KIND) or ""
+            service = counted_as(kind, wire.header(staged.headers, wire.H_SERVICE))
+            if kind == wire.KIND_DOCUMENT:
                 document = self._fanned_out(staged, value)
         else:
             client = registry.subsystems.get(decided.envelope.client)
-            service = decided.envelope.service or ""
+            service = counted_as(decided.envelope.kind, decided.envelope.service)
             if isinstance(decided, FannedOut):
                 document = decided
         limits = registry.limits_for(client, service) if client is not None else ()

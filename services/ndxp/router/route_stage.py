@@ -33,6 +33,7 @@ from typing import Any
 from ndxp.core import wire
 from ndxp.core.envelope import peek_id
 from ndxp.core.errors import RejectionCode
+from ndxp.core.quota import counted_as
 from ndxp.core.routing import (
     Decision,
     FannedOut,
@@ -209,14 +210,14 @@ async def _enforce_at_home(
 
 def _quota_bound(ingress: Ingress, decision: Routed | FannedOut) -> str | None:
     """For a request, a notice or a document under a limit: its client; ``None`` when no
-    limit applies. A document names no service: the client's limits that name none count it,
-    a unit per receiver it is delivered to (the quota stage)."""
+    limit applies. A document names no service: the client's limits on documents and over
+    all services count it, a unit per receiver it is delivered to (the quota stage)."""
     envelope = decision.envelope
     if envelope.kind not in wire.CALL_KINDS and envelope.kind != wire.KIND_DOCUMENT:
         return None
     registry = ingress.router.registry
     client = registry.subsystems[envelope.client]
-    if not registry.limits_for(client, envelope.service):
+    if not registry.limits_for(client, counted_as(envelope.kind, envelope.service)):
         return None
     return client.text
 

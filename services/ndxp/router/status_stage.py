@@ -161,10 +161,13 @@ async def decide(stage: StatusStage, router: Router, output: Output, record: Any
     await reject(output, refused, source, staged.key, record.value, staged.headers)
 
 
-async def sweep(stage: StatusStage, mine: set[int], cutoff_ms: int, chunk: int = 10_000) -> int:
-    """Drop the records of deliveries finished before ``cutoff_ms`` in the partitions this
-    worker holds (``mine``: of the events topic; a tombstone each, with the next commit);
-    the event loop gets a turn every ``chunk`` records. Returns how many were dropped."""
+async def sweep(
+    stage: StatusStage, mine: set[int], cutoff_ms: int, open_cutoff_ms: int, chunk: int = 10_000
+) -> int:
+    """Drop the records of deliveries finished before ``cutoff_ms``, and of those idle, open
+    or not, since ``open_cutoff_ms``, in the partitions this worker holds (``mine``: of the
+    events topic; a tombstone each, with the next commit); the event loop gets a turn every
+    ``chunk`` records. Returns how many were dropped."""
     dropped = 0
     for partition in sorted(mine & stage.table.held()):
         keys = list(stage.table.parts[partition])
@@ -172,7 +175,10 @@ async def sweep(stage: StatusStage, mine: set[int], cutoff_ms: int, chunk: int =
             if partition not in stage.table.parts:
                 break  # it went to another worker meanwhile
             for key in keys[start : start + chunk]:
-                if delivery_state.finished_before(stage.changelog.state(key), cutoff_ms):
+                record = stage.changelog.state(key)
+                if delivery_state.finished_before(record, cutoff_ms) or delivery_state.idle_before(
+                    record, open_cutoff_ms
+                ):
                     stage.changelog.forget(key, partition)
                     dropped += 1
             await asyncio.sleep(0)
@@ -188,7 +194,11 @@ def refusal_detail(
     if state.recall is not None:
         now += f", recall {state.recall.value}"
     if refused is StatusRefused.NO_DOCUMENT:
-        return f"document {doc_id} was not delivered to {receiver} by this platform"
+        return (
+            f"document {doc_id} was not delivered to {receiver} by this platform, or its "
+            "delivery has left the document state (finished, or open with no status, longer "
+            "than the platform keeps one)"
+        )
     if refused is StatusRefused.CLOSED:
         return f"status {status} for {doc_id} at {receiver}: closed ({now})"
     if refused is StatusRefused.REPEATED:

@@ -93,3 +93,27 @@ def test_a_delivery_finished_long_enough_ago_may_leave_the_state_topic() -> None
     recalled, _ = ds.decide(done, 4, Status.RECALL, S, 3 * day)
     assert recalled is not None and not ds.finished_before(recalled, 9 * day)
     assert not ds.finished_before(None, 9 * day)
+
+
+def test_a_delivery_left_open_with_nothing_said_may_leave_after_the_open_keep() -> None:
+    day = 86_400_000
+    record = ds.delivered(None, at_ms=1 * day)
+    assert ds.idle_before(record, 2 * day) and not ds.idle_before(record, 1 * day)
+    arrived, _ = ds.decide(record, 0, Status.ARRIVED, R, at_ms=4 * day)
+    assert arrived is not None
+    accepted, _ = ds.decide(arrived, 1, Status.ACCEPTED, R, at_ms=5 * day)
+    assert accepted is not None and accepted["s"] == Status.ACCEPTED.value
+    assert not ds.idle_before(accepted, 5 * day)  # a status moves its time on
+    assert ds.idle_before(accepted, 5 * day + 1)
+    recalled, _ = ds.decide(accepted, 2, Status.RECALL, S, at_ms=6 * day)
+    assert recalled is not None and not ds.idle_before(recalled, 6 * day)
+    # a refused status does not move the time: free to send, it must keep nothing for ever
+    again, verdict = ds.decide(accepted, 3, Status.ARRIVED, R, at_ms=7 * day)
+    assert verdict.refused is StatusRefused.OUT_OF_ORDER
+    assert again is not None and again["at"] == 5 * day and ds.idle_before(again, 6 * day)
+    done, _ = ds.decide(again, 4, Status.DONE, R, at_ms=8 * day)
+    repeated, verdict = ds.decide(done, 5, Status.DONE, R, at_ms=20 * day)
+    assert verdict.refused is StatusRefused.REPEATED
+    assert repeated is not None and ds.finished_before(repeated, 9 * day)
+    assert not ds.idle_before(None, 9 * day)
+    assert not ds.idle_before({"h": [], "t": 4}, 9 * day)  # never delivered: nothing kept

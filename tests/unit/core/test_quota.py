@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ndxp.core.access import Principal
-from ndxp.core.quota import Limit, QuotaState, most_specific, policy
-from ndxp.core.registry import Registry
+from ndxp.core.quota import DOCUMENTS, Limit, QuotaState, counted_as, most_specific, policy
+from ndxp.core.registry import Registry, RegistryError
 
 from .conftest import small_document
 
@@ -172,6 +172,51 @@ def test_registry_gives_the_per_service_and_the_overall_limit() -> None:
     ] == ["all"]
     viettel = registry.subsystems["VN:COM:0100109106:xacthuc"]
     assert registry.limits_for(viettel, "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1") == ()
+
+
+def test_a_limit_on_documents_counts_documents_only() -> None:
+    doc = small_document()
+    doc["limits"] = [
+        {"name": "all", "group": "provinces", "rate": 100, "daily": 1000},
+        {"name": "docs", "group": "provinces", "documents": True, "rate": 5, "daily": 20},
+        {"name": "docs-h41", "member": "VN:GOV:000.00.00.H41", "documents": True, "daily": 9},
+    ]
+    registry = Registry.from_document(doc)
+    h41, h42 = registry.subsystems["VN:GOV:000.00.00.H41:motcua"], registry.subsystems[CLIENT]
+    assert counted_as("document", "") == DOCUMENTS
+    assert counted_as("request", "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1") != DOCUMENTS
+    assert counted_as("notice", None) == ""
+    assert [lim.id for lim in registry.limits_for(h41, DOCUMENTS)] == ["docs-h41", "all"]
+    assert [lim.id for lim in registry.limits_for(h42, DOCUMENTS)] == ["docs", "all"]
+    for client in (h41, h42):  # a request is not counted under a limit on documents
+        service = "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1"
+        assert [lim.id for lim in registry.limits_for(client, service)] == ["all"]
+    # a document of 12 deliveries is admitted while a unit is left, then charged all 12
+    state, limits = QuotaState(), registry.limits_for(h42, DOCUMENTS)
+    assert state.admit(limits, T0, cost=12) is None
+    assert state.admit(limits, T0 + 10_000, cost=12) is None  # 8 left today: admitted
+    hit = state.admit(limits, T0 + 20_000, cost=1)
+    assert hit is not None and hit.kind == "daily"
+    assert hit.detail.startswith("daily limit docs for documents: 20 deliveries/day;")
+    fresh = QuotaState()
+    assert fresh.admit(limits, T0, cost=12) is None  # 5 tokens: 12 taken, 7 owed
+    hit = fresh.admit(limits, T0 + 1000, cost=1)  # 5 back a second: still 2 owed
+    assert hit is not None and hit.kind == "rate" and "5 deliveries/s" in hit.detail
+
+
+def test_a_limit_is_on_documents_or_on_a_service_not_both() -> None:
+    doc = small_document()
+    doc["limits"] = [
+        {
+            "name": "both",
+            "group": "provinces",
+            "documents": True,
+            "service": "VN:GOV:000.00.01.G01:dancu:tra-cuu:v1",
+            "daily": 5,
+        }
+    ]
+    with pytest.raises(RegistryError, match="on documents or on a service, not both"):
+        Registry.from_document(doc)
 
 
 def test_replays_get_their_first_decision_back() -> None:
