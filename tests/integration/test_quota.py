@@ -305,12 +305,13 @@ def test_the_senders_clock_does_not_decide_quotas(kafka: Broker, tmp_path: Path)
 @pytest.mark.parametrize(
     ("sender", "second", "cost", "limit"),
     # a code nobody has; a connected province (each case its own sender: a router of a new
-    # group reads its ingress topic from the start)
+    # group reads its ingress topic from the start; and none of the sample registry's 63
+    # provinces, H01-H63, whose ingress topics the session's sample-registry routers read)
     [
         ("H76", "000.00.00.H98", 1, "daily"),
         ("H70", "000.00.00.H93", 2, "daily"),  # H77: test_router
         ("H68", "000.00.00.H93", 2, "bytes"),
-        ("H57", "000.00.00.H93", 2, "documents"),
+        ("H66", "000.00.00.H93", 2, "documents"),
     ],
 )
 def test_a_document_counts_once_per_receiver_it_is_delivered_to(
