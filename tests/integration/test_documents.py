@@ -587,6 +587,22 @@ def test_a_20_mib_package_reaches_ten_receivers_whole(
     assert rows == [[270, 10, 10 * len(data)]]
 
 
+def sweeping_router(
+    kafka: Broker, tmp_path: Path, group: str, keep: str, seconds: float
+) -> RouterProcess:
+    """A router on :data:`KILL_REGISTRY` (its log ``router.log``) that keeps deliveries
+    ``seconds`` by the setting ``keep`` (``NDXP_DOC_KEEP_DAYS``, ``NDXP_DOC_OPEN_DAYS``) and
+    sweeps every second; started and ready."""
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(KILL_REGISTRY))
+    env = {"NDXP_VAR": str(tmp_path), keep: str(seconds / 86_400), "NDXP_DOC_SWEEP_S": "1"}
+    router = RouterProcess(
+        kafka.bootstrap, tmp_path / "router.log", env=env, registry=path, group=group
+    )
+    router.start().wait_ready()
+    return router
+
+
 def test_a_finished_delivery_leaves_the_state_topic_once_kept_long_enough(
     kafka: Broker, tmp_path: Path
 ) -> None:
@@ -594,18 +610,8 @@ def test_a_finished_delivery_leaves_the_state_topic_once_kept_long_enough(
     a few sweeps later H86's delivery has left the state topic (a tombstone: a restarted router
     does not bring it back) and a status for it is refused STATUS_NO_DOCUMENT, while H88's
     open delivery stays."""
-    path = tmp_path / "registry.json"
-    path.write_text(json.dumps(KILL_REGISTRY))
     group = f"ndxp-doc-keep-{uuid.uuid4().hex[:8]}"
-    env = {
-        "NDXP_VAR": str(tmp_path),
-        "NDXP_DOC_KEEP_DAYS": str(1 / 86_400),
-        "NDXP_DOC_SWEEP_S": "1",
-    }
-    router = RouterProcess(
-        kafka.bootstrap, tmp_path / "router.log", env=env, registry=path, group=group
-    )
-    router.start().wait_ready()
+    router = sweeping_router(kafka, tmp_path, group, "NDXP_DOC_KEEP_DAYS", 1)
     run = uuid.uuid4().hex[:8]
     doc_id = f"000.00.00.H75,2022/03/20,{int(run, 16) % 10**9}/KEEP"
     h86, h88 = "000.00.00.H86", "000.00.00.H88"
@@ -680,17 +686,9 @@ def test_an_open_delivery_with_nothing_said_leaves_the_state_after_the_open_keep
     both leave the document state once nothing has been said of them for the keep, and
     H86's next step is then refused STATUS_NO_DOCUMENT: a sender's deliveries nobody
     answers are not kept for ever."""
-    path = tmp_path / "registry.json"
-    path.write_text(json.dumps(KILL_REGISTRY))
     group = f"ndxp-doc-open-{uuid.uuid4().hex[:8]}"
-    env = {
-        "NDXP_VAR": str(tmp_path),
-        "NDXP_DOC_OPEN_DAYS": str(6 / 86_400),
-        "NDXP_DOC_SWEEP_S": "1",
-    }
+    router = sweeping_router(kafka, tmp_path, group, "NDXP_DOC_OPEN_DAYS", 6)
     log = tmp_path / "router.log"
-    router = RouterProcess(kafka.bootstrap, log, env=env, registry=path, group=group)
-    router.start().wait_ready()
     run = uuid.uuid4().hex[:8]
     doc_id = f"000.00.00.H75,2022/03/21,{int(run, 16) % 10**9}/OPEN"
     h86, h88 = "000.00.00.H86", "000.00.00.H88"
