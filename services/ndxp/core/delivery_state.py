@@ -72,7 +72,7 @@ def finished_before(record: dict[str, Any] | None, cutoff_ms: int) -> bool:
 
 
 def idle_before(record: dict[str, Any] | None, cutoff_ms: int) -> bool:
-    """Whether the document was delivered and nothing happened to the delivery since
+    """Whether the document was delivered and its delivery has taken no step since
     ``cutoff_ms``, finished or not: its record may leave the state topic (a status for it
     after that is refused ``STATUS_NO_DOCUMENT``; the ledger keeps its history)."""
     return bool(record and record.get("d") and record.get("at", 0) < cutoff_ms)
