@@ -16,8 +16,8 @@ twice nor refused as a repeat. A status older than that memory (more than :data:
 statuses for one delivery between two commits: only a sender flooding it) is answered
 ``STATUS_REPEATED``.
 
-A record also keeps when its delivery last took a step (``at``, the platform's time of
-receipt; a refused status does not move it):
+A record also keeps when its receiver last took a processing step (``at``, the platform's
+time of receipt; a refused status, a recall or a recall's answer does not move it):
 a delivery finished (done, refused or withdrawn) longer ago than the router keeps them
 (:func:`finished_before`) leaves the topic, and so does one left open with nothing said about
 it for longer than the router keeps an open one (:func:`idle_before`: a receiver that never
@@ -31,7 +31,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ndxp.core.document_status import Party, State, Status, StatusRefused, advance
+from ndxp.core.document_status import (
+    PROCESSING_STATUSES,
+    Party,
+    State,
+    Status,
+    StatusRefused,
+    advance,
+)
 
 KEEP = 32
 ACCEPTED = "ok"
@@ -72,7 +79,7 @@ def finished_before(record: dict[str, Any] | None, cutoff_ms: int) -> bool:
 
 
 def idle_before(record: dict[str, Any] | None, cutoff_ms: int) -> bool:
-    """Whether the document was delivered and its delivery has taken no step since
+    """Whether the document was delivered and its receiver has taken no processing step since
     ``cutoff_ms``, finished or not: its record may leave the state topic (a status for it
     after that is refused ``STATUS_NO_DOCUMENT``; the ledger keeps its history)."""
     return bool(record and record.get("d") and record.get("at", 0) < cutoff_ms)
@@ -101,7 +108,9 @@ def decide(
     if isinstance(moved, State):
         new["s"] = None if moved.step is None else moved.step.value
         new["r"] = None if moved.recall is None else moved.recall.value
-        # only a step moves the delivery's time: a party's refused statuses (repeats, steps
-        # back) cost it no quota, and must not keep a delivery in the state for ever
+    if isinstance(moved, State) and status in PROCESSING_STATUSES:
+        # only the receiver's processing moves the delivery's time: statuses cost no quota,
+        # and a party's refused ones (repeats, steps back), or a recall refused and made
+        # again, could otherwise keep a delivery in the state for ever; five steps at most
         new["at"] = max(at_ms, record.get("at", 0))
     return new, Verdict(refused, False)

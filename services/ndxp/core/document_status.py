@@ -54,6 +54,9 @@ _STEP = {
 }
 SENDER_STATUSES = frozenset({Status.RECALL})
 RECEIVER_STATUSES = frozenset(Status) - SENDER_STATUSES
+# A receiver's processing steps: each moves the delivery forward, so a delivery takes at most
+# five (a recall and its answer can follow each other for ever)
+PROCESSING_STATUSES = frozenset(_STEP)
 MAX_REASON_LENGTH = 1024
 
 

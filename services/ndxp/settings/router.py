@@ -98,10 +98,10 @@ class RouterSettings(FromEnv):
     # open or kept in memory (353 MB per million: python -m ndxp.bench.doc_state); 30 days
     # held 0.4 M at the busiest month.
     doc_keep_days: float = 7.0
-    # an open delivery with no step this long leaves it too (a receiver that never reports,
-    # or a sender opening deliveries nobody answers): with a limit on documents, a client's
-    # share of the state is at most its daily cap of deliveries times this (README, "The
-    # trust boundary": "Swell the router's delivery state")
+    # an open delivery whose receiver takes no processing step this long leaves it too (a
+    # receiver that never reports, or a sender opening deliveries nobody answers): with a
+    # limit on documents, a client's share of the unanswered ones is at most its daily cap
+    # times this (README, "The trust boundary": "Swell the router's delivery state")
     doc_open_days: float = 30.0
     doc_sweep_s: float = 600.0  # how often the status stage looks for such deliveries
     registry_topic: str = DEFAULT_REGISTRY_TOPIC

@@ -103,16 +103,23 @@ def test_a_delivery_left_open_with_nothing_said_may_leave_after_the_open_keep() 
     assert arrived is not None
     accepted, _ = ds.decide(arrived, 1, Status.ACCEPTED, R, at_ms=5 * day)
     assert accepted is not None and accepted["s"] == Status.ACCEPTED.value
-    assert not ds.idle_before(accepted, 5 * day)  # a status moves its time on
+    assert not ds.idle_before(accepted, 5 * day)  # a processing step moves its time on
     assert ds.idle_before(accepted, 5 * day + 1)
+    # a recall and its answer do not move it either: refused and made again, they could for ever
     recalled, _ = ds.decide(accepted, 2, Status.RECALL, S, at_ms=6 * day)
-    assert recalled is not None and not ds.idle_before(recalled, 6 * day)
+    assert recalled is not None and recalled["r"] == Status.RECALL.value
+    answered, _ = ds.decide(recalled, 3, Status.RECALL_REFUSED, R, at_ms=7 * day)
+    assert answered is not None and answered["r"] is None
+    recalled, _ = ds.decide(answered, 4, Status.RECALL, S, at_ms=8 * day)
+    assert recalled is not None and recalled["r"] == Status.RECALL.value
+    assert recalled["at"] == 5 * day and ds.idle_before(recalled, 5 * day + 1)
     # a refused status does not move the time: free to send, it must keep nothing for ever
-    again, verdict = ds.decide(accepted, 3, Status.ARRIVED, R, at_ms=7 * day)
+    back, verdict = ds.decide(accepted, 5, Status.ARRIVED, R, at_ms=7 * day)
     assert verdict.refused is StatusRefused.OUT_OF_ORDER
-    assert again is not None and again["at"] == 5 * day and ds.idle_before(again, 6 * day)
-    done, _ = ds.decide(again, 4, Status.DONE, R, at_ms=8 * day)
-    repeated, verdict = ds.decide(done, 5, Status.DONE, R, at_ms=20 * day)
+    assert back is not None and back["at"] == 5 * day and ds.idle_before(back, 6 * day)
+    done, _ = ds.decide(back, 6, Status.DONE, R, at_ms=8 * day)
+    assert done is not None and done["at"] == 8 * day  # a processing step moves it
+    repeated, verdict = ds.decide(done, 7, Status.DONE, R, at_ms=20 * day)
     assert verdict.refused is StatusRefused.REPEATED
     assert repeated is not None and ds.finished_before(repeated, 9 * day)
     assert not ds.idle_before(None, 9 * day)
