@@ -723,6 +723,14 @@ def test_an_open_delivery_with_nothing_said_leaves_the_state_after_the_open_keep
         assert [(m.topic(), hdr(m, "ndxp-error")) for m in answers(got)] == [
             (f"ndxp.out.{h86}", "STATUS_NO_DOCUMENT")
         ]
+        view = subprocess.run(
+            [str(NDXP), "doc", "status", doc_id, "--group", group, "--bootstrap", kafka.bootstrap],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert view.returncode == 1 and "no deliveries known" in view.stdout, view.stdout
+        assert "NDXP_DOC_OPEN_DAYS" in view.stdout
     finally:
         tap.close()
         router.stop()

@@ -174,7 +174,11 @@ async def status_cmd(args: argparse.Namespace) -> int:
         if caught_up and states and overview(states.values()).finished:
             break
     if not states:
-        print(f"document {args.id}: no deliveries known to {topic}")
+        print(
+            f"document {args.id}: no deliveries known to {topic} (a delivery leaves it when "
+            "finished for NDXP_DOC_KEEP_DAYS, or when its receiver took no step for "
+            "NDXP_DOC_OPEN_DAYS; the ledger keeps its history: ndxp sql)"
+        )
         return 1
     print(f"document {args.id}: {len(states)} receivers")
     for receiver, state in sorted(states.items()):
