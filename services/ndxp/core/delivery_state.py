@@ -69,10 +69,10 @@ def delivered(record: dict[str, Any] | None, at_ms: int = 0) -> dict[str, Any]:
 
 
 def finished_before(record: dict[str, Any] | None, cutoff_ms: int) -> bool:
-    """Whether the delivery was done, refused or withdrawn, and nothing happened to it since
-    ``cutoff_ms``: its record may leave the state topic (a status for it after that is
-    refused ``STATUS_NO_DOCUMENT``; the ledger keeps its history)."""
-    if not record or not record.get("d") or record.get("at", 0) >= cutoff_ms:
+    """Whether the delivery was done, refused or withdrawn, with no processing step since
+    ``cutoff_ms`` (:func:`idle_before`): its record may leave the state topic (a status for it
+    after that is refused ``STATUS_NO_DOCUMENT``; the ledger keeps its history)."""
+    if not idle_before(record, cutoff_ms):
         return False
     state = state_of(record)
     return state.closed or (state.step is Status.DONE and state.recall is None)
