@@ -17,7 +17,7 @@ from typing import Any
 from ndxp.core import wire
 from ndxp.core.budget import copy_bytes
 from ndxp.core.errors import RejectionCode
-from ndxp.core.quota import QuotaDecision, QuotaState, counted_as, decide
+from ndxp.core.quota import Limit, QuotaDecision, QuotaState, counted_as, decide
 from ndxp.core.routing import Decision, FannedOut, Rejected, Routed, Router, quota_cost
 from ndxp.core.topology import quota_changelog_topic
 from ndxp.router.fan_out import fan_out
@@ -53,24 +53,24 @@ class QuotaStage:
         staged: Staged,
         value: bytes | None,
         decided: Routed | FannedOut | None = None,
+        limits: tuple[Limit, ...] = (),
     ) -> None:
         """Decide a request under a limit, on the partition where its client is counted.
-        ``decided``: the routing decision just made for it here, against this registry; none
-        for a home copy read back, which is decided again (the registry may have changed)."""
-        registry = self.router.registry
+        ``decided``: the routing decision just made for it here, against this registry, and
+        ``limits`` the limits it was found under then; none for a home copy read back, which
+        is decided again (the registry may have changed)."""
+        assert decided is None or limits, "a decision made here comes with its limits"
         document: Decision | None = None
         if decided is None:
+            registry = self.router.registry
             client = registry.subsystems.get(client_key.decode("utf-8", "replace"))
             kind = wire.header(staged.headers, wire.H_KIND) or ""
             service = counted_as(kind, wire.header(staged.headers, wire.H_SERVICE))
             if kind == wire.KIND_DOCUMENT:
                 document = self._fanned_out(staged, value)
-        else:
-            client = registry.subsystems.get(decided.envelope.client)
-            service = counted_as(decided.envelope.kind, decided.envelope.service)
-            if isinstance(decided, FannedOut):
-                document = decided
-        limits = registry.limits_for(client, service) if client is not None else ()
+            limits = registry.limits_for(client, service) if client is not None else ()
+        elif isinstance(decided, FannedOut):
+            document = decided
         state = QuotaState(self.table.data.get(client_key) or {})
         source = staged.source
         now_ms = source.received_ms  # the platform's time of receipt, never the sender's

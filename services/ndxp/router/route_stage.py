@@ -33,7 +33,7 @@ from typing import Any
 from ndxp.core import wire
 from ndxp.core.envelope import peek_id
 from ndxp.core.errors import RejectionCode
-from ndxp.core.quota import counted_as
+from ndxp.core.quota import Limit, counted_as
 from ndxp.core.routing import (
     Decision,
     FannedOut,
@@ -128,14 +128,13 @@ async def route(ingress: Ingress, record: Any) -> None:
             0 if value is None else len(value),
             0 if key is None else len(key),
         )
+        bound = None
         if isinstance(decision, Routed | FannedOut) and ingress.quota is not None:
-            client = _quota_bound(ingress, decision)
-        else:
-            client = None
+            bound = _quota_bound(ingress, decision)
     except Exception as exc:  # a record met a bug in deciding: refuse it, keep going
         log.exception("could not decide %s:%s:%s", record.topic, record.partition, record.offset)
         decision = undecidable(ingress.router, record.topic, headers, exc)
-        client = None
+        bound = None
     output = ingress.output
     if isinstance(decision, Rejected):
         await reject(output, decision, source, key, value, headers)
@@ -145,7 +144,7 @@ async def route(ingress: Ingress, record: Any) -> None:
             status_stage.forward(ingress.statuses, decision, source, key, value, headers)
         )
         return
-    if client is None:
+    if bound is None:
         if isinstance(decision, FannedOut):
             sender = ingress.router.registry.ingress.get(record.topic)
             await fan_out(output, ingress.statuses, decision, sender, source, key, value, headers)
@@ -157,6 +156,7 @@ async def route(ingress: Ingress, record: Any) -> None:
             routed(decision.topic, key, value, headers, route_code, source, routed_ms)
         )
         return
+    client, limits = bound
     if isinstance(decision, FannedOut):  # counted like a request (per delivery); fanned out at home
         route_code = record.topic.removeprefix(wire.INGRESS_PREFIX)
     else:
@@ -171,7 +171,7 @@ async def route(ingress: Ingress, record: Any) -> None:
         )
         await reject(output, refused, source, key, value, headers)
         return
-    await _enforce_at_home(ingress, client, record.partition, request, value, decision)
+    await _enforce_at_home(ingress, client, record.partition, request, value, decision, limits)
 
 
 async def _enforce_at_home(
@@ -181,16 +181,17 @@ async def _enforce_at_home(
     request: Staged,
     value: bytes | None,
     decided: Routed | FannedOut | None = None,
+    limits: tuple[Limit, ...] = (),
 ) -> None:
     """Decide a request under a limit on its client's home partition, where all of the
     client's requests are counted in one order: here if this is it (with ``decided``, its
-    routing decision when it was just made here), else by writing it again there (a sealed
-    home copy, decided when it is read back; the ingress record is done once the copy is on
-    the broker)."""
+    routing decision when it was just made here, and ``limits``, the limits it was found
+    under), else by writing it again there (a sealed home copy, decided when it is read back;
+    the ingress record is done once the copy is on the broker)."""
     assert ingress.quota is not None
     home = client_partition(client, ingress.partitions)
     if partition == home:
-        await ingress.quota.enforce(client.encode(), partition, request, value, decided)
+        await ingress.quota.enforce(client.encode(), partition, request, value, decided, limits)
         return
     ingress.output.stats.on_rehomed()
     source = request.source
@@ -208,18 +209,22 @@ async def _enforce_at_home(
     )
 
 
-def _quota_bound(ingress: Ingress, decision: Routed | FannedOut) -> str | None:
-    """For a request, a notice or a document under a limit: its client; ``None`` when no
-    limit applies. A document names no service: the client's limits on documents and over
-    all services count it, a unit per receiver it is delivered to (the quota stage)."""
+def _quota_bound(
+    ingress: Ingress, decision: Routed | FannedOut
+) -> tuple[str, tuple[Limit, ...]] | None:
+    """For a request, a notice or a document under a limit: its client and those limits;
+    ``None`` when no limit applies. A document names no service: the client's limits on
+    documents and over all services count it, a unit per receiver it is delivered to (the
+    quota stage)."""
     envelope = decision.envelope
     if envelope.kind not in wire.CALL_KINDS and envelope.kind != wire.KIND_DOCUMENT:
         return None
     registry = ingress.router.registry
     client = registry.subsystems[envelope.client]
-    if not registry.limits_for(client, counted_as(envelope.kind, envelope.service)):
+    limits = registry.limits_for(client, counted_as(envelope.kind, envelope.service))
+    if not limits:
         return None
-    return client.text
+    return client.text, limits
 
 
 def unreadable_refusal(router: Router, topic: str, value: Unreadable) -> Rejected:
