@@ -683,12 +683,13 @@ def test_an_open_delivery_with_nothing_said_leaves_the_state_after_the_open_keep
 ) -> None:
     """With a 6 s open keep (``NDXP_DOC_OPEN_DAYS``) and a sweep every second, a delivery
     that took a step (H86: 01 arrived, routed to the sender) and one that took none (H88)
-    both leave the document state once nothing has been said of them for the keep, and
-    H86's next step is then refused STATUS_NO_DOCUMENT: a sender's deliveries nobody
-    answers are not kept for ever."""
+    both leave the document state once the receiver has taken no processing step for the
+    keep, and H86's next step is then refused STATUS_NO_DOCUMENT: a sender's deliveries
+    nobody answers are not kept for ever. Meanwhile, every 2 s for 16 s, the sender recalls
+    H86's copy and H86 refuses the recall (the first pair routed: the delivery was there):
+    statuses cost no quota, and before, each accepted one kept the delivery 6 s more."""
     group = f"ndxp-doc-open-{uuid.uuid4().hex[:8]}"
     router = sweeping_router(kafka, tmp_path, group, "NDXP_DOC_OPEN_DAYS", 6)
-    log = tmp_path / "router.log"
     run = uuid.uuid4().hex[:8]
     doc_id = f"000.00.00.H75,2022/03/21,{int(run, 16) % 10**9}/OPEN"
     h86, h88 = "000.00.00.H86", "000.00.00.H88"
@@ -708,10 +709,21 @@ def test_an_open_delivery_with_nothing_said_leaves_the_state_after_the_open_keep
 
         got = tap.collect(lambda ms: bool(of(ms, f"o-{run}-01")), timeout=60)
         assert [m.topic() for m in of(got, f"o-{run}-01")] == ["ndxp.out.000.00.00.H75"]
-        deadline = time.monotonic() + 60
-        while "idle deliveries left" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        time.sleep(8)  # past the keep for both, swept, whichever sweep took the first
+        for n in range(8):  # a recall and its refusal, again and again
+            recall = status(f"o-{run}-13-{n}", vbdh, doc_id, h86, "13")
+            send(p, "ndxp.in.000.00.00.H75", recall, value=b"", key=b"r")
+            p.flush(10)
+            time.sleep(1)
+            kept = status(f"o-{run}-16-{n}", f"VN:GOV:{h86}:vbdh", doc_id, h86, "16")
+            send(p, f"ndxp.in.{h86}", kept, value=b"", key=b"x")
+            p.flush(10)
+            time.sleep(1)
+        first = [f"o-{run}-13-0", f"o-{run}-16-0"]
+        got = tap.collect(lambda ms: all(of(ms, mid) for mid in first), timeout=60)
+        assert [[m.topic() for m in of(got, mid)] for mid in first] == [
+            [f"ndxp.out.{h86}"],
+            ["ndxp.out.000.00.00.H75"],
+        ]
         late = status(f"o-{run}-03", f"VN:GOV:{h86}:vbdh", doc_id, h86, "03")
         send(p, f"ndxp.in.{h86}", late, value=b"", key=b"x")
         p.flush(10)

@@ -395,6 +395,14 @@ def test_a_document_counts_once_per_receiver_it_is_delivered_to(
             assert [m.topic() for m in answered if hdr(m, "ndxp-id") == call] == [
                 "ndxp.out.000.00.00.H92"
             ]
+            # a request naming the service a limit on documents counts under: not a service
+            forged = f"{run}-forged"
+            send(p, f"ndxp.in.000.00.00.{sender}", request(forged, client, "documents"), b"{}")
+            p.flush(10)
+            seen = tap.collect(lambda ms: any(hdr(m, "ndxp-id") == forged for m in ms), 60)
+            assert [
+                (m.topic(), hdr(m, "ndxp-error")) for m in seen if hdr(m, "ndxp-id") == forged
+            ] == [("ndxp.rejected", "MALFORMED")]
     finally:
         tap.close()
         router.stop()
