@@ -60,6 +60,10 @@ ROUTER_COMMIT_ONCE = "NDXP_ROUTER_COMMIT_ONCE"  # default on; off: Faust's commi
 ROUTER_DELIVERY = "NDXP_ROUTER_DELIVERY"  # runs (default: a fetched run per event) or events
 ROUTER_RUN_BUFFER = "NDXP_ROUTER_RUN_BUFFER"  # runs buffered per stream, default 32
 ROUTER_QUEUED_RECORDS = "NDXP_ROUTER_QUEUED_RECORDS"  # records queued for agents, default 500
+# refusals a member's ingress topic may cost a router worker before its records wait
+# (core/refusal_allowance.py): a second's, default 1000 (0: never held); at first, default 10000
+ROUTER_REFUSALS_RATE = "NDXP_ROUTER_REFUSALS_RATE"
+ROUTER_REFUSALS_BURST = "NDXP_ROUTER_REFUSALS_BURST"
 # the codec of every batch the router writes: zstd (default: a copy takes about the bytes the
 # sender's compressed record took) | none (a compressed megabyte of zeros is a megabyte again)
 ROUTER_COMPRESSION = "NDXP_ROUTER_COMPRESSION"

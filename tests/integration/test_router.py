@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -287,12 +288,16 @@ def test_a_router_given_another_partition_count_than_its_topics_refuses_to_start
 
 
 def test_a_members_flood_waits_in_its_own_backlog(kafka: Broker, router: RouterProcess) -> None:
-    """Fair scheduling (kafka/fair_drain.py, router/runs.py): one member floods its ingress
-    partition with small zstd requests it has no grant for (~4 B each on the wire, refused);
-    another member's request sent right after is routed long before the flood is worked off.
+    """Fair scheduling (kafka/fair_drain.py, router/runs.py) and the refusal allowance
+    (core/refusal_allowance.py), at the defaults: one member floods its ingress partition with
+    small zstd requests it has no grant for (~4 B each on the wire, refused); another member's
+    request sent right after is routed long before the flood is worked off, and the flood is
+    refused at the allowance's pace (10,000, then 1,000 a second), not the router's.
     First come, first served (``NDXP_FETCH_FAIR=off NDXP_ROUTER_QUEUED_RECORDS=0``) the router
-    routed ~30,000 of the flood's records before it; now a few hundred."""
-    flood, run = 100_000, uid("flood")
+    routed ~30,000 of a 100,000-record flood's before it; fair, a few hundred. Without the
+    allowance the router refused the whole flood at its full speed (7,000-10,000 a second
+    here), every other member's calls waiting behind its work."""
+    flood, run = 30_000, uid("flood")
     forbidden = "VN:GOV:000.00.00.H42:datdai:thong-tin-thua-dat:v1"
     notices = Tap(kafka.bootstrap, [OUT_H41])
     answers = Tap(kafka.bootstrap, ["ndxp.out.000.00.01.G01"])
@@ -318,15 +323,29 @@ def test_a_members_flood_waits_in_its_own_backlog(kafka: Broker, router: RouterP
 
     got = refused(notices.collect(lambda ms: len(refused(ms)) >= flood, timeout=300))
     notices.close()
-    assert len(got) == flood  # all of the flood refused, in the end (and the router caught up)
+    assert len(got) == flood  # all of the flood refused, in the end: held, never dropped
     assert {hdr(m, "ndxp-error") for m in got} == {"FORBIDDEN"}
     # the flood's records routed while the other request waited (its receipt to its routing):
     # what was queued for the agent (500) and a poll or two; first come, first served, the
     # flood's fetch and a stream buffer of its runs (~30,000 here)
-    went_first = sum(
-        1 for m in got if received_at <= int(hdr(m, "ndxp-routed-at") or 0) < routed_at
-    )
+    times = sorted(int(hdr(m, "ndxp-routed-at") or 0) for m in got)
+    went_first = sum(1 for t in times if received_at <= t < routed_at)
     assert went_first < 5_000, f"{went_first:,} of the flood's records went first"
+    # the allowance: 10,000 at first, then 1,000 a second, with what a hold lets past it (a
+    # poll's share and the queued records, ~1,500 each time); the router alone refuses the
+    # flood in a few seconds
+    span_s = (times[-1] - times[0]) / 1000
+    assert span_s >= (flood - 10_000 - 3_000) / 1_000, f"refused in {span_s:.1f} s"
+    for seconds in (2, 5, 10):
+        by_then = sum(1 for t in times if t <= times[0] + seconds * 1000)
+        assert by_then <= 10_000 + 1_000 * seconds + 3_000, (seconds, by_then)
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{router.web_port}/metrics").read()
+    holds = [
+        line
+        for line in metrics.decode().splitlines()
+        if line.startswith('ndxp_router_refusal_holds_total{member="000.00.00.H41"}')
+    ]
+    assert holds and float(holds[0].rpartition(" ")[2]) >= 1
 
 
 def log_bytes(kafka: Broker, topic: str) -> int:

@@ -5,6 +5,7 @@ gives a partition that holds more than a poll every poll."""
 from __future__ import annotations
 
 import asyncio
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -174,3 +175,73 @@ def test_same_records_as_aiokafka_in_the_end(sizes: list[int], max_records: int)
                 into.setdefault(tp, []).extend(r.offset for r in records)
     assert got == want
     assert {tp: len(v) for tp, v in got.items()} == {tp: n for tp, n in buffered.items() if n}
+
+
+@pytest.fixture
+def no_holds() -> Any:
+    fair_drain.release_all()
+    yield
+    fair_drain.release_all()
+
+
+def test_a_topic_on_hold_keeps_its_records_buffered_and_the_others_drain(no_holds: Any) -> None:
+    """A member whose refusals spent their allowance (core/refusal_allowance.py): its fetched
+    records stay in aiokafka's buffer, where they also keep its partition out of the next
+    fetch; every other member's records are handed out as before."""
+    f = fetcher(flood_first())
+    assert fair_drain.hold(FLOOD.topic, time.monotonic() + 60)
+    assert counts(poll(f, 1000)) == {tp: 2 for tp in OTHERS}
+    assert list(f._records) == [FLOOD]  # still buffered, untouched
+    assert poll(f, 1000) == {}
+    fair_drain.hold(FLOOD.topic, time.monotonic() - 1)  # an earlier end does not shorten it
+    assert poll(f, 1000) == {}
+    fair_drain.release_all()
+    assert counts(poll(f, 1000)) == {FLOOD: 1000}
+    assert [r.offset for r in poll(f, 10)[FLOOD]] == list(range(1000, 1010))  # in order
+
+
+def test_a_hold_ends_by_itself_and_is_forgotten(no_holds: Any) -> None:
+    now = time.monotonic()
+    assert fair_drain.hold("ndxp.in.a", now + 0.05)
+    assert not fair_drain.hold("ndxp.in.a", now + 0.01)  # already held longer
+    assert not fair_drain.hold("ndxp.in.a", now + 0.06)  # lengthened, not a new hold
+    assert fair_drain.holds(now) == {"ndxp.in.a": now + 0.06}
+    assert fair_drain.holds(now + 0.06) == {}
+    assert fair_drain.hold("ndxp.in.a", now + 1)  # held again after it ended: a new hold
+
+
+def test_an_error_of_a_held_topic_waits_for_the_hold_too(no_holds: Any) -> None:
+    bad = TopicPartition("ndxp.in.bad", 0)
+    f = fetcher({OTHERS[0]: 3}, errors=(bad,))
+    fair_drain.hold(bad.topic, time.monotonic() + 60)
+    assert counts(poll(f, 1000)) == {OTHERS[0]: 3}
+    assert poll(f, 1000) == {}
+    fair_drain.release_all()
+    with pytest.raises(TopicAuthorizationFailedError):
+        poll(f, 1000)
+
+
+def test_a_poll_waiting_for_a_fetch_takes_a_held_topics_records_when_the_hold_ends(
+    no_holds: Any,
+) -> None:
+    """Not after the whole wait: a poll with nothing else to hand out returns the held
+    topic's records as soon as its hold ends (no fetch lands meanwhile here)."""
+    f = fetcher({FLOOD: 10})
+    waiters: list[asyncio.Future[Any]] = []
+
+    def waiter() -> asyncio.Future[Any]:
+        waiters.append(asyncio.get_running_loop().create_future())
+        return waiters[-1]
+
+    f._create_fetch_waiter = waiter
+    fair_drain.hold(FLOOD.topic, time.monotonic() + 0.1)
+    loop = asyncio.new_event_loop()
+    try:
+        start = time.monotonic()
+        got = loop.run_until_complete(fair_drain.fetched_records(f, None, 5.0, 1000))
+        took = time.monotonic() - start
+    finally:
+        loop.close()
+    assert counts(got) == {FLOOD: 10}
+    assert 0.09 <= took < 2.0, took
+    assert waiters and all(w.cancelled() for w in waiters)  # none left waiting

@@ -5,6 +5,7 @@ order of the partitions in a request aside: both start it at a random one)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from aiokafka.structs import TopicPartition
 
 from ndxp.bench.fetch_plan import consumer_state
-from ndxp.kafka import fetch_plan
+from ndxp.kafka import fair_drain, fetch_plan
 
 TOPICS = [f"ndxp.in.m{i:03d}" for i in range(40)]
 TPS = [TopicPartition(t, p) for t in TOPICS for p in range(3)]
@@ -142,6 +143,26 @@ def test_a_fetch_that_holds_nothing_back_waits_long(loop: asyncio.AbstractEventL
     assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 500, 2: 20}
 
 
+def test_records_of_a_topic_on_hold_do_not_keep_the_wait_short(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """A member's topic on hold (its refusals spent their allowance) has its records kept in
+    the buffer until the hold ends, whatever the fetch in flight: they leave its partition out
+    of the fetch (aiokafka's decision) but do not cut every other partition's long poll short."""
+    f = fetcher(two_brokers())
+    assignment = assignment_of()
+    f._records = {TPS[0]: Buffered(0)}  # node 1's
+    try:
+        fair_drain.hold(TPS[0].topic, time.monotonic() + 60)
+        assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 500, 2: 500}
+        ours, theirs = both(f, assignment)
+        assert ours[0] == theirs[0]  # still left out of the fetch
+        fair_drain.release_all()
+        assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 20, 2: 500}
+    finally:
+        fair_drain.release_all()
+
+
 def test_no_long_poll_while_a_partition_has_no_leader(loop: asyncio.AbstractEventLoop) -> None:
     leaders = two_brokers()
     leaders[TPS[4]] = -1  # an election: fetched once the metadata names the new leader
@@ -187,3 +208,4 @@ def test_fetched_records_remembers_what_the_consumer_asked_for(
     assert not fetch_plan.held(TPS[0], asked, frozenset({TPS[0].topic}))
     assert fetch_plan.held(TPS[0], asked, frozenset())  # not a recovery topic
     assert fetch_plan.held(TPS[0], (), frozenset({TPS[0].topic}))  # nothing asked: all
+    assert not fetch_plan.held(TPS[1], asked, frozenset(), {TPS[1].topic: 1.0})  # on hold

@@ -12,7 +12,9 @@ from typing import Any
 import orjson
 
 from ndxp.core import wire
+from ndxp.core.refusal_allowance import RefusalAllowance
 from ndxp.core.routing import Router
+from ndxp.kafka import fair_drain
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
 from ndxp.router.delivery_table import DeliveryTable
@@ -228,3 +230,40 @@ def test_a_documents_event_written_to_an_ingress_topic_is_refused_not_decided() 
     assert enforced == []  # not taken for a home copy: neither counted nor written again
     assert [o.topic for o in out] == ["ndxp.rejected", "ndxp.out.000.00.00.H41"]
     assert dict(out[0].headers)[wire.H_ERROR] == b"MALFORMED"
+
+
+def test_a_member_whose_refusals_spent_their_allowance_is_held_and_counted() -> None:
+    """Each refusal of a member's record spends its ingress topic's allowance; the one past it
+    holds the topic in the fair drain (its records wait on the broker) and counts a hold. A
+    refusal of a record of the router's own topics (a forged event) holds nothing."""
+    out: list[Outgoing] = []
+
+    async def emit(o: Outgoing) -> None:
+        out.append(o)
+
+    stats = RouterStats()
+    output = Output(emit, stats, allowance=RefusalAllowance(rate=10, burst=2))
+    stage = Ingress(Router(REGISTRY), output, None, statuses(), False, 3, b"k" * 32)
+    unknown = [
+        (k, b"VN:GOV:000.00.00.H42:none:none:v1" if k == wire.H_SERVICE else v)
+        for k, v in request(0).headers
+    ]
+    fair_drain.release_all()
+    try:
+        for offset in range(2):
+            asyncio.run(route(stage, Record(IN_H41, 0, offset, 0, None, b"{}", unknown)))
+        assert fair_drain.holds(time.monotonic()) == {}  # the burst: 2
+        asyncio.run(route(stage, Record(IN_H41, 0, 2, 0, None, b"{}", unknown)))
+        [(topic, until)] = fair_drain.holds(time.monotonic()).items()
+        assert topic == IN_H41 and 0 < until - time.monotonic() <= 0.1
+        assert stats.refusal_holds.labels("000.00.00.H41")._value.get() == 1
+        assert {o.topic for o in out} == {"ndxp.rejected", "ndxp.out.000.00.00.H41"}
+        fair_drain.release_all()
+        forged = [(wire.H_X_EVENT, b"delivered"), (wire.H_X_SEAL, b"00")]
+        for offset in range(5):
+            asyncio.run(
+                route(stage, Record(stage.statuses.topic, 0, offset, 0, b"k", None, forged))
+            )
+        assert fair_drain.holds(time.monotonic()) == {}
+    finally:
+        fair_drain.release_all()

@@ -19,7 +19,16 @@ reassignment, the clean-up of partitions no longer assigned, errors raised once 
 fetched before them have been returned, the wake-up of the fetch routine when a partition is
 drained, and the wait for a fetch (``ndxp.versions`` guards what is read and replaced here,
 ``ndxp.internals.fetching``). With no ``max_records`` everything is returned, so aiokafka's own
-walk runs."""
+walk runs.
+
+**Topics on hold** (:func:`hold`). A topic held until a time gives nothing until then: its
+partitions' fetched records stay in aiokafka's buffer, where they also keep the partition out of
+the next fetches (aiokafka fetches a partition again only once its buffer is taken), so what a
+held topic costs the consumer is one fetch a partition, and the broker keeps the rest. The router
+holds a member's ingress topic whose refusals have spent its allowance
+(:mod:`ndxp.core.refusal_allowance`). The holds are the process's (its consumers share the
+patched fetcher) and are read by the consumer's thread while the agents' thread sets them: each
+change replaces the mapping whole, never changes one being read."""
 
 from __future__ import annotations
 
@@ -31,6 +40,36 @@ from typing import Any
 
 from aiokafka.consumer.fetcher import FetchResult
 
+_held: dict[str, float] = {}  # topic: until (time.monotonic()); replaced whole, never changed
+
+
+def hold(topic: str, until: float) -> bool:
+    """Hand out none of ``topic``'s fetched records before ``until`` (``time.monotonic()``),
+    or a hold it already has, whichever ends later. Whether the topic was not held before."""
+    global _held
+    held = _held
+    before = held.get(topic)
+    if before is not None and before >= until:
+        return False
+    _held = {**held, topic: until}
+    return before is None or before <= time.monotonic()
+
+
+def holds(now: float) -> dict[str, float]:
+    """The holds in force at ``now``; those that have ended are forgotten."""
+    global _held
+    held = _held
+    if held and min(held.values()) <= now:
+        held = {topic: until for topic, until in held.items() if until > now}
+        _held = held
+    return held
+
+
+def release_all() -> None:
+    """Forget every hold (a process's consumers starting afresh; tests)."""
+    global _held
+    _held = {}
+
 
 def drain(fetcher: Any, partitions: Any, max_records: int) -> dict[Any, list[Any]]:
     """Up to ``max_records`` records of ``fetcher``'s buffered partitions (those in
@@ -39,11 +78,14 @@ def drain(fetcher: Any, partitions: Any, max_records: int) -> dict[Any, list[Any
     records = fetcher._records
     ready: dict[str, list[tuple[Any, Any]]] = {}
     error_tp = None
+    held = holds(time.monotonic()) if _held else _held
     for tp in list(records):
         if partitions and tp not in partitions:
             if not fetcher._subscriptions.is_assigned(tp):
                 del records[tp]  # as aiokafka: results of partitions no longer assigned
             continue
+        if held and tp.topic in held:
+            continue  # kept in the buffer until the hold ends (an error too: raised then)
         result = records[tp]
         if type(result) is FetchResult:
             ready.setdefault(tp.topic, []).append((tp, result))
@@ -112,7 +154,14 @@ async def fetched_records(
         if drained or not timeout:
             return drained
         waiter = fetcher._create_fetch_waiter()
-        done, pending = await asyncio.wait([waiter], timeout=timeout)
+        wait = timeout
+        if _held:  # a hold's end hands its records out: not after a whole wait
+            wait = min(wait, max(min(_held.values()) - start_time, 0.001))
+        done, pending = await asyncio.wait([waiter], timeout=wait)
+        if not done and wait < timeout and not fetcher._closed:
+            pending.pop().cancel()
+            timeout = max(0, timeout - (time.monotonic() - start_time))
+            continue
         if not done or fetcher._closed:
             if pending:
                 pending.pop().cancel()

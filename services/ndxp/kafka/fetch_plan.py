@@ -41,6 +41,7 @@ hold the wait short as before, and not after."""
 from __future__ import annotations
 
 import random
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, Final
@@ -86,10 +87,14 @@ fetched_records.__wrapped__ = ORIGINAL_FETCHED_RECORDS  # type: ignore[attr-defi
 # (what it stands in for: ndxp.versions checks aiokafka's source through it)
 
 
-def held(tp: Any, asked: Any, recovery_topics: frozenset[str]) -> bool:
+def held(tp: Any, asked: Any, recovery_topics: frozenset[str], on_hold: Any = frozenset()) -> bool:
     """Whether records buffered for ``tp`` hold the next fetch's wait short: always, except for
     a partition of a topic read only to recover state that the consumer no longer asks for
-    (``asked``: the partitions it asked for last; empty, all)."""
+    (``asked``: the partitions it asked for last; empty, all), and one of a topic on hold
+    (``on_hold``: :func:`ndxp.kafka.fair_drain.hold`), whose records are not taken before the
+    hold ends, however soon the fetch in flight returns."""
+    if tp.topic in on_hold:
+        return False
     return tp.topic not in recovery_topics or not asked or tp in asked
 
 
@@ -112,13 +117,14 @@ def actions(fetcher: Any, assignment: Any, idle_wait_ms: int = 0) -> Any:
     held_out: set[Any] = set()  # brokers with a partition left out (records not taken, paused)
     recovery_topics = _recovery_only
     asked = getattr(fetcher, "_ndxp_asked", ())
+    on_hold = fair_drain.holds(time.monotonic())
     for tp in assignment._topic_partitions:
         state = states.get(tp)
         of_topic = partitions.get(tp.topic)
         meta = None if of_topic is None else of_topic.get(tp.partition)
         node_id = None if meta is None else meta.leader
         if tp in records:
-            if held(tp, asked, recovery_topics):
+            if held(tp, asked, recovery_topics, on_hold):
                 held_out.add(node_id)
             backoff = records[tp].calculate_backoff()
             if backoff:

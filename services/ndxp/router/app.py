@@ -39,6 +39,7 @@ from typing import Any
 import faust
 from faust.types.enums import ProcessingGuarantee
 
+from ndxp.core.refusal_allowance import RefusalAllowance
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Router
 from ndxp.core.topology import (
@@ -128,7 +129,8 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
     subscribed: list[str] = list(ingress.topics)
     ingress.topics = subscribed  # a list the agent's channel shares: see reload
     inline = settings.quota_stage is QuotaStageMode.INLINE
-    output = Output(Outbox(app, exit_fatal).put, stats)
+    allowance = RefusalAllowance(settings.refusals_rate, settings.refusals_burst)
+    output = Output(Outbox(app, exit_fatal).put, stats, allowance=allowance)
     statuses = status_stage.create(app, settings, seal_key, exit_fatal)
     subscribed.append(statuses.topic)  # read with the ingress topics: the same delivery
     quota = (

@@ -1,4 +1,6 @@
-"""Refusing a record: the log line, the counters, the dead-letter copy and the error notice.
+"""Refusing a record: the log line, the counters, the dead-letter copy and the error notice,
+and the refusal counted against its sender's allowance (a member whose refusals spent it has its
+ingress topic's records held on the broker a while: :mod:`ndxp.core.refusal_allowance`).
 
 Shared by the route stage and the quota stage; what is produced is built by
 :func:`ndxp.router.forwarding.rejection_records` (pure).
@@ -11,8 +13,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from ndxp.core import wire
 from ndxp.core.envelope import Headers
+from ndxp.core.refusal_allowance import RefusalAllowance
 from ndxp.core.routing import Rejected
+from ndxp.kafka import fair_drain
 from ndxp.router.forwarding import Outgoing, Source, rejection_records
 from ndxp.router.stats import RouterStats
 
@@ -57,6 +62,7 @@ class Output:
     emit: Emit
     stats: RouterStats
     log_budget: LogBudget = field(default_factory=LogBudget)
+    allowance: RefusalAllowance = field(default_factory=lambda: RefusalAllowance(0, 0))
 
 
 async def reject(
@@ -96,3 +102,24 @@ async def reject(
     now_ms = int(now * 1000)
     for out in rejection_records(decision, source, key, value, headers, now_ms, extra):
         await output.emit(out)
+    if source.topic.startswith(wire.INGRESS_PREFIX):  # a member's (not the router's own topics)
+        spend(output, source.topic)
+
+
+def spend(output: Output, topic: str) -> None:
+    """A refusal of a record of ``topic`` counted against its sender's allowance; when that is
+    spent, the topic's records wait on the broker until it is back."""
+    until = output.allowance.spend(topic, time.monotonic())
+    if until is None or not fair_drain.hold(topic, until):
+        return
+    output.stats.on_held(topic)
+    allowance = output.allowance
+    if output.log_budget.allow(topic, "held", time.time())[0]:
+        log.warning(
+            "records of %s wait %.1f s on the broker: more than %d refusals at first and %g a "
+            "second after (NDXP_ROUTER_REFUSALS_BURST, NDXP_ROUTER_REFUSALS_RATE)",
+            topic,
+            until - time.monotonic(),
+            allowance.burst,
+            allowance.rate,
+        )

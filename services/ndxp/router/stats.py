@@ -84,6 +84,13 @@ class RouterStats:
             ("topic",),
             registry=m,
         )
+        self.refusal_holds = PromCounter(
+            "ndxp_router_refusal_holds",
+            "Times a sender member's records were held on the broker, its refusals' allowance "
+            "spent (ndxp.core.refusal_allowance)",
+            ("member",),
+            registry=m,
+        )
         m.register(RouterCollector(self))
 
     def watch(
@@ -127,6 +134,10 @@ class RouterStats:
             if child is None:
                 child = self._refused_by_limit[limit] = self.quota_refusals.labels(limit)
             child.inc()
+
+    def on_held(self, topic: str) -> None:
+        """``topic``'s records held: its sender's refusals spent their allowance."""
+        self.refusal_holds.labels(member_of(topic)).inc()
 
     def exposition(self) -> bytes:
         """``/metrics``: the text format 0.0.4 (:data:`ndxp.metrics.CONTENT_TYPE`)."""

@@ -75,6 +75,8 @@ _ROUTER_ENV = {
     "delivery": env.ROUTER_DELIVERY,
     "run_buffer": env.ROUTER_RUN_BUFFER,
     "queued_records": env.ROUTER_QUEUED_RECORDS,
+    "refusals_rate": env.ROUTER_REFUSALS_RATE,
+    "refusals_burst": env.ROUTER_REFUSALS_BURST,
     "batch": env.ROUTER_BATCH,
     "recovery_stall_s": env.ROUTER_RECOVERY_STALL_S,
     "recovery_give_up_s": env.ROUTER_RECOVERY_GIVE_UP_S,
@@ -146,6 +148,11 @@ class RouterSettings(FromEnv):
     # calls beside a 600,000-record refused flood (docs/hostile-runs/round3): median 4,679 ms
     # with neither this nor fair fetches, 558 ms at 2,000, 217 ms at 500
     queued_records: int = 500
+    # refusals each member's ingress topic may cost this worker: `refusals_burst` at first,
+    # `refusals_rate` a second after; past them its records wait on the broker until the
+    # allowance is back (ndxp.core.refusal_allowance; 0: never held). Records routed cost none.
+    refusals_rate: float = 1000.0
+    refusals_burst: int = 10_000
     direct_delivery: bool = True  # ndxp.router.faust_fixes.direct_delivery (off: Faust's own)
     commit_once: bool = True  # ndxp.router.faust_fixes.commit_once (off: Faust's own commit)
     stream_buffer_maxsize: int = 16384  # events buffered per stream (events)
@@ -179,6 +186,12 @@ class RouterSettings(FromEnv):
             raise ValueError(
                 f"{env.ROUTER_COMPRESSION} must be one of {', '.join(CODECS)}, not "
                 f"{self.compression!r}"
+            )
+        if self.refusals_rate < 0 or (self.refusals_rate > 0 and self.refusals_burst < 1):
+            raise ValueError(
+                f"{env.ROUTER_REFUSALS_RATE} must be >= 0 (0: no member is held) and "
+                f"{env.ROUTER_REFUSALS_BURST} >= 1, not {self.refusals_rate} and "
+                f"{self.refusals_burst}"
             )
         if not 0 < self.max_value_bytes <= MAX_VALUE_LIMIT:
             raise ValueError(
