@@ -67,6 +67,14 @@ PANELS = [
         12,
     ),
     (
+        "Members held: refusals past their allowance (holds in 5 min)",
+        "short",
+        [
+            ("sum by (member) (increase(ndxp_router_refusal_holds_total[5m]))", "{{member}}"),
+        ],
+        12,
+    ),
+    (
         "Router lag per sender member (messages)",
         "short",
         [
