@@ -157,9 +157,14 @@ def test_records_of_a_topic_on_hold_do_not_keep_the_wait_short(
         assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 500, 2: 500}
         ours, theirs = both(f, assignment)
         assert ours[0] == theirs[0]  # still left out of the fetch
+        fetch_plan.share_fairly(False)  # aiokafka's walk takes them at once: no hold
+        assert not fetch_plan.shares_fairly()
+        assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 20, 2: 500}
+        fetch_plan.share_fairly(True)
         fair_drain.release_all()
         assert waits(fetch_plan.actions(f, assignment, 500)) == {1: 20, 2: 500}
     finally:
+        fetch_plan.share_fairly(True)
         fair_drain.release_all()
 
 

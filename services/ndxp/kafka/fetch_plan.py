@@ -64,6 +64,11 @@ def share_fairly(on: bool) -> None:
     _fair = on
 
 
+def shares_fairly() -> bool:
+    """Whether polls are shared fairly (and topics can be held: :func:`fair_drain.hold`)."""
+    return _fair
+
+
 def read_for_recovery(topics: Iterable[str]) -> None:
     """Topics this process's consumers read only to recover state (a Faust table's changelog):
     their buffered records hold a fetch's wait short only while the consumer asks for them."""
@@ -117,7 +122,7 @@ def actions(fetcher: Any, assignment: Any, idle_wait_ms: int = 0) -> Any:
     held_out: set[Any] = set()  # brokers with a partition left out (records not taken, paused)
     recovery_topics = _recovery_only
     asked = getattr(fetcher, "_ndxp_asked", ())
-    on_hold = fair_drain.holds(time.monotonic())
+    on_hold = fair_drain.holds(time.monotonic()) if _fair else {}
     for tp in assignment._topic_partitions:
         state = states.get(tp)
         of_topic = partitions.get(tp.topic)

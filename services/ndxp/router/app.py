@@ -129,7 +129,13 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
     subscribed: list[str] = list(ingress.topics)
     ingress.topics = subscribed  # a list the agent's channel shares: see reload
     inline = settings.quota_stage is QuotaStageMode.INLINE
-    allowance = RefusalAllowance(settings.refusals_rate, settings.refusals_burst)
+    refusals_rate = settings.refusals_rate
+    if refusals_rate and not fetch_plan.shares_fairly():
+        log.warning(
+            "NDXP_FETCH_FAIR=off: no member is held for its refusals (the fair drain holds)"
+        )
+        refusals_rate = 0
+    allowance = RefusalAllowance(refusals_rate, settings.refusals_burst)
     output = Output(Outbox(app, exit_fatal).put, stats, allowance=allowance)
     statuses = status_stage.create(app, settings, seal_key, exit_fatal)
     subscribed.append(statuses.topic)  # read with the ingress topics: the same delivery
