@@ -17,7 +17,7 @@ from aiokafka.structs import TopicPartition
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ndxp.kafka import fair_drain, fetch_plan
+from ndxp.kafka import fair_drain, fetch_buffer, fetch_plan
 
 FLOOD = TopicPartition("ndxp.in.0100100079", 0)
 OTHERS = [TopicPartition(f"ndxp.in.m{i:03d}", p) for i in range(10) for p in range(3)]
@@ -245,3 +245,21 @@ def test_a_poll_waiting_for_a_fetch_takes_a_held_topics_records_when_the_hold_en
     assert counts(got) == {FLOOD: 10}
     assert 0.09 <= took < 2.0, took
     assert waiters and all(w.cancelled() for w in waiters)  # none left waiting
+
+
+def test_a_held_topics_buffered_records_do_not_count_against_the_fetch_buffer(
+    no_holds: Any,
+) -> None:
+    """The consumer's buffer budget (kafka/fetch_buffer.py) stops fetching while what it holds
+    adds up to the budget. A held topic's records cannot be taken before the hold ends, so,
+    as a paused partition's, they must not stop the others being fetched."""
+    f = fetcher(flood_first())
+    for result in f._records.values():  # each partition's fetch: 256 KiB
+        result._partition_records._records = SimpleNamespace(size_in_bytes=lambda: 256 * 1024)
+    assignment = f._subscriptions.subscription.assignment
+    everything = fetch_buffer.buffered_bytes(f, assignment)
+    assert everything == (1 + len(OTHERS)) * 256 * 1024
+    fair_drain.hold(FLOOD.topic, time.monotonic() + 60)
+    assert fetch_buffer.buffered_bytes(f, assignment) == everything - 256 * 1024
+    fair_drain.hold(OTHERS[0].topic, time.monotonic() + 60)  # a topic of 3 partitions
+    assert fetch_buffer.buffered_bytes(f, assignment) == everything - 4 * 256 * 1024

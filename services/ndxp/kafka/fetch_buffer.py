@@ -12,10 +12,12 @@ This is that bound for aiokafka: while the records buffered for partitions the c
 read (not paused) add up to ``budget`` bytes or more, the fetcher sends no fetch request; it
 sends again once the consumer has drained a partition (aiokafka's own wake-up,
 ``_wait_consume_future``) or after its poll interval. Paused partitions do not count: the
-consumer cannot drain them, and they must not hold back the others. Memory is then bounded by
-the budget plus one fetch (``fetch_max_bytes``) plus what paused partitions hold, and the
-partition fetch can stay large (fewer, fuller fetches) without memory growing with the number
-of partitions.
+consumer cannot drain them, and they must not hold back the others; nor do partitions of a
+topic on hold (:func:`ndxp.kafka.fair_drain.hold`: a member held for its refusals), for the
+same reason. Memory is then bounded by the budget plus one fetch (``fetch_max_bytes``) plus
+what paused and held partitions hold (one partition fetch each: a partition with records
+buffered is not fetched again), and the partition fetch can stay large (fewer, fuller fetches)
+without memory growing with the number of partitions.
 
 :func:`limit` sets the budget for the fetchers of the process; the check is applied in
 :func:`ndxp.kafka.fetch_session._get_actions_per_node`, the one place ndxp plans aiokafka's
@@ -24,9 +26,12 @@ fetches (``ndxp.versions`` guards the attributes read here).
 
 from __future__ import annotations
 
+import time
 from typing import Any, Final
 
 from aiokafka.consumer.fetcher import FetchResult
+
+from ndxp.kafka import fair_drain
 
 DEFAULT_BUDGET: Final = 32 * 1024 * 1024
 
@@ -46,10 +51,13 @@ def budget() -> int | None:
 
 def buffered_bytes(fetcher: Any, assignment: Any) -> int:
     """Bytes fetched and not yet drained, over the partitions the consumer can read now
-    (``assignment``: the fetcher's, as its planning gets it)."""
+    (``assignment``: the fetcher's, as its planning gets it): not paused, not on hold."""
     total = 0
+    on_hold = fair_drain.holds(time.monotonic())
     for tp, result in fetcher._records.items():
         if type(result) is not FetchResult:  # an error waiting to be raised: no bytes
+            continue
+        if on_hold and tp.topic in on_hold:
             continue
         state = assignment.state_value(tp)
         if state is not None and state.paused:
