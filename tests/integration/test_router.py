@@ -316,6 +316,13 @@ def test_a_members_flood_waits_in_its_own_backlog(kafka: Broker, router: RouterP
     [answer] = [m for m in collected if hdr(m, "ndxp-id") == other]
     routed_at = int(hdr(answer, "ndxp-routed-at") or 0)
     received_at = answer.timestamp()[1]  # the broker's time of receipt, which the copy keeps
+    held: dict[str, float] = {}
+    deadline = time.time() + 30
+    while "000.00.00.H41" not in held and time.time() < deadline:  # health names it, a while
+        with urllib.request.urlopen(f"http://127.0.0.1:{router.web_port}/health") as r:
+            held = json.loads(r.read())["held"]
+        time.sleep(0.2)
+    assert 0 < held.get("000.00.00.H41", 0) <= 5, held
 
     def refused(ms: list) -> list:  # type: ignore[type-arg]
         prefix = f"{run}-"

@@ -47,7 +47,7 @@ from ndxp.core.topology import (
     internal_topics,
     topics_for,
 )
-from ndxp.kafka import fetch_plan, records
+from ndxp.kafka import fair_drain, fetch_plan, records
 from ndxp.kafka.admin import ensure_topics
 from ndxp.metrics import CONTENT_TYPE
 from ndxp.router import recovery_watch, route_stage, status_stage
@@ -66,7 +66,7 @@ from ndxp.router.registry_feed import follow
 from ndxp.router.registry_watch import RegistryWatch
 from ndxp.router.runs import RunSchema, after_run, deliver_runs
 from ndxp.router.runs import agent as runs_agent
-from ndxp.router.stats import RouterStats
+from ndxp.router.stats import RouterStats, member_of
 from ndxp.router.web_pages import built_in_views_off
 from ndxp.settings import DeliveryMode, QuotaStageMode, RouterSettings
 
@@ -269,6 +269,7 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
         """Up, ready (partitions assigned) and caught up (lag under a threshold)."""
         assigned = len(app.consumer.assignment()) if app.consumer else 0
         behind = int(sum(v for _, v in order.lag()))
+        now = time.monotonic()
         body = {
             "status": "ok",
             "ready": assigned > 0,
@@ -281,6 +282,12 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
             "quota_stage": settings.quota_stage,
             "quota_clients": 0 if quota is None else len(quota.table),
             "delivery_holes": order.holes,
+            # members whose records wait on the broker, their refusals' allowance spent: the
+            # seconds until they are read again (core/refusal_allowance.py)
+            "held": {
+                member_of(topic): round(until - now, 1)
+                for topic, until in fair_drain.holds(now).items()
+            },
             "quota_changelog_records": 0 if quota is None else quota.changelog.records,
             **stats.snapshot(),
         }
