@@ -1,7 +1,8 @@
 """Quotas through the real broker: exact daily caps, also across kill -9 and a worker dying,
 with both quota stages (``home``: a request off its client's home partition written again
 there by the router; ``inline``:
-requests keyed by their client id, decided where they arrive)."""
+requests keyed by their client id, decided where they arrive); and a member's allowance of
+refusals (core/refusal_allowance.py) across a worker dying while it holds the member."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def start_router(
     group: str,
     stage: str,
     name: str = "router",
+    env: dict[str, str] | None = None,
 ) -> RouterProcess:
     path = tmp_path / "registry.json"
     path.write_text(json.dumps(doc))
@@ -65,6 +67,7 @@ def start_router(
             "NDXP_QUOTAS": "on",
             "NDXP_QUOTA_STAGE": stage,
             "NDXP_PARTITIONS": str(CAPPED_PARTITIONS),
+            **(env or {}),
         },
         registry=path,
         group=group,
@@ -460,3 +463,56 @@ def test_a_byte_limit_routes_what_its_bytes_allow_and_says_so(
     assert routed == set(ids[:10])  # in the order they were sent: one partition, the home one
     policies = {hdr(m, "ndxp-quota-policy") for m in got if hdr(m, "ndxp-id") in refused}
     assert policies == {f"rate=100000/s;burst=100000;bytes=0.001/s;bytes_burst={one * 19 // 2}"}
+
+
+def test_a_member_held_for_its_refusals_loses_nothing_when_a_worker_dies(
+    kafka: Broker, tmp_path: Path
+) -> None:
+    """Two workers, each with an allowance of 200 refusals, then 100 a second (lowered from
+    the defaults for the test); a member writes 4,000 requests naming a service nobody
+    provides, over every partition. Both workers refuse their first poll's share and hold the
+    member, its records waiting on the broker; one is killed with SIGKILL mid-hold. The other
+    takes its partitions over and, at its own allowance's pace, every one of the 4,000 is
+    refused with a dead letter (a record decided twice across the kill is written twice, the
+    ledger's identity dedupes it); none is lost."""
+    n, run, sender = 4_000, uuid.uuid4().hex[:8], "H97"
+    doc = registry(sender, 10**6)
+    allowance = {"NDXP_ROUTER_REFUSALS_BURST": "200", "NDXP_ROUTER_REFUSALS_RATE": "100"}
+    group = f"held-pair-{run}"
+    first = start_router(kafka, tmp_path, doc, group, "home", "worker-1", allowance)
+    second = start_router(kafka, tmp_path, doc, group, "home", "worker-2", allowance)
+    first.wait_ready()
+    second.wait_ready()
+    member = f"000.00.00.{sender}"
+    tap = Tap(kafka.bootstrap, ["ndxp.rejected"])
+    ids = [f"{run}-{i}" for i in range(n)]
+    unknown = "VN:GOV:000.00.00.H92:dv:khong-co:v1"
+    try:
+        client = f"VN:GOV:{member}:motcua"
+        stream(kafka.bootstrap, f"ndxp.in.{member}", client, unknown, ids, 20_000).join()
+        held: dict[str, dict[str, float]] = {}
+        deadline = time.time() + 60
+        while not any(member in h for h in held.values()) and time.time() < deadline:
+            for w in (first, second):
+                held[w.log.name] = (w.health() or {}).get("held", {})
+            time.sleep(0.1)
+        assert any(member in h for h in held.values()), held
+        victim = next(w for w in (first, second) if member in held[w.log.name])
+        victim.kill9()
+        survivor = second if victim is first else first
+        want = set(ids)
+
+        def all_refused(ms: list) -> bool:  # type: ignore[type-arg]
+            return want <= {hdr(m, "ndxp-id") for m in ms}
+
+        got = [m for m in tap.collect(all_refused, timeout=180) if hdr(m, "ndxp-id") in want]
+    finally:
+        tap.close()
+        first.stop()
+        second.stop()
+    coordinates = {(hdr(m, "ndxp-source-partition"), hdr(m, "ndxp-source-offset")) for m in got}
+    assert len(coordinates) == n, survivor.complaints()  # each record refused, none lost
+    assert {hdr(m, "ndxp-error") for m in got} == {"UNKNOWN_SERVICE"}
+    routed_ms = sorted(int(hdr(m, "ndxp-routed-at") or 0) for m in got)
+    # at the allowances' pace, not the routers' (4,000 refusals in well under a second)
+    assert routed_ms[-1] - routed_ms[0] >= 5_000, routed_ms[-1] - routed_ms[0]
