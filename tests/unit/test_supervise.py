@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ndxp.supervise.listener import CrashWatch, listen, load, parse
-from ndxp.supervise.report import Health, Service, View, problems
+from ndxp.supervise.report import Health, Service, View, describe, problems
 from ndxp.supervise.restarts import (
     Backoff,
     Exit,
@@ -209,3 +209,10 @@ def test_what_the_crash_watch_relies_on_is_still_in_the_installed_supervisor() -
     assert 'msg = "terminated by %s" % signame(sig)' in inspect.getsource(
         supervisor.options.decode_wait_status
     )
+
+
+def test_the_health_line_names_the_members_a_router_holds_for_their_refusals() -> None:
+    body = {"ready": True, "caught_up": False, "lag": 41_000, "held": {"0100100079": 1.2}}
+    assert describe(body) == "ready, behind, lag 41000, held for refusals: 0100100079"
+    assert describe({**body, "held": {}}) == "ready, behind, lag 41000"
+    assert describe({"ready": True}) == "ready"  # the ledger's: no holds

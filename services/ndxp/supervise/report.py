@@ -78,7 +78,8 @@ def health(port: int, timeout_s: float = 2.0) -> Health:
 
 
 def describe(body: dict[str, Any]) -> str:
-    """``ready, caught up, lag 0`` from a router's or the ledger's health document."""
+    """``ready, caught up, lag 0`` from a router's or the ledger's health document (and the
+    members a router holds for their refusals, if any)."""
     parts = []
     if "ready" in body:
         parts.append("ready" if body["ready"] else "NOT READY (no partitions assigned)")
@@ -86,6 +87,9 @@ def describe(body: dict[str, Any]) -> str:
         parts.append("caught up" if body["caught_up"] else "behind")
     if "lag" in body:
         parts.append(f"lag {body['lag']}")
+    held = body.get("held")
+    if isinstance(held, dict) and held:  # members waiting, their refusals' allowance spent
+        parts.append("held for refusals: " + ", ".join(sorted(map(str, held))))
     return ", ".join(parts) or "answers"
 
 
