@@ -75,6 +75,20 @@ def test_the_router_writes_zstd_unless_told_none_and_refuses_any_other_codec() -
             RouterSettings.from_env({"NDXP_ROUTER_COMPRESSION": codec})
 
 
+def test_a_members_refusals_allowance_from_the_environment() -> None:
+    s = RouterSettings()
+    assert (s.refusals_burst, s.refusals_rate) == (10_000, 1000.0)
+    s = RouterSettings.from_env({"NDXP_ROUTER_REFUSALS_RATE": "0"})  # never held
+    assert s.refusals_rate == 0
+    s = RouterSettings.from_env(
+        {"NDXP_ROUTER_REFUSALS_RATE": "50.5", "NDXP_ROUTER_REFUSALS_BURST": "200"}
+    )
+    assert (s.refusals_burst, s.refusals_rate) == (200, 50.5)
+    for bad in ({"NDXP_ROUTER_REFUSALS_RATE": "-1"}, {"NDXP_ROUTER_REFUSALS_BURST": "0"}):
+        with pytest.raises(ValueError, match="NDXP_ROUTER_REFUSALS"):
+            RouterSettings.from_env(bad)
+
+
 def test_analyst_sql_limits_from_the_environment() -> None:
     s = LedgerSettings.from_env(
         {
