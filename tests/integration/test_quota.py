@@ -475,7 +475,7 @@ def test_a_member_held_for_its_refusals_loses_nothing_when_a_worker_dies(
     takes its partitions over and, at its own allowance's pace, every one of the 4,000 is
     refused with a dead letter (a record decided twice across the kill is written twice, the
     ledger's identity dedupes it); none is lost."""
-    n, run, sender = 4_000, uuid.uuid4().hex[:8], "H97"
+    n, run, sender = 4_000, uuid.uuid4().hex[:8], "H84"  # H84: no other test sends as it
     doc = registry(sender, 10**6)
     allowance = {"NDXP_ROUTER_REFUSALS_BURST": "200", "NDXP_ROUTER_REFUSALS_RATE": "100"}
     group = f"held-pair-{run}"
