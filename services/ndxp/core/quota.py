@@ -173,7 +173,7 @@ class QuotaState:
         same arithmetic as :meth:`_tokens`, :meth:`_used_today` and :meth:`_bytes`, each
         limit's state read once (the router's hot path: every limited request;
         tests/unit/core/test_quota.py checks it equals check + charge); both token buckets
-        through :func:`_refill`."""
+        through :func:`refill`."""
         charged: list[tuple[str, str, list[Any]]] = []
         buckets = self.data.get("b") or {}
         caps = self.data.get("d") or {}
@@ -182,7 +182,7 @@ class QuotaState:
         for limit in limits:
             rate = limit.rate
             if rate is not None:
-                tokens, at = _refill(buckets.get(limit.id), float(unit_burst(limit)), rate, now_ms)
+                tokens, at = refill(buckets.get(limit.id), float(unit_burst(limit)), rate, now_ms)
                 if tokens < 1:
                     return QuotaHit(limit, "rate", rate, (1 - tokens) / rate, 0), []
                 charged.append(("b", limit.id, [tokens - cost, at]))
@@ -196,7 +196,7 @@ class QuotaState:
             byte_rate = limit.bytes_rate
             if byte_rate is not None:
                 most = float(byte_burst(limit))
-                held, at = _refill(held_bytes.get(limit.id), most, byte_rate, now_ms)
+                held, at = refill(held_bytes.get(limit.id), most, byte_rate, now_ms)
                 if held < 1:
                     return QuotaHit(limit, "bytes", byte_rate, (1 - held) / byte_rate, 0), []
                 charged.append(("y", limit.id, [held - size, at]))
@@ -218,7 +218,7 @@ class QuotaState:
 
     def _level(self, kind: str, limit: Limit, burst: float, rate: float, now_ms: int) -> float:
         """What the token bucket ``kind`` ("b": units, "y": bytes) of ``limit`` holds at
-        ``now_ms`` (the reference arithmetic: :func:`_refill` is the hot path's)."""
+        ``now_ms`` (the reference arithmetic: :func:`refill` is the hot path's)."""
         state = self.data.get(kind, {}).get(limit.id)
         if state is None:
             return burst
@@ -315,7 +315,9 @@ def exact(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
-def _refill(state: list[Any] | None, burst: float, rate: float, now_ms: int) -> tuple[float, int]:
+def refill(
+    state: Sequence[Any] | None, burst: float, rate: float, now_ms: int
+) -> tuple[float, int]:
     """A token bucket's level at ``now_ms`` from its stored ``[level, updated_ms]`` (full when
     it has none), and the time to store with it: a clock going back adds nothing and moves
     nothing back."""

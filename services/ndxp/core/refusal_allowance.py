@@ -28,34 +28,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ndxp.core.quota import refill
+
 
 @dataclass(slots=True)
 class RefusalAllowance:
     """Refusals per ingress topic: ``burst`` at first, ``rate`` a second after (``rate`` 0:
-    unbounded, no topic is ever held)."""
+    unbounded, no topic is ever held). The bucket is a quota's (:func:`ndxp.core.quota.refill`),
+    counted in milliseconds of the router's clock."""
 
     rate: float
     burst: float
-    levels: dict[str, tuple[float, float]] = field(default_factory=dict)  # topic: (level, at)
+    levels: dict[str, tuple[float, int]] = field(default_factory=dict)  # topic: (level, at ms)
 
     def spend(self, topic: str, now: float) -> float | None:
         """Count one refusal of a record of ``topic`` at ``now`` (seconds). The time until
         which the topic's records should wait, when its allowance is spent; else ``None``."""
         if self.rate <= 0:
             return None
-        level, at = self.levels.get(topic, (self.burst, now))
-        if now > at:
-            level = min(self.burst, level + (now - at) * self.rate)
-            at = now
+        level, at_ms = refill(self.levels.get(topic), self.burst, self.rate, int(now * 1000))
         level -= 1
-        self.levels[topic] = (level, at)
+        self.levels[topic] = (level, at_ms)
         if level >= 0:
             return None
-        return at + -level / self.rate
+        return at_ms / 1000 + -level / self.rate
 
     def level(self, topic: str, now: float) -> float:
         """Refusals ``topic`` has left at ``now`` (below zero: how many it has overspent)."""
-        level, at = self.levels.get(topic, (self.burst, now))
-        if now > at:
-            level = min(self.burst, level + (now - at) * self.rate)
-        return level
+        return refill(self.levels.get(topic), self.burst, self.rate, int(now * 1000))[0]
