@@ -55,11 +55,16 @@ def hold(topic: str, until: float) -> bool:
     return before is None or before <= time.monotonic()
 
 
-def holds(now: float) -> dict[str, float]:
-    """The holds in force at ``now``; those that have ended are forgotten."""
+def holds(now: float | None = None) -> dict[str, float]:
+    """The holds in force at ``now`` (``time.monotonic()``: by default, now, and the clock is
+    read only while a topic is held); those that have ended are forgotten."""
     global _held
     held = _held
-    if held and min(held.values()) <= now:
+    if not held:
+        return held
+    if now is None:
+        now = time.monotonic()
+    if min(held.values()) <= now:
         held = {topic: until for topic, until in held.items() if until > now}
         _held = held
     return held
@@ -78,7 +83,7 @@ def drain(fetcher: Any, partitions: Any, max_records: int) -> dict[Any, list[Any
     records = fetcher._records
     ready: dict[str, list[tuple[Any, Any]]] = {}
     error_tp = None
-    held = holds(time.monotonic()) if _held else _held
+    held = holds()
     for tp in list(records):
         if partitions and tp not in partitions:
             if not fetcher._subscriptions.is_assigned(tp):

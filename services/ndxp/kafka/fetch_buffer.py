@@ -26,7 +26,6 @@ fetches (``ndxp.versions`` guards the attributes read here).
 
 from __future__ import annotations
 
-import time
 from typing import Any, Final
 
 from aiokafka.consumer.fetcher import FetchResult
@@ -53,7 +52,7 @@ def buffered_bytes(fetcher: Any, assignment: Any) -> int:
     """Bytes fetched and not yet drained, over the partitions the consumer can read now
     (``assignment``: the fetcher's, as its planning gets it): not paused, not on hold."""
     total = 0
-    on_hold = fair_drain.holds(time.monotonic())
+    on_hold = fair_drain.holds()
     for tp, result in fetcher._records.items():
         if type(result) is not FetchResult:  # an error waiting to be raised: no bytes
             continue

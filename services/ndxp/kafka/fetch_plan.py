@@ -41,9 +41,8 @@ hold the wait short as before, and not after."""
 from __future__ import annotations
 
 import random
-import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any, Final
 
 from aiokafka.consumer import fetcher as _fetcher
@@ -92,7 +91,9 @@ fetched_records.__wrapped__ = ORIGINAL_FETCHED_RECORDS  # type: ignore[attr-defi
 # (what it stands in for: ndxp.versions checks aiokafka's source through it)
 
 
-def held(tp: Any, asked: Any, recovery_topics: frozenset[str], on_hold: Any = frozenset()) -> bool:
+def held(
+    tp: Any, asked: Any, recovery_topics: frozenset[str], on_hold: Container[str] = frozenset()
+) -> bool:
     """Whether records buffered for ``tp`` hold the next fetch's wait short: always, except for
     a partition of a topic read only to recover state that the consumer no longer asks for
     (``asked``: the partitions it asked for last; empty, all), and one of a topic on hold
@@ -122,7 +123,7 @@ def actions(fetcher: Any, assignment: Any, idle_wait_ms: int = 0) -> Any:
     held_out: set[Any] = set()  # brokers with a partition left out (records not taken, paused)
     recovery_topics = _recovery_only
     asked = getattr(fetcher, "_ndxp_asked", ())
-    on_hold = fair_drain.holds(time.monotonic()) if _fair else {}
+    on_hold = fair_drain.holds() if _fair else {}
     for tp in assignment._topic_partitions:
         state = states.get(tp)
         of_topic = partitions.get(tp.topic)
