@@ -224,8 +224,9 @@ def test_an_error_of_a_held_topic_waits_for_the_hold_too(no_holds: Any) -> None:
 def test_a_poll_waiting_for_a_fetch_takes_a_held_topics_records_when_the_hold_ends(
     no_holds: Any,
 ) -> None:
-    """Not after the whole wait: a poll with nothing else to hand out returns the held
-    topic's records as soon as its hold ends (no fetch lands meanwhile here)."""
+    """Not after the whole wait: a poll with nothing else to hand out waits (for a fetch that
+    never lands here) only until the hold ends, then returns the held topic's records. A poll
+    that waited its whole timeout would return nothing."""
     f = fetcher({FLOOD: 10})
     waiters: list[asyncio.Future[Any]] = []
 
@@ -237,14 +238,12 @@ def test_a_poll_waiting_for_a_fetch_takes_a_held_topics_records_when_the_hold_en
     fair_drain.hold(FLOOD.topic, time.monotonic() + 0.1)
     loop = asyncio.new_event_loop()
     try:
-        start = time.monotonic()
-        got = loop.run_until_complete(fair_drain.fetched_records(f, None, 5.0, 1000))
-        took = time.monotonic() - start
+        got = loop.run_until_complete(fair_drain.fetched_records(f, None, 60.0, 1000))
     finally:
         loop.close()
     assert counts(got) == {FLOOD: 10}
-    assert 0.09 <= took < 2.0, took
-    assert waiters and all(w.cancelled() for w in waiters)  # none left waiting
+    assert waiters, "held records were handed out before the hold ended"
+    assert all(w.cancelled() for w in waiters)  # none left waiting
 
 
 def test_a_held_topics_buffered_records_do_not_count_against_the_fetch_buffer(
