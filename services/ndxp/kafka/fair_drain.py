@@ -163,14 +163,10 @@ async def fetched_records(
         if _held:  # a hold's end hands its records out: not after a whole wait
             wait = min(wait, max(min(_held.values()) - start_time, 0.001))
         done, pending = await asyncio.wait([waiter], timeout=wait)
-        if not done and wait < timeout and not fetcher._closed:
+        if pending:
             pending.pop().cancel()
-            timeout = max(0, timeout - (time.monotonic() - start_time))
-            continue
-        if not done or fetcher._closed:
-            if pending:
-                pending.pop().cancel()
+        if fetcher._closed or (not done and wait >= timeout):
             return {}
-        if waiter.done():
+        if done:
             waiter.result()  # as aiokafka: raises an authorization error
-        timeout = max(0, timeout - (time.monotonic() - start_time))
+        timeout = max(0, timeout - (time.monotonic() - start_time))  # a hold ended: drain again
