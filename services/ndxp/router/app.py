@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import time
 from typing import Any
@@ -283,9 +284,10 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
             "quota_clients": 0 if quota is None else len(quota.table),
             "delivery_holes": order.holes,
             # members whose records wait on the broker, their refusals' allowance spent: the
-            # seconds until they are read again (core/refusal_allowance.py)
+            # seconds until they are read again (core/refusal_allowance.py), rounded up to a
+            # tenth, so a member still held never reads 0.0
             "held": {
-                member_of(topic): round(until - now, 1)
+                member_of(topic): math.ceil((until - now) * 10) / 10
                 for topic, until in fair_drain.holds(now).items()
             },
             "quota_changelog_records": 0 if quota is None else quota.changelog.records,
