@@ -64,6 +64,8 @@ ROUTER_QUEUED_RECORDS = "NDXP_ROUTER_QUEUED_RECORDS"  # records queued for agent
 # (core/refusal_allowance.py): a second's, default 1000 (0: never held); at first, default 10000
 ROUTER_REFUSALS_RATE = "NDXP_ROUTER_REFUSALS_RATE"
 ROUTER_REFUSALS_BURST = "NDXP_ROUTER_REFUSALS_BURST"
+# default on: a response must echo its request's ndxp-ticket (ndxp.core.ticket); off: not asked
+ROUTER_TICKETS = "NDXP_ROUTER_TICKETS"
 # the codec of every batch the router writes: zstd (default: a copy takes about the bytes the
 # sender's compressed record took) | none (a compressed megabyte of zeros is a megabyte again)
 ROUTER_COMPRESSION = "NDXP_ROUTER_COMPRESSION"

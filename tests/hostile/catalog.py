@@ -20,7 +20,9 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from ndxp.bench import seal
 from ndxp.core import wire
+from ndxp.core.ticket import Tickets
 from ndxp.core.wire import MAX_HEADER_BYTES, MAX_KEY_BYTES
 
 from .sizes import pad_headers, tiny_headers, value_for_batch
@@ -107,6 +109,9 @@ class Gen:
     rng: random.Random
     prefix: str
     max_value: int = wire.DEFAULT_MAX_VALUE_BYTES
+    # the tickets the suite's router stamps and checks (its group has the benchmarks' seal
+    # key: platform.py): a provider's valid answer echoes one, a hostile one cannot
+    tickets: Tickets = seal.TICKETS
     seq: int = 0
     recent: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=512))
 
@@ -159,14 +164,20 @@ def request_headers(mid: str, client: str, service: str, **extra: str) -> list[H
     return [(k, v.encode()) for k, v in h]
 
 
-def response_headers(mid: str, client: str, service: str, correlation: str) -> list[Header]:
-    return [
+def response_headers(
+    mid: str, client: str, service: str, correlation: str, ticket: bytes | None = None
+) -> list[Header]:
+    """A provider's answer; with ``ticket`` echoed from the request it answers."""
+    h = [
         (wire.H_ID, mid.encode()),
         (wire.H_KIND, wire.KIND_RESPONSE.encode()),
         (wire.H_CLIENT, client.encode()),
         (wire.H_SERVICE, service.encode()),
         (wire.H_CORRELATION_ID, correlation.encode()),
     ]
+    if ticket is not None:
+        h.append((wire.H_TICKET, ticket))
+    return h
 
 
 def valid(g: Gen, case: str = "valid.request", **kw: object) -> Hostile:
@@ -474,19 +485,53 @@ def _id_invalid(g: Gen) -> list[Hostile]:
 
 @mix("valid.response", 8)
 def _valid_response(g: Gen) -> list[Hostile]:
-    """A provider's answer to one of its clients (an id it made up as the request's)."""
+    """A provider's answer to one of its clients, echoing the ticket of the request it
+    answers (a request id made up here, its ticket made with the suite's router key, as the
+    router would have stamped it on the request's copy)."""
     p = g.pair()
-    h = response_headers(g.new_id(), p.client, p.service, g.new_id())
+    corr = g.new_id()
+    ticket = g.tickets.stamp(p.client, p.service, corr)
+    h = response_headers(g.new_id(), p.client, p.service, corr, ticket)
     return [Hostile("valid.response", ingress(p.provider), g.key(), g.value(), tuple(h), routed())]
 
 
 @mix("correlation.others", 2)
 def _correlation_others(g: Gen) -> list[Hostile]:
-    """A provider's response carrying the correlation id of another member's request: the
-    router keeps no per-id state, so it is routed (the client must match ids itself)."""
+    """A provider's response carrying the correlation id of another member's request, which
+    it never read, so without that request's ticket: refused (it used to be routed, the
+    client left to match ids itself)."""
     p = g.pair()
     h = response_headers(g.new_id(), p.client, p.service, g.recent_id(p.provider))
-    return [Hostile("correlation.others", ingress(p.provider), b"k", b"{}", tuple(h), routed())]
+    expect = refused("UNSOLICITED", f"echoes the {wire.H_TICKET}")
+    return [Hostile("correlation.others", ingress(p.provider), b"k", b"{}", tuple(h), expect)]
+
+
+@mix("response.unasked", 2)
+def _unasked(g: Gen) -> list[Hostile]:
+    """A granted provider's "answer" to an id no request carried (answers nobody asked for:
+    routed to the client's egress topic and kept in the ledger as answers, before tickets),
+    with no ticket, a made-up one, or the ticket of another request of the same client."""
+    p = g.pair()
+    asked, corr = g.new_id(), g.new_id()
+    ticket = g.rng.choice(
+        (
+            None,
+            b"t1." + g.rng.randbytes(16).hex().encode(),
+            g.tickets.stamp(p.client, p.service, asked),
+        )
+    )
+    h = response_headers(g.new_id(), p.client, p.service, corr, ticket)
+    expect = refused("UNSOLICITED", f"echoes the {wire.H_TICKET}")
+    return [Hostile("response.unasked", ingress(p.provider), b"k", b"{}", tuple(h), expect)]
+
+
+@mix("ticket.on-request", 1)
+def _ticket_on_request(g: Gen) -> list[Hostile]:
+    """A request carrying a ticket (the router's, on a request's copy): refused, so that no
+    sender can make a copy look stamped."""
+    p, h = ok_headers(g)
+    h = [*h, (wire.H_TICKET, g.tickets.stamp(p.client, p.service, g.new_id()))]
+    return one(g, "ticket.on-request", refused("MALFORMED", wire.H_TICKET), h, pair=p)
 
 
 @mix("correlation.invalid", 1)

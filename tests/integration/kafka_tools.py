@@ -19,7 +19,10 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
+from ndxp.bench.seal import first_record
 from ndxp.core import wire
+from ndxp.core.ticket import Tickets, ticket_key
+from ndxp.core.topology import seal_topic
 
 if TYPE_CHECKING:
     from ndxp.ledger.reader import ServiceReader
@@ -153,6 +156,14 @@ def send(
     if timestamp_ms:
         kw["timestamp"] = timestamp_ms
     p.produce(topic, value=value, key=key, headers=list(headers), **kw)
+
+
+def group_tickets(bootstrap: str, group: str) -> Tickets:
+    """The tickets router group ``group`` stamps and checks (from its seal key, read as a
+    worker reads it): for a test playing a provider that answers a request it never read."""
+    key = first_record(bootstrap, seal_topic(group))
+    assert key is not None, f"router group {group} has no seal key yet"
+    return Tickets(ticket_key(key))
 
 
 def request(mid: str, client: str, service: str, **extra: str) -> list[tuple[str, bytes]]:

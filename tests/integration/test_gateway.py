@@ -42,6 +42,7 @@ from .kafka_tools import (
     RouterProcess,
     Tap,
     free_port,
+    group_tickets,
     hdr,
     producer,
     request,
@@ -54,6 +55,7 @@ from .kafka_tools import simulator as start_simulator
 pytestmark = pytest.mark.integration
 
 CLIENT = "VN/GOV/000.00.00.H41/motcua"  # Nghệ An's one-stop-shop system
+MOTCUA_CLIENT = "VN:GOV:000.00.00.H41:motcua"  # the same caller as Kafka names it
 POPULATION = "/r1/VN/GOV/000.00.01.G01/dancu/tra-cuu-cong-dan~v1"  # answered by the simulator
 UNANSWERED = "/r1/VN/GOV/000.00.00.G01/lgsp/tiep-nhan-van-ban~v1"  # granted, not simulated
 FORBIDDEN = "/r1/VN/GOV/000.00.00.H01/datdai/thong-tin-thua-dat~v1"  # another province's land
@@ -175,18 +177,26 @@ def test_a_call_without_an_id_gets_one(gateway: GatewayProcess) -> None:
     uuid.UUID(headers["X-Road-Id"])
 
 
-def test_an_answer_goes_only_to_the_call_it_answers(kafka: Broker, gateway: GatewayProcess) -> None:
+def test_an_answer_goes_only_to_the_call_it_answers(
+    kafka: Broker, router: RouterProcess, gateway: GatewayProcess
+) -> None:
     """Ids are the callers': another member's call with the same X-Road-Id is a call of its
     own (not 409), and a response carrying a waiting call's id from another service's provider
-    is not its answer (the call times out instead of taking it)."""
+    is not its answer (the call times out instead of taking it). The router refuses such an
+    answer (no request to that service carried the id: UNSOLICITED); here it carries a ticket
+    made with the router group's key, so it is routed, and the gateway's own match is what
+    keeps it from the call."""
     rid = f"shared-{uuid.uuid4().hex[:8]}"
+    tax = "VN:GOV:000.00.18.G12:thue:nghia-vu-tai-chinh:v1"
+    ticket = group_tickets(kafka.bootstrap, router.group).stamp(MOTCUA_CLIENT, tax, rid)
     forged = [
         ("ndxp-id", f"{rid}-forged".encode()),
         ("ndxp-kind", b"response"),
-        ("ndxp-client", b"VN:GOV:000.00.00.H41:motcua"),
-        ("ndxp-service", b"VN:GOV:000.00.18.G12:thue:nghia-vu-tai-chinh:v1"),
+        ("ndxp-client", MOTCUA_CLIENT.encode()),
+        ("ndxp-service", tax.encode()),
         ("ndxp-correlation-id", rid.encode()),
         ("ndxp-http-status", b"200"),
+        ("ndxp-ticket", ticket),
     ]
 
     async def run() -> tuple[tuple[int, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]:
@@ -213,20 +223,24 @@ def test_an_answer_goes_only_to_the_call_it_answers(kafka: Broker, gateway: Gate
 
 
 def test_a_kafka_providers_headers_http_cannot_carry_never_reach_the_caller(
-    kafka: Broker, gateway: GatewayProcess
+    kafka: Broker, router: RouterProcess, gateway: GatewayProcess
 ) -> None:
     """A provider with a Kafka client answers a gateway call with headers a Kafka sender can
     name anything: a line break in a name (response splitting: a Set-Cookie of its own), a
     space in a name, a NUL in a value. The call is answered with the provider's other headers;
     those never reach the HTTP answer."""
     rid = f"split-{uuid.uuid4().hex[:8]}"
+    service = "VN:GOV:000.00.00.G01:lgsp:tiep-nhan-van-ban:v1"
+    # the ticket the call's copy carries (the provider read it there; made here with the key)
+    ticket = group_tickets(kafka.bootstrap, router.group).stamp(MOTCUA_CLIENT, service, rid)
     answer = [
         ("ndxp-id", f"{rid}-answer".encode()),
         ("ndxp-kind", b"response"),
-        ("ndxp-client", b"VN:GOV:000.00.00.H41:motcua"),
-        ("ndxp-service", b"VN:GOV:000.00.00.G01:lgsp:tiep-nhan-van-ban:v1"),
+        ("ndxp-client", MOTCUA_CLIENT.encode()),
+        ("ndxp-service", service.encode()),
         ("ndxp-correlation-id", rid.encode()),
         ("ndxp-http-status", b"200"),
+        ("ndxp-ticket", ticket),
         ("x-evil\r\nset-cookie", b"session=stolen"),
         ("x evil", b"1"),
         ("x-nul", b"a\x00b"),

@@ -14,10 +14,11 @@ from types import ModuleType
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ndxp.core.ticket import Tickets
 from ndxp.paths import REPO
 
 from .conftest import Broker
-from .kafka_tools import LedgerProcess, RouterProcess, producer, request, send
+from .kafka_tools import LedgerProcess, RouterProcess, group_tickets, producer, request, send
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +71,8 @@ def generator() -> ModuleType:
     return module
 
 
-def response(mid: str, correlation: str) -> list[tuple[str, bytes]]:
+def response(mid: str, correlation: str, tickets: Tickets) -> list[tuple[str, bytes]]:
+    """The provider's answer, with the ticket of the request it answers (ndxp.core.ticket)."""
     return [
         (k, v.encode())
         for k, v in [
@@ -79,6 +81,7 @@ def response(mid: str, correlation: str) -> list[tuple[str, bytes]]:
             ("ndxp-client", CLIENT),
             ("ndxp-service", POP),
             ("ndxp-correlation-id", correlation),
+            ("ndxp-ticket", tickets.stamp(CLIENT, POP, correlation).decode()),
         ]
     ]
 
@@ -148,9 +151,12 @@ def test_the_ledger_measures_round_trips_by_client_member(
         lambda t: value(t, "ndxp_router_messages_total", outcome="routed") >= routed_before + 10,
     )
     time.sleep(0.3)
+    tickets = group_tickets(kafka.bootstrap, router.group)
     for mid in ids:
-        send(p, IN_G01, response(f"{mid}-answer", mid), key=CLIENT.encode())
-    send(p, IN_G01, response("unmatched-answer", "no-such-request"), key=CLIENT.encode())
+        send(p, IN_G01, response(f"{mid}-answer", mid, tickets), key=CLIENT.encode())
+    # an answer whose request the ledger has not read (yet): its ticket made with the key
+    early = response("unmatched-answer", "no-such-request", tickets)
+    send(p, IN_G01, early, key=CLIENT.encode())
     p.flush(10)
     text = wait_for(
         ledger.web_port,

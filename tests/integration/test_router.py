@@ -63,26 +63,53 @@ def test_request_reaches_the_nearest_connected_ancestor(
 
 
 def test_response_goes_back_to_the_clients_platform(kafka: Broker, router: RouterProcess) -> None:
-    tap = Tap(kafka.bootstrap, [OUT_H41])
-    mid = uid("resp")
-    headers = [
-        (k, v.encode())
-        for k, v in [
-            ("ndxp-id", mid),
-            ("ndxp-kind", "response"),
-            ("ndxp-client", "VN:GOV:000.01.01.H41:motcua"),
-            ("ndxp-service", POP),
-            ("ndxp-correlation-id", "req-1"),
-        ]
-    ]
+    """A request's copy carries its ticket; the provider's answer echoing it goes back to the
+    client's platform. The same answer without it, with another request's or to an id no
+    request carried is refused UNSOLICITED, told to the provider, never delivered
+    (ndxp.core.ticket: answers nobody asked for)."""
+    client = "VN:GOV:000.01.01.H41:motcua"
+    calls = Tap(kafka.bootstrap, ["ndxp.out.000.00.01.G01"])
+    answers = Tap(kafka.bootstrap, [OUT_H41])
+    mid, other = uid("asked"), uid("asked")
     p = producer(kafka.bootstrap)
-    send(p, "ndxp.in.000.00.01.G01", headers)
+    for m in (mid, other):
+        send(p, IN_H41, request(m, client, POP))
     p.flush(10)
-    got = tap.collect(lambda ms: any(hdr(m, "ndxp-id") == mid for m in ms))
-    tap.close()
-    [m] = [m for m in got if hdr(m, "ndxp-id") == mid]
-    assert hdr(m, "ndxp-correlation-id") == "req-1"
+    got = calls.collect(lambda ms: {mid, other} <= {hdr(m, "ndxp-id") for m in ms})
+    calls.close()
+    tickets = {hdr(m, "ndxp-id"): hdr(m, "ndxp-ticket") for m in got}
+    assert tickets[mid] and tickets[mid] != tickets[other]
+
+    def answer(rid: str, corr: str, ticket: str | None) -> list[tuple[str, bytes]]:
+        h = [
+            ("ndxp-id", rid),
+            ("ndxp-kind", "response"),
+            ("ndxp-client", client),
+            ("ndxp-service", POP),
+            ("ndxp-correlation-id", corr),
+        ]
+        if ticket is not None:
+            h.append(("ndxp-ticket", ticket))
+        return [(k, v.encode()) for k, v in h]
+
+    good, bad = uid("resp"), [uid("unasked") for _ in range(3)]
+    notices = Tap(kafka.bootstrap, ["ndxp.out.000.00.01.G01"])
+    send(p, "ndxp.in.000.00.01.G01", answer(bad[0], mid, None))  # no ticket
+    send(p, "ndxp.in.000.00.01.G01", answer(bad[1], mid, tickets[other]))  # another's
+    send(p, "ndxp.in.000.00.01.G01", answer(bad[2], uid("never"), tickets[mid]))  # no request
+    send(p, "ndxp.in.000.00.01.G01", answer(good, mid, tickets[mid]))
+    p.flush(10)
+    got = answers.collect(lambda ms: any(hdr(m, "ndxp-id") == good for m in ms))
+    answers.close()
+    [m] = [m for m in got if hdr(m, "ndxp-id") in {good, *bad}]  # the refused never arrive
+    assert hdr(m, "ndxp-id") == good and hdr(m, "ndxp-correlation-id") == mid
     assert hdr(m, "ndxp-route") == "000.00.00.H41"
+    told = notices.collect(
+        lambda ms: {hdr(m, "ndxp-correlation-id") for m in ms} >= set(bad), timeout=30
+    )
+    notices.close()
+    codes = {hdr(m, "ndxp-correlation-id"): hdr(m, "ndxp-error") for m in told}
+    assert [codes.get(b) for b in bad] == ["UNSOLICITED"] * 3
 
 
 def test_headers_key_and_value_forwarded_byte_for_byte(
@@ -116,12 +143,14 @@ def test_headers_key_and_value_forwarded_byte_for_byte(
     assert out[: len(headers)] == headers
     added = dict(out[len(headers) :])
     assert [k for k, _ in out[len(headers) :]] == [
+        "ndxp-ticket",  # a request's: what its provider's answer echoes (ndxp.core.ticket)
         "ndxp-routed-at",
         "ndxp-route",
         "ndxp-source-topic",
         "ndxp-source-partition",
         "ndxp-source-offset",
     ]
+    assert added["ndxp-ticket"].startswith(b"t1.")
     assert added["ndxp-source-topic"] == IN_H41.encode()
     assert int(added["ndxp-source-offset"]) >= 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,6 +14,7 @@ import orjson
 from ndxp.core import wire
 from ndxp.core.refusal_allowance import RefusalAllowance
 from ndxp.core.routing import Router
+from ndxp.core.ticket import Tickets, ticket_key
 from ndxp.kafka import fair_drain
 from ndxp.paths import DEFAULT_REGISTRY
 from ndxp.registry_file import load_registry
@@ -267,3 +268,39 @@ def test_a_member_whose_refusals_spent_their_allowance_is_held_and_counted() -> 
         assert fair_drain.holds(time.monotonic()) == {}
     finally:
         fair_drain.release_all()
+
+
+def test_a_requests_copy_carries_the_ticket_its_answer_must_echo() -> None:
+    """ndxp.core.ticket through the stage: the request's copy carries its ticket; the
+    provider's answer with it is routed to the client, the same answer without it refused
+    UNSOLICITED (a dead letter and a notice to the provider); a notice's copy has none."""
+    out: list[Outgoing] = []
+    tickets = Tickets(ticket_key(b"k" * 32))
+    stage = replace(ingress(out), router=Router(REGISTRY, tickets=tickets))
+    asyncio.run(route(stage, request(int(time.time() * 1000))))
+    [copy] = out
+    ticket = dict(copy.headers)[wire.H_TICKET]
+    assert ticket == tickets.stamp(
+        "VN:GOV:000.00.00.H41:motcua", "VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1", "rt-1"
+    )
+    answer = [
+        (wire.H_ID, b"an-1"),
+        (wire.H_KIND, b"response"),
+        (wire.H_CLIENT, b"VN:GOV:000.00.00.H41:motcua"),
+        (wire.H_SERVICE, b"VN:GOV:000.00.01.G01:dancu:tra-cuu-cong-dan:v1"),
+        (wire.H_CORRELATION_ID, b"rt-1"),
+    ]
+    provider = "ndxp.in.000.00.01.G01"
+    out.clear()
+    asyncio.run(route(stage, Record(provider, 0, 3, 1, None, b"{}", [*answer])))
+    assert [o.topic for o in out] == ["ndxp.rejected", "ndxp.out.000.00.01.G01"]
+    assert dict(out[0].headers)[wire.H_ERROR] == b"UNSOLICITED"
+    out.clear()
+    echoed = [*answer, (wire.H_TICKET, ticket or b"")]
+    asyncio.run(route(stage, Record(provider, 0, 4, 1, None, b"{}", echoed)))
+    assert [o.topic for o in out] == ["ndxp.out.000.00.00.H41"]
+    out.clear()
+    notice = [(k, b"notice" if k == wire.H_KIND else v) for k, v in request(0).headers]
+    asyncio.run(route(stage, Record(IN_H41, 0, 8, 1, None, b"{}", notice)))
+    assert [o.topic for o in out] == ["ndxp.out.000.00.01.G01"]
+    assert wire.H_TICKET not in dict(out[0].headers)

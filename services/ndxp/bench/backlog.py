@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ndxp.bench import seal
 from ndxp.bench.mix import Mix
 from ndxp.bench.offsets import TP, Offsets, delta, ranges
 from ndxp.core import wire
@@ -125,7 +126,7 @@ def fill(
     offsets = Offsets(bootstrap)
     tps = ingress_partitions(offsets, registry)
     start = offsets.ends(tps)
-    mix = Mix(registry, seed)
+    mix = Mix(registry, seed, tickets=seal.TICKETS)  # answers as the providers would write them
     noise_rng = random.Random(seed + 1)
     shape_rng = random.Random(seed + 2)
     p = producer(bootstrap)

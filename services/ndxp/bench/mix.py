@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from ndxp.core import traffic, wire
 from ndxp.core.registry import Registry
+from ndxp.core.ticket import Tickets
 
 MEDIAN_BYTES = 850
 SIGMA = 1.0
@@ -49,9 +50,17 @@ class Mix:
     """Draws requests (and their responses) from a registry's traffic mix, reproducibly."""
 
     def __init__(
-        self, registry: Registry, seed: int = 0, median: int = MEDIAN_BYTES, sigma: float = SIGMA
+        self,
+        registry: Registry,
+        seed: int = 0,
+        median: int = MEDIAN_BYTES,
+        sigma: float = SIGMA,
+        tickets: Tickets | None = None,
     ) -> None:
         self.rng = random.Random(seed)
+        # a response echoes its request's ticket, as the router stamps it (ndxp.core.ticket;
+        # ndxp.bench.seal: the key of the router groups the benchmarks start)
+        self.tickets = tickets
         self.median = median
         self.sigma = sigma
         self.clients = traffic.clients(registry)
@@ -105,6 +114,11 @@ class Mix:
             (wire.H_SERVICE, service),
             (wire.H_CORRELATION_ID, request.headers[0][1]),
         ]
+        if self.tickets is not None:
+            ticket = self.tickets.stamp(
+                client.decode(), service.decode(), request.headers[0][1].decode()
+            )
+            headers.append((wire.H_TICKET, ticket))
         topic = wire.ingress_topic(self.provider[service.decode()])
         return Record(topic, request.key, headers, self.size())
 

@@ -142,7 +142,12 @@ def router(
     settings: dict[str, str] | None = None,
     registry: Path | None = None,
 ) -> Proc:
-    """``ndxp router`` at its defaults, or with the ``NDXP_*`` ``settings`` given."""
+    """``ndxp router`` at its defaults, or with the ``NDXP_*`` ``settings`` given; its group
+    has the benchmarks' seal key (:mod:`ndxp.bench.seal`: their backlogs' answers carry tickets
+    under it)."""
+    from ndxp.bench.seal import provision
+
+    provision(bootstrap, group)
     cmd = [NDXP, "router", "--bootstrap", bootstrap, "--group", group, "--web-port", str(port)]
     if registry is not None:
         cmd += ["--registry", str(registry)]

@@ -40,6 +40,10 @@ def register(sub: Any) -> None:
     )
     s.add_argument("--id", help="message id (default: a new UUID)")
     s.add_argument("--correlation-id", help="for a response: the request's id")
+    s.add_argument(
+        "--ticket",
+        help="for a response: the request copy's ndxp-ticket, echoed (`ndxp tail` shows it)",
+    )
     s.add_argument("--key", help="Kafka key (default: the client id)")
     s.add_argument(
         "--wait",
@@ -81,6 +85,8 @@ async def send_cmd(args: argparse.Namespace) -> int:
     ]
     if args.correlation_id:
         headers.append((wire.H_CORRELATION_ID, args.correlation_id.encode()))
+    if args.ticket:
+        headers.append((wire.H_TICKET, args.ticket.encode()))
     value = _payload(args.data)
     key = (args.key or args.client).encode()
     watch = None

@@ -193,5 +193,8 @@ async def answer(p: Any, r: Any, h: list[tuple[str, bytes]]) -> None:
         (wire.H_HTTP_STATUS, b"200"),  # what the X-Road gateway answers with
         ("content-type", b"application/json"),
     ]
+    ticket = header(h, wire.H_TICKET)
+    if ticket is not None:  # echoed: the router routes an answer only with its request's
+        response.append((wire.H_TICKET, ticket.encode()))
     member = r.topic[len(wire.EGRESS_PREFIX) :]
     await p.send(wire.ingress_topic(member), body, key=r.key, headers=response)

@@ -23,6 +23,8 @@ class Envelope:
     client: str
     service: str
     correlation_id: str | None
+    ticket: str | None = None
+    """A response's ``ndxp-ticket``, echoed from the request it answers (ndxp.core.ticket)."""
 
 
 _WANTED = frozenset(wire.SENDER_HEADERS)
@@ -92,7 +94,14 @@ def read_envelope(headers: Headers) -> Envelope:
             f"header {wire.H_SENT_AT} must be epoch milliseconds (a decimal integer), "
             f"not {clip(sent_at)!r}",
         )
-    return Envelope(message_id, kind, client, service or "", correlation_id)
+    ticket = found.get(wire.H_TICKET)
+    if ticket is not None and kind != wire.KIND_RESPONSE:
+        raise Rejection(
+            RejectionCode.MALFORMED,
+            f"header {wire.H_TICKET} is the router's on a request's copy; a sender sets it "
+            "only on a response, echoed from the request it answers",
+        )
+    return Envelope(message_id, kind, client, service or "", correlation_id, ticket)
 
 
 _DOCUMENT_HEADERS = frozenset(document.ENVELOPE_HEADERS + package.PACKAGE_HEADERS)

@@ -26,6 +26,9 @@ class RejectionCode(enum.StrEnum):
     """The message names a sender that the ingress topic's member may not speak for."""
     FORBIDDEN = "FORBIDDEN"
     """The client has no grant for the service."""
+    UNSOLICITED = "UNSOLICITED"
+    """A response that does not carry the ticket of a request the router routed to its
+    provider (ndxp.core.ticket): an answer nobody asked for."""
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     """The client is over a rate or daily limit."""
     MISPARTITIONED = "MISPARTITIONED"
@@ -61,6 +64,7 @@ _DESCRIPTIONS = {
     RejectionCode.NO_ROUTE: "no connected member at or above the destination",
     RejectionCode.NOT_SENDER: "sender is not the ingress member or one of its descendants",
     RejectionCode.FORBIDDEN: "client has no grant for the service",
+    RejectionCode.UNSOLICITED: "a response without its request's ticket",
     RejectionCode.QUOTA_EXCEEDED: "client over a rate or daily limit",
     RejectionCode.MISPARTITIONED: "request under a limit not on its client's partition",
     RejectionCode.UNKNOWN_RECEIVER: "a document's receiver not in the registry",

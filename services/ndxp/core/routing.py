@@ -21,7 +21,9 @@ Checks, in order (the first failure decides the code):
 5. response: as a request with the roles swapped — the provider must be the
    ingress member or below it, and it is routed to the client's side — and the
    client has a grant for the service (FORBIDDEN: it asked nothing there to
-   answer). Responses are not subject to quotas.
+   answer); after NO_ROUTE, it echoes the ticket the router stamped on the
+   request it answers (ndxp.core.ticket)                      UNSOLICITED
+   Responses are not subject to quotas.
 6. document (no ``ndxp-service``): the client as for a request, registered;
    its envelope valid, no ``ndxp-doc-receiver`` of its own         MALFORMED
    the document id's agency is the client's member                 NOT_SENDER
@@ -61,6 +63,7 @@ from ndxp.core.errors import InvalidIdentifier, Rejection, RejectionCode
 from ndxp.core.identifiers import MemberId, ServiceId, SubsystemId
 from ndxp.core.immutable import immutable
 from ndxp.core.registry import Party, Registry
+from ndxp.core.ticket import Tickets
 
 
 @immutable
@@ -118,9 +121,19 @@ def quota_cost(decision: Decision) -> int:
 
 
 class Router:
-    def __init__(self, registry: Registry, max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES):
+    """Decides records against ``registry``. With ``tickets``, a request's routed copy carries
+    its ticket and a response is routed only with its request's (UNSOLICITED); without, a
+    response is not asked for one (``NDXP_ROUTER_TICKETS=off``)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        max_value_bytes: int = wire.DEFAULT_MAX_VALUE_BYTES,
+        tickets: Tickets | None = None,
+    ):
         self.registry = registry
         self.budget = SizeBudget(max_value_bytes)
+        self.tickets = tickets
 
     @property
     def max_value_bytes(self) -> int:
@@ -189,6 +202,18 @@ class Router:
             raise Rejection(
                 RejectionCode.NO_ROUTE,
                 f"no connected member at or above {destination.member} for {what}",
+            )
+        tickets = self.tickets
+        if (
+            env.kind == wire.KIND_RESPONSE
+            and tickets is not None
+            and not tickets.valid(env.ticket, client_text, service_text, env.correlation_id or "")
+        ):
+            raise Rejection(
+                RejectionCode.UNSOLICITED,
+                f"no request {clip(env.correlation_id or '', 80)} of {client_text} to "
+                f"{service_text} with this {wire.H_TICKET} was routed: a response echoes the "
+                f"{wire.H_TICKET} of the request's copy it answers",
             )
         return destination.route
 

@@ -30,6 +30,10 @@ H_HTTP_ERROR = "ndxp-http-error"  # on a response: the X-Road error type, when t
 H_USER_ID = "ndxp-user-id"  # X-Road-UserId: the official whose action caused the request
 H_ISSUE = "ndxp-issue"  # X-Road-Issue: the case or document that caused it
 H_REPRESENTED_PARTY = "ndxp-represented-party"  # X-Road-Represented-Party
+# A request's ticket (ndxp.core.ticket): the router stamps it on a request's routed copy; the
+# provider echoes it on its response, which is refused (UNSOLICITED) without the right one.
+# Set by a sender only on a response.
+H_TICKET = "ndxp-ticket"
 SENDER_HEADERS = (
     H_ID,
     H_KIND,
@@ -45,6 +49,7 @@ SENDER_HEADERS = (
     H_USER_ID,
     H_ISSUE,
     H_REPRESENTED_PARTY,
+    H_TICKET,
 )
 
 # Headers only the router sets; a sender that sets one is refused (MALFORMED).

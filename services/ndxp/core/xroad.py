@@ -282,6 +282,8 @@ REJECTIONS: Final[dict[str, tuple[int, str]]] = {
     RejectionCode.UNKNOWN_CLIENT.value: (403, "Server.ClientProxy.UnknownMember"),
     RejectionCode.UNKNOWN_SERVICE.value: (404, "Server.ServerProxy.UnknownService"),
     RejectionCode.FORBIDDEN.value: (403, "Server.ServerProxy.AccessDenied"),
+    # a provider's answer refused (its notice goes to the provider, never to a caller)
+    RejectionCode.UNSOLICITED.value: (403, "Server.ServerProxy.AccessDenied"),
     RejectionCode.NO_ROUTE.value: (502, "Server.ServerProxy.NetworkError"),
     RejectionCode.QUOTA_EXCEEDED.value: (429, "Server.ServerProxy.QuotaExceeded"),
     RejectionCode.MISPARTITIONED.value: (500, "Server.ClientProxy.InternalError"),

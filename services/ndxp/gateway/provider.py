@@ -80,6 +80,9 @@ def response_headers(
         (wire.H_SENT_AT, str(int(time.time() * 1000)).encode()),
         (xroad.H_HTTP_STATUS, str(status).encode()),
     ]
+    ticket = wire.header(request, wire.H_TICKET)
+    if ticket is not None:  # echoed: the router routes an answer only with its request's
+        headers.append((wire.H_TICKET, ticket.encode()))
     if error is not None:
         headers.append((xroad.H_HTTP_ERROR, error.encode()))
     return headers

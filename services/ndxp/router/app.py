@@ -43,6 +43,7 @@ from faust.types.enums import ProcessingGuarantee
 from ndxp.core.refusal_allowance import RefusalAllowance
 from ndxp.core.registry import Registry
 from ndxp.core.routing import Router
+from ndxp.core.ticket import Tickets, ticket_key
 from ndxp.core.topology import (
     DEAD_LETTER_MAX_MESSAGE_BYTES,
     internal_topics,
@@ -123,7 +124,10 @@ def create_app(settings: RouterSettings, registry: Registry, seal_key: bytes = b
     if guarantee == ProcessingGuarantee.EXACTLY_ONCE:
         raise RuntimeError("the router reads uncommitted: exactly-once processing is not built")
     records.pass_markers()
-    router = Router(registry, settings.max_value_bytes)
+    tickets = Tickets(ticket_key(seal_key)) if settings.tickets else None
+    if tickets is None:
+        log.warning("NDXP_ROUTER_TICKETS=off: responses are routed without their request's ticket")
+    router = Router(registry, settings.max_value_bytes, tickets)
     stats = RouterStats()
     watch = RegistryWatch(settings.registry_path, registry)
     ingress = app.topic(*sorted(registry.ingress), schema=RunSchema())

@@ -74,12 +74,16 @@ def routed(
     route: str,
     source: Source,
     routed_ms: int,
+    ticket: bytes | None = None,
 ) -> Outgoing:
     """The routed copy of a record, from either stage: the sender's key, value and headers,
-    then ``ndxp-routed-at``, ``ndxp-route`` and the ingress coordinates."""
+    then a request's ``ndxp-ticket`` (:mod:`ndxp.core.ticket`), ``ndxp-routed-at``,
+    ``ndxp-route`` and the ingress coordinates."""
     key, value = producible(key, value)
-    out_headers = [
-        *headers,
+    out_headers = [*headers]
+    if ticket is not None:
+        out_headers.append((wire.H_TICKET, ticket))
+    out_headers += [
         (wire.H_ROUTED_AT, str(routed_ms).encode()),
         (wire.H_ROUTE, route.encode()),
         *source.headers(),

@@ -93,8 +93,12 @@ class QuotaStage:
         self.output.stats.on_routed(source.topic, source.received_ms)
         topic = wire.egress_topic(staged.route)
         routed_ms = int(time.time() * 1000)
+        tickets = self.router.tickets
+        ticket = None if tickets is None else tickets.for_headers(staged.headers)
         await self.output.emit(
-            routed(topic, staged.key, value, staged.headers, staged.route, source, routed_ms)
+            routed(
+                topic, staged.key, value, staged.headers, staged.route, source, routed_ms, ticket
+            )
         )
 
     def _fanned_out(self, staged: Staged, value: bytes | None) -> Decision:

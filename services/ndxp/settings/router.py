@@ -77,6 +77,7 @@ _ROUTER_ENV = {
     "queued_records": env.ROUTER_QUEUED_RECORDS,
     "refusals_rate": env.ROUTER_REFUSALS_RATE,
     "refusals_burst": env.ROUTER_REFUSALS_BURST,
+    "tickets": env.ROUTER_TICKETS,
     "batch": env.ROUTER_BATCH,
     "recovery_stall_s": env.ROUTER_RECOVERY_STALL_S,
     "recovery_give_up_s": env.ROUTER_RECOVERY_GIVE_UP_S,
@@ -153,6 +154,10 @@ class RouterSettings(FromEnv):
     # allowance is back (ndxp.core.refusal_allowance; 0: never held). Records routed cost none.
     refusals_rate: float = 1000.0
     refusals_burst: int = 10_000
+    # a request's routed copy carries a ticket its provider echoes; a response without its
+    # request's is refused UNSOLICITED (ndxp.core.ticket; off: responses are not asked for one,
+    # for providers not yet echoing it)
+    tickets: bool = True
     direct_delivery: bool = True  # ndxp.router.faust_fixes.direct_delivery (off: Faust's own)
     commit_once: bool = True  # ndxp.router.faust_fixes.commit_once (off: Faust's own commit)
     stream_buffer_maxsize: int = 16384  # events buffered per stream (events)

@@ -7,6 +7,7 @@ from ndxp.core.document_status import Party, Status
 from ndxp.core.errors import RejectionCode
 from ndxp.core.registry import Registry
 from ndxp.core.routing import FannedOut, Rejected, Routed, Router, StatusBound
+from ndxp.core.ticket import Tickets, ticket_key
 
 from .conftest import small_document
 
@@ -28,7 +29,11 @@ def request(
 
 
 def response(
-    client: str, service: str, corr: str | None = "m-1", mid: str = "r-1"
+    client: str,
+    service: str,
+    corr: str | None = "m-1",
+    mid: str = "r-1",
+    ticket: str | None = None,
 ) -> list[tuple[str, bytes]]:
     h = [
         (wire.H_ID, mid),
@@ -38,6 +43,8 @@ def response(
     ]
     if corr is not None:
         h.append((wire.H_CORRELATION_ID, corr))
+    if ticket is not None:
+        h.append((wire.H_TICKET, ticket))
     return [(k, v.encode()) for k, v in h]
 
 
@@ -453,3 +460,34 @@ def test_a_package_in_parts_is_routed_part_by_part_and_its_part_headers_checked(
     rejected(router.decide(H41, document("000.00.00.H42", **part), 801), RejectionCode.MALFORMED)
     no_hash = {k: v for k, v in part.items() if k != "ndxp-doc-sha256"}
     rejected(router.decide(H41, document("000.00.00.H42", **no_hash), 10), RejectionCode.MALFORMED)
+
+
+TICKETS = Tickets(ticket_key(b"seal" * 8))
+
+
+def test_a_response_is_routed_with_its_requests_ticket_only(registry: Registry) -> None:
+    """Answers nobody asked for: a granted provider's "response" to a correlation id no request
+    of that client to that service carried is refused, whatever else it gets right."""
+    router = Router(registry, 1000, TICKETS)
+    client, provider = "VN:GOV:000.00.00.H41:motcua", "ndxp.in.000.00.01.G01"
+    ticket = TICKETS.stamp(client, POP, "m-1").decode()
+    assert routed(router.decide(provider, response(client, POP, "m-1", ticket=ticket), 10))
+    for corr, t in (("m-1", None), ("m-2", ticket), ("m-1", "t1." + "0" * 32), ("m-1", "x")):
+        d = rejected(router.decide(provider, response(client, POP, corr, ticket=t), 10), UNSOL)
+        assert "ndxp-ticket" in d.detail and d.notify is not None  # the provider is told
+
+
+def test_a_sender_stamps_no_ticket_on_a_request(registry: Registry) -> None:
+    router = Router(registry, 1000, TICKETS)
+    d = router.decide(H41, request(**{wire.H_TICKET: "t1." + "0" * 32}), 10)
+    assert "ndxp-ticket" in rejected(d, RejectionCode.MALFORMED).detail
+
+
+def test_without_tickets_a_response_is_not_asked_for_one(registry: Registry) -> None:
+    """NDXP_ROUTER_TICKETS=off (providers not yet echoing it): routed as before."""
+    d = Router(registry, 1000).decide("ndxp.in.000.00.01.G01", response(H41_CLIENT, POP), 10)
+    assert routed(d) == "ndxp.out.000.00.00.H41"
+
+
+UNSOL = RejectionCode.UNSOLICITED
+H41_CLIENT = "VN:GOV:000.00.00.H41:motcua"
