@@ -18,7 +18,7 @@ across partitions, workers and restarts (every worker of a group has the same ke
 What a ticket does not bound: how many answers a provider writes to one request it was
 really sent (each is routed; the caller takes the first, the gateway drops the rest), nor when
 (a ticket does not expire). A ticket is 35 ASCII characters: ``t1.`` and 32 hex digits. Keyed
-BLAKE2b (BLAKE2's own MAC mode) takes 0.9 µs here where HMAC-SHA256 took 3.1 µs and base64
+BLAKE2b (BLAKE2's own MAC mode) takes 0.5–0.9 µs here where HMAC-SHA256 took 3.1 µs and base64
 another 0.3, on every request and every response the router decides.
 """
 
@@ -44,15 +44,18 @@ def ticket_key(seal_key: bytes) -> bytes:
 class Tickets:
     """Tickets under one group's key (:func:`ticket_key`)."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_keyed",)
 
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        # BLAKE2b with the key block already taken in: each ticket copies it (0.5 µs a ticket
+        # against 0.8 keying it anew)
+        self._keyed = hashlib.blake2b(key=key, digest_size=16)
 
     def stamp(self, client: str, service: str, request_id: str) -> bytes:
         """The ticket of a request of ``client`` to ``service`` with id ``request_id``."""
-        what = f"{client}\0{service}\0{request_id}".encode()
-        return PREFIX + hashlib.blake2b(what, key=self._key, digest_size=16).hexdigest().encode()
+        mac = self._keyed.copy()
+        mac.update(f"{client}\0{service}\0{request_id}".encode())
+        return PREFIX + mac.hexdigest().encode()
 
     def valid(self, ticket: str | None, client: str, service: str, correlation_id: str) -> bool:
         """Whether ``ticket`` (a response's ``ndxp-ticket``) is the one of the request of
