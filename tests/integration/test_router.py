@@ -415,3 +415,72 @@ def test_a_compressed_record_takes_about_its_sender_s_bytes_on_the_receiver_s_to
     routed_bytes = log_bytes(kafka, receiver) - routed_before
     assert sent < 16 * 1024, sent  # what the sender's byte quota counts
     assert routed_bytes < n * 16 * 1024, routed_bytes  # not n MiB
+
+
+def test_a_home_copy_written_again_with_other_headers_or_value_is_refused(
+    kafka: Broker, router: RouterProcess
+) -> None:
+    """A hostile run (2026-12-06): whoever could read a home copy (plain mode: anyone) could
+    write it again with other sender headers in front of its sealed internal ones: an answer
+    nobody asked for, without a ticket, was routed under the copy's sealed route and identity
+    (and the ledger, taking it for a duplicate, kept no row). The seal covers the sender's
+    headers and the value now: such a copy is refused MALFORMED, on the record, and delivers
+    nothing."""
+    g01_in, client = "ndxp.in.000.00.01.G01", "VN:GOV:000.00.01.G01:dancu"
+    lgsp = "VN:GOV:000.00.00.H41:lgsp:tiep-nhan-ho-so:v1"  # under the government clients' limit
+    ingress = Tap(kafka.bootstrap, [g01_in])
+    run = uid("home")
+    p = producer(kafka.bootstrap)
+    for i in range(12):  # keyed by anything but the client id: most land off its home partition
+        send(p, g01_in, request(f"{run}-{i}", client, lgsp), key=f"{run}-k{i}".encode())
+    p.flush(10)
+    got = ingress.collect(lambda ms: any(is_sealed(m) for m in ms), timeout=30)
+    ingress.close()
+    [copy, *_] = [m for m in got if is_sealed(m)]
+    internal = [(k, v) for k, v in copy.headers() or [] if k.startswith("ndxp-x-")]
+    forged_answer = [
+        (k, v.encode())
+        for k, v in [
+            ("ndxp-id", f"{run}-answer"),
+            ("ndxp-kind", "response"),
+            ("ndxp-client", MOTCUA),
+            ("ndxp-service", POP),
+            ("ndxp-correlation-id", f"{run}-nobody-asked"),
+        ]
+    ]
+    own = [(k, v) for k, v in copy.headers() or [] if not k.startswith("ndxp-x-")]
+    other_id = [(k, f"{run}-again".encode() if k == "ndxp-id" else v) for k, v in own]
+    forged = {f"{run}-answer": forged_answer + internal, f"{run}-again": other_id + internal}
+    taps = Tap(kafka.bootstrap, [OUT_H41, "ndxp.rejected"])
+    for headers in forged.values():
+        send(p, g01_in, headers, value=copy.value(), key=copy.key(), partition=copy.partition())
+    send(
+        p,
+        g01_in,
+        own + internal,
+        value=b"another value",
+        key=copy.key(),
+        partition=copy.partition(),
+    )
+    p.flush(10)
+    seen = taps.collect(
+        lambda ms: (
+            sum(
+                1
+                for m in ms
+                if m.topic() == "ndxp.rejected" and (hdr(m, "ndxp-id") or "").startswith(run)
+            )
+            >= 3
+        ),
+        timeout=30,
+    )
+    taps.close()
+    mine = [m for m in seen if (hdr(m, "ndxp-id") or "") in {*forged, hdr(copy, "ndxp-id")}]
+    dead = [m for m in mine if m.topic() == "ndxp.rejected"]
+    assert len(dead) == 3 and {hdr(m, "ndxp-error") for m in dead} == {"MALFORMED"}
+    assert not [m for m in mine if m.topic() == OUT_H41 and hdr(m, "ndxp-id") in forged]
+
+
+def is_sealed(m: object) -> bool:
+    headers = m.headers() or []  # type: ignore[attr-defined]
+    return bool(headers) and headers[-1][0] == "ndxp-x-seal"

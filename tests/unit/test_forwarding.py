@@ -134,17 +134,45 @@ def test_a_home_copy_carries_what_the_quota_stage_needs_under_the_routers_seal()
     assert (copy.topic, copy.partition) == (SRC.topic, 2)  # the same ingress topic, home
     assert copy.key == client.encode() and copy.timestamp_ms == SRC.received_ms
     assert copy.headers[-1][0] == wire.H_X_SEAL and is_home_copy(copy.headers)
-    back = from_home(client, copy.headers, key)
+    back = from_home(client, copy.headers, copy.value, key)
     assert back is not None
     assert (back.key, back.headers, back.source, back.route) == (None, ORIGINAL, SRC, "G01")
     # anything changed, or another key: no home copy (a sender's forgery, refused as such)
-    assert from_home(client, copy.headers, b"a guess") is None
-    assert from_home("VN:GOV:000.00.00.H42:motcua", copy.headers, key) is None
+    assert from_home(client, copy.headers, copy.value, b"a guess") is None
+    assert from_home("VN:GOV:000.00.00.H42:motcua", copy.headers, copy.value, key) is None
     tampered = [
         (n, b"ndxp.in.000.00.00.H41:0:1" if n == wire.H_X_SOURCE else v) for n, v in copy.headers
     ]
-    assert from_home(client, tampered, key) is None
-    assert from_home(client, [*ORIGINAL, (wire.H_X_SEAL, b"00")], key) is None
+    assert from_home(client, tampered, copy.value, key) is None
+    assert from_home(client, [*ORIGINAL, (wire.H_X_SEAL, b"00")], copy.value, key) is None
+
+
+def test_a_home_copy_read_back_with_other_sender_headers_or_value_is_not_the_routers() -> None:
+    """A hostile run (2026-12-06): the seal covered only the internal headers, so a home copy
+    read back could carry any sender headers in front of them (a response nobody asked for, a
+    request in another member's name) or another value, and was routed under the sealed route
+    and identity (the ledger took it for a duplicate and kept no row). The seal covers the
+    sender's headers and the value now; a part moved between headers changes it too."""
+    client, key = "VN:GOV:000.00.00.H41:motcua", b"the router's key"
+    copy = to_home(client, 2, "G01", SRC, None, b"v", ORIGINAL, key)
+    internal = list(copy.headers[len(ORIGINAL) :])
+    answer = [
+        (wire.H_ID, b"r-1"),
+        (wire.H_KIND, b"response"),
+        (wire.H_CLIENT, client.encode()),
+        (wire.H_SERVICE, b"VN:GOV:000.00.01.G01:dancu:tra-cuu:v1"),
+        (wire.H_CORRELATION_ID, b"nobody-asked"),
+    ]
+    assert from_home(client, [*answer, *internal], b"v", key) is None
+    other_id = [(n, b"m-2" if n == wire.H_ID else v) for n, v in ORIGINAL]
+    assert from_home(client, [*other_id, *internal], b"v", key) is None
+    assert from_home(client, [*ORIGINAL, ("x", b"1"), *internal], b"v", key) is None
+    assert from_home(client, [*ORIGINAL, *internal], b"w", key) is None
+    assert from_home(client, [*ORIGINAL, *internal], None, key) is None
+    first, *rest = ORIGINAL  # the bytes of a name moved into its value: not the same headers
+    moved = [(first[0][:-1], first[0][-1:].encode() + (first[1] or b"")), *rest]
+    assert from_home(client, [*moved, *internal], b"v", key) is None
+    assert from_home(client, [*ORIGINAL, *internal], b"v", key) is not None  # as written
 
 
 def test_a_record_with_neither_key_nor_value_is_forwarded_with_an_empty_value() -> None:

@@ -1081,8 +1081,8 @@ def test_routed_records_keep_every_header_and_the_ledger_reads_the_routers(
         value,
     )
     assert list(copy.headers[: len(headers)]) == headers and is_home_copy(copy.headers)
-    assert from_home(v.client, copy.headers, SEAL) == Staged(key, headers, source, route)
-    assert from_home(v.client, copy.headers, b"another key") is None
+    assert from_home(v.client, copy.headers, value, SEAL) == Staged(key, headers, source, route)
+    assert from_home(v.client, copy.headers, value, b"another key") is None
 
 
 @settings(max_examples=150, deadline=None)
@@ -1111,7 +1111,7 @@ def test_helpers_take_any_header_list(
     assert out[: len(headers)] == headers and len(out) == len(headers) + 5
     client = "VN:GOV:000.00.00.H41:motcua"
     copy = to_home(client, 0, route, source, key, value, headers, SEAL)
-    assert from_home(client, copy.headers, SEAL) == Staged(key, headers, source, route)
+    assert from_home(client, copy.headers, value, SEAL) == Staged(key, headers, source, route)
     assert producible(key, value) == (
         (None, b"") if key is None and value is None else (key, value)
     )

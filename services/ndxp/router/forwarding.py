@@ -209,8 +209,9 @@ def sealed(
     """A record written again by the router for one of its own stages (a home copy, a
     document's event), keyed by ``owner``: the sender's key, the ingress coordinates, the
     route, the time of receipt and the ``event`` travel in internal headers, sealed last
-    with an HMAC of the router's key (``ndxp-x-seal``), so that a sender cannot write such a
-    copy itself (its own ``ndxp-x-*`` headers are refused)."""
+    with an HMAC of the router's key (``ndxp-x-seal``) over them, the sender's headers and
+    the value, so that a sender cannot write such a copy itself (its own ``ndxp-x-*`` headers
+    are refused), nor dress one it has read in other headers or another value."""
     internal = [
         (wire.H_X_SOURCE, f"{source.topic}:{source.partition}:{source.offset}".encode()),
         (wire.H_X_ROUTE, route.encode()),
@@ -220,18 +221,39 @@ def sealed(
         internal.append((wire.H_X_KEY, key))
     if event:
         internal.append((wire.H_X_EVENT, event.encode()))
-    internal.append((wire.H_X_SEAL, seal(seal_key, owner, internal)))
+    internal.append((wire.H_X_SEAL, seal(seal_key, owner, internal, headers, value)))
     return Outgoing(
         topic, owner.encode(), value, [*headers, *internal], source.received_ms, partition
     )
 
 
-def seal(seal_key: bytes, client: str, internal: Sequence[tuple[str, bytes | None]]) -> bytes:
-    """The HMAC-SHA256 (hex) of a home copy's client and internal headers."""
-    mac = hmac.new(seal_key, client.encode(), hashlib.sha256)
-    for name, raw in internal:
-        mac.update(b"\x00" + name.encode() + b"\x00" + (raw or b""))
+def seal(
+    seal_key: bytes,
+    client: str,
+    internal: Headers,
+    sender: Headers,
+    value: bytes | None,
+) -> bytes:
+    """The HMAC-SHA256 (hex) of a sealed copy's owner, its internal headers, the sender's
+    headers and its value, each part length-prefixed (a header's bytes cannot be moved into
+    the next one). Sealing the internal headers alone let anyone who could read a home copy
+    write it again with other sender headers in front (an answer nobody asked for, a request
+    in another member's name) or another value, routed under the sealed route and identity,
+    and so kept out of the ledger as a duplicate (a hostile run, 2026-12-06)."""
+    mac = hmac.new(seal_key, _part(client.encode()), hashlib.sha256)
+    for headers in (internal, sender):
+        mac.update(len(headers).to_bytes(4, "big"))
+        for name, raw in headers:
+            mac.update(_part(name.encode("utf-8", "surrogateescape")) + _part(raw))
+    mac.update(_part(value))
     return mac.hexdigest().encode()
+
+
+def _part(raw: bytes | None) -> bytes:
+    """``raw`` length-prefixed (``None``: a length no bytes have)."""
+    if raw is None:
+        return b"\xff\xff\xff\xff"
+    return len(raw).to_bytes(4, "big") + raw
 
 
 def is_home_copy(headers: Headers) -> bool:
@@ -251,9 +273,12 @@ class Staged:
     event: str = ""  # a document's event (ndxp.router.status_stage); "" for a home copy
 
 
-def from_home(client: str, headers: Headers, seal_key: bytes) -> Staged | None:
-    """A copy as :func:`sealed` wrote it for ``client`` (its owner), or ``None`` when its seal
-    does not match (a sender's forgery: refused as any record setting the router's headers)."""
+def from_home(client: str, headers: Headers, value: bytes | None, seal_key: bytes) -> Staged | None:
+    """A copy as :func:`sealed` wrote it for ``client`` (its owner), with these headers and
+    ``value``; ``None`` when its seal does not match (a sender's forgery, or a copy given other
+    headers or another value: refused as any record setting the router's headers)."""
+    if value is not None and not isinstance(value, bytes | bytearray | memoryview):
+        return None  # a placeholder (a batch that could not be read): nothing the router wrote
     sender: list[tuple[str, bytes | None]] = []
     internal: list[tuple[str, bytes | None]] = []
     for name, raw in headers:
@@ -262,7 +287,9 @@ def from_home(client: str, headers: Headers, seal_key: bytes) -> Staged | None:
         else:
             sender.append((name, raw))
     claimed = internal.pop()[1] if internal else None
-    if claimed is None or not hmac.compare_digest(claimed, seal(seal_key, client, internal)):
+    if claimed is None or not hmac.compare_digest(
+        claimed, seal(seal_key, client, internal, sender, value)
+    ):
         return None
     fields = {name: raw for name, raw in internal}
     try:

@@ -110,7 +110,7 @@ async def route(ingress: Ingress, record: Any) -> None:
         return
     if ingress.quota is not None and is_home_copy(headers):
         owner = (key or b"").decode("utf-8", "replace")
-        copy = from_home(owner, headers, ingress.seal_key)
+        copy = from_home(owner, headers, value, ingress.seal_key)
         if copy is not None and not copy.event:  # a home copy: decided where it is counted
             await _enforce_at_home(ingress, owner, record.partition, copy, value)
             return

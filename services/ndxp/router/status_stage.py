@@ -122,7 +122,7 @@ async def decide(stage: StatusStage, router: Router, output: Output, record: Any
     """One record of the events topic: a delivery recorded, or a status decided and routed on
     or refused."""
     owner = (record.key or b"").decode("utf-8", "replace")
-    staged = from_home(owner, record.headers, stage.seal_key)
+    staged = from_home(owner, record.headers, record.value, stage.seal_key)
     if staged is None or staged.event not in (DELIVERED, STATUS):
         # Only the router's principal may write this topic (secured mode): kept, not decided.
         where = Source(record.topic, record.partition, record.offset, int(time.time() * 1000))
