@@ -1,6 +1,6 @@
 """The benchmarks' seal key, so that the responses they write ahead carry their tickets.
 
-A router routes a response only with the ticket of the request it answers (an HMAC under a key
+A router routes a response only with the ticket of the request it answers (a MAC under a key
 derived from its group's seal key: :mod:`ndxp.core.ticket`, :mod:`ndxp.kafka.seal`). A
 benchmark writes each request's response into the backlog before any router has read the
 request, as a provider would answer it; so every router group a benchmark starts is given one
