@@ -135,6 +135,14 @@ class Router:
         self.budget = SizeBudget(max_value_bytes)
         self.tickets = tickets
 
+    def ticket(self, envelope: Envelope) -> bytes | None:
+        """The ticket a request's routed copy carries (its provider echoes it on the answer);
+        ``None`` for anything else, or with tickets off."""
+        tickets = self.tickets
+        if tickets is None or envelope.kind != wire.KIND_REQUEST:
+            return None
+        return tickets.stamp(envelope.client, envelope.service, envelope.id)
+
     @property
     def max_value_bytes(self) -> int:
         return self.budget.value

@@ -93,13 +93,21 @@ class QuotaStage:
         self.output.stats.on_routed(source.topic, source.received_ms)
         topic = wire.egress_topic(staged.route)
         routed_ms = int(time.time() * 1000)
-        tickets = self.router.tickets
-        ticket = None if tickets is None else tickets.for_headers(staged.headers)
+        ticket = self._ticket(staged, decided)
         await self.output.emit(
             routed(
                 topic, staged.key, value, staged.headers, staged.route, source, routed_ms, ticket
             )
         )
+
+    def _ticket(self, staged: Staged, decided: Routed | FannedOut | None) -> bytes | None:
+        """A request's ticket: from the decision made here, or, for a home copy read back
+        (decided where it arrived), from its sender's headers (3 µs against 0.9: most
+        requests are under a limit, and most arrive at home)."""
+        if isinstance(decided, Routed):
+            return self.router.ticket(decided.envelope)
+        tickets = self.router.tickets
+        return None if tickets is None else tickets.for_headers(staged.headers)
 
     def _fanned_out(self, staged: Staged, value: bytes | None) -> Decision:
         """A document decided again here, where it is counted (perhaps from a home copy)."""

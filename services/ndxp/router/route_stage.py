@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ndxp.core import wire
-from ndxp.core.envelope import Envelope, peek_id
+from ndxp.core.envelope import peek_id
 from ndxp.core.errors import RejectionCode
 from ndxp.core.quota import Limit, counted_as
 from ndxp.core.routing import (
@@ -152,7 +152,7 @@ async def route(ingress: Ingress, record: Any) -> None:
         output.stats.on_routed(source.topic, source.received_ms)
         route_code = str(decision.route.code)
         routed_ms = int(time.time() * 1000)  # when it was routed; its receipt is the source's
-        ticket = _ticket(ingress.router, decision.envelope)
+        ticket = ingress.router.ticket(decision.envelope)
         await output.emit(
             routed(decision.topic, key, value, headers, route_code, source, routed_ms, ticket)
         )
@@ -208,14 +208,6 @@ async def _enforce_at_home(
             ingress.seal_key,
         )
     )
-
-
-def _ticket(router: Router, envelope: Envelope) -> bytes | None:
-    """The ticket a request's routed copy carries (its provider echoes it on the answer)."""
-    tickets = router.tickets
-    if tickets is None or envelope.kind != wire.KIND_REQUEST:
-        return None
-    return tickets.stamp(envelope.client, envelope.service, envelope.id)
 
 
 def _quota_bound(
