@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import ssl
@@ -19,10 +20,11 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
-from ndxp.bench.seal import first_record
 from ndxp.core import wire
 from ndxp.core.ticket import Tickets, ticket_key
 from ndxp.core.topology import seal_topic
+from ndxp.kafka.auth import KafkaAuth
+from ndxp.kafka.seal import first_value
 
 if TYPE_CHECKING:
     from ndxp.ledger.reader import ServiceReader
@@ -161,7 +163,7 @@ def send(
 def group_tickets(bootstrap: str, group: str) -> Tickets:
     """The tickets router group ``group`` stamps and checks (from its seal key, read as a
     worker reads it): for a test playing a provider that answers a request it never read."""
-    key = first_record(bootstrap, seal_topic(group))
+    key = asyncio.run(first_value(bootstrap, seal_topic(group), KafkaAuth()))
     assert key is not None, f"router group {group} has no seal key yet"
     return Tickets(ticket_key(key))
 

@@ -11,14 +11,14 @@ broker of their own, which they remove afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-
-from confluent_kafka import Consumer, Producer, TopicPartition
 
 from ndxp.bench.offsets import Offsets
 from ndxp.core.ticket import Tickets, ticket_key
 from ndxp.core.topology import internal_topics, seal_topic
-from ndxp.kafka.seal import KEY
+from ndxp.kafka.auth import KafkaAuth
+from ndxp.kafka.seal import seal_key
 
 SEAL_KEY = hashlib.sha256(b"ndxp bench: the seal key of every router group it starts").digest()
 TICKETS = Tickets(ticket_key(SEAL_KEY))
@@ -26,37 +26,10 @@ TICKETS = Tickets(ticket_key(SEAL_KEY))
 
 def provision(bootstrap: str, group: str) -> None:
     """Give router group ``group`` the benchmarks' seal key (its seal topic made, the key
-    written as its first record), unless it has it already; a group with another key is an
-    error (its routers would refuse the backlog's responses)."""
+    offered as its first record, as a router would write its own: :mod:`ndxp.kafka.seal`),
+    unless it has it already; a group with another key is an error (its routers would refuse
+    the backlog's responses)."""
     topic = seal_topic(group)
     Offsets(bootstrap).create_topics(s for s in internal_topics(group, 1) if s.name == topic)
-    found = first_record(bootstrap, topic)
-    if found is None:
-        p = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
-        p.produce(topic, SEAL_KEY, key=KEY, partition=0)
-        if p.flush(30):
-            raise RuntimeError(f"could not write the benchmarks' seal key to {topic}")
-        found = first_record(bootstrap, topic)
-    if found != SEAL_KEY:
+    if asyncio.run(seal_key(bootstrap, topic, KafkaAuth(), offered=SEAL_KEY)) != SEAL_KEY:
         raise RuntimeError(f"{topic} holds another seal key than the benchmarks'")
-
-
-def first_record(bootstrap: str, topic: str) -> bytes | None:
-    """The value at the lowest offset of ``topic``'s partition 0; ``None`` when it is empty."""
-    c = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"{topic}-look", "enable.auto.commit": False}
-    )
-    try:
-        tp = TopicPartition(topic, 0)
-        low, high = c.get_watermark_offsets(tp, timeout=30)
-        if high <= low:
-            return None
-        c.assign([TopicPartition(topic, 0, low)])
-        for _ in range(60):
-            record = c.poll(0.5)
-            if record is not None and record.error() is None:
-                value = record.value()
-                return None if value is None else bytes(value)
-        raise RuntimeError(f"the first record of {topic} could not be read")
-    finally:
-        c.close()

@@ -25,9 +25,16 @@ from ndxp.kafka.io import first_partition
 KEY = b"seal"
 
 
-async def seal_key(bootstrap: str, topic: str, auth: KafkaAuth, timeout_s: float = 60.0) -> bytes:
-    """The key in force in ``topic`` (made and written first if there is none yet)."""
-    found = await _first(bootstrap, topic, auth, timeout_s)
+async def seal_key(
+    bootstrap: str,
+    topic: str,
+    auth: KafkaAuth,
+    timeout_s: float = 60.0,
+    offered: bytes | None = None,
+) -> bytes:
+    """The key in force in ``topic`` (written first if there is none yet: ``offered``, else a
+    random one; the benchmarks offer a key they know, ``ndxp.bench.seal``)."""
+    found = await first_value(bootstrap, topic, auth, timeout_s)
     if found is not None:
         return found
     producer = AIOKafkaProducer(
@@ -35,16 +42,19 @@ async def seal_key(bootstrap: str, topic: str, auth: KafkaAuth, timeout_s: float
     )
     await producer.start()
     try:
-        await producer.send_and_wait(topic, secrets.token_bytes(32), key=KEY, partition=0)
+        key = secrets.token_bytes(32) if offered is None else offered
+        await producer.send_and_wait(topic, key, key=KEY, partition=0)
     finally:
         await producer.stop()
-    found = await _first(bootstrap, topic, auth, timeout_s)
+    found = await first_value(bootstrap, topic, auth, timeout_s)
     if found is None:
         raise NdxpError(f"no seal key readable in {topic} after writing one")
     return found
 
 
-async def _first(bootstrap: str, topic: str, auth: KafkaAuth, timeout_s: float) -> bytes | None:
+async def first_value(
+    bootstrap: str, topic: str, auth: KafkaAuth, timeout_s: float = 60.0
+) -> bytes | None:
     """The value at the lowest offset of ``topic``'s partition 0, or ``None`` when empty."""
     consumer, tp = await first_partition(bootstrap, topic, auth)
     try:
