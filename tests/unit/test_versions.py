@@ -280,7 +280,9 @@ NOT_THEIRS = {
     "_delivered": "loadtest/kafka_client.KafkaClient's own (ndxp.bench.caller taps it)",
     "verify_mode": "ssl.SSLContext's documented attribute (ndxp.pki.tls)",
     "minimum_version": "ssl.SSLContext's documented attribute (ndxp.pki.tls)",
-    **{f: "ndxp.gateway.provider.Provided's own field" for f in ("calls", "failed", "session")},
+    **{
+        f: "ndxp.gateway.provider_call.Provided's own field" for f in ("calls", "failed", "session")
+    },
     "_ndxp_sessions": "ndxp.kafka.fetch_session's own attribute on aiokafka's fetcher",
     "_ndxp_short_polls": "ndxp.kafka.fetch_session's own attribute on aiokafka's fetcher",
     "__wrapped__": "functools' convention, set on ndxp.kafka.fetch_session's own function",

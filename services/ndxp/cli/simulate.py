@@ -20,6 +20,8 @@ from aiokafka.errors import IllegalStateError
 
 from ndxp import heap
 from ndxp.core import wire
+from ndxp.core.answer import headers as answer_headers
+from ndxp.core.answer import topic as answer_topic
 from ndxp.core.document_walk import SPEED
 from ndxp.core.wire import header
 from ndxp.gateway.provider import subsystem_of
@@ -168,7 +170,6 @@ async def answer_later(
 
 async def answer(p: Any, r: Any, h: list[tuple[str, bytes]]) -> None:
     """A response to the request's client and service, on the provider's ingress topic."""
-    request_id = header(h, wire.H_ID) or ""
     service = header(h, wire.H_SERVICE) or ""
     body = orjson.dumps(
         {
@@ -182,19 +183,8 @@ async def answer(p: Any, r: Any, h: list[tuple[str, bytes]]) -> None:
             "query": header(h, wire.H_HTTP_QUERY),
         }
     )
-    response = [
-        (wire.H_ID, str(uuid.uuid4()).encode()),
-        (wire.H_KIND, wire.KIND_RESPONSE.encode()),
-        (wire.H_CLIENT, (header(h, wire.H_CLIENT) or "").encode()),
-        (wire.H_SERVICE, service.encode()),
-        (wire.H_CORRELATION_ID, request_id.encode()),
-        # the provider's claim of when it answered (the ledger's produced_at; round-trip legs)
-        (wire.H_SENT_AT, str(int(time.time() * 1000)).encode()),
-        (wire.H_HTTP_STATUS, b"200"),  # what the X-Road gateway answers with
-        ("content-type", b"application/json"),
-    ]
-    ticket = header(h, wire.H_TICKET)
-    if ticket is not None:  # echoed: the router routes an answer only with its request's
-        response.append((wire.H_TICKET, ticket.encode()))
-    member = r.topic[len(wire.EGRESS_PREFIX) :]
-    await p.send(wire.ingress_topic(member), body, key=r.key, headers=response)
+    # the provider's claim of when it answered (the ledger's produced_at; round-trip legs);
+    # 200: what the X-Road gateway answers with
+    response = answer_headers(h, str(uuid.uuid4()), int(time.time() * 1000), 200)
+    response.append(("content-type", b"application/json"))
+    await p.send(answer_topic(r.topic), body, key=r.key, headers=response)

@@ -7,7 +7,8 @@ Per endpoint: at most ``concurrency`` calls in flight and ``timeout_s`` each; a 
 fails to connect or times out is tried again (``retries``) only when its method is idempotent.
 A provider's own error answers pass through as they are; an unreachable provider, a timeout,
 or an answer over the value limit is answered for it in X-Road's form (502/504 with
-``ndxp-http-error``).
+``ndxp-http-error``). One call is :mod:`ndxp.gateway.provider_call`; this module reads the
+requests, publishes the answers and commits.
 
 Each request is worked on by itself, so a provider that hangs holds its own calls only, never
 another provider's. A partition's offset is committed (every ``commit_interval_s``) only up to
@@ -20,216 +21,30 @@ import asyncio
 import functools
 import logging
 import time
-import uuid
 from typing import Any
 
 import aiohttp
-import orjson
-import yarl
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
 from ndxp import heap
-from ndxp.core import wire, xroad, xroad_headers
-from ndxp.core.budget import headers_size
+from ndxp.core import answer as answers
+from ndxp.core import wire, xroad
 from ndxp.core.errors import InvalidIdentifier
 from ndxp.core.identifiers import ServiceId
 from ndxp.core.pending import Pending
 from ndxp.core.registry import Registry
-from ndxp.core.registry_doc import HttpEndpointDoc
-from ndxp.core.wire import MAX_HEADER_BYTES
+from ndxp.gateway.provider_call import Provided, call, error_answer
 from ndxp.kafka.io import producer
 from ndxp.settings import ProviderSettings
 
 log = logging.getLogger("ndxp.provide")
-IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-METHODS = IDEMPOTENT | {"POST", "PATCH"}
-
-
-class Provided:
-    """The endpoints, one limit each, and the HTTP session they share."""
-
-    def __init__(self, settings: ProviderSettings, registry: Registry) -> None:
-        self.settings = settings
-        self.registry = registry
-        self.slots = {
-            sub: asyncio.Semaphore(e.concurrency) for sub, e in registry.endpoints.items()
-        }
-        self.held = dict.fromkeys(registry.endpoints, 0)  # calls in or waiting for a slot
-        self.share = max(1, settings.max_in_flight // 4)  # the most one endpoint may hold
-        self.session: aiohttp.ClientSession | None = None
-        self.calls = 0
-        self.failed = 0
 
 
 def topics(registry: Registry) -> list[str]:
     """The egress topics where requests to the HTTP subsystems arrive."""
     routes = {registry.subsystems[s].route for s in registry.endpoints}
     return sorted(wire.egress_topic(r) for r in routes if r is not None)
-
-
-def response_headers(
-    request: list[tuple[str, bytes]], status: int, error: str | None = None
-) -> list[tuple[str, bytes]]:
-    headers = [
-        (wire.H_ID, str(uuid.uuid4()).encode()),
-        (wire.H_KIND, wire.KIND_RESPONSE.encode()),
-        (wire.H_CLIENT, (wire.header(request, wire.H_CLIENT) or "").encode()),
-        (wire.H_SERVICE, (wire.header(request, wire.H_SERVICE) or "").encode()),
-        (wire.H_CORRELATION_ID, (wire.header(request, wire.H_ID) or "").encode()),
-        (wire.H_SENT_AT, str(int(time.time() * 1000)).encode()),
-        (xroad.H_HTTP_STATUS, str(status).encode()),
-    ]
-    ticket = wire.header(request, wire.H_TICKET)
-    if ticket is not None:  # echoed: the router routes an answer only with its request's
-        headers.append((wire.H_TICKET, ticket.encode()))
-    if error is not None:
-        headers.append((xroad.H_HTTP_ERROR, error.encode()))
-    return headers
-
-
-def error_answer(
-    request: list[tuple[str, bytes]], status: int, type_: str, message: str
-) -> tuple[list[tuple[str, bytes]], bytes]:
-    request_id = wire.header(request, wire.H_ID) or ""
-    body = orjson.dumps({"type": type_, "message": message, "detail": request_id})
-    headers = response_headers(request, status, type_)
-    headers.append(("content-type", b"application/json; charset=utf-8"))
-    return headers, body
-
-
-async def call(
-    provided: Provided, endpoint: HttpEndpointDoc, subsystem: str, record: Any
-) -> tuple[list[tuple[str, bytes]], bytes]:
-    """The HTTP call for one request, and the response to publish."""
-    request = list(record.headers or ())
-    method = (wire.header(request, xroad.H_HTTP_METHOD) or "POST").upper()
-    path = wire.header(request, xroad.H_HTTP_PATH) or ""
-    query = wire.header(request, xroad.H_HTTP_QUERY) or ""
-    url = xroad.provider_url(endpoint.url, path, query)
-    if method not in METHODS or url is None:
-        return error_answer(
-            request, 400, "Client.BadRequest", f"{method} {path!r} cannot be called here"
-        )
-    headers = dict(
-        xroad_headers.answered_headers(request)
-    )  # end-to-end headers, as the caller sent
-    headers["X-Road-Client"] = xroad.client_header_of(wire.header(request, wire.H_CLIENT) or "")
-    headers["X-Road-Service"] = xroad.service_header_of(subsystem_service(request))
-    headers["X-Road-Id"] = wire.header(request, wire.H_ID) or ""
-    held = provided.held[subsystem]
-    if held >= provided.share:  # this provider holds its share: it may hold no more
-        provided.failed += 1
-        return error_answer(
-            request,
-            503,
-            "Server.ServerProxy.ServiceFailed",
-            f"{held:,} calls to {subsystem} are in progress or waiting: try again later",
-        )
-    slot = provided.slots[subsystem]
-    provided.held[subsystem] += 1
-    try:
-        try:
-            async with asyncio.timeout(endpoint.timeout_s):
-                await slot.acquire()
-        except TimeoutError:
-            provided.failed += 1
-            return error_answer(
-                request,
-                504,
-                "Server.ServerProxy.ServiceTimeout",
-                f"no connection to {subsystem} came free in {endpoint.timeout_s:g} s",
-            )
-        try:
-            return await attempt(provided, endpoint, request, record, method, url, headers)
-        finally:
-            slot.release()
-    finally:
-        provided.held[subsystem] -= 1
-
-
-async def attempt(
-    provided: Provided,
-    endpoint: HttpEndpointDoc,
-    request: list[tuple[str, bytes]],
-    record: Any,
-    method: str,
-    url: str,
-    headers: dict[str, str],
-) -> tuple[list[tuple[str, bytes]], bytes]:
-    """The HTTP call, tried again after a failed connection or a timeout if its method is
-    idempotent, and the response to publish."""
-    assert provided.session is not None
-    session = provided.session
-    attempts = 1 + (provided.settings.retries if method in IDEMPOTENT else 0)
-    timeout = aiohttp.ClientTimeout(total=endpoint.timeout_s)
-    last, timed_out = "", False
-    for _ in range(attempts):
-        try:
-            async with session.request(
-                method,
-                yarl.URL(url, encoded=True),  # as checked: not decoded, not normalized
-                data=bytes(record.value or b""),
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,  # X-Road passes redirects on, unfollowed
-            ) as r:
-                limit = provided.settings.max_value_bytes
-                body = await read_answer(r, limit)
-                if body is None:
-                    return error_answer(
-                        request,
-                        502,
-                        "Server.ServerProxy.ServiceFailed",
-                        f"the provider's answer is over {limit:,} bytes",
-                    )
-                out = response_headers(request, r.status)
-                hop = xroad_headers.connection_named(r.headers.items())
-                for name, value in r.headers.items():
-                    lower = name.lower()
-                    if lower in xroad_headers.FILTERED or lower in hop:
-                        continue
-                    if lower.startswith(("ndxp-", "x-road-")):
-                        continue
-                    out.append((lower, value.encode("utf-8", "surrogateescape")))
-                if headers_size(out) > MAX_HEADER_BYTES:  # the router would refuse it
-                    return error_answer(
-                        request,
-                        502,
-                        "Server.ServerProxy.ServiceFailed",
-                        f"the provider's answer headers are over {MAX_HEADER_BYTES:,} bytes",
-                    )
-                provided.calls += 1
-                return out, body
-        except TimeoutError:
-            last = f"no answer from {url} in {endpoint.timeout_s:g} s"
-            timed_out = True
-        except aiohttp.ClientError as exc:
-            last = f"{url}: {type(exc).__name__}: {exc}"[:500]
-            timed_out = False
-    provided.failed += 1
-    if timed_out:
-        return error_answer(request, 504, "Server.ServerProxy.ServiceTimeout", last)
-    return error_answer(request, 502, "Server.ServerProxy.NetworkError", last)
-
-
-async def read_answer(r: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """The whole body of ``r``, or ``None`` past ``limit`` bytes (read no further). Not
-    ``content.read(n)``: that returns what has arrived so far, up to ``n``, and a large
-    answer was cut at the first ~128 KB."""
-    if r.content_length is not None and r.content_length > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in r.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def subsystem_service(request: list[tuple[str, bytes]]) -> str:
-    return wire.header(request, wire.H_SERVICE) or ""
 
 
 def subsystem_of(registry: Registry, service: str | None) -> str | None:
@@ -378,9 +193,8 @@ async def answer_failure(p: Any, record: Any, message: str) -> None:
     if wire.header(request, wire.H_KIND) != wire.KIND_REQUEST:
         return
     headers, body = error_answer(request, 502, "Server.ServerProxy.ServiceFailed", message)
-    member = record.topic[len(wire.EGRESS_PREFIX) :]
     try:
-        await (await p.send(wire.ingress_topic(member), body, key=record.key, headers=headers))
+        await (await p.send(answers.topic(record.topic), body, key=record.key, headers=headers))
     except KafkaError as again:
         log.error("nor its error answer: %s", again)
 
@@ -399,5 +213,4 @@ async def answer(provided: Provided, p: Any, record: Any) -> Any:
     headers, body = await call(provided, provided.registry.endpoints[subsystem], subsystem, record)
     if kind == wire.KIND_NOTICE:
         return None
-    member = record.topic[len(wire.EGRESS_PREFIX) :]
-    return await p.send(wire.ingress_topic(member), body, key=record.key, headers=headers)
+    return await p.send(answers.topic(record.topic), body, key=record.key, headers=headers)
