@@ -67,15 +67,17 @@ def ingest(
     start: Mapping[TP, int],
     label: str,
     timeout_s: float = 1800,
+    settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """``ndxp ledger run`` in a fresh consumer group starting at ``start`` (every egress
-    partition), on the engine folder of ``dsn``, until it has committed everything."""
+    partition), on the engine folder of ``dsn``, until it has committed everything
+    (``settings``: its environment's, :func:`ndxp.bench.procs.ledger`)."""
     offsets = Offsets(bootstrap)
     group = f"ledger-day-{label}-{uuid.uuid4().hex[:6]}"
     tps = list(start)
     offsets.start_group_at(group, start)
     t0 = time.monotonic()
-    proc = procs.ledger(bootstrap, var, group, port, dsn, label)
+    proc = procs.ledger(bootstrap, var, group, port, dsn, label, settings)
     batches: list[dict[str, Any]] = []
     seen_batches = 0
     lag = -1

@@ -165,10 +165,19 @@ def plain(
     return Proc(label, cmd, clean_env(var), var / "logs" / f"plain-{label}.log")
 
 
-def ledger(bootstrap: str, var: Path, group: str, port: int, dsn: str, label: str) -> Proc:
-    """``ndxp ledger run`` at its defaults in its own consumer group and engine folder."""
+def ledger(
+    bootstrap: str,
+    var: Path,
+    group: str,
+    port: int,
+    dsn: str,
+    label: str,
+    settings: dict[str, str] | None = None,
+) -> Proc:
+    """``ndxp ledger run`` at its defaults in its own consumer group and engine folder (and
+    the environment's ``settings``, as :func:`router`'s)."""
     cmd = [NDXP, "ledger", "run", "--bootstrap", bootstrap, "--dsn", dsn, "--web-port", str(port)]
-    env = clean_env(var, NDXP_LEDGER_GROUP=group)
+    env = clean_env(var, NDXP_LEDGER_GROUP=group, **(settings or {}))
     return Proc(label, cmd, env, var / "logs" / f"ledger-{label}.log")
 
 
