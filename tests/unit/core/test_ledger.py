@@ -214,3 +214,46 @@ def test_a_refused_receiver_whose_dead_letter_does_not_carry_the_document_record
     ):
         r = _refused_receiver(code, kind, extra)
         assert (r["payload_size"], r["payload_sha256"]) == (0, empty), (code, kind, extra)
+
+
+def test_every_column_made_from_a_header_is_read_and_other_headers_are_not() -> None:
+    """A status's dead letter carries every header a row is made of: each reaches its column
+    (the ledger decodes only the headers it reads); a header it does not read changes nothing."""
+    status = [
+        ("ndxp-id", b"st-1"),
+        ("ndxp-kind", b"status"),
+        ("ndxp-client", b"VN:GOV:000.00.00.H40:vanthu"),
+        ("ndxp-correlation-id", b"doc-7"),
+        ("ndxp-sent-at", b"1647000000001"),
+        ("ndxp-doc-id", b"doc-7"),
+        ("ndxp-doc-status", b"03"),
+        ("ndxp-doc-receiver", b"000.00.00.H41"),
+        ("ndxp-error", b"FORBIDDEN"),
+        ("ndxp-error-detail", b"not a receiver of doc-7"),
+        ("ndxp-route", b"000.00.00.H41"),
+        ("ndxp-routed-at", b"1647000000002"),
+        ("ndxp-source-topic", b"ndxp.in.000.00.00.H40"),
+        ("ndxp-source-partition", b"1"),
+        ("ndxp-source-offset", b"8"),
+    ]
+    r = as_dict(ledger_row("ndxp.rejected", 0, 3, 1647000000000, b"", status) or ())
+    assert (r["message_id"], r["kind"], r["correlation_id"]) == ("st-1", "status", "doc-7")
+    assert (r["client_member"], r["error"], r["error_detail"]) == (
+        "000.00.00.H40",
+        "FORBIDDEN",
+        "not a receiver of doc-7",
+    )
+    assert (r["doc_id"], r["doc_status"], r["receiver"]) == ("doc-7", "03", "000.00.00.H41")
+    assert (r["route"], r["produced_at"], r["routed_at"]) == (
+        "000.00.00.H41",
+        1647000000001,
+        1647000000002,
+    )
+    assert (r["source_topic"], r["source_partition"], r["source_offset"]) == (
+        "ndxp.in.000.00.00.H40",
+        1,
+        8,
+    )
+    others = [("ndxp-ticket", b"t1." + b"0" * 32), ("content-type", b"\xff"), ("ndxp-x", b"y")]
+    again = ledger_row("ndxp.rejected", 0, 3, 1647000000000, b"", [*others, *status])
+    assert as_dict(again or ()) == r
