@@ -100,6 +100,7 @@ def national_day(
         filler.start()
     peak_router = peak_ledger = 0
     router_lag = ledger_lag = 0
+    cpu = Cores({"router": router, "ledger": ledger}, procs.broker_pid(bootstrap))
     deleted_at = time.monotonic()
     deadline = time.monotonic() + max(3600.0, requests / 250)  # 1 h, or 250 requests/s
     max_exits = max(30, requests // 50_000)  # a crash every 50,000 requests: give up
@@ -114,6 +115,7 @@ def national_day(
                     f"{ledger.exits[-3:]}"
                 )
             r_mb, l_mb = router.sample() // 1024, ledger.sample() // 1024
+            cpu.sample()
             router_lag, router_done = offsets.progress(router_group, watched)
             ledger_lag, ledger_done = offsets.progress(ledger_group, out_tps)
             router.watch(router_done, router_lag, stall_s=60)
@@ -155,6 +157,7 @@ def national_day(
             "peak_ledger_lag": peak_ledger,
             "router_peak_rss_mb": router.peak_rss_mb,
             "ledger_peak_rss_mb": ledger.peak_rss_mb,
+            "cores": cpu.cores(),
             "router_restarts": router.exits,
             "ledger_restarts": ledger.exits,
             "mean_payload_bytes": backlog.summary()["mean_payload_bytes"],
@@ -166,6 +169,37 @@ def national_day(
         result["lag_bound"] = lag_bound
     result["rate"] = round(result["messages"] / max(result["wall_seconds"], 1e-3))
     return result
+
+
+class Cores:
+    """The cores each process used while the day ran (CPU seconds over wall seconds between
+    the first and the last sample), the broker's too: what the two cores went to. A process
+    that exited and was started again is left out (its count started anew)."""
+
+    def __init__(self, watched: dict[str, procs.Proc], broker: int | None) -> None:
+        self.watched = watched
+        self.broker = broker
+        self.first: tuple[float, dict[str, float]] | None = None
+        self.last: tuple[float, dict[str, float]] | None = None
+        self.exits = {name: len(p.exits) for name, p in watched.items()}
+
+    def _pids(self) -> dict[str, int]:
+        pids = {name: p.pid for name, p in self.watched.items()}
+        return pids if self.broker is None else {**pids, "broker": self.broker}
+
+    def sample(self) -> None:
+        now = (time.monotonic(), {n: procs.cpu_seconds(pid) for n, pid in self._pids().items()})
+        if self.first is None:
+            self.first = now
+        else:
+            self.last = now
+
+    def cores(self) -> dict[str, float]:
+        if self.first is None or self.last is None or self.last[0] <= self.first[0]:
+            return {}
+        (t0, a), (t1, b) = self.first, self.last
+        restarted = {n for n, p in self.watched.items() if len(p.exits) != self.exits[n]}
+        return {n: round((b[n] - a[n]) / (t1 - t0), 2) for n in a if n not in restarted}
 
 
 class Gate:

@@ -138,6 +138,9 @@ def print_table(r: dict[str, Any], out: Path) -> None:
                 f"{_mb(d['router_peak_rss_mb'])}, ledger {_mb(d['ledger_peak_rss_mb'])}; "
                 f"exits: router {len(d['router_restarts'])}, ledger {len(d['ledger_restarts'])}"
             )
+            if d.get("cores"):
+                used = ", ".join(f"{n} {c:.2f}" for n, c in d["cores"].items())
+                print(f"    cores used while it ran: {used}")
             _exits(d["router_restarts"] + d["ledger_restarts"])
     for key, why in r.get("failed", {}).items():
         print(f"\n  !! {key} failed: {why.splitlines()[0]}")
