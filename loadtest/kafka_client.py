@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import gevent
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from ndxp.core.wire import (
     H_CORRELATION_ID,
@@ -365,11 +365,32 @@ def answer_consumers(bootstrap: str, topics: list[str]) -> list[Any]:
     return consumers
 
 
+LEADERS_WAIT_S = 30.0  # a topic made just now: its partitions' leaders may not be known yet
+_NO_LEADER_YET = frozenset(
+    (
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+    )
+)
+
+
 def assign_from_now(consumer: Any, partitions: list[Any]) -> None:
-    """Read ``partitions`` from now on."""
+    """Read ``partitions`` from now on. A topic created a moment ago may have no leader the
+    broker knows of yet (``NOT_LEADER_FOR_PARTITION``; it failed a test run once): asked again
+    for up to :data:`LEADERS_WAIT_S`."""
     now_ms = int(time.time() * 1000)
     wanted = [TopicPartition(tp.topic, tp.partition, now_ms) for tp in partitions]
-    resolved = consumer.offsets_for_times(wanted, timeout=30)
+    deadline = time.monotonic() + LEADERS_WAIT_S
+    while True:
+        try:
+            resolved = consumer.offsets_for_times(wanted, timeout=30)
+            break
+        except KafkaException as exc:
+            code = exc.args[0].code() if exc.args else None
+            if code not in _NO_LEADER_YET or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
     for tp in resolved:
         if tp.offset < 0:  # nothing at or after now: start at the end
             tp.offset = consumer.get_watermark_offsets(tp, timeout=30)[1]
