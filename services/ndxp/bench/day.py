@@ -100,7 +100,15 @@ def national_day(
         filler.start()
     peak_router = peak_ledger = 0
     router_lag = ledger_lag = 0
-    cpu = Cores({"router": router, "ledger": ledger}, procs.broker_pid(bootstrap))
+    broker = procs.broker_pid(bootstrap)
+    meter = procs.CpuMeter(
+        {
+            "router": router.pid,
+            "ledger": ledger.pid,
+            **({} if broker is None else {"broker": broker}),
+        }
+    )
+    cores: dict[str, float] = {}
     deleted_at = time.monotonic()
     deadline = time.monotonic() + max(3600.0, requests / 250)  # 1 h, or 250 requests/s
     max_exits = max(30, requests // 50_000)  # a crash every 50,000 requests: give up
@@ -115,7 +123,6 @@ def national_day(
                     f"{ledger.exits[-3:]}"
                 )
             r_mb, l_mb = router.sample() // 1024, ledger.sample() // 1024
-            cpu.sample()
             router_lag, router_done = offsets.progress(router_group, watched)
             ledger_lag, ledger_done = offsets.progress(ledger_group, out_tps)
             router.watch(router_done, router_lag, stall_s=60)
@@ -140,6 +147,7 @@ def national_day(
                     f"ledger lag {ledger_lag:,}; router {r_mb} MB, ledger {l_mb} MB"
                 )
                 if router_lag == 0 and offsets.lag(ledger_group, out_tps) == 0:
+                    cores = unrestarted(meter.cores(), {"router": router, "ledger": ledger})
                     break
             time.sleep(1)
     finally:
@@ -157,7 +165,7 @@ def national_day(
             "peak_ledger_lag": peak_ledger,
             "router_peak_rss_mb": router.peak_rss_mb,
             "ledger_peak_rss_mb": ledger.peak_rss_mb,
-            "cores": cpu.cores(),
+            "cores": cores,
             "router_restarts": router.exits,
             "ledger_restarts": ledger.exits,
             "mean_payload_bytes": backlog.summary()["mean_payload_bytes"],
@@ -171,35 +179,11 @@ def national_day(
     return result
 
 
-class Cores:
-    """The cores each process used while the day ran (CPU seconds over wall seconds between
-    the first and the last sample), the broker's too: what the two cores went to. A process
-    that exited and was started again is left out (its count started anew)."""
-
-    def __init__(self, watched: dict[str, procs.Proc], broker: int | None) -> None:
-        self.watched = watched
-        self.broker = broker
-        self.first: tuple[float, dict[str, float]] | None = None
-        self.last: tuple[float, dict[str, float]] | None = None
-        self.exits = {name: len(p.exits) for name, p in watched.items()}
-
-    def _pids(self) -> dict[str, int]:
-        pids = {name: p.pid for name, p in self.watched.items()}
-        return pids if self.broker is None else {**pids, "broker": self.broker}
-
-    def sample(self) -> None:
-        now = (time.monotonic(), {n: procs.cpu_seconds(pid) for n, pid in self._pids().items()})
-        if self.first is None:
-            self.first = now
-        else:
-            self.last = now
-
-    def cores(self) -> dict[str, float]:
-        if self.first is None or self.last is None or self.last[0] <= self.first[0]:
-            return {}
-        (t0, a), (t1, b) = self.first, self.last
-        restarted = {n for n, p in self.watched.items() if len(p.exits) != self.exits[n]}
-        return {n: round((b[n] - a[n]) / (t1 - t0), 2) for n in a if n not in restarted}
+def unrestarted(cores: dict[str, float], watched: dict[str, procs.Proc]) -> dict[str, float]:
+    """The cores each process used while the day ran (``procs.CpuMeter.cores``), the
+    broker's too: what the two cores went to; without a process that exited and was started
+    again (its pid, and its count, started anew)."""
+    return {name: c for name, c in cores.items() if name not in watched or not watched[name].exits}
 
 
 class Gate:

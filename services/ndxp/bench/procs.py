@@ -354,8 +354,19 @@ class CpuMeter:
 
     def __init__(self, who: dict[str, int]) -> None:
         self.who = dict(who)
+        self.started = time.monotonic()
         self.before = {name: cpu_seconds(pid) for name, pid in self.who.items()}
         self.children_before = children_cpu_seconds()
+
+    def cores(self) -> dict[str, float]:
+        """The cores each process used since the meter started: its CPU seconds over the wall
+        seconds (a process that exited and was started again under another pid reads wrong:
+        leave it out)."""
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        return {
+            name: round((cpu_seconds(pid) - self.before[name]) / elapsed, 2)
+            for name, pid in self.who.items()
+        }
 
     def ms_per(self, count: int, children: str) -> dict[str, float]:
         """CPU ms per ``count`` (answered calls, round trips) of each process so far, the

@@ -1,10 +1,12 @@
-"""What the national day reports of the cores each process used (bench.day.Cores)."""
+"""What the national day reports of the cores each process used (procs.CpuMeter.cores, and
+bench.day.unrestarted)."""
 
 import os
 import time
 from typing import Any
 
-from ndxp.bench.day import Cores
+from ndxp.bench import procs
+from ndxp.bench.day import unrestarted
 
 
 class FakeProc:
@@ -21,13 +23,11 @@ def busy(seconds: float) -> None:
 
 def test_a_busy_process_counts_its_cores_and_a_restarted_one_is_left_out() -> None:
     me, restarted = FakeProc(os.getpid()), FakeProc(os.getpid())
-    cores = Cores({"me": me, "restarted": restarted}, broker=None)
-    assert cores.cores() == {}  # nothing sampled yet
-    cores.sample()
-    assert cores.cores() == {}  # one sample is no interval
+    meter = procs.CpuMeter({"me": me.pid, "restarted": restarted.pid})
     busy(0.3)
     restarted.exits.append({"code": -9})
-    cores.sample()
-    used = cores.cores()
+    used = unrestarted(meter.cores(), {"me": me, "restarted": restarted})  # type: ignore[dict-item]
     assert set(used) == {"me"}
-    assert 0.1 < used["me"] <= 1.05  # busy for most of the interval (on a loaded box, less)
+    # 0.3 s of this process's CPU went by: more than none, never more than its one busy thread
+    assert 0 < used["me"] <= 1.1
+    assert unrestarted({"broker": 0.2}, {"me": me}) == {"broker": 0.2}  # not watched: kept
