@@ -320,6 +320,8 @@ def test_another_units_refused_record_with_the_same_id_is_not_the_calls_answer(
         ("/r1/VN/GOV/000.00.01.G01/dan%2Fcu/x", CLIENT, 400, "Client.BadRequest"),
         ("/r1/VN/GOV/000.00.01.G01/dancu/a%FFb", CLIENT, 400, "Client.BadRequest"),
         (UNANSWERED, CLIENT, 504, "Server.ClientProxy.Timeout"),
+        ("/r2/VN/GOV/000.00.01.G01/dancu/tra-cuu-cong-dan~v1", CLIENT, 404, "Client.BadRequest"),
+        ("/", "", 404, "Client.BadRequest"),
     ],
 )
 def test_refusals_are_xroad_errors(

@@ -7,14 +7,17 @@ import asyncio
 import functools
 import logging
 import ssl
+import uuid
 
 from aiohttp import web
 
 from ndxp import heap
+from ndxp.core import wire
 from ndxp.core.registry import Registry
+from ndxp.core.xroad import XRoadError
 from ndxp.gateway import bad_requests, metaservices
 from ndxp.gateway.bodies import Bodies
-from ndxp.gateway.calls import GATEWAY, Gateway, call
+from ndxp.gateway.calls import GATEWAY, Gateway, call, error_response
 from ndxp.gateway.connections import Connections, caller_of, gate
 from ndxp.gateway.replies import Replies
 from ndxp.kafka.io import producer
@@ -32,6 +35,15 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     if len(parts) == 5 and parts[4] in metaservices.METHODS:
         return await metaservices.meta(request, parts[:4], parts[4])
     return await call(request)
+
+
+async def elsewhere(request: web.Request) -> web.Response:
+    """Any other path (another protocol version such as ``/r2/…``, a typo): X-Road's error
+    form, not aiohttp's plain-text page."""
+    given = request.headers.get("X-Road-Id") or ""
+    request_id = given if wire.valid_message_id(given) else str(uuid.uuid4())
+    message = "no such path: the gateway serves X-Road's REST protocol r1 under /r1/"
+    return error_response(XRoadError(404, "Client.BadRequest", message), request_id)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -72,6 +84,7 @@ def application(gw: Gateway) -> web.Application:
     app.router.add_get("/listClients", metaservices.list_clients_view)
     app.router.add_get("/health", health)
     app.router.add_route("*", "/r1/{tail:.*}", dispatch)
+    app.router.add_route("*", "/{tail:.*}", elsewhere)  # last: what no route above serves
     return app
 
 
