@@ -402,6 +402,8 @@ def test_metaservices_answer_from_the_registry(gateway: GatewayProcess) -> None:
             fetch(method, url(gateway, "/r1/VN/GOV/000.00.01.G01/dancu/listMethods"), {}, b"{}")
         )
         assert (status, headers["X-Road-Error"]) == (405, "Client.BadRequest"), method
+        status, headers, _ = asyncio.run(fetch(method, url(gateway, "/listClients"), {}, b"{}"))
+        assert (status, headers["X-Road-Error"]) == (405, "Client.BadRequest"), method
     status, _, body = asyncio.run(
         fetch(
             "GET",

@@ -37,13 +37,21 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return await call(request)
 
 
+READ_ONLY = ("/listClients", "/health")
+
+
 async def elsewhere(request: web.Request) -> web.Response:
-    """Any other path (another protocol version such as ``/r2/…``, a typo): X-Road's error
-    form, not aiohttp's plain-text page."""
+    """What no other route serves, in X-Road's error form, not aiohttp's plain-text page: any
+    other path (another protocol version such as ``/r2/…``, a typo), 404; a method other than
+    GET on a path read with GET, 405, as the metaservices under ``/r1/`` answer it."""
     given = request.headers.get("X-Road-Id") or ""
     request_id = given if wire.valid_message_id(given) else str(uuid.uuid4())
-    message = "no such path: the gateway serves X-Road's REST protocol r1 under /r1/"
-    return error_response(XRoadError(404, "Client.BadRequest", message), request_id)
+    if request.path in READ_ONLY:
+        err = XRoadError(405, "Client.BadRequest", f"{request.path} is read with GET")
+    else:
+        message = "no such path: the gateway serves X-Road's REST protocol r1 under /r1/"
+        err = XRoadError(404, "Client.BadRequest", message)
+    return error_response(err, request_id)
 
 
 async def health(request: web.Request) -> web.Response:
