@@ -8,6 +8,7 @@ import functools
 import logging
 import ssl
 import uuid
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -26,6 +27,7 @@ from ndxp.settings import GatewaySettings
 
 log = logging.getLogger("ndxp.gateway")
 CONNECTIONS = web.AppKey("connections", Connections)
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
@@ -37,16 +39,14 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return await call(request)
 
 
-READ_ONLY = ("/listClients", "/health")
-
-
 async def elsewhere(request: web.Request) -> web.Response:
     """What no other route serves, in X-Road's error form, not aiohttp's plain-text page: any
     other path (another protocol version such as ``/r2/…``, a typo), 404; a method other than
-    GET on a path read with GET, 405, as the metaservices under ``/r1/`` answer it."""
+    GET on a path read with GET (:data:`READ`), 405, as the metaservices under ``/r1/``
+    answer it."""
     given = request.headers.get("X-Road-Id") or ""
     request_id = given if wire.valid_message_id(given) else str(uuid.uuid4())
-    if request.path in READ_ONLY:
+    if request.path in READ:
         err = XRoadError(405, "Client.BadRequest", f"{request.path} is read with GET")
     else:
         message = "no such path: the gateway serves X-Road's REST protocol r1 under /r1/"
@@ -69,6 +69,10 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+READ: dict[str, Handler] = {"/listClients": metaservices.list_clients_view, "/health": health}
+# the paths read with GET, besides /r1/…'s metaservices
+
+
 def server_context(settings: GatewaySettings) -> ssl.SSLContext:
     """The gateway's TLS: its server certificate (issued by the platform CA at first start),
     and client certificates required, of the platform CA only."""
@@ -89,8 +93,8 @@ def application(gw: Gateway) -> web.Application:
     app[GATEWAY] = gw
     settings = gw.settings
     app[CONNECTIONS] = Connections(settings.max_connections, settings.max_connections_per_caller)
-    app.router.add_get("/listClients", metaservices.list_clients_view)
-    app.router.add_get("/health", health)
+    for path, view in READ.items():
+        app.router.add_get(path, view)
     app.router.add_route("*", "/r1/{tail:.*}", dispatch)
     app.router.add_route("*", "/{tail:.*}", elsewhere)  # last: what no route above serves
     return app
